@@ -1,0 +1,36 @@
+# Two commands matter: `make demo` and `make test`. Both work on a fresh Debian machine with Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo server lint bench clean
+
+$(PY):
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv failed; installing Debian's python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(STAMP): $(PY) setup.py pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,demo]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+server: $(STAMP)
+	$(VENV)/bin/rethink-widgets-server
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check rethink_widgets tests benchmarks
+	$(VENV)/bin/ruff format --check rethink_widgets tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/server.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,180 @@
+"""The context a query evaluates in, and the coercions every term uses to read its arguments.
+
+A context holds the query's global optargs, its variable scope and the query's fixed `r.now()`. Reading an argument
+"as a NUMBER" or "as a sequence" raises RethinkDB's own type errors, so term implementations stay short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rethink_widgets.server.errors import (
+    ReqlNonExistenceError,
+    ReqlQueryLogicError,
+    ReqlResourceLimitError,
+)
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.values import (
+    ArraySelection,
+    Database,
+    Func,
+    SingleSelection,
+    Stream,
+    category,
+)
+
+if TYPE_CHECKING:
+    from rethink_widgets.server.evaluation import Engine
+    from rethink_widgets.server.evaluation.terms import Node, Term
+    from rethink_widgets.server.storage import Storage
+
+DEFAULT_ARRAY_LIMIT = 100_000
+
+
+def type_error(expected: str, value: Any) -> ReqlQueryLogicError:
+    """RethinkDB's "Expected type X but found Y." for a datum of the wrong type."""
+    found = datums.type_name(value)
+    cls = ReqlNonExistenceError if value is None else ReqlQueryLogicError
+    return cls(f"Expected type {expected} but found {found}.")
+
+
+class Context:
+    __slots__ = ("array_limit", "engine", "now", "optargs", "scope")
+
+    def __init__(
+        self,
+        engine: Engine,
+        optargs: dict[str, Any],
+        now: dict[str, Any],
+        scope: dict[int, Any] | None = None,
+        array_limit: int = DEFAULT_ARRAY_LIMIT,
+    ) -> None:
+        self.engine = engine
+        self.optargs = optargs
+        self.now = now
+        self.scope = scope if scope is not None else {}
+        self.array_limit = array_limit
+
+    @property
+    def storage(self) -> Storage:
+        return self.engine.storage
+
+    def with_scope(self, scope: dict[int, Any]) -> Context:
+        return Context(self.engine, self.optargs, self.now, scope, self.array_limit)
+
+    # ---- evaluating arguments
+
+    def eval(self, node: Node) -> Any:
+        return node.eval(self)
+
+    def datum(self, node: Node) -> Any:
+        return self.as_datum(node.eval(self))
+
+    def as_datum(self, value: Any) -> Any:
+        if isinstance(value, SingleSelection):
+            return value.doc
+        if isinstance(value, ArraySelection):
+            return value.rows
+        if isinstance(value, (Stream, Func, Database)) or category(value) != "DATUM":
+            raise ReqlQueryLogicError(f"Expected type DATUM but found {category(value)}:")
+        return value
+
+    def number(self, node: Node) -> int | float:
+        value = self.datum(node)
+        if not datums.is_number(value):
+            raise type_error("NUMBER", value)
+        return value
+
+    def integer(self, node: Node) -> int:
+        value = self.number(node)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ReqlQueryLogicError(f"Number not an integer: {datums.printed(value)}")
+            value = int(value)
+        return value
+
+    def string(self, node: Node) -> str:
+        value = self.datum(node)
+        if not isinstance(value, str):
+            raise type_error("STRING", value)
+        return value
+
+    def boolean(self, node: Node) -> bool:
+        value = self.datum(node)
+        if value is not True and value is not False:
+            raise type_error("BOOL", value)
+        return value
+
+    def array(self, node: Node) -> list[Any]:
+        value = self.datum(node)
+        if not isinstance(value, list):
+            raise type_error("ARRAY", value)
+        return value
+
+    def object(self, node: Node) -> dict[str, Any]:
+        value = self.datum(node)
+        if not isinstance(value, dict):
+            raise type_error("OBJECT", value)
+        return value
+
+    def func(self, node: Node) -> Func:
+        value = node.eval(self)
+        if not isinstance(value, Func):
+            raise ReqlQueryLogicError(f"Expected type FUNCTION but found {category(value)}:")
+        return value
+
+    def sequence(self, node: Node) -> Stream | list[Any]:
+        return self.as_sequence(node.eval(self))
+
+    def as_sequence(self, value: Any) -> Stream | list[Any]:
+        """A stream or an array; anything else is RethinkDB's "Cannot convert X to SEQUENCE"."""
+        if isinstance(value, Stream):
+            return value
+        value = self.as_datum(value)
+        if isinstance(value, list):
+            return value
+        raise ReqlQueryLogicError(f"Cannot convert {datums.type_name(value)} to SEQUENCE")
+
+    # ---- optargs
+
+    def optarg(self, term: Term, name: str, default: Any = None) -> Any:
+        """A term's optarg as a datum, falling back to the global optarg of the same name."""
+        node = term.optargs.get(name)
+        if node is not None:
+            return self.datum(node)
+        return self.optargs.get(name, default)
+
+    @property
+    def db_name(self) -> str:
+        db = self.optargs.get("db")
+        return db.name if isinstance(db, Database) else "test"
+
+    # ---- arrays
+
+    def to_array(self, rows: Iterable[Any]) -> list[Any]:
+        """Gather rows into an array, enforcing `array_limit` as RethinkDB does."""
+        if isinstance(rows, Stream) and rows.infinite:
+            raise ReqlQueryLogicError(
+                "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+                "or coerce it to an array."
+            )
+        out: list[Any] = []
+        limit = self.array_limit
+        for row in rows:
+            out.append(row)
+            if len(out) > limit:
+                raise self.array_limit_error()
+        return out
+
+    def check_array(self, array: list[Any]) -> list[Any]:
+        if len(array) > self.array_limit:
+            raise self.array_limit_error()
+        return array
+
+    def array_limit_error(self) -> ReqlResourceLimitError:
+        return ReqlResourceLimitError(
+            f"Array over size limit `{self.array_limit}`.  To raise the number of allowed elements, "
+            "modify the `array_limit` option to `.run` (not available in the Data Explorer), or use an index."
+        )
+

@@ -1,0 +1,101 @@
+"""ReQL datums as Python values: type names, equality and order, number rules, wire form and printing.
+
+A datum is None, bool, int, float, str, list or dict; TIME and BINARY stay dicts tagged with `$reql_type$`.
+Python's own `==` is wrong for datums (True == 1), so equality and order go through `keys.encode`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlQueryLogicError
+
+PTYPE = "$reql_type$"
+# Integers beyond this lose precision as doubles, which is all RethinkDB has.
+_EXACT_INT = 2**53
+
+
+def type_name(value: Any) -> str:
+    """RethinkDB's name for a datum's type, as in `type_of` and error messages."""
+    if value is None:
+        return "NULL"
+    if value is True or value is False:
+        return "BOOL"
+    if isinstance(value, (int, float)):
+        return "NUMBER"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, list):
+        return "ARRAY"
+    if isinstance(value, dict):
+        ptype = value.get(PTYPE)
+        return f"PTYPE<{ptype}>" if isinstance(ptype, str) else "OBJECT"
+    raise TypeError(f"not a datum: {type(value).__name__}")
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_object(value: Any) -> bool:
+    """A plain object, not a pseudo-type."""
+    return isinstance(value, dict) and PTYPE not in value
+
+
+def equal(left: Any, right: Any) -> bool:
+    if type(left) is type(right) and type(left) in (str, int):
+        return left == right
+    return keys.encode(left) == keys.encode(right)
+
+
+def compare(left: Any, right: Any) -> int:
+    """-1, 0 or 1 as ReQL orders the two values."""
+    a, b = keys.encode(left), keys.encode(right)
+    return (a > b) - (a < b)
+
+
+def sort_key(value: Any) -> bytes:
+    return keys.encode(value)
+
+
+def number(value: float) -> int | float:
+    """Normalize an arithmetic result: finite, integral values as int, large ints as doubles."""
+    if isinstance(value, int):
+        return value if -_EXACT_INT <= value <= _EXACT_INT else float(value)
+    if not math.isfinite(value):
+        raise ReqlQueryLogicError(f"Non-finite number: {_float_text(value)}")
+    if value.is_integer() and abs(value) <= _EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
+        return int(value)
+    return value
+
+
+def _float_text(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    return "inf" if value > 0 else "-inf"
+
+
+def to_wire(value: Any) -> Any:
+    """The datum as written to clients: integral doubles become JSON integers (except -0.0)."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**63 and not (value == 0 and math.copysign(1, value) < 0):
+            return int(value)
+        return value
+    if isinstance(value, list):
+        return [to_wire(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_wire(item) for key, item in value.items()}
+    return value
+
+
+def printed(value: Any) -> str:
+    """A datum as RethinkDB prints it inside error messages."""
+    return json.dumps(to_wire(value), indent=4, sort_keys=True, ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as stored and as used by to_json_string."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -1,0 +1,246 @@
+"""Compiling a query's JSON into a tree of nodes, and the registry of term implementations.
+
+The wire form of a term is `[type, [args...], {optargs}]`; a JSON object is MAKE_OBJ and any other JSON value is a
+datum. Compiling checks what RethinkDB checks before running: known term types, arity, optarg names, and where
+`r.row` may appear. Each term family module registers its implementations with `@operation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rethinkdb.ql2_pb2 import Term as _Term
+
+from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation.values import Func
+
+if TYPE_CHECKING:
+    from rethink_widgets.server.evaluation.context import Context
+
+TERM = _Term.TermType
+TERM_NAMES: dict[int, str] = {
+    getattr(TERM, name): name for name in dir(TERM) if not name.startswith("_") and name.isupper()
+}
+VARIADIC = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    fn: Callable[[Context, Term], Any]
+    min_args: int
+    max_args: int | None
+    optargs: frozenset[str]
+
+
+OPERATIONS: dict[int, Operation] = {}
+
+
+def operation(
+    name: str, arity: int | tuple[int, int | None] = 0, optargs: tuple[str, ...] = ()
+) -> Callable[[Callable[[Context, Term], Any]], Callable[[Context, Term], Any]]:
+    """Register the implementation of term `name` (a TermType name such as "ADD")."""
+    low, high = (arity, arity) if isinstance(arity, int) else arity
+
+    def register(fn: Callable[[Context, Term], Any]) -> Callable[[Context, Term], Any]:
+        OPERATIONS[getattr(TERM, name)] = Operation(name, fn, low, high, frozenset(optargs))
+        return fn
+
+    return register
+
+
+def all_optarg_names() -> frozenset[str]:
+    names: set[str] = set()
+    for op in OPERATIONS.values():
+        names |= op.optargs
+    return frozenset(names)
+
+
+class Node:
+    __slots__ = ("frame",)
+
+    def __init__(self, frame: int | str | None) -> None:
+        # Position in the parent (argument index or optarg name), for error backtraces.
+        self.frame = frame
+
+    def eval(self, ctx: Context) -> Any:
+        raise NotImplementedError
+
+
+class Datum(Node):
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any, frame: int | str | None = None) -> None:
+        super().__init__(frame)
+        self.value = value
+
+    def eval(self, ctx: Context) -> Any:
+        return self.value
+
+
+class Var(Node):
+    __slots__ = ("var_id",)
+
+    def __init__(self, var_id: int, frame: int | str | None) -> None:
+        super().__init__(frame)
+        self.var_id = var_id
+
+    def eval(self, ctx: Context) -> Any:
+        try:
+            return ctx.scope[self.var_id]
+        except KeyError:
+            raise ReqlCompileError("Variable name not found.") from None
+
+
+class FuncNode(Node):
+    __slots__ = ("body", "params")
+
+    def __init__(self, params: list[int], body: Node, frame: int | str | None) -> None:
+        super().__init__(frame)
+        self.params = params
+        self.body = body
+
+    def eval(self, ctx: Context) -> Func:
+        return Func(self.params, self.body, ctx.scope)
+
+
+class Term(Node):
+    __slots__ = ("args", "op", "optargs", "splices")
+
+    def __init__(
+        self, op: Operation, args: list[Node], optargs: dict[str, Node], frame: int | str | None
+    ) -> None:
+        super().__init__(frame)
+        self.op = op
+        self.args = args
+        self.optargs = optargs
+        # True when an argument is r.args(...), whose elements become arguments only at run time.
+        self.splices = any(isinstance(a, Term) and a.op.name == "ARGS" for a in args)
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def eval(self, ctx: Context) -> Any:
+        try:
+            term = self._spliced(ctx) if self.splices else self
+            return self.op.fn(ctx, term)
+        except ReqlError as error:
+            if self.frame is not None:
+                error.backtrace.insert(0, self.frame)
+            raise
+
+    def _spliced(self, ctx: Context) -> Term:
+        args: list[Node] = []
+        for node in self.args:
+            if isinstance(node, Term) and node.op.name == "ARGS":
+                args.extend(Datum(v, len(args) + i) for i, v in enumerate(ctx.array(node.args[0])))
+            else:
+                args.append(node)
+        _check_arity(self.op, len(args))
+        return Term(self.op, args, self.optargs, None)
+
+
+class _Scope:
+    """What compiling knows about the enclosing functions: how many take one argument, for r.row."""
+
+    __slots__ = ("implicit",)
+
+    def __init__(self, implicit: tuple[int, ...] = ()) -> None:
+        self.implicit = implicit
+
+
+def compile_query(raw: Any) -> Node:
+    return _compile(raw, None, _Scope())
+
+
+def compile_function(raw: Any) -> Node:
+    """Compile a stored function term (a secondary index's definition)."""
+    return _compile(raw, None, _Scope())
+
+
+def _compile(raw: Any, frame: int | str | None, scope: _Scope) -> Node:
+    try:
+        if isinstance(raw, list):
+            return _compile_term(raw, frame, scope)
+        if isinstance(raw, dict):
+            optargs = {key: _compile(value, key, scope) for key, value in raw.items()}
+            return Term(OPERATIONS[TERM.MAKE_OBJ], [], optargs, frame)
+        return Datum(raw, frame)
+    except ReqlError as error:
+        if frame is not None:
+            error.backtrace.insert(0, frame)
+        raise
+
+
+def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Node:
+    if not raw or not isinstance(raw[0], int) or isinstance(raw[0], bool) or len(raw) > 3:
+        raise ReqlQueryLogicError("Expected a term: `[type, [args...], {optargs...}]`.")
+    term_type = raw[0]
+    raw_args = raw[1] if len(raw) > 1 else []
+    raw_optargs = raw[2] if len(raw) > 2 else {}
+    if not isinstance(raw_args, list) or not isinstance(raw_optargs, dict):
+        raise ReqlQueryLogicError("Expected a term: `[type, [args...], {optargs...}]`.")
+    if term_type == TERM.DATUM:
+        if len(raw_args) != 1:
+            raise ReqlCompileError(f"Expected 1 argument but found {len(raw_args)}.")
+        return Datum(raw_args[0], frame)
+    if term_type == TERM.FUNC:
+        return _compile_func(raw_args, frame, scope)
+    if term_type == TERM.VAR:
+        if len(raw_args) != 1 or not isinstance(raw_args[0], int):
+            raise ReqlCompileError("Expected a variable id.")
+        return Var(raw_args[0], frame)
+    if term_type == TERM.IMPLICIT_VAR:
+        return _implicit_var(scope, frame)
+    op = OPERATIONS.get(term_type)
+    if op is None:
+        name = TERM_NAMES.get(term_type)
+        if name is None:
+            raise ReqlCompileError(f"Unrecognized TermType: {term_type}.")
+        raise ReqlCompileError(f"The term `{name}` is not supported by this server.")
+    args = [_compile(a, i, scope) for i, a in enumerate(raw_args)]
+    optargs = {key: _compile(value, key, scope) for key, value in raw_optargs.items()}
+    unknown = sorted(set(optargs) - op.optargs)
+    if unknown:
+        raise ReqlCompileError(f"Unrecognized optional argument `{unknown[0]}`.")
+    term = Term(op, args, optargs, frame)
+    if not term.splices:
+        _check_arity(op, len(args))
+    return term
+
+
+def _compile_func(raw_args: list[Any], frame: int | str | None, scope: _Scope) -> FuncNode:
+    if len(raw_args) != 2:
+        raise ReqlCompileError(f"Expected 2 arguments but found {len(raw_args)}.")
+    params = raw_args[0]
+    if isinstance(params, list) and len(params) == 2 and params[0] == TERM.MAKE_ARRAY:
+        params = params[1]
+    if not isinstance(params, list) or not all(isinstance(p, int) for p in params):
+        raise ReqlCompileError("Expected a list of variable ids as the first argument to FUNC.")
+    # Every enclosing one-argument function deepens r.row's nesting; others leave it alone.
+    inner = _Scope((*scope.implicit, params[0])) if len(params) == 1 else scope
+    return FuncNode(list(params), _compile(raw_args[1], 1, inner), frame)
+
+
+def _implicit_var(scope: _Scope, frame: int | str | None) -> Var:
+    if not scope.implicit:
+        raise ReqlCompileError("r.row is not defined in this context.")
+    if len(scope.implicit) > 1:
+        raise ReqlCompileError("Cannot use r.row in nested queries.  Use functions instead.")
+    return Var(scope.implicit[0], frame)
+
+
+def _check_arity(op: Operation, count: int) -> None:
+    low, high = op.min_args, op.max_args
+    if low <= count and (high is None or count <= high):
+        return
+    if high is None:
+        expected = f"{low} or more argument{'s' if low != 1 else ''}"
+    elif low == high:
+        expected = f"{low} argument{'s' if low != 1 else ''}"
+    else:
+        expected = f"between {low} and {high} arguments"
+    raise ReqlCompileError(f"Expected {expected} but found {count}.")

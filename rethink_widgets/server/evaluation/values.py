@@ -1,0 +1,178 @@
+"""The values a ReQL term can evaluate to besides datums: functions, databases, streams and selections.
+
+Streams are lazy: iterating one pulls rows from its source on demand, so `limit(10)` on a large table reads ten
+rows. A stream can be iterated more than once; each iteration starts over from its source. Selections are streams
+whose rows are documents of one table, so writes (`update`, `delete` ...) can follow them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.evaluation import datums
+
+if TYPE_CHECKING:
+    from rethink_widgets.server.evaluation.context import Context
+    from rethink_widgets.server.evaluation.terms import Node
+    from rethink_widgets.server.storage import Storage, TableInfo
+
+
+class Func:
+    """A ReQL function: parameters (driver variable ids), a body, and the scope it closed over."""
+
+    __slots__ = ("body", "params", "scope")
+
+    def __init__(self, params: list[int], body: Node, scope: dict[int, Any]) -> None:
+        self.params = params
+        self.body = body
+        self.scope = scope
+
+    @property
+    def arity(self) -> int:
+        return len(self.params)
+
+    def __call__(self, ctx: Context, *args: Any) -> Any:
+        scope = dict(self.scope)
+        scope.update(zip(self.params, args, strict=False))
+        return self.body.eval(ctx.with_scope(scope))
+
+
+class Database:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Stream:
+    """A lazy sequence of datums."""
+
+    type_name = "STREAM"
+
+    def __init__(self, source: Callable[[], Iterator[Any]], *, infinite: bool = False) -> None:
+        self.source = source
+        self.infinite = infinite
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.source()
+
+
+class Selection(Stream):
+    """A stream of documents of one table."""
+
+    type_name = "SELECTION<STREAM>"
+
+    def __init__(self, table: Table, source: Callable[[], Iterator[Any]]) -> None:
+        super().__init__(source)
+        self.table = table
+
+
+class ArraySelection(Selection):
+    """Documents of one table already gathered into an array (e.g. after an unindexed order_by)."""
+
+    type_name = "SELECTION<ARRAY>"
+
+    def __init__(self, table: Table, rows: list[Any]) -> None:
+        super().__init__(table, lambda: iter(rows))
+        self.rows = rows
+
+
+class TableSlice(Selection):
+    """A range of a table along its primary key or a secondary index, in that index's order."""
+
+    type_name = "TABLE_SLICE"
+
+    def __init__(  # noqa: PLR0917
+        self,
+        table: Table,
+        index: str,
+        lower: Any = keys.MINVAL,
+        upper: Any = keys.MAXVAL,
+        lower_open: bool = False,
+        upper_open: bool = True,
+        descending: bool | None = None,
+    ) -> None:
+        super().__init__(table, self._rows)
+        self.index = index
+        self.lower, self.upper = lower, upper
+        self.lower_open, self.upper_open = lower_open, upper_open
+        # None: bounded but not ordered by the user (still returned in index order).
+        self.descending = descending
+
+    def _rows(self) -> Iterator[Any]:
+        table, storage = self.table.info, self.table.storage
+        reverse = bool(self.descending)
+        if self.index == table.primary_key:
+            return storage.scan(table, self.lower, self.upper, self.lower_open, self.upper_open, reverse)
+        pairs = storage.index_scan(
+            table, self.index, self.lower, self.upper, self.lower_open, self.upper_open, reverse
+        )
+        return (doc for _value, doc in pairs)
+
+
+class Table(Selection):
+    type_name = "TABLE"
+
+    def __init__(self, storage: Storage, info: TableInfo) -> None:
+        super().__init__(self, lambda: storage.scan(info))
+        self.storage = storage
+        self.info = info
+
+    @property
+    def primary_key(self) -> str:
+        return self.info.primary_key
+
+
+class SingleSelection:
+    """One document of a table (or its absence), as returned by `get`."""
+
+    type_name = "SELECTION<OBJECT>"
+
+    def __init__(self, table: Table, key: Any, doc: dict[str, Any] | None) -> None:
+        self.table = table
+        self.key = key
+        self.doc = doc
+
+
+class Grouped:
+    """GROUPED_DATA: values per group, kept in ReQL order of the group keys."""
+
+    type_name = "GROUPED_DATA"
+
+    def __init__(self, groups: dict[bytes, tuple[Any, Any]] | None = None) -> None:
+        self.groups: dict[bytes, tuple[Any, Any]] = groups if groups is not None else {}
+
+    def items(self) -> list[tuple[Any, Any]]:
+        return [self.groups[k] for k in sorted(self.groups)]
+
+
+def type_of(value: Any) -> str:
+    """What `type_of` answers for any value."""
+    if isinstance(value, (Stream, SingleSelection, Grouped)):
+        return value.type_name
+    if isinstance(value, Func):
+        return "FUNCTION"
+    if isinstance(value, Database):
+        return "DB"
+    return datums.type_name(value)
+
+
+def category(value: Any) -> str:
+    """The coarse type RethinkDB names in "Expected type X but found Y" errors about non-datums."""
+    if isinstance(value, Table):
+        return "TABLE"
+    if isinstance(value, TableSlice):
+        return "TABLE_SLICE"
+    if isinstance(value, Stream):
+        return "SEQUENCE"
+    if isinstance(value, SingleSelection):
+        return "SINGLE_SELECTION"
+    if isinstance(value, Func):
+        return "FUNCTION"
+    if isinstance(value, Database):
+        return "DATABASE"
+    if isinstance(value, Grouped):
+        return "GROUPED_DATA"
+    return "DATUM"

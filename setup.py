@@ -1,0 +1,37 @@
+"""Packaging for rethink_widgets: live RethinkDB widgets for Jupyter, with an embedded ReQL server."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="rethink_widgets",
+    version="0.1.0",
+    description="Live RethinkDB changefeed widgets for Jupyter, with an embedded ReQL server",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["rethink_widgets", "rethink_widgets.*"]),
+    include_package_data=True,
+    install_requires=[
+        # The 2.4.10 wheel imports looseversion and six without declaring them.
+        "rethinkdb==2.4.10.post1",
+        "looseversion>=1.3",
+        "six>=1.16",
+        "tornado>=6.2",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "ruff>=0.6",
+        ],
+        "demo": [
+            "jupyterlab>=4.4",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "rethink-widgets-server=rethink_widgets.server.cli:main",
+        ],
+    },
+)
