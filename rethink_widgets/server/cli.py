@@ -1,0 +1,64 @@
+"""The command line: `rethink-widgets-server` / `python -m rethink_widgets.server`, flags named like rethinkdb's."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from rethink_widgets.server.server import DirectoryLocked, Server
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="rethink-widgets-server",
+        description="An embedded RethinkDB-compatible server storing its data in SQLite.",
+    )
+    parser.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
+                        help="address to listen on; 'all' for every interface (default 127.0.0.1)")
+    parser.add_argument("--driver-port", type=int, default=28015, metavar="N",
+                        help="port for client drivers; 0 picks a free one (default 28015)")
+    parser.add_argument("--directory", type=Path, default=Path("rethinkdb_data"), metavar="DIR",
+                        help="data directory, created if missing (default ./rethinkdb_data)")
+    parser.add_argument("--initial-password", default="", metavar="PW",
+                        help="admin password set when the directory is created (default empty)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                        help="how much to log on stderr (default info)")
+    return parser.parse_args(argv)  # fmt: skip
+
+
+async def run(args: argparse.Namespace) -> int:
+    bind = None if args.bind == "all" else args.bind
+    server = Server(args.directory, bind, args.driver_port, args.initial_password)
+    try:
+        port = await server.start()
+    except DirectoryLocked as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: cannot listen on {args.bind}:{args.driver_port}: {error}", file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"Running rethink_widgets server on data directory {args.directory.resolve()}", flush=True)
+    print(f"Listening for client driver connections on port {port}", flush=True)
+    print(f"Server ready, \"{server.storage.server_name}\" {server.storage.server_id}", flush=True)
+    await stop.wait()
+    print("Shutting down...", flush=True)
+    await server.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,497 @@
+"""Durable storage in one SQLite file: databases, tables, secondary indexes and users.
+
+Each ReQL table is a SQLite table keyed by `keys.encode(primary key)`, so SQLite's BLOB order is ReQL's order; each
+secondary index is a SQLite table of (index key, primary key) pairs, so `between`, `get_all` and `order_by(index)`
+read only the range they need. Scans fetch pages by key, each page a fresh statement on the calling thread's own
+connection, so no cursor outlives a page and `limit(10)` reads a few rows.
+
+Writes are serialized through one writer connection (WAL mode, so readers never wait for it). A transaction with
+`durability="hard"` is fsynced before it returns; `"soft"` commits skip the fsync but still survive a killed
+process. After each commit the changes go to the commit listeners, in commit order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlOpFailedError
+
+DATA_FILE = "data.sqlite"
+IndexFunction = Callable[[dict[str, Any]], list[Any]]
+IndexCompiler = Callable[[Any, bool], IndexFunction]
+_FIRST_PAGE, _MAX_PAGE = 16, 1024
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dbs (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS tables (id TEXT PRIMARY KEY, db TEXT NOT NULL, name TEXT NOT NULL,
+    primary_key TEXT NOT NULL, durability TEXT NOT NULL, sql TEXT NOT NULL, UNIQUE (db, name));
+CREATE TABLE IF NOT EXISTS indexes (table_id TEXT NOT NULL, name TEXT NOT NULL, function TEXT NOT NULL,
+    multi INTEGER NOT NULL, geo INTEGER NOT NULL, sql TEXT NOT NULL, PRIMARY KEY (table_id, name));
+CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, credentials TEXT NOT NULL);
+"""
+
+
+@dataclass
+class IndexInfo:
+    name: str
+    function: Any
+    multi: bool
+    geo: bool
+    sql: str
+    ready: bool = True
+
+
+@dataclass
+class TableInfo:
+    id: str
+    db: str
+    name: str
+    primary_key: str
+    durability: str
+    sql: str
+    indexes: dict[str, IndexInfo] = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.db}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Change:
+    table_id: str
+    key: Any
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _server_name() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "rethink_widgets"
+
+
+class Storage:
+    def __init__(
+        self,
+        directory: Path,
+        index_compiler: IndexCompiler,
+        initial_credentials: dict[str, Any] | None = None,
+    ) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DATA_FILE
+        self._index_compiler = index_compiler
+        self._index_functions: dict[tuple[str, str], IndexFunction] = {}
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[list[Change]], None]] = []
+        self._readers: list[sqlite3.Connection] = []
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._sync_mode = ""
+        self._set_sync("hard")
+        self._writer.executescript(_SCHEMA)
+        self._active: Transaction | None = None
+        with self._lock:
+            self._initialize(initial_credentials)
+        self._load_catalog()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+        conn.execute("PRAGMA busy_timeout=60000")
+        return conn
+
+    def _set_sync(self, durability: str) -> None:
+        mode = "FULL" if durability == "hard" else "NORMAL"
+        if mode != self._sync_mode:
+            self._writer.execute(f"PRAGMA synchronous={mode}")
+            self._sync_mode = mode
+
+    def _initialize(self, initial_credentials: dict[str, Any] | None) -> None:
+        w = self._writer
+        if w.execute("SELECT 1 FROM meta WHERE name = 'server_id'").fetchone():
+            return
+        w.execute("BEGIN IMMEDIATE")
+        w.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("server_id", str(uuid.uuid4())), ("server_name", _server_name()), ("next_sql", "1")],
+        )
+        w.execute("INSERT INTO dbs VALUES (?, 'test')", (str(uuid.uuid4()),))
+        if initial_credentials is not None:
+            w.execute("INSERT INTO users VALUES ('admin', ?)", (_dumps(initial_credentials),))
+        w.execute("COMMIT")
+
+    def _load_catalog(self) -> None:
+        w = self._writer
+        meta = dict(w.execute("SELECT name, value FROM meta").fetchall())
+        self.server_id: str = meta["server_id"]
+        self.server_name: str = meta["server_name"]
+        self._dbs: dict[str, str] = {name: id_ for id_, name in w.execute("SELECT id, name FROM dbs")}
+        self._tables: dict[str, TableInfo] = {}
+        for row in w.execute("SELECT id, db, name, primary_key, durability, sql FROM tables"):
+            self._tables[row[0]] = TableInfo(*row)
+        for table_id, name, function, multi, geo, sql in w.execute("SELECT * FROM indexes"):
+            index = IndexInfo(name, json.loads(function), bool(multi), bool(geo), sql)
+            self._tables[table_id].indexes[name] = index
+        self._users: dict[str, dict[str, Any]] = {
+            name: json.loads(creds) for name, creds in w.execute("SELECT name, credentials FROM users")
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._writer.close()
+            for conn in self._readers:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+
+    def add_commit_listener(self, listener: Callable[[list[Change]], None]) -> None:
+        self._listeners.append(listener)
+
+    # ---------------------------------------------------------------- catalog
+
+    def db_list(self) -> list[str]:
+        return sorted(self._dbs)
+
+    def db_id(self, name: str) -> str | None:
+        return self._dbs.get(name)
+
+    def db_create(self, name: str) -> dict[str, str]:
+        with self._catalog_change():
+            if name in self._dbs:
+                raise ValueError(f"database {name} exists")
+            db_id = str(uuid.uuid4())
+            self._writer.execute("INSERT INTO dbs VALUES (?, ?)", (db_id, name))
+        self._dbs[name] = db_id
+        return {"id": db_id, "name": name}
+
+    def db_drop(self, name: str) -> tuple[dict[str, str], list[TableInfo]]:
+        dropped = [t for t in self._tables.values() if t.db == name]
+        with self._catalog_change():
+            db_id = self._dbs[name]
+            for table in dropped:
+                self._drop_sql(table)
+            self._writer.execute("DELETE FROM dbs WHERE name = ?", (name,))
+        del self._dbs[name]
+        for table in dropped:
+            self._forget(table)
+        return {"id": db_id, "name": name}, dropped
+
+    def table_list(self, db: str) -> list[str]:
+        return sorted(t.name for t in self._tables.values() if t.db == db)
+
+    def table(self, db: str, name: str) -> TableInfo | None:
+        for table in self._tables.values():
+            if table.db == db and table.name == name:
+                return table
+        return None
+
+    def table_by_id(self, table_id: str) -> TableInfo | None:
+        return self._tables.get(table_id)
+
+    def table_create(self, db: str, name: str, primary_key: str = "id", durability: str = "hard") -> TableInfo:
+        with self._catalog_change():
+            if self.table(db, name) is not None:
+                raise ValueError(f"table {db}.{name} exists")
+            table = TableInfo(str(uuid.uuid4()), db, name, primary_key, durability, self._next_sql("t"))
+            self._writer.execute(f"CREATE TABLE {table.sql} (key BLOB PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID")
+            self._writer.execute(
+                "INSERT INTO tables VALUES (?, ?, ?, ?, ?, ?)",
+                (table.id, db, name, primary_key, durability, table.sql),
+            )
+        self._tables[table.id] = table
+        return table
+
+    def table_drop(self, db: str, name: str) -> TableInfo:
+        table = self.table(db, name)
+        if table is None:
+            raise ValueError(f"no table {db}.{name}")
+        with self._catalog_change():
+            self._drop_sql(table)
+        self._forget(table)
+        return table
+
+    def _drop_sql(self, table: TableInfo) -> None:
+        w = self._writer
+        for index in table.indexes.values():
+            w.execute(f"DROP TABLE {index.sql}")
+        w.execute(f"DROP TABLE {table.sql}")
+        w.execute("DELETE FROM indexes WHERE table_id = ?", (table.id,))
+        w.execute("DELETE FROM tables WHERE id = ?", (table.id,))
+
+    def _forget(self, table: TableInfo) -> None:
+        self._tables.pop(table.id, None)
+        for name in table.indexes:
+            self._index_functions.pop((table.id, name), None)
+
+    def index_create(self, table: TableInfo, name: str, function: Any, multi: bool = False, geo: bool = False) -> None:
+        index = IndexInfo(name, function, multi, geo, "")
+        with self._catalog_change():
+            if name in table.indexes:
+                raise ValueError(f"index {name} exists")
+            index.sql = self._next_sql("i")
+            self._writer.execute(
+                f"CREATE TABLE {index.sql} (ikey BLOB NOT NULL, pkey BLOB NOT NULL, value TEXT NOT NULL, "
+                "PRIMARY KEY (ikey, pkey)) WITHOUT ROWID"
+            )
+            self._writer.execute(
+                "INSERT INTO indexes VALUES (?, ?, ?, ?, ?, ?)",
+                (table.id, name, _dumps(function), int(multi), int(geo), index.sql),
+            )
+            compute = self._index_compiler(function, multi)
+            entries = []
+            for key, doc in self._writer.execute(f"SELECT key, doc FROM {table.sql}"):
+                entries.extend(_index_entries(compute, json.loads(doc), key))
+            self._writer.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", entries)
+        table.indexes[name] = index
+
+    def index_drop(self, table: TableInfo, name: str) -> None:
+        index = table.indexes[name]
+        with self._catalog_change():
+            self._writer.execute(f"DROP TABLE {index.sql}")
+            self._writer.execute("DELETE FROM indexes WHERE table_id = ? AND name = ?", (table.id, name))
+        del table.indexes[name]
+        self._index_functions.pop((table.id, name), None)
+
+    def index_rename(self, table: TableInfo, old: str, new: str, overwrite: bool = False) -> None:
+        with self._catalog_change():
+            if new in table.indexes and new != old:
+                if not overwrite:
+                    raise ValueError(f"index {new} exists")
+                self._writer.execute(f"DROP TABLE {table.indexes[new].sql}")
+                self._writer.execute("DELETE FROM indexes WHERE table_id = ? AND name = ?", (table.id, new))
+            self._writer.execute(
+                "UPDATE indexes SET name = ? WHERE table_id = ? AND name = ?", (new, table.id, old)
+            )
+        index = table.indexes.pop(old)
+        table.indexes.pop(new, None)
+        index.name = new
+        table.indexes[new] = index
+        self._index_functions.pop((table.id, old), None)
+        self._index_functions.pop((table.id, new), None)
+
+    def _next_sql(self, prefix: str) -> str:
+        (number,) = self._writer.execute("SELECT value FROM meta WHERE name = 'next_sql'").fetchone()
+        self._writer.execute("UPDATE meta SET value = ? WHERE name = 'next_sql'", (str(int(number) + 1),))
+        return f"{prefix}{number}"
+
+    @contextlib.contextmanager
+    def _catalog_change(self) -> Iterator[None]:
+        with self._lock:
+            self._set_sync("hard")
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    def _index_function(self, table: TableInfo, index: IndexInfo) -> IndexFunction:
+        found = self._index_functions.get((table.id, index.name))
+        if found is None:
+            found = self._index_compiler(index.function, index.multi)
+            self._index_functions[(table.id, index.name)] = found
+        return found
+
+    # ---------------------------------------------------------------- reads
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            conn.execute("PRAGMA query_only=1")
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
+    def _query(self, table: TableInfo, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._reader().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as error:
+            if table.id not in self._tables:
+                raise ReqlOpFailedError(f"Table `{table.qualified_name}` was dropped while being read.") from None
+            raise ReqlOpFailedError(f"Storage error: {error}") from error
+
+    def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
+        rows = self._query(table, f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),))
+        return json.loads(rows[0][0]) if rows else None
+
+    def get_many(self, table: TableInfo, key_list: list[Any]) -> list[dict[str, Any] | None]:
+        return [self.get(table, key) for key in key_list]
+
+    def count(self, table: TableInfo) -> int:
+        return self._query(table, f"SELECT count(*) FROM {table.sql}")[0][0]
+
+    def scan(
+        self,
+        table: TableInfo,
+        lower: Any = keys.MINVAL,
+        upper: Any = keys.MAXVAL,
+        lower_open: bool = False,
+        upper_open: bool = True,
+        reverse: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Documents with lower <= key < upper (bounds per the flags), in key order."""
+        for _key, doc in self._pages(table, table.sql, "key", lower, upper, lower_open, upper_open, reverse):
+            yield json.loads(doc)
+
+    def index_scan(
+        self,
+        table: TableInfo,
+        index: str,
+        lower: Any = keys.MINVAL,
+        upper: Any = keys.MAXVAL,
+        lower_open: bool = False,
+        upper_open: bool = True,
+        reverse: bool = False,
+    ) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(index value, document) pairs in index order, then primary key order."""
+        source = f"{table.indexes[index].sql} AS i JOIN {table.sql} AS t ON t.key = i.pkey"
+        rows = self._pages(table, source, "ikey", lower, upper, lower_open, upper_open, reverse, "i.value, t.doc")
+        for _position, value, doc in rows:
+            yield json.loads(value), json.loads(doc)
+
+    def index_get_all(self, table: TableInfo, index: str, value: Any) -> Iterator[dict[str, Any]]:
+        for _value, doc in self.index_scan(table, index, value, value, False, False):
+            yield doc
+
+    def _pages(  # noqa: PLR0917
+        self,
+        table: TableInfo,
+        source: str,
+        column: str,
+        lower: Any,
+        upper: Any,
+        lower_open: bool,
+        upper_open: bool,
+        reverse: bool,
+        columns: str = "key, doc",
+    ) -> Iterator[tuple[Any, ...]]:
+        # Index rows are paged by (ikey, pkey): one index key can hold many documents.
+        position = "(i.ikey, i.pkey)" if column == "ikey" else "key"
+        low_op, high_op = (">" if lower_open else ">="), ("<" if upper_open else "<=")
+        bounds = f"{column} {low_op} ? AND {column} {high_op} ?"
+        params: tuple[Any, ...] = (keys.encode(lower), keys.encode(upper))
+        order = "DESC" if reverse else "ASC"
+        select = f"SELECT {position if column == 'key' else 'i.ikey, i.pkey'}, {columns} FROM {source}"
+        order_by = "i.ikey " + order + ", i.pkey " + order if column == "ikey" else f"key {order}"
+        page, after = _FIRST_PAGE, ()
+        while True:
+            resume = ""
+            if after:
+                resume = f" AND {position} {'<' if reverse else '>'} " + ("(?, ?)" if column == "ikey" else "?")
+            rows = self._query(
+                table, f"{select} WHERE {bounds}{resume} ORDER BY {order_by} LIMIT ?", (*params, *after, page)
+            )
+            for row in rows:
+                yield row[1:] if column == "key" else (row[0], *row[2:])
+            if len(rows) < page:
+                return
+            last = rows[-1]
+            after = (last[0],) if column == "key" else (last[0], last[1])
+            page = min(page * 4, _MAX_PAGE)
+
+    # ---------------------------------------------------------------- writes
+
+    @contextlib.contextmanager
+    def transaction(self, durability: str = "hard") -> Iterator[Transaction]:
+        """One atomic write; nested use on the same thread joins the open transaction."""
+        with self._lock:
+            if self._active is not None:
+                yield self._active
+                return
+            self._set_sync(durability)
+            txn = self._active = Transaction(self)
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield txn
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            else:
+                self._writer.execute("COMMIT")
+                if txn.changes:
+                    for listener in self._listeners:
+                        listener(txn.changes)
+            finally:
+                self._active = None
+
+    def sync(self, table: TableInfo) -> None:
+        with self._lock:
+            self._writer.execute("PRAGMA wal_checkpoint(FULL)")
+
+    # ---------------------------------------------------------------- users
+
+    def users(self) -> dict[str, dict[str, Any]]:
+        return dict(self._users)
+
+    def user_put(self, name: str, credentials: dict[str, Any]) -> None:
+        with self._catalog_change():
+            self._writer.execute("INSERT OR REPLACE INTO users VALUES (?, ?)", (name, _dumps(credentials)))
+        self._users[name] = credentials
+
+    def user_delete(self, name: str) -> None:
+        with self._catalog_change():
+            self._writer.execute("DELETE FROM users WHERE name = ?", (name,))
+        self._users.pop(name, None)
+
+
+def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:
+    return [(keys.encode(value), pkey, _dumps(value)) for value in compute(doc)]
+
+
+class Transaction:
+    """Reads and writes inside one atomic write; `changes` lists what it did, in order."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._conn = storage._writer
+        self.changes: list[Change] = []
+
+    def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
+        row = self._conn.execute(f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, table: TableInfo, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """Store a document (replacing any with its key); returns the old one."""
+        key = doc[table.primary_key]
+        pkey = keys.encode(key)
+        row = self._conn.execute(f"SELECT doc FROM {table.sql} WHERE key = ?", (pkey,)).fetchone()
+        old = json.loads(row[0]) if row else None
+        self._conn.execute(f"INSERT OR REPLACE INTO {table.sql} VALUES (?, ?)", (pkey, _dumps(doc)))
+        self._reindex(table, pkey, old, doc)
+        self.changes.append(Change(table.id, key, old, doc))
+        return old
+
+    def delete(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
+        pkey = keys.encode(key)
+        row = self._conn.execute(f"DELETE FROM {table.sql} WHERE key = ? RETURNING doc", (pkey,)).fetchone()
+        if row is None:
+            return None
+        old = json.loads(row[0])
+        self._reindex(table, pkey, old, None)
+        self.changes.append(Change(table.id, key, old, None))
+        return old
+
+    def _reindex(self, table: TableInfo, pkey: bytes, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for index in table.indexes.values():
+            compute = self._storage._index_function(table, index)
+            before = _index_entries(compute, old, pkey) if old is not None else []
+            after = _index_entries(compute, new, pkey) if new is not None else []
+            if before == after:
+                continue
+            self._conn.executemany(f"DELETE FROM {index.sql} WHERE ikey = ? AND pkey = ?", [e[:2] for e in before])
+            self._conn.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", after)
