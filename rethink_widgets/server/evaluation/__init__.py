@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rethink_widgets.server.storage import Storage
 
 # Importing the families registers their terms.
-from rethink_widgets.server.evaluation import control  # noqa: E402, F401  isort: skip
+from rethink_widgets.server.evaluation import control, schema, selections, system, writes  # noqa: E402, F401  isort: skip
 
 GLOBAL_OPTARGS = frozenset({
     "db", "noreply", "profile", "read_mode", "durability", "array_limit", "changefeed_queue_size",

@@ -91,11 +91,50 @@ def to_wire(value: Any) -> Any:
     return value
 
 
-def printed(value: Any) -> str:
-    """A datum as RethinkDB prints it inside error messages."""
-    return json.dumps(to_wire(value), indent=4, sort_keys=True, ensure_ascii=False)
+def printed(value: Any, depth: int = 0) -> str:
+    """A datum as RethinkDB prints it inside error messages: one member per line, indented with tabs."""
+    inner, outer = "\t" * (depth + 1), "\t" * depth
+    if isinstance(value, dict) and value:
+        members = [f"{inner}{json.dumps(k, ensure_ascii=False)}:\t{printed(value[k], depth + 1)}" for k in sorted(value)]
+        return "{\n" + ",\n".join(members) + "\n" + outer + "}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(inner + printed(v, depth + 1) for v in value) + "\n" + outer + "]"
+    return json.dumps(to_wire(value), ensure_ascii=False)
 
 
 def dumps(value: Any) -> str:
     """Compact JSON, as stored and as used by to_json_string."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class Literal:
+    """`r.literal(value)`: inside merge and update, replace a field wholesale instead of merging into it."""
+
+    __slots__ = ("remove", "value")
+
+    def __init__(self, value: Any = None, *, remove: bool = False) -> None:
+        self.value = value
+        self.remove = remove  # r.literal() with no argument removes the field
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """RethinkDB's merge: objects merge recursively, anything else (or a literal) replaces."""
+    if isinstance(patch, Literal):
+        return patch.value
+    if not (is_object(patch) and is_object(base)):
+        return strip_literals(patch)
+    out = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, Literal) and value.remove:
+            out.pop(key, None)
+        else:
+            out[key] = merge(out[key], value) if key in out else strip_literals(value)
+    return out
+
+
+def strip_literals(value: Any) -> Any:
+    if isinstance(value, Literal):
+        return value.value
+    if isinstance(value, dict):
+        return {k: strip_literals(v) for k, v in value.items() if not (isinstance(v, Literal) and v.remove)}
+    return value

@@ -95,12 +95,13 @@ class Var(Node):
 
 
 class FuncNode(Node):
-    __slots__ = ("body", "params")
+    __slots__ = ("body", "params", "raw")
 
-    def __init__(self, params: list[int], body: Node, frame: int | str | None) -> None:
+    def __init__(self, params: list[int], body: Node, frame: int | str | None, raw: Any) -> None:
         super().__init__(frame)
         self.params = params
         self.body = body
+        self.raw = raw  # the FUNC term as sent, kept for secondary index definitions
 
     def eval(self, ctx: Context) -> Func:
         return Func(self.params, self.body, ctx.scope)
@@ -222,7 +223,7 @@ def _compile_func(raw_args: list[Any], frame: int | str | None, scope: _Scope) -
         raise ReqlCompileError("Expected a list of variable ids as the first argument to FUNC.")
     # Every enclosing one-argument function deepens r.row's nesting; others leave it alone.
     inner = _Scope((*scope.implicit, params[0])) if len(params) == 1 else scope
-    return FuncNode(list(params), _compile(raw_args[1], 1, inner), frame)
+    return FuncNode(list(params), _compile(raw_args[1], 1, inner), frame, [TERM.FUNC, raw_args])
 
 
 def _implicit_var(scope: _Scope, frame: int | str | None) -> Var:

@@ -7,6 +7,7 @@ whose rows are documents of one table, so writes (`update`, `delete` ...) can fo
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from rethink_widgets.server.evaluation import datums
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
     from rethink_widgets.server.evaluation.terms import Node
-    from rethink_widgets.server.storage import Storage, TableInfo
+    from rethink_widgets.server.storage import Storage, TableInfo, Transaction
 
 
 class Func:
@@ -123,6 +124,32 @@ class Table(Selection):
     @property
     def primary_key(self) -> str:
         return self.info.primary_key
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        return self.storage.get(self.info, key)
+
+    @contextlib.contextmanager
+    def writes(self, durability: str) -> Iterator[TableWrites]:
+        """One atomic write to this table."""
+        with self.storage.transaction(durability) as txn:
+            yield TableWrites(txn, self.info)
+
+
+class TableWrites:
+    """A storage transaction seen from one table: read, store and delete documents by key."""
+
+    def __init__(self, txn: Transaction, info: TableInfo) -> None:
+        self._txn = txn
+        self._info = info
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        return self._txn.get(self._info, key)
+
+    def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        return self._txn.put(self._info, doc)
+
+    def delete(self, key: Any) -> dict[str, Any] | None:
+        return self._txn.delete(self._info, key)
 
 
 class SingleSelection:

@@ -1,0 +1,276 @@
+"""Databases, tables and secondary indexes: creating, dropping, listing, configuration and status."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Term, operation
+from rethink_widgets.server.evaluation.values import Database, Table
+from rethink_widgets.server.storage import TableInfo
+
+SYSTEM_DB = "rethinkdb"
+# The system tables this server provides (see system.py).
+SYSTEM_TABLES = ("users",)
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def check_name(kind: str, name: str) -> str:
+    if not _NAME.match(name):
+        raise ReqlQueryLogicError(f"{kind} name `{name}` invalid (Use A-Z, a-z, 0-9, _ and - only).")
+    return name
+
+
+def database(ctx: Context, node: Any) -> str:
+    """The name of an existing database given by a DB term's value."""
+    value = ctx.eval(node)
+    if not isinstance(value, Database):
+        raise ReqlQueryLogicError("Expected type DATABASE but found DATUM:")
+    return value.name
+
+
+def require_db(ctx: Context, name: str) -> None:
+    if name != SYSTEM_DB and ctx.storage.db_id(name) is None:
+        raise ReqlOpFailedError(f"Database `{name}` does not exist.")
+
+
+def table_of(ctx: Context, db: str, name: str) -> Table:
+    require_db(ctx, db)
+    info = ctx.storage.table(db, name)
+    if info is None:
+        raise ReqlOpFailedError(f"Table `{db}.{name}` does not exist.")
+    return Table(ctx.storage, info)
+
+
+def table_config(ctx: Context, info: TableInfo) -> dict[str, Any]:
+    server = ctx.storage.server_name
+    return {
+        "db": info.db, "durability": info.durability, "id": info.id, "indexes": sorted(info.indexes),
+        "name": info.name, "primary_key": info.primary_key, "write_acks": "majority",
+        "shards": [{"primary_replica": server, "replicas": [server]}],
+    }  # fmt: skip
+
+
+def table_status(ctx: Context, info: TableInfo) -> dict[str, Any]:
+    server = ctx.storage.server_name
+    return {
+        "db": info.db, "id": info.id, "name": info.name, "raft_leader": server,
+        "shards": [{"primary_replicas": [server], "replicas": [{"server": server, "state": "ready"}]}],
+        "status": {"all_replicas_ready": True, "ready_for_outdated_reads": True, "ready_for_reads": True,
+                   "ready_for_writes": True},
+    }  # fmt: skip
+
+
+def _scope_db(ctx: Context, term: Term, args_before: int) -> str:
+    """The db a db-or-r level term works on: its db argument if given, else the query's default db."""
+    if len(term.args) > args_before:
+        return database(ctx, term.args[0])
+    return ctx.db_name
+
+
+# ---------------------------------------------------------------- databases
+
+
+@operation("DB", 1)
+def db(ctx: Context, term: Term) -> Database:
+    return Database(check_name("Database", ctx.string(term.args[0])))
+
+
+@operation("DB_CREATE", 1)
+def db_create(ctx: Context, term: Term) -> dict[str, Any]:
+    name = check_name("Database", ctx.string(term.args[0]))
+    if name == SYSTEM_DB or ctx.storage.db_id(name) is not None:
+        raise ReqlOpFailedError(f"Database `{name}` already exists.")
+    config = ctx.storage.db_create(name)
+    return {"dbs_created": 1, "config_changes": [{"old_val": None, "new_val": config}]}
+
+
+@operation("DB_DROP", 1)
+def db_drop(ctx: Context, term: Term) -> dict[str, Any]:
+    name = check_name("Database", ctx.string(term.args[0]))
+    if name == SYSTEM_DB:
+        raise ReqlOpFailedError(f"Database `{name}` is special; you can't delete it.")
+    require_db(ctx, name)
+    config, tables = ctx.storage.db_drop(name)
+    return {
+        "dbs_dropped": 1, "tables_dropped": len(tables),
+        "config_changes": [{"old_val": config, "new_val": None}],
+    }  # fmt: skip
+
+
+@operation("DB_LIST", 0)
+def db_list(ctx: Context, term: Term) -> list[str]:
+    return sorted([*ctx.storage.db_list(), SYSTEM_DB])
+
+
+# ---------------------------------------------------------------- tables
+
+
+@operation(
+    "TABLE_CREATE",
+    (1, 2),
+    optargs=("primary_key", "durability", "shards", "replicas", "primary_replica_tag", "nonvoting_replica_tags"),
+)
+def table_create(ctx: Context, term: Term) -> dict[str, Any]:
+    db_name = _scope_db(ctx, term, 1)
+    name = check_name("Table", ctx.string(term.args[-1]))
+    primary_key = ctx.string(term.optargs["primary_key"]) if "primary_key" in term.optargs else "id"
+    durability = _durability(ctx.datum(term.optargs["durability"]) if "durability" in term.optargs else "hard")
+    if "shards" in term.optargs and ctx.number(term.optargs["shards"]) < 1:
+        raise ReqlQueryLogicError("Every table must have at least one shard.")
+    if db_name == SYSTEM_DB:
+        raise ReqlOpFailedError(f"Database `{SYSTEM_DB}` is special; you can't create new tables in it.")
+    require_db(ctx, db_name)
+    if ctx.storage.table(db_name, name) is not None:
+        raise ReqlOpFailedError(f"Table `{db_name}.{name}` already exists.")
+    info = ctx.storage.table_create(db_name, name, primary_key, durability)
+    return {"tables_created": 1, "config_changes": [{"old_val": None, "new_val": table_config(ctx, info)}]}
+
+
+def _durability(value: Any) -> str:
+    if value not in ("hard", "soft"):
+        raise ReqlQueryLogicError(f'Durability option `{value}` unrecognized (options are "hard" and "soft").')
+    return value
+
+
+@operation("TABLE_DROP", (1, 2))
+def table_drop(ctx: Context, term: Term) -> dict[str, Any]:
+    db_name = _scope_db(ctx, term, 1)
+    name = check_name("Table", ctx.string(term.args[-1]))
+    info = table_of(ctx, db_name, name).info
+    config = table_config(ctx, info)
+    ctx.storage.table_drop(db_name, name)
+    return {"tables_dropped": 1, "config_changes": [{"old_val": config, "new_val": None}]}
+
+
+@operation("TABLE_LIST", (0, 1))
+def table_list(ctx: Context, term: Term) -> list[str]:
+    db_name = _scope_db(ctx, term, 0)
+    if db_name == SYSTEM_DB:
+        return sorted(SYSTEM_TABLES)
+    require_db(ctx, db_name)
+    return ctx.storage.table_list(db_name)
+
+
+@operation("CONFIG", 1)
+def config(ctx: Context, term: Term) -> dict[str, Any]:
+    target = ctx.eval(term.args[0])
+    if isinstance(target, Database):
+        require_db(ctx, target.name)
+        return {"id": ctx.storage.db_id(target.name), "name": target.name}
+    return table_config(ctx, _table(target))
+
+
+@operation("STATUS", 1)
+def status(ctx: Context, term: Term) -> dict[str, Any]:
+    return table_status(ctx, _table(ctx.eval(term.args[0])))
+
+
+@operation("WAIT", (0, 1), optargs=("wait_for", "timeout"))
+def wait(ctx: Context, term: Term) -> dict[str, int]:
+    if not term.args:
+        return {"ready": sum(len(ctx.storage.table_list(d)) for d in ctx.storage.db_list())}
+    target = ctx.eval(term.args[0])
+    if isinstance(target, Database):
+        require_db(ctx, target.name)
+        return {"ready": len(ctx.storage.table_list(target.name))}
+    _table(target)
+    return {"ready": 1}
+
+
+def _table(value: Any) -> TableInfo:
+    if not isinstance(value, Table):
+        raise ReqlQueryLogicError("Expected type TABLE but found DATUM:")
+    return value.info
+
+
+# ---------------------------------------------------------------- secondary indexes
+
+
+def _field_function(field: str) -> list[Any]:
+    return [TERM.FUNC, [[TERM.MAKE_ARRAY, [1]], [TERM.GET_FIELD, [[TERM.VAR, [1]], field]]]]
+
+
+@operation("INDEX_CREATE", (2, 3), optargs=("multi", "geo"))
+def index_create(ctx: Context, term: Term) -> dict[str, int]:
+    info = _table(ctx.eval(term.args[0]))
+    name = ctx.string(term.args[1])
+    if len(term.args) == 3:
+        node = term.args[2]
+        function = node.raw if isinstance(node, FuncNode) else [TERM.FUNC, [[TERM.MAKE_ARRAY, [1]], ctx.datum(node)]]
+    else:
+        function = _field_function(name)
+    multi = bool(ctx.boolean(term.optargs["multi"])) if "multi" in term.optargs else False
+    geo = bool(ctx.boolean(term.optargs["geo"])) if "geo" in term.optargs else False
+    if name == info.primary_key:
+        raise ReqlQueryLogicError(f"Index name conflict: `{name}` is the name of the primary key.")
+    if name in info.indexes:
+        raise ReqlOpFailedError(f"Index `{name}` already exists on table `{info.qualified_name}`.")
+    ctx.storage.index_create(info, name, function, multi, geo)
+    return {"created": 1}
+
+
+@operation("INDEX_DROP", 2)
+def index_drop(ctx: Context, term: Term) -> dict[str, int]:
+    info = _table(ctx.eval(term.args[0]))
+    name = ctx.string(term.args[1])
+    require_index(info, name)
+    ctx.storage.index_drop(info, name)
+    return {"dropped": 1}
+
+
+@operation("INDEX_LIST", 1)
+def index_list(ctx: Context, term: Term) -> list[str]:
+    return sorted(_table(ctx.eval(term.args[0])).indexes)
+
+
+@operation("INDEX_RENAME", 3, optargs=("overwrite",))
+def index_rename(ctx: Context, term: Term) -> dict[str, int]:
+    info = _table(ctx.eval(term.args[0]))
+    old, new = ctx.string(term.args[1]), ctx.string(term.args[2])
+    overwrite = ctx.boolean(term.optargs["overwrite"]) if "overwrite" in term.optargs else False
+    for name in (old, new):
+        if name == info.primary_key:
+            raise ReqlQueryLogicError(f"Index name conflict: `{name}` is the name of the primary key.")
+    if old not in info.indexes or (new in info.indexes and old != new and not overwrite):
+        raise ReqlOpFailedError(
+            f"Index `{old}` does not exist or index `{new}` already exists on table `{info.qualified_name}`."
+        )
+    if old == new:
+        return {"renamed": 0}
+    ctx.storage.index_rename(info, old, new, overwrite)
+    return {"renamed": 1}
+
+
+def require_index(info: TableInfo, name: str) -> None:
+    if name not in info.indexes:
+        raise ReqlOpFailedError(f"Index `{name}` was not found on table `{info.qualified_name}`.")
+
+
+def _index_statuses(ctx: Context, term: Term) -> list[dict[str, Any]]:
+    info = _table(ctx.eval(term.args[0]))
+    names = [ctx.string(node) for node in term.args[1:]] or sorted(info.indexes)
+    out = []
+    for name in names:
+        require_index(info, name)
+        index = info.indexes[name]
+        function = base64.b64encode(repr(index.function).encode()).decode()
+        out.append({
+            "index": name, "ready": True, "multi": index.multi, "geo": index.geo, "outdated": False,
+            "function": {"$reql_type$": "BINARY", "data": function},
+            "query": f"indexCreate({name!r}, ...)",
+        })  # fmt: skip
+    return out
+
+
+@operation("INDEX_STATUS", (1, None))
+def index_status(ctx: Context, term: Term) -> list[dict[str, Any]]:
+    return _index_statuses(ctx, term)
+
+
+@operation("INDEX_WAIT", (1, None))
+def index_wait(ctx: Context, term: Term) -> list[dict[str, Any]]:
+    return _index_statuses(ctx, term)

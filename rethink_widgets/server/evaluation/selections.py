@@ -1,0 +1,114 @@
+"""Reading tables: r.table, get, get_all and between, each lazily streamed from storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.schema import SYSTEM_DB, check_name, database, require_index, table_of
+from rethink_widgets.server.evaluation.system import system_table
+from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
+from rethink_widgets.server.evaluation.values import Selection, SingleSelection, Table, TableSlice, category
+
+MAX_KEY_LENGTH = 127
+
+
+def primary_key_value(key: Any) -> Any:
+    """Check a primary key value as RethinkDB does before it reaches storage."""
+    if key is None:
+        raise ReqlNonExistenceError("Keys cannot be NULL.")
+    if datums.is_object(key):
+        raise ReqlQueryLogicError(
+            "Primary keys must be either a number, string, bool, pseudotype or array (got type OBJECT):\n"
+            + datums.printed(key)
+        )
+    if isinstance(key, str) and len(key.encode("utf-8")) > MAX_KEY_LENGTH:
+        raise ReqlQueryLogicError(f"Primary key too long (max {MAX_KEY_LENGTH} characters): {datums.printed(key)}")
+    return key
+
+
+def as_table(ctx: Context, node: Any) -> Table:
+    value = ctx.eval(node)
+    if not isinstance(value, Table):
+        raise ReqlQueryLogicError(f"Expected type TABLE but found {category(value)}:")
+    return value
+
+
+@operation("TABLE", (1, 2), optargs=("read_mode", "identifier_format"))
+def table(ctx: Context, term: Term) -> Table:
+    db_name = database(ctx, term.args[0]) if len(term.args) == 2 else ctx.db_name
+    name = check_name("Table", ctx.string(term.args[-1]))
+    if db_name == SYSTEM_DB:
+        return system_table(ctx, name)
+    return table_of(ctx, db_name, name)
+
+
+@operation("GET", 2)
+def get(ctx: Context, term: Term) -> SingleSelection:
+    tbl = as_table(ctx, term.args[0])
+    key = primary_key_value(ctx.datum(term.args[1]))
+    return SingleSelection(tbl, key, tbl.get(key))
+
+
+@operation("GET_ALL", (1, VARIADIC), optargs=("index",))
+def get_all(ctx: Context, term: Term) -> Selection:
+    tbl = as_table(ctx, term.args[0])
+    values = [ctx.datum(node) for node in term.args[1:]]
+    index = ctx.string(term.optargs["index"]) if "index" in term.optargs else tbl.primary_key
+    if index != tbl.primary_key:
+        require_index(tbl.info, index)
+        if tbl.info.indexes[index].geo:
+            raise ReqlQueryLogicError("Cannot use a geospatial index with `get_all`. Use `get_intersecting` instead.")
+    for value in values:
+        if value is None:
+            raise ReqlNonExistenceError("Keys cannot be NULL.")
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for value in values:
+            if index == tbl.primary_key:
+                doc = tbl.get(value)
+                if doc is not None:
+                    yield doc
+            else:
+                yield from tbl.storage.index_get_all(tbl.info, index, value)
+
+    return Selection(tbl, rows)
+
+
+@operation("BETWEEN", 3, optargs=("index", "left_bound", "right_bound"))
+def between(ctx: Context, term: Term) -> TableSlice:
+    target = ctx.eval(term.args[0])
+    if isinstance(target, TableSlice):
+        raise ReqlQueryLogicError("Cannot perform multiple BETWEENs on the same table.")
+    if not isinstance(target, Table):
+        raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {category(target)}:")
+    lower, upper = ctx.datum(term.args[1]), ctx.datum(term.args[2])
+    index = ctx.string(term.optargs["index"]) if "index" in term.optargs else target.primary_key
+    if index != target.primary_key:
+        require_index(target.info, index)
+    return TableSlice(
+        target, index, lower, upper,
+        lower_open=_bound(ctx, term, "left_bound", "closed") == "open",
+        upper_open=_bound(ctx, term, "right_bound", "open") == "open",
+    )  # fmt: skip
+
+
+def _bound(ctx: Context, term: Term, name: str, default: str) -> str:
+    value = ctx.string(term.optargs[name]) if name in term.optargs else default
+    if value not in ("open", "closed"):
+        raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{value}`).")
+    return value
+
+
+@operation("MINVAL", 0)
+def minval(ctx: Context, term: Term) -> Any:
+    return keys.MINVAL
+
+
+@operation("MAXVAL", 0)
+def maxval(ctx: Context, term: Term) -> Any:
+    return keys.MAXVAL

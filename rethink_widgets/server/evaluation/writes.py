@@ -1,0 +1,249 @@
+"""Writing documents: insert, update, replace, delete and sync, with RethinkDB's result shapes.
+
+Each document is read, changed and written inside one storage transaction, so concurrent writers never lose an
+update. Large writes commit in chunks so that one huge update never holds the writer for long.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.context import Context, type_error
+from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
+from rethink_widgets.server.evaluation.terms import Term, operation
+from rethink_widgets.server.evaluation.values import (
+    ArraySelection,
+    Func,
+    Selection,
+    SingleSelection,
+    Stream,
+    Table,
+    TableWrites,
+    category,
+)
+
+CHUNK = 1000
+WRITE_OPTARGS = ("durability", "return_changes", "ignore_write_hook")
+
+
+class WriteResult:
+    """Counts, errors and changes of one write query, shaped as RethinkDB returns them."""
+
+    def __init__(self, return_changes: bool | str) -> None:
+        self.counts = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
+        self.first_error: str | None = None
+        self.generated_keys: list[str] = []
+        self.return_changes = return_changes
+        self.changes: list[dict[str, Any]] = []
+
+    def record(self, kind: str, old: Any = None, new: Any = None) -> None:
+        self.counts[kind] += 1
+        if self.return_changes == "always" or (self.return_changes and kind in ("inserted", "replaced", "deleted")):
+            self.changes.append({"new_val": new, "old_val": old})
+
+    def error(self, message: str, old: Any = None, new: Any = None) -> None:
+        self.counts["errors"] += 1
+        if self.first_error is None:
+            self.first_error = message
+        if self.return_changes == "always":
+            self.changes.append({"error": message, "new_val": new, "old_val": old})
+
+    def value(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.counts)
+        if self.first_error is not None:
+            out["first_error"] = self.first_error
+        if self.generated_keys:
+            out["generated_keys"] = self.generated_keys
+        if self.return_changes:
+            out["changes"] = self.changes
+        return out
+
+
+def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
+    durability = ctx.optarg(term, "durability", table.info.durability)
+    if durability not in ("hard", "soft"):
+        raise ReqlQueryLogicError(f'Durability option `{durability}` unrecognized (options are "hard" and "soft").')
+    return_changes = ctx.optarg(term, "return_changes", False)
+    if return_changes not in (True, False, "always"):
+        raise ReqlQueryLogicError("Invalid return_changes value `" + str(return_changes) + "`.")
+    return durability, return_changes
+
+
+def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+
+
+# ---------------------------------------------------------------- insert
+
+
+@operation("INSERT", 2, optargs=(*WRITE_OPTARGS, "conflict"))
+def insert(ctx: Context, term: Term) -> dict[str, Any]:
+    table = as_table(ctx, term.args[0])
+    durability, return_changes = _options(ctx, term, table)
+    conflict = _conflict(ctx, term)
+    result = WriteResult(return_changes)
+    value = ctx.eval(term.args[1])
+    docs = ctx.as_sequence(value) if isinstance(value, Stream) else ctx.as_datum(value)
+    if isinstance(docs, dict):
+        docs = [docs]
+    elif not isinstance(docs, (list, Stream)):
+        raise type_error("OBJECT", docs)
+    for chunk in _chunks(docs):
+        with table.writes(durability) as writes:
+            for doc in chunk:
+                _insert_one(ctx, table, writes, doc, conflict, result)
+    return result.value()
+
+
+def _conflict(ctx: Context, term: Term) -> str | Func:
+    node = term.optargs.get("conflict")
+    if node is None:
+        return "error"
+    value = ctx.eval(node)
+    if isinstance(value, Func):
+        if value.arity != 3:
+            raise ReqlQueryLogicError("The conflict function passed to `insert` should expect 3 arguments.")
+        return value
+    value = ctx.as_datum(value)
+    if value not in ("error", "replace", "update"):
+        raise ReqlQueryLogicError(f'Conflict option `{value}` unrecognized (options are "error", "replace" and "update").')
+    return value
+
+
+def _insert_one(  # noqa: PLR0917
+    ctx: Context, table: Table, writes: TableWrites, doc: Any, conflict: str | Func, result: WriteResult
+) -> None:
+    if not isinstance(doc, dict):
+        raise type_error("OBJECT", doc)
+    doc = datums.strip_literals(doc)
+    pk = table.primary_key
+    if pk not in doc:
+        key = str(uuid.uuid4())
+        doc = {**doc, pk: key}
+        result.generated_keys.append(key)
+    try:
+        primary_key_value(doc[pk])
+    except ReqlError as error:
+        result.error(error.message)
+        return
+    old = writes.get(doc[pk])
+    if old is None:
+        writes.put(doc)
+        result.record("inserted", None, doc)
+        return
+    if conflict == "error":
+        message = f"Duplicate primary key `{pk}`:\n{datums.printed(old)}\n{datums.printed(doc)}"
+        result.error(message, old, old)
+        return
+    if isinstance(conflict, Func):
+        new = conflict(ctx, doc[pk], old, doc)
+        new = ctx.as_datum(new)
+    else:
+        new = doc if conflict == "replace" else datums.merge(old, doc)
+    _store(table, writes, old, new, result)
+
+
+def _store(table: Table, writes: TableWrites, old: dict[str, Any], new: Any, result: WriteResult) -> None:
+    """Write `new` over `old` (the same key), or delete it when `new` is null."""
+    pk = table.primary_key
+    if new is None:
+        writes.delete(old[pk])
+        result.record("deleted", old, None)
+        return
+    if not isinstance(new, dict):
+        raise type_error("OBJECT", new)
+    if pk not in new:
+        result.error(f"Inserted object must have primary key `{pk}`:\n{datums.printed(new)}", old, old)
+        return
+    if not datums.equal(new[pk], old[pk]):
+        result.error(
+            f"Primary key `{pk}` cannot be changed (`{datums.printed(old)}` -> `{datums.printed(new)}`).", old, old
+        )
+        return
+    if datums.equal(new, old):
+        result.record("unchanged", old, new)
+        return
+    writes.put(new)
+    result.record("replaced", old, new)
+
+
+# ---------------------------------------------------------------- update, replace, delete
+
+
+def _targets(ctx: Context, node: Any) -> tuple[Table, Iterable[Any]]:
+    """The table and the primary keys a write applies to."""
+    value = ctx.eval(node)
+    if isinstance(value, SingleSelection):
+        return value.table, [value.key]
+    if isinstance(value, (Selection, ArraySelection)):
+        table = value.table
+        return table, (doc[table.primary_key] for doc in value)
+    raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(value)}:")
+
+
+def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    table, targets = _targets(ctx, term.args[0])
+    durability, return_changes = _options(ctx, term, table)
+    result = WriteResult(return_changes)
+    for chunk in _chunks(targets):
+        with table.writes(durability) as writes:
+            for key in chunk:
+                old = writes.get(key)
+                if old is None:
+                    result.record("skipped")
+                    continue
+                try:
+                    new = change(old)
+                except ReqlError as error:
+                    result.error(error.message, old, old)
+                    continue
+                _store(table, writes, old, new, result)
+    return result.value()
+
+
+def _patch(ctx: Context, node: Any) -> Callable[[dict[str, Any]], Any]:
+    value = ctx.eval(node)
+    if isinstance(value, Func):
+        return lambda old: ctx.as_datum(value(ctx, old))
+    patch = ctx.as_datum(value)
+    return lambda _old: patch
+
+
+@operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
+def update(ctx: Context, term: Term) -> dict[str, Any]:
+    patch = _patch(ctx, term.args[1])
+
+    def change(old: dict[str, Any]) -> Any:
+        value = patch(old)
+        if value is None:
+            return old
+        if not isinstance(value, dict):
+            raise type_error("OBJECT", value)
+        return datums.merge(old, value)
+
+    return _modify(ctx, term, change)
+
+
+@operation("REPLACE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
+def replace(ctx: Context, term: Term) -> dict[str, Any]:
+    patch = _patch(ctx, term.args[1])
+    return _modify(ctx, term, lambda old: datums.strip_literals(patch(old)))
+
+
+@operation("DELETE", 1, optargs=WRITE_OPTARGS)
+def delete(ctx: Context, term: Term) -> dict[str, Any]:
+    return _modify(ctx, term, lambda _old: None)
+
+
+@operation("SYNC", 1)
+def sync(ctx: Context, term: Term) -> dict[str, int]:
+    table = as_table(ctx, term.args[0])
+    ctx.storage.sync(table.info)
+    return {"synced": 1}
