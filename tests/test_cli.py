@@ -1,0 +1,81 @@
+"""The command line: flags, the listening line, the directory lock and clean shutdown on signals."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import start_server
+from rethinkdb import RethinkDB
+
+
+def test_help_names_rethinkdb_style_flags() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "rethink_widgets.server", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for flag in ("--bind", "--driver-port", "--directory", "--initial-password", "--log-level"):
+        assert flag in out
+
+
+def test_creates_directory_and_reports_real_port(tmp_path: Path) -> None:
+    directory = tmp_path / "new" / "data"
+    server = start_server(directory)
+    try:
+        assert directory.is_dir()
+        assert server.port > 0
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+            pass
+    finally:
+        assert server.stop() == 0
+
+
+def test_binds_loopback_by_default(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+        lines = [line for line in listening.splitlines() if f":{server.port} " in line]
+        if lines:  # ss is a Debian default, but read /proc if it is missing
+            assert all("127.0.0.1" in line for line in lines)
+        else:
+            hex_port = f"{server.port:04X}"
+            entries = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+            assert f"0100007F:{hex_port}" in entries
+    finally:
+        server.stop()
+
+
+def test_second_server_on_same_directory_is_refused(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "data")
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", str(tmp_path / "data")],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode != 0
+        assert "already using the data directory" in second.stderr
+        conn = RethinkDB().connect(port=first.port)  # the first one is unharmed
+        assert RethinkDB().expr(1).run(conn) == 1
+        conn.close()
+    finally:
+        first.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_cleanly_and_releases_lock(tmp_path: Path, sig: int) -> None:
+    server = start_server(tmp_path / "data")
+    r = RethinkDB()
+    conn = r.connect(port=server.port)
+    r.table_create("kept").run(conn)
+    assert server.stop(sig) == 0
+    assert "Shutting down" in server.output()
+    again = start_server(tmp_path / "data")
+    try:
+        conn = r.connect(port=again.port)
+        assert r.table_list().run(conn) == ["kept"]
+        conn.close()
+    finally:
+        again.stop()
