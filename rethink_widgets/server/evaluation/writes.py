@@ -200,11 +200,9 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -
                     result.record("skipped")
                     continue
                 try:
-                    new = change(old)
+                    _store(table, writes, old, change(old), result)
                 except ReqlError as error:
                     result.error(error.message, old, old)
-                    continue
-                _store(table, writes, old, new, result)
     return result.value()
 
 

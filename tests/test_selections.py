@@ -1,0 +1,70 @@
+"""Reading tables: get, get_all and between, on primary keys and secondary indexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import ServerProcess, run_async
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
+
+
+@pytest.fixture
+def people(conn: Any, r: RethinkDB, table: str) -> str:
+    r.table(table).insert([{"id": i, "name": f"p{i}", "group": i % 3} for i in range(20)]).run(conn)
+    return table
+
+
+def ids(rows: Any) -> list[Any]:
+    return [row["id"] for row in rows]
+
+
+def test_get(conn: Any, r: RethinkDB, people: str) -> None:
+    assert r.table(people).get(3).run(conn) == {"id": 3, "name": "p3", "group": 0}
+    assert r.table(people).get(99).run(conn) is None
+    assert r.table(people).get(3).type_of().run(conn) == "SELECTION<OBJECT>"
+    with pytest.raises(ReqlQueryLogicError, match="Primary keys must be either"):
+        r.table(people).get({"a": 1}).run(conn)
+
+
+def test_get_all(conn: Any, r: RethinkDB, people: str) -> None:
+    assert ids(r.table(people).get_all(1, 5, 99).run(conn)) == [1, 5]
+    assert r.table(people).get_all(1).type_of().run(conn) == "SELECTION<STREAM>"
+    with pytest.raises(ReqlNonExistenceError, match="Keys cannot be NULL."):
+        r.table(people).get_all(None).run(conn)
+    with pytest.raises(ReqlOpFailedError, match="Index `nope` was not found"):
+        r.table(people).get_all(1, index="nope").run(conn)
+
+
+def test_between_primary_key_bounds(conn: Any, r: RethinkDB, people: str) -> None:
+    t = r.table(people)
+    assert ids(t.between(3, 6).run(conn)) == [3, 4, 5]
+    assert ids(t.between(3, 6, left_bound="open", right_bound="closed").run(conn)) == [4, 5, 6]
+    assert ids(t.between(r.minval, 2).run(conn)) == [0, 1]
+    assert ids(t.between(18, r.maxval).run(conn)) == [18, 19]
+    assert t.between(3, 6).type_of().run(conn) == "TABLE_SLICE"
+    with pytest.raises(ReqlQueryLogicError, match="Cannot perform multiple BETWEENs on the same table."):
+        t.between(1, 5).between(2, 3).run(conn)
+
+
+def test_between_secondary_index(conn: Any, r: RethinkDB, people: str) -> None:
+    t = r.table(people)
+    t.index_create("group").run(conn)
+    assert ids(t.between(1, 2, index="group").run(conn)) == [1, 4, 7, 10, 13, 16, 19]
+    assert sorted(ids(t.get_all(2, index="group").run(conn))) == [2, 5, 8, 11, 14, 17]
+
+
+def test_reads_across_types_of_keys(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    keys = [True, -1.5, 2, "b", "a", [1, 2], [1]]
+    t.insert([{"id": k} for k in keys]).run(conn)
+    assert ids(t.run(conn)) == [[1], [1, 2], True, -1.5, 2, "a", "b"]
+    assert t.get([1, 2]).run(conn) == {"id": [1, 2]}
+
+
+def test_asyncio_reads(server: ServerProcess, people: str) -> None:
+    async def body(r: RethinkDB, conn: Any) -> Any:
+        return await r.table(people).get(7).run(conn)
+
+    assert run_async(server, "asyncio", body)["name"] == "p7"

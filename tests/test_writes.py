@@ -1,0 +1,109 @@
+"""insert, update, replace, delete and sync: result shapes, conflicts, errors and concurrency."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from conftest import ServerProcess, run_async
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlQueryLogicError
+
+ZERO = {"deleted": 0, "errors": 0, "inserted": 0, "replaced": 0, "skipped": 0, "unchanged": 0}
+
+
+def test_insert_shapes(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    assert t.insert({"id": 1, "a": 1}).run(conn) == {**ZERO, "inserted": 1}
+    result = t.insert([{"a": 2}, {"a": 3}]).run(conn)
+    assert result["inserted"] == 2
+    assert len(result["generated_keys"]) == 2
+    assert t.get(result["generated_keys"][0]).run(conn)["a"] == 2
+    duplicate = t.insert({"id": 1, "b": 2}).run(conn)
+    assert duplicate["errors"] == 1
+    assert duplicate["first_error"] == 'Duplicate primary key `id`:\n{\n\t"a":\t1,\n\t"id":\t1\n}\n{\n\t"b":\t2,\n\t"id":\t1\n}'
+
+
+def test_insert_conflicts(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert({"id": 1, "a": 1, "b": 1}).run(conn)
+    assert t.insert({"id": 1, "a": 2}, conflict="update").run(conn)["replaced"] == 1
+    assert t.get(1).run(conn) == {"id": 1, "a": 2, "b": 1}
+    assert t.insert({"id": 1, "c": 3}, conflict="replace").run(conn)["replaced"] == 1
+    assert t.get(1).run(conn) == {"id": 1, "c": 3}
+    assert t.insert({"id": 1, "c": 3}, conflict="replace").run(conn)["unchanged"] == 1
+    merged = t.insert({"id": 1, "c": 4}, conflict=lambda key, old, new: old.merge({"c": old["c"] + new["c"]}))
+    assert merged.run(conn)["replaced"] == 1
+    assert t.get(1).run(conn)["c"] == 7
+
+
+def test_return_changes(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    result = t.insert({"id": 1}, return_changes=True).run(conn)
+    assert result["changes"] == [{"new_val": {"id": 1}, "old_val": None}]
+    result = t.get(1).update({"x": 1}, return_changes=True).run(conn)
+    assert result["changes"] == [{"new_val": {"id": 1, "x": 1}, "old_val": {"id": 1}}]
+    always = t.insert({"id": 1}, return_changes="always").run(conn)
+    assert always["changes"][0]["error"].startswith("Duplicate primary key `id`:")
+
+
+def test_key_errors(conn: Any, r: RethinkDB, table: str) -> None:
+    result = r.table(table).insert({"id": "a" * 200}).run(conn)
+    assert result["errors"] == 1
+    assert result["first_error"].startswith("Primary key too long (max 127 characters):")
+    with pytest.raises(ReqlQueryLogicError, match="Expected type OBJECT but found NUMBER."):
+        r.table(table).insert(5).run(conn)
+
+
+def test_update_replace_delete(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert([{"id": i, "n": i, "nested": {"a": 1, "b": 2}} for i in range(5)]).run(conn)
+    assert t.get(0).update({"nested": {"a": 9}}).run(conn)["replaced"] == 1
+    assert t.get(0).run(conn)["nested"] == {"a": 9, "b": 2}
+    assert t.get(1).update({"nested": r.literal({"z": 1})}).run(conn)["replaced"] == 1
+    assert t.get(1).run(conn)["nested"] == {"z": 1}
+    assert t.update(lambda row: {"n": row["n"] * 10}).run(conn)["replaced"] == 4  # n=0 stays 0
+    assert t.get(3).run(conn)["n"] == 30
+    assert t.get(99).update({"n": 1}).run(conn) == {**ZERO, "skipped": 1}
+    assert t.get(2).update({"n": 20}).run(conn) == {**ZERO, "unchanged": 1}
+    changed = t.get(2).replace({"id": 3}).run(conn)
+    assert changed["errors"] == 1
+    assert changed["first_error"].startswith("Primary key `id` cannot be changed")
+    assert t.get(2).replace({"id": 2, "only": True}).run(conn)["replaced"] == 1
+    assert t.get(2).run(conn) == {"id": 2, "only": True}
+    assert t.between(0, 2).delete().run(conn)["deleted"] == 2
+    assert t.delete().run(conn)["deleted"] == 3
+    assert t.sync().run(conn) == {"synced": 1}
+
+
+def test_large_batch_insert(conn: Any, r: RethinkDB, table: str) -> None:
+    result = r.table(table).insert([{"id": i} for i in range(5000)], durability="soft").run(conn)
+    assert result["inserted"] == 5000
+    assert len(list(r.table(table).run(conn))) == 5000
+
+
+def test_concurrent_increments_lose_nothing(server: ServerProcess, r: RethinkDB, conn: Any, table: str) -> None:
+    r.table(table).insert({"id": "counter", "n": 0}).run(conn)
+
+    def bump() -> None:
+        c = r.connect(port=server.port)
+        for _ in range(50):
+            r.table(table).get("counter").update(lambda row: {"n": row["n"] + 1}).run(c)
+        c.close()
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert r.table(table).get("counter").run(conn)["n"] == 200
+
+
+@pytest.mark.parametrize("loop_type", ["asyncio", "tornado"])
+def test_async_writes(server: ServerProcess, table: str, loop_type: str) -> None:
+    async def body(r: RethinkDB, conn: Any) -> Any:
+        await r.table(table).insert({"id": loop_type}).run(conn)
+        return await r.table(table).get(loop_type).run(conn)
+
+    assert run_async(server, loop_type, body) == {"id": loop_type}
