@@ -1,0 +1,167 @@
+"""Storage on a real SQLite file: documents, ranges, indexes, transactions, listeners, reopening."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.storage import Change, Storage
+
+
+def by_field(function: Any, multi: bool) -> Any:
+    """A stand-in for evaluation's index compiler: the index function here is just a field name."""
+
+    def values(doc: dict[str, Any]) -> list[Any]:
+        value = doc.get(function)
+        if value is None:
+            return []
+        return list(value) if multi and isinstance(value, list) else [value]
+
+    return values
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    storage = Storage(tmp_path, by_field, {"salt": "x"})
+    yield storage
+    storage.close()
+
+
+def fill(store: Storage, count: int = 30) -> Any:
+    table = store.table_create("test", "t")
+    with store.transaction("soft") as txn:
+        for i in range(count):
+            txn.put(table, {"id": i, "g": i % 3, "tags": [f"t{i % 2}", "all"]})
+    return table
+
+
+def ids(docs: Any) -> list[Any]:
+    return [d["id"] for d in docs]
+
+
+def test_new_store_has_test_db_and_admin(store: Storage) -> None:
+    assert store.db_list() == ["test"]
+    assert store.users() == {"admin": {"salt": "x"}}
+    assert store.server_id and store.server_name
+
+
+def test_put_get_delete(store: Storage) -> None:
+    table = fill(store, 5)
+    assert store.get(table, 3) == {"id": 3, "g": 0, "tags": ["t1", "all"]}
+    assert store.get(table, 99) is None
+    with store.transaction() as txn:
+        assert txn.delete(table, 3)["id"] == 3
+        assert txn.delete(table, 3) is None
+    assert store.count(table) == 4
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "lower_open", "upper_open", "reverse", "expected"),
+    [
+        (keys.MINVAL, keys.MAXVAL, False, True, False, list(range(30))),
+        (5, 8, False, True, False, [5, 6, 7]),
+        (5, 8, True, False, False, [6, 7, 8]),
+        (5, 8, False, False, True, [8, 7, 6, 5]),
+        (27, keys.MAXVAL, False, True, False, [27, 28, 29]),
+        (8, 5, False, True, False, []),
+    ],
+)
+def test_scan_bounds(store: Storage, lower, upper, lower_open, upper_open, reverse, expected) -> None:  # noqa: PLR0913, PLR0917
+    table = fill(store)
+    assert ids(store.scan(table, lower, upper, lower_open, upper_open, reverse)) == expected
+
+
+def test_scan_is_lazy(store: Storage) -> None:
+    table = fill(store, 3000)
+    rows = store.scan(table)
+    assert next(rows)["id"] == 0  # the first page is small; nothing else is read yet
+    rows.close()
+
+
+def test_indexes_follow_updates_and_deletes(store: Storage) -> None:
+    table = fill(store)
+    store.index_create(table, "g", "g")
+    store.index_create(table, "tags", "tags", multi=True)
+    assert ids(store.index_get_all(table, "g", 1)) == [1, 4, 7, 10, 13, 16, 19, 22, 25, 28]
+    assert len(list(store.index_get_all(table, "tags", "all"))) == 30
+    with store.transaction() as txn:
+        txn.put(table, {"id": 1, "g": 2, "tags": []})
+        txn.delete(table, 4)
+    assert ids(store.index_get_all(table, "g", 1))[:2] == [7, 10]
+    assert 1 in ids(store.index_get_all(table, "g", 2))
+    assert 1 not in ids(store.index_get_all(table, "tags", "all"))
+    pairs = list(store.index_scan(table, "g", 0, 1, reverse=True))
+    assert {value for value, _doc in pairs} == {0}
+
+
+def test_rollback_on_exception(store: Storage) -> None:
+    table = fill(store, 3)
+    with pytest.raises(RuntimeError), store.transaction() as txn:
+        txn.put(table, {"id": 100})
+        raise RuntimeError("boom")
+    assert store.get(table, 100) is None
+
+
+def test_commit_listeners_see_changes_in_commit_order(store: Storage) -> None:
+    seen: list[Change] = []
+    store.add_commit_listener(seen.extend)
+    table = store.table_create("test", "t")
+    with store.transaction() as txn:
+        txn.put(table, {"id": 1})
+        txn.put(table, {"id": 1, "v": 2})
+    with store.transaction() as txn:
+        txn.delete(table, 1)
+    assert [(c.key, c.old, c.new) for c in seen] == [
+        (1, None, {"id": 1}), (1, {"id": 1}, {"id": 1, "v": 2}), (1, {"id": 1, "v": 2}, None)
+    ]
+
+
+def test_reopen_keeps_everything(tmp_path: Path) -> None:
+    store = Storage(tmp_path, by_field, {"salt": "x"})
+    store.db_create("app")
+    table = store.table_create("app", "t", primary_key="name")
+    with store.transaction() as txn:
+        txn.put(table, {"name": "a", "g": 1})
+    store.index_create(table, "g", "g")
+    store.close()
+    store = Storage(tmp_path, by_field, {"salt": "other"})
+    table = store.table("app", "t")
+    assert table.primary_key == "name"
+    assert list(table.indexes) == ["g"]
+    assert list(store.index_get_all(table, "g", 1)) == [{"name": "a", "g": 1}]
+    assert store.users() == {"admin": {"salt": "x"}}
+    store.close()
+
+
+def test_concurrent_writers_are_atomic(store: Storage) -> None:
+    table = store.table_create("test", "t")
+    with store.transaction() as txn:
+        txn.put(table, {"id": "n", "v": 0})
+
+    def bump() -> None:
+        for _ in range(200):
+            with store.transaction("soft") as txn:
+                doc = txn.get(table, "n")
+                txn.put(table, {"id": "n", "v": doc["v"] + 1})
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.get(table, "n")["v"] == 800
+
+
+def test_drop_table_and_db(store: Storage) -> None:
+    fill(store, 3)
+    store.db_create("other")
+    store.table_create("other", "x")
+    config, dropped = store.db_drop("other")
+    assert config["name"] == "other"
+    assert [t.name for t in dropped] == ["x"]
+    store.table_drop("test", "t")
+    assert store.table_list("test") == []
