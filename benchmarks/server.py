@@ -1,0 +1,127 @@
+"""Throughput of the embedded server, next to a baseline measured in the same run.
+
+The baseline is the same driver against a trivial server (speaking the same wire protocol, in its own process)
+that answers every query with a constant, so a ratio shows what evaluation and storage cost on top of the
+driver and the network round trip. Prints medians of several runs; figures vary with the machine's load.
+
+    python benchmarks/server.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rethinkdb import RethinkDB
+
+from rethink_widgets.server import scram, wire
+
+r = RethinkDB()
+CONSTANT = b'{"t":1,"r":[{"id":1,"value":"constant"}]}'
+
+
+async def _constant_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    credentials = scram.make_credentials("")
+    try:
+        await wire.handshake(reader, writer, lambda user: credentials if user == "admin" else None)
+        while True:
+            token, payload = await wire.read_frame(reader)
+            if b'"noreply":true' not in payload:
+                writer.write(wire.frame(token, CONSTANT if payload[:2] != b"[4" else b'{"t":4,"r":[]}'))
+    except (asyncio.IncompleteReadError, ConnectionError, wire.HandshakeError):
+        writer.close()
+
+
+async def _serve_constant() -> None:
+    server = await asyncio.start_server(_constant_client, "127.0.0.1", 0)
+    print(f"Listening for client driver connections on port {server.sockets[0].getsockname()[1]}", flush=True)
+    await server.serve_forever()
+
+
+def start(command: list[str]) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = re.search(r"Listening for client driver connections on port (\d+)", line)
+        if match:
+            return process, int(match.group(1))
+    raise RuntimeError(f"{command} did not start")
+
+
+def median_rate(runs: int, count: int, body: Callable[[], None]) -> float:
+    """Median items per second over `runs` timed calls of `body`, each handling `count` items."""
+    rates = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        body()
+        rates.append(count / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def measure(port: int, runs: int, table: str, real: bool) -> dict[str, float]:
+    conn = r.connect(port=port)
+    t = r.table(table)
+    gets, singles, batch, batches = 2000, 300, 1000, 20
+    figures: dict[str, float] = {}
+    figures["point get, queries/s"] = median_rate(runs, gets, lambda: [t.get(i % 1000).run(conn) for i in range(gets)])
+    counter = iter(range(10**9))
+    figures["single insert (soft), docs/s"] = median_rate(
+        runs, singles, lambda: [t.insert({"v": next(counter)}).run(conn, durability="soft") for _ in range(singles)]
+    )
+    figures["single insert (hard), docs/s"] = median_rate(
+        runs, singles, lambda: [t.insert({"v": next(counter)}).run(conn) for _ in range(singles)]
+    )
+    docs = [{"v": i, "text": "some text to store"} for i in range(batch)]
+    figures["batched insert (soft), docs/s"] = median_rate(
+        runs, batch * batches, lambda: [t.insert(docs).run(conn, durability="soft") for _ in range(batches)]
+    )
+    if real:  # the constant server has no table to scan
+        scanned = len(list(t.run(conn)))
+        figures["table scan, docs/s"] = median_rate(runs, scanned, lambda: list(t.run(conn)))
+    conn.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--serve-constant", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_constant:
+        asyncio.run(_serve_constant())
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        ours, port = start([sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", directory])
+        constant, constant_port = start([sys.executable, __file__, "--serve-constant"])
+        try:
+            conn = r.connect(port=port)
+            r.table_create("bench").run(conn)
+            r.table("bench").insert([{"id": i, "v": i} for i in range(1000)]).run(conn)
+            conn.close()
+            baseline = measure(constant_port, args.runs, "bench", real=False)
+            figures = measure(port, args.runs, "bench", real=True)
+        finally:
+            ours.terminate()
+            constant.terminate()
+            ours.wait()
+            constant.wait()
+    print(f"{'measure':34} {'embedded':>12} {'constant':>12} {'ratio':>7}")
+    for name, value in figures.items():
+        base = baseline.get(name)
+        if base is None:
+            print(f"{name:34} {value:12,.0f} {'-':>12} {'-':>7}")
+        else:
+            print(f"{name:34} {value:12,.0f} {base:12,.0f} {base / value:6.2f}x")
+    print("ratio = constant server rate / embedded server rate (lower is better; 1.0 = no cost beyond the driver)")
+
+
+if __name__ == "__main__":
+    main()
