@@ -7,7 +7,6 @@ modules named after their family and register themselves with `terms.operation`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     from rethink_widgets.server.storage import Storage
 
 # Importing the families registers their terms.
-from rethink_widgets.server.evaluation import control, schema, selections, system, writes  # noqa: E402, F401  isort: skip
+from rethink_widgets.server.evaluation import control, schema, selections, system, times, writes  # noqa: E402, F401  isort: skip
 
 GLOBAL_OPTARGS = frozenset({
     "db", "noreply", "profile", "read_mode", "durability", "array_limit", "changefeed_queue_size",
@@ -75,8 +74,7 @@ class Engine:
                 )
             if name not in allowed:
                 raise ReqlCompileError(f"Unrecognized global optional argument `{name}`.")
-        now = {"$reql_type$": "TIME", "epoch_time": round(time.time(), 3), "timezone": "+00:00"}
-        ctx = Context(self, {}, now)
+        ctx = Context(self, {}, times.utc_now())
         for name, raw in raw_optargs.items():
             try:
                 value = terms.compile_query(raw).eval(ctx)
