@@ -19,7 +19,10 @@ $(STAMP): $(PY) setup.py pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest
 
+# Until the notebook extension starts the embedded server by itself, the demo starts it alongside JupyterLab.
 demo: $(STAMP)
+	$(VENV)/bin/rethink-widgets-server --directory rethinkdb_data & server=$$!; \
+	trap 'kill $$server' EXIT INT TERM; \
 	$(VENV)/bin/jupyter lab notebooks/
 
 server: $(STAMP)
