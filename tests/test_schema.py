@@ -78,7 +78,7 @@ def test_indexes(conn: Any, r: RethinkDB, table: str) -> None:
     assert t.index_create("a").run(conn) == {"created": 1}
     assert t.index_create("ab", [r.row["a"], r.row["b"]]).run(conn) == {"created": 1}
     assert t.index_create("tags", multi=True).run(conn) == {"created": 1}
-    assert t.index_create("neg", lambda row: -row["a"]).run(conn) == {"created": 1}
+    assert t.index_create("neg", lambda row: row["a"] * -1).run(conn) == {"created": 1}
     assert t.index_list().run(conn) == ["a", "ab", "neg", "tags"]
     status = t.index_status("a").run(conn)[0]
     assert (status["index"], status["ready"], status["multi"], status["geo"]) == ("a", True, False, False)

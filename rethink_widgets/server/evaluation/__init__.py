@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from rethink_widgets.server.storage import Storage
 
 # Importing the families registers their terms.
-from rethink_widgets.server.evaluation import control, schema, selections, system, times, writes  # noqa: E402, F401  isort: skip
+from rethink_widgets.server.evaluation import (  # noqa: E402, F401  isort: skip
+    arithmetic, coercion, control, objects, ordering, schema, selections, sequences, system, times, writes,
+)
 
 GLOBAL_OPTARGS = frozenset({
     "db", "noreply", "profile", "read_mode", "durability", "array_limit", "changefeed_queue_size",

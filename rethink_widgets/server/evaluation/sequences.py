@@ -1,0 +1,338 @@
+"""Sequence operations: filter, map, concat_map, limit, skip, slice, nth, count, contains, is_empty, union, distinct,
+r.range. Streams in give lazy streams out (a selection stays a selection where RethinkDB keeps it, so writes can
+follow); arrays in give arrays out.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.control import truthy
+from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
+from rethink_widgets.server.evaluation.values import (
+    ArraySelection,
+    Func,
+    Selection,
+    SingleSelection,
+    Stream,
+    Table,
+)
+
+Sequence = Stream | list[Any]
+
+
+def map_rows(ctx: Context, seq: Sequence, fn: Callable[[Any], Any], *, infinite: bool | None = None) -> Sequence:
+    """Apply `fn` to every row, lazily for streams."""
+    if isinstance(seq, list):
+        return [fn(row) for row in seq]
+    return Stream(lambda: (fn(row) for row in seq), infinite=seq.infinite if infinite is None else infinite)
+
+
+def filter_rows(ctx: Context, seq: Sequence, keep: Callable[[Any], bool]) -> Sequence:
+    """Keep the rows `keep` accepts; a selection stays a selection."""
+    if isinstance(seq, ArraySelection):
+        return ArraySelection(seq.table, [row for row in seq.rows if keep(row)])
+    if isinstance(seq, list):
+        return [row for row in seq if keep(row)]
+    return derived(seq, lambda: (row for row in seq if keep(row)))
+
+
+def derived(seq: Stream, source: Callable[[], Iterator[Any]]) -> Stream:
+    """A stream built from `seq` that keeps its kind: rows of a selection are still documents of its table."""
+    if isinstance(seq, Selection):
+        return Selection(seq.table, source)
+    return Stream(source, infinite=seq.infinite)
+
+
+def as_predicate(ctx: Context, value: Any) -> Callable[[Any], bool]:
+    """A function, an object pattern, or a constant, as a test of one row."""
+    if isinstance(value, Func):
+        return lambda row: truthy(ctx.as_datum(value(ctx, row)))
+    value = ctx.as_datum(value)
+    if datums.is_object(value):
+        return lambda row: _matches(row, value)
+    return lambda _row: truthy(value)
+
+
+def _matches(row: Any, pattern: dict[str, Any]) -> bool:
+    if not datums.is_object(row):
+        raise ReqlQueryLogicError(f"Cannot perform get_field on a non-object non-sequence `{datums.dumps(row)}`.")
+    for key, expected in pattern.items():
+        if key not in row:
+            raise ReqlNonExistenceError(f"No attribute `{key}` in object:\n{datums.printed(row)}")
+        actual = row[key]
+        if datums.is_object(expected) and datums.is_object(actual):
+            if not _matches(actual, expected):
+                return False
+        elif not datums.equal(actual, expected):
+            return False
+    return True
+
+
+@operation("FILTER", 2, optargs=("default",))
+def filter_term(ctx: Context, term: Term) -> Sequence:
+    seq = ctx.sequence(term.args[0])
+    test = as_predicate(ctx, ctx.eval(term.args[1]))
+    default = term.optargs.get("default")
+
+    def keep(row: Any) -> bool:
+        try:
+            return test(row)
+        except ReqlNonExistenceError:
+            # A missing field skips the row unless `default` says otherwise (r.error() re-raises).
+            return default is not None and truthy(ctx.datum(default))
+
+    return filter_rows(ctx, seq, keep)
+
+
+@operation("MAP", (2, VARIADIC))
+def map_term(ctx: Context, term: Term) -> Sequence:
+    func = ctx.func(term.args[-1])
+    seqs = [ctx.sequence(node) for node in term.args[:-1]]
+    if func.arity != len(seqs):
+        noun = "sequence was" if len(seqs) == 1 else "sequences were"
+        plural = "" if func.arity == 1 else "s"
+        raise ReqlQueryLogicError(
+            f"The function passed to `map` expects {func.arity} argument{plural}, but {len(seqs)} {noun} found."
+        )
+    if len(seqs) == 1:
+        return map_rows(ctx, seqs[0], lambda row: ctx.as_datum(func(ctx, row)))
+    if all(isinstance(s, list) for s in seqs):
+        return ctx.check_array([ctx.as_datum(func(ctx, *rows)) for rows in zip(*seqs, strict=False)])
+    infinite = all(isinstance(s, Stream) and s.infinite for s in seqs)
+    return Stream(lambda: (ctx.as_datum(func(ctx, *rows)) for rows in zip(*seqs, strict=False)), infinite=infinite)
+
+
+@operation("CONCAT_MAP", 2)
+def concat_map(ctx: Context, term: Term) -> Sequence:
+    seq, func = ctx.sequence(term.args[0]), ctx.func(term.args[1])
+
+    def expand(row: Any) -> Iterable[Any]:
+        return ctx.as_sequence(func(ctx, row))
+
+    if isinstance(seq, list):
+        return ctx.to_array(itertools.chain.from_iterable(expand(row) for row in seq))
+    return Stream(lambda: itertools.chain.from_iterable(expand(row) for row in seq), infinite=seq.infinite)
+
+
+# ---------------------------------------------------------------- positions
+
+
+def _non_negative(ctx: Context, term: Term, name: str) -> int:
+    count = ctx.integer(term.args[1])
+    if count < 0:
+        raise ReqlQueryLogicError(f"{name} takes a non-negative argument (got {count})")
+    return count
+
+
+@operation("LIMIT", 2)
+def limit(ctx: Context, term: Term) -> Sequence:
+    seq = ctx.sequence(term.args[0])
+    count = _non_negative(ctx, term, "LIMIT")
+    if isinstance(seq, ArraySelection):
+        return ArraySelection(seq.table, seq.rows[:count])
+    if isinstance(seq, list):
+        return seq[:count]
+    stream = derived(seq, lambda: itertools.islice(seq, count))
+    stream.infinite = False
+    return stream
+
+
+@operation("SKIP", 2)
+def skip(ctx: Context, term: Term) -> Sequence:
+    seq = ctx.sequence(term.args[0])
+    count = _non_negative(ctx, term, "SKIP")
+    if isinstance(seq, ArraySelection):
+        return ArraySelection(seq.table, seq.rows[count:])
+    if isinstance(seq, list):
+        return seq[count:]
+    return derived(seq, lambda: itertools.islice(seq, count, None))
+
+
+@operation("SLICE", (2, 3), optargs=("left_bound", "right_bound"))
+def slice_term(ctx: Context, term: Term) -> Any:
+    value = ctx.eval(term.args[0])
+    start = ctx.integer(term.args[1])
+    end = ctx.integer(term.args[2]) if len(term.args) == 3 else None
+    left_open = ctx.optarg(term, "left_bound", "closed") == "open"
+    right_closed = ctx.optarg(term, "right_bound", "open") == "closed"
+    if isinstance(value, Stream):
+        return _slice_stream(value, start, end, left_open, right_closed)
+    value = ctx.as_datum(value)
+    if isinstance(value, (list, str)):
+        return value[_slice_bounds(len(value), start, end, left_open, right_closed)]
+    if isinstance(value, dict) and value.get(datums.PTYPE) == "BINARY":
+        raw = base64.b64decode(value["data"])
+        part = raw[_slice_bounds(len(raw), start, end, left_open, right_closed)]
+        return {datums.PTYPE: "BINARY", "data": base64.b64encode(part).decode("ascii")}
+    raise ReqlQueryLogicError(f"Cannot convert {datums.type_name(value)} to SEQUENCE")
+
+
+def _slice_bounds(size: int, start: int, end: int | None, left_open: bool, right_closed: bool) -> slice:
+    if start < 0:
+        start += size
+    if left_open:
+        start += 1
+    if end is None:
+        end = size
+    else:
+        if end < 0:
+            end += size
+        if right_closed:
+            end += 1
+    return slice(max(start, 0), max(end, 0))
+
+
+def _slice_stream(seq: Stream, start: int, end: int | None, left_open: bool, right_closed: bool) -> Stream:
+    if start < 0:
+        raise ReqlQueryLogicError("Cannot use a negative left index on a stream.")
+    if end is not None and end < -1:
+        raise ReqlQueryLogicError("Cannot use a right index < -1 on a stream.")
+    if end == -1 and not right_closed:
+        raise ReqlQueryLogicError("Cannot slice to an open right index of -1 on a stream.")
+    first = start + (1 if left_open else 0)
+    last = None if end is None or end == -1 else end + (1 if right_closed else 0)
+    stream = derived(seq, lambda: itertools.islice(seq, first, last))
+    stream.infinite = seq.infinite and last is None
+    return stream
+
+
+@operation("NTH", 2)
+def nth(ctx: Context, term: Term) -> Any:
+    return nth_of(ctx, ctx.sequence(term.args[0]), ctx.integer(term.args[1]))
+
+
+def nth_of(ctx: Context, seq: Sequence, index: int) -> Any:
+    if isinstance(seq, Stream) and index >= 0:
+        row = next(itertools.islice(seq, index, None), _MISSING)
+        if row is _MISSING:
+            raise ReqlNonExistenceError(f"Index out of bounds: {index}")
+    else:
+        rows = seq if isinstance(seq, list) else ctx.to_array(seq)
+        if index >= len(rows):
+            raise ReqlNonExistenceError(f"Index `{index}` out of bounds for array of size: `{len(rows)}`.")
+        if index < -len(rows):
+            raise ReqlNonExistenceError(f"Index out of bounds: {index}")
+        row = rows[index]
+    if isinstance(seq, (Selection, ArraySelection)):
+        return SingleSelection(seq.table, row[seq.table.primary_key], row)
+    return row
+
+
+_MISSING = object()
+
+
+# ---------------------------------------------------------------- whole-sequence questions
+
+
+@operation("COUNT", (1, 2))
+def count(ctx: Context, term: Term) -> int:
+    value = ctx.eval(term.args[0])
+    if len(term.args) == 1:
+        if type(value) is Table:
+            return value.storage.count(value.info)
+        if not isinstance(value, Stream):
+            value = ctx.as_datum(value)
+            if isinstance(value, str):
+                return len(value)
+            if isinstance(value, dict) and value.get(datums.PTYPE) == "BINARY":
+                return len(base64.b64decode(value["data"]))
+    seq = ctx.as_sequence(value)
+    _refuse_infinite(seq)
+    if len(term.args) == 1:
+        return len(seq) if isinstance(seq, list) else sum(1 for _ in seq)
+    matcher = ctx.eval(term.args[1])
+    test = as_predicate(ctx, matcher) if isinstance(matcher, Func) else _equals(ctx.as_datum(matcher))
+    return sum(1 for row in seq if test(row))
+
+
+def _equals(expected: Any) -> Callable[[Any], bool]:
+    return lambda row: datums.equal(row, expected)
+
+
+def _refuse_infinite(seq: Sequence) -> None:
+    if isinstance(seq, Stream) and seq.infinite:
+        raise ReqlQueryLogicError(
+            "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+            "or coerce it to an array."
+        )
+
+
+@operation("CONTAINS", (1, VARIADIC))
+def contains(ctx: Context, term: Term) -> bool:
+    seq = ctx.sequence(term.args[0])
+    tests = []
+    for node in term.args[1:]:
+        value = ctx.eval(node)
+        tests.append(as_predicate(ctx, value) if isinstance(value, Func) else _equals(ctx.as_datum(value)))
+    pending = list(tests)
+    for row in seq:
+        pending = [test for test in pending if not test(row)]
+        if not pending:
+            return True
+    return not pending
+
+
+@operation("IS_EMPTY", 1)
+def is_empty(ctx: Context, term: Term) -> bool:
+    seq = ctx.sequence(term.args[0])
+    return next(iter(seq), _MISSING) is _MISSING
+
+
+@operation("RANGE", (0, 2))
+def range_term(ctx: Context, term: Term) -> Stream:
+    bounds = [ctx.integer(node) for node in term.args]
+    if not bounds:
+        return Stream(lambda: itertools.count(), infinite=True)
+    start, stop = (0, bounds[0]) if len(bounds) == 1 else bounds
+    return Stream(lambda: iter(range(start, stop)))
+
+
+@operation("UNION", (0, VARIADIC), optargs=("interleave",))
+def union(ctx: Context, term: Term) -> Sequence:
+    seqs = [ctx.sequence(node) for node in term.args]
+    if all(isinstance(s, list) for s in seqs):
+        return ctx.check_array([row for s in seqs for row in s])
+    infinite = any(isinstance(s, Stream) and s.infinite for s in seqs)
+    return Stream(lambda: itertools.chain.from_iterable(seqs), infinite=infinite)
+
+
+@operation("DISTINCT", 1, optargs=("index",))
+def distinct(ctx: Context, term: Term) -> Sequence:
+    value = ctx.eval(term.args[0])
+    if "index" in term.optargs:
+        if not isinstance(value, Table):
+            raise ReqlQueryLogicError("Expected type TABLE but found SEQUENCE:")
+        return _distinct_index(value, ctx.string(term.optargs["index"]))
+    seq = ctx.as_sequence(value)
+    _refuse_infinite(seq)
+    unique: dict[bytes, Any] = {}
+    for row in seq:
+        unique.setdefault(keys.encode(row), row)
+        if len(unique) > ctx.array_limit:
+            raise ctx.array_limit_error()
+    rows = [unique[k] for k in sorted(unique)]
+    return rows if isinstance(seq, list) else Stream(lambda: iter(rows))
+
+
+def _distinct_index(table: Table, index: str) -> Stream:
+    def values() -> Iterator[Any]:
+        if index == table.primary_key:
+            yield from (doc[index] for doc in table)
+            return
+        last = None
+        for value, _doc in table.storage.index_scan(table.info, index):
+            encoded = keys.encode(value)
+            if encoded != last:
+                last = encoded
+                yield value
+
+    return Stream(values)
+
