@@ -16,7 +16,7 @@ import struct
 from typing import Any
 
 
-class _Bound:
+class Bound:
     """`r.minval` / `r.maxval`: bounds for ranges, never stored."""
 
     __slots__ = ("name",)
@@ -28,8 +28,8 @@ class _Bound:
         return f"r.{self.name}"
 
 
-MINVAL = _Bound("minval")
-MAXVAL = _Bound("maxval")
+MINVAL = Bound("minval")
+MAXVAL = Bound("maxval")
 
 _END = b"\x00"  # closes an array or object; sorts below every element tag
 _TAG_MINVAL = b"\x01"

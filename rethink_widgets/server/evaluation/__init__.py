@@ -102,7 +102,7 @@ class Engine:
             candidates = value if multi and isinstance(value, list) else [value]
             found: dict[bytes, Any] = {}
             for item in candidates:
-                if item is not None and not datums.is_object(item):
+                if item is not None and not datums.is_object(item) and not isinstance(item, keys.Bound):
                     found.setdefault(keys.encode(item), item)
             return list(found.values())
 

@@ -9,7 +9,8 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Term, operation
-from rethink_widgets.server.evaluation.values import Database, Table
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.values import Database, Table, category, type_of
 from rethink_widgets.server.storage import TableInfo
 
 SYSTEM_DB = "rethinkdb"
@@ -274,3 +275,22 @@ def index_status(ctx: Context, term: Term) -> list[dict[str, Any]]:
 @operation("INDEX_WAIT", (1, None))
 def index_wait(ctx: Context, term: Term) -> list[dict[str, Any]]:
     return _index_statuses(ctx, term)
+
+
+@operation("INFO", 1)
+def info(ctx: Context, term: Term) -> dict[str, Any]:
+    value = ctx.eval(term.args[0])
+    if isinstance(value, Database):
+        require_db(ctx, value.name)
+        return {"id": ctx.storage.db_id(value.name), "name": value.name, "type": "DB"}
+    if isinstance(value, Table):
+        table = value.info
+        return {
+            "db": {"id": ctx.storage.db_id(table.db), "name": table.db, "type": "DB"},
+            "doc_count_estimates": [ctx.storage.count(table)], "id": table.id, "indexes": sorted(table.indexes),
+            "name": table.name, "primary_key": table.primary_key, "type": "TABLE",
+        }  # fmt: skip
+    out: dict[str, Any] = {"type": type_of(value)}
+    if category(value) == "DATUM":
+        out["value"] = datums.dumps(datums.to_wire(value))
+    return out

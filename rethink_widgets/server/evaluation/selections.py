@@ -26,9 +26,17 @@ def primary_key_value(key: Any) -> Any:
             "Primary keys must be either a number, string, bool, pseudotype or array (got type OBJECT):\n"
             + datums.printed(key)
         )
+    if _has_nul(key):
+        raise ReqlQueryLogicError(f"Primary keys may not contain the null character: {datums.printed(key)}")
     if isinstance(key, str) and len(key.encode("utf-8")) > MAX_KEY_LENGTH:
         raise ReqlQueryLogicError(f"Primary key too long (max {MAX_KEY_LENGTH} characters): {datums.printed(key)}")
     return key
+
+
+def _has_nul(key: Any) -> bool:
+    if isinstance(key, str):
+        return "\x00" in key
+    return isinstance(key, list) and any(_has_nul(item) for item in key)
 
 
 def as_table(ctx: Context, node: Any) -> Table:

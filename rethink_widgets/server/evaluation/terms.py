@@ -234,6 +234,22 @@ def _implicit_var(scope: _Scope, frame: int | str | None) -> Var:
     return Var(scope.implicit[0], frame)
 
 
+# Terms whose value can differ between two evaluations of the same query.
+NON_DETERMINISTIC = frozenset({"TABLE", "DB", "JAVASCRIPT", "HTTP", "RANDOM", "SAMPLE"})
+
+
+def is_deterministic(node: Node) -> bool:
+    """Whether evaluating `node` twice must give the same value (no reads of tables, no randomness)."""
+    if isinstance(node, FuncNode):
+        return is_deterministic(node.body)
+    if not isinstance(node, Term):
+        return True
+    name = node.op.name
+    if name in NON_DETERMINISTIC or (name == "UUID" and not node.args):
+        return False
+    return all(is_deterministic(a) for a in node.args) and all(is_deterministic(o) for o in node.optargs.values())
+
+
 def _check_arity(op: Operation, count: int) -> None:
     low, high = op.min_args, op.max_args
     if low <= count and (high is None or count <= high):

@@ -15,7 +15,7 @@ from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
-from rethink_widgets.server.evaluation.terms import Term, operation
+from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
@@ -28,7 +28,8 @@ from rethink_widgets.server.evaluation.values import (
 )
 
 CHUNK = 1000
-WRITE_OPTARGS = ("durability", "return_changes", "ignore_write_hook")
+WRITE_OPTARGS = ("durability", "return_changes", "return_vals", "ignore_write_hook")
+UNSTORABLE = "`r.minval` and `r.maxval` cannot be written to disk."
 
 
 class WriteResult:
@@ -65,6 +66,8 @@ class WriteResult:
 
 
 def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
+    if "return_vals" in term.optargs:
+        raise ReqlQueryLogicError("Error: encountered obsolete optarg `return_vals`.  Use `return_changes` instead.")
     durability = ctx.optarg(term, "durability", table.info.durability)
     if durability not in ("hard", "soft"):
         raise ReqlQueryLogicError(f'Durability option `{durability}` unrecognized (options are "hard" and "soft").')
@@ -135,8 +138,7 @@ def _insert_one(  # noqa: PLR0917
         return
     old = writes.get(doc[pk])
     if old is None:
-        writes.put(doc)
-        result.record("inserted", None, doc)
+        _put(writes, doc, None, result)
         return
     if conflict == "error":
         message = f"Duplicate primary key `{pk}`:\n{datums.printed(old)}\n{datums.printed(doc)}"
@@ -147,12 +149,17 @@ def _insert_one(  # noqa: PLR0917
         new = ctx.as_datum(new)
     else:
         new = doc if conflict == "replace" else datums.merge(old, doc)
-    _store(table, writes, old, new, result)
+    _store(table, writes, doc[pk], old, new, result)
 
 
-def _store(table: Table, writes: TableWrites, old: dict[str, Any], new: Any, result: WriteResult) -> None:
+def _store(  # noqa: PLR0917
+    table: Table, writes: TableWrites, key: Any, old: dict[str, Any] | None, new: Any, result: WriteResult
+) -> None:
     """Write `new` over `old` (the same key), or delete it when `new` is null."""
     pk = table.primary_key
+    if old is None:
+        _store_missing(table, writes, key, new, result)
+        return
     if new is None:
         writes.delete(old[pk])
         result.record("deleted", old, None)
@@ -170,8 +177,33 @@ def _store(table: Table, writes: TableWrites, old: dict[str, Any], new: Any, res
     if datums.equal(new, old):
         result.record("unchanged", old, new)
         return
-    writes.put(new)
-    result.record("replaced", old, new)
+    _put(writes, new, old, result)
+
+
+def _put(writes: TableWrites, new: dict[str, Any], old: dict[str, Any] | None, result: WriteResult) -> None:
+    try:
+        writes.put(new)
+    except TypeError:  # only r.minval / r.maxval are not JSON
+        result.error(UNSTORABLE)
+        return
+    result.record("replaced" if old is not None else "inserted", old, new)
+
+
+def _store_missing(table: Table, writes: TableWrites, key: Any, new: Any, result: WriteResult) -> None:
+    """A replace of a document that does not exist inserts it."""
+    if new is None:
+        result.record("skipped")
+        return
+    if not isinstance(new, dict):
+        raise type_error("OBJECT", new)
+    pk = table.primary_key
+    if pk not in new:
+        result.error(f"Inserted object must have primary key `{pk}`:\n{datums.printed(new)}")
+        return
+    if not datums.equal(new[pk], key):
+        result.error(f"Primary key `{pk}` cannot be changed (`null` -> `{datums.printed(new)}`).")
+        return
+    _put(writes, new, None, result)
 
 
 # ---------------------------------------------------------------- update, replace, delete
@@ -196,29 +228,34 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -
         with table.writes(durability) as writes:
             for key in chunk:
                 old = writes.get(key)
-                if old is None:
-                    result.record("skipped")
-                    continue
                 try:
-                    _store(table, writes, old, change(old), result)
+                    _store(table, writes, key, old, change(old), result)
                 except ReqlError as error:
                     result.error(error.message, old, old)
     return result.value()
 
 
-def _patch(ctx: Context, node: Any) -> Callable[[dict[str, Any]], Any]:
+def _patch(ctx: Context, term: Term) -> Callable[[dict[str, Any] | None], Any]:
+    """The new value for each document: a function of it, or an expression evaluated once per document."""
+    node = term.args[1]
+    if "non_atomic" not in term.optargs or not ctx.boolean(term.optargs["non_atomic"]):
+        if not is_deterministic(node):
+            raise ReqlQueryLogicError(
+                "Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?"
+            )
     value = ctx.eval(node)
     if isinstance(value, Func):
         return lambda old: ctx.as_datum(value(ctx, old))
-    patch = ctx.as_datum(value)
-    return lambda _old: patch
+    return lambda _old: ctx.datum(node)
 
 
 @operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def update(ctx: Context, term: Term) -> dict[str, Any]:
-    patch = _patch(ctx, term.args[1])
+    patch = _patch(ctx, term)
 
-    def change(old: dict[str, Any]) -> Any:
+    def change(old: dict[str, Any] | None) -> Any:
+        if old is None:
+            return None  # update skips missing documents
         value = patch(old)
         if value is None:
             return old
@@ -231,7 +268,7 @@ def update(ctx: Context, term: Term) -> dict[str, Any]:
 
 @operation("REPLACE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def replace(ctx: Context, term: Term) -> dict[str, Any]:
-    patch = _patch(ctx, term.args[1])
+    patch = _patch(ctx, term)
     return _modify(ctx, term, lambda old: datums.strip_literals(patch(old)))
 
 
@@ -245,3 +282,29 @@ def sync(ctx: Context, term: Term) -> dict[str, int]:
     table = as_table(ctx, term.args[0])
     ctx.storage.sync(table.info)
     return {"synced": 1}
+
+
+@operation("FOR_EACH", 2)
+def for_each(ctx: Context, term: Term) -> dict[str, Any]:
+    seq, func = ctx.sequence(term.args[0]), ctx.func(term.args[1])
+    total: dict[str, Any] = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
+    for row in seq:
+        results = ctx.as_datum(func(ctx, row))
+        for result in results if isinstance(results, list) else [results]:
+            if not isinstance(result, dict):
+                raise ReqlQueryLogicError(
+                    "FOR_EACH expects one or more basic write queries.  "
+                    f"Expected type ARRAY but found {datums.type_name(result)}."
+                )
+            _add_results(total, result)
+    return total
+
+
+def _add_results(total: dict[str, Any], result: dict[str, Any]) -> None:
+    for key, value in result.items():
+        if key == "first_error":
+            total.setdefault(key, value)
+        elif isinstance(value, list):
+            total[key] = total.get(key, []) + value
+        elif datums.is_number(value):
+            total[key] = total.get(key, 0) + value
