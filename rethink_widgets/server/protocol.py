@@ -249,7 +249,11 @@ class Connection:
             response: dict[str, Any] = {"t": RESPONSE.SUCCESS_ATOM, "r": [result.value]}
             if profile is not None:
                 response["p"] = profile
-            self._send(token, response)
+            try:
+                self._send(token, response)
+            except (TypeError, ValueError) as error:  # a value JSON cannot hold: answer, never go silent
+                log.exception("cannot encode a result")
+                self._send_error(token, ReqlInternalError(f"Cannot encode the result: {error}"))
         elif isinstance(result, Sequence):
             cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs))
             self.cursors[token] = cursor

@@ -126,6 +126,8 @@ def _result(ctx: Context, value: Any) -> Atom | Sequence:
         data = [[group, reduction] for group, reduction in value.items()]
         return Atom(datums.to_wire({"$reql_type$": "GROUPED_DATA", "data": data}))
     kind = category(value)
+    if isinstance(value, keys.Bound):
+        raise ReqlQueryLogicError(f"Cannot convert `{value!r}` to JSON.")
     if kind != "DATUM":
         raise ReqlQueryLogicError(f"Query result must be of type DATUM, GROUPED_DATA, or STREAM (got {kind}).")
     return Atom(datums.to_wire(value))

@@ -73,17 +73,27 @@ def branch(ctx: Context, term: Term) -> Any:
 
 @operation("DEFAULT", 2)
 def default(ctx: Context, term: Term) -> Any:
+    missing: ReqlNonExistenceError | None = None
     try:
         value = ctx.eval(term.args[0])
         if value is not None:
             return value
-        error: Any = None
-    except ReqlNonExistenceError as missing:
-        error = missing.message
-    fallback = ctx.eval(term.args[1])
-    if isinstance(fallback, Func):
-        return fallback(ctx, error)
-    return fallback
+    except ReqlNonExistenceError as error:
+        missing = error
+    handler = term.args[1]
+    if isinstance(handler, Term) and handler.op.name == "ERROR" and not handler.args:
+        if missing is not None:
+            raise missing  # r.error() with no message re-raises what default caught
+        return None
+    fallback = ctx.eval(handler)
+    if not isinstance(fallback, Func):
+        return fallback
+    try:
+        return fallback(ctx, missing.message if missing is not None else None)
+    except ReqlUserError as error:
+        if missing is not None and error.message == missing.message:
+            raise missing from None  # the handler passed the error on unchanged: keep its type
+        raise
 
 
 @operation("ERROR", (0, 1))

@@ -102,7 +102,10 @@ def _by_index(value: Any, index: str, descending: bool) -> TableSlice:
             value.table, index, value.lower, value.upper, value.lower_open, value.upper_open, descending
         )
     if not isinstance(value, Table):
-        raise ReqlQueryLogicError("Indexed order_by can only be performed on a TABLE or TABLE_SLICE.")
+        raise ReqlQueryLogicError(
+            "Indexed order_by can only be performed on a TABLE or TABLE_SLICE. Make sure order_by comes before "
+            "any transformations (such as map) or reductions (such as count)."
+        )
     if index != value.primary_key:
         require_index(value.info, index)
     return TableSlice(value, index, descending=descending)

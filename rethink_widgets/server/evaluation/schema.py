@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Term, operation
+from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, operation
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.values import Database, Table, category, type_of
 from rethink_widgets.server.storage import TableInfo
@@ -195,13 +196,25 @@ def _field_function(field: str) -> list[Any]:
     return [TERM.FUNC, [[TERM.MAKE_ARRAY, [1]], [TERM.GET_FIELD, [[TERM.VAR, [1]], field]]]]
 
 
+def _index_function(ctx: Context, node: Node) -> Any:
+    """The FUNC term of an index: as written, or from the binary that index_status returns."""
+    if isinstance(node, FuncNode):
+        return node.raw
+    value = ctx.datum(node)
+    if isinstance(value, dict) and value.get(datums.PTYPE) == "BINARY":
+        try:
+            return json.loads(base64.b64decode(value["data"]))
+        except ValueError:
+            raise ReqlQueryLogicError("Binary blob passed to index create could not be interpreted.") from None
+    return [TERM.FUNC, [[TERM.MAKE_ARRAY, [1]], value]]
+
+
 @operation("INDEX_CREATE", (2, 3), optargs=("multi", "geo"))
 def index_create(ctx: Context, term: Term) -> dict[str, int]:
     info = _table(ctx.eval(term.args[0]))
     name = ctx.string(term.args[1])
     if len(term.args) == 3:
-        node = term.args[2]
-        function = node.raw if isinstance(node, FuncNode) else [TERM.FUNC, [[TERM.MAKE_ARRAY, [1]], ctx.datum(node)]]
+        function = _index_function(ctx, term.args[2])
     else:
         function = _field_function(name)
     multi = bool(ctx.boolean(term.optargs["multi"])) if "multi" in term.optargs else False
@@ -258,7 +271,7 @@ def _index_statuses(ctx: Context, term: Term) -> list[dict[str, Any]]:
     for name in names:
         require_index(info, name)
         index = info.indexes[name]
-        function = base64.b64encode(repr(index.function).encode()).decode()
+        function = base64.b64encode(datums.dumps(index.function).encode()).decode()
         out.append({
             "index": name, "ready": True, "multi": index.multi, "geo": index.geo, "outdated": False,
             "function": {"$reql_type$": "BINARY", "data": function},

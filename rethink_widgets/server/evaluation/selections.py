@@ -49,6 +49,12 @@ def as_table(ctx: Context, node: Any) -> Table:
 @operation("TABLE", (1, 2), optargs=("read_mode", "identifier_format"))
 def table(ctx: Context, term: Term) -> Table:
     db_name = database(ctx, term.args[0]) if len(term.args) == 2 else ctx.db_name
+    if "read_mode" in term.optargs:
+        mode = ctx.string(term.optargs["read_mode"])
+        if mode not in ("majority", "single", "outdated"):
+            raise ReqlQueryLogicError(
+                f'Read mode `{mode}` unrecognized (options are "majority", "single", and "outdated").'
+            )
     name = check_name("Table", ctx.string(term.args[-1]))
     if db_name == SYSTEM_DB:
         return system_table(ctx, name)
@@ -95,6 +101,10 @@ def between(ctx: Context, term: Term) -> TableSlice:
     if not isinstance(target, Table):
         raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {category(target)}:")
     lower, upper = ctx.datum(term.args[1]), ctx.datum(term.args[2])
+    if lower is None or upper is None:
+        raise ReqlQueryLogicError(
+            "Cannot use `null` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness."
+        )
     index = ctx.string(term.optargs["index"]) if "index" in term.optargs else target.primary_key
     if index != target.primary_key:
         require_index(target.info, index)

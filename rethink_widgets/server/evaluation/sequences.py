@@ -52,9 +52,17 @@ def derived(seq: Stream, source: Callable[[], Iterator[Any]]) -> Stream:
 
 
 def as_predicate(ctx: Context, value: Any) -> Callable[[Any], bool]:
-    """A function, an object pattern, or a constant, as a test of one row."""
+    """A function, an object pattern, or a constant, as a test of one row.
+
+    A function that returns an object is a pattern too: `filter({'a': r.row['b']})` arrives as one.
+    """
     if isinstance(value, Func):
-        return lambda row: truthy(ctx.as_datum(value(ctx, row)))
+
+        def test(row: Any) -> bool:
+            result = ctx.as_datum(value(ctx, row))
+            return _matches(row, result) if datums.is_object(result) else truthy(result)
+
+        return test
     value = ctx.as_datum(value)
     if datums.is_object(value):
         return lambda row: _matches(row, value)
@@ -240,7 +248,7 @@ def count(ctx: Context, term: Term) -> int:
             return value.storage.count(value.info)
         if not isinstance(value, Stream):
             value = ctx.as_datum(value)
-            if isinstance(value, str):
+            if isinstance(value, str) or datums.is_object(value):
                 return len(value)
             if isinstance(value, dict) and value.get(datums.PTYPE) == "BINARY":
                 return len(base64.b64decode(value["data"]))

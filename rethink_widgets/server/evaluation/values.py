@@ -192,6 +192,8 @@ def category(value: Any) -> str:
         return "TABLE"
     if isinstance(value, TableSlice):
         return "TABLE_SLICE"
+    if isinstance(value, Selection):
+        return "SELECTION"
     if isinstance(value, Stream):
         return "SEQUENCE"
     if isinstance(value, SingleSelection):

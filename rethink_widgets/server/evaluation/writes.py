@@ -113,6 +113,8 @@ def _conflict(ctx: Context, term: Term) -> str | Func:
     if isinstance(value, Func):
         if value.arity != 3:
             raise ReqlQueryLogicError("The conflict function passed to `insert` should expect 3 arguments.")
+        if not is_deterministic(node):
+            raise ReqlQueryLogicError("The conflict function passed to `insert` must be deterministic.")
         return value
     value = ctx.as_datum(value)
     if value not in ("error", "replace", "update"):
@@ -145,8 +147,10 @@ def _insert_one(  # noqa: PLR0917
         result.error(message, old, old)
         return
     if isinstance(conflict, Func):
-        new = conflict(ctx, doc[pk], old, doc)
-        new = ctx.as_datum(new)
+        new = ctx.as_datum(conflict(ctx, doc[pk], old, doc))
+        if new is not None and not isinstance(new, dict):
+            result.error(f"Inserted value must be an OBJECT (got {datums.type_name(new)}):\n{datums.printed(new)}")
+            return
     else:
         new = doc if conflict == "replace" else datums.merge(old, doc)
     _store(table, writes, doc[pk], old, new, result)
