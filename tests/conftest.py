@@ -100,12 +100,12 @@ def run_async(server: ServerProcess, loop_type: str, body: Callable[[RethinkDB, 
         try:
             return await body(r, connection)
         finally:
-            await _maybe_await(connection.close())
+            await maybe_await(connection.close())
 
     return asyncio.run(main())
 
 
-async def _maybe_await(value: Any) -> Any:
+async def maybe_await(value: Any) -> Any:
     if asyncio.iscoroutine(value) or asyncio.isfuture(value):
         return await value
     return value

@@ -20,17 +20,14 @@ from rethinkdb.ql2_pb2 import Query
 
 from rethink_widgets.server import wire
 from rethink_widgets.server.errors import RESPONSE, ReqlClientError, ReqlError, ReqlInternalError
-from rethink_widgets.server.evaluation import Atom, Sequence
+from rethink_widgets.server.evaluation import Atom, Feed, Sequence
+from rethink_widgets.server.feed_cursor import FeedCursor
 
 if TYPE_CHECKING:
     from rethink_widgets.server.server import Server
 
 log = logging.getLogger(__name__)
 QUERY = Query.QueryType
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
 @dataclass
@@ -63,6 +60,8 @@ class BatchLimits:
 class RowCursor:
     """A lazy result served batch by batch; rows are pulled on a worker thread."""
 
+    notes: list[int] = []  # noqa: RUF012  # a plain stream carries no response notes
+
     def __init__(self, rows: Iterator[Any], limits: BatchLimits) -> None:
         self._rows = rows
         self._limits = limits
@@ -90,7 +89,7 @@ class RowCursor:
             if row is _END:
                 self._done = True
                 break
-            encoded = _dumps(row)
+            encoded = wire.dumps(row)
             batch.append(encoded)
             size += len(encoded)
         return batch, self._done and not self._pending
@@ -100,7 +99,7 @@ class RowCursor:
         if row is _END:
             self._done = True
         else:
-            self._pending.append(_dumps(row))
+            self._pending.append(wire.dumps(row))
 
     def close(self) -> None:
         close = getattr(self._rows, "close", None)
@@ -119,7 +118,7 @@ class Connection:
         self.writer = writer
         self.user: str | None = None
         self.running: dict[int, asyncio.Task[None]] = {}
-        self.cursors: dict[int, RowCursor] = {}
+        self.cursors: dict[int, RowCursor | FeedCursor] = {}
         self.noreply: list[asyncio.Task[None]] = []
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
@@ -161,7 +160,7 @@ class Connection:
             self._send_error(token, ReqlClientError("Client is buggy (failed to deserialize query)."))
             return
         if not isinstance(query, list) or not query or not isinstance(query[0], int):
-            self._send_error(token, ReqlClientError(f"Expected a query to be an array, but found {_dumps(query)}."))
+            self._send_error(token, ReqlClientError(f"Expected a query to be an array, but found {wire.dumps(query)}."))
             return
         if len(query) > 3:
             self._send_error(token, ReqlClientError(
@@ -217,7 +216,20 @@ class Connection:
             self._send_error(token, ReqlClientError(f"Token {token} not in stream cache."))
             return
         cursor.close()
+        parked = self.running.get(token)
+        if parked is not None and not parked.done():
+            # The CONTINUE still waiting for this cursor gets its own (empty, final) reply before STOP's.
+            parked.cancel()
+            self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
         self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
+
+    def abandon_feeds(self) -> None:
+        """Stop waiting for changes without answering: the server is going away and the socket closes next."""
+        for token, cursor in list(self.cursors.items()):
+            if isinstance(cursor, FeedCursor):
+                task = self.running.get(token)
+                if task is not None:
+                    task.cancel()
 
     async def _noreply_wait(self, token: int, earlier: list[asyncio.Task[None]]) -> None:
         if earlier:
@@ -258,17 +270,34 @@ class Connection:
             cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs))
             self.cursors[token] = cursor
             await self._serve_batch(token, cursor, profile)
+        elif isinstance(result, Feed):
+            await self._open_feed(token, FeedCursor(self.server, result, BatchLimits.from_optargs(optargs)), profile)
 
-    async def _serve_batch(self, token: int, cursor: RowCursor, profile: list[Any] | None) -> None:
+    async def _open_feed(self, token: int, cursor: FeedCursor, profile: list[Any] | None) -> None:
+        try:
+            await self.server.in_worker(cursor.open)
+        except ReqlError as error:
+            cursor.close()
+            self._send_error(token, error)
+            return
+        except Exception as error:
+            log.exception("internal error opening a changefeed")
+            cursor.close()
+            self._send_error(token, ReqlInternalError(f"Internal error: {error}"))
+            return
+        self.cursors[token] = cursor
+        await self._serve_batch(token, cursor, profile)
+
+    async def _serve_batch(self, token: int, cursor: RowCursor | FeedCursor, profile: list[Any] | None) -> None:
         try:
             rows, last = await cursor.next_batch(self.server)
         except ReqlError as error:
-            self.cursors.pop(token, None)
+            self._drop_cursor(token, cursor)
             self._send_error(token, error)
             return
         except Exception as error:
             log.exception("internal error reading a cursor")
-            self.cursors.pop(token, None)
+            self._drop_cursor(token, cursor)
             self._send_error(token, ReqlInternalError(f"Internal error: {error}"))
             return
         if self.cursors.get(token) is not cursor:
@@ -276,13 +305,18 @@ class Connection:
         kind = RESPONSE.SUCCESS_SEQUENCE if last else RESPONSE.SUCCESS_PARTIAL
         if last:
             del self.cursors[token]
-        extra = f',"p":{_dumps(profile)}' if profile is not None else ""
-        self._write(token, f'{{"t":{kind},"r":[{",".join(rows)}],"n":[]{extra}}}')
+        extra = f',"p":{wire.dumps(profile)}' if profile is not None else ""
+        self._write(token, f'{{"t":{kind},"r":[{",".join(rows)}],"n":{wire.dumps(cursor.notes)}{extra}}}')
+
+    def _drop_cursor(self, token: int, cursor: RowCursor | FeedCursor) -> None:
+        if self.cursors.get(token) is cursor:
+            del self.cursors[token]
+        cursor.close()
 
     # ---------------------------------------------------------------- responses
 
     def _send(self, token: int, response: dict[str, Any]) -> None:
-        self._write(token, _dumps(response))
+        self._write(token, wire.dumps(response))
 
     def _send_error(self, token: int, error: ReqlError, error_type: int | None = None) -> None:
         response: dict[str, Any] = {"t": error.response_type, "r": [error.message], "b": error.backtrace}

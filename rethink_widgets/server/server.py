@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from rethink_widgets.server import scram
+from rethink_widgets.server.changefeeds import Changefeeds
 from rethink_widgets.server.evaluation import Engine
 from rethink_widgets.server.protocol import Connection
 from rethink_widgets.server.storage import Storage
@@ -64,6 +65,7 @@ class Server:
         credentials = scram.make_credentials(self.initial_password)
         self.storage = Storage(self.directory, Engine.index_compiler, credentials)
         self.engine = Engine(self.storage)
+        self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
         self._listener = await asyncio.start_server(self._accept, self.bind, self.port, limit=2**20)
         self.port = self._listener.sockets[0].getsockname()[1]
         return self.port
@@ -88,6 +90,8 @@ class Server:
         """Stop accepting, let running queries finish (for a while), disconnect clients, close storage."""
         if self._listener is not None:
             self._listener.close()
+        for connection in self.connections:
+            connection.abandon_feeds()
         running = [t for c in self.connections for t in (*c.running.values(), *c.noreply)]
         if running:
             await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)

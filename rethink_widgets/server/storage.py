@@ -7,7 +7,9 @@ connection, so no cursor outlives a page and `limit(10)` reads a few rows.
 
 Writes are serialized through one writer connection (WAL mode, so readers never wait for it). A transaction with
 `durability="hard"` is fsynced before it returns; `"soft"` commits skip the fsync but still survive a killed
-process. After each commit the changes go to the commit listeners, in commit order.
+process. After each commit the changes go to the commit listeners, in commit order, while the write lock is still
+held; a dropped table is announced to the drop listeners. `snapshot()` gives a read view fixed at one commit, for
+changefeeds that must join an initial read with the writes that follow it.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class Storage:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._listeners: list[Callable[[list[Change]], None]] = []
+        self._drop_listeners: list[Callable[[TableInfo], None]] = []
         self._readers: list[sqlite3.Connection] = []
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
@@ -158,7 +161,27 @@ class Storage:
                     conn.close()
 
     def add_commit_listener(self, listener: Callable[[list[Change]], None]) -> None:
+        """Call `listener` with each commit's changes, in commit order, on the writing thread."""
         self._listeners.append(listener)
+
+    def add_drop_listener(self, listener: Callable[[TableInfo], None]) -> None:
+        """Call `listener` with each table that is dropped (alone or with its database)."""
+        self._drop_listeners.append(listener)
+
+    def snapshot(self, on_fixed: Callable[[Snapshot], None]) -> Snapshot:
+        """A read view of the data as it is now; `on_fixed(view)` runs at that instant, before any later commit."""
+        conn = self._connect()
+        conn.execute("PRAGMA query_only=1")
+        snapshot = Snapshot(self, conn)
+        with self._lock:
+            conn.execute("BEGIN")
+            conn.execute("SELECT count(*) FROM meta").fetchall()  # the first read fixes the view
+            try:
+                on_fixed(snapshot)
+            except BaseException:
+                snapshot.close()
+                raise
+        return snapshot
 
     # ---------------------------------------------------------------- catalog
 
@@ -235,6 +258,8 @@ class Storage:
         self._tables.pop(table.id, None)
         for name in table.indexes:
             self._index_functions.pop((table.id, name), None)
+        for listener in self._drop_listeners:
+            listener(table)
 
     def index_create(self, table: TableInfo, name: str, function: Any, multi: bool = False, geo: bool = False) -> None:
         index = IndexInfo(name, function, multi, geo, "")
@@ -308,7 +333,14 @@ class Storage:
 
     # ---------------------------------------------------------------- reads
 
+    def index_values(self, table: TableInfo, index: str, doc: dict[str, Any]) -> list[Any]:
+        """The values `doc` has in a secondary index (none when the index skips it)."""
+        return self._index_function(table, table.indexes[index])(doc)
+
     def _reader(self) -> sqlite3.Connection:
+        pinned = getattr(self._local, "pinned", None)
+        if pinned is not None:
+            return pinned
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
@@ -447,6 +479,30 @@ class Storage:
         with self._catalog_change():
             self._writer.execute("DELETE FROM users WHERE name = ?", (name,))
         self._users.pop(name, None)
+
+
+class Snapshot:
+    """A read view fixed at one commit: reads inside `reading()` on any thread see the data as it was then."""
+
+    def __init__(self, storage: Storage, conn: sqlite3.Connection) -> None:
+        self._storage = storage
+        self._conn: sqlite3.Connection | None = conn
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        local = self._storage._local
+        previous, local.pinned = getattr(local, "pinned", None), self._conn
+        try:
+            yield
+        finally:
+            local.pinned = previous
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
+                conn.close()
 
 
 def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:

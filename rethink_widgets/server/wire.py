@@ -38,6 +38,11 @@ class FrameTooLarge(Exception):
         self.token = token
 
 
+def dumps(value: Any) -> str:
+    """A response datum as JSON text: compact, UTF-8, keys sorted (RethinkDB's objects are sorted maps)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
 def _json_message(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode() + b"\x00"
 

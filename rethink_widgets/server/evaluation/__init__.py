@@ -20,6 +20,7 @@ from rethink_widgets.server.evaluation.values import (
     Func,
     Grouped,
     SingleSelection,
+    Step,
     Stream,
     category,
 )
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 # Importing the families registers their terms.
 from rethink_widgets.server.evaluation import (  # noqa: E402, F401  isort: skip
-    arithmetic, coercion, control, objects, ordering, schema, selections, sequences, system, times, writes,
+    arithmetic, changes, coercion, control, objects, ordering, schema, selections, sequences, system, times, writes,
 )
 
 GLOBAL_OPTARGS = frozenset({
@@ -53,13 +54,21 @@ class Sequence:
     rows: Iterator[Any]
 
 
+@dataclass
+class Feed:
+    """A query's result as a changefeed, with the steps (map, filter, limit ...) applied to its change documents."""
+
+    changes: changes.Changes | changes.UnionedChanges
+    steps: list[Step]
+
+
 class Engine:
     """Runs queries against one storage."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def start(self, term: Any, global_optargs: dict[str, Any]) -> Atom | Sequence:
+    def start(self, term: Any, global_optargs: dict[str, Any]) -> Atom | Sequence | Feed:
         node = terms.compile_query(term)
         ctx = self._context(global_optargs)
         try:
@@ -115,7 +124,10 @@ def _array_limit(value: Any) -> int:
     return int(value)
 
 
-def _result(ctx: Context, value: Any) -> Atom | Sequence:
+def _result(ctx: Context, value: Any) -> Atom | Sequence | Feed:
+    feed = changes.feed_of(value)
+    if feed is not None:
+        return Feed(*feed)
     if isinstance(value, ArraySelection):
         return Atom(datums.to_wire(value.rows))
     if isinstance(value, Stream):

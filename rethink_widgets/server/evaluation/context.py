@@ -39,6 +39,20 @@ def type_error(expected: str, value: Any) -> ReqlQueryLogicError:
     return cls(f"Expected type {expected} but found {found}.")
 
 
+def check_finite(seq: Any) -> None:
+    """Refuse to gather an infinite stream, with the message RethinkDB gives for changefeeds and for the rest."""
+    if not isinstance(seq, Stream) or not seq.infinite:
+        return
+    if seq.built_on_changefeed():
+        raise ReqlQueryLogicError(
+            "Cannot call a terminal (`reduce`, `count`, etc.) on an infinite stream (such as a changefeed)."
+        )
+    raise ReqlQueryLogicError(
+        "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+        "or coerce it to an array."
+    )
+
+
 class Context:
     __slots__ = ("array_limit", "engine", "now", "optargs", "scope")
 
@@ -154,11 +168,7 @@ class Context:
 
     def to_array(self, rows: Iterable[Any]) -> list[Any]:
         """Gather rows into an array, enforcing `array_limit` as RethinkDB does."""
-        if isinstance(rows, Stream) and rows.infinite:
-            raise ReqlQueryLogicError(
-                "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
-                "or coerce it to an array."
-            )
+        check_finite(rows)
         out: list[Any] = []
         limit = self.array_limit
         for row in rows:

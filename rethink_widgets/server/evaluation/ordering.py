@@ -8,7 +8,7 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.context import Context, check_finite
 from rethink_widgets.server.evaluation.schema import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selection, Stream, Table, TableSlice
@@ -63,11 +63,7 @@ def order_by(ctx: Context, term: Term) -> Any:
     elif not keys:
         raise ReqlQueryLogicError("Must specify something to order by.")
     seq = ctx.as_sequence(value)
-    if isinstance(seq, Stream) and seq.infinite:
-        raise ReqlQueryLogicError(
-            "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
-            "or coerce it to an array."
-        )
+    check_finite(seq)
     rows = ctx.to_array(seq)
     sort_keys = [(_key(ctx, node), descending) for node, descending in keys]
     decorated = []

@@ -12,7 +12,7 @@ from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.schema import SYSTEM_DB, check_name, database, require_index, table_of
 from rethink_widgets.server.evaluation.system import system_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
-from rethink_widgets.server.evaluation.values import Selection, SingleSelection, Table, TableSlice, category
+from rethink_widgets.server.evaluation.values import KeySelection, Selection, SingleSelection, Table, TableSlice, category
 
 MAX_KEY_LENGTH = 127
 
@@ -90,7 +90,7 @@ def get_all(ctx: Context, term: Term) -> Selection:
             else:
                 yield from tbl.storage.index_get_all(tbl.info, index, value)
 
-    return Selection(tbl, rows)
+    return KeySelection(tbl, index, values, rows)
 
 
 @operation("BETWEEN", 3, optargs=("index", "left_bound", "right_bound"))

@@ -13,14 +13,18 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.changes import union_of_changefeeds
+from rethink_widgets.server.evaluation.context import Context, check_finite
 from rethink_widgets.server.evaluation.control import truthy
-from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
+from rethink_widgets.server.evaluation.terms import VARIADIC, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
+    LimitStep,
+    RowStep,
     Selection,
     SingleSelection,
+    Step,
     Stream,
     Table,
 )
@@ -28,27 +32,30 @@ from rethink_widgets.server.evaluation.values import (
 Sequence = Stream | list[Any]
 
 
-def map_rows(ctx: Context, seq: Sequence, fn: Callable[[Any], Any], *, infinite: bool | None = None) -> Sequence:
+def map_rows(ctx: Context, seq: Sequence, fn: Callable[[Any], Any], *, deterministic: bool = True) -> Sequence:
     """Apply `fn` to every row, lazily for streams."""
     if isinstance(seq, list):
         return [fn(row) for row in seq]
-    return Stream(lambda: (fn(row) for row in seq), infinite=seq.infinite if infinite is None else infinite)
+    step = RowStep(lambda row: [fn(row)], deterministic)
+    return Stream(lambda: (fn(row) for row in seq), infinite=seq.infinite, origin=(seq, step))
 
 
-def filter_rows(ctx: Context, seq: Sequence, keep: Callable[[Any], bool]) -> Sequence:
+def filter_rows(ctx: Context, seq: Sequence, keep: Callable[[Any], bool], *, deterministic: bool = True) -> Sequence:
     """Keep the rows `keep` accepts; a selection stays a selection."""
     if isinstance(seq, ArraySelection):
         return ArraySelection(seq.table, [row for row in seq.rows if keep(row)])
     if isinstance(seq, list):
         return [row for row in seq if keep(row)]
-    return derived(seq, lambda: (row for row in seq if keep(row)))
+    step = RowStep(lambda row: [row] if keep(row) else [], deterministic)
+    return derived(seq, lambda: (row for row in seq if keep(row)), step)
 
 
-def derived(seq: Stream, source: Callable[[], Iterator[Any]]) -> Stream:
+def derived(seq: Stream, source: Callable[[], Iterator[Any]], step: Step | None = None) -> Stream:
     """A stream built from `seq` that keeps its kind: rows of a selection are still documents of its table."""
+    origin = (seq, step) if step is not None else None
     if isinstance(seq, Selection):
-        return Selection(seq.table, source)
-    return Stream(source, infinite=seq.infinite)
+        return Selection(seq.table, source, origin)
+    return Stream(source, infinite=seq.infinite, origin=origin)
 
 
 def as_predicate(ctx: Context, value: Any) -> Callable[[Any], bool]:
@@ -97,7 +104,7 @@ def filter_term(ctx: Context, term: Term) -> Sequence:
             # A missing field skips the row unless `default` says otherwise (r.error() re-raises).
             return default is not None and truthy(ctx.datum(default))
 
-    return filter_rows(ctx, seq, keep)
+    return filter_rows(ctx, seq, keep, deterministic=is_deterministic(term.args[1]))
 
 
 @operation("MAP", (2, VARIADIC))
@@ -111,7 +118,8 @@ def map_term(ctx: Context, term: Term) -> Sequence:
             f"The function passed to `map` expects {func.arity} argument{plural}, but {len(seqs)} {noun} found."
         )
     if len(seqs) == 1:
-        return map_rows(ctx, seqs[0], lambda row: ctx.as_datum(func(ctx, row)))
+        fn = lambda row: ctx.as_datum(func(ctx, row))  # noqa: E731
+        return map_rows(ctx, seqs[0], fn, deterministic=is_deterministic(term.args[-1]))
     if all(isinstance(s, list) for s in seqs):
         return ctx.check_array([ctx.as_datum(func(ctx, *rows)) for rows in zip(*seqs, strict=False)])
     infinite = all(isinstance(s, Stream) and s.infinite for s in seqs)
@@ -127,7 +135,10 @@ def concat_map(ctx: Context, term: Term) -> Sequence:
 
     if isinstance(seq, list):
         return ctx.to_array(itertools.chain.from_iterable(expand(row) for row in seq))
-    return Stream(lambda: itertools.chain.from_iterable(expand(row) for row in seq), infinite=seq.infinite)
+    step = RowStep(lambda row: list(expand(row)), is_deterministic(term.args[1]))
+    return Stream(
+        lambda: itertools.chain.from_iterable(expand(row) for row in seq), infinite=seq.infinite, origin=(seq, step)
+    )
 
 
 # ---------------------------------------------------------------- positions
@@ -148,7 +159,7 @@ def limit(ctx: Context, term: Term) -> Sequence:
         return ArraySelection(seq.table, seq.rows[:count])
     if isinstance(seq, list):
         return seq[:count]
-    stream = derived(seq, lambda: itertools.islice(seq, count))
+    stream = derived(seq, lambda: itertools.islice(seq, count), LimitStep(count))
     stream.infinite = False
     return stream
 
@@ -253,7 +264,7 @@ def count(ctx: Context, term: Term) -> int:
             if isinstance(value, dict) and value.get(datums.PTYPE) == "BINARY":
                 return len(base64.b64decode(value["data"]))
     seq = ctx.as_sequence(value)
-    _refuse_infinite(seq)
+    check_finite(seq)
     if len(term.args) == 1:
         return len(seq) if isinstance(seq, list) else sum(1 for _ in seq)
     matcher = ctx.eval(term.args[1])
@@ -264,13 +275,6 @@ def count(ctx: Context, term: Term) -> int:
 def _equals(expected: Any) -> Callable[[Any], bool]:
     return lambda row: datums.equal(row, expected)
 
-
-def _refuse_infinite(seq: Sequence) -> None:
-    if isinstance(seq, Stream) and seq.infinite:
-        raise ReqlQueryLogicError(
-            "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
-            "or coerce it to an array."
-        )
 
 
 @operation("CONTAINS", (1, VARIADIC))
@@ -308,6 +312,8 @@ def union(ctx: Context, term: Term) -> Sequence:
     seqs = [ctx.sequence(node) for node in term.args]
     if all(isinstance(s, list) for s in seqs):
         return ctx.check_array([row for s in seqs for row in s])
+    if any(isinstance(s, Stream) and s.built_on_changefeed() for s in seqs):
+        return union_of_changefeeds(seqs)
     infinite = any(isinstance(s, Stream) and s.infinite for s in seqs)
     return Stream(lambda: itertools.chain.from_iterable(seqs), infinite=infinite)
 
@@ -320,7 +326,7 @@ def distinct(ctx: Context, term: Term) -> Sequence:
             raise ReqlQueryLogicError("Expected type TABLE but found SEQUENCE:")
         return _distinct_index(value, ctx.string(term.optargs["index"]))
     seq = ctx.as_sequence(value)
-    _refuse_infinite(seq)
+    check_finite(seq)
     unique: dict[bytes, Any] = {}
     for row in seq:
         unique.setdefault(keys.encode(row), row)

@@ -18,10 +18,26 @@ from rethink_widgets.server.evaluation.values import Table
 from rethink_widgets.server.storage import Storage, TableInfo
 
 
+SCRATCH = "_debug_scratch"
+
+
 def system_table(ctx: Context, name: str) -> Table:
-    if name != "users":
-        raise ReqlOpFailedError(f"Table `rethinkdb.{name}` does not exist.")
-    return UsersTable(ctx.storage)
+    if name == "users":
+        return UsersTable(ctx.storage)
+    if name == SCRATCH:
+        return Table(ctx.storage, _scratch_table(ctx.storage))
+    raise ReqlOpFailedError(f"Table `rethinkdb.{name}` does not exist.")
+
+
+def _scratch_table(storage: Storage) -> TableInfo:
+    """`rethinkdb._debug_scratch`: an ordinary table kept in the system database, made when first used."""
+    info = storage.table("rethinkdb", SCRATCH)
+    if info is None:
+        with contextlib.suppress(ValueError):  # another query made it first
+            storage.table_create("rethinkdb", SCRATCH)
+        info = storage.table("rethinkdb", SCRATCH)
+    assert info is not None
+    return info
 
 
 class UsersTable(Table):

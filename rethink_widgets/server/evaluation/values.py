@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rethink_widgets.server import keys
@@ -47,17 +48,51 @@ class Database:
         self.name = name
 
 
+@dataclass(frozen=True)
+class RowStep:
+    """A row-wise step (filter, map, pluck ...): one row in, zero or more rows out."""
+
+    apply: Callable[[Any], list[Any]]
+    deterministic: bool = True
+
+
+@dataclass(frozen=True)
+class LimitStep:
+    count: int
+
+
+Step = RowStep | LimitStep
+
+
 class Stream:
-    """A lazy sequence of datums."""
+    """A lazy sequence of datums.
+
+    `origin` records how a stream was derived from another by a row-wise step or a limit, so that `changes()` can
+    apply the same steps to each change (before it) or to each change document (after it).
+    """
 
     type_name = "STREAM"
+    is_changefeed = False
 
-    def __init__(self, source: Callable[[], Iterator[Any]], *, infinite: bool = False) -> None:
+    def __init__(
+        self,
+        source: Callable[[], Iterator[Any]],
+        *,
+        infinite: bool = False,
+        origin: tuple[Stream, Step] | None = None,
+    ) -> None:
         self.source = source
         self.infinite = infinite
+        self.origin = origin
 
     def __iter__(self) -> Iterator[Any]:
         return self.source()
+
+    def built_on_changefeed(self) -> bool:
+        stream: Stream = self
+        while not stream.is_changefeed and stream.origin is not None:
+            stream = stream.origin[0]
+        return stream.is_changefeed
 
 
 class Selection(Stream):
@@ -65,9 +100,20 @@ class Selection(Stream):
 
     type_name = "SELECTION<STREAM>"
 
-    def __init__(self, table: Table, source: Callable[[], Iterator[Any]]) -> None:
-        super().__init__(source)
+    def __init__(
+        self, table: Table, source: Callable[[], Iterator[Any]], origin: tuple[Stream, Step] | None = None
+    ) -> None:
+        super().__init__(source, origin=origin)
         self.table = table
+
+
+class KeySelection(Selection):
+    """The documents of `get_all`: those whose `index` value is one of `values`."""
+
+    def __init__(self, table: Table, index: str, values: list[Any], source: Callable[[], Iterator[Any]]) -> None:
+        super().__init__(table, source)
+        self.index = index
+        self.values = values
 
 
 class ArraySelection(Selection):

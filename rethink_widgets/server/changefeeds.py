@@ -1,0 +1,372 @@
+"""Changefeeds: subscriptions fed by committed writes.
+
+The storage calls `Changefeeds` after every commit, on the writing thread and still under the write lock, so every
+subscription sees the changes in commit order. A subscription only files a change in its queue (or counts it as
+skipped when the queue is full, as RethinkDB does): the writer never waits for a reader. Waking the cursors that wait
+for changes costs one call into the event loop per commit, however many feeds there are.
+
+A feed with initial values subscribes at the instant a storage snapshot is fixed, so the initial values and the
+changes that follow them join without a gap or an overlap. An `order_by(index).limit(n)` feed keeps its top `n`
+rows here and turns each change of the table into the change of that set, with offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError
+from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, PointWatch, RangeWatch
+from rethink_widgets.server.storage import Change, Snapshot, Storage, TableInfo
+
+ABORTED = "Changefeed aborted (unavailable)."
+
+
+class Entry(NamedTuple):
+    """One queued change: the document's key, its old and new values, and offsets on a limit feed."""
+
+    key: bytes
+    old: Any
+    new: Any
+    old_offset: int | None = None
+    new_offset: int | None = None
+
+
+class Changefeeds:
+    """Every subscription of one server, by table."""
+
+    def __init__(self, storage: Storage, loop: asyncio.AbstractEventLoop) -> None:
+        self.storage = storage
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._by_table: dict[str, tuple[Subscription, ...]] = {}
+        storage.add_commit_listener(self._committed)
+        storage.add_drop_listener(self._dropped)
+
+    def subscribe(self, changes: Changes, wake: Callable[[], None]) -> tuple[Subscription, Snapshot | None]:
+        """A subscription for `changes`, and a snapshot of the data at the instant it began (initial values)."""
+        subscription = Subscription(self.storage, changes, wake)
+        if not changes.options.include_initial and not isinstance(changes.watch, LimitWatch):
+            self._add(subscription)
+            return subscription, None
+
+        def begin(snapshot: Snapshot) -> None:
+            subscription.begin(snapshot)
+            self._add(subscription)
+
+        return subscription, self.storage.snapshot(begin)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            subs = self._by_table.get(subscription.table.id, ())
+            self._by_table[subscription.table.id] = tuple(s for s in subs if s is not subscription)
+
+    def _add(self, subscription: Subscription) -> None:
+        with self._lock:
+            table_id = subscription.table.id
+            self._by_table[table_id] = (*self._by_table.get(table_id, ()), subscription)
+
+    def _committed(self, changes: list[Change]) -> None:
+        by_table: dict[str, list[Change]] = {}
+        for change in changes:
+            by_table.setdefault(change.table_id, []).append(change)
+        wakes = []
+        for table_id, table_changes in by_table.items():
+            for subscription in self._by_table.get(table_id, ()):
+                wake = subscription.offer(table_changes)
+                if wake is not None:
+                    wakes.append(wake)
+        if wakes:
+            self._call_soon(wakes)
+
+    def _dropped(self, table: TableInfo) -> None:
+        with self._lock:
+            subs = self._by_table.pop(table.id, ())
+        wakes = [w for w in (s.fail(ReqlOpFailedError(ABORTED)) for s in subs) if w is not None]
+        if wakes:
+            self._call_soon(wakes)
+
+    def _call_soon(self, wakes: list[Callable[[], None]]) -> None:
+        def wake_all() -> None:
+            for wake in wakes:
+                wake()
+
+        try:
+            self._loop.call_soon_threadsafe(wake_all)
+        except RuntimeError:  # the loop has closed: the server is gone and so are its feeds
+            pass
+
+
+class Subscription:
+    """The queue of one `changes()`: changes filed by the writer, taken by the feed's cursor."""
+
+    def __init__(self, storage: Storage, changes: Changes, wake: Callable[[], None]) -> None:
+        self.table = changes.table.info
+        self.options = changes.options
+        self._watch = changes.watch
+        self._storage = storage
+        self._wake_cursor = wake
+        self._lock = threading.Lock()
+        self._queue: deque[Entry] = deque()
+        self._squashed: dict[bytes, Entry] | None = None
+        self._waiting = False
+        self._threshold = 1
+        self.skipped = 0
+        self.error: ReqlError | None = None
+        self.top: TopRows | None = None
+        self.initial: list[Entry] = []
+        self._accepts = self._point_test() if isinstance(self._watch, PointWatch) else None
+        if isinstance(self._watch, RangeWatch):
+            self._accepts = range_test(storage, self.table, self._watch)
+
+    # ---- the writer's side
+
+    def begin(self, snapshot: Snapshot) -> None:
+        """Read what a limit feed starts from, in the snapshot, before any later commit is filed."""
+        if isinstance(self._watch, LimitWatch):
+            with snapshot.reading():
+                self.top = TopRows(self._storage, self.table, self._watch)
+            self.initial = self.top.initial()
+
+    def offer(self, changes: list[Change]) -> Callable[[], None] | None:
+        """File a commit's changes of this table; returns the cursor's wake-up call if it was waiting."""
+        entries = self._entries(changes)
+        if not entries:
+            return None
+        with self._lock:
+            for entry in entries:
+                self._file(entry)
+            return self._take_waiter()
+
+    def fail(self, error: ReqlError) -> Callable[[], None] | None:
+        with self._lock:
+            self.error = error
+            return self._take_waiter()
+
+    def _entries(self, changes: list[Change]) -> list[Entry]:
+        if self.top is not None:
+            return [e for c in changes for e in self.top.apply(c)]
+        accepts = self._accepts
+        entries = []
+        for change in changes:
+            old = change.old if change.old is not None and accepts(change.old) else None
+            new = change.new if change.new is not None and accepts(change.new) else None
+            if old is not None or new is not None:
+                entries.append(Entry(keys.encode(change.key), old, new))
+        return entries
+
+    def _file(self, entry: Entry) -> None:
+        squashed = self._squashed
+        if squashed is not None:
+            earlier = squashed.get(entry.key)
+            if earlier is not None:
+                squashed[entry.key] = earlier._replace(new=entry.new)
+                return
+            if len(squashed) >= self.options.queue_size:
+                self.skipped += 1
+                return
+            squashed[entry.key] = entry
+            return
+        if len(self._queue) >= self.options.queue_size:
+            self.skipped += 1
+            return
+        self._queue.append(entry)
+
+    def _take_waiter(self) -> Callable[[], None] | None:
+        if not self._waiting or (len(self) < self._threshold and self.error is None and not self.skipped):
+            return None
+        self._waiting = False
+        return self._wake_cursor
+
+    def _point_test(self) -> Callable[[Any], bool]:
+        wanted = keys.encode(self._watch.key)  # type: ignore[union-attr]
+        pk = self.table.primary_key
+        return lambda doc: keys.encode(doc.get(pk)) == wanted
+
+    # ---- the cursor's side
+
+    def squash_from_now(self) -> None:
+        """Merge changes per document from here on (initial values are never merged), if the feed squashes."""
+        if self.options.squash is False or self.top is not None:
+            return
+        with self._lock:
+            if self._squashed is None:
+                self._squashed = {}
+                for entry in self._queue:
+                    self._file(entry)
+                self._queue.clear()
+
+    def __len__(self) -> int:
+        return len(self._squashed) if self._squashed is not None else len(self._queue)
+
+    def wait(self, threshold: int = 1) -> bool:
+        """Ask to be woken once `threshold` changes are queued (or on an error); False if that is so already."""
+        with self._lock:
+            if len(self) >= threshold or self.skipped or self.error is not None:
+                return False
+            self._threshold, self._waiting = threshold, True
+            return True
+
+    def take(self, count: int) -> tuple[list[Entry], int]:
+        """Up to `count` queued changes, oldest first, and how many were skipped since the last take."""
+        with self._lock:
+            if self._squashed is not None:
+                taken = []
+                for key in list(self._squashed)[:count]:
+                    taken.append(self._squashed.pop(key))
+            else:
+                taken = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+            skipped, self.skipped = self.skipped, 0
+            return taken, skipped
+
+
+def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callable[[Any], bool]:
+    """Whether a document belongs to a range feed."""
+    if watch.index == table.primary_key:
+        pk = table.primary_key
+
+        def values(doc: Any) -> list[Any]:
+            return [doc[pk]] if pk in doc else []
+    else:
+
+        def values(doc: Any) -> list[Any]:
+            return storage.index_values(table, watch.index, doc)
+
+    if watch.values is not None:
+        wanted = {keys.encode(v) for v in watch.values}
+        return lambda doc: any(keys.encode(v) in wanted for v in values(doc))
+    bounds = Bounds(watch)
+    if watch.index == table.primary_key and bounds.unbounded:
+        return lambda _doc: True
+    return lambda doc: any(bounds.contains(keys.encode(v)) for v in values(doc))
+
+
+@dataclass
+class Bounds:
+    low: bytes
+    high: bytes
+    low_open: bool
+    high_open: bool
+    unbounded: bool
+
+    def __init__(self, watch: RangeWatch) -> None:
+        self.low, self.high = keys.encode(watch.lower), keys.encode(watch.upper)
+        self.low_open, self.high_open = watch.lower_open, watch.upper_open
+        self.unbounded = watch.lower is keys.MINVAL and watch.upper is keys.MAXVAL
+
+    def contains(self, key: bytes) -> bool:
+        above = key > self.low or (key == self.low and not self.low_open)
+        below = key < self.high or (key == self.high and not self.high_open)
+        return above and below
+
+
+class Row(NamedTuple):
+    rank: tuple[bytes, bytes]  # (index key, primary key): the order of an index scan
+    value: Any  # the row's index value
+    doc: dict[str, Any]
+
+
+class TopRows:
+    """The first `count` rows of an `order_by(index).limit(count)` feed, kept current change by change."""
+
+    def __init__(self, storage: Storage, table: TableInfo, watch: LimitWatch) -> None:
+        self._storage = storage
+        self._table = table
+        self._watch = watch
+        self._bounds = Bounds(watch.range)
+        self.rows: list[Row] = self._scan_after(None, watch.count, set())
+
+    def initial(self) -> list[Entry]:
+        return [Entry(row.rank[1], None, row.doc, None, i) for i, row in enumerate(self.rows)]
+
+    def apply(self, change: Change) -> list[Entry]:
+        """The changes of the top rows that one change of the table makes."""
+        before = list(self.rows)
+        full = len(before) >= self._watch.count
+        pkey = keys.encode(change.key)
+        self.rows = [row for row in self.rows if row.rank[1] != pkey]
+        new_row = self._row(change.new) if change.new is not None else None
+        if new_row is not None and (not full or not self._after(new_row.rank, before[-1].rank)):
+            self.rows.append(new_row)
+            self.rows.sort(key=lambda row: row.rank, reverse=self._watch.descending)
+        if len(self.rows) > self._watch.count:
+            self.rows.pop()
+        elif full and len(self.rows) < self._watch.count:
+            last = self.rows[-1] if self.rows else None
+            present = {row.rank[1] for row in self.rows}
+            self.rows.extend(self._scan_after(last, self._watch.count - len(self.rows), present))
+        return _differences(before, self.rows)
+
+    def _row(self, doc: dict[str, Any]) -> Row | None:
+        pk = self._table.primary_key
+        if pk not in doc:
+            return None
+        if self._watch.range.index == pk:
+            values = [doc[pk]]
+        else:
+            values = self._storage.index_values(self._table, self._watch.range.index, doc)
+        for value in values:
+            encoded = keys.encode(value)
+            if self._bounds.contains(encoded):
+                return Row((encoded, keys.encode(doc[pk])), value, doc)
+        return None
+
+    def _after(self, rank: tuple[bytes, bytes], other: tuple[bytes, bytes]) -> bool:
+        """Whether `rank` comes after `other` in the feed's order."""
+        return rank < other if self._watch.descending else rank > other
+
+    def _scan_after(self, last: Row | None, count: int, present: set[bytes]) -> list[Row]:
+        """The next `count` rows in the feed's order after `last`, reading the table."""
+        watch, found = self._watch.range, []
+        lower, upper, lower_open, upper_open = watch.lower, watch.upper, watch.lower_open, watch.upper_open
+        if last is not None:
+            if self._watch.descending:
+                upper, upper_open = last.value, False
+            else:
+                lower, lower_open = last.value, False
+        if count <= 0:
+            return found
+        reverse = self._watch.descending
+        if watch.index == self._table.primary_key:
+            docs = self._storage.scan(self._table, lower, upper, lower_open, upper_open, reverse)
+        else:
+            pairs = self._storage.index_scan(self._table, watch.index, lower, upper, lower_open, upper_open, reverse)
+            docs = (doc for _value, doc in pairs)
+        for doc in docs:
+            row = self._row(doc)
+            if row is None or row.rank[1] in present or (last is not None and not self._after(row.rank, last.rank)):
+                continue
+            found.append(row)
+            if len(found) >= count:
+                break
+        return found
+
+
+def _differences(before: list[Row], after: list[Row]) -> list[Entry]:
+    """Pair the rows that left the top rows with those that entered it; rows whose document changed in place."""
+    old_at = {row.rank[1]: (i, row) for i, row in enumerate(before)}
+    new_at = {row.rank[1]: (i, row) for i, row in enumerate(after)}
+    entries = []
+    for key, (i, row) in old_at.items():
+        moved = new_at.get(key)
+        if moved is not None and moved[1].doc != row.doc:
+            entries.append(Entry(key, row.doc, moved[1].doc, i, moved[0]))
+    left = [(i, row) for key, (i, row) in old_at.items() if key not in new_at]
+    entered = [(i, row) for key, (i, row) in new_at.items() if key not in old_at]
+    for index in range(max(len(left), len(entered))):
+        gone = left[index] if index < len(left) else None
+        came = entered[index] if index < len(entered) else None
+        key = (came or gone)[1].rank[1]  # type: ignore[index]
+        entries.append(Entry(
+            key,
+            gone[1].doc if gone else None,
+            came[1].doc if came else None,
+            gone[0] if gone else None,
+            came[0] if came else None,
+        ))  # fmt: skip
+    return entries

@@ -1,0 +1,293 @@
+"""Serving a changefeed to one client, in RethinkDB's order and shapes.
+
+A feed's first batch is answered at once (maybe empty); every later CONTINUE is held until something is queued.
+What a batch holds, in order: `{state: initializing}`, the initial values `{new_val}` (read from the snapshot the
+subscription began at), `{state: ready}`, then the changes `{old_val, new_val}`, with types and offsets when asked
+for and the in-band overflow error when the queue overflowed. The steps before `changes()` shape each document; the
+steps after it (map, filter, limit ...) run on each change document, and a `limit` after it ends the feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from rethink_widgets.server import wire
+from rethink_widgets.server.changefeeds import Entry
+from rethink_widgets.server.evaluation import Feed, datums
+from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, PointWatch, UnionedChanges
+from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
+
+if TYPE_CHECKING:
+    from rethink_widgets.server.changefeeds import Subscription
+    from rethink_widgets.server.protocol import BatchLimits
+    from rethink_widgets.server.server import Server
+    from rethink_widgets.server.storage import Snapshot
+
+OVERFLOW = "Changefeed cache over array size limit, skipped {} elements."
+SEQUENCE_FEED, UNIONED_FEED, INCLUDES_STATES = 1, 4, 5
+_TAKE_CHUNK = 256
+
+
+class Member:
+    """One `changes()` of a feed (a union has several), with the steps applied to its change documents."""
+
+    def __init__(self, changes: Changes, steps: list[Step]) -> None:
+        self.changes = changes
+        self.steps = steps
+        self.subscription: Subscription | None = None
+        self.snapshot: Snapshot | None = None
+        self.initial: Iterator[Any] | None = None
+        self.ended = any(isinstance(s, LimitStep) and s.count == 0 for s in steps)
+
+    @property
+    def is_limit(self) -> bool:
+        return isinstance(self.changes.watch, LimitWatch)
+
+
+class FeedCursor:
+    def __init__(self, server: Server, feed: Feed, limits: BatchLimits) -> None:
+        members = feed.changes.members if isinstance(feed.changes, UnionedChanges) else [(feed.changes, [])]
+        self._server = server
+        self._members = [Member(changes, steps) for changes, steps in members]
+        self._steps = feed.steps
+        self._limits = limits
+        options = [m.changes.options for m in self._members]
+        self._include_states = any(o.include_states for o in options)
+        self._include_initial = any(o.include_initial for o in options)
+        self._remaining: dict[int, int] = {}
+        self._lock = asyncio.Lock()
+        self._event = asyncio.Event()
+        self._first = True
+        self._initializing_sent = False
+        self._ready_sent = False
+        self._ended = any(isinstance(s, LimitStep) and s.count == 0 for s in self._steps)
+        kinds = {m.changes.kind_note for m in self._members}
+        self.notes = [kinds.pop() if len(kinds) == 1 else UNIONED_FEED]
+        if self._include_states:
+            self.notes.append(INCLUDES_STATES)
+
+    def open(self) -> None:
+        """Subscribe every member (on a worker thread: a snapshot waits for the write lock)."""
+        for member in self._members:
+            member.subscription, member.snapshot = self._server.changefeeds.subscribe(member.changes, self._wake)
+            if not member.changes.options.include_initial:
+                self._finish_initial(member)
+            elif member.is_limit:
+                member.initial = iter(member.subscription.initial)
+            else:
+                member.initial = iter(member.changes.initial or ())
+
+    def close(self) -> None:
+        for member in self._members:
+            if member.subscription is not None:
+                self._server.changefeeds.unsubscribe(member.subscription)
+            if member.snapshot is not None:
+                member.snapshot.close()
+                member.snapshot = None
+
+    def _wake(self) -> None:
+        self._event.set()
+
+    # ---------------------------------------------------------------- batches
+
+    async def next_batch(self, server: Server) -> tuple[list[str], bool]:
+        """The next batch as encoded rows, and whether the feed has ended; waits unless it is the first."""
+        asked = time.monotonic()
+        async with self._lock:
+            first, self._first = self._first, False
+            while True:
+                if not first:
+                    await self._wait(asked)
+                if self._needs_worker():
+                    rows, last = await server.in_worker(self._take, first)
+                else:
+                    rows, last = self._take(first)
+                if rows or last or first:
+                    if last:
+                        self.close()
+                    return rows, last
+
+    def _needs_worker(self) -> bool:
+        reads = any(m.initial is not None for m in self._members)
+        steps = any(isinstance(s, RowStep) for m in self._members for s in (*m.changes.steps, *m.steps))
+        return reads or steps or any(isinstance(s, RowStep) for s in self._steps)
+
+    def _live(self) -> list[Subscription]:
+        return [m.subscription for m in self._members if m.subscription is not None and not m.ended]
+
+    def _has_news(self) -> bool:
+        if any(m.initial is not None for m in self._members) or self._ended:
+            return True
+        if self._include_states and not self._ready_sent:
+            return True
+        return any(len(s) or s.skipped or s.error is not None for s in self._live())
+
+    async def _wait(self, asked: float) -> None:
+        while not self._has_news():
+            self._event.clear()
+            if all(s.wait() for s in self._live()):
+                await self._event.wait()
+        squash = max((s for m in self._members if not isinstance(s := m.changes.options.squash, bool)), default=0.0)
+        if squash <= 0:
+            return
+        # A timed squash gathers changes until `squash` seconds after the CONTINUE, or until a queue is half full.
+        deadline = asked + squash
+        while (left := deadline - time.monotonic()) > 0:
+            self._event.clear()
+            if not all(s.wait(s.options.queue_size // 2 + 1) for s in self._live()):
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), left)
+
+    def _take(self, first: bool) -> tuple[list[str], bool]:
+        batch = _Batch(self._limits, first)
+        if self._include_states and self._include_initial and not self._initializing_sent:
+            self._initializing_sent = True
+            self._emit(batch, self._state("initializing"), [])
+        for member in self._members:
+            if member.initial is not None:
+                self._take_initial(member, batch)
+                if member.initial is not None:
+                    return batch.rows, False
+        if self._include_states and not self._ready_sent:
+            self._ready_sent = True
+            self._emit(batch, self._state("ready"), [])
+        for member in self._members:
+            self._take_changes(member, batch)
+        return batch.rows, self._ended
+
+    def _take_initial(self, member: Member, batch: _Batch) -> None:
+        reading = member.snapshot.reading() if member.snapshot is not None else contextlib.nullcontext()
+        with reading:
+            while batch.has_room() and not self._ended and member.initial is not None:
+                item = next(member.initial, _END)
+                if item is _END:
+                    self._finish_initial(member)
+                else:
+                    self._emit(batch, self._initial_doc(member, item), member.steps)
+
+    def _finish_initial(self, member: Member) -> None:
+        member.initial = None
+        if member.snapshot is not None:
+            member.snapshot.close()
+            member.snapshot = None
+        if member.subscription is not None:
+            member.subscription.squash_from_now()
+
+    def _take_changes(self, member: Member, batch: _Batch) -> None:
+        subscription = member.subscription
+        if subscription is None:
+            return
+        while batch.has_room() and not member.ended and not self._ended:
+            entries, skipped = subscription.take(batch.room(_TAKE_CHUNK))
+            if skipped:
+                batch.add(wire.dumps({"error": OVERFLOW.format(skipped)}))
+            for entry in entries:
+                doc = self._change_doc(member, entry)
+                if doc is not None:
+                    self._emit(batch, doc, member.steps)
+            if not entries:
+                break
+        if subscription.error is not None and not len(subscription) and not member.ended:
+            if not batch.rows:
+                raise subscription.error
+            batch.close()  # send what is here; the error follows on the next CONTINUE
+
+    # ---------------------------------------------------------------- documents
+
+    def _state(self, state: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {"state": state}
+        if any(m.changes.options.include_types for m in self._members):
+            doc["type"] = "state"
+        return doc
+
+    def _initial_doc(self, member: Member, item: Any) -> dict[str, Any]:
+        options = member.changes.options
+        if isinstance(item, Entry):  # a limit feed's row, with its offset
+            doc: dict[str, Any] = {"new_val": member.changes.shape(item.new)}
+            if options.include_offsets:
+                doc["new_offset"] = item.new_offset
+        elif isinstance(member.changes.watch, PointWatch):
+            doc = {"new_val": member.changes.shape(item)}
+        else:
+            doc = {"new_val": item}
+        if options.include_types:
+            doc["type"] = "initial"
+        return doc
+
+    def _change_doc(self, member: Member, entry: Entry) -> dict[str, Any] | None:
+        options = member.changes.options
+        old, new = member.changes.shape(entry.old), member.changes.shape(entry.new)
+        if old is None and new is None:
+            return None
+        moved = member.is_limit and entry.old_offset != entry.new_offset
+        if old is not None and new is not None and datums.equal(old, new) and not moved:
+            return None
+        doc: dict[str, Any] = {"old_val": old, "new_val": new}
+        if options.include_offsets:
+            doc["old_offset"], doc["new_offset"] = entry.old_offset, entry.new_offset
+        if options.include_types:
+            doc["type"] = "add" if old is None else "remove" if new is None else "change"
+        return doc
+
+    def _emit(self, batch: _Batch, doc: dict[str, Any], member_steps: list[Step]) -> None:
+        rows = self._run(self._run([doc], member_steps), self._steps)
+        for row in rows:
+            batch.add(wire.dumps(datums.to_wire(row)))
+
+    def _run(self, rows: list[Any], steps: list[Step]) -> list[Any]:
+        for step in steps:
+            if isinstance(step, RowStep):
+                rows = [out for row in rows for out in step.apply(row)]
+                continue
+            remaining = self._remaining.get(id(step), step.count)
+            rows = rows[:remaining]
+            self._remaining[id(step)] = remaining - len(rows)
+            if remaining - len(rows) == 0:
+                self._limit_reached(step)
+        return rows
+
+    def _limit_reached(self, step: LimitStep) -> None:
+        if any(s is step for s in self._steps):
+            self._ended = True
+            return
+        for member in self._members:
+            if any(s is step for s in member.steps):
+                member.ended = True
+        self._ended = all(m.ended for m in self._members)
+
+
+class _Batch:
+    """Rows gathered for one response, within the batch limits (the first batch is smaller)."""
+
+    def __init__(self, limits: BatchLimits, first: bool) -> None:
+        scale = limits.first_scaledown if first else 1
+        self.rows: list[str] = []
+        self._size = 0
+        self._max_rows = limits.max_rows
+        self._max_bytes = limits.max_bytes // scale
+        self._deadline = time.monotonic() + limits.max_seconds / scale
+        self._closed = False
+
+    def add(self, row: str) -> None:
+        self.rows.append(row)
+        self._size += len(row)
+
+    def close(self) -> None:
+        self._closed = True
+
+    def has_room(self) -> bool:
+        if not self.rows:
+            return not self._closed
+        full = len(self.rows) >= self._max_rows or self._size >= self._max_bytes
+        return not (self._closed or full or time.monotonic() >= self._deadline)
+
+    def room(self, most: int) -> int:
+        return int(max(1, min(most, self._max_rows - len(self.rows))))
+
+
+_END = object()

@@ -1,0 +1,266 @@
+"""Changefeeds with the real driver: shapes, options, endings, and no change lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ServerProcess, maybe_await, run_async, start_server
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlQueryLogicError, ReqlTimeoutError
+
+WAIT = 5  # seconds a test waits for a change that must come
+
+
+def take(feed: Any, count: int) -> list[Any]:
+    return [feed.next(wait=WAIT) for _ in range(count)]
+
+
+def assert_quiet(feed: Any) -> None:
+    """Nothing more arrives on the feed."""
+    with pytest.raises(ReqlTimeoutError):
+        feed.next(wait=0.3)
+
+
+def test_table_feed_shapes(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    feed = t.changes().run(conn)
+    t.insert([{"id": 1}, {"id": 2}]).run(conn)
+    assert take(feed, 2) == [{"old_val": None, "new_val": {"id": 1}}, {"old_val": None, "new_val": {"id": 2}}]
+    t.get(1).update({"v": 1}).run(conn)
+    t.get(1).update({"v": 1}).run(conn)  # unchanged: no change document
+    t.get(2).delete().run(conn)
+    assert take(feed, 2) == [
+        {"old_val": {"id": 1}, "new_val": {"id": 1, "v": 1}},
+        {"old_val": {"id": 2}, "new_val": None},
+    ]
+    assert_quiet(feed)
+    feed.close()
+
+
+def test_point_feed_on_missing_document_with_states_and_types(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    feed = t.get(7).changes(include_initial=True, include_states=True, include_types=True).run(conn)
+    assert take(feed, 3) == [
+        {"state": "initializing", "type": "state"},
+        {"new_val": None, "type": "initial"},
+        {"state": "ready", "type": "state"},
+    ]
+    t.insert({"id": 7}).run(conn)
+    t.insert({"id": 8}).run(conn)  # another document: not on this feed
+    t.get(7).delete().run(conn)
+    assert take(feed, 2) == [
+        {"old_val": None, "new_val": {"id": 7}, "type": "add"},
+        {"old_val": {"id": 7}, "new_val": None, "type": "remove"},
+    ]
+    assert_quiet(feed)
+
+
+def test_states_without_initial_start_with_ready(conn: Any, r: RethinkDB, table: str) -> None:
+    assert list(r.table(table).changes(include_states=True).limit(1).run(conn)) == [{"state": "ready"}]
+
+
+def test_between_and_get_all_on_a_secondary_index(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("score").run(conn)
+    t.index_wait().run(conn)
+    t.insert([{"id": 1, "score": 5}, {"id": 2, "score": 50}]).run(conn)
+    between = t.between(10, 20, index="score").changes(include_initial=True).run(conn)
+    get_all = t.get_all(5, index="score").changes(include_initial=True).run(conn)
+    assert take(get_all, 1) == [{"new_val": {"id": 1, "score": 5}}]
+    t.get(1).update({"score": 15}).run(conn)  # leaves get_all(5), enters between(10, 20)
+    t.get(2).update({"score": 60}).run(conn)  # in neither
+    assert take(between, 1) == [{"old_val": None, "new_val": {"id": 1, "score": 15}}]
+    assert take(get_all, 1) == [{"old_val": {"id": 1, "score": 5}, "new_val": None}]
+    assert_quiet(between)
+    assert_quiet(get_all)
+
+
+def test_steps_before_and_after_changes(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    before = t.filter(r.row["n"] > 2).pluck("id", "n").changes().run(conn)
+    after = t.changes().filter(r.row["new_val"]["n"] > 2)["new_val"]["n"].run(conn)
+    t.insert([{"id": 1, "n": 1, "x": 0}, {"id": 2, "n": 3, "x": 0}]).run(conn)
+    t.get(1).update({"n": 4}).run(conn)
+    t.get(2).update({"x": 1}).run(conn)  # outside the plucked fields: no change for `before`
+    assert take(before, 2) == [
+        {"old_val": None, "new_val": {"id": 2, "n": 3}},
+        {"old_val": None, "new_val": {"id": 1, "n": 4}},
+    ]
+    assert_quiet(before)
+    assert take(after, 3) == [3, 4, 3]
+
+
+def test_order_by_limit_feed_with_offsets(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("num").run(conn)
+    t.index_wait().run(conn)
+    t.insert([{"id": 1, "num": 5}, {"id": 2, "num": 9}, {"id": 3, "num": 7}]).run(conn)
+    feed = t.order_by(index="num").limit(2).changes(include_initial=True, include_offsets=True).run(conn)
+    assert take(feed, 2) == [
+        {"new_val": {"id": 1, "num": 5}, "new_offset": 0},
+        {"new_val": {"id": 3, "num": 7}, "new_offset": 1},
+    ]
+    t.insert({"id": 4, "num": 1}).run(conn)  # enters first, pushes out num 7
+    assert take(feed, 1) == [
+        {"old_val": {"id": 3, "num": 7}, "new_val": {"id": 4, "num": 1}, "old_offset": 1, "new_offset": 0}
+    ]
+    t.get(2).update({"num": 10}).run(conn)  # outside the top two: nothing
+    assert_quiet(feed)
+    t.get(4).delete().run(conn)  # the next best row comes back in
+    assert take(feed, 1) == [
+        {"old_val": {"id": 4, "num": 1}, "new_val": {"id": 3, "num": 7}, "old_offset": 0, "new_offset": 1}
+    ]
+
+
+def test_union_of_feeds(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    feed = r.union(t.get(1).changes(), t.get(2).changes()).run(conn)
+    t.insert([{"id": 1}, {"id": 2}, {"id": 3}]).run(conn)
+    got = take(feed, 2)
+    assert sorted(c["new_val"]["id"] for c in got) == [1, 2]
+    assert_quiet(feed)
+
+
+def test_squash_merges_changes_per_document(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    feed = t.changes(squash=0.5).run(conn)
+    t.insert({"id": 1}).run(conn)
+    t.get(1).update({"a": 1}).run(conn)
+    t.get(1).update({"a": 2}).run(conn)
+    assert take(feed, 1) == [{"old_val": None, "new_val": {"id": 1, "a": 2}}]
+    assert_quiet(feed)
+
+
+def test_queue_overflow_reports_skipped_changes_and_goes_on(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    feed = t.changes(changefeed_queue_size=10).run(conn)
+    t.insert([{"id": i} for i in range(25)]).run(conn)
+    first = take(feed, 11)
+    assert first[0] == {"error": "Changefeed cache over array size limit, skipped 15 elements."}
+    assert [c["new_val"]["id"] for c in first[1:]] == list(range(10))
+    t.insert({"id": 100}).run(conn)
+    assert take(feed, 1) == [{"old_val": None, "new_val": {"id": 100}}]
+
+
+def test_limit_after_changes_ends_the_feed(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    feed = t.changes().limit(2).run(conn)
+    t.insert([{"id": 1}, {"id": 2}, {"id": 3}]).run(conn)
+    assert [c["new_val"]["id"] for c in feed] == [1, 2]  # iteration ends by itself
+
+
+def test_refusals(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    with pytest.raises(ReqlQueryLogicError, match="on an infinite stream"):
+        t.changes().order_by("id").run(conn)
+    with pytest.raises(ReqlQueryLogicError, match="without a `limit`"):
+        t.order_by(index="id").changes().run(conn)
+    with pytest.raises(ReqlQueryLogicError, match="non-deterministic"):
+        t.map(lambda row: row.merge({"u": r.uuid()})).changes().run(conn)
+    with pytest.raises(ReqlQueryLogicError, match="Cannot call `changes`"):
+        r.expr([1, 2]).changes().run(conn)
+    assert r.expr(1).run(conn) == 1  # the connection is fine
+
+
+def test_dropping_the_table_aborts_its_feeds(conn: Any, r: RethinkDB) -> None:
+    r.table_create("doomed").run(conn)
+    feed = r.table("doomed").changes().run(conn)
+    r.table_drop("doomed").run(conn)
+    with pytest.raises(ReqlOpFailedError) as aborted:
+        feed.next(wait=WAIT)
+    assert aborted.value.message == "Changefeed aborted (unavailable)."
+
+
+@pytest.mark.parametrize("loop_type", ["asyncio", "tornado"])
+def test_feed_and_writes_share_a_connection(server: ServerProcess, table: str, loop_type: str) -> None:
+    async def body(r: RethinkDB, conn: Any) -> list[Any]:
+        feed = await r.table(table).changes().run(conn)
+        for i in range(5):
+            await r.table(table).insert({"id": i}).run(conn)
+        got = [(await feed.next())["new_val"]["id"] for _ in range(5)]
+        await maybe_await(feed.close())  # STOP while a CONTINUE is parked: both get their reply
+        assert await r.expr("still open").run(conn) == "still open"
+        return got
+
+    assert run_async(server, loop_type, body) == [0, 1, 2, 3, 4]
+
+
+def test_a_hundred_feeds_on_one_table(server: ServerProcess, table: str) -> None:
+    async def body(r: RethinkDB, conn: Any) -> list[list[int]]:
+        conns = [await r.connect(server.host, server.port) for _ in range(10)]
+        feeds = [await r.table(table).changes().run(conns[i % 10]) for i in range(100)]
+        await r.table(table).insert([{"id": i} for i in range(20)]).run(conn)
+
+        async def read(feed: Any) -> list[int]:
+            return [(await feed.next())["new_val"]["id"] for _ in range(20)]
+
+        seen = await asyncio.wait_for(asyncio.gather(*(read(f) for f in feeds)), 60)
+        for c in conns:
+            await c.close()
+        return seen
+
+    assert all(ids == list(range(20)) for ids in run_async(server, "asyncio", body))
+
+
+def test_include_initial_under_concurrent_writes(server: ServerProcess, conn: Any, r: RethinkDB, table: str) -> None:
+    """Replaying the initial values and the changes gives exactly the table's final contents."""
+    t = r.table(table)
+    t.insert([{"id": i, "v": 0} for i in range(300)]).run(conn)
+    stop = threading.Event()
+
+    def write() -> None:
+        writer = r.connect(server.host, server.port)
+        rng = random.Random(7)
+        while not stop.is_set():
+            key = rng.randrange(400)
+            if rng.random() < 0.2:
+                t.get(key).delete().run(writer, durability="soft")
+            else:
+                t.insert({"id": key, "v": rng.random()}, conflict="replace").run(writer, durability="soft")
+        writer.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    feed = t.changes(include_initial=True, include_states=True).run(conn, max_batch_rows=7)
+    replay: dict[Any, Any] = {}
+    assert feed.next(wait=WAIT) == {"state": "initializing"}
+    while (change := feed.next(wait=WAIT)) != {"state": "ready"}:
+        assert set(change) == {"new_val"}
+        assert change["new_val"]["id"] not in replay  # each initial value once
+        replay[change["new_val"]["id"]] = change["new_val"]
+    stop.set()
+    thread.join()
+    t.insert({"id": "end"}).run(conn)
+    while (change := feed.next(wait=WAIT))["new_val"] != {"id": "end"}:
+        old, new = change["old_val"], change["new_val"]
+        if old is not None:
+            assert replay.pop(old["id"]) == old  # every change starts from what the feed showed last
+        if new is not None:
+            replay[new["id"]] = new
+    replay.pop("end", None)
+    final = {doc["id"]: doc for doc in t.run(conn) if doc["id"] != "end"}
+    assert replay == final
+
+
+def test_shutdown_and_restart(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "data")
+    r = RethinkDB()
+    conn = r.connect(first.host, first.port)
+    r.table_create("kept").run(conn)
+    feed = r.table("kept").changes().run(conn)
+    assert first.stop() == 0
+    with pytest.raises(ReqlDriverError):
+        feed.next(wait=WAIT)
+    again = start_server(tmp_path / "data")
+    try:
+        conn = r.connect(again.host, again.port)
+        feed = r.table("kept").changes().run(conn)
+        r.table("kept").insert({"id": 1}).run(conn)
+        assert take(feed, 1) == [{"old_val": None, "new_val": {"id": 1}}]
+    finally:
+        again.stop()
