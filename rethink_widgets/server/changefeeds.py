@@ -27,14 +27,21 @@ from rethink_widgets.server.storage import Change, Snapshot, Storage, TableInfo
 ABORTED = "Changefeed aborted (unavailable)."
 
 
-class Entry(NamedTuple):
-    """One queued change: the document's key, its old and new values, and offsets on a limit feed."""
+class Entry:
+    """One queued change: the document's key, its old and new values, and offsets on a limit feed.
 
-    key: bytes
-    old: Any
-    new: Any
-    old_offset: int | None = None
-    new_offset: int | None = None
+    Feeds that follow the same documents share one entry per change, and with it `encoded`: the change document as
+    JSON, by shape, so a write with a hundred feeds attached is encoded once.
+    """
+
+    __slots__ = ("encoded", "key", "new", "new_offset", "old", "old_offset")
+
+    def __init__(
+        self, key: bytes, old: Any, new: Any, old_offset: int | None = None, new_offset: int | None = None
+    ) -> None:
+        self.key, self.old, self.new = key, old, new
+        self.old_offset, self.new_offset = old_offset, new_offset
+        self.encoded: dict[bool, str] = {}
 
 
 class Changefeeds:
@@ -72,9 +79,11 @@ class Changefeeds:
             self._by_table[table_id] = (*self._by_table.get(table_id, ()), subscription)
 
     def _committed(self, changes: list[Change]) -> None:
-        by_table: dict[str, list[Change]] = {}
+        by_table: dict[str, list[tuple[Change, Entry]]] = {}
         for change in changes:
-            by_table.setdefault(change.table_id, []).append(change)
+            if change.table_id in self._by_table:
+                entry = Entry(keys.encode(change.key), change.old, change.new)
+                by_table.setdefault(change.table_id, []).append((change, entry))
         wakes = []
         for table_id, table_changes in by_table.items():
             for subscription in self._by_table.get(table_id, ()):
@@ -96,8 +105,12 @@ class Changefeeds:
             for wake in wakes:
                 wake()
 
+        def after_replies() -> None:
+            # One more turn of the loop first, so the writer's own reply goes out before the feeds are served.
+            self._loop.call_soon(wake_all)
+
         try:
-            self._loop.call_soon_threadsafe(wake_all)
+            self._loop.call_soon_threadsafe(after_replies)
         except RuntimeError:  # the loop has closed: the server is gone and so are its feeds
             pass
 
@@ -120,8 +133,10 @@ class Subscription:
         self.error: ReqlError | None = None
         self.top: TopRows | None = None
         self.initial: list[Entry] = []
-        self._accepts = self._point_test() if isinstance(self._watch, PointWatch) else None
-        if isinstance(self._watch, RangeWatch):
+        self._accepts: Callable[[Any], bool] | None = None
+        if isinstance(self._watch, PointWatch):
+            self._accepts = self._point_test()
+        elif isinstance(self._watch, RangeWatch):
             self._accepts = range_test(storage, self.table, self._watch)
 
     # ---- the writer's side
@@ -133,7 +148,7 @@ class Subscription:
                 self.top = TopRows(self._storage, self.table, self._watch)
             self.initial = self.top.initial()
 
-    def offer(self, changes: list[Change]) -> Callable[[], None] | None:
+    def offer(self, changes: list[tuple[Change, Entry]]) -> Callable[[], None] | None:
         """File a commit's changes of this table; returns the cursor's wake-up call if it was waiting."""
         entries = self._entries(changes)
         if not entries:
@@ -148,16 +163,20 @@ class Subscription:
             self.error = error
             return self._take_waiter()
 
-    def _entries(self, changes: list[Change]) -> list[Entry]:
+    def _entries(self, changes: list[tuple[Change, Entry]]) -> list[Entry]:
         if self.top is not None:
-            return [e for c in changes for e in self.top.apply(c)]
+            return [e for c, _ in changes for e in self.top.apply(c)]
         accepts = self._accepts
+        if accepts is None:
+            return [entry for _, entry in changes]
         entries = []
-        for change in changes:
-            old = change.old if change.old is not None and accepts(change.old) else None
-            new = change.new if change.new is not None and accepts(change.new) else None
-            if old is not None or new is not None:
-                entries.append(Entry(keys.encode(change.key), old, new))
+        for _, entry in changes:
+            old = entry.old if entry.old is not None and accepts(entry.old) else None
+            new = entry.new if entry.new is not None and accepts(entry.new) else None
+            if old is entry.old and new is entry.new:
+                entries.append(entry)
+            elif old is not None or new is not None:
+                entries.append(Entry(entry.key, old, new))
         return entries
 
     def _file(self, entry: Entry) -> None:
@@ -165,7 +184,7 @@ class Subscription:
         if squashed is not None:
             earlier = squashed.get(entry.key)
             if earlier is not None:
-                squashed[entry.key] = earlier._replace(new=entry.new)
+                squashed[entry.key] = Entry(entry.key, earlier.old, entry.new)
                 return
             if len(squashed) >= self.options.queue_size:
                 self.skipped += 1
@@ -225,8 +244,8 @@ class Subscription:
             return taken, skipped
 
 
-def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callable[[Any], bool]:
-    """Whether a document belongs to a range feed."""
+def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callable[[Any], bool] | None:
+    """Whether a document belongs to a range feed (None: every document does)."""
     if watch.index == table.primary_key:
         pk = table.primary_key
 
@@ -242,7 +261,7 @@ def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callabl
         return lambda doc: any(keys.encode(v) in wanted for v in values(doc))
     bounds = Bounds(watch)
     if watch.index == table.primary_key and bounds.unbounded:
-        return lambda _doc: True
+        return None
     return lambda doc: any(bounds.contains(keys.encode(v)) for v in values(doc))
 
 

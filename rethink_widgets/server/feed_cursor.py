@@ -42,6 +42,9 @@ class Member:
         self.snapshot: Snapshot | None = None
         self.initial: Iterator[Any] | None = None
         self.ended = any(isinstance(s, LimitStep) and s.count == 0 for s in steps)
+        options = changes.options
+        # Plain: change documents depend only on the entry and `include_types`, so they can be encoded once.
+        self.plain = not steps and not changes.steps and not options.include_offsets
 
     @property
     def is_limit(self) -> bool:
@@ -187,6 +190,9 @@ class FeedCursor:
             if skipped:
                 batch.add(wire.dumps({"error": OVERFLOW.format(skipped)}))
             for entry in entries:
+                if member.plain and not self._steps:
+                    self._emit_plain(batch, member, entry)
+                    continue
                 doc = self._change_doc(member, entry)
                 if doc is not None:
                     self._emit(batch, doc, member.steps)
@@ -233,6 +239,16 @@ class FeedCursor:
         if options.include_types:
             doc["type"] = "add" if old is None else "remove" if new is None else "change"
         return doc
+
+    def _emit_plain(self, batch: _Batch, member: Member, entry: Entry) -> None:
+        """A change with no steps to run: its JSON is shared by every feed of the same shape."""
+        types = member.changes.options.include_types
+        text = entry.encoded.get(types)
+        if text is None:
+            doc = self._change_doc(member, entry)
+            text = entry.encoded[types] = wire.dumps(datums.to_wire(doc)) if doc is not None else ""
+        if text:
+            batch.add(text)
 
     def _emit(self, batch: _Batch, doc: dict[str, Any], member_steps: list[Step]) -> None:
         rows = self._run(self._run([doc], member_steps), self._steps)

@@ -60,7 +60,7 @@ class BatchLimits:
 class RowCursor:
     """A lazy result served batch by batch; rows are pulled on a worker thread."""
 
-    notes: list[int] = []  # noqa: RUF012  # a plain stream carries no response notes
+    notes: list[int] = []  # a plain stream carries no response notes
 
     def __init__(self, rows: Iterator[Any], limits: BatchLimits) -> None:
         self._rows = rows

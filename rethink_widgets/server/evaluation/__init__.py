@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rethink_widgets.server.storage import Storage
 
 # Importing the families registers their terms.
-from rethink_widgets.server.evaluation import (  # noqa: E402, F401  isort: skip
+from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     arithmetic, changes, coercion, control, objects, ordering, schema, selections, sequences, system, times, writes,
 )
 

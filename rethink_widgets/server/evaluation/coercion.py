@@ -43,7 +43,7 @@ def coerce_to(ctx: Context, term: Term) -> Any:
 _IMPOSSIBLE = object()
 
 
-def _convert(ctx: Context, value: Any, source: str, target: str) -> Any:  # noqa: PLR0911
+def _convert(ctx: Context, value: Any, source: str, target: str) -> Any:
     if target == "STRING":
         if source == "BINARY":
             return base64.b64decode(value["data"]).decode("utf-8", errors="replace")

@@ -11,7 +11,7 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, check_finite
 from rethink_widgets.server.evaluation.schema import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
-from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selection, Stream, Table, TableSlice
+from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selection, Table, TableSlice
 
 Key = Callable[[Any], Any]
 

@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, operation
-from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.values import Database, Table, category, type_of
 from rethink_widgets.server.storage import TableInfo
 

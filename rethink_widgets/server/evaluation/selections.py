@@ -12,7 +12,14 @@ from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.schema import SYSTEM_DB, check_name, database, require_index, table_of
 from rethink_widgets.server.evaluation.system import system_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
-from rethink_widgets.server.evaluation.values import KeySelection, Selection, SingleSelection, Table, TableSlice, category
+from rethink_widgets.server.evaluation.values import (
+    KeySelection,
+    Selection,
+    SingleSelection,
+    Table,
+    TableSlice,
+    category,
+)
 
 MAX_KEY_LENGTH = 127
 

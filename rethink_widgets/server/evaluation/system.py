@@ -17,7 +17,6 @@ from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.values import Table
 from rethink_widgets.server.storage import Storage, TableInfo
 
-
 SCRATCH = "_debug_scratch"
 
 
