@@ -140,7 +140,8 @@ def main() -> None:
         try:
             after_reply, round_trips = latency(port, 500)
             print("latency, write reply -> change at a feed client")
-            print(f"  p50 {percentile(after_reply, 0.5) * 1000:7.2f} ms   p99 {percentile(after_reply, 0.99) * 1000:7.2f} ms")
+            p50, p99 = percentile(after_reply, 0.5) * 1000, percentile(after_reply, 0.99) * 1000
+            print(f"  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
             print(f"  baseline: the write's round trip p50 {percentile(round_trips, 0.5) * 1000:.2f} ms")
             base = writes_per_second(port, 0, args.runs, 500)
             print(f"single inserts (soft) with no feeds: {base:8.0f} writes/s")

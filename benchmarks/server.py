@@ -98,7 +98,9 @@ def main() -> None:
         asyncio.run(_serve_constant())
         return
     with tempfile.TemporaryDirectory() as directory:
-        ours, port = start([sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", directory])
+        ours, port = start(
+            [sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", directory]
+        )
         constant, constant_port = start([sys.executable, __file__, "--serve-constant"])
         try:
             conn = r.connect(port=port)

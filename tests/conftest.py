@@ -46,9 +46,22 @@ class ServerProcess:
 
 def start_server(directory: Path, *args: str) -> ServerProcess:
     """Start `python -m rethink_widgets.server` on a free port and wait for its listening line."""
-    command = [sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", str(directory), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "rethink_widgets.server",
+        "--driver-port",
+        "0",
+        "--directory",
+        str(directory),
+        *args,
+    ]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines = []
     assert process.stdout is not None

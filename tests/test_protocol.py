@@ -61,7 +61,7 @@ def test_noreply_then_noreply_wait(conn: Any, r: RethinkDB, table: str) -> None:
 def test_unknown_global_optarg_is_a_compile_error(conn: Any, r: RethinkDB) -> None:
     from rethinkdb.errors import ReqlCompileError
 
-    with pytest.raises(ReqlCompileError, match="Unrecognized global optional argument `bogus`."):
+    with pytest.raises(ReqlCompileError, match=r"Unrecognized global optional argument `bogus`."):
         r.expr(1).run(conn, bogus=1)
 
 

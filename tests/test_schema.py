@@ -43,7 +43,7 @@ def test_system_db_is_listed_and_protected(conn: Any, r: RethinkDB) -> None:
 def test_invalid_names(conn: Any, r: RethinkDB) -> None:
     with pytest.raises(ReqlQueryLogicError, match=r"Database name `a b` invalid \(Use A-Z, a-z, 0-9, _ and - only\)."):
         r.db_create("a b").run(conn)
-    with pytest.raises(ReqlQueryLogicError, match="Table name `a.b` invalid"):
+    with pytest.raises(ReqlQueryLogicError, match=r"Table name `a.b` invalid"):
         r.table_create("a.b").run(conn)
 
 
@@ -68,7 +68,7 @@ def test_table_lifecycle(conn: Any, r: RethinkDB) -> None:
 def test_table_create_option_errors(conn: Any, r: RethinkDB) -> None:
     with pytest.raises(ReqlQueryLogicError, match="Durability option `fake` unrecognized"):
         r.table_create(name(), durability="fake").run(conn)
-    with pytest.raises(ReqlCompileError, match="Unrecognized optional argument `foo`."):
+    with pytest.raises(ReqlCompileError, match=r"Unrecognized optional argument `foo`."):
         r.table_create(name(), foo="bar").run(conn)
 
 
@@ -88,7 +88,7 @@ def test_indexes(conn: Any, r: RethinkDB, table: str) -> None:
     assert [d["id"] for d in t.between(-10, 0, index="neg").run(conn)] == [1, 2]
     with pytest.raises(ReqlOpFailedError, match=f"Index `a` already exists on table `test.{table}`."):
         t.index_create("a").run(conn)
-    with pytest.raises(ReqlQueryLogicError, match="Index name conflict: `id` is the name of the primary key."):
+    with pytest.raises(ReqlQueryLogicError, match=r"Index name conflict: `id` is the name of the primary key."):
         t.index_create("id").run(conn)
     assert t.index_rename("a", "a2").run(conn) == {"renamed": 1}
     assert t.index_drop("a2").run(conn) == {"dropped": 1}

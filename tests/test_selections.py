@@ -31,7 +31,7 @@ def test_get(conn: Any, r: RethinkDB, people: str) -> None:
 def test_get_all(conn: Any, r: RethinkDB, people: str) -> None:
     assert ids(r.table(people).get_all(1, 5, 99).run(conn)) == [1, 5]
     assert r.table(people).get_all(1).type_of().run(conn) == "SELECTION<STREAM>"
-    with pytest.raises(ReqlNonExistenceError, match="Keys cannot be NULL."):
+    with pytest.raises(ReqlNonExistenceError, match=r"Keys cannot be NULL."):
         r.table(people).get_all(None).run(conn)
     with pytest.raises(ReqlOpFailedError, match="Index `nope` was not found"):
         r.table(people).get_all(1, index="nope").run(conn)
@@ -44,7 +44,7 @@ def test_between_primary_key_bounds(conn: Any, r: RethinkDB, people: str) -> Non
     assert ids(t.between(r.minval, 2).run(conn)) == [0, 1]
     assert ids(t.between(18, r.maxval).run(conn)) == [18, 19]
     assert t.between(3, 6).type_of().run(conn) == "TABLE_SLICE"
-    with pytest.raises(ReqlQueryLogicError, match="Cannot perform multiple BETWEENs on the same table."):
+    with pytest.raises(ReqlQueryLogicError, match=r"Cannot perform multiple BETWEENs on the same table."):
         t.between(1, 5).between(2, 3).run(conn)
 
 

@@ -116,7 +116,9 @@ def test_commit_listeners_see_changes_in_commit_order(store: Storage) -> None:
     with store.transaction() as txn:
         txn.delete(table, 1)
     assert [(c.key, c.old, c.new) for c in seen] == [
-        (1, None, {"id": 1}), (1, {"id": 1}, {"id": 1, "v": 2}), (1, {"id": 1, "v": 2}, None)
+        (1, None, {"id": 1}),
+        (1, {"id": 1}, {"id": 1, "v": 2}),
+        (1, {"id": 1, "v": 2}, None),
     ]
 
 

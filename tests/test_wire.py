@@ -69,8 +69,10 @@ def test_all_loop_types_connect(server: ServerProcess) -> None:
     assert r.expr([1, "a", {"b": None}]).run(conn) == [1, "a", {"b": None}]
     conn.close()
     for loop_type in ("asyncio", "tornado"):
+
         async def body(r: RethinkDB, conn: Any) -> Any:
             return await r.expr({"x": [1, 2]}).run(conn)
+
         assert run_async(server, loop_type, body) == {"x": [1, 2]}
 
 
@@ -120,7 +122,7 @@ def test_malformed_query_json_is_a_client_error(server: ServerProcess) -> None:
     assert token == 7
     assert response["t"] == 16
     assert response["r"] == ["Client is buggy (failed to deserialize query)."]
-    send(sock, 8, b'[1, 5, {}]')  # the connection still works
+    send(sock, 8, b"[1, 5, {}]")  # the connection still works
     assert receive(sock) == (8, {"t": 1, "r": [5]})
     sock.close()
 

@@ -22,7 +22,10 @@ def test_insert_shapes(conn: Any, r: RethinkDB, table: str) -> None:
     assert t.get(result["generated_keys"][0]).run(conn)["a"] == 2
     duplicate = t.insert({"id": 1, "b": 2}).run(conn)
     assert duplicate["errors"] == 1
-    assert duplicate["first_error"] == 'Duplicate primary key `id`:\n{\n\t"a":\t1,\n\t"id":\t1\n}\n{\n\t"b":\t2,\n\t"id":\t1\n}'
+    assert (
+        duplicate["first_error"]
+        == 'Duplicate primary key `id`:\n{\n\t"a":\t1,\n\t"id":\t1\n}\n{\n\t"b":\t2,\n\t"id":\t1\n}'
+    )
 
 
 def test_insert_conflicts(conn: Any, r: RethinkDB, table: str) -> None:
@@ -52,7 +55,7 @@ def test_key_errors(conn: Any, r: RethinkDB, table: str) -> None:
     result = r.table(table).insert({"id": "a" * 200}).run(conn)
     assert result["errors"] == 1
     assert result["first_error"].startswith("Primary key too long (max 127 characters):")
-    with pytest.raises(ReqlQueryLogicError, match="Expected type OBJECT but found NUMBER."):
+    with pytest.raises(ReqlQueryLogicError, match=r"Expected type OBJECT but found NUMBER."):
         r.table(table).insert(5).run(conn)
 
 

@@ -13,6 +13,7 @@ rows here and turns each change of the table into the change of that set, with o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -109,10 +110,8 @@ class Changefeeds:
             # One more turn of the loop first, so the writer's own reply goes out before the feeds are served.
             self._loop.call_soon(wake_all)
 
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: the server is gone and so are its feeds
             self._loop.call_soon_threadsafe(after_replies)
-        except RuntimeError:  # the loop has closed: the server is gone and so are its feeds
-            pass
 
 
 class Subscription:
@@ -235,9 +234,7 @@ class Subscription:
         """Up to `count` queued changes, oldest first, and how many were skipped since the last take."""
         with self._lock:
             if self._squashed is not None:
-                taken = []
-                for key in list(self._squashed)[:count]:
-                    taken.append(self._squashed.pop(key))
+                taken = [self._squashed.pop(key) for key in list(self._squashed)[:count]]
             else:
                 taken = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
             skipped, self.skipped = self.skipped, 0

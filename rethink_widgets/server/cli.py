@@ -17,16 +17,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="rethink-widgets-server",
         description="An embedded RethinkDB-compatible server storing its data in SQLite.",
     )
-    parser.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
-                        help="address to listen on; 'all' for every interface (default 127.0.0.1)")
-    parser.add_argument("--driver-port", type=int, default=28015, metavar="N",
-                        help="port for client drivers; 0 picks a free one (default 28015)")
-    parser.add_argument("--directory", type=Path, default=Path("rethinkdb_data"), metavar="DIR",
-                        help="data directory, created if missing (default ./rethinkdb_data)")
-    parser.add_argument("--initial-password", default="", metavar="PW",
-                        help="admin password set when the directory is created (default empty)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                        help="how much to log on stderr (default info)")
+    parser.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address to listen on; 'all' for every interface (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--driver-port",
+        type=int,
+        default=28015,
+        metavar="N",
+        help="port for client drivers; 0 picks a free one (default 28015)",
+    )
+    parser.add_argument(
+        "--directory",
+        type=Path,
+        default=Path("rethinkdb_data"),
+        metavar="DIR",
+        help="data directory, created if missing (default ./rethinkdb_data)",
+    )
+    parser.add_argument(
+        "--initial-password",
+        default="",
+        metavar="PW",
+        help="admin password set when the directory is created (default empty)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log on stderr (default info)",
+    )
     return parser.parse_args(argv)  # fmt: skip
 
 
@@ -47,7 +69,7 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     print(f"Running rethink_widgets server on data directory {args.directory.resolve()}", flush=True)
     print(f"Listening for client driver connections on port {port}", flush=True)
-    print(f"Server ready, \"{server.storage.server_name}\" {server.storage.server_id}", flush=True)
+    print(f'Server ready, "{server.storage.server_name}" {server.storage.server_id}', flush=True)
     await stop.wait()
     print("Shutting down...", flush=True)
     await server.shutdown()

@@ -48,7 +48,9 @@ def lock_directory(directory: Path) -> IO[str]:
 
 
 class Server:
-    def __init__(self, directory: Path, bind: str | None = "127.0.0.1", port: int = 28015, initial_password: str = "") -> None:
+    def __init__(
+        self, directory: Path, bind: str | None = "127.0.0.1", port: int = 28015, initial_password: str = ""
+    ) -> None:
         self.directory = directory
         self.bind = bind
         self.port = port

@@ -297,9 +297,7 @@ class Storage:
                     raise ValueError(f"index {new} exists")
                 self._writer.execute(f"DROP TABLE {table.indexes[new].sql}")
                 self._writer.execute("DELETE FROM indexes WHERE table_id = ? AND name = ?", (table.id, new))
-            self._writer.execute(
-                "UPDATE indexes SET name = ? WHERE table_id = ? AND name = ?", (new, table.id, old)
-            )
+            self._writer.execute("UPDATE indexes SET name = ? WHERE table_id = ? AND name = ?", (new, table.id, old))
         index = table.indexes.pop(old)
         table.indexes.pop(new, None)
         index.name = new
@@ -367,7 +365,7 @@ class Storage:
     def count(self, table: TableInfo) -> int:
         return self._query(table, f"SELECT count(*) FROM {table.sql}")[0][0]
 
-    def scan(
+    def scan(  # noqa: PLR0917
         self,
         table: TableInfo,
         lower: Any = keys.MINVAL,
@@ -380,7 +378,7 @@ class Storage:
         for _key, doc in self._pages(table, table.sql, "key", lower, upper, lower_open, upper_open, reverse):
             yield json.loads(doc)
 
-    def index_scan(
+    def index_scan(  # noqa: PLR0917
         self,
         table: TableInfo,
         index: str,

@@ -30,7 +30,18 @@ if TYPE_CHECKING:
 
 # Importing the families registers their terms.
 from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
-    arithmetic, changes, coercion, control, objects, ordering, schema, selections, sequences, system, times, writes,
+    arithmetic,
+    changes,
+    coercion,
+    control,
+    objects,
+    ordering,
+    schema,
+    selections,
+    sequences,
+    system,
+    times,
+    writes,
 )
 
 GLOBAL_OPTARGS = frozenset({

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,7 @@ def _comparison(name: str, holds: Callable[[int], bool]) -> None:
     @operation(name, (1, VARIADIC))
     def compare(ctx: Context, term: Term) -> bool:
         values = [ctx.datum(node) for node in term.args]
-        return all(holds(datums.compare(a, b)) for a, b in zip(values, values[1:], strict=False))
+        return all(holds(datums.compare(a, b)) for a, b in itertools.pairwise(values))
 
 
 _comparison("LT", lambda c: c < 0)

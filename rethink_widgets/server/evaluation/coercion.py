@@ -55,7 +55,9 @@ def _convert(ctx: Context, value: Any, source: str, target: str) -> Any:
     if target == "NUMBER" and source == "STRING":
         if not _NUMBER.match(value):
             raise ReqlQueryLogicError(f"Could not coerce `{value}` to NUMBER.")
-        return datums.number(json.loads(value.strip().lstrip("+")) if "." not in value and "e" not in value.lower() else float(value))
+        return datums.number(
+            json.loads(value.strip().lstrip("+")) if "." not in value and "e" not in value.lower() else float(value)
+        )
     if target == "ARRAY" and source == "OBJECT":
         return [[key, value[key]] for key in sorted(value)]
     if target == "OBJECT" and source == "ARRAY":

@@ -48,8 +48,7 @@ def check_finite(seq: Any) -> None:
             "Cannot call a terminal (`reduce`, `count`, etc.) on an infinite stream (such as a changefeed)."
         )
     raise ReqlQueryLogicError(
-        "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
-        "or coerce it to an array."
+        "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) or coerce it to an array."
     )
 
 
@@ -187,4 +186,3 @@ class Context:
             f"Array over size limit `{self.array_limit}`.  To raise the number of allowed elements, "
             "modify the `array_limit` option to `.run` (not available in the Data Explorer), or use an index."
         )
-

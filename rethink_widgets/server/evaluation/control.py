@@ -36,7 +36,9 @@ def check_pseudotype(obj: dict[str, Any]) -> dict[str, Any]:
         raise ReqlQueryLogicError(f"Unknown $reql_type$ `{ptype}`.")
     for field in required[ptype]:
         if field not in obj:
-            raise ReqlQueryLogicError(f"pseudo-type `{ptype}` object {datums.printed(obj)} does not have field `{field}`.")
+            raise ReqlQueryLogicError(
+                f"pseudo-type `{ptype}` object {datums.printed(obj)} does not have field `{field}`."
+            )
     return obj
 
 

@@ -95,7 +95,9 @@ def printed(value: Any, depth: int = 0) -> str:
     """A datum as RethinkDB prints it inside error messages: one member per line, indented with tabs."""
     inner, outer = "\t" * (depth + 1), "\t" * depth
     if isinstance(value, dict) and value:
-        members = [f"{inner}{json.dumps(k, ensure_ascii=False)}:\t{printed(value[k], depth + 1)}" for k in sorted(value)]
+        members = [
+            f"{inner}{json.dumps(k, ensure_ascii=False)}:\t{printed(value[k], depth + 1)}" for k in sorted(value)
+        ]
         return "{\n" + ",\n".join(members) + "\n" + outer + "}"
     if isinstance(value, list) and value:
         return "[\n" + ",\n".join(inner + printed(v, depth + 1) for v in value) + "\n" + outer + "]"

@@ -83,7 +83,9 @@ def bracket(ctx: Context, term: Term) -> Any:
             raise ReqlQueryLogicError(f"Number not an integer: {datums.printed(key)}")
         return nth_of(ctx, seq, int(key))
     if not isinstance(key, str):
-        raise ReqlQueryLogicError(f"Expected NUMBER or STRING as second argument to `bracket` but found {datums.type_name(key)}.")
+        raise ReqlQueryLogicError(
+            f"Expected NUMBER or STRING as second argument to `bracket` but found {datums.type_name(key)}."
+        )
     return _field_of(ctx, value, key, "bracket")
 
 
@@ -152,7 +154,9 @@ def has_fields(row: Any, paths: Selector) -> bool:
     for key, sub in paths.items():
         if row.get(key) is None:
             return False
-        if sub is not True and not (has_fields(row[key], sub) if not isinstance(row[key], list) else all(has_fields(i, sub) for i in row[key])):
+        if sub is not True and not (
+            has_fields(row[key], sub) if not isinstance(row[key], list) else all(has_fields(i, sub) for i in row[key])
+        ):
             return False
     return True
 

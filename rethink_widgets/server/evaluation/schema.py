@@ -213,10 +213,7 @@ def _index_function(ctx: Context, node: Node) -> Any:
 def index_create(ctx: Context, term: Term) -> dict[str, int]:
     info = _table(ctx.eval(term.args[0]))
     name = ctx.string(term.args[1])
-    if len(term.args) == 3:
-        function = _index_function(ctx, term.args[2])
-    else:
-        function = _field_function(name)
+    function = _index_function(ctx, term.args[2]) if len(term.args) == 3 else _field_function(name)
     multi = bool(ctx.boolean(term.optargs["multi"])) if "multi" in term.optargs else False
     geo = bool(ctx.boolean(term.optargs["geo"])) if "geo" in term.optargs else False
     if name == info.primary_key:

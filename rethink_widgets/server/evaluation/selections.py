@@ -109,9 +109,7 @@ def between(ctx: Context, term: Term) -> TableSlice:
         raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {category(target)}:")
     lower, upper = ctx.datum(term.args[1]), ctx.datum(term.args[2])
     if lower is None or upper is None:
-        raise ReqlQueryLogicError(
-            "Cannot use `null` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness."
-        )
+        raise ReqlQueryLogicError("Cannot use `null` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness.")
     index = ctx.string(term.optargs["index"]) if "index" in term.optargs else target.primary_key
     if index != target.primary_key:
         require_index(target.info, index)

@@ -276,7 +276,6 @@ def _equals(expected: Any) -> Callable[[Any], bool]:
     return lambda row: datums.equal(row, expected)
 
 
-
 @operation("CONTAINS", (1, VARIADIC))
 def contains(ctx: Context, term: Term) -> bool:
     seq = ctx.sequence(term.args[0])
@@ -302,7 +301,7 @@ def is_empty(ctx: Context, term: Term) -> bool:
 def range_term(ctx: Context, term: Term) -> Stream:
     bounds = [ctx.integer(node) for node in term.args]
     if not bounds:
-        return Stream(lambda: itertools.count(), infinite=True)
+        return Stream(itertools.count, infinite=True)
     start, stop = (0, bounds[0]) if len(bounds) == 1 else bounds
     return Stream(lambda: iter(range(start, stop)))
 
@@ -349,4 +348,3 @@ def _distinct_index(table: Table, index: str) -> Stream:
                 yield value
 
     return Stream(values)
-

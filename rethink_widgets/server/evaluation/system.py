@@ -83,9 +83,7 @@ class UsersWrites:
         if password is False:
             password = ""
         if not isinstance(password, str):
-            raise ReqlQueryLogicError(
-                f"Expected a string or `false` for `password`, got {datums.printed(password)}."
-            )
+            raise ReqlQueryLogicError(f"Expected a string or `false` for `password`, got {datums.printed(password)}.")
         self._table.storage.user_put(name, scram.make_credentials(password))
         return old
 

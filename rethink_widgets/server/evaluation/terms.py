@@ -110,9 +110,7 @@ class FuncNode(Node):
 class Term(Node):
     __slots__ = ("args", "op", "optargs", "splices")
 
-    def __init__(
-        self, op: Operation, args: list[Node], optargs: dict[str, Node], frame: int | str | None
-    ) -> None:
+    def __init__(self, op: Operation, args: list[Node], optargs: dict[str, Node], frame: int | str | None) -> None:
         super().__init__(frame)
         self.op = op
         self.args = args

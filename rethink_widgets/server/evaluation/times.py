@@ -73,7 +73,7 @@ def time_term(ctx: Context, term: Term) -> dict[str, Any]:
     parts = [ctx.number(node) for node in term.args[:-1]]
     tz, offset = parse_timezone(ctx.string(term.args[-1]))
     year, month, day = (int(p) for p in parts[:3])
-    hour, minute, second = (parts[3:] + [0, 0, 0])[:3] if len(parts) == 6 else (0, 0, 0)
+    hour, minute, second = [*parts[3:], 0, 0, 0][:3] if len(parts) == 6 else (0, 0, 0)
     if not 1400 <= year <= 10000:
         raise ReqlQueryLogicError("Error in time logic: Year is out of valid range: 1400..10000.")
     try:

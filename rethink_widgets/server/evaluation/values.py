@@ -153,9 +153,7 @@ class TableSlice(Selection):
         reverse = bool(self.descending)
         if self.index == table.primary_key:
             return storage.scan(table, self.lower, self.upper, self.lower_open, self.upper_open, reverse)
-        pairs = storage.index_scan(
-            table, self.index, self.lower, self.upper, self.lower_open, self.upper_open, reverse
-        )
+        pairs = storage.index_scan(table, self.index, self.lower, self.upper, self.lower_open, self.upper_open, reverse)
         return (doc for _value, doc in pairs)
 
 

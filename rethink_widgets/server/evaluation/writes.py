@@ -118,7 +118,9 @@ def _conflict(ctx: Context, term: Term) -> str | Func:
         return value
     value = ctx.as_datum(value)
     if value not in ("error", "replace", "update"):
-        raise ReqlQueryLogicError(f'Conflict option `{value}` unrecognized (options are "error", "replace" and "update").')
+        raise ReqlQueryLogicError(
+            f'Conflict option `{value}` unrecognized (options are "error", "replace" and "update").'
+        )
     return value
 
 
@@ -242,11 +244,9 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -
 def _patch(ctx: Context, term: Term) -> Callable[[dict[str, Any] | None], Any]:
     """The new value for each document: a function of it, or an expression evaluated once per document."""
     node = term.args[1]
-    if "non_atomic" not in term.optargs or not ctx.boolean(term.optargs["non_atomic"]):
-        if not is_deterministic(node):
-            raise ReqlQueryLogicError(
-                "Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?"
-            )
+    atomic = "non_atomic" not in term.optargs or not ctx.boolean(term.optargs["non_atomic"])
+    if atomic and not is_deterministic(node):
+        raise ReqlQueryLogicError("Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?")
     value = ctx.eval(node)
     if isinstance(value, Func):
         return lambda old: ctx.as_datum(value(ctx, old))
