@@ -264,3 +264,19 @@ def test_shutdown_and_restart(tmp_path: Path) -> None:
         assert take(feed, 1) == [{"old_val": None, "new_val": {"id": 1}}]
     finally:
         again.stop()
+
+
+def test_min_and_max_feeds_follow_the_extreme_row(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("num").run(conn)
+    t.index_wait().run(conn)
+    lowest = t.min(index="num").changes(include_initial=True).run(conn)  # an empty table: nothing yet
+    t.insert([{"id": 1, "num": 5}, {"id": 2, "num": 9}]).run(conn)
+    assert t.min(index="num").run(conn) == {"id": 1, "num": 5}
+    assert t.max(index="num").run(conn) == {"id": 2, "num": 9}
+    assert t.min("num").run(conn) == {"id": 1, "num": 5}
+    assert take(lowest, 1) == [{"old_val": None, "new_val": {"id": 1, "num": 5}}]
+    t.insert({"id": 3, "num": 1}).run(conn)
+    assert take(lowest, 1) == [{"old_val": {"id": 1, "num": 5}, "new_val": {"id": 3, "num": 1}}]
+    t.get(2).update({"num": 0.5}).run(conn)
+    assert take(lowest, 1) == [{"old_val": {"id": 3, "num": 1}, "new_val": {"id": 2, "num": 0.5}}]

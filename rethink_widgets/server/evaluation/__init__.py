@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 # Importing the families registers their terms.
 from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
+    aggregation,
     arithmetic,
     changes,
     coercion,

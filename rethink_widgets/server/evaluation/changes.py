@@ -16,6 +16,7 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.aggregation import ranked_term
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import (
@@ -160,7 +161,7 @@ def union_of_changefeeds(seqs: list[Any]) -> UnionedChanges:
              "include_types"),
 )  # fmt: skip
 def changes(ctx: Context, term: Term) -> Changes:
-    target = ctx.eval(term.args[0])
+    target = ranked_term(ctx, term.args[0]) or ctx.eval(term.args[0])
     options = _options(ctx, term)
     if isinstance(target, SingleSelection):
         if options.include_offsets:

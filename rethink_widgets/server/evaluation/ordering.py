@@ -33,7 +33,8 @@ def _direction(node: Node) -> tuple[Node, bool]:
     return node, False
 
 
-def _key(ctx: Context, node: Node) -> Key:
+def key_function(ctx: Context, node: Node, missing: type[ReqlQueryLogicError] = ReqlQueryLogicError) -> Key:
+    """A field name or a function, as `row -> value`; `missing` is raised for a row without the field."""
     value = ctx.eval(node)
     if isinstance(value, Func):
         return lambda row: ctx.as_datum(value(ctx, row))
@@ -43,7 +44,7 @@ def _key(ctx: Context, node: Node) -> Key:
 
     def get(row: Any) -> Any:
         if not isinstance(row, dict) or field not in row:
-            raise ReqlQueryLogicError(f"No attribute `{field}` in object:\n{datums.printed(row)}")
+            raise missing(f"No attribute `{field}` in object:\n{datums.printed(row)}")
         return row[field]
 
     return get
@@ -65,7 +66,7 @@ def order_by(ctx: Context, term: Term) -> Any:
     seq = ctx.as_sequence(value)
     check_finite(seq)
     rows = ctx.to_array(seq)
-    sort_keys = [(_key(ctx, node), descending) for node, descending in keys]
+    sort_keys = [(key_function(ctx, node), descending) for node, descending in keys]
     decorated = []
     for row in rows:
         try:
