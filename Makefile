@@ -34,6 +34,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/server.py
+	$(PY) -m benchmarks.changefeeds
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -6,7 +6,7 @@ Each figure stands next to a baseline measured in the same run:
 - `include_initial` rows/s on a 100,000-row table, beside a plain scan of the same table.
 Medians of several runs; the machine is shared, so read the ratios.
 
-    python benchmarks/changefeeds.py [--runs 3] [--rows 100000]
+    python -m benchmarks.changefeeds [--runs 3] [--rows 100000]
 """
 
 from __future__ import annotations

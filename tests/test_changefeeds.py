@@ -280,3 +280,21 @@ def test_min_and_max_feeds_follow_the_extreme_row(conn: Any, r: RethinkDB, table
     assert take(lowest, 1) == [{"old_val": {"id": 1, "num": 5}, "new_val": {"id": 3, "num": 1}}]
     t.get(2).update({"num": 0.5}).run(conn)
     assert take(lowest, 1) == [{"old_val": {"id": 3, "num": 1}, "new_val": {"id": 2, "num": 0.5}}]
+
+
+def test_a_vanished_client_frees_its_feeds(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", "--log-level", "debug")
+    r = RethinkDB()
+    conn = r.connect(server.host, server.port)
+    r.table_create("watched").run(conn)
+    feeds = [r.table("watched").changes().run(conn) for _ in range(3)]
+    assert len(feeds) == 3
+    conn.close(noreply_wait=False)  # no STOP for the open cursors: only the socket closes
+    other = r.connect(server.host, server.port)
+    r.table("watched").insert({"id": 1}).run(other)  # the server goes on serving everyone else
+    other.close()
+    assert server.stop() == 0
+    log = server.output()
+    assert "changefeed on test.watched opened (3 open)" in log
+    freed = log.index("changefeed on test.watched closed (0 open)")
+    assert freed < log.index("Shutting down")  # freed when the socket closed, not at shutdown

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, Point
 from rethink_widgets.server.storage import Change, Snapshot, Storage, TableInfo
 
 ABORTED = "Changefeed aborted (unavailable)."
+log = logging.getLogger(__name__)
 
 
 class Entry:
@@ -72,12 +74,19 @@ class Changefeeds:
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             subs = self._by_table.get(subscription.table.id, ())
+            if subscription not in subs:
+                return
             self._by_table[subscription.table.id] = tuple(s for s in subs if s is not subscription)
+        log.debug("changefeed on %s closed (%d open)", subscription.table.qualified_name, self.open_count())
+
+    def open_count(self) -> int:
+        return sum(len(subs) for subs in self._by_table.values())
 
     def _add(self, subscription: Subscription) -> None:
         with self._lock:
             table_id = subscription.table.id
             self._by_table[table_id] = (*self._by_table.get(table_id, ()), subscription)
+        log.debug("changefeed on %s opened (%d open)", subscription.table.qualified_name, self.open_count())
 
     def _committed(self, changes: list[Change]) -> None:
         by_table: dict[str, list[tuple[Change, Entry]]] = {}

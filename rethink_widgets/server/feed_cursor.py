@@ -130,6 +130,8 @@ class FeedCursor:
         return any(len(s) or s.skipped or s.error is not None for s in self._live())
 
     async def _wait(self, asked: float) -> None:
+        if self._has_news():
+            return  # left over from a batch cut short by the batch limits: no squash delay for these
         while not self._has_news():
             self._event.clear()
             if all(s.wait() for s in self._live()):

@@ -18,9 +18,9 @@ Selector = dict[str, Any]  # field -> True (the whole field) or a nested selecto
 
 def get_field(value: Any, field: str, term_name: str = "bracket") -> Any:
     if not datums.is_object(value):
-        raise ReqlQueryLogicError(
-            f"Cannot perform {term_name} on a non-object non-sequence `{datums.dumps(datums.to_wire(value))}`."
-        )
+        # A field of null is missing rather than wrong, so `default` (and filter) can catch it.
+        cls = ReqlNonExistenceError if value is None else ReqlQueryLogicError
+        raise cls(f"Cannot perform {term_name} on a non-object non-sequence `{datums.dumps(datums.to_wire(value))}`.")
     if field not in value:
         raise ReqlNonExistenceError(f"No attribute `{field}` in object:\n{datums.printed(value)}")
     return value[field]
@@ -128,8 +128,12 @@ def pluck(row: Any, paths: Selector) -> Any:
         return row
     out = {}
     for key, sub in paths.items():
-        if key in row:
-            out[key] = row[key] if sub is True else pluck(row[key], sub)
+        if key not in row:
+            continue
+        if sub is True:
+            out[key] = row[key]
+        elif datums.is_object(row[key]) or isinstance(row[key], list):
+            out[key] = pluck(row[key], sub)  # a nested selector keeps nothing of a value it cannot descend into
     return out
 
 
