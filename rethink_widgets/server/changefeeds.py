@@ -18,7 +18,6 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from rethink_widgets.server import keys
@@ -77,7 +76,8 @@ class Changefeeds:
             if subscription not in subs:
                 return
             self._by_table[subscription.table.id] = tuple(s for s in subs if s is not subscription)
-        log.debug("changefeed on %s closed (%d open)", subscription.table.qualified_name, self.open_count())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("changefeed on %s closed (%d open)", subscription.table.qualified_name, self.open_count())
 
     def open_count(self) -> int:
         return sum(len(subs) for subs in self._by_table.values())
@@ -86,7 +86,8 @@ class Changefeeds:
         with self._lock:
             table_id = subscription.table.id
             self._by_table[table_id] = (*self._by_table.get(table_id, ()), subscription)
-        log.debug("changefeed on %s opened (%d open)", subscription.table.qualified_name, self.open_count())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("changefeed on %s opened (%d open)", subscription.table.qualified_name, self.open_count())
 
     def _committed(self, changes: list[Change]) -> None:
         by_table: dict[str, list[tuple[Change, Entry]]] = {}
@@ -271,13 +272,8 @@ def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callabl
     return lambda doc: any(bounds.contains(keys.encode(v)) for v in values(doc))
 
 
-@dataclass
 class Bounds:
-    low: bytes
-    high: bytes
-    low_open: bool
-    high_open: bool
-    unbounded: bool
+    """A range watch's bounds as encoded keys."""
 
     def __init__(self, watch: RangeWatch) -> None:
         self.low, self.high = keys.encode(watch.lower), keys.encode(watch.upper)
@@ -348,14 +344,14 @@ class TopRows:
     def _scan_after(self, last: Row | None, count: int, present: set[bytes]) -> list[Row]:
         """The next `count` rows in the feed's order after `last`, reading the table."""
         watch, found = self._watch.range, []
+        if count <= 0:
+            return found
         lower, upper, lower_open, upper_open = watch.lower, watch.upper, watch.lower_open, watch.upper_open
         if last is not None:
             if self._watch.descending:
                 upper, upper_open = last.value, False
             else:
                 lower, lower_open = last.value, False
-        if count <= 0:
-            return found
         reverse = self._watch.descending
         if watch.index == self._table.primary_key:
             docs = self._storage.scan(self._table, lower, upper, lower_open, upper_open, reverse)

@@ -41,7 +41,7 @@ class Member:
         self.subscription: Subscription | None = None
         self.snapshot: Snapshot | None = None
         self.initial: Iterator[Any] | None = None
-        self.ended = any(isinstance(s, LimitStep) and s.count == 0 for s in steps)
+        self.ended = _ends_at_once(steps)
         options = changes.options
         # Plain: change documents depend only on the entry and `include_types`, so they can be encoded once.
         self.plain = not steps and not changes.steps and not options.include_offsets
@@ -67,7 +67,10 @@ class FeedCursor:
         self._first = True
         self._initializing_sent = False
         self._ready_sent = False
-        self._ended = any(isinstance(s, LimitStep) and s.count == 0 for s in self._steps)
+        self._ended = _ends_at_once(self._steps)
+        # Steps never change, so whether a batch must run ReQL functions (on a worker thread) is known now.
+        every_step = [*self._steps, *(s for m in self._members for s in (*m.changes.steps, *m.steps))]
+        self._runs_functions = any(isinstance(s, RowStep) for s in every_step)
         kinds = {m.changes.kind_note for m in self._members}
         self.notes = [kinds.pop() if len(kinds) == 1 else UNIONED_FEED]
         if self._include_states:
@@ -115,9 +118,7 @@ class FeedCursor:
                     return rows, last
 
     def _needs_worker(self) -> bool:
-        reads = any(m.initial is not None for m in self._members)
-        steps = any(isinstance(s, RowStep) for m in self._members for s in (*m.changes.steps, *m.steps))
-        return reads or steps or any(isinstance(s, RowStep) for s in self._steps)
+        return self._runs_functions or any(m.initial is not None for m in self._members)
 
     def _live(self) -> list[Subscription]:
         return [m.subscription for m in self._members if m.subscription is not None and not m.ended]
@@ -277,6 +278,10 @@ class FeedCursor:
             if any(s is step for s in member.steps):
                 member.ended = True
         self._ended = all(m.ended for m in self._members)
+
+
+def _ends_at_once(steps: list[Step]) -> bool:
+    return any(isinstance(s, LimitStep) and s.count == 0 for s in steps)
 
 
 class _Batch:
