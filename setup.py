@@ -18,12 +18,18 @@ setup(
         "looseversion>=1.3",
         "six>=1.16",
         "tornado>=6.2",
+        "anywidget>=0.9",
+        "ipywidgets>=8.1",
+        "ipython>=8",
+        "traitlets>=5.9",
     ],
     extras_require={
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
             "ruff>=0.6",
+            "ipykernel>=6.29",
+            "jupyter_client>=8",
         ],
         "demo": [
             "jupyterlab>=4.4",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rethink_widgets.server import wire
@@ -64,6 +64,7 @@ class FeedCursor:
         self._remaining: dict[int, int] = {}
         self._lock = asyncio.Lock()
         self._event = asyncio.Event()
+        self._parked: Callable[[], None] | None = None
         self._first = True
         self._initializing_sent = False
         self._ready_sent = False
@@ -71,10 +72,13 @@ class FeedCursor:
         # Steps never change, so whether a batch must run ReQL functions (on a worker thread) is known now.
         every_step = [*self._steps, *(s for m in self._members for s in (*m.changes.steps, *m.steps))]
         self._runs_functions = any(isinstance(s, RowStep) for s in every_step)
+        squashes = [m.changes.options.squash for m in self._members]
+        self._squash_delay = max((s for s in squashes if not isinstance(s, bool)), default=0.0)
         kinds = {m.changes.kind_note for m in self._members}
-        self.notes = [kinds.pop() if len(kinds) == 1 else UNIONED_FEED]
+        notes = [kinds.pop() if len(kinds) == 1 else UNIONED_FEED]
         if self._include_states:
-            self.notes.append(INCLUDES_STATES)
+            notes.append(INCLUDES_STATES)
+        self.encoded_notes = wire.dumps(notes)
 
     def open(self) -> None:
         """Subscribe every member (on a worker thread: a snapshot waits for the write lock)."""
@@ -97,6 +101,44 @@ class FeedCursor:
 
     def _wake(self) -> None:
         self._event.set()
+        if self._parked is not None:
+            self._serve_parked()
+
+    # ---------------------------------------------------------------- held CONTINUEs without a task
+
+    def serves_inline(self) -> bool:
+        """Whether a CONTINUE can be held as a plain callback: no worker, no squash delay, nothing in progress.
+
+        With many feeds on one table each change answers one CONTINUE per feed; serving those straight from the
+        wake-up call, instead of through a task, a lock and an event each, is what keeps the writer's cost low.
+        """
+        return not (self._first or self._lock.locked() or self._needs_worker() or self._squash_delay)
+
+    def park(self, serve: Callable[[], None]) -> None:
+        """Hold a CONTINUE: `serve()` is called (on the loop) as soon as there is something to answer it with."""
+        self._parked = serve
+        self._serve_parked()
+
+    @property
+    def is_parked(self) -> bool:
+        return self._parked is not None
+
+    def unpark(self) -> bool:
+        """Forget a held CONTINUE; whether there was one."""
+        parked, self._parked = self._parked, None
+        return parked is not None
+
+    def take_now(self) -> tuple[list[str], bool]:
+        rows, last = self._take(False)
+        if last:
+            self.close()
+        return rows, last
+
+    def _serve_parked(self) -> None:
+        if self._has_news() or not all(s.wait() for s in self._live()):
+            serve, self._parked = self._parked, None
+            if serve is not None:
+                serve()
 
     # ---------------------------------------------------------------- batches
 
@@ -137,8 +179,8 @@ class FeedCursor:
             self._event.clear()
             if all(s.wait() for s in self._live()):
                 await self._event.wait()
-        squash = max((s for m in self._members if not isinstance(s := m.changes.options.squash, bool)), default=0.0)
-        if squash <= 0:
+        squash = self._squash_delay
+        if not squash:
             return
         # A timed squash gathers changes until `squash` seconds after the CONTINUE, or until a queue is half full.
         deadline = asked + squash

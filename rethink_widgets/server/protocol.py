@@ -60,7 +60,7 @@ class BatchLimits:
 class RowCursor:
     """A lazy result served batch by batch; rows are pulled on a worker thread."""
 
-    notes: list[int] = []  # a plain stream carries no response notes
+    encoded_notes = "[]"  # a plain stream carries no response notes
 
     def __init__(self, rows: Iterator[Any], limits: BatchLimits) -> None:
         self._rows = rows
@@ -120,6 +120,7 @@ class Connection:
         self.running: dict[int, asyncio.Task[None]] = {}
         self.cursors: dict[int, RowCursor | FeedCursor] = {}
         self.noreply: list[asyncio.Task[None]] = []
+        self._outgoing: list[bytes] = []
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
 
@@ -147,6 +148,7 @@ class Connection:
         for cursor in self.cursors.values():
             cursor.close()
         self.cursors.clear()
+        self._flush()
         with contextlib.suppress(Exception):
             self.writer.close()
             await self.writer.wait_closed()
@@ -205,10 +207,12 @@ class Connection:
 
     def _continue(self, token: int) -> None:
         cursor = self.cursors.get(token)
-        if cursor is None or token in self.running:
+        if cursor is None or token in self.running or (isinstance(cursor, FeedCursor) and cursor.is_parked):
             self._send_error(token, ReqlClientError(f"Token {token} not in stream cache."))
-            return
-        self._spawn(token, self._serve_batch(token, cursor, None))
+        elif isinstance(cursor, FeedCursor) and cursor.serves_inline():
+            cursor.park(lambda: self._serve_parked(token, cursor))
+        else:
+            self._spawn(token, self._serve_batch(token, cursor, None))
 
     def _stop(self, token: int) -> None:
         cursor = self.cursors.pop(token, None)
@@ -216,10 +220,12 @@ class Connection:
             self._send_error(token, ReqlClientError(f"Token {token} not in stream cache."))
             return
         cursor.close()
-        parked = self.running.get(token)
-        if parked is not None and not parked.done():
+        task = self.running.get(token)
+        held = isinstance(cursor, FeedCursor) and cursor.unpark()
+        if held or (task is not None and not task.done()):
             # The CONTINUE still waiting for this cursor gets its own (empty, final) reply before STOP's.
-            parked.cancel()
+            if task is not None:
+                task.cancel()
             self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
         self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
 
@@ -227,6 +233,7 @@ class Connection:
         """Stop waiting for changes without answering: the server is going away and the socket closes next."""
         for token, cursor in list(self.cursors.items()):
             if isinstance(cursor, FeedCursor):
+                cursor.unpark()
                 task = self.running.get(token)
                 if task is not None:
                     task.cancel()
@@ -291,22 +298,36 @@ class Connection:
     async def _serve_batch(self, token: int, cursor: RowCursor | FeedCursor, profile: list[Any] | None) -> None:
         try:
             rows, last = await cursor.next_batch(self.server)
-        except ReqlError as error:
-            self._drop_cursor(token, cursor)
-            self._send_error(token, error)
-            return
         except Exception as error:
-            log.exception("internal error reading a cursor")
-            self._drop_cursor(token, cursor)
-            self._send_error(token, ReqlInternalError(f"Internal error: {error}"))
+            self._cursor_failed(token, cursor, error)
             return
+        self._answer(token, cursor, rows, last, profile)
+
+    def _serve_parked(self, token: int, cursor: FeedCursor) -> None:
+        try:
+            rows, last = cursor.take_now()
+        except Exception as error:
+            self._cursor_failed(token, cursor, error)
+            return
+        self._answer(token, cursor, rows, last, None)
+
+    def _cursor_failed(self, token: int, cursor: RowCursor | FeedCursor, error: Exception) -> None:
+        if not isinstance(error, ReqlError):
+            log.exception("internal error reading a cursor", exc_info=error)
+            error = ReqlInternalError(f"Internal error: {error}")
+        self._drop_cursor(token, cursor)
+        self._send_error(token, error)
+
+    def _answer(
+        self, token: int, cursor: RowCursor | FeedCursor, rows: list[str], last: bool, profile: list[Any] | None
+    ) -> None:
         if self.cursors.get(token) is not cursor:
             return  # stopped meanwhile; STOP already answered
         kind = RESPONSE.SUCCESS_SEQUENCE if last else RESPONSE.SUCCESS_PARTIAL
         if last:
             del self.cursors[token]
         extra = f',"p":{wire.dumps(profile)}' if profile is not None else ""
-        self._write(token, f'{{"t":{kind},"r":[{",".join(rows)}],"n":{wire.dumps(cursor.notes)}{extra}}}')
+        self._write(token, f'{{"t":{kind},"r":[{",".join(rows)}],"n":{cursor.encoded_notes}{extra}}}')
 
     def _drop_cursor(self, token: int, cursor: RowCursor | FeedCursor) -> None:
         if self.cursors.get(token) is cursor:
@@ -326,5 +347,12 @@ class Connection:
         self._send(token, response)
 
     def _write(self, token: int, text: str) -> None:
-        if not self.writer.is_closing():
-            self.writer.write(wire.frame(token, text.encode("utf-8")))
+        # Responses made in one turn of the loop (a write fanned out to many feeds) leave in one send.
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(wire.frame(token, text.encode("utf-8")))
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if outgoing and not self.writer.is_closing():
+            self.writer.write(b"".join(outgoing))
