@@ -10,7 +10,10 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    packages=find_packages(include=["rethink_widgets", "rethink_widgets.*"]),
+    # The front-end modules live in js/ and are installed inside the package, as rethink_widgets/js.
+    packages=[*find_packages(include=["rethink_widgets", "rethink_widgets.*"]), "rethink_widgets.js"],
+    package_dir={"rethink_widgets.js": "js"},
+    package_data={"rethink_widgets.js": ["*.js"]},
     include_package_data=True,
     install_requires=[
         # The 2.4.10 wheel imports looseversion and six without declaring them.

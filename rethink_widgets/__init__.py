@@ -1,3 +1,41 @@
-"""rethink_widgets: live RethinkDB changefeed widgets for Jupyter, with an embedded ReQL server."""
+"""rethink_widgets: live RethinkDB changefeed widgets for Jupyter, with an embedded ReQL server.
+
+    %load_ext rethink_widgets
+    LiveTable(r.table("todo"))
+
+The widgets are imported on first use, so `python -m rethink_widgets.server` never loads Jupyter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["LiveTable", "feed", "load_ipython_extension", "unload_ipython_extension", "watch"]
+
+_LAZY = {
+    "LiveTable": "rethink_widgets.live_table",
+    "TodoList": "rethink_widgets.todo_list",
+    "watch": "rethink_widgets.extension",
+    "feed": "rethink_widgets.extension",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rethink_widgets' has no attribute {name!r}")
+
+
+def load_ipython_extension(shell: Any) -> None:
+    from rethink_widgets.extension import load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    from rethink_widgets.extension import unload
+
+    unload(shell)

@@ -1,0 +1,228 @@
+// LiveTable's view: draws the page of rows the kernel keeps in the model, and sends edits back as requests.
+// Everything shown comes from synced traits, so a reload or a second view draws the same table; values are always
+// set as text (textContent), never parsed as HTML.
+
+const STYLE = `
+.rw-table { font-family: var(--jp-ui-font-family, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--jp-ui-font-color1, #222); background: var(--jp-layout-color1, #fff); }
+.rw-table .rw-bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 4px 0; }
+.rw-table .rw-title { font-weight: 600; }
+.rw-table .rw-status { color: var(--jp-ui-font-color2, #666); }
+.rw-table .rw-status[data-state="ready"]::before { content: "● "; color: var(--jp-success-color1, #2a2); }
+.rw-table .rw-status[data-state="reconnecting"]::before,
+.rw-table .rw-status[data-state="connecting"]::before,
+.rw-table .rw-status[data-state="initializing"]::before { content: "● "; color: var(--jp-warn-color1, #c80); }
+.rw-table .rw-status[data-state="error"]::before,
+.rw-table .rw-status[data-state="closed"]::before { content: "● "; color: var(--jp-error-color1, #c22); }
+.rw-table input { font: inherit; color: inherit; background: var(--jp-input-background, transparent);
+  border: 1px solid var(--jp-border-color1, #bbb); padding: 2px 4px; }
+.rw-table button { font: inherit; color: inherit; background: var(--jp-layout-color2, #eee);
+  border: 1px solid var(--jp-border-color1, #bbb); cursor: pointer; padding: 1px 6px; }
+.rw-table button:disabled { opacity: 0.5; cursor: default; }
+.rw-table table { border-collapse: collapse; margin: 4px 0; }
+.rw-table th, .rw-table td { border: 1px solid var(--jp-border-color2, #ddd); padding: 2px 6px; text-align: left;
+  max-width: 40em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.rw-table th { cursor: pointer; user-select: none; background: var(--jp-layout-color2, #f4f4f4); }
+.rw-table th[aria-sort="ascending"]::after { content: " ▲"; }
+.rw-table th[aria-sort="descending"]::after { content: " ▼"; }
+.rw-table td.rw-nested { font-family: var(--jp-code-font-family, monospace); }
+.rw-table td.rw-missing { color: var(--jp-ui-font-color3, #aaa); }
+.rw-table tr.rw-flash td { animation: rw-flash 1s ease-out; }
+@keyframes rw-flash { from { background: var(--jp-warn-color3, #ffe9a8); } to { background: transparent; } }
+.rw-table .rw-message { color: var(--jp-error-color1, #c22); }
+.rw-table .rw-offline { color: var(--jp-warn-color1, #c80); }
+`;
+
+function cellText(value) {
+  if (value === undefined) return "";
+  if (typeof value === "string") return value;
+  return JSON.stringify(value);
+}
+
+function element(tag, attributes = {}, text) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function render({ model, el }) {
+  const root = element("div", { class: "rw-table" });
+  root.append(element("style", {}, STYLE));
+  const bar = element("div", { class: "rw-bar" });
+  const title = element("span", { class: "rw-title" });
+  const status = element("span", { class: "rw-status", role: "status" });
+  const filter = element("input", { type: "search", placeholder: "Filter", "aria-label": "Filter rows" });
+  bar.append(title, status, filter);
+  const table = element("table");
+  const head = element("thead");
+  const body = element("tbody");
+  table.append(head, body);
+  const pager = element("div", { class: "rw-bar" });
+  const previous = element("button", { "aria-label": "Previous page" }, "‹");
+  const pageLabel = element("span", { class: "rw-page" });
+  const next = element("button", { "aria-label": "Next page" }, "›");
+  pager.append(previous, pageLabel, next);
+  const adder = element("div", { class: "rw-bar rw-add" });
+  const newRow = element("input", { placeholder: '{"field": "value"}', "aria-label": "New row as JSON", size: 40 });
+  const add = element("button", {}, "Add row");
+  adder.append(newRow, add);
+  const message = element("div", { class: "rw-message", role: "alert" });
+  const offline = element("div", { class: "rw-offline" });
+  root.append(bar, table, pager, adder, message, offline);
+  el.append(root);
+
+  let live = false;
+  const hello = setTimeout(() => {
+    if (!live) offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
+  }, 3000);
+  model.on("msg:custom", (msg) => {
+    if (msg && msg.type === "live") {
+      live = true;
+      offline.textContent = "";
+    }
+  });
+  model.send({ type: "hello" });
+
+  function setSort(column) {
+    const [current, direction] = model.get("sort") || [];
+    let sort = [column, "asc"];
+    if (current === column && direction === "asc") sort = [column, "desc"];
+    else if (current === column && direction === "desc") sort = [];
+    model.set("sort", sort);
+    model.set("page", 0);
+    model.save_changes();
+  }
+
+  function drawHead() {
+    const [sorted, direction] = model.get("sort") || [];
+    const row = element("tr");
+    for (const column of model.get("columns")) {
+      const th = element("th", { scope: "col", tabindex: "0" }, column);
+      if (column === sorted) th.setAttribute("aria-sort", direction === "desc" ? "descending" : "ascending");
+      th.addEventListener("click", () => setSort(column));
+      th.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          setSort(column);
+        }
+      });
+      row.append(th);
+    }
+    if (model.get("editable")) row.append(element("th", { "aria-label": "Actions" }));
+    head.replaceChildren(row);
+  }
+
+  function editCell(td, row, column) {
+    if (!model.get("editable") || column === model.get("key_column") || td.querySelector("input")) return;
+    const input = element("input", { "aria-label": `New value of ${column}` });
+    input.value = cellText(row.cells[column]);
+    td.replaceChildren(input);
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = (save) => {
+      if (done) return;
+      done = true;
+      if (save && input.value !== cellText(row.cells[column])) {
+        model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value });
+      }
+      td.textContent = cellText(row.cells[column]);
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") finish(true);
+      else if (event.key === "Escape") finish(false);
+    });
+    input.addEventListener("blur", () => finish(false));
+  }
+
+  function drawBody() {
+    const columns = model.get("columns");
+    const changed = new Set(model.get("changed"));
+    const editable = model.get("editable");
+    const rows = [];
+    for (const row of model.get("page_rows")) {
+      const tr = element("tr", { "data-key": row.key });
+      if (changed.has(row.key)) tr.classList.add("rw-flash");
+      for (const column of columns) {
+        const value = row.cells[column];
+        const td = element("td", {}, cellText(value));
+        td.title = cellText(value);
+        if (value === undefined) td.classList.add("rw-missing");
+        else if (value !== null && typeof value === "object") td.classList.add("rw-nested");
+        td.addEventListener("dblclick", () => editCell(td, row, column));
+        tr.append(td);
+      }
+      if (editable) {
+        const remove = element("button", { "aria-label": "Delete row", title: "Delete row" }, "✕");
+        remove.addEventListener("click", () => model.send({ type: "delete", key: row.key, rev: row.rev }));
+        tr.append(element("td")).append(remove);
+      }
+      rows.push(tr);
+    }
+    body.replaceChildren(...rows);
+  }
+
+  function drawStatus() {
+    const state = model.get("status");
+    title.textContent = model.get("title");
+    status.dataset.state = state.split(":")[0];
+    const total = model.get("total");
+    const matched = model.get("matched");
+    const counted = matched === total ? `${total} rows` : `${matched} of ${total} rows`;
+    status.textContent = `${state} · ${counted} · ${model.get("rate").toFixed(0)} changes/s`;
+    const pages = Math.max(1, Math.ceil(matched / model.get("page_size")));
+    const page = model.get("page");
+    pageLabel.textContent = `page ${page + 1} of ${pages}`;
+    previous.disabled = page <= 0;
+    next.disabled = page + 1 >= pages;
+    pager.hidden = pages <= 1;
+    adder.hidden = !model.get("editable");
+    message.textContent = model.get("message");
+  }
+
+  function draw() {
+    live = true;
+    offline.textContent = "";
+    drawHead();
+    drawBody();
+    drawStatus();
+  }
+
+  previous.addEventListener("click", () => {
+    model.set("page", Math.max(0, model.get("page") - 1));
+    model.save_changes();
+  });
+  next.addEventListener("click", () => {
+    model.set("page", model.get("page") + 1);
+    model.save_changes();
+  });
+  let typing;
+  filter.value = model.get("filter");
+  filter.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      model.set("filter", filter.value);
+      model.set("page", 0);
+      model.save_changes();
+    }, 200);
+  });
+  const addRow = () => {
+    if (newRow.value.trim()) model.send({ type: "insert", text: newRow.value });
+    newRow.value = "";
+  };
+  add.addEventListener("click", addRow);
+  newRow.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") addRow();
+  });
+
+  model.on("change:version", draw);
+  model.on("change:sort", drawHead);
+  model.on("change:message", drawStatus);
+  drawHead();
+  drawBody();
+  drawStatus();
+  return () => clearTimeout(hello);
+}
+
+export default { render };

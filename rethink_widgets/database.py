@@ -1,0 +1,118 @@
+"""Where the widgets' data lives, and the connections the widgets use (never the user's own).
+
+Feeds and writes run on the kernel's event loop with a `RethinkDB()` instance of their own in the asyncio loop
+type, so the user's `r` stays synchronous. Settings come from `RETHINKDB_HOST`, `RETHINKDB_PORT`, `RETHINKDB_USER`,
+`RETHINKDB_PASSWORD` and `RETHINKDB_DB`, else localhost:28015 as `admin` with no password.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rethinkdb import RethinkDB
+
+DEFAULT_PORT = 28015
+_VARIABLES = ("RETHINKDB_HOST", "RETHINKDB_PORT", "RETHINKDB_USER", "RETHINKDB_PASSWORD", "RETHINKDB_DB")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "localhost"
+    port: int = DEFAULT_PORT
+    user: str = "admin"
+    password: str = ""
+    db: str | None = None
+    configured: bool = False  # the user said where the database is (so never start one)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        port = environ.get("RETHINKDB_PORT", str(DEFAULT_PORT))
+        if not port.isdigit():
+            raise ValueError(f"RETHINKDB_PORT must be a port number, not {port!r}")
+        return cls(
+            host=environ.get("RETHINKDB_HOST", "localhost"),
+            port=int(port),
+            user=environ.get("RETHINKDB_USER", "admin"),
+            password=environ.get("RETHINKDB_PASSWORD", ""),
+            db=environ.get("RETHINKDB_DB") or None,
+            configured=any(name in environ for name in _VARIABLES),
+        )
+
+    @classmethod
+    def parse(cls, address: str, base: Settings | None = None) -> Settings:
+        """`HOST:PORT`, `HOST` or `:PORT`, keeping the user, password and db of `base`."""
+        base = base or cls()
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
+        if port and not port.isdigit():
+            raise ValueError(f"expected HOST:PORT, got {address!r}")
+        return cls(host or base.host, int(port) if port else base.port, base.user, base.password, base.db, True)
+
+    @classmethod
+    def of_connection(cls, conn: Any) -> Settings:
+        """The settings a user's own connection was opened with, to open more like it."""
+        handshake = conn.handshake
+        user = handshake._username.replace(b"=2C", b",").replace(b"=3D", b"=").decode("utf-8")
+        password = handshake._password.decode("latin-1")
+        return cls(conn.host, conn.port, user, password, conn.db, True)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def connect_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"host": self.host, "port": self.port, "user": self.user, "password": self.password}
+        if self.db:
+            options["db"] = self.db
+        return options
+
+
+class Database:
+    """Connections for feeds and writes, on the running event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.r = RethinkDB()
+        self.r.set_loop_type("asyncio")
+        self._writer: Any = None
+
+    @property
+    def default_db(self) -> str:
+        return self.settings.db or "test"
+
+    async def connect(self) -> Any:
+        """A new asyncio connection (each feed has its own, so one slow feed never holds up another)."""
+        return await self.r.connect(timeout=5, **self.settings.connect_options())
+
+    async def writer(self) -> Any:
+        """The connection writes go through, opened again if it was lost."""
+        if self._writer is None or not self._writer.is_open():
+            self._writer = await self.connect()
+        return self._writer
+
+    async def close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None and writer.is_open():
+            await writer.close(noreply_wait=False)
+
+    def connect_sync(self) -> Any:
+        """A synchronous connection for the user's own queries in cells."""
+        return RethinkDB().connect(timeout=5, **self.settings.connect_options())
+
+
+_current: Database | None = None
+
+
+def current() -> Database:
+    """The database this kernel's widgets use: the one `%load_ext` chose, else the one the environment names."""
+    global _current
+    if _current is None:
+        _current = Database(Settings.from_environment())
+    return _current
+
+
+def use(database: Database | None) -> None:
+    global _current
+    _current = database

@@ -1,0 +1,230 @@
+"""LiveTable: a table that keeps itself current as the data changes, and writes edits back safely.
+
+    LiveTable(r.table("todo"))
+    LiveTable(r.table("scores").order_by(index=r.desc("score")).limit(10))
+
+The kernel holds the whole result; views get one page of it (`rows`), so a million-row table stays responsive.
+An edit names the row's key and the revision the person saw: when the row changed meanwhile, the write is refused
+and the view says so, and the database checks the same thing atomically, so no update is ever lost.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import traitlets
+
+from rethink_widgets.live_widget import LiveWidget, asset
+from rethink_widgets.results import Change
+from rethink_widgets.table_view import TableView
+
+CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
+VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
+
+
+class LiveTable(LiveWidget):
+    _esm = asset("live_table.js")
+
+    columns = traitlets.List(traitlets.Unicode(), help="Column names, in display order.").tag(sync=True)
+    page_rows = traitlets.List(
+        traitlets.Dict(), help="The rows on the current page: {key, rev, cells}, cells as JSON values."
+    ).tag(sync=True)
+    total = traitlets.Int(0, help="Rows in the result.").tag(sync=True)
+    matched = traitlets.Int(0, help="Rows that pass the filter.").tag(sync=True)
+    page = traitlets.Int(0, help="The page shown, from 0.").tag(sync=True)
+    page_size = traitlets.Int(50, help="Rows per page.").tag(sync=True)
+    sort = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(sync=True)
+    filter = traitlets.Unicode("", help="Show only rows with a cell containing this text (any case).").tag(sync=True)
+    rate = traitlets.Float(0.0, help="Changes per second over the last second.").tag(sync=True)
+    changed = traitlets.List(
+        traitlets.Unicode(), help="Keys of the rows on this page changed since the last update."
+    ).tag(sync=True)
+    editable = traitlets.Bool(True, help="Whether views offer editing (only when rows map to a table).").tag(sync=True)
+    key_column = traitlets.Unicode("", help="The primary key's column, when rows have one.").tag(sync=True)
+
+    def __init__(
+        self,
+        query: Any,
+        columns: list[str] | None = None,
+        page_size: int = 50,
+        editable: bool = True,
+        conn: Any = None,
+    ) -> None:
+        if not isinstance(page_size, int) or not 1 <= page_size <= 1000:
+            raise ValueError(f"page_size must be a whole number from 1 to 1000, not {page_size!r}")
+        if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
+            raise TypeError("columns must be a list of column names")
+        self._fixed_columns = columns
+        self._fields: dict[str, int] = {}
+        self._pending: set[str] = set()
+        super().__init__(query, conn=conn, page_size=page_size, columns=columns or [])
+        self.editable = editable and self.feed.info.editable
+        self.view = TableView(self.feed.result)
+        self.observe(self._view_changed, names=["page", "page_size", "sort", "filter"])
+
+    # ---------------------------------------------------------------- Python API
+
+    @property
+    def rows(self) -> list[Any]:
+        """The whole current result, in display order (sorted and filtered as the views show it)."""
+        return [self.feed.result.get(key) for key in self.view.ordered_keys()]
+
+    def __repr__(self) -> str:
+        count = len(self.feed.result)
+        return f"LiveTable({self.title}, {count} row{'' if count == 1 else 's'}, {self.status})"
+
+    def to_dataframe(self) -> Any:
+        """The current rows as a pandas DataFrame (pandas must be installed)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from None
+        return pandas.DataFrame(self.rows)
+
+    # ---------------------------------------------------------------- state for the views
+
+    def _changed(self, changes: list[Change]) -> None:
+        if self.view.result is not self.feed.result:
+            self.view.use(self.feed.result)
+        else:
+            self.view.apply(changes)
+        for change in changes:
+            self._count_fields(change.old, -1)
+            self._count_fields(change.new, +1)
+            self._pending.add(change.key)
+        super()._changed(changes)
+
+    def _count_fields(self, row: Any, delta: int) -> None:
+        if row is None:
+            return
+        for field in row if isinstance(row, dict) else (VALUE_COLUMN,):
+            count = self._fields.get(field, 0) + delta
+            if count:
+                self._fields[field] = count
+            else:
+                del self._fields[field]
+
+    def _view_changed(self, change: Any) -> None:
+        self.on_loop(self._reconfigure)
+
+    def _reconfigure(self) -> None:
+        column, direction = [*self.sort, None, None][:2]
+        self.view.configure(column, direction == "desc", self.filter)
+        self._throttle.poke()
+
+    def _draw(self) -> None:
+        result = self.feed.result
+        pages = max(1, -(-len(self.view) // self.page_size))
+        if self.page >= pages:
+            self.page = pages - 1
+        keys = self.view.page(self.page, self.page_size)
+        self.key_column = result.primary_key or ""
+        self.columns = self._fixed_columns or self._inferred_columns()
+        self.page_rows = [self._row(key) for key in keys]
+        self.changed = [key for key in keys if key in self._pending]
+        self._pending.clear()
+        self.total = len(result)
+        self.matched = len(self.view)
+        self.rate = self.feed.rate()
+
+    def _inferred_columns(self) -> list[str]:
+        key = self.feed.result.primary_key
+        return ([key] if key in self._fields else []) + [f for f in self._fields if f != key]
+
+    def _row(self, key: str) -> dict[str, Any]:
+        row = self.feed.result.get(key)
+        cells = {k: _jsonable(v) for k, v in row.items()} if isinstance(row, dict) else {VALUE_COLUMN: _jsonable(row)}
+        return {"key": key, "rev": self.feed.result.revision(key), "cells": cells}
+
+    # ---------------------------------------------------------------- writes from the views
+
+    async def _request(self, content: dict[str, Any]) -> None:
+        handlers = {"edit": self._edit, "delete": self._delete, "insert": self._insert}
+        handler = handlers.get(content.get("type"))
+        if handler is None or not self.editable:
+            self.message = "This table is read-only." if handler else f"Unknown request: {content.get('type')!r}"
+            return
+        try:
+            await handler(content)
+        except (ValueError, TypeError) as error:
+            self.message = str(error)
+        except Exception as error:
+            self.message = f"The database refused: {getattr(error, 'message', None) or error}"
+
+    def _seen(self, content: dict[str, Any]) -> tuple[Any, Any]:
+        """The row a request is about, as the person saw it, and its primary key; refuses when it changed since."""
+        key = content.get("key")
+        row = self.feed.result.get(key) if isinstance(key, str) else None
+        if row is None:
+            raise ValueError("This row was deleted meanwhile.")
+        if content.get("rev") != self.feed.result.revision(key):
+            raise ValueError(CHANGED)
+        return row, row[self.key_column]
+
+    async def _edit(self, content: dict[str, Any]) -> None:
+        row, pk = self._seen(content)
+        column = content.get("column")
+        if not isinstance(column, str) or not column:
+            raise ValueError("Say which column to edit.")
+        if column == self.key_column:
+            raise ValueError("The primary key cannot be edited; add a new row instead.")
+        value = parse_cell(content.get("text"), row.get(column))
+        r = self.database.r
+        await self._write(
+            self._table()
+            .get(pk)
+            .replace(lambda doc: r.branch(doc.eq(row), doc.without(column).merge({column: value}), r.error(CHANGED)))
+        )
+
+    async def _delete(self, content: dict[str, Any]) -> None:
+        row, pk = self._seen(content)
+        r = self.database.r
+        await self._write(self._table().get(pk).replace(lambda doc: r.branch(doc.eq(row), None, r.error(CHANGED))))
+
+    async def _insert(self, content: dict[str, Any]) -> None:
+        text = content.get("text")
+        try:
+            doc = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise TypeError('A new row is a JSON object, such as {"name": "Ada", "score": 3}.')
+        await self._write(self._table().insert(doc))
+
+    def _table(self) -> Any:
+        info, r = self.feed.info, self.database.r
+        return (r.db(info.db) if info.db else r).table(info.table)
+
+    async def _write(self, query: Any) -> None:
+        result = await query.run(await self.database.writer())
+        if result.get("errors"):
+            raise ValueError(result.get("first_error", "The write failed."))
+        self.message = ""
+
+
+def parse_cell(text: Any, old: Any) -> Any:
+    """The value a person typed: text stays text in a text column, anything else is read as JSON."""
+    if not isinstance(text, str):
+        raise TypeError("A cell's new value arrives as text.")
+    if isinstance(old, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        if old is None:
+            return text
+        raise ValueError(f"{text!r} is not a valid value here: type a number, true, false, null or JSON.") from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return f"<binary, {len(value)} bytes>"
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

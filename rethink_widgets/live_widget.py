@@ -1,0 +1,179 @@
+"""What every live widget shares: a feed on the kernel's loop, coalesced updates, requests handed to the loop.
+
+The kernel is the truth: the feed's result lives here, and views draw from synced traits, so a page reload or a
+second view needs nothing special. Updates are coalesced: the first change after a quiet spell goes out at once,
+later ones at most `UPDATES_PER_SECOND` times a second, each one a single comm message holding the current state,
+so a view that missed a message is made whole by the next one.
+
+Front-end messages may be handled on a subshell thread (JupyterLab 4.4+ with ipykernel 7): they only ever schedule
+work on the loop the widget was made on, where all state changes and database work happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from rethink_widgets import database as databases
+from rethink_widgets.feeds import LiveFeed
+from rethink_widgets.results import Change
+
+UPDATES_PER_SECOND = 30
+_ASSETS = Path(__file__).resolve().parent / "js"
+# Per cell: the run (message id) that made its live widgets, and those widgets.
+_BY_CELL: dict[str, tuple[str, list[weakref.ref[LiveWidget]]]] = {}
+
+
+def asset(name: str) -> Path:
+    """A front-end module shipped inside the package (see setup.py: js/ is installed as rethink_widgets/js)."""
+    path = _ASSETS / name
+    if not path.exists():  # a source checkout without an install: the modules sit beside the package
+        path = _ASSETS.parent.parent / "js" / name
+    return path
+
+
+class Throttle:
+    """Calls `flush` soon after `poke()`: at once after a quiet spell, then at most `per_second` times a second."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, flush: Callable[[], None], per_second: float) -> None:
+        self._loop = loop
+        self._flush = flush
+        self._interval = 1.0 / per_second
+        self._last = -self._interval
+        self._handle: asyncio.Handle | None = None
+
+    def poke(self) -> None:
+        if self._handle is None:
+            wait = self._last + self._interval - self._loop.time()
+            self._handle = self._loop.call_later(max(0.0, wait), self._fire)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._last = self._loop.time()
+        self._flush()
+
+
+class LiveWidget(anywidget.AnyWidget):
+    """Base of the live widgets: owns the feed of `query` and keeps the synced state current."""
+
+    title = traitlets.Unicode("", help="Where the rows come from, as `db.table`.").tag(sync=True)
+    status = traitlets.Unicode(
+        "connecting", help="connecting, initializing, ready, reconnecting, error: ..., or closed."
+    ).tag(sync=True)
+    message = traitlets.Unicode("", help="The outcome of the last write that did not go as asked.").tag(sync=True)
+    version = traitlets.Int(0, help="Counts state updates, so views can tell fresh state from stale.").tag(sync=True)
+
+    def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.database = databases.Database(databases.Settings.of_connection(conn)) if conn else databases.current()
+        self._loop = asyncio.get_event_loop()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND)
+        self.feed = LiveFeed(query, self.database, on_changes=self._changed, on_status=self._status_changed)
+        self.title = self.feed.name
+        self.on_msg(self._received)
+        self._replace_earlier_run()
+        self.feed.start()
+
+    # ---------------------------------------------------------------- Python API
+
+    @property
+    def result(self) -> Any:
+        return self.feed.result
+
+    async def ready(self, timeout: float | None = 10) -> None:
+        """Wait until the widget shows the complete, current result."""
+        await self.feed.ready(timeout)
+        await asyncio.sleep(0)  # let a pending update go out first
+
+    def close(self) -> None:
+        """Stop the feed and close the widget's comm (every view of it)."""
+        self.feed.close()
+        self._throttle.cancel()
+        for task in self._tasks:
+            task.cancel()
+        self.status = "closed"  # the views' last word
+        super().close()
+
+    # ---------------------------------------------------------------- feed events (on the loop)
+
+    def _changed(self, changes: list[Change]) -> None:
+        self._throttle.poke()
+
+    def _status_changed(self, status: str) -> None:
+        self._throttle.poke()
+
+    def _flush(self) -> None:
+        if self.comm is None:
+            return  # closed
+        with self.hold_sync():
+            self.status = self.feed.status
+            self._draw()
+            self.version += 1
+
+    def _draw(self) -> None:
+        """Set the synced traits that views draw (called at most `UPDATES_PER_SECOND` times a second)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- front-end messages (any thread)
+
+    def on_loop(self, work: Callable[[], Any]) -> None:
+        """Run `work()` on the widget's loop, whatever thread this is."""
+        self._loop.call_soon_threadsafe(work)
+
+    def _received(self, _: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "hello":
+            self.on_loop(lambda: self.send({"type": "live"}))
+        elif isinstance(content, dict):
+            self.on_loop(lambda: self.spawn(self._request(content)))
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = self._loop.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _request(self, content: dict[str, Any]) -> None:
+        """Handle a request from a view (edit, delete, add ...)."""
+        self.message = f"Unknown request: {content.get('type')!r}"
+
+    # ---------------------------------------------------------------- re-running a cell
+
+    def _replace_earlier_run(self) -> None:
+        """Close the widgets an earlier run of the same cell made, so no feed is left running behind."""
+        cell, run = _current_cell()
+        if cell is None:
+            return
+        earlier_run, widgets = _BY_CELL.get(cell, (run, []))
+        if earlier_run != run:
+            for ref in widgets:
+                if (widget := ref()) is not None:
+                    widget.close()
+            widgets = []
+        widgets.append(weakref.ref(self))
+        _BY_CELL[cell] = (run, widgets)
+
+
+def _current_cell() -> tuple[str | None, str]:
+    """The cell being run (its id when the front end sends one, else its code) and this run's message id."""
+    with contextlib.suppress(Exception):
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        parent = shell.kernel.get_parent() if shell is not None else None
+        if parent:
+            cell = parent.get("metadata", {}).get("cellId") or parent.get("content", {}).get("code")
+            return cell, parent.get("header", {}).get("msg_id", "")
+    return None, ""

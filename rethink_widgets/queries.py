@@ -1,0 +1,63 @@
+"""What a widget needs to know about the ReQL query it shows: its table, and whether rows map back to it.
+
+Read from the driver's query tree, so it works the same for any server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rethinkdb import ast
+
+# Terms that keep whole documents of their table: a row shown can be written back by its primary key.
+_SELECTIONS = (ast.Table, ast.Get, ast.GetAll, ast.Between, ast.Filter, ast.OrderBy, ast.Limit)
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    table: str | None
+    db: str | None
+    editable: bool  # rows are whole documents of `table`
+    ordered_limit: bool  # `order_by(...).limit(n)`: rows are placed by the feed's offsets
+    point: bool  # `get(key)`: at most one row
+
+    def name(self, default_db: str) -> str:
+        """`db.table` as a person would say it, or `query` when it reads no single table."""
+        if self.table is None:
+            return "query"
+        return f"{self.db or default_db}.{self.table}"
+
+
+def describe(query: Any) -> QueryInfo:
+    if not isinstance(query, ast.RqlQuery):
+        raise TypeError(f"expected a ReQL query such as r.table('todo'), got {type(query).__name__}")
+    chain = list(_chain(query))
+    table = next((term for term in chain if isinstance(term, ast.Table)), None)
+    name = db = None
+    if table is not None:
+        name = _literal(table._args[-1])
+        db = _literal(table._args[0]._args[0]) if len(table._args) > 1 and isinstance(table._args[0], ast.DB) else None
+    limited = isinstance(query, ast.Limit) and isinstance(query._args[0], ast.OrderBy)
+    return QueryInfo(
+        table=name,
+        db=db,
+        editable=table is not None and all(isinstance(term, _SELECTIONS) for term in chain),
+        ordered_limit=limited,
+        point=isinstance(query, ast.Get),
+    )
+
+
+def _chain(query: Any) -> Any:
+    """The query and the terms it is built on, down to its table (first arguments only)."""
+    term = query
+    while isinstance(term, ast.RqlQuery) and not isinstance(term, ast.Datum):
+        yield term
+        if isinstance(term, ast.Table) or not term._args:
+            return
+        term = term._args[0]
+
+
+def _literal(term: Any) -> str | None:
+    value = getattr(term, "data", None)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,171 @@
+"""The current result of a changefeed, held in the kernel: rows keyed by primary key, or by value.
+
+A feed opened with `include_initial` and `include_states` says `initializing`, sends the rows, says `ready`, then
+sends changes. The rows of a new snapshot (the first, or one taken after a reconnect) are gathered aside and swapped
+in at `ready`, so what was shown stays until the fresh data replaces it, and only the rows that differ count as
+changed. Rows of an `order_by(...).limit(n)` feed are placed by the offsets the feed sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One row that changed: `old` is None when it appeared, `new` is None when it went away."""
+
+    key: str
+    old: Any
+    new: Any
+
+
+def canonical(value: Any) -> str:
+    """The text of a value that equal ReQL values share (1 and 1.0, objects in any key order)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot key a {type(value).__name__}")
+
+
+def _normal(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class ResultSet:
+    def __init__(self, primary_key: str | None = None, *, positioned: bool = False) -> None:
+        self.primary_key = primary_key
+        self.positioned = positioned
+        self._rows: dict[str, Any] = {}
+        self._positions: list[str] = []
+        self._revisions: dict[str, int] = {}
+        self._revision = 0
+        self._staging: ResultSet | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._rows
+
+    def get(self, key: str) -> Any:
+        return self._rows.get(key)
+
+    def revision(self, key: str) -> int:
+        """A number that changes whenever the row with this key does (0 when there is no such row)."""
+        return self._revisions.get(key, 0)
+
+    def ordered_keys(self) -> Iterator[str]:
+        """Keys in the feed's own order: by offset for a limit feed, else as the rows arrived."""
+        return iter(self._positions if self.positioned else self._rows)
+
+    def rows(self) -> list[Any]:
+        return [self._rows[key] for key in self.keys()]
+
+    @property
+    def initializing(self) -> bool:
+        return self._staging is not None
+
+    def key_of(self, row: Any) -> str:
+        """A row's key: its primary key when it has one, else its value (repeated values get their own keys)."""
+        if self.primary_key is not None and isinstance(row, dict) and self.primary_key in row:
+            return canonical(_normal(row[self.primary_key]))
+        text = "=" + canonical(row)
+        count = 0
+        while f"{text}#{count}" in self._rows:
+            count += 1
+        return f"{text}#{count}"
+
+    def _existing_key(self, row: Any) -> str | None:
+        if self.primary_key is not None and isinstance(row, dict) and self.primary_key in row:
+            return canonical(_normal(row[self.primary_key]))
+        text = "=" + canonical(row)
+        count = 0
+        while f"{text}#{count + 1}" in self._rows:
+            count += 1
+        key = f"{text}#{count}"
+        return key if key in self._rows else None
+
+    # ---------------------------------------------------------------- feed messages
+
+    def begin_snapshot(self) -> None:
+        """A new snapshot starts: gather its rows aside until `end_snapshot`."""
+        self._staging = ResultSet(self.primary_key, positioned=self.positioned)
+
+    def end_snapshot(self) -> list[Change]:
+        """Swap in the gathered snapshot; the rows that differ from what was held are the changes."""
+        staging, self._staging = self._staging, None
+        if staging is None:
+            return []
+        changes = [Change(key, row, None) for key, row in self._rows.items() if key not in staging._rows]
+        for key, row in staging._rows.items():
+            old = self._rows.get(key)
+            if old is None or canonical(old) != canonical(row):
+                changes.append(Change(key, old, row))
+        self._rows, self._positions = staging._rows, staging._positions
+        self._bump(changes)
+        return changes
+
+    def apply(self, message: dict[str, Any]) -> list[Change]:
+        """Apply one change document (`{new_val}` or `{old_val, new_val}`, maybe with offsets)."""
+        if self._staging is not None:
+            self._staging.apply(message)
+            return []
+        old, new = message.get("old_val"), message.get("new_val")
+        if self.positioned:
+            changes = self._move(old, new, message.get("old_offset"), message.get("new_offset"))
+        else:
+            changes = self._replace(old, new)
+        self._bump(changes)
+        return changes
+
+    def _replace(self, old: Any, new: Any) -> list[Change]:
+        old_key = self._existing_key(old) if old is not None else None
+        if old_key is not None and new is not None and self.key_of(new) == old_key:
+            previous, self._rows[old_key] = self._rows[old_key], new
+            return [Change(old_key, previous, new)]
+        changes = []
+        if old_key is not None:
+            changes.append(Change(old_key, self._rows.pop(old_key), None))
+        if new is not None:
+            key = self.key_of(new)
+            changes.append(Change(key, self._rows.get(key), new))
+            self._rows[key] = new
+        return changes
+
+    def _move(self, old: Any, new: Any, old_offset: int | None, new_offset: int | None) -> list[Change]:
+        changes = []
+        if old_offset is not None and 0 <= old_offset < len(self._positions):
+            key = self._positions.pop(old_offset)
+            changes.append(Change(key, self._rows.pop(key), None))
+        elif old is not None and (key := self._existing_key(old)) is not None:
+            self._positions.remove(key)
+            changes.append(Change(key, self._rows.pop(key), None))
+        if new is not None:
+            key = self.key_of(new)
+            self._rows[key] = new
+            at = len(self._positions) if new_offset is None else min(new_offset, len(self._positions))
+            self._positions.insert(at, key)
+            if changes and changes[0].key == key:
+                changes = [Change(key, changes[0].old, new)]
+            else:
+                changes.append(Change(key, None, new))
+        return changes
+
+    def _bump(self, changes: list[Change]) -> None:
+        for change in changes:
+            self._revision += 1
+            if change.new is None:
+                self._revisions.pop(change.key, None)
+            else:
+                self._revisions[change.key] = self._revision
