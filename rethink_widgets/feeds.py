@@ -30,8 +30,6 @@ from rethink_widgets.results import Change, ResultSet
 log = logging.getLogger(__name__)
 
 FIRST_RETRY, LAST_RETRY = 0.1, 5.0
-# Errors after which the same query may work again later: the connection or the server came and went.
-_TRANSIENT = (errors.ReqlDriverError, errors.ReqlAvailabilityError, errors.ReqlTimeoutError)
 
 LIVE: dict[int, Background] = {}  # every open feed and watch, by number, for `%rethink`
 _numbers = iter(range(1, 1 << 62))
@@ -126,17 +124,9 @@ class LiveFeed(Background):
                 await self._follow(conn)
             except Resync:
                 continue
-            except _TRANSIENT as error:
-                self._lost("reconnecting", error)
-            except errors.ReqlOpFailedError as error:
-                self._lost(f"error: {_message(error)} (retrying)", error)
-            except errors.ReqlError as error:
-                self._lost(f"error: {_message(error)}", error)
-                return
             except Exception as error:
-                log.exception("feed %s failed", self.name)
-                self._lost(f"error: {type(error).__name__}: {error}", error)
-                return
+                if not self._survives(error, conn):
+                    return
             finally:
                 await self._close_cursor(conn)
             await asyncio.sleep(self._delay)
@@ -176,6 +166,20 @@ class LiveFeed(Background):
                 self._count(len(changes))
                 self._tell(changes)
 
+    def _survives(self, error: Exception, conn: Any) -> bool:
+        """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
+        lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
+        if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
+            self._lost("reconnecting", error)
+            return True
+        if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
+            self._lost(f"error: {_message(error)} (retrying)", error)
+            return True
+        if not isinstance(error, errors.ReqlError):
+            log.error("feed %s failed", self.name, exc_info=error)
+        self._lost(f"error: {_message(error)}", error)
+        return False
+
     def _tell(self, changes: list[Change]) -> None:
         if changes and self._on_changes is not None:
             self._on_changes(changes)
@@ -203,7 +207,14 @@ class LiveFeed(Background):
 
 
 def _message(error: BaseException) -> str:
-    return getattr(error, "message", None) or str(error)
+    text = getattr(error, "message", None) or str(error)
+    return text if isinstance(error, errors.ReqlError) else f"{type(error).__name__}: {text}"
+
+
+def _is_open(conn: Any) -> bool:
+    with contextlib.suppress(Exception):
+        return bool(conn.is_open())
+    return False
 
 
 # -------------------------------------------------------------------- plain forms
@@ -221,15 +232,17 @@ class Watch(Background):
 
     async def _run(self) -> None:
         try:
-            async for change in feed(self.query, self.database):
+            async with _changes(self.query, self.database, {}) as cursor:
                 self.status = "ready"
-                self._count(1)
-                result = self.callback(change)
-                if asyncio.iscoroutine(result):
-                    await result
+                async for change in cursor:
+                    self._count(1)
+                    result = self.callback(change)
+                    if asyncio.iscoroutine(result):
+                        await result
+            self.status = "closed"
         except Exception as error:
             # Shown where the watch was made (the task keeps that cell as its parent) and in `%rethink`.
-            self.status = f"error: {type(error).__name__}: {_message(error)}"
+            self.status = f"error: {_message(error)}"
             self.last_error = self.status
             traceback.print_exc()
 
@@ -239,12 +252,18 @@ class Watch(Background):
 
 async def feed(query: Any, database: Database, **options: Any) -> AsyncIterator[dict[str, Any]]:
     """The changes of `query` as they happen (`options` go to `changes()`), on a connection of its own."""
+    async with _changes(query, database, options) as cursor:
+        async for change in cursor:
+            yield change
+
+
+@contextlib.asynccontextmanager
+async def _changes(query: Any, database: Database, options: dict[str, Any]) -> AsyncIterator[Any]:
     conn = await database.connect()
     cursor = None
     try:
         cursor = await query.changes(**options).run(conn)
-        async for change in cursor:
-            yield change
+        yield cursor
     finally:
         with contextlib.suppress(Exception):
             if cursor is not None and conn.is_open():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ServerProcess
+from conftest import ServerProcess, start_server
 from kernel import Kernel
 from rethinkdb import RethinkDB
 
@@ -124,3 +125,90 @@ def test_rerun_and_close_leave_no_feed(kernel: Kernel, people: str) -> None:
     assert kernel.run("from rethink_widgets import feeds; len(feeds.LIVE)").text == "1"
     kernel.run("t.close()")
     assert kernel.run("len(feeds.LIVE), t.status").text == "(0, 'closed')"
+
+
+def test_ordered_limit_point_and_mapped_queries(kernel: Kernel, conn: Any, r: RethinkDB, people: str) -> None:
+    r.table(people).index_create("age").run(conn)
+    r.table(people).index_wait("age").run(conn)
+    top = open_table(kernel, f"LiveTable(r.table('{people}').order_by(index=r.desc('age')).limit(3))")
+    assert cells(kernel.state(top), "age") == [49, 49, 49]
+    r.table(people).get(5).update({"age": 99}).run(conn)
+    kernel.wait_for(lambda: cells(kernel.state(top), "age") == [99, 49, 49], what="the new leader")
+    point = open_table(kernel, f"LiveTable(r.table('{people}').get(7))")
+    assert cells(kernel.state(point), "id") == [7]
+    mapped = open_table(kernel, f"LiveTable(r.table('{people}').filter(r.row['id'] < 4).map(r.row['age']))")
+    state = kernel.state(mapped)
+    assert state["columns"] == ["value"] and state["editable"] is False
+    assert sorted(cells(state, "value")) == sorted(r.table(people).filter(r.row["id"] < 4)["age"].run(conn))
+    r.table(people).get(2).update({"age": 98}).run(conn)
+    kernel.wait_for(lambda: 98 in cells(kernel.state(mapped), "value"), what="the mapped change")
+    assert kernel.state(mapped)["total"] == 4
+
+
+def test_namespace_and_user_r_stays_synchronous(server: ServerProcess, tmp_path: Path, table: str) -> None:
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
+    try:
+        k.run("LiveTable = 'mine'")
+        assert not k.run("%load_ext rethink_widgets").error
+        assert k.run("LiveTable").text == "'mine'"
+        cell = k.run(f"r.table('{table}').insert({{'id': 1}}).run(conn)['inserted'], r.table('{table}').count().run()")
+        assert cell.text == "(1, 1)"
+        assert not k.run("%unload_ext rethink_widgets").error
+        assert k.run("'watch' in dir(), LiveTable").text == "(False, 'mine')"
+    finally:
+        k.close()
+
+
+def test_watch_feed_and_status_magic(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    kernel.run(f"seen = []; w = watch(r.table('{table}'), seen.append)")
+    cell = kernel.run(
+        "import asyncio\n"
+        "async def first(n):\n"
+        "    got = []\n"
+        f"    async for change in feed(r.table('{table}')):\n"
+        "        got.append(change['new_val']['id'])\n"
+        "        if len(got) == n: return got\n"
+        "task = asyncio.ensure_future(first(2)); await asyncio.sleep(0.5)"
+    )
+    assert not cell.error, cell.error
+    r.table(table).insert([{"id": 1}, {"id": 2}]).run(conn)
+    assert kernel.run("await asyncio.wait_for(task, 10)").text == "[1, 2]"
+    kernel.run("import time\nfor _ in range(50):\n    if len(seen) == 2: break\n    await asyncio.sleep(0.1)")
+    assert kernel.run("[c['new_val']['id'] for c in seen]").text == "[1, 2]"
+    status = kernel.run("%rethink").stdout
+    assert f"Watch test.{table}: ready" in status
+    assert "stopped feed" in kernel.run("%rethink stop " + status.split("[")[1].split("]")[0]).stdout
+    assert "no live feeds" in kernel.run("%rethink").stdout
+    kernel.run("def broken(change): raise ValueError('boom')\nw2 = watch(r.table('" + table + "'), broken)")
+    kernel.run("await asyncio.sleep(0.5)")
+    r.table(table).insert({"id": 3}).run(conn)
+    kernel.run("for _ in range(50):\n    if w2.status.startswith('error'): break\n    await asyncio.sleep(0.1)")
+    assert kernel.run("w2.status").text == "'error: ValueError: boom'"
+
+
+def test_server_restart_reconnects(tmp_path: Path, r: RethinkDB) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = tmp_path / "data"
+    first = start_server(data, "--driver-port", str(port))
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": "127.0.0.1", "RETHINKDB_PORT": str(port)})
+    try:
+        conn = r.connect("127.0.0.1", port)
+        r.table_create("live").run(conn)
+        r.table("live").insert([{"id": 1}, {"id": 2}]).run(conn)
+        k.run("%load_ext rethink_widgets")
+        comm = open_table(k, "LiveTable(r.table('live'))")
+        first.kill()
+        k.wait_for(lambda: k.state(comm)["status"] == "reconnecting", what="reconnecting")
+        second = start_server(data, "--driver-port", str(port))
+        try:
+            conn = r.connect("127.0.0.1", port)
+            r.table("live").get(1).delete().run(conn)
+            r.table("live").insert({"id": 3}).run(conn)
+            k.wait_for(lambda: k.state(comm)["status"] == "ready", timeout=20, what="ready again")
+            assert cells(k.state(comm), "id") == [2, 3]
+        finally:
+            second.stop()
+    finally:
+        k.close()
