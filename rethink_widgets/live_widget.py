@@ -47,12 +47,15 @@ class Throttle:
         self._flush = flush
         self._interval = 1.0 / per_second
         self._last = -self._interval
-        self._handle: asyncio.Handle | None = None
+        self._handle: asyncio.Handle | asyncio.TimerHandle | None = None
 
     def poke(self) -> None:
         if self._handle is None:
             wait = self._last + self._interval - self._loop.time()
-            self._handle = self._loop.call_later(max(0.0, wait), self._fire)
+            if wait > 0:
+                self._handle = self._loop.call_later(wait, self._fire)
+            else:
+                self._handle = self._loop.call_soon(self._fire)
 
     def cancel(self) -> None:
         if self._handle is not None:

@@ -70,7 +70,7 @@ class ResultSet:
         return iter(self._positions if self.positioned else self._rows)
 
     def rows(self) -> list[Any]:
-        return [self._rows[key] for key in self.keys()]
+        return [self._rows[key] for key in self.ordered_keys()]
 
     @property
     def initializing(self) -> bool:

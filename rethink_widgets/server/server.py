@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,7 +43,7 @@ def lock_directory(directory: Path) -> IO[str]:
         ) from None
     handle.seek(0)
     handle.truncate()
-    handle.write(f"{__import__('os').getpid()}\n")
+    handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
 

@@ -1,0 +1,35 @@
+"""Reading a query's table and shape from the driver's query tree."""
+
+from __future__ import annotations
+
+import pytest
+from rethinkdb import RethinkDB
+
+from rethink_widgets.queries import describe
+
+r = RethinkDB()
+
+
+def test_tables_and_selections_are_editable() -> None:
+    info = describe(r.db("shop").table("orders").filter({"paid": True}).between(1, 5))
+    assert (info.table, info.db, info.editable, info.ordered_limit) == ("orders", "shop", True, False)
+    assert info.name("test") == "shop.orders"
+    assert describe(r.table("t")).name("mine") == "mine.t"
+    assert describe(r.table("t").get(1)).point
+
+
+def test_transformed_rows_are_not_editable() -> None:
+    assert not describe(r.table("t").map(r.row["a"])).editable
+    assert not describe(r.table("t").pluck("a")).editable
+    assert describe(r.table("t").pluck("a")).table == "t"
+
+
+def test_ordered_limit() -> None:
+    assert describe(r.table("t").order_by(index="score").limit(3)).ordered_limit
+    assert not describe(r.table("t").limit(3)).ordered_limit
+
+
+def test_not_a_query() -> None:
+    with pytest.raises(TypeError, match="expected a ReQL query"):
+        describe("todo")
+    assert describe(r.expr([1, 2])).name("test") == "query"
