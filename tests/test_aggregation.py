@@ -1,0 +1,111 @@
+"""min and max: of values, by field or function, and along a table's index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
+
+
+def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
+    with pytest.raises(error) as info:
+        query.run(conn)
+    assert type(info.value) is error
+    assert info.value.message == message
+
+
+def empty(name: str) -> str:
+    return (
+        f"Cannot take the {name} of an empty stream.  "
+        f"(If you passed `{name}` a field name, it may be that no elements of the stream had that field.)"
+    )
+
+
+@pytest.fixture
+def scores(conn: Any, r: RethinkDB, table: str) -> str:
+    rows = [{"id": 1, "score": 30}, {"id": 2, "score": 10}, {"id": 3, "score": 20}, {"id": 4}]
+    r.table(table).insert(rows).run(conn)
+    r.table(table).index_create("score").run(conn)
+    r.table(table).index_wait("score").run(conn)
+    return table
+
+
+def test_min_and_max_of_values(conn: Any, r: RethinkDB) -> None:
+    assert r.expr([3, 1, 2]).min().run(conn) == 1
+    assert r.expr([3, 1, 2]).max().run(conn) == 3
+    assert r.expr([2.5, -1, 2]).min().run(conn) == -1
+    assert r.range(5).max().run(conn) == 4
+    # Values of different types compare in ReQL's order of types.
+    assert r.expr([3, "a", None, [1], {"a": 1}]).min().run(conn) == [1]
+    assert r.expr([3, "a", None, [1], {"a": 1}]).max().run(conn) == "a"
+    assert r.expr(["b", "B", "a"]).min().run(conn) == "B"
+
+
+def test_min_and_max_by_field(conn: Any, r: RethinkDB) -> None:
+    rows = r.expr([{"a": 3, "i": 0}, {"a": 1, "i": 1}, {"b": 0, "i": 2}, {"a": 5, "i": 3}])
+    assert rows.min("a").run(conn) == {"a": 1, "i": 1}
+    assert rows.max("a").run(conn) == {"a": 5, "i": 3}
+    # Rows without the field take no part.
+    assert rows.min("b").run(conn) == {"b": 0, "i": 2}
+    ties = r.expr([{"a": 1, "i": 0}, {"a": 1, "i": 1}])
+    assert ties.min("a").run(conn) == {"a": 1, "i": 0}
+    assert ties.max("a").run(conn) == {"a": 1, "i": 0}
+
+
+def test_min_and_max_by_function(conn: Any, r: RethinkDB) -> None:
+    assert r.expr([1, -5, 3]).min(lambda x: x * x).run(conn) == 1
+    assert r.expr([1, -5, 3]).max(lambda x: x * x).run(conn) == -5
+    assert r.expr(["ccc", "a", "bb"]).max(lambda s: s.count()).run(conn) == "ccc"
+    rows = r.expr([{"a": {"b": 2}}, {"a": {"b": 1}}, {"c": 0}])
+    assert rows.min(lambda row: row["a"]["b"]).run(conn) == {"a": {"b": 1}}
+
+
+def test_empty_sequences(conn: Any, r: RethinkDB) -> None:
+    fails(conn, r.expr([]).min(), ReqlNonExistenceError, empty("min"))
+    fails(conn, r.expr([]).max(), ReqlNonExistenceError, empty("max"))
+    fails(conn, r.range(0).min(), ReqlNonExistenceError, empty("min"))
+    fails(conn, r.expr([{"b": 1}]).max("a"), ReqlNonExistenceError, empty("max"))
+    assert r.expr([]).min().default("none").run(conn) == "none"
+    assert r.expr([{"b": 1}]).max("a").default(None).run(conn) is None
+
+
+def test_errors(conn: Any, r: RethinkDB) -> None:
+    fails(conn, r.expr(1).min(), ReqlQueryLogicError, "Cannot convert NUMBER to SEQUENCE")
+    fails(conn, r.expr("abc").max(), ReqlQueryLogicError, "Cannot convert STRING to SEQUENCE")
+    fails(
+        conn,
+        r.range().max(),
+        ReqlQueryLogicError,
+        "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+        "or coerce it to an array.",
+    )
+    fails(conn, r.expr([1, 2]).max(lambda x: x + "a"), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+
+
+def test_min_and_max_of_tables_by_field(conn: Any, r: RethinkDB, scores: str) -> None:
+    t = r.table(scores)
+    assert t.min("score").run(conn) == {"id": 2, "score": 10}
+    assert t.max("score").run(conn) == {"id": 1, "score": 30}
+    assert t.filter(lambda row: row["score"] > 15).min("score").run(conn) == {"id": 3, "score": 20}
+    assert t.max(lambda row: row["score"].default(100))["id"].run(conn) == 4
+
+
+def test_min_and_max_along_an_index(conn: Any, r: RethinkDB, scores: str) -> None:
+    t = r.table(scores)
+    assert t.min(index="score").run(conn) == {"id": 2, "score": 10}
+    assert t.max(index="score").run(conn) == {"id": 1, "score": 30}
+    assert t.min(index="id").run(conn) == {"id": 1, "score": 30}
+    assert t.max(index="id").run(conn) == {"id": 4}
+    assert t.min(index="score").type_of().run(conn) == "SELECTION<OBJECT>"
+    fails(conn, t.min(index="nope"), ReqlOpFailedError, f"Index `nope` was not found on table `test.{scores}`.")
+
+
+def test_index_min_is_a_selection_that_can_be_written(conn: Any, r: RethinkDB, scores: str) -> None:
+    t = r.table(scores)
+    result = t.max(index="score").update({"top": True}).run(conn)
+    assert result["replaced"] == 1
+    assert t.get(1).run(conn) == {"id": 1, "score": 30, "top": True}
+    assert t.min(index="score").delete().run(conn)["deleted"] == 1
+    assert t.get(2).run(conn) is None

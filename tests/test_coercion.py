@@ -1,0 +1,118 @@
+"""coerce_to: the conversions RethinkDB allows between types, and the errors for the others."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlError, ReqlQueryLogicError
+
+
+def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
+    with pytest.raises(error) as info:
+        query.run(conn)
+    assert type(info.value) is error
+    assert info.value.message == message
+
+
+def test_to_string_is_compact_json(conn: Any, r: RethinkDB) -> None:
+    assert r.expr(1).coerce_to("string").run(conn) == "1"
+    assert r.expr(-1.5).coerce_to("string").run(conn) == "-1.5"
+    assert r.expr(True).coerce_to("string").run(conn) == "true"
+    assert r.expr(None).coerce_to("string").run(conn) == "null"
+    assert r.expr([1, 2]).coerce_to("STRING").run(conn) == "[1,2]"
+    assert r.expr({"a": 1, "b": [True, None]}).coerce_to("string").run(conn) == '{"a":1,"b":[true,null]}'
+    assert r.expr(["é"]).coerce_to("string").run(conn) == '["é"]'
+    assert r.expr("foo").coerce_to("string").run(conn) == "foo"
+
+
+def test_string_to_number(conn: Any, r: RethinkDB) -> None:
+    assert r.expr("-1.2").coerce_to("NUMBER").run(conn) == -1.2
+    assert r.expr("1e3").coerce_to("number").run(conn) == 1000
+    assert r.expr(" 12").coerce_to("number").run(conn) == 12
+    integral = r.expr("42").coerce_to("number").run(conn)
+    assert integral == 42
+    assert type(integral) is int
+    for text in ("--1.2", "-1.2-", "", "abc", "1,5"):
+        fails(conn, r.expr(text).coerce_to("NUMBER"), ReqlQueryLogicError, f"Could not coerce `{text}` to NUMBER.")
+
+
+def test_objects_and_arrays_of_pairs(conn: Any, r: RethinkDB) -> None:
+    assert r.expr({"b": 2, "a": 1}).coerce_to("array").run(conn) == [["a", 1], ["b", 2]]
+    assert r.expr({}).coerce_to("array").run(conn) == []
+    assert r.expr([["a", 1], ["b", [2]]]).coerce_to("object").run(conn) == {"a": 1, "b": [2]}
+    assert r.expr([]).coerce_to("object").run(conn) == {}
+    fails(conn, r.expr([[]]).coerce_to("object"), ReqlQueryLogicError, "Expected array of size 2, but got size 0.")
+    fails(
+        conn,
+        r.expr([["1", 2, 3]]).coerce_to("object"),
+        ReqlQueryLogicError,
+        "Expected array of size 2, but got size 3.",
+    )
+    fails(conn, r.expr([[1, 2]]).coerce_to("object"), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")
+    fails(conn, r.expr([1]).coerce_to("object"), ReqlQueryLogicError, "Expected type ARRAY but found NUMBER.")
+
+
+def test_identity_coercions(conn: Any, r: RethinkDB) -> None:
+    assert r.expr(1).coerce_to("number").run(conn) == 1
+    assert r.expr([1, 2]).coerce_to("array").run(conn) == [1, 2]
+    assert r.expr({"a": 1}).coerce_to("object").run(conn) == {"a": 1}
+    assert r.expr(None).coerce_to("null").run(conn) is None
+    assert r.expr(False).coerce_to("bool").run(conn) is False
+    assert r.expr([1]).coerce_to("Array").run(conn) == [1]  # type names are case-insensitive
+
+
+def test_anything_to_bool(conn: Any, r: RethinkDB) -> None:
+    values = [None, False, True, 0, "false", "", [], {}]
+    assert r.expr(values).map(lambda v: v.coerce_to("bool")).run(conn) == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+    ]
+    assert r.range(3).coerce_to("bool").run(conn) is True
+
+
+def test_sequences_to_arrays_and_objects(conn: Any, r: RethinkDB, table: str) -> None:
+    assert r.range(3).coerce_to("array").run(conn) == [0, 1, 2]
+    assert r.range(2).map(lambda i: [i.coerce_to("string"), i]).coerce_to("object").run(conn) == {"0": 0, "1": 1}
+    r.table(table).insert([{"id": 2}, {"id": 1}]).run(conn)
+    assert r.table(table).order_by("id").coerce_to("array").run(conn) == [{"id": 1}, {"id": 2}]
+    fails(
+        conn,
+        r.range().coerce_to("ARRAY"),
+        ReqlQueryLogicError,
+        "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) "
+        "or coerce it to an array.",
+    )
+
+
+def test_binary_and_string(conn: Any, r: RethinkDB) -> None:
+    assert r.binary(b"hello").coerce_to("string").run(conn) == "hello"
+    assert r.expr("hi").coerce_to("binary").run(conn) == b"hi"
+    assert r.expr("é").coerce_to("binary").run(conn) == "é".encode()
+    assert r.binary(b"x").coerce_to("binary").run(conn) == b"x"
+    fails(conn, r.binary(b"hello").coerce_to("number"), ReqlQueryLogicError, "Cannot coerce BINARY to NUMBER.")
+    fails(conn, r.binary(b"hello").coerce_to("array"), ReqlQueryLogicError, "Cannot coerce BINARY to ARRAY.")
+    fails(conn, r.expr(1).coerce_to("binary"), ReqlQueryLogicError, "Cannot coerce NUMBER to BINARY.")
+
+
+def test_impossible_coercions(conn: Any, r: RethinkDB) -> None:
+    cases = [
+        (r.expr([1, 2]).coerce_to("number"), "Cannot coerce ARRAY to NUMBER."),
+        (r.expr("abc").coerce_to("array"), "Cannot coerce STRING to ARRAY."),
+        (r.expr("abc").coerce_to("object"), "Cannot coerce STRING to OBJECT."),
+        (r.expr(1).coerce_to("array"), "Cannot coerce NUMBER to ARRAY."),
+        (r.expr(1).coerce_to("object"), "Cannot coerce NUMBER to OBJECT."),
+        (r.expr(True).coerce_to("number"), "Cannot coerce BOOL to NUMBER."),
+        (r.expr(1).coerce_to("null"), "Cannot coerce NUMBER to NULL."),
+        (r.expr({"a": 1}).coerce_to("number"), "Cannot coerce OBJECT to NUMBER."),
+    ]
+    for query, message in cases:
+        fails(conn, query, ReqlQueryLogicError, message)
+    fails(conn, r.expr(1).coerce_to(1), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")

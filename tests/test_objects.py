@@ -1,0 +1,144 @@
+"""Object terms: bracket, get_field, pluck, without, merge, literal, has_fields, with_fields, keys, values, r.object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlQueryLogicError
+
+
+def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
+    with pytest.raises(error) as info:
+        query.run(conn)
+    assert type(info.value) is error
+    assert info.value.message == message
+
+
+def test_fields_of_an_object(conn: Any, r: RethinkDB) -> None:
+    obj = r.expr({"a": 1, "b": {"c": [1, 2]}})
+    assert obj["a"].run(conn) == 1
+    assert obj["b"]["c"].run(conn) == [1, 2]
+    assert obj.get_field("b").run(conn) == {"c": [1, 2]}
+    fails(conn, r.expr({"a": 1})["b"], ReqlNonExistenceError, 'No attribute `b` in object:\n{\n\t"a":\t1\n}')
+    fails(
+        conn,
+        r.expr({"x": "y", "n": None}).get_field("z"),
+        ReqlNonExistenceError,
+        'No attribute `z` in object:\n{\n\t"n":\tnull,\n\t"x":\t"y"\n}',
+    )
+    fails(conn, r.expr(1)["a"], ReqlQueryLogicError, "Cannot perform bracket on a non-object non-sequence `1`.")
+    fails(
+        conn,
+        r.expr(1).get_field("a"),
+        ReqlQueryLogicError,
+        "Cannot perform get_field on a non-object non-sequence `1`.",
+    )
+
+
+def test_bracket_on_sequences(conn: Any, r: RethinkDB) -> None:
+    # A field of a sequence is that field of every row, skipping rows that lack it.
+    assert r.expr([{"a": 1}, {"b": 2}, {"a": 3}])["a"].run(conn) == [1, 3]
+    assert r.expr([{"a": 1}, {"b": 2}]).get_field("a").run(conn) == [1]
+    assert list(r.range(3).map(lambda i: {"i": i})["i"].run(conn)) == [0, 1, 2]
+    assert r.expr([10, 20, 30])[1].run(conn) == 20
+    assert r.expr([10, 20, 30])[-1].run(conn) == 30
+    fails(conn, r.expr([10, 20, 30])[3], ReqlNonExistenceError, "Index `3` out of bounds for array of size: `3`.")
+    fails(conn, r.expr([10, 20, 30])[-4], ReqlNonExistenceError, "Index out of bounds: -4")
+    fails(conn, r.expr([10, 20, 30])[1.5], ReqlQueryLogicError, "Number not an integer: 1.5")
+    fails(
+        conn,
+        r.expr({"a": 1})[[1, 2]],
+        ReqlQueryLogicError,
+        "Expected NUMBER or STRING as second argument to `bracket` but found ARRAY.",
+    )
+
+
+def test_pluck(conn: Any, r: RethinkDB) -> None:
+    obj = r.expr({"a": 1, "b": 2, "c": {"d": 3, "e": 4}})
+    assert obj.pluck("a", "c", "z").run(conn) == {"a": 1, "c": {"d": 3, "e": 4}}
+    assert obj.pluck(["a", "b"]).run(conn) == {"a": 1, "b": 2}
+    assert obj.pluck({"c": {"d": True}}).run(conn) == {"c": {"d": 3}}
+    assert obj.pluck({"c": ["e"]}, "b").run(conn) == {"b": 2, "c": {"e": 4}}
+    assert obj.pluck().run(conn) == {}
+    assert r.expr([{"a": 1, "b": 2}, {"b": 3}]).pluck("a").run(conn) == [{"a": 1}, {}]
+    fails(conn, r.expr(1).pluck("a"), ReqlQueryLogicError, "Cannot perform pluck on a non-object non-sequence `1`.")
+
+
+def test_without(conn: Any, r: RethinkDB) -> None:
+    obj = r.expr({"a": 1, "b": 2, "c": {"d": 3, "e": 4}})
+    assert obj.without("a", "z").run(conn) == {"b": 2, "c": {"d": 3, "e": 4}}
+    assert obj.without(["a", "b"]).run(conn) == {"c": {"d": 3, "e": 4}}
+    assert obj.without({"c": {"d": True}}).run(conn) == {"a": 1, "b": 2, "c": {"e": 4}}
+    assert r.expr([{"a": 1, "b": 2}, {"b": 3}]).without("b").run(conn) == [{"a": 1}, {}]
+    fails(
+        conn,
+        r.expr("s").without("a"),
+        ReqlQueryLogicError,
+        'Cannot perform without on a non-object non-sequence `"s"`.',
+    )
+
+
+def test_merge(conn: Any, r: RethinkDB) -> None:
+    obj = r.expr({"a": 1, "b": {"c": 2}})
+    assert obj.merge({"b": {"d": 3}, "e": 4}).run(conn) == {"a": 1, "b": {"c": 2, "d": 3}, "e": 4}
+    assert obj.merge({"b": 5}).run(conn) == {"a": 1, "b": 5}
+    assert obj.merge({"a": 0}, {"f": 6}).run(conn) == {"a": 0, "b": {"c": 2}, "f": 6}
+    assert r.expr({"a": [1, 2]}).merge({"a": [3]}).run(conn) == {"a": [3]}
+    assert obj.merge(lambda row: {"a": row["a"].add(10)}).run(conn) == {"a": 11, "b": {"c": 2}}
+    assert r.expr([{"a": 1}, {"a": 2}]).merge({"b": 0}).run(conn) == [{"a": 1, "b": 0}, {"a": 2, "b": 0}]
+    fails(
+        conn, r.expr(1).merge({"a": 1}), ReqlQueryLogicError, "Cannot perform merge on a non-object non-sequence `1`."
+    )
+
+
+def test_merge_with_literal(conn: Any, r: RethinkDB) -> None:
+    obj = r.expr({"a": 1, "b": {"c": 2}})
+    # A literal replaces the field instead of merging into it; an empty literal removes the field.
+    assert obj.merge({"b": r.literal({"d": 3})}).run(conn) == {"a": 1, "b": {"d": 3}}
+    assert obj.merge({"b": r.literal()}).run(conn) == {"a": 1}
+    assert obj.merge({"b": {"c": r.literal()}}).run(conn) == {"a": 1, "b": {}}
+    assert obj.merge({"z": r.literal(5)}).run(conn) == {"a": 1, "b": {"c": 2}, "z": 5}
+    assert r.expr({"a": {"b": 1}}).merge(r.args([{"a": r.literal({"c": 1})}])).run(conn) == {"a": {"c": 1}}
+
+
+def test_has_fields_and_with_fields(conn: Any, r: RethinkDB) -> None:
+    obj = r.expr({"a": 1, "b": None, "c": {"d": 1}})
+    assert obj.has_fields("a").run(conn) is True
+    assert obj.has_fields("b").run(conn) is False  # a null field counts as missing
+    assert obj.has_fields("a", "z").run(conn) is False
+    assert obj.has_fields({"c": {"d": True}}).run(conn) is True
+    assert obj.has_fields({"c": "e"}).run(conn) is False
+    rows = r.expr([{"a": 1, "b": 2}, {"b": 3}, {"a": None, "b": 4}, {"a": 5, "c": 6}])
+    assert rows.has_fields("a").run(conn) == [{"a": 1, "b": 2}, {"a": 5, "c": 6}]
+    assert rows.with_fields("a", "b").run(conn) == [{"a": 1, "b": 2}]
+    assert rows.with_fields("b").run(conn) == [{"b": 2}, {"b": 3}, {"b": 4}]
+    fails(
+        conn,
+        r.expr(1).has_fields("a"),
+        ReqlQueryLogicError,
+        "Cannot perform has_fields on a non-object non-sequence `1`.",
+    )
+
+
+def test_keys_and_values(conn: Any, r: RethinkDB) -> None:
+    obj = r.expr({"b": 1, "a": 2, "c": [3]})
+    assert obj.keys().run(conn) == ["a", "b", "c"]
+    assert obj.values().run(conn) == [2, 1, [3]]
+    assert r.expr({}).keys().run(conn) == []
+    fails(conn, r.expr([1]).keys(), ReqlQueryLogicError, "Expected type OBJECT but found ARRAY.")
+    fails(conn, r.expr("s").values(), ReqlQueryLogicError, "Expected type OBJECT but found STRING.")
+    fails(conn, r.expr(None).keys(), ReqlNonExistenceError, "Expected type OBJECT but found NULL.")
+
+
+def test_object(conn: Any, r: RethinkDB) -> None:
+    assert r.object().run(conn) == {}
+    assert r.object("a", 1, "b", 2).run(conn) == {"a": 1, "b": 2}
+    assert r.object(r.expr("c") + "d", 3).run(conn) == {"cd": 3}
+    assert r.object("a", [1, {"b": None}]).run(conn) == {"a": [1, {"b": None}]}
+    fails(
+        conn, r.object("o", "d", "d"), ReqlQueryLogicError, "OBJECT expects an even number of arguments (but found 3)."
+    )
+    fails(conn, r.object(1, 1), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")
+    fails(conn, r.object("e", 4, "e", 5), ReqlQueryLogicError, 'Duplicate key "e" in object.  (got 4 and 5 as values)')
