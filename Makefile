@@ -35,6 +35,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/server.py
 	$(PY) -m benchmarks.changefeeds
+	$(PY) -m benchmarks.livetable
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -35,7 +35,7 @@ class Kernel:
         self.client.wait_for_ready(timeout=60)
         self.states: dict[str, dict[str, Any]] = {}
         self.models: dict[str, str] = {}  # comm id -> model name (e.g. AnyModel)
-        self.updates: list[tuple[float, str, dict[str, Any]]] = []  # (time, comm id, state) of every update
+        self.updates: list[tuple[float, str, dict[str, Any]]] = []  # (time sent, comm id, state) of every update
         self.custom: list[tuple[str, Any]] = []
         self.closed: set[str] = set()
 
@@ -43,8 +43,18 @@ class Kernel:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
 
-    def run(self, code: str, timeout: float = 60) -> Cell:
-        msg_id = self.client.execute(code)
+    def subshell(self) -> str:
+        """A new subshell (ipykernel 7): its own thread, as JupyterLab 4.4+ uses for comm messages."""
+        self.client.control_channel.send(self.client.session.msg("create_subshell_request", {}))
+        reply = self.client.get_control_msg(timeout=10)
+        return str(reply["content"]["subshell_id"])
+
+    def run(self, code: str, timeout: float = 60, subshell: str | None = None) -> Cell:
+        msg = self.client.session.msg("execute_request", {"code": code, "silent": False, "store_history": True})
+        if subshell is not None:
+            msg["header"]["subshell_id"] = subshell
+        self.client.shell_channel.send(msg)
+        msg_id = msg["header"]["msg_id"]
         cell = Cell()
         deadline = time.monotonic() + timeout
         while True:
@@ -92,11 +102,13 @@ class Kernel:
     def send_update(self, comm_id: str, state: dict[str, Any]) -> None:
         self._send(comm_id, {"method": "update", "state": state, "buffer_paths": []})
 
-    def send_custom(self, comm_id: str, content: dict[str, Any]) -> None:
-        self._send(comm_id, {"method": "custom", "content": content})
+    def send_custom(self, comm_id: str, content: dict[str, Any], subshell: str | None = None) -> None:
+        self._send(comm_id, {"method": "custom", "content": content}, subshell)
 
-    def _send(self, comm_id: str, data: dict[str, Any]) -> None:
+    def _send(self, comm_id: str, data: dict[str, Any], subshell: str | None = None) -> None:
         msg = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        if subshell is not None:
+            msg["header"]["subshell_id"] = subshell
         self.client.shell_channel.send(msg)
 
     def _next(self, deadline: float) -> dict[str, Any] | None:
@@ -117,7 +129,8 @@ class Kernel:
             data = content["data"]
             if data.get("method") == "update":
                 self.states[content["comm_id"]].update(data["state"])
-                self.updates.append((time.monotonic(), content["comm_id"], data["state"]))
+                sent = msg["header"]["date"].timestamp()  # when the kernel sent it, not when it was read here
+                self.updates.append((sent, content["comm_id"], data["state"]))
             elif data.get("method") == "custom":
                 self.custom.append((content["comm_id"], data["content"]))
         if kind == "comm_close":

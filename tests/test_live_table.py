@@ -212,3 +212,17 @@ def test_server_restart_reconnects(tmp_path: Path, r: RethinkDB) -> None:
             second.stop()
     finally:
         k.close()
+
+
+def test_requests_handled_on_a_subshell_thread(kernel: Kernel, conn: Any, r: RethinkDB, people: str) -> None:
+    comm = open_table(kernel, f"LiveTable(r.table('{people}'))")
+    kernel.run("import threading; threads = []; t.on_msg(lambda *a: threads.append(threading.current_thread().name))")
+    subshell = kernel.subshell()
+    # A comm answers on the subshell it last spoke from, as when JupyterLab sends widget messages on one.
+    kernel.run("t.message = 'from a subshell'", subshell=subshell)
+    row = kernel.state(comm)["page_rows"][0]
+    edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "name", "text": "via subshell"}
+    kernel.send_custom(comm, edit, subshell=subshell)
+    kernel.wait_for(lambda: cells(kernel.state(comm), "name")[0] == "via subshell", what="the edit")
+    assert r.table(people).get(0).run(conn)["name"] == "via subshell"
+    assert kernel.run("threads[-1] != threading.main_thread().name").text == "True"
