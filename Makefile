@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo server lint bench clean
+.PHONY: test demo server lint bench clean chromium
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -16,7 +16,14 @@ $(STAMP): $(PY) setup.py pyproject.toml
 	$(PY) -m pip install -q -e '.[test,demo]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium; install it when missing (needs root, as on CI and new machines).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } \
+	  || { echo "Could not install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }; }
+
+test: $(STAMP) chromium
 	$(PY) -m pytest
 
 # Until the notebook extension starts the embedded server by itself, the demo starts it alongside JupyterLab.

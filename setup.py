@@ -33,6 +33,10 @@ setup(
             "ruff>=0.6",
             "ipykernel>=6.29",
             "jupyter_client>=8",
+            "nbformat>=5.9",
+            "nbval>=0.11",
+            # Drives Debian's chromium (make test installs it); Playwright's own browser download is not used.
+            "playwright>=1.45",
         ],
         "demo": [
             "jupyterlab>=4.4",

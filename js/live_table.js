@@ -64,9 +64,9 @@ function render({ model, el }) {
   const next = element("button", { "aria-label": "Next page" }, "›");
   pager.append(previous, pageLabel, next);
   const adder = element("div", { class: "rw-bar rw-add" });
-  const newRow = element("input", { placeholder: '{"field": "value"}', "aria-label": "New row as JSON", size: 40 });
+  const addInput = element("input", { placeholder: '{"field": "value"}', "aria-label": "New row as JSON", size: 40 });
   const add = element("button", {}, "Add row");
-  adder.append(newRow, add);
+  adder.append(addInput, add);
   const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
   root.append(bar, table, pager, adder, message, offline);
@@ -94,8 +94,12 @@ function render({ model, el }) {
     model.save_changes();
   }
 
+  let heading = "";
   function drawHead() {
     const [sorted, direction] = model.get("sort") || [];
+    const signature = JSON.stringify([model.get("columns"), sorted, direction, model.get("editable")]);
+    if (signature === heading) return; // redrawing would lose the keyboard focus of a header
+    heading = signature;
     const row = element("tr");
     for (const column of model.get("columns")) {
       const th = element("th", { scope: "col", tabindex: "0" }, column);
@@ -113,7 +117,9 @@ function render({ model, el }) {
     head.replaceChildren(row);
   }
 
-  function editCell(td, row, column) {
+  // An edit keeps the row's revision from when it began: if the row changes meanwhile, the kernel refuses it.
+  function editCell(td, column) {
+    const row = td.parentElement.row;
     if (!model.get("editable") || column === model.get("key_column") || td.querySelector("input")) return;
     const input = element("input", { "aria-label": `New value of ${column}` });
     input.value = cellText(row.cells[column]);
@@ -127,7 +133,7 @@ function render({ model, el }) {
       if (save && input.value !== cellText(row.cells[column])) {
         model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value });
       }
-      td.textContent = cellText(row.cells[column]);
+      fillCell(td, td.parentElement.row.cells[column]);
     };
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter") finish(true);
@@ -136,31 +142,60 @@ function render({ model, el }) {
     input.addEventListener("blur", () => finish(false));
   }
 
+  function fillCell(td, value) {
+    td.textContent = cellText(value);
+    td.title = cellText(value);
+    td.classList.toggle("rw-missing", value === undefined);
+    td.classList.toggle("rw-nested", value !== null && typeof value === "object");
+  }
+
+  function makeRow(columns, editable) {
+    const tr = element("tr");
+    for (const column of columns) {
+      const td = element("td");
+      td.addEventListener("dblclick", () => editCell(td, column));
+      tr.append(td);
+    }
+    if (editable) {
+      const remove = element("button", { "aria-label": "Delete row", title: "Delete row" }, "✕");
+      remove.addEventListener("click", () => model.send({ type: "delete", key: tr.row.key, rev: tr.row.rev }));
+      const actions = element("td");
+      actions.append(remove);
+      tr.append(actions);
+    }
+    return tr;
+  }
+
+  // Rows are kept by key, so a cell being edited survives updates to other rows.
+  let shape = "";
   function drawBody() {
     const columns = model.get("columns");
-    const changed = new Set(model.get("changed"));
     const editable = model.get("editable");
-    const rows = [];
-    for (const row of model.get("page_rows")) {
-      const tr = element("tr", { "data-key": row.key });
-      if (changed.has(row.key)) tr.classList.add("rw-flash");
-      for (const column of columns) {
-        const value = row.cells[column];
-        const td = element("td", {}, cellText(value));
-        td.title = cellText(value);
-        if (value === undefined) td.classList.add("rw-missing");
-        else if (value !== null && typeof value === "object") td.classList.add("rw-nested");
-        td.addEventListener("dblclick", () => editCell(td, row, column));
-        tr.append(td);
+    const changed = new Set(model.get("changed"));
+    const layout = JSON.stringify([columns, editable]);
+    const kept = new Map();
+    if (layout === shape) for (const tr of body.children) kept.set(tr.dataset.key, tr);
+    shape = layout;
+    const rows = model.get("page_rows").map((row) => {
+      const tr = kept.get(row.key) || makeRow(columns, editable);
+      tr.dataset.key = row.key;
+      tr.row = row;
+      columns.forEach((column, i) => {
+        const td = tr.children[i];
+        if (!td.querySelector("input")) fillCell(td, row.cells[column]);
+      });
+      tr.classList.remove("rw-flash");
+      if (changed.has(row.key)) {
+        void tr.offsetWidth; // restart the highlight animation
+        tr.classList.add("rw-flash");
       }
-      if (editable) {
-        const remove = element("button", { "aria-label": "Delete row", title: "Delete row" }, "✕");
-        remove.addEventListener("click", () => model.send({ type: "delete", key: row.key, rev: row.rev }));
-        tr.append(element("td")).append(remove);
-      }
-      rows.push(tr);
-    }
-    body.replaceChildren(...rows);
+      return tr;
+    });
+    // Move only what moved: a row taken out and put back would lose the focus of a cell being edited.
+    rows.forEach((tr, i) => {
+      if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
+    });
+    while (body.children.length > rows.length) body.lastElementChild.remove();
   }
 
   function drawStatus() {
@@ -208,11 +243,11 @@ function render({ model, el }) {
     }, 200);
   });
   const addRow = () => {
-    if (newRow.value.trim()) model.send({ type: "insert", text: newRow.value });
-    newRow.value = "";
+    if (addInput.value.trim()) model.send({ type: "insert", text: addInput.value });
+    addInput.value = "";
   };
   add.addEventListener("click", addRow);
-  newRow.addEventListener("keydown", (event) => {
+  addInput.addEventListener("keydown", (event) => {
     if (event.key === "Enter") addRow();
   });
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ServerProcess, maybe_await, run_async, start_server
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlQueryLogicError, ReqlTimeoutError
+from servers import ServerProcess, maybe_await, run_async, start_server
 
 WAIT = 5  # seconds a test waits for a change that must come
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import start_server
 from rethinkdb import RethinkDB
+from servers import start_server
 
 
 def test_help_names_rethinkdb_style_flags() -> None:

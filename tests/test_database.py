@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ServerProcess
 from rethinkdb import RethinkDB
+from servers import ServerProcess
 
 from rethink_widgets.database import Settings
 

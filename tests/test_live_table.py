@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ServerProcess, start_server
 from kernel import Kernel
 from rethinkdb import RethinkDB
+from servers import ServerProcess, start_server
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import ServerProcess, run_async
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlCursorEmpty
+from servers import ServerProcess, run_async
 
 
 def test_profile_returns_value_and_profile(conn: Any, r: RethinkDB) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ServerProcess, run_async
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
+from servers import ServerProcess, run_async
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import start_server
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlError
+from servers import start_server
 
 
 def test_data_survives_clean_restart(tmp_path: Path) -> None:

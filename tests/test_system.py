@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import start_server
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
+from servers import start_server
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ServerProcess, run_async, start_server
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
 from rethinkdb.handshake import HandshakeV1_0
+from servers import ServerProcess, run_async, start_server
 
 V1_0 = 0x34C2BDC3
 

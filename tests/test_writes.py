@@ -6,9 +6,9 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import ServerProcess, run_async
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlQueryLogicError
+from servers import ServerProcess, run_async
 
 ZERO = {"deleted": 0, "errors": 0, "inserted": 0, "replaced": 0, "skipped": 0, "unchanged": 0}
 

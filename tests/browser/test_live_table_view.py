@@ -1,0 +1,121 @@
+"""LiveTable in real JupyterLab and Chromium: what a person sees and does.
+
+`page` comes last in each test's arguments, so its final screenshot is taken before the table is dropped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from jupyter_lab import Lab, open_notebook, run_all
+from playwright.sync_api import Page, expect
+from rethinkdb import RethinkDB
+
+TIMEOUT = 15_000  # ms; generous for a shared machine (speed is measured by benchmarks, not here)
+
+
+@pytest.fixture
+def people(conn: Any, r: RethinkDB) -> Iterator[str]:
+    name = "people_" + uuid.uuid4().hex[:8]
+    r.table_create(name).run(conn)
+    r.table(name).insert([{"id": i, "name": f"person {i}", "age": 30 + (i * 7) % 11} for i in range(1, 8)]).run(conn)
+    yield name
+    r.table_drop(name).run(conn)
+
+
+def show(page: Page, lab: Lab, code: str) -> None:
+    path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", code])
+    open_notebook(page, lab, path)
+    run_all(page, path)
+    expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
+
+
+def column(page: Page, index: int) -> list[str]:
+    return page.locator(f".rw-table tbody tr td:nth-child({index})").all_inner_texts()
+
+
+def test_rows_follow_outside_writes(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    rows = page.locator(".rw-table tbody tr")
+    expect(rows).to_have_count(7)
+    expect(page.locator(".rw-table thead th").first).to_have_text("id")
+    r.table(people).insert({"id": 8, "name": "<img src=x onerror=alert(1)>", "age": 1}).run(conn)
+    expect(rows).to_have_count(8, timeout=TIMEOUT)
+    expect(rows.last).to_contain_text("<img src=x onerror=alert(1)>")  # shown as text, never as HTML
+    assert page.locator(".rw-table img").count() == 0
+    r.table(people).get(1).delete().run(conn)
+    expect(rows).to_have_count(7, timeout=TIMEOUT)
+    expect(page.locator(".rw-table .rw-status")).to_contain_text("7 rows")
+
+
+def test_sort_filter_edit_and_conflict(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    header = page.locator(".rw-table thead th", has_text="age")
+    header.click()
+    ages = sorted(doc["age"] for doc in r.table(people).run(conn))
+    expect(page.locator(".rw-table tbody tr td:nth-child(2)").first).to_have_text(str(ages[0]), timeout=TIMEOUT)
+    header.click()
+    expect(page.locator(".rw-table tbody tr td:nth-child(2)").first).to_have_text(str(ages[-1]), timeout=TIMEOUT)
+    header.click()  # back to the query's order
+    page.locator(".rw-table input[type=search]").fill("person 3")
+    expect(page.locator(".rw-table tbody tr")).to_have_count(1, timeout=TIMEOUT)
+    page.locator(".rw-table input[type=search]").fill("")
+    expect(page.locator(".rw-table tbody tr")).to_have_count(7, timeout=TIMEOUT)
+    # Edit a cell: double-click, type, Enter; the database has it and the view shows it.
+    name_cell = page.locator(".rw-table tbody tr[data-key='2'] td:nth-child(3)")
+    name_cell.dblclick()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("renamed")
+    page.keyboard.press("Enter")
+    expect(name_cell).to_have_text("renamed", timeout=TIMEOUT)
+    assert r.table(people).get(2).run(conn)["name"] == "renamed"
+    # Start an edit, let someone else change the row, then save: refused, their value kept, and the view says so.
+    name_cell.dblclick()
+    r.table(people).get(2).update({"name": "someone else"}).run(conn)
+    expect(page.locator(".rw-table tbody tr[data-key='2']")).to_have_class("rw-flash", timeout=TIMEOUT)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("mine")
+    page.keyboard.press("Enter")
+    expect(page.locator(".rw-table .rw-message")).to_contain_text("changed since you saw it", timeout=TIMEOUT)
+    expect(name_cell).to_have_text("someone else")
+    assert r.table(people).get(2).run(conn)["name"] == "someone else"
+
+
+def test_delete_add_and_bad_input(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    page.locator(".rw-table tbody tr[data-key='3'] button[aria-label='Delete row']").click()
+    expect(page.locator(".rw-table tbody tr")).to_have_count(6, timeout=TIMEOUT)
+    assert r.table(people).get(3).run(conn) is None
+    adder = page.locator(".rw-table input[aria-label='New row as JSON']")
+    adder.fill('{"id": 42, "name": "added", "age": 5}')
+    adder.press("Enter")
+    expect(page.locator(".rw-table tbody tr[data-key='42']")).to_contain_text("added", timeout=TIMEOUT)
+    adder.fill("not json")
+    adder.press("Enter")
+    expect(page.locator(".rw-table .rw-message")).to_contain_text("JSON object", timeout=TIMEOUT)
+    assert r.table(people).count().run(conn) == 7
+
+
+def test_pages_of_a_large_table(lab: Lab, conn: Any, r: RethinkDB, page: Page) -> None:
+    name = "big_" + uuid.uuid4().hex[:8]
+    r.table_create(name).run(conn)
+    try:
+        for start in range(0, 100_000, 20_000):
+            r.table(name).insert([{"id": i, "v": i % 13} for i in range(start, start + 20_000)]).run(
+                conn, durability="soft"
+            )
+        show(page, lab, f"LiveTable(r.table('{name}'), page_size=50)")
+        expect(page.locator(".rw-table .rw-page")).to_have_text("page 1 of 2000")
+        expect(page.locator(".rw-table tbody tr")).to_have_count(50)
+        page.locator(".rw-table button[aria-label='Next page']").click()
+        expect(page.locator(".rw-table tbody tr").first).to_have_attribute("data-key", "50", timeout=TIMEOUT)
+        expect(page.locator(".rw-table .rw-page")).to_have_text("page 2 of 2000")
+        r.table(name).get(60).update({"v": "changed"}).run(conn)
+        expect(page.locator(".rw-table tbody tr[data-key='60'] td:nth-child(2)")).to_have_text(
+            "changed", timeout=TIMEOUT
+        )
+    finally:
+        r.table_drop(name).run(conn)

@@ -1,0 +1,93 @@
+"""Real embedded servers as child processes, and running the driver's async loop types against them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rethinkdb import RethinkDB
+
+START_TIMEOUT = 30
+
+
+@dataclass
+class ServerProcess:
+    """A server running as a child process, as a user would start it."""
+
+    process: subprocess.Popen[str]
+    directory: Path
+    port: int
+    host: str = "127.0.0.1"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def output(self) -> str:
+        """Everything the server printed (call after it stopped)."""
+        out, _ = self.process.communicate(timeout=10)
+        return out
+
+
+def start_server(directory: Path, *args: str) -> ServerProcess:
+    """Start `python -m rethink_widgets.server` on a free port and wait for its listening line."""
+    command = [
+        sys.executable,
+        "-m",
+        "rethink_widgets.server",
+        "--driver-port",
+        "0",
+        "--directory",
+        str(directory),
+        *args,
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        match = re.search(r"Listening for client driver connections on port (\d+)", line)
+        if match:
+            return ServerProcess(process, directory, int(match.group(1)))
+    process.wait(START_TIMEOUT)
+    raise RuntimeError("server did not start:\n" + "".join(lines))
+
+
+def run_async(server: ServerProcess, loop_type: str, body: Callable[[RethinkDB, Any], Awaitable[Any]]) -> Any:
+    """Run `await body(r, conn)` with a connection of the given loop type ('asyncio' or 'tornado')."""
+    r = RethinkDB()
+    r.set_loop_type(loop_type)
+
+    async def main() -> Any:
+        connection = await r.connect(server.host, server.port)
+        try:
+            return await body(r, connection)
+        finally:
+            await maybe_await(connection.close())
+
+    return asyncio.run(main())
+
+
+async def maybe_await(value: Any) -> Any:
+    if asyncio.iscoroutine(value) or asyncio.isfuture(value):
+        return await value
+    return value
