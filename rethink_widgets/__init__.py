@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["LiveTable", "feed", "load_ipython_extension", "unload_ipython_extension", "watch"]
+__all__ = ["LiveTable", "TodoList", "feed", "load_ipython_extension", "unload_ipython_extension", "watch"]
 
 _LAZY = {
     "LiveTable": "rethink_widgets.live_table",

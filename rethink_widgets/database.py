@@ -14,6 +14,8 @@ from typing import Any
 
 from rethinkdb import RethinkDB
 
+from rethink_widgets.queries import QueryInfo
+
 DEFAULT_PORT = 28015
 _VARIABLES = ("RETHINKDB_HOST", "RETHINKDB_PORT", "RETHINKDB_USER", "RETHINKDB_PASSWORD", "RETHINKDB_DB")
 
@@ -81,6 +83,10 @@ class Database:
     @property
     def default_db(self) -> str:
         return self.settings.db or "test"
+
+    def table(self, info: QueryInfo) -> Any:
+        """The table a query reads, as a term of this database's own driver instance."""
+        return (self.r.db(info.db) if info.db else self.r).table(info.table)
 
     async def connect(self) -> Any:
         """A new asyncio connection (each feed has its own, so one slow feed never holds up another)."""

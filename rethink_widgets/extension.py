@@ -42,6 +42,7 @@ def load(shell: Any) -> None:
     global _user_conn
     from rethink_widgets.live_table import LiveTable
     from rethink_widgets.magics import RethinkMagics
+    from rethink_widgets.todo_list import TodoList
 
     settings = databases.Settings.from_environment()
     said = ensure_server(settings)
@@ -51,11 +52,8 @@ def load(shell: Any) -> None:
     databases.use(database)
     _user_conn = database.connect_sync()
     _user_conn.repl()
-    names = {"r": user_r, "conn": _user_conn, "LiveTable": LiveTable, "watch": watch, "feed": feed}
-    with contextlib.suppress(ImportError):
-        from rethink_widgets.todo_list import TodoList
-
-        names["TodoList"] = TodoList
+    names = {"r": user_r, "conn": _user_conn, "LiveTable": LiveTable, "TodoList": TodoList, "watch": watch}
+    names["feed"] = feed
     for name, value in names.items():
         if name not in shell.user_ns:
             shell.user_ns[name] = value

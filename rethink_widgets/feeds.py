@@ -18,7 +18,7 @@ import logging
 import time
 import traceback
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from rethinkdb import errors
@@ -97,9 +97,11 @@ class LiveFeed(Background):
         database: Database,
         on_changes: Callable[[list[Change]], None] | None = None,
         on_status: Callable[[str], None] | None = None,
+        prepare: Callable[[Any], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(query, database)
         self.result = ResultSet()
+        self._prepare = prepare
         self.primary_key: str | None = None
         self._on_changes = on_changes
         self._on_status = on_status
@@ -133,11 +135,11 @@ class LiveFeed(Background):
             self._delay = min(self._delay * 2, LAST_RETRY)
 
     async def _follow(self, conn: Any) -> None:
+        if self._prepare is not None:
+            await self._prepare(conn)
+            self._prepare = None
         if self.info.table is not None and self.primary_key is None:
-            table = self.database.r.table(self.info.table)
-            if self.info.db is not None:
-                table = self.database.r.db(self.info.db).table(self.info.table)
-            self.primary_key = (await table.info().run(conn))["primary_key"]
+            self.primary_key = (await self.database.table(self.info).info().run(conn))["primary_key"]
             self.result = ResultSet(self.primary_key, positioned=self.info.ordered_limit)
         options = {"include_initial": True, "include_states": True}
         if self.info.ordered_limit:

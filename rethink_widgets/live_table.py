@@ -143,15 +143,12 @@ class LiveTable(LiveWidget):
     async def _request(self, content: dict[str, Any]) -> None:
         handlers = {"edit": self._edit, "delete": self._delete, "insert": self._insert}
         handler = handlers.get(content.get("type"))
-        if handler is None or not self.editable:
-            self.message = "This table is read-only." if handler else f"Unknown request: {content.get('type')!r}"
-            return
-        try:
+        if handler is None:
+            await super()._request(content)
+        elif not self.editable:
+            raise ValueError("This table is read-only.")
+        else:
             await handler(content)
-        except (ValueError, TypeError) as error:
-            self.message = str(error)
-        except Exception as error:
-            self.message = f"The database refused: {getattr(error, 'message', None) or error}"
 
     def _seen(self, content: dict[str, Any]) -> tuple[Any, Any]:
         """The row a request is about, as the person saw it, and its primary key; refuses when it changed since."""
@@ -192,16 +189,6 @@ class LiveTable(LiveWidget):
         if not isinstance(doc, dict):
             raise TypeError('A new row is a JSON object, such as {"name": "Ada", "score": 3}.')
         await self._write(self._table().insert(doc))
-
-    def _table(self) -> Any:
-        info, r = self.feed.info, self.database.r
-        return (r.db(info.db) if info.db else r).table(info.table)
-
-    async def _write(self, query: Any) -> None:
-        result = await query.run(await self.database.writer())
-        if result.get("errors"):
-            raise ValueError(result.get("first_error", "The write failed."))
-        self.message = ""
 
 
 def parse_cell(text: Any, old: Any) -> Any:

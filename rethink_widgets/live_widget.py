@@ -83,8 +83,11 @@ class LiveWidget(anywidget.AnyWidget):
         self.database = databases.Database(databases.Settings.of_connection(conn)) if conn else databases.current()
         self._loop = asyncio.get_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
         self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND)
-        self.feed = LiveFeed(query, self.database, on_changes=self._changed, on_status=self._status_changed)
+        self.feed = LiveFeed(
+            query, self.database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
+        )
         self.title = self.feed.name
         self.on_msg(self._received)
         self._replace_earlier_run()
@@ -126,6 +129,9 @@ class LiveWidget(anywidget.AnyWidget):
             self._draw()
             self.version += 1
 
+    async def _prepare(self, conn: Any) -> None:
+        """Run once on the feed's first connection, before it opens (a widget may create its table here)."""
+
     def _draw(self) -> None:
         """Set the synced traits that views draw (called at most `UPDATES_PER_SECOND` times a second)."""
         raise NotImplementedError
@@ -140,7 +146,7 @@ class LiveWidget(anywidget.AnyWidget):
         if isinstance(content, dict) and content.get("type") == "hello":
             self.on_loop(lambda: self.send({"type": "live"}))
         elif isinstance(content, dict):
-            self.on_loop(lambda: self.spawn(self._request(content)))
+            self.on_loop(lambda: self.spawn(self._handle(content)))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = self._loop.create_task(work)
@@ -148,9 +154,33 @@ class LiveWidget(anywidget.AnyWidget):
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def _handle(self, content: dict[str, Any]) -> None:
+        try:
+            async with self._requests:
+                await self._request(content)
+        except (ValueError, TypeError) as error:
+            self.message = str(error)
+        except Exception as error:
+            self.message = f"The database refused: {getattr(error, 'message', None) or error}"
+        else:
+            return
+        self._throttle.poke()  # views redraw from the kernel's state: a change they showed early is rolled back
+
     async def _request(self, content: dict[str, Any]) -> None:
-        """Handle a request from a view (edit, delete, add ...)."""
-        self.message = f"Unknown request: {content.get('type')!r}"
+        """Carry out a request from a view (edit, delete, add ...); ValueError or TypeError says why not."""
+        raise ValueError(f"Unknown request: {content.get('type')!r}")
+
+    def _table(self) -> Any:
+        """The table the widget's rows come from, for writes."""
+        return self.database.table(self.feed.info)
+
+    async def _write(self, query: Any) -> dict[str, Any]:
+        """Run a write on the widgets' write connection; a refused document raises ValueError with the reason."""
+        result: dict[str, Any] = await query.run(await self.database.writer())
+        if result.get("errors"):
+            raise ValueError(result.get("first_error", "The write failed."))
+        self.message = ""
+        return result
 
     # ---------------------------------------------------------------- re-running a cell
 

@@ -1,0 +1,147 @@
+"""TodoList: the realtime todo, where every open view, in every kernel, sees every change.
+
+    todo = TodoList(r.table("todo"))
+    await todo.add("buy milk")
+
+Items are documents `{id, text, done, created_at}`, shown in creation order; `created_at` is set by the database
+(`r.now()`). Every action, from a view or from Python, is a request the kernel validates and writes; the list follows
+the changefeed, so two users (two views, two kernels, two browsers) always converge on what the database holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import traitlets
+
+from rethink_widgets.live_widget import LiveWidget, asset
+from rethink_widgets.queries import describe
+from rethink_widgets.results import canonical
+from rethink_widgets.table_view import TableView
+
+MAX_TEXT = 500
+MAX_SHOWN = 1000  # items sent to the views; a todo list longer than this is a table (use LiveTable)
+GONE = "That item was deleted meanwhile."
+
+
+def clean_text(text: Any) -> str:
+    """A todo's text as stored: a string, stripped, not empty, at most `MAX_TEXT` characters."""
+    if not isinstance(text, str):
+        raise TypeError(f"A todo's text must be a string, not {type(text).__name__}.")
+    text = text.strip()
+    if not text:
+        raise ValueError("A todo needs some text.")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"A todo's text can be at most {MAX_TEXT} characters (this one has {len(text)}).")
+    return text
+
+
+class TodoList(LiveWidget):
+    _esm = asset("todo_list.js")
+
+    items_shown = traitlets.List(traitlets.Dict(), help="The items in creation order: {key, id, text, done}.").tag(
+        sync=True
+    )
+    left = traitlets.Int(0, help="How many items are not done.").tag(sync=True)
+    total = traitlets.Int(0, help="How many items there are.").tag(sync=True)
+
+    def __init__(self, query: Any, conn: Any = None) -> None:
+        info = describe(query)
+        if not info.editable or info.point:
+            raise ValueError("TodoList needs a table (or a filter of one), such as r.table('todo')")
+        super().__init__(query, conn=conn)
+        self.view = TableView(self.feed.result)
+        self.view.configure("created_at", False, "")
+
+    # ---------------------------------------------------------------- Python API
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """Every item, in creation order."""
+        return [self.feed.result.get(key) for key in self.view.ordered_keys()]
+
+    def __repr__(self) -> str:
+        return f"TodoList({self.title}, {self.total} items, {self.left} left, {self.status})"
+
+    async def add(self, text: str) -> str:
+        """Add an item; returns its id."""
+        r = self.database.r
+        item = {"text": clean_text(text), "done": False, "created_at": r.now()}
+        result = await self._write(self._table().insert(item))
+        return str(result["generated_keys"][0])
+
+    async def toggle(self, item_id: Any, done: bool | None = None) -> None:
+        """Check an item off (or on again); without `done`, flip it, atomically in the database."""
+        if done is not None and not isinstance(done, bool):
+            raise TypeError("done must be True or False")
+        change = {"done": done} if done is not None else (lambda item: {"done": item["done"].default(False).not_()})
+        await self._update(item_id, change)
+
+    async def edit(self, item_id: Any, text: str) -> None:
+        await self._update(item_id, {"text": clean_text(text)})
+
+    async def delete(self, item_id: Any) -> None:
+        result = await self._write(self._table().get(item_id).delete())
+        if not result.get("deleted"):
+            raise ValueError(GONE)
+
+    async def clear_completed(self) -> int:
+        """Delete every item that is done; returns how many."""
+        result = await self._write(self._table().filter({"done": True}).delete())
+        return int(result.get("deleted", 0))
+
+    # ---------------------------------------------------------------- the feed and the views
+
+    async def _prepare(self, conn: Any) -> None:
+        """Create the table on first use (another kernel may create it at the same moment: that is fine)."""
+        info, r = self.feed.info, self.database.r
+        db = r.db(info.db or self.database.default_db)
+        if info.table in await db.table_list().run(conn):
+            return
+        try:
+            await db.table_create(info.table).run(conn)
+        except Exception as error:
+            if "already exists" not in str(error):
+                raise
+            return
+        print(f"rethink_widgets: created table {self.title}")
+
+    def _changed(self, changes: list[Any]) -> None:
+        if self.view.result is not self.feed.result:
+            self.view.use(self.feed.result)
+        else:
+            self.view.apply(changes)
+        super()._changed(changes)
+
+    def _draw(self) -> None:
+        result = self.feed.result
+        keys = self.view.ordered_keys()
+        self.items_shown = [self._item(key) for key in keys[:MAX_SHOWN]]
+        self.total = len(result)
+        self.left = sum(1 for key in keys if not result.get(key).get("done"))
+
+    def _item(self, key: str) -> dict[str, Any]:
+        item = self.feed.result.get(key)
+        text = item.get("text")
+        shown = text if isinstance(text, str) else canonical(text)
+        return {"key": key, "id": item.get(self.feed.primary_key), "text": shown, "done": item.get("done") is True}
+
+    async def _request(self, content: dict[str, Any]) -> None:
+        kind, item_id = content.get("type"), content.get("id")
+        if kind == "add":
+            await self.add(content.get("text"))  # type: ignore[arg-type]
+        elif kind == "toggle":
+            await self.toggle(item_id, content.get("done"))
+        elif kind == "edit":
+            await self.edit(item_id, content.get("text"))  # type: ignore[arg-type]
+        elif kind == "delete":
+            await self.delete(item_id)
+        elif kind == "clear_completed":
+            await self.clear_completed()
+        else:
+            await super()._request(content)
+
+    async def _update(self, item_id: Any, change: Any) -> None:
+        result = await self._write(self._table().get(item_id).update(change))
+        if result.get("skipped"):
+            raise ValueError(GONE)
