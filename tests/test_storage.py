@@ -70,7 +70,7 @@ def test_put_get_delete(store: Storage) -> None:
         (8, 5, False, True, False, []),
     ],
 )
-def test_scan_bounds(store: Storage, lower, upper, lower_open, upper_open, reverse, expected) -> None:  # noqa: PLR0917
+def test_scan_bounds(store: Storage, lower, upper, lower_open, upper_open, reverse, expected) -> None:
     table = fill(store)
     assert ids(store.scan(table, lower, upper, lower_open, upper_open, reverse)) == expected
 

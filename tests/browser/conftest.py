@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_lab import READY_TIMEOUT, Lab, free_port
+from jupyter_lab import READY_TIMEOUT, Lab, free_port, screenshot
 from playwright.sync_api import Browser, Page, sync_playwright
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -117,9 +116,7 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     errors: list[str] = []
     context.on("weberror", lambda error: errors.append(str(error.error)))
     yield opened
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for number, each in enumerate(context.pages):
-        suffix = f"-{number}" if number else ""
-        each.screenshot(path=str(SCREENSHOTS / f"{request.node.name}{suffix}.png"), full_page=True)
+        screenshot(each, request.node.name + (f"-{number}" if number else ""))
     context.close()
     assert not errors, f"errors in the page: {errors}"

@@ -12,6 +12,7 @@ import nbformat
 from playwright.sync_api import Page
 
 READY_TIMEOUT = 60
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
 @dataclass
@@ -77,3 +78,9 @@ def run_cell_code(page: Page, path: str, code: str) -> None:
 
 def cell_texts(page: Page, selector: str) -> list[Any]:
     return page.locator(selector).all_inner_texts()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save what the page shows, for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
