@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo server lint bench clean chromium
+.PHONY: test demo notebooks server lint bench clean chromium
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -26,11 +26,13 @@ chromium:
 test: $(STAMP) chromium
 	$(PY) -m pytest
 
-# Until the notebook extension starts the embedded server by itself, the demo starts it alongside JupyterLab.
+# `%load_ext rethink_widgets` in each notebook starts the embedded server when no database answers.
 demo: $(STAMP)
-	$(VENV)/bin/rethink-widgets-server --directory rethinkdb_data & server=$$!; \
-	trap 'kill $$server' EXIT INT TERM; \
 	$(VENV)/bin/jupyter lab notebooks/
+
+# Re-run the demo notebooks against a fresh server, storing the outputs nbval compares with.
+notebooks: $(STAMP)
+	cd tests && ../$(PY) notebook_server.py $(patsubst %,../%,$(wildcard notebooks/*.ipynb))
 
 server: $(STAMP)
 	$(VENV)/bin/rethink-widgets-server

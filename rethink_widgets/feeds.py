@@ -47,6 +47,7 @@ class Background:
         self.info: QueryInfo = describe(query)
         self.database = database
         self.number = next(_numbers)
+        self.kind = type(self).__name__  # what `%rethink` calls it (a widget names itself)
         self.status = "connecting"
         self.last_error = ""
         self.changes_seen = 0

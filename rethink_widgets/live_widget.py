@@ -88,6 +88,7 @@ class LiveWidget(anywidget.AnyWidget):
         self.feed = LiveFeed(
             query, self.database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
         )
+        self.feed.kind = type(self).__name__
         self.title = self.feed.name
         self.on_msg(self._received)
         self._replace_earlier_run()
@@ -103,6 +104,14 @@ class LiveWidget(anywidget.AnyWidget):
         """Wait until the widget shows the complete, current result."""
         await self.feed.ready(timeout)
         await asyncio.sleep(0)  # let a pending update go out first
+
+    async def wait_until(self, condition: Callable[[Any], Any], timeout: float = 10) -> None:
+        """Wait until `condition(widget)` holds, e.g. `await t.wait_until(lambda t: len(t.rows) == 6)`."""
+        deadline = self._loop.time() + timeout
+        while not condition(self):
+            if self._loop.time() > deadline:
+                raise TimeoutError(f"{self!r}: the condition did not hold within {timeout} s")
+            await asyncio.sleep(0.02)
 
     def close(self) -> None:
         """Stop the feed and close the widget's comm (every view of it)."""

@@ -38,8 +38,7 @@ def status() -> str:
     for number, live in sorted(feeds.LIVE.items()):
         result = getattr(live, "result", None)
         rows = f"{len(result)} rows" if result is not None else f"{live.changes_seen} changes"
-        kind = type(live).__name__
-        lines.append(f"  [{number}] {kind} {live.name}: {live.status}, {rows}, {live.rate():.0f} changes/s")
+        lines.append(f"  [{number}] {live.kind} {live.name}: {live.status}, {rows}, {live.rate():.0f} changes/s")
         if live.last_error and not live.status.startswith("ready"):
             lines.append(f"       last error: {live.last_error}")
     return "\n".join(lines)

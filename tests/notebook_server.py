@@ -1,0 +1,64 @@
+"""The demo notebooks run against a fresh embedded server, under nbval in `make test` or re-executed by hand.
+
+As a pytest plugin (`-p notebook_server`): when the session collected notebooks, start a server and point kernels at
+it through `RETHINKDB_HOST` and `RETHINKDB_PORT`; nbval's kernels inherit the environment.
+
+    python tests/notebook_server.py notebooks/*.ipynb    # re-run notebooks in place (their stored outputs)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from servers import ServerProcess, start_server
+
+_running: list[tuple[ServerProcess, str]] = []
+
+
+def start() -> ServerProcess:
+    directory = tempfile.mkdtemp(prefix="notebooks-")
+    server = start_server(Path(directory) / "data")
+    _running.append((server, directory))
+    os.environ["RETHINKDB_HOST"] = server.host
+    os.environ["RETHINKDB_PORT"] = str(server.port)
+    return server
+
+
+def stop() -> None:
+    while _running:
+        server, directory = _running.pop()
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(str(item.path).endswith(".ipynb") for item in session.items):
+        start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stop()
+
+
+def execute(paths: list[str]) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    for path in paths:
+        start()
+        try:
+            book = nbformat.read(path, as_version=4)
+            NotebookClient(book, timeout=600, resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+            nbformat.write(book, path)
+            print(f"executed {path}")
+        finally:
+            stop()
+
+
+if __name__ == "__main__":
+    execute(sys.argv[1:])
