@@ -6,7 +6,6 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nbformat
 from playwright.sync_api import Page
@@ -63,21 +62,12 @@ def run_all(page: Page, path: str) -> None:
     )
 
 
-def run_cell_code(page: Page, path: str, code: str) -> None:
-    """Append a cell with `code` to the open notebook and run it."""
+def save(page: Page, path: str) -> None:
     page.evaluate(
-        f"""([path, code]) => {{ const w = ({_FIND_PANEL})(path);
-            const notebook = w.content;
-            notebook.activeCellIndex = notebook.widgets.length - 1;
-            window.jupyterapp.commands.execute('notebook:insert-cell-below');
-            notebook.activeCell.model.sharedModel.setSource(code);
-            window.jupyterapp.commands.execute('notebook:run-cell'); }}""",
-        [path, code],
+        f"""async (path) => {{ const w = ({_FIND_PANEL})(path);
+            await w.context.save(); }}""",
+        path,
     )
-
-
-def cell_texts(page: Page, selector: str) -> list[Any]:
-    return page.locator(selector).all_inner_texts()
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -1,0 +1,83 @@
+"""What a person sees when things go wrong: a page reload, a killed database, a flood of changes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_lab import Lab, free_port, open_notebook, run_all, save
+from playwright.sync_api import Page, expect
+from rethinkdb import RethinkDB
+from servers import start_server
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def counters(conn: Any, r: RethinkDB) -> Iterator[str]:
+    name = "counters_" + uuid.uuid4().hex[:8]
+    r.table_create(name).run(conn)
+    r.table(name).insert([{"id": i, "n": 0} for i in range(100)]).run(conn)
+    yield name
+    r.table_drop(name).run(conn)
+
+
+def show(page: Page, lab: Lab, cells: list[str]) -> str:
+    path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", *cells])
+    open_notebook(page, lab, path)
+    run_all(page, path)
+    expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
+    return path
+
+
+def shown_counts(page: Page) -> list[str]:
+    return page.locator(".rw-table tbody tr td:nth-child(2)").all_inner_texts()
+
+
+def test_reload_with_the_kernel_alive(lab: Lab, conn: Any, r: RethinkDB, counters: str, page: Page) -> None:
+    path = show(page, lab, [f"LiveTable(r.table('{counters}'), page_size=10)"])
+    save(page, path)
+    r.table(counters).update({"n": 7}).run(conn)  # while the page is away
+    page.reload()
+    open_notebook(page, lab, path)
+    expect(page.locator(".rw-table tbody tr")).to_have_count(10, timeout=TIMEOUT)
+    expect(page.locator(".rw-table tbody tr td:nth-child(2)")).to_have_text(["7"] * 10, timeout=TIMEOUT)
+    r.table(counters).get(3).update({"n": 8}).run(conn)
+    expect(page.locator(".rw-table tbody tr[data-key='3'] td:nth-child(2)")).to_have_text("8", timeout=TIMEOUT)
+
+
+def test_database_killed_and_restarted(lab: Lab, r: RethinkDB, tmp_path: Path, page: Page) -> None:
+    port = free_port()
+    data = tmp_path / "data"
+    first = start_server(data, "--driver-port", str(port))
+    conn = r.connect("127.0.0.1", port)
+    r.table_create("live").run(conn)
+    r.table("live").insert([{"id": i, "n": 0} for i in range(5)]).run(conn)
+    show(page, lab, [f"%rethink connect 127.0.0.1:{port}", "LiveTable(r.table('live'))"])
+    first.kill()
+    expect(page.locator(".rw-table .rw-status")).to_contain_text("reconnecting", timeout=TIMEOUT)
+    second = start_server(data, "--driver-port", str(port))
+    try:
+        conn = r.connect("127.0.0.1", port)
+        r.table("live").get(0).delete().run(conn)
+        r.table("live").update({"n": 3}).run(conn)
+        expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
+        expect(page.locator(".rw-table tbody tr td:nth-child(2)")).to_have_text(["3"] * 4, timeout=TIMEOUT)
+    finally:
+        second.stop()
+
+
+def test_a_burst_of_20000_changes_ends_exact(lab: Lab, conn: Any, r: RethinkDB, counters: str, page: Page) -> None:
+    show(page, lab, [f"LiveTable(r.table('{counters}'), page_size=100)"])
+    for step in range(1, 201):  # 200 writes of 100 rows each, as fast as the database takes them
+        r.table(counters).update({"n": step}).run(conn, durability="soft", noreply=step % 10 != 0)
+    conn.noreply_wait()
+    r.table(counters).get(42).update({"n": "last"}).run(conn)
+    final = {row["id"]: str(row["n"]) for row in r.table(counters).run(conn)}
+    assert final[42] == "last" and final[0] == "200"
+    expected = [final[i] for i in range(100)]
+    expect(page.locator(".rw-table tbody tr td:nth-child(2)")).to_have_text(expected, timeout=TIMEOUT)
+    expect(page.locator(".rw-table .rw-status")).to_contain_text("100 rows")
