@@ -10,6 +10,7 @@ and the view says so, and the database checks the same thing atomically, so no u
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 from typing import Any
@@ -59,6 +60,7 @@ class LiveTable(LiveWidget):
         self._fixed_columns = columns
         self._fields: dict[str, int] = {}
         self._pending: set[str] = set()
+        self._decay: asyncio.TimerHandle | None = None
         super().__init__(query, conn=conn, page_size=page_size, columns=columns or [])
         self.editable = editable and self.feed.info.editable
         self.view = TableView(self.feed.result)
@@ -128,6 +130,10 @@ class LiveTable(LiveWidget):
         self.total = len(result)
         self.matched = len(self.view)
         self.rate = self.feed.rate()
+        if self.rate:  # draw again once the last second has passed, so a quiet table says 0 changes/s
+            if self._decay is not None:
+                self._decay.cancel()
+            self._decay = self._loop.call_later(1.05, self._throttle.poke)
 
     def _inferred_columns(self) -> list[str]:
         key = self.feed.result.primary_key

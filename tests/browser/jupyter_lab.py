@@ -16,10 +16,13 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 
 @dataclass
 class Lab:
+    """A running Jupyter server (JupyterLab or Notebook 7) and where its notebooks open."""
+
     url: str
     token: str
     root: Path
     process: subprocess.Popen[bytes]
+    tree: str = "/lab/tree/"
 
     def notebook(self, name: str, cells: list[str]) -> str:
         """Write a notebook of code cells into the Lab's root; returns its path there."""
@@ -41,8 +44,8 @@ _FIND_PANEL = """(path) => Array.from(window.jupyterapp.shell.widgets('main'))
 
 
 def open_notebook(page: Page, lab: Lab, path: str) -> None:
-    """Open a notebook in Lab and wait for its kernel to be idle."""
-    page.goto(f"{lab.url}/lab/tree/{path}?token={lab.token}&reset")
+    """Open a notebook and wait for its kernel to be idle."""
+    page.goto(f"{lab.url}{lab.tree}{path}?token={lab.token}&reset")
     page.wait_for_function(
         f"""(path) => {{ const w = window.jupyterapp && ({_FIND_PANEL})(path);
             const k = w && w.sessionContext.session && w.sessionContext.session.kernel;
