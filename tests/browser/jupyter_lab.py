@@ -1,11 +1,21 @@
-"""Driving JupyterLab in Chromium: notebooks written to its root, opened, and run cell by cell."""
+"""Jupyter servers (JupyterLab, Notebook 7) and Chromium, as the browser tests and benchmarks drive them."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import secrets
+import shutil
 import socket
 import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from playwright.sync_api import Page
@@ -77,3 +87,99 @@ def screenshot(page: Page, name: str) -> None:
     """Save what the page shows, for people to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class ChromiumMissing(Exception):
+    """Debian's chromium is not installed."""
+
+
+def chromium_path() -> str:
+    for candidate in (shutil.which("chromium"), "/usr/bin/chromium", "/usr/lib/chromium/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise ChromiumMissing(
+        "Chromium is not installed, so the browser tests cannot run. Install it with "
+        "`apt-get install -y chromium` (as root), or run `make test`, which does."
+    )
+
+
+def _quiet_settings(config: Path) -> None:
+    """No news or update toasts covering the page."""
+    settings = config / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+
+
+# Flags per front end: where notebooks open, and how to expose the app and keep it quiet.
+_FRONT_ENDS = {
+    "lab": ("/lab/tree/", [
+        "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]),
+    # Notebook 7 does not start its app with the news and update flags; the settings file keeps it quiet.
+    "notebook": ("/notebooks/", ["--JupyterNotebookApp.expose_app_in_browser=True"]),
+}  # fmt: skip
+
+
+@contextlib.contextmanager
+def serve(app: str, server: Any, base: Path) -> Iterator[Lab]:
+    """Run `jupyter lab` or `jupyter notebook` on a free port with a token and directories of its own."""
+    root, config, runtime, workspaces = (base / name for name in ("root", "config", "runtime", "workspaces"))
+    for directory in (root, runtime, workspaces):
+        directory.mkdir()
+    _quiet_settings(config)
+    port, token = free_port(), secrets.token_hex(12)
+    tree, flags = _FRONT_ENDS[app]
+    command = [
+        sys.executable, "-m", "jupyter", app, "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *flags,
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
+        "RETHINKDB_HOST": server.host,
+        "RETHINKDB_PORT": str(server.port),
+    }
+    log_path = base / f"{app}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(url, token, process, log_path)
+            yield Lab(url, token, root, process, tree)
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_until_up(url: str, token: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"Jupyter did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
