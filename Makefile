@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/server.py
 	$(PY) -m benchmarks.changefeeds
 	$(PY) -m benchmarks.livetable
+	$(PY) -m benchmarks.browser
 
 clean:
 	rm -rf $(VENV) build *.egg-info

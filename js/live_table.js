@@ -176,6 +176,7 @@ function render({ model, el }) {
     const kept = new Map();
     if (layout === shape) for (const tr of body.children) kept.set(tr.dataset.key, tr);
     shape = layout;
+    const flashing = [];
     const rows = model.get("page_rows").map((row) => {
       const tr = kept.get(row.key) || makeRow(columns, editable);
       tr.dataset.key = row.key;
@@ -184,10 +185,9 @@ function render({ model, el }) {
         const td = tr.children[i];
         if (!td.querySelector("input")) fillCell(td, row.cells[column]);
       });
-      tr.classList.remove("rw-flash");
       if (changed.has(row.key)) {
-        void tr.offsetWidth; // restart the highlight animation
-        tr.classList.add("rw-flash");
+        tr.classList.remove("rw-flash");
+        flashing.push(tr);
       }
       return tr;
     });
@@ -196,6 +196,10 @@ function render({ model, el }) {
       if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
     });
     while (body.children.length > rows.length) body.lastElementChild.remove();
+    if (flashing.length) {
+      void body.offsetWidth; // one layout for all rows, so their highlight animations start again
+      for (const tr of flashing) tr.classList.add("rw-flash");
+    }
   }
 
   function drawStatus() {

@@ -142,7 +142,8 @@ class LiveFeed(Background):
         if self.info.table is not None and self.primary_key is None:
             self.primary_key = (await self.database.table(self.info).info().run(conn))["primary_key"]
             self.result = ResultSet(self.primary_key, positioned=self.info.ordered_limit)
-        options = {"include_initial": True, "include_states": True}
+        # squash: a view needs only the latest state of each row, so a feed that falls behind skips the rest.
+        options = {"include_initial": True, "include_states": True, "squash": True}
         if self.info.ordered_limit:
             options["include_offsets"] = True
         self._cursor = await self.query.changes(**options).run(conn)
