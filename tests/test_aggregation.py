@@ -82,6 +82,12 @@ def test_errors(conn: Any, r: RethinkDB) -> None:
         "or coerce it to an array.",
     )
     fails(conn, r.expr([1, 2]).max(lambda x: x + "a"), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+    # Only rows without the field are skipped; rows that are not objects are errors.
+    fails(
+        conn, r.expr([1, 2]).min("a"), ReqlQueryLogicError, "Cannot perform get_field on a non-object non-sequence `1`."
+    )
+    assert r.expr([None, {"a": 1}]).min("a").run(conn) == {"a": 1}
+    assert r.expr([None, 1]).min().run(conn) is None
 
 
 def test_min_and_max_of_tables_by_field(conn: Any, r: RethinkDB, scores: str) -> None:
@@ -100,6 +106,28 @@ def test_min_and_max_along_an_index(conn: Any, r: RethinkDB, scores: str) -> Non
     assert t.max(index="id").run(conn) == {"id": 4}
     assert t.min(index="score").type_of().run(conn) == "SELECTION<OBJECT>"
     fails(conn, t.min(index="nope"), ReqlOpFailedError, f"Index `nope` was not found on table `test.{scores}`.")
+    fails(
+        conn, t.min("score", index="score"), ReqlQueryLogicError, "Cannot provide both a function and an index to min."
+    )
+    fails(
+        conn,
+        t.max(lambda row: row["score"], index="score"),
+        ReqlQueryLogicError,
+        "Cannot provide both a function and an index to max.",
+    )
+
+
+def test_min_and_max_of_a_whole_table_go_by_primary_key(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    fails(conn, t.min(), ReqlNonExistenceError, "`min` found no entries in the specified index.")
+    fails(conn, t.max(index="id"), ReqlNonExistenceError, "`max` found no entries in the specified index.")
+    fails(conn, t.min(index="id"), ReqlNonExistenceError, "`min` found no entries in the specified index.")
+    # By whole rows {"a": 0, ...} would come first and {"a": 9, ...} last; by primary key it is the other way round.
+    t.insert([{"id": 1, "a": 9}, {"id": 2, "a": 0}]).run(conn)
+    assert t.min().run(conn) == {"id": 1, "a": 9}
+    assert t.max().run(conn) == {"id": 2, "a": 0}
+    assert t.min().type_of().run(conn) == "SELECTION<OBJECT>"
+    assert t.filter({}).min().run(conn) == {"id": 2, "a": 0}  # any other sequence compares whole rows
 
 
 def test_index_min_is_a_selection_that_can_be_written(conn: Any, r: RethinkDB, scores: str) -> None:

@@ -67,6 +67,8 @@ def test_mul_repeats_arrays(conn: Any, r: RethinkDB) -> None:
     assert (r.expr(["a"]) * 0).run(conn) == []
     fails(conn, r.expr([1]).mul(1.5), ReqlQueryLogicError, "Number not an integer: 1.5")
     fails(conn, r.expr([1]).mul("a"), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+    fails(conn, r.expr([1]).mul(-1), ReqlQueryLogicError, "Cannot multiply an ARRAY by a negative number.")
+    fails(conn, r.expr(-2).mul([1]), ReqlQueryLogicError, "Cannot multiply an ARRAY by a negative number.")
 
 
 def test_mod(conn: Any, r: RethinkDB) -> None:
@@ -80,6 +82,8 @@ def test_mod(conn: Any, r: RethinkDB) -> None:
     fails(conn, r.expr(10.5) % 3, ReqlQueryLogicError, "Number not an integer: 10.5")
     fails(conn, r.expr(4) % "a", ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
     fails(conn, r.expr("a") % 1, ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+    fails(conn, r.expr(2**53 + 2) % 3, ReqlQueryLogicError, "Number not an integer (>2^53): 9007199254740994")
+    fails(conn, r.expr(3) % -(2**53 + 2), ReqlQueryLogicError, "Number not an integer (<-2^53): -9007199254740994")
 
 
 def test_floor_ceil_round(conn: Any, r: RethinkDB) -> None:
@@ -105,7 +109,14 @@ def test_times_with_numbers(conn: Any, r: RethinkDB) -> None:
     assert r.epoch_time(10).add(1.5).to_epoch_time().run(conn) == 11.5
     assert r.epoch_time(10).sub(4).to_epoch_time().run(conn) == 6
     assert (r.epoch_time(10) - r.epoch_time(4)).run(conn) == 6
+    # A number plus a time is a time too, in either order; two times do not add up.
+    assert r.expr(1).add(r.epoch_time(10)).to_epoch_time().run(conn) == 11
+    assert r.expr(1).add(r.epoch_time(10), 2).to_epoch_time().run(conn) == 13
     fails(conn, r.epoch_time(10).sub("a"), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+    fails(conn, r.expr("a").add(r.epoch_time(10)), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+    fails(
+        conn, r.epoch_time(1).add(r.epoch_time(2)), ReqlQueryLogicError, "Expected type NUMBER but found PTYPE<TIME>."
+    )
 
 
 def test_comparisons_are_variadic(conn: Any, r: RethinkDB) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlError, ReqlQueryLogicError
+from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlQueryLogicError
 
 
 def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
@@ -23,6 +23,7 @@ def test_to_string_is_compact_json(conn: Any, r: RethinkDB) -> None:
     assert r.expr(None).coerce_to("string").run(conn) == "null"
     assert r.expr([1, 2]).coerce_to("STRING").run(conn) == "[1,2]"
     assert r.expr({"a": 1, "b": [True, None]}).coerce_to("string").run(conn) == '{"a":1,"b":[true,null]}'
+    assert r.expr({"b": {"d": 1, "c": 2}, "a": 0}).coerce_to("string").run(conn) == '{"a":0,"b":{"c":2,"d":1}}'
     assert r.expr(["é"]).coerce_to("string").run(conn) == '["é"]'
     assert r.expr("foo").coerce_to("string").run(conn) == "foo"
 
@@ -34,8 +35,16 @@ def test_string_to_number(conn: Any, r: RethinkDB) -> None:
     integral = r.expr("42").coerce_to("number").run(conn)
     assert integral == 42
     assert type(integral) is int
-    for text in ("--1.2", "-1.2-", "", "abc", "1,5"):
+    for text in ("--1.2", "-1.2-", "", "abc", "1,5", "12 ", "0x", "1e"):
         fails(conn, r.expr(text).coerce_to("NUMBER"), ReqlQueryLogicError, f"Could not coerce `{text}` to NUMBER.")
+    # Parsed as C's strtod does: hexadecimal too, and inf or nan, which are not numbers ReQL allows.
+    assert r.expr("0xa").coerce_to("number").run(conn) == 10
+    assert r.expr("-0x1.8p1").coerce_to("number").run(conn) == -3
+    assert r.expr("123456789012345678901").coerce_to("number").run(conn) == 123456789012345678901.0
+    fails(conn, r.expr("inf").coerce_to("number"), ReqlQueryLogicError, "Non-finite number: inf")
+    fails(conn, r.expr("-Infinity").coerce_to("number"), ReqlQueryLogicError, "Non-finite number: -inf")
+    fails(conn, r.expr("1e999").coerce_to("number"), ReqlQueryLogicError, "Non-finite number: inf")
+    fails(conn, r.expr("NaN").coerce_to("number"), ReqlQueryLogicError, "Non-finite number: nan")
 
 
 def test_objects_and_arrays_of_pairs(conn: Any, r: RethinkDB) -> None:
@@ -52,6 +61,12 @@ def test_objects_and_arrays_of_pairs(conn: Any, r: RethinkDB) -> None:
     )
     fails(conn, r.expr([[1, 2]]).coerce_to("object"), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")
     fails(conn, r.expr([1]).coerce_to("object"), ReqlQueryLogicError, "Expected type ARRAY but found NUMBER.")
+    fails(
+        conn,
+        r.expr([["a", 1], ["a", 2]]).coerce_to("object"),
+        ReqlQueryLogicError,
+        'Duplicate key "a" in coerced object.  (got 1 and 2 as values)',
+    )
 
 
 def test_identity_coercions(conn: Any, r: RethinkDB) -> None:
@@ -61,6 +76,12 @@ def test_identity_coercions(conn: Any, r: RethinkDB) -> None:
     assert r.expr(None).coerce_to("null").run(conn) is None
     assert r.expr(False).coerce_to("bool").run(conn) is False
     assert r.expr([1]).coerce_to("Array").run(conn) == [1]  # type names are case-insensitive
+    # DATUM is any datum, and a time is an object.
+    assert r.expr({"a": 1}).coerce_to("datum").run(conn) == {"a": 1}
+    assert r.expr("s").coerce_to("DATUM").run(conn) == "s"
+    assert r.epoch_time(0).coerce_to("object").type_of().run(conn) == "PTYPE<TIME>"
+    assert r.range(2).coerce_to("datum").run(conn) == [0, 1]
+    assert r.range(2).coerce_to("stream").type_of().run(conn) == "STREAM"
 
 
 def test_anything_to_bool(conn: Any, r: RethinkDB) -> None:
@@ -112,7 +133,14 @@ def test_impossible_coercions(conn: Any, r: RethinkDB) -> None:
         (r.expr(True).coerce_to("number"), "Cannot coerce BOOL to NUMBER."),
         (r.expr(1).coerce_to("null"), "Cannot coerce NUMBER to NULL."),
         (r.expr({"a": 1}).coerce_to("number"), "Cannot coerce OBJECT to NUMBER."),
+        (r.range(3).coerce_to("string"), "Cannot coerce STREAM to STRING."),
+        (r.range(3).coerce_to("number"), "Cannot coerce STREAM to NUMBER."),
+        (r.epoch_time(0).coerce_to("number"), "Cannot coerce OBJECT to NUMBER."),
     ]
     for query, message in cases:
         fails(conn, query, ReqlQueryLogicError, message)
     fails(conn, r.expr(1).coerce_to(1), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")
+    fails(conn, r.expr(1).coerce_to("foo"), ReqlQueryLogicError, "Unknown Type: FOO")
+    fails(conn, r.expr(1).coerce_to("sequence"), ReqlQueryLogicError, "Unknown Type: SEQUENCE")
+    # Coercing null is about a missing value.
+    fails(conn, r.expr(None).coerce_to("number"), ReqlNonExistenceError, "Cannot coerce NULL to NUMBER.")

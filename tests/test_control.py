@@ -117,6 +117,12 @@ def test_default_with_error_and_functions(conn: Any, r: RethinkDB) -> None:
     fails(conn, r.expr({"a": 1})["b"].default(r.error()), ReqlNonExistenceError, missing)
     fails(conn, (r.expr(None) + 5).default(r.error()), ReqlNonExistenceError, "Expected type NUMBER but found NULL.")
     fails(conn, r.expr({"a": 1})["b"].default(r.error("custom")), ReqlUserError, "custom")
+    # r.error() re-raises wherever it is evaluated for the default, not only as the default itself.
+    fails(conn, r.expr({"a": 1})["b"].default(r.branch(True, r.error(), 1)), ReqlNonExistenceError, missing)
+    fails(conn, r.expr({"a": 1})["b"].default(lambda e: r.error()), ReqlNonExistenceError, missing)
+    # A function that raises the message it was given raises a user error, as any r.error(message) does.
+    # (The lambda is needed: the driver would make `r.error` itself a function of no arguments.)
+    fails(conn, r.expr({"a": 1})["b"].default(lambda e: r.error(e)), ReqlUserError, missing)  # noqa: PLW0108
     # A function receives the error message, or null when the value was null.
     assert r.expr(1).default(lambda e: e).run(conn) == 1
     assert r.expr(None).default(lambda e: e).run(conn) is None
@@ -143,6 +149,9 @@ def test_type_of(conn: Any, r: RethinkDB, table: str) -> None:
     assert r.table(table).type_of().run(conn) == "TABLE"
     assert r.table(table).get(1).type_of().run(conn) == "SELECTION<OBJECT>"
     assert r.table(table).filter({}).type_of().run(conn) == "SELECTION<STREAM>"
+    assert r.minval.type_of().run(conn) == "MINVAL"
+    assert r.maxval.type_of().run(conn) == "MAXVAL"
+    fails(conn, r.maxval.add(1), ReqlQueryLogicError, "Expected type NUMBER but found MAXVAL.")
 
 
 def test_args_splices_arguments(conn: Any, r: RethinkDB) -> None:

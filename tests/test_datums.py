@@ -52,6 +52,17 @@ def test_integral_numbers_come_back_as_integers(conn: Any, r: RethinkDB) -> None
     assert math.copysign(1, negative_zero) == -1
 
 
+def test_numbers_are_doubles(conn: Any, r: RethinkDB) -> None:
+    # Integers beyond 2^53 are read as the nearest double, and written back as doubles.
+    assert r.expr(2**53 + 1).run(conn) == 2**53
+    assert r.expr([2**53 + 1, -(2**53) - 1]).run(conn) == [2**53, -(2**53)]
+    big = r.expr(10**30).run(conn)
+    assert big == 1e30
+    assert type(big) is float
+    assert type(r.expr(2**60).run(conn)) is float
+    assert r.expr(2**53 + 1).eq(2**53).run(conn) is True
+
+
 def test_non_finite_numbers_are_refused(conn: Any, r: RethinkDB) -> None:
     fails(conn, r.expr(1e300) * 1e300, ReqlQueryLogicError, "Non-finite number: inf")
     fails(conn, r.expr(-1e300) * 1e300, ReqlQueryLogicError, "Non-finite number: -inf")

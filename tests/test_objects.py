@@ -42,6 +42,21 @@ def test_bracket_on_sequences(conn: Any, r: RethinkDB) -> None:
     assert r.expr([{"a": 1}, {"b": 2}, {"a": 3}])["a"].run(conn) == [1, 3]
     assert r.expr([{"a": 1}, {"b": 2}]).get_field("a").run(conn) == [1]
     assert list(r.range(3).map(lambda i: {"i": i})["i"].run(conn)) == [0, 1, 2]
+    # Null rows are skipped like rows without the field; rows that are not objects are errors.
+    assert r.expr([None, {"a": None}, {"a": 2}])["a"].run(conn) == [None, 2]
+    fails(
+        conn,
+        r.expr([1, {"a": 2}]).get_field("a"),
+        ReqlQueryLogicError,
+        "Cannot perform get_field on a non-object non-sequence `1`.",
+    )
+    fails(
+        conn,
+        r.expr(["x", {"a": 2}])["a"],
+        ReqlQueryLogicError,
+        'Cannot perform bracket on a non-object non-sequence `"x"`.',
+    )
+    fails(conn, r.expr([[{"a": 2}]])["a"], ReqlQueryLogicError, "Cannot perform bracket on a sequence of sequences.")
     assert r.expr([10, 20, 30])[1].run(conn) == 20
     assert r.expr([10, 20, 30])[-1].run(conn) == 30
     fails(conn, r.expr([10, 20, 30])[3], ReqlNonExistenceError, "Index `3` out of bounds for array of size: `3`.")
@@ -64,6 +79,41 @@ def test_pluck(conn: Any, r: RethinkDB) -> None:
     assert obj.pluck().run(conn) == {}
     assert r.expr([{"a": 1, "b": 2}, {"b": 3}]).pluck("a").run(conn) == [{"a": 1}, {}]
     fails(conn, r.expr(1).pluck("a"), ReqlQueryLogicError, "Cannot perform pluck on a non-object non-sequence `1`.")
+    fails(
+        conn,
+        r.expr([1, {"a": 2}]).pluck("a"),
+        ReqlQueryLogicError,
+        "Cannot perform pluck on a non-object non-sequence `1`.",
+    )
+    fails(
+        conn, r.expr([[{"a": 2}]]).pluck("a"), ReqlQueryLogicError, "Cannot perform pluck on a sequence of sequences."
+    )
+    fails(
+        conn,
+        r.expr([None]).pluck("a"),
+        ReqlNonExistenceError,
+        "Cannot perform pluck on a non-object non-sequence `null`.",
+    )
+
+
+def test_pseudo_types_are_not_plain_objects(conn: Any, r: RethinkDB) -> None:
+    when = r.epoch_time(0)
+    fails(conn, when.pluck("a"), ReqlQueryLogicError, "Cannot call `pluck` on objects of type `PTYPE<TIME>`.")
+    fails(conn, when["epoch_time"], ReqlQueryLogicError, "Cannot call `bracket` on objects of type `PTYPE<TIME>`.")
+    fails(
+        conn,
+        r.expr([when]).has_fields("a"),
+        ReqlQueryLogicError,
+        "Cannot call `has_fields` on objects of type `PTYPE<TIME>`.",
+    )
+    fails(conn, when.merge({"a": 1}), ReqlQueryLogicError, "Cannot call `merge` on objects of type `PTYPE<TIME>`.")
+    fails(conn, r.expr({"a": 1}).merge(when), ReqlQueryLogicError, "Cannot merge objects of type `PTYPE<TIME>`.")
+    fails(
+        conn,
+        r.expr({"a": 1}).merge(lambda row: r.binary(b"x")),
+        ReqlQueryLogicError,
+        "Cannot merge objects of type `PTYPE<BINARY>`.",
+    )
 
 
 def test_without(conn: Any, r: RethinkDB) -> None:
@@ -72,6 +122,12 @@ def test_without(conn: Any, r: RethinkDB) -> None:
     assert obj.without(["a", "b"]).run(conn) == {"c": {"d": 3, "e": 4}}
     assert obj.without({"c": {"d": True}}).run(conn) == {"a": 1, "b": 2, "c": {"e": 4}}
     assert r.expr([{"a": 1, "b": 2}, {"b": 3}]).without("b").run(conn) == [{"a": 1}, {}]
+    fails(
+        conn,
+        r.expr([{"a": 1}, 2]).without("a"),
+        ReqlQueryLogicError,
+        "Cannot perform without on a non-object non-sequence `2`.",
+    )
     fails(
         conn,
         r.expr("s").without("a"),
@@ -100,7 +156,28 @@ def test_merge_with_literal(conn: Any, r: RethinkDB) -> None:
     assert obj.merge({"b": r.literal()}).run(conn) == {"a": 1}
     assert obj.merge({"b": {"c": r.literal()}}).run(conn) == {"a": 1, "b": {}}
     assert obj.merge({"z": r.literal(5)}).run(conn) == {"a": 1, "b": {"c": 2}, "z": 5}
-    assert r.expr({"a": {"b": 1}}).merge(r.args([{"a": r.literal({"c": 1})}])).run(conn) == {"a": {"c": 1}}
+    assert r.expr([{"a": {"b": 1}}]).merge(lambda row: {"a": r.literal({"c": 1})}).run(conn) == [{"a": {"c": 1}}]
+    assert r.expr({"a": {"b": 1}}).merge(r.args([{"a": {"c": 1}}])).run(conn) == {"a": {"b": 1, "c": 1}}
+
+
+def test_stray_literals(conn: Any, r: RethinkDB) -> None:
+    stray = (
+        "Stray literal keyword found: literal is only legal inside of the object passed to merge or update and "
+        "cannot nest inside other literals."
+    )
+    obj = r.expr({"a": 1})
+    for query in (
+        r.literal(1),
+        r.literal(),
+        r.expr({"a": r.literal(1)}),
+        r.expr([r.literal(1)]),
+        obj.merge(r.literal({"b": 2})),  # a literal may stand inside the object given to merge, not for all of it
+        obj.merge({"b": r.literal(r.literal(2))}),
+        obj.merge({"b": [r.literal(2)]}),
+        # r.args splices an array, and arrays carry no literals.
+        obj.merge(r.args([{"a": r.literal({"c": 1})}])),
+    ):
+        fails(conn, query, ReqlQueryLogicError, stray)
 
 
 def test_has_fields_and_with_fields(conn: Any, r: RethinkDB) -> None:
@@ -117,6 +194,20 @@ def test_has_fields_and_with_fields(conn: Any, r: RethinkDB) -> None:
     fails(
         conn,
         r.expr(1).has_fields("a"),
+        ReqlQueryLogicError,
+        "Cannot perform has_fields on a non-object non-sequence `1`.",
+    )
+    # In a sequence, null rows are left out and other rows that are not objects are errors.
+    assert r.expr([None, {"a": 1}]).has_fields("a").run(conn) == [{"a": 1}]
+    fails(
+        conn,
+        r.expr([1, {"a": 2}]).has_fields("a"),
+        ReqlQueryLogicError,
+        "Cannot perform has_fields on a non-object non-sequence `1`.",
+    )
+    fails(
+        conn,
+        r.expr(1).with_fields(),
         ReqlQueryLogicError,
         "Cannot perform has_fields on a non-object non-sequence `1`.",
     )

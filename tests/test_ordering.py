@@ -50,6 +50,28 @@ def test_order_by_several_keys_and_functions(conn: Any, r: RethinkDB) -> None:
     assert r.expr(["bb", "a", "ccc"]).order_by(r.desc(lambda s: s.count())).run(conn) == ["ccc", "bb", "a"]
 
 
+def test_rows_without_the_key_sort_first(conn: Any, r: RethinkDB) -> None:
+    rows = r.expr([{"a": 2}, {}, {"a": 1}])
+    assert rows.order_by("a").run(conn) == [{}, {"a": 1}, {"a": 2}]
+    assert rows.order_by(r.desc("a")).run(conn) == [{"a": 2}, {"a": 1}, {}]
+    assert rows.order_by(lambda row: row["a"]).run(conn) == [{}, {"a": 1}, {"a": 2}]
+    assert r.expr([{"a": 1, "b": 1}, {"b": 0}, {"a": 1}]).order_by("a", "b").run(conn) == [
+        {"b": 0},
+        {"a": 1},
+        {"a": 1, "b": 1},
+    ]
+    # Only a missing value is spared: other errors stop the query.
+    fails(
+        conn,
+        r.expr([1, 2]).order_by("a"),
+        ReqlQueryLogicError,
+        "Cannot perform get_field on a non-object non-sequence `1`.",
+    )
+    fails(
+        conn, r.expr([1, 2]).order_by(lambda x: x + "a"), ReqlQueryLogicError, "Expected type NUMBER but found STRING."
+    )
+
+
 def test_order_by_is_stable(conn: Any, r: RethinkDB) -> None:
     rows = r.expr([{"a": 1, "i": 0}, {"a": 0, "i": 1}, {"a": 1, "i": 2}, {"a": 0, "i": 3}])
     assert [row["i"] for row in rows.order_by("a").run(conn)] == [1, 3, 0, 2]
@@ -112,6 +134,31 @@ def test_order_by_index(conn: Any, r: RethinkDB, scores: str) -> None:
     assert t.order_by(index="score").type_of().run(conn) == "TABLE_SLICE"
     assert ids(t.order_by(index="score").limit(2).run(conn)) == [2, 3]
     fails(conn, t.order_by(index="nope"), ReqlOpFailedError, f"Index `nope` was not found on table `test.{scores}`.")
+    fails(
+        conn,
+        t.order_by(index="id").order_by(index="id"),
+        ReqlQueryLogicError,
+        "Cannot perform multiple indexed ORDER_BYs on the same table.",
+    )
+    not_a_table = (
+        "Indexed order_by can only be performed on a TABLE or TABLE_SLICE. Make sure order_by comes before any "
+        "transformations (such as map) or filters."
+    )
+    fails(conn, t.filter({}).order_by(index="id"), ReqlQueryLogicError, not_a_table)
+    fails(conn, t.order_by("id").order_by(index="id"), ReqlQueryLogicError, not_a_table)
+    fails(conn, r.expr([{"id": 1}]).order_by(index="id"), ReqlQueryLogicError, not_a_table)
+    assert r.expr([]).order_by(index="id").run(conn) == []
+
+
+def test_order_by_index_and_keys(conn: Any, r: RethinkDB, scores: str) -> None:
+    t = r.table(scores)
+    t.insert({"id": 4, "score": 20, "name": "a"}).run(conn)
+    # The index orders the rows; the keys only order rows with equal index values.
+    assert ids(t.order_by("name", index="score").run(conn)) == [2, 4, 3, 1]
+    assert ids(t.order_by(r.desc("name"), index="score").run(conn)) == [2, 3, 4, 1]
+    assert ids(t.order_by("name", index=r.desc("score")).run(conn)) == [1, 4, 3, 2]
+    assert ids(t.order_by("score", index="id").run(conn)) == [1, 2, 3, 4]
+    assert t.order_by("name", index="score").type_of().run(conn) == "SELECTION<STREAM>"
 
 
 def test_order_by_index_after_between(conn: Any, r: RethinkDB, scores: str) -> None:

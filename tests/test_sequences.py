@@ -43,6 +43,21 @@ def test_filter_rows_missing_a_field(conn: Any, r: RethinkDB) -> None:
     assert rows.filter(lambda x: x["a"].eq(1), default=True).run(conn) == [{"a": 1}, {}]
     assert rows.filter(lambda x: x["a"].default(1).eq(1)).run(conn) == [{"a": 1}, {"a": None}, {}]
     assert r.expr(False).do(lambda d: rows.filter(lambda x: x["a"].eq(1), default=d)).run(conn) == [{"a": 1}]
+    # default=r.error() re-raises the error of the row.
+    fails(
+        conn,
+        rows.filter(lambda x: x["a"].eq(1), default=r.error()),
+        ReqlNonExistenceError,
+        "No attribute `a` in object:\n{}",
+    )
+
+
+def test_filter_with_literals(conn: Any, r: RethinkDB) -> None:
+    # A literal in the pattern asks for exactly that value rather than for a sub-object.
+    rows = r.expr([{"a": {"b": 1, "c": 2}, "i": 0}, {"a": {"b": 1}, "i": 1}])
+    assert rows.filter({"a": {"b": 1}})["i"].run(conn) == [0, 1]
+    assert rows.filter({"a": r.literal({"b": 1})})["i"].run(conn) == [1]
+    assert rows.filter(r.literal({"i": 1})).run(conn) == []
 
 
 def test_map_and_concat_map(conn: Any, r: RethinkDB) -> None:
@@ -64,6 +79,9 @@ def test_map_and_concat_map(conn: Any, r: RethinkDB) -> None:
         "The function passed to `map` expects 1 argument, but 2 sequences were found.",
     )
     fails(conn, r.expr([1, 2]).concat_map(lambda x: x), ReqlQueryLogicError, "Cannot convert NUMBER to SEQUENCE")
+    # A function of no arguments is called once per row.
+    assert r.expr([1, 2]).map(lambda: 5).run(conn) == [5, 5]
+    assert r.map([1, 2], [3], lambda: "x").run(conn) == ["x"]
 
 
 def test_limit_and_skip(conn: Any, r: RethinkDB) -> None:
@@ -74,6 +92,12 @@ def test_limit_and_skip(conn: Any, r: RethinkDB) -> None:
     assert nums.skip(3).run(conn) == [4, 5]
     assert nums.skip(9).run(conn) == []
     assert list(r.range().skip(2).limit(2).run(conn)) == [2, 3]
+    # skip is a slice to the end: a negative count counts back from the end of an array, not of a stream.
+    assert nums.skip(-2).run(conn) == [4, 5]
+    assert nums.skip(-9).run(conn) == [1, 2, 3, 4, 5]
+    assert r.expr("hello").skip(3).run(conn) == "lo"
+    fails(conn, r.range(5).skip(-1), ReqlQueryLogicError, "Cannot use a negative left index on a stream.")
+    fails(conn, r.expr({"a": 1}).skip(1), ReqlQueryLogicError, "Expected ARRAY, BINARY, or STRING, but found OBJECT.")
     fails(conn, nums.limit(-1), ReqlQueryLogicError, "LIMIT takes a non-negative argument (got -1)")
     fails(conn, nums.limit(1.5), ReqlQueryLogicError, "Number not an integer: 1.5")
     fails(conn, r.expr("abc").limit(1), ReqlQueryLogicError, "Cannot convert STRING to SEQUENCE")
@@ -92,6 +116,8 @@ def test_slice(conn: Any, r: RethinkDB) -> None:
     assert r.expr("hello").slice(-99).run(conn) == "hello"
     assert r.expr("こんにちは").slice(1, 2).run(conn) == "ん"
     assert r.binary(b"hello").slice(1, 3).run(conn) == b"el"
+    fails(conn, r.expr({"a": 1}).slice(0), ReqlQueryLogicError, "Expected ARRAY, BINARY, or STRING, but found OBJECT.")
+    fails(conn, r.expr(5).slice(0), ReqlQueryLogicError, "Expected ARRAY, BINARY, or STRING, but found NUMBER.")
 
 
 def test_slice_of_streams(conn: Any, r: RethinkDB) -> None:
@@ -113,6 +139,8 @@ def test_nth(conn: Any, r: RethinkDB) -> None:
     fails(conn, nums.nth(-6), ReqlNonExistenceError, "Index out of bounds: -6")
     fails(conn, r.range(3).nth(5), ReqlNonExistenceError, "Index out of bounds: 5")
     fails(conn, nums.nth(1.5), ReqlQueryLogicError, "Number not an integer: 1.5")
+    fails(conn, r.range(3).nth(-2), ReqlQueryLogicError, "Cannot use an index < -1 (-2) on a stream.")
+    fails(conn, r.range(0).nth(-1), ReqlNonExistenceError, "Index out of bounds: -1")
 
 
 def test_count(conn: Any, r: RethinkDB, table: str) -> None:
@@ -162,6 +190,10 @@ def test_range(conn: Any, r: RethinkDB) -> None:
     assert list(r.range(-5, -2).run(conn)) == [-5, -4, -3]
     fails(conn, r.range("foo"), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
     fails(conn, r.range(0.5), ReqlQueryLogicError, "Number not an integer: 0.5")
+    # Integers are doubles: beyond 2^53 they are no longer exact.
+    fails(conn, r.range(2**53 + 2), ReqlQueryLogicError, "Number not an integer (>2^53): 9007199254740994")
+    fails(conn, r.range(-(2**53) - 2, 0), ReqlQueryLogicError, "Number not an integer (<-2^53): -9007199254740994")
+    assert list(r.range(2**53 - 1, 2**53 + 1).run(conn)) == [2**53 - 1]  # 2^53 + 1 arrives as 2^53
     fails(conn, r.range().coerce_to("OBJECT"), ReqlQueryLogicError, INFINITE)
 
 
@@ -186,10 +218,24 @@ def test_distinct(conn: Any, r: RethinkDB, table: str) -> None:
         "a",
         "b",
     ]
-    assert list(r.range(3).union(r.range(3)).distinct().run(conn)) == [0, 1, 2]
+    # The distinct values of any sequence are an array; only a table streams them, along an index.
+    assert r.range(3).union(r.range(3)).distinct().run(conn) == [0, 1, 2]
+    assert r.range(3).distinct().type_of().run(conn) == "ARRAY"
+    fails(
+        conn, r.expr([1]).distinct(index="x"), ReqlQueryLogicError, "Can only perform an indexed distinct on a TABLE."
+    )
     r.table(table).insert([{"id": 1, "g": "x"}, {"id": 2, "g": "y"}, {"id": 3, "g": "x"}]).run(conn)
     assert list(r.table(table)["g"].distinct().run(conn)) == ["x", "y"]
     assert sorted(r.table(table).distinct(index="id").run(conn)) == [1, 2, 3]
     r.table(table).index_create("g").run(conn)
     r.table(table).index_wait("g").run(conn)
     assert list(r.table(table).distinct(index="g").run(conn)) == ["x", "y"]
+    assert list(r.table(table).between("y", r.maxval, index="g").distinct(index="g").run(conn)) == ["y"]
+    assert [row["id"] for row in r.table(table).distinct().run(conn)] == [1, 2, 3]
+    assert r.table(table).distinct().type_of().run(conn) == "STREAM"
+    fails(
+        conn,
+        r.table(table).filter({}).distinct(index="g"),
+        ReqlQueryLogicError,
+        "Can only perform an indexed distinct on a TABLE.",
+    )

@@ -35,6 +35,7 @@ from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     changes,
     coercion,
     control,
+    literals,
     objects,
     ordering,
     schema,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
@@ -39,37 +40,51 @@ def maximum(ctx: Context, term: Term) -> Any:
 
 def _extreme(ctx: Context, term: Term, name: str, descending: bool) -> Any:
     target = ctx.eval(term.args[0])
+    key = key_function(ctx, term.args[1]) if len(term.args) > 1 else None
     if "index" in term.optargs:
-        if len(term.args) > 1:
-            raise ReqlQueryLogicError(f"Cannot use an index and a field or function with `{name}`.")
+        if key is not None:
+            raise ReqlQueryLogicError(f"Cannot provide both a function and an index to {name}.")
         return _by_index(ctx, target, ctx.string(term.optargs["index"]), name, descending)
-    key = key_function(ctx, term.args[1], ReqlNonExistenceError) if len(term.args) > 1 else None
-    seq = ctx.as_sequence(target)
+    empty = (
+        f"Cannot take the {name} of an empty stream.  (If you passed `{name}` a field name, "
+        "it may be that no elements of the stream had that field.)"
+    )
+    if key is None and isinstance(target, Table):
+        # RethinkDB reads a whole table's min and max along its primary key.
+        key, empty = _primary_key(target), f"`{name}` found no entries in the specified index."
+    found = _best(ctx.as_sequence(target), key, descending)
+    if found is None:
+        raise ReqlNonExistenceError(empty)
+    _value, row = found
+    if isinstance(target, Table):
+        return SingleSelection(target, row[target.primary_key], row)
+    return row
+
+
+def _primary_key(table: Table) -> Callable[[Any], Any]:
+    return lambda row: row[table.primary_key]
+
+
+def _best(seq: Any, key: Callable[[Any], Any] | None, descending: bool) -> tuple[Any, Any] | None:
+    """(key, row) of the row with the smallest (or largest) key, the first of equals; None for no rows."""
     check_finite(seq)
     best: tuple[Any, Any] | None = None
     for row in seq:
         try:
             value = key(row) if key is not None else row
         except ReqlNonExistenceError:
-            continue  # rows without the field do not take part
+            continue  # rows without the field do not take part (any other error does stop the query)
         order = datums.compare(value, best[0]) if best is not None else 0
         if best is None or (order > 0 if descending else order < 0):
             best = (value, row)
-    if best is None:
-        raise ReqlNonExistenceError(
-            f"Cannot take the {name} of an empty stream.  (If you passed `{name}` a field name, "
-            "it may be that no elements of the stream had that field.)"
-        )
-    if isinstance(target, Table):
-        return SingleSelection(target, best[1][target.primary_key], best[1])
-    return best[1]
+    return best
 
 
 def _by_index(ctx: Context, target: Any, index: str, name: str, descending: bool) -> RankedSelection:
     ranked = ranked_slice(target, index, name, descending)
     row = next(iter(ranked), None)
     if row is None:
-        raise ReqlNonExistenceError(f"Cannot take the {name} of an empty stream.")
+        raise ReqlNonExistenceError(f"`{name}` found no entries in the specified index.")
     return RankedSelection(ranked.origin[0].table, row, ranked)  # type: ignore[index,union-attr]
 
 

@@ -9,11 +9,9 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.context import Context, type_error
+from rethink_widgets.server.evaluation.context import Context, integral, type_error
 from rethink_widgets.server.evaluation.control import truthy
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
-
-_EXACT = 2**53
 
 
 def _is_time(value: Any) -> bool:
@@ -58,12 +56,16 @@ def ne(ctx: Context, term: Term) -> bool:
 def add(ctx: Context, term: Term) -> Any:
     values = [ctx.datum(node) for node in term.args]
     total = values[0]
-    for index, value in enumerate(values[1:], 1):
-        total = _add(total, value, index)
+    for value in values[1:]:
+        total = _add(total, value)
     return total
 
 
-def _add(left: Any, right: Any, index: int) -> Any:
+def _add(left: Any, right: Any) -> Any:
+    if _is_time(left) or _is_time(right):
+        # A time plus a number of seconds, in either order.
+        time, seconds = (left, right) if _is_time(left) else (right, left)
+        return _time_plus(time, _number(seconds))
     if datums.is_number(left):
         if not datums.is_number(right):
             raise type_error("NUMBER", right)
@@ -76,10 +78,6 @@ def _add(left: Any, right: Any, index: int) -> Any:
         if not isinstance(right, list):
             raise type_error("ARRAY", right)
         return left + right
-    if _is_time(left):
-        if not datums.is_number(right):
-            raise type_error("NUMBER", right)
-        return _time_plus(left, right)
     raise type_error("NUMBER", left)
 
 
@@ -113,17 +111,13 @@ def mul(ctx: Context, term: Term) -> Any:
     for value in values[1:]:
         if isinstance(total, list) or isinstance(value, list):
             array, times = (total, value) if isinstance(total, list) else (value, total)
-            total = ctx.check_array(array * _integer(times))
+            copies = integral(_number(times))
+            if copies < 0:
+                raise ReqlQueryLogicError("Cannot multiply an ARRAY by a negative number.")
+            total = ctx.check_array(array * copies)
         else:
             total = datums.number(_number(total) * _number(value))
     return total
-
-
-def _integer(value: Any) -> int:
-    number = _number(value)
-    if isinstance(number, float) and not number.is_integer():
-        raise ReqlQueryLogicError(f"Number not an integer: {datums.printed(number)}")
-    return int(number)
 
 
 @operation("DIV", (1, VARIADIC))
@@ -139,18 +133,10 @@ def div(ctx: Context, term: Term) -> Any:
 
 @operation("MOD", 2)
 def mod(ctx: Context, term: Term) -> int:
-    left, right = _mod_operand(ctx.number(term.args[0])), _mod_operand(ctx.number(term.args[1]))
+    left, right = ctx.integer(term.args[0]), ctx.integer(term.args[1])
     if right == 0:
         raise ReqlQueryLogicError("Cannot take a number modulo 0.")
     return int(math.fmod(left, right))  # the sign follows the dividend, as in C
-
-
-def _mod_operand(value: float) -> int:
-    if isinstance(value, float) and not value.is_integer():
-        raise ReqlQueryLogicError(f"Number not an integer: {datums.printed(value)}")
-    if abs(value) > _EXACT:
-        raise ReqlQueryLogicError(f"Number not an integer (>2^53): {datums.printed(value)}")
-    return int(value)
 
 
 def _rounding(name: str, fn: Callable[[float], float]) -> None:

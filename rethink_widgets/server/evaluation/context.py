@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rethink_widgets.server.storage import Storage
 
 DEFAULT_ARRAY_LIMIT = 100_000
+_EXACT_INT = 2**53
 
 
 def type_error(expected: str, value: Any) -> ReqlQueryLogicError:
@@ -37,6 +38,17 @@ def type_error(expected: str, value: Any) -> ReqlQueryLogicError:
     found = datums.type_name(value)
     cls = ReqlNonExistenceError if value is None else ReqlQueryLogicError
     return cls(f"Expected type {expected} but found {found}.")
+
+
+def integral(value: int | float) -> int:
+    """A NUMBER read as an integer: whole, and within the range a double holds exactly (RethinkDB's `as_int`)."""
+    # RethinkDB prints the number here with printf's %.20g, not as a datum.
+    if value < -_EXACT_INT or value > _EXACT_INT:
+        bound = "<-2^53" if value < 0 else ">2^53"
+        raise ReqlQueryLogicError(f"Number not an integer ({bound}): {float(value):.20g}")
+    if isinstance(value, float) and not value.is_integer():
+        raise ReqlQueryLogicError(f"Number not an integer: {value:.20g}")
+    return int(value)
 
 
 def check_finite(seq: Any) -> None:
@@ -100,12 +112,7 @@ class Context:
         return value
 
     def integer(self, node: Node) -> int:
-        value = self.number(node)
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise ReqlQueryLogicError(f"Number not an integer: {datums.printed(value)}")
-            value = int(value)
-        return value
+        return integral(self.number(node))
 
     def string(self, node: Node) -> str:
         value = self.datum(node)

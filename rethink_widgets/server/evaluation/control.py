@@ -73,6 +73,13 @@ def branch(ctx: Context, term: Term) -> Any:
     return ctx.eval(term.args[-1])
 
 
+class EmptyError(ReqlQueryLogicError):
+    """`r.error()` without a message: where a missing value is being defaulted, it re-raises that error."""
+
+    def __init__(self) -> None:
+        super().__init__("Empty ERROR term outside a default block.")
+
+
 @operation("DEFAULT", 2)
 def default(ctx: Context, term: Term) -> Any:
     missing: ReqlNonExistenceError | None = None
@@ -82,26 +89,21 @@ def default(ctx: Context, term: Term) -> Any:
             return value
     except ReqlNonExistenceError as error:
         missing = error
-    handler = term.args[1]
-    if isinstance(handler, Term) and handler.op.name == "ERROR" and not handler.args:
-        if missing is not None:
-            raise missing  # r.error() with no message re-raises what default caught
-        return None
-    fallback = ctx.eval(handler)
-    if not isinstance(fallback, Func):
-        return fallback
     try:
+        fallback = ctx.eval(term.args[1])
+        if not isinstance(fallback, Func):
+            return fallback
         return fallback(ctx, missing.message if missing is not None else None)
-    except ReqlUserError as error:
-        if missing is not None and error.message == missing.message:
-            raise missing from None  # the handler passed the error on unchanged: keep its type
-        raise
+    except EmptyError:
+        if missing is not None:
+            raise missing from None
+        return None
 
 
 @operation("ERROR", (0, 1))
 def error(ctx: Context, term: Term) -> Any:
     if not term.args:
-        raise ReqlQueryLogicError("Empty ERROR term outside a default block.")
+        raise EmptyError
     raise ReqlUserError(ctx.string(term.args[0]))
 
 

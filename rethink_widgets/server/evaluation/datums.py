@@ -33,6 +33,8 @@ def type_name(value: Any) -> str:
     if isinstance(value, dict):
         ptype = value.get(PTYPE)
         return f"PTYPE<{ptype}>" if isinstance(ptype, str) else "OBJECT"
+    if isinstance(value, keys.Bound):
+        return value.name.upper()  # MINVAL, MAXVAL
     raise TypeError(f"not a datum: {type(value).__name__}")
 
 
@@ -79,9 +81,9 @@ def _float_text(value: float) -> str:
 
 
 def to_wire(value: Any) -> Any:
-    """The datum as written to clients: integral doubles become JSON integers (except -0.0)."""
+    """The datum as written to clients: integral doubles within 2^53 become JSON integers (except -0.0)."""
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 2**63 and not (value == 0 and math.copysign(1, value) < 0):
+        if value.is_integer() and abs(value) <= _EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
             return int(value)
         return value
     if isinstance(value, list):
@@ -105,8 +107,8 @@ def printed(value: Any, depth: int = 0) -> str:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON, as stored and as used by to_json_string."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Compact JSON with object keys in order, as RethinkDB writes datums in messages and in coerce_to('string')."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True)
 
 
 class Literal:

@@ -1,70 +1,77 @@
-"""Objects and fields: bracket, get_field, pluck, without, merge, has_fields, with_fields, keys, values, literal,
-r.object. On sequences these work row by row, lazily for streams.
+"""Objects and fields: bracket, get_field, pluck, without, merge, has_fields, with_fields, keys, values, r.object.
+On sequences these work row by row, lazily for streams. (r.literal, which only merge and update accept, lives in
+`literals`.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.context import Context, type_error
-from rethink_widgets.server.evaluation.sequences import filter_rows, map_rows, nth_of
+from rethink_widgets.server.evaluation.context import Context, integral, type_error
+from rethink_widgets.server.evaluation.fields import check_object, field_of
+from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
+from rethink_widgets.server.evaluation.sequences import Sequence, expand_rows, filter_rows, map_rows, nth_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, SingleSelection, Stream
 
 Selector = dict[str, Any]  # field -> True (the whole field) or a nested selector
+ObjectFn = Callable[[dict[str, Any]], Any]
+RowsFn = Callable[[Context, Sequence, Callable[[Any], Any]], Any]
 
 
-def get_field(value: Any, field: str, term_name: str = "bracket") -> Any:
-    if not datums.is_object(value):
-        # A field of null is missing rather than wrong, so `default` (and filter) can catch it.
-        cls = ReqlNonExistenceError if value is None else ReqlQueryLogicError
-        raise cls(f"Cannot perform {term_name} on a non-object non-sequence `{datums.dumps(datums.to_wire(value))}`.")
-    if field not in value:
-        raise ReqlNonExistenceError(f"No attribute `{field}` in object:\n{datums.printed(value)}")
-    return value[field]
+def _on_object_or_rows(ctx: Context, value: Any, term_name: str, on_object: ObjectFn, over_rows: RowsFn) -> Any:
+    """Apply a per-object operation to an object, or (through `over_rows`) to each row of a sequence.
 
-
-def _on_rows(ctx: Context, value: Any, term_name: str, row_fn: Any) -> Any:
-    """Apply a per-object operation to an object, or to each object of a sequence."""
+    Each row is treated as the operation on that row alone would treat it, except that a row which is itself an
+    array is refused rather than descended into.
+    """
     if isinstance(value, SingleSelection):
         value = value.doc
-    if isinstance(value, (Stream, ArraySelection)):
-        return map_rows(ctx, value if isinstance(value, Stream) else value.rows, row_fn)
-    value = ctx.as_datum(value)
-    if isinstance(value, list):
-        return [row_fn(row) for row in value]
-    if not datums.is_object(value):
-        raise ReqlQueryLogicError(
-            f"Cannot perform {term_name} on a non-object non-sequence `{datums.dumps(datums.to_wire(value))}`."
-        )
-    return row_fn(value)
+    if not isinstance(value, Stream):
+        value = ctx.as_datum(value)
+    if not isinstance(value, (list, Stream)):
+        return on_object(check_object(value, term_name))
+
+    def on_row(row: Any) -> Any:
+        if isinstance(row, list):
+            raise ReqlQueryLogicError(f"Cannot perform {term_name} on a sequence of sequences.")
+        return on_object(check_object(row, term_name))
+
+    return over_rows(ctx, value, on_row)
 
 
-def _pluck_field(field: str) -> Any:
-    def pick(row: Any) -> Any:
-        return get_field(row, field)
+def _mapped(ctx: Context, seq: Sequence, fn: Callable[[Any], Any]) -> Sequence:
+    return map_rows(ctx, seq.rows if isinstance(seq, ArraySelection) else seq, fn)
 
-    return pick
+
+def _kept(ctx: Context, seq: Sequence, test: Callable[[Any], Any]) -> Sequence:
+    def keep(row: Any) -> bool:
+        try:
+            return test(row)
+        except ReqlNonExistenceError:
+            return False  # as in filter, a row the test cannot read is left out
+
+    return filter_rows(ctx, seq, keep)
+
+
+def _present(ctx: Context, seq: Sequence, fn: Callable[[Any], Any]) -> Sequence:
+    def found(row: Any) -> list[Any]:
+        try:
+            return [fn(row)]
+        except ReqlNonExistenceError:
+            return []  # rows without the field (or null rows) are left out
+
+    return expand_rows(ctx, seq, found)
 
 
 @operation("GET_FIELD", 2)
 def get_field_term(ctx: Context, term: Term) -> Any:
     value = ctx.eval(term.args[0])
     field = ctx.string(term.args[1])
-    return _field_of(ctx, value, field, "get_field")
-
-
-def _field_of(ctx: Context, value: Any, field: str, term_name: str) -> Any:
-    if isinstance(value, (Stream, ArraySelection, list)) or (
-        not isinstance(value, (Stream, SingleSelection)) and isinstance(ctx.as_datum(value), list)
-    ):
-        seq = value if isinstance(value, Stream) else ctx.as_datum(value)
-        # Rows without the field are skipped, as RethinkDB does when plucking a field from a sequence.
-        rows = filter_rows(ctx, seq, lambda row: datums.is_object(row) and field in row)
-        return map_rows(ctx, rows, lambda row: row[field])
-    return get_field(ctx.as_datum(value), field, term_name)
+    return _on_object_or_rows(ctx, value, "get_field", lambda obj: field_of(obj, field), _present)
 
 
 @operation("BRACKET", 2)
@@ -79,14 +86,12 @@ def bracket(ctx: Context, term: Term) -> Any:
             raise ReqlQueryLogicError(
                 f"Cannot perform bracket on a non-object non-sequence `{datums.dumps(datums.to_wire(seq))}`."
             )
-        if isinstance(key, float) and not key.is_integer():
-            raise ReqlQueryLogicError(f"Number not an integer: {datums.printed(key)}")
-        return nth_of(ctx, seq, int(key))
+        return nth_of(ctx, seq, integral(key))
     if not isinstance(key, str):
         raise ReqlQueryLogicError(
             f"Expected NUMBER or STRING as second argument to `bracket` but found {datums.type_name(key)}."
         )
-    return _field_of(ctx, value, key, "bracket")
+    return _on_object_or_rows(ctx, value, "bracket", lambda obj: field_of(obj, key), _present)
 
 
 # ---------------------------------------------------------------- selectors: pluck, without, has_fields
@@ -172,65 +177,50 @@ def _selector_args(ctx: Context, term: Term) -> Selector:
 @operation("PLUCK", (1, VARIADIC))
 def pluck_term(ctx: Context, term: Term) -> Any:
     paths = _selector_args(ctx, term)
-    return _on_rows(ctx, ctx.eval(term.args[0]), "pluck", lambda row: pluck(row, paths))
+    return _on_object_or_rows(ctx, ctx.eval(term.args[0]), "pluck", lambda obj: pluck(obj, paths), _mapped)
 
 
 @operation("WITHOUT", (1, VARIADIC))
 def without_term(ctx: Context, term: Term) -> Any:
     paths = _selector_args(ctx, term)
-    return _on_rows(ctx, ctx.eval(term.args[0]), "without", lambda row: without(row, paths))
+    return _on_object_or_rows(ctx, ctx.eval(term.args[0]), "without", lambda obj: without(obj, paths), _mapped)
 
 
 @operation("HAS_FIELDS", (1, VARIADIC))
 def has_fields_term(ctx: Context, term: Term) -> Any:
     paths = _selector_args(ctx, term)
-    value = ctx.eval(term.args[0])
-    if isinstance(value, SingleSelection):
-        value = value.doc
-    if isinstance(value, Stream):
-        return filter_rows(ctx, value, lambda row: has_fields(row, paths))
-    if isinstance(value, ArraySelection):
-        return filter_rows(ctx, value, lambda row: has_fields(row, paths))
-    value = ctx.as_datum(value)
-    if isinstance(value, list):
-        return [row for row in value if has_fields(row, paths)]
-    if not datums.is_object(value):
-        raise ReqlQueryLogicError(
-            f"Cannot perform has_fields on a non-object non-sequence `{datums.dumps(datums.to_wire(value))}`."
-        )
-    return has_fields(value, paths)
+    return _on_object_or_rows(ctx, ctx.eval(term.args[0]), "has_fields", lambda obj: has_fields(obj, paths), _kept)
 
 
 @operation("WITH_FIELDS", (1, VARIADIC))
 def with_fields(ctx: Context, term: Term) -> Any:
+    # RethinkDB's rewrite: has_fields, then pluck.
     paths = _selector_args(ctx, term)
-    seq = ctx.sequence(term.args[0])
-    kept = filter_rows(ctx, seq, lambda row: has_fields(row, paths))
-    return map_rows(ctx, kept if not isinstance(kept, ArraySelection) else kept.rows, lambda row: pluck(row, paths))
+    kept = _on_object_or_rows(ctx, ctx.eval(term.args[0]), "has_fields", lambda obj: has_fields(obj, paths), _kept)
+    return _on_object_or_rows(ctx, kept, "pluck", lambda obj: pluck(obj, paths), _mapped)
 
 
-# ---------------------------------------------------------------- merge and friends
+# ---------------------------------------------------------------- merge
 
 
 @operation("MERGE", (1, VARIADIC))
 def merge(ctx: Context, term: Term) -> Any:
-    patches = [ctx.eval(node) for node in term.args[1:]]
+    patches = [eval_allowing_literals(ctx, node) for node in term.args[1:]]
 
-    def merged(row: Any) -> Any:
-        result = row
+    def merged(obj: dict[str, Any]) -> Any:
+        result: Any = obj
         for patch in patches:
-            value = ctx.as_datum(patch(ctx, row)) if isinstance(patch, Func) else ctx.as_datum(patch)
-            result = datums.merge(result, value)
+            value = call_allowing_literals(ctx, patch, obj) if isinstance(patch, Func) else patch
+            result = datums.merge(result, _mergeable(ctx.as_datum(value)))
         return result
 
-    return _on_rows(ctx, ctx.eval(term.args[0]), "merge", merged)
+    return _on_object_or_rows(ctx, ctx.eval(term.args[0]), "merge", merged, _mapped)
 
 
-@operation("LITERAL", (0, 1))
-def literal(ctx: Context, term: Term) -> datums.Literal:
-    if not term.args:
-        return datums.Literal(remove=True)
-    return datums.Literal(ctx.datum(term.args[0]))
+def _mergeable(value: Any) -> Any:
+    if isinstance(value, dict) and datums.PTYPE in value:
+        raise ReqlQueryLogicError(f"Cannot merge objects of type `{datums.type_name(value)}`.")
+    return whole_patch(value)
 
 
 @operation("KEYS", 1)

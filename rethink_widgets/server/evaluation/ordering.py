@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlCompileError, ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.context import Context, check_finite
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.fields import get_field
 from rethink_widgets.server.evaluation.schema import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selection, Table, TableSlice
@@ -33,64 +36,72 @@ def _direction(node: Node) -> tuple[Node, bool]:
     return node, False
 
 
-def key_function(ctx: Context, node: Node, missing: type[ReqlQueryLogicError] = ReqlQueryLogicError) -> Key:
-    """A field name or a function, as `row -> value`; `missing` is raised for a row without the field."""
+def key_function(ctx: Context, node: Node) -> Key:
+    """A field name or a function, as `row -> value`; reading a missing field is a non-existence error."""
     value = ctx.eval(node)
     if isinstance(value, Func):
         return lambda row: ctx.as_datum(value(ctx, row))
     field = ctx.as_datum(value)
     if not isinstance(field, str):
         raise ReqlQueryLogicError(f"Expected type STRING but found {datums.type_name(field)}.")
-
-    def get(row: Any) -> Any:
-        if not isinstance(row, dict) or field not in row:
-            raise missing(f"No attribute `{field}` in object:\n{datums.printed(row)}")
-        return row[field]
-
-    return get
+    return lambda row: get_field(row, field)
 
 
 @operation("ORDER_BY", (1, VARIADIC), optargs=("index",))
 def order_by(ctx: Context, term: Term) -> Any:
     value = ctx.eval(term.args[0])
-    keys = [_direction(node) for node in term.args[1:]]
+    sort_keys = [(key_function(ctx, node), descending) for node, descending in map(_direction, term.args[1:])]
     if "index" in term.optargs:
+        if isinstance(value, list) and not value:
+            return value  # RethinkDB leaves an empty array alone, index or not
         index_node, descending = _direction(term.optargs["index"])
-        index = ctx.string(index_node)
-        ordered = _by_index(value, index, descending)
-        if not keys:
-            return ordered
-        value = ordered
-    elif not keys:
+        ordered = _by_index(value, ctx.string(index_node), descending)
+        return _ties_broken(ordered, sort_keys) if sort_keys else ordered
+    if not sort_keys:
         raise ReqlQueryLogicError("Must specify something to order by.")
     seq = ctx.as_sequence(value)
-    check_finite(seq)
-    rows = ctx.to_array(seq)
-    sort_keys = [(key_function(ctx, node), descending) for node, descending in keys]
-    decorated = []
-    for row in rows:
-        try:
-            decorated.append(([key(row) for key, _ in sort_keys], row))
-        except ReqlError:
-            continue  # rows the keys cannot be read from are left out, as RethinkDB does
+    rows = _sorted(ctx.to_array(seq), sort_keys)
+    if isinstance(seq, Selection):
+        return ArraySelection(seq.table, rows)
+    return rows
+
+
+def _sorted(rows: list[Any], sort_keys: list[tuple[Key, bool]]) -> list[Any]:
+    """A stable sort by the keys in turn, each ascending or descending."""
+    decorated = [([_key_or_missing(key, row) for key, _ in sort_keys], row) for row in rows]
     directions = [descending for _, descending in sort_keys]
     decorated.sort(key=functools.cmp_to_key(lambda a, b: _compare(a[0], b[0], directions)))
-    result = [row for _, row in decorated]
-    if isinstance(seq, (Selection, ArraySelection)):
-        return ArraySelection(seq.table, result)
-    return result
+    return [row for _, row in decorated]
+
+
+def _key_or_missing(key: Key, row: Any) -> Any:
+    try:
+        return key(row)
+    except ReqlNonExistenceError:
+        return _MISSING  # a row without the key sorts first ascending, last descending; other errors propagate
+
+
+_MISSING = object()
 
 
 def _compare(left: list[Any], right: list[Any], descending: list[bool]) -> int:
     for a, b, flip in zip(left, right, descending, strict=True):
-        order = datums.compare(a, b)
+        order = _order(a, b)
         if order:
             return -order if flip else order
     return 0
 
 
+def _order(a: Any, b: Any) -> int:
+    if a is _MISSING or b is _MISSING:
+        return (b is _MISSING) - (a is _MISSING)
+    return datums.compare(a, b)
+
+
 def _by_index(value: Any, index: str, descending: bool) -> TableSlice:
     if isinstance(value, TableSlice):
+        if value.descending is not None:
+            raise ReqlQueryLogicError("Cannot perform multiple indexed ORDER_BYs on the same table.")
         if value.index != index:
             raise ReqlQueryLogicError(
                 f"Cannot order by index `{index}` after calling BETWEEN on index `{value.index}`."
@@ -99,8 +110,18 @@ def _by_index(value: Any, index: str, descending: bool) -> TableSlice:
     if not isinstance(value, Table):
         raise ReqlQueryLogicError(
             "Indexed order_by can only be performed on a TABLE or TABLE_SLICE. Make sure order_by comes before "
-            "any transformations (such as map) or reductions (such as count)."
+            "any transformations (such as map) or filters."
         )
     if index != value.primary_key:
         require_index(value.info, index)
     return TableSlice(value, index, descending=descending)
+
+
+def _ties_broken(ordered: TableSlice, sort_keys: list[tuple[Key, bool]]) -> Selection:
+    """Indexed order_by with keys as well: the index orders the rows, the keys only rows with equal index values."""
+
+    def rows() -> Iterator[Any]:
+        for _value, entries in itertools.groupby(ordered.entries(), key=lambda entry: keys.encode(entry[0])):
+            yield from _sorted([doc for _, doc in entries], sort_keys)
+
+    return Selection(ordered.table, rows)

@@ -15,7 +15,9 @@ from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicE
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.changes import union_of_changefeeds
 from rethink_widgets.server.evaluation.context import Context, check_finite
-from rethink_widgets.server.evaluation.control import truthy
+from rethink_widgets.server.evaluation.control import EmptyError, truthy
+from rethink_widgets.server.evaluation.literals import eval_allowing_literals
+from rethink_widgets.server.evaluation.schema import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
@@ -27,6 +29,7 @@ from rethink_widgets.server.evaluation.values import (
     Step,
     Stream,
     Table,
+    TableSlice,
 )
 
 Sequence = Stream | list[Any]
@@ -71,19 +74,21 @@ def as_predicate(ctx: Context, value: Any) -> Callable[[Any], bool]:
 
         return test
     value = ctx.as_datum(value)
-    if datums.is_object(value):
+    if datums.is_object(value) or isinstance(value, datums.Literal):
         return lambda row: _matches(row, value)
     return lambda _row: truthy(value)
 
 
-def _matches(row: Any, pattern: dict[str, Any]) -> bool:
+def _matches(row: Any, pattern: dict[str, Any] | datums.Literal) -> bool:
+    if isinstance(pattern, datums.Literal):
+        return datums.equal(row, pattern.value)  # a literal asks for exactly this value, not a sub-object
     if not datums.is_object(row):
         raise ReqlQueryLogicError(f"Cannot perform get_field on a non-object non-sequence `{datums.dumps(row)}`.")
     for key, expected in pattern.items():
         if key not in row:
             raise ReqlNonExistenceError(f"No attribute `{key}` in object:\n{datums.printed(row)}")
         actual = row[key]
-        if datums.is_object(expected) and datums.is_object(actual):
+        if isinstance(expected, datums.Literal) or (datums.is_object(expected) and datums.is_object(actual)):
             if not _matches(actual, expected):
                 return False
         elif not datums.equal(actual, expected):
@@ -94,15 +99,20 @@ def _matches(row: Any, pattern: dict[str, Any]) -> bool:
 @operation("FILTER", 2, optargs=("default",))
 def filter_term(ctx: Context, term: Term) -> Sequence:
     seq = ctx.sequence(term.args[0])
-    test = as_predicate(ctx, ctx.eval(term.args[1]))
+    test = as_predicate(ctx, eval_allowing_literals(ctx, term.args[1]))
     default = term.optargs.get("default")
 
     def keep(row: Any) -> bool:
         try:
             return test(row)
-        except ReqlNonExistenceError:
-            # A missing field skips the row unless `default` says otherwise (r.error() re-raises).
-            return default is not None and truthy(ctx.datum(default))
+        except ReqlNonExistenceError as missing:
+            # A missing field skips the row unless `default` says otherwise; r.error() re-raises.
+            if default is None:
+                return False
+            try:
+                return truthy(ctx.datum(default))
+            except EmptyError:
+                raise missing from None
 
     return filter_rows(ctx, seq, keep, deterministic=is_deterministic(term.args[1]))
 
@@ -111,7 +121,7 @@ def filter_term(ctx: Context, term: Term) -> Sequence:
 def map_term(ctx: Context, term: Term) -> Sequence:
     func = ctx.func(term.args[-1])
     seqs = [ctx.sequence(node) for node in term.args[:-1]]
-    if func.arity != len(seqs):
+    if func.arity not in (0, len(seqs)):  # a function of no arguments ignores the rows
         noun = "sequence was" if len(seqs) == 1 else "sequences were"
         plural = "" if func.arity == 1 else "s"
         raise ReqlQueryLogicError(
@@ -133,28 +143,29 @@ def concat_map(ctx: Context, term: Term) -> Sequence:
     def expand(row: Any) -> Iterable[Any]:
         return ctx.as_sequence(func(ctx, row))
 
+    return expand_rows(ctx, seq, expand, deterministic=is_deterministic(term.args[1]))
+
+
+def expand_rows(
+    ctx: Context, seq: Sequence, fn: Callable[[Any], Iterable[Any]], *, deterministic: bool = True
+) -> Sequence:
+    """Replace every row by the rows `fn` gives for it (none, one or more), lazily for streams."""
     if isinstance(seq, list):
-        return ctx.to_array(itertools.chain.from_iterable(expand(row) for row in seq))
-    step = RowStep(lambda row: list(expand(row)), is_deterministic(term.args[1]))
-    return Stream(
-        lambda: itertools.chain.from_iterable(expand(row) for row in seq), infinite=seq.infinite, origin=(seq, step)
-    )
+        return ctx.to_array(itertools.chain.from_iterable(fn(row) for row in seq))
+    step = RowStep(lambda row: list(fn(row)), deterministic)
+    rows = lambda: itertools.chain.from_iterable(fn(row) for row in seq)  # noqa: E731
+    return Stream(rows, infinite=seq.infinite, origin=(seq, step))
 
 
 # ---------------------------------------------------------------- positions
 
 
-def _non_negative(ctx: Context, term: Term, name: str) -> int:
-    count = ctx.integer(term.args[1])
-    if count < 0:
-        raise ReqlQueryLogicError(f"{name} takes a non-negative argument (got {count})")
-    return count
-
-
 @operation("LIMIT", 2)
 def limit(ctx: Context, term: Term) -> Sequence:
     seq = ctx.sequence(term.args[0])
-    count = _non_negative(ctx, term, "LIMIT")
+    count = ctx.integer(term.args[1])
+    if count < 0:
+        raise ReqlQueryLogicError(f"LIMIT takes a non-negative argument (got {count})")
     if isinstance(seq, ArraySelection):
         return ArraySelection(seq.table, seq.rows[:count])
     if isinstance(seq, list):
@@ -165,14 +176,9 @@ def limit(ctx: Context, term: Term) -> Sequence:
 
 
 @operation("SKIP", 2)
-def skip(ctx: Context, term: Term) -> Sequence:
-    seq = ctx.sequence(term.args[0])
-    count = _non_negative(ctx, term, "SKIP")
-    if isinstance(seq, ArraySelection):
-        return ArraySelection(seq.table, seq.rows[count:])
-    if isinstance(seq, list):
-        return seq[count:]
-    return derived(seq, lambda: itertools.islice(seq, count, None))
+def skip(ctx: Context, term: Term) -> Any:
+    # RethinkDB's skip is a slice to the end, so a negative count counts back from the end of an array.
+    return _slice(ctx, ctx.eval(term.args[0]), ctx.integer(term.args[1]), None, left_open=False, right_closed=False)
 
 
 @operation("SLICE", (2, 3), optargs=("left_bound", "right_bound"))
@@ -182,6 +188,13 @@ def slice_term(ctx: Context, term: Term) -> Any:
     end = ctx.integer(term.args[2]) if len(term.args) == 3 else None
     left_open = ctx.optarg(term, "left_bound", "closed") == "open"
     right_closed = ctx.optarg(term, "right_bound", "open") == "closed"
+    return _slice(ctx, value, start, end, left_open=left_open, right_closed=right_closed)
+
+
+def _slice(ctx: Context, value: Any, start: int, end: int | None, *, left_open: bool, right_closed: bool) -> Any:
+    if isinstance(value, ArraySelection):
+        bounds = _slice_bounds(len(value.rows), start, end, left_open, right_closed)
+        return ArraySelection(value.table, value.rows[bounds])
     if isinstance(value, Stream):
         return _slice_stream(value, start, end, left_open, right_closed)
     value = ctx.as_datum(value)
@@ -191,7 +204,7 @@ def slice_term(ctx: Context, term: Term) -> Any:
         raw = base64.b64decode(value["data"])
         part = raw[_slice_bounds(len(raw), start, end, left_open, right_closed)]
         return {datums.PTYPE: "BINARY", "data": base64.b64encode(part).decode("ascii")}
-    raise ReqlQueryLogicError(f"Cannot convert {datums.type_name(value)} to SEQUENCE")
+    raise ReqlQueryLogicError(f"Expected ARRAY, BINARY, or STRING, but found {datums.type_name(value)}.")
 
 
 def _slice_bounds(size: int, start: int, end: int | None, left_open: bool, right_closed: bool) -> slice:
@@ -229,6 +242,8 @@ def nth(ctx: Context, term: Term) -> Any:
 
 
 def nth_of(ctx: Context, seq: Sequence, index: int) -> Any:
+    if isinstance(seq, Stream) and not isinstance(seq, ArraySelection) and index < -1:
+        raise ReqlQueryLogicError(f"Cannot use an index < -1 ({index}) on a stream.")
     if isinstance(seq, Stream) and index >= 0:
         row = next(itertools.islice(seq, index, None), _MISSING)
         if row is _MISSING:
@@ -320,10 +335,13 @@ def union(ctx: Context, term: Term) -> Sequence:
 @operation("DISTINCT", 1, optargs=("index",))
 def distinct(ctx: Context, term: Term) -> Sequence:
     value = ctx.eval(term.args[0])
-    if "index" in term.optargs:
-        if not isinstance(value, Table):
-            raise ReqlQueryLogicError("Expected type TABLE but found SEQUENCE:")
-        return _distinct_index(value, ctx.string(term.optargs["index"]))
+    index = ctx.string(term.optargs["index"]) if "index" in term.optargs else None
+    if isinstance(value, (Table, TableSlice)):
+        ordered = _distinct_in_index_order(value, index)
+        if ordered is not None:
+            return ordered
+    if index is not None:
+        raise ReqlQueryLogicError("Can only perform an indexed distinct on a TABLE.")
     seq = ctx.as_sequence(value)
     check_finite(seq)
     unique: dict[bytes, Any] = {}
@@ -331,17 +349,32 @@ def distinct(ctx: Context, term: Term) -> Sequence:
         unique.setdefault(keys.encode(row), row)
         if len(unique) > ctx.array_limit:
             raise ctx.array_limit_error()
-    rows = [unique[k] for k in sorted(unique)]
-    return rows if isinstance(seq, list) else Stream(lambda: iter(rows))
+    return [unique[k] for k in sorted(unique)]
 
 
-def _distinct_index(table: Table, index: str) -> Stream:
+def _distinct_in_index_order(target: Table | TableSlice, index: str | None) -> Stream | None:
+    """distinct read lazily along an index, as RethinkDB does for a table (or a slice of the same index).
+
+    None when RethinkDB would gather and sort the rows instead (a slice of another index, without `index=`).
+    """
+    table = target.table
+    primary = table.primary_key
+    if index == primary:
+        return Stream(lambda: (doc[primary] for doc in target))
+    along = index or primary
+    if isinstance(target, TableSlice) and target.index != along:
+        return None
+    if index is None:
+        return Stream(lambda: iter(target))  # whole documents: their primary keys already make them distinct
+    if isinstance(target, TableSlice):
+        ordered = target
+    else:
+        require_index(table.info, index)
+        ordered = TableSlice(table, index, descending=False)
+
     def values() -> Iterator[Any]:
-        if index == table.primary_key:
-            yield from (doc[index] for doc in table)
-            return
         last = None
-        for value, _doc in table.storage.index_scan(table.info, index):
+        for value, _doc in ordered.entries():
             encoded = keys.encode(value)
             if encoded != last:
                 last = encoded

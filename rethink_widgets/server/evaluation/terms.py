@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rethinkdb.ql2_pb2 import Term as _Term
 
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.values import Func
 
 if TYPE_CHECKING:
@@ -123,9 +124,13 @@ class Term(Node):
         return self.op.name
 
     def eval(self, ctx: Context) -> Any:
+        return self.run(ctx, self.op.fn)
+
+    def run(self, ctx: Context, fn: Callable[[Context, Term], Any]) -> Any:
+        """Evaluate with `fn` standing in for the operation (e.g. one that accepts r.literal), keeping backtraces."""
         try:
             term = self._spliced(ctx) if self.splices else self
-            return self.op.fn(ctx, term)
+            return fn(ctx, term)
         except ReqlError as error:
             if self.frame is not None:
                 error.backtrace.insert(0, self.frame)
@@ -167,7 +172,7 @@ def _compile(raw: Any, frame: int | str | None, scope: _Scope) -> Node:
         if isinstance(raw, dict):
             optargs = {key: _compile(value, key, scope) for key, value in raw.items()}
             return Term(OPERATIONS[TERM.MAKE_OBJ], [], optargs, frame)
-        return Datum(raw, frame)
+        return Datum(_as_double(raw), frame)
     except ReqlError as error:
         if frame is not None:
             error.backtrace.insert(0, frame)
@@ -185,7 +190,7 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
     if term_type == TERM.DATUM:
         if len(raw_args) != 1:
             raise ReqlCompileError(f"Expected 1 argument but found {len(raw_args)}.")
-        return Datum(raw_args[0], frame)
+        return Datum(_as_double(raw_args[0]), frame)
     if term_type == TERM.FUNC:
         return _compile_func(raw_args, frame, scope)
     if term_type == TERM.VAR:
@@ -209,6 +214,17 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
     if not term.splices:
         _check_arity(op, len(args))
     return term
+
+
+def _as_double(value: Any) -> Any:
+    """RethinkDB reads every JSON number as a double: integers beyond 2^53 lose their low bits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datums.number(value)
+    if isinstance(value, list):
+        return [_as_double(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_double(item) for key, item in value.items()}
+    return value
 
 
 def _compile_func(raw_args: list[Any], frame: int | str | None, scope: _Scope) -> FuncNode:

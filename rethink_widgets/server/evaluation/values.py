@@ -36,9 +36,13 @@ class Func:
         return len(self.params)
 
     def __call__(self, ctx: Context, *args: Any) -> Any:
+        return self.body.eval(self.bind(ctx, args))
+
+    def bind(self, ctx: Context, args: tuple[Any, ...]) -> Context:
+        """The context the body runs in: the closure's scope with the parameters bound to `args`."""
         scope = dict(self.scope)
         scope.update(zip(self.params, args, strict=False))
-        return self.body.eval(ctx.with_scope(scope))
+        return ctx.with_scope(scope)
 
 
 class Database:
@@ -149,12 +153,15 @@ class TableSlice(Selection):
         self.descending = descending
 
     def _rows(self) -> Iterator[Any]:
+        return (doc for _value, doc in self.entries())
+
+    def entries(self) -> Iterator[tuple[Any, Any]]:
+        """(index value, document) pairs in index order; a multi index gives a document once per value."""
         table, storage = self.table.info, self.table.storage
-        reverse = bool(self.descending)
+        bounds = (self.lower, self.upper, self.lower_open, self.upper_open, bool(self.descending))
         if self.index == table.primary_key:
-            return storage.scan(table, self.lower, self.upper, self.lower_open, self.upper_open, reverse)
-        pairs = storage.index_scan(table, self.index, self.lower, self.upper, self.lower_open, self.upper_open, reverse)
-        return (doc for _value, doc in pairs)
+            return ((doc[table.primary_key], doc) for doc in storage.scan(table, *bounds))
+        return storage.index_scan(table, self.index, *bounds)
 
 
 class Table(Selection):

@@ -14,8 +14,9 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
+from rethink_widgets.server.evaluation.literals import eval_allowing_literals, whole_patch
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
-from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
+from rethink_widgets.server.evaluation.terms import Node, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
@@ -129,7 +130,6 @@ def _insert_one(  # noqa: PLR0917
 ) -> None:
     if not isinstance(doc, dict):
         raise type_error("OBJECT", doc)
-    doc = datums.strip_literals(doc)
     pk = table.primary_key
     if pk not in doc:
         key = str(uuid.uuid4())
@@ -241,21 +241,28 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -
     return result.value()
 
 
-def _patch(ctx: Context, term: Term) -> Callable[[dict[str, Any] | None], Any]:
-    """The new value for each document: a function of it, or an expression evaluated once per document."""
+def _patch(ctx: Context, term: Term, *, literals: bool = False) -> Callable[[dict[str, Any] | None], Any]:
+    """The new value for each document: a function of it, or an expression evaluated once per document.
+
+    With `literals` (update), r.literal may stand inside the new value, as in merge.
+    """
     node = term.args[1]
     atomic = "non_atomic" not in term.optargs or not ctx.boolean(term.optargs["non_atomic"])
     if atomic and not is_deterministic(node):
         raise ReqlQueryLogicError("Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?")
-    value = ctx.eval(node)
+
+    def evaluate(scope: Context, expression: Node) -> Any:
+        return whole_patch(eval_allowing_literals(scope, expression)) if literals else scope.eval(expression)
+
+    value = evaluate(ctx, node)
     if isinstance(value, Func):
-        return lambda old: ctx.as_datum(value(ctx, old))
-    return lambda _old: ctx.datum(node)
+        return lambda old: ctx.as_datum(evaluate(value.bind(ctx, (old,)), value.body))
+    return lambda _old: ctx.as_datum(evaluate(ctx, node))
 
 
 @operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def update(ctx: Context, term: Term) -> dict[str, Any]:
-    patch = _patch(ctx, term)
+    patch = _patch(ctx, term, literals=True)
 
     def change(old: dict[str, Any] | None) -> Any:
         if old is None:
@@ -273,7 +280,7 @@ def update(ctx: Context, term: Term) -> dict[str, Any]:
 @operation("REPLACE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def replace(ctx: Context, term: Term) -> dict[str, Any]:
     patch = _patch(ctx, term)
-    return _modify(ctx, term, lambda old: datums.strip_literals(patch(old)))
+    return _modify(ctx, term, patch)
 
 
 @operation("DELETE", 1, optargs=WRITE_OPTARGS)

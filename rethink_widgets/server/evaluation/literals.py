@@ -1,0 +1,61 @@
+"""r.literal, and the few places it may stand.
+
+RethinkDB lets a literal appear only in the object given to `merge`, `update` or `filter` (directly, or as a value of
+object literals nested in it) and in what the functions given to `merge` and `update` return; anywhere else, and
+inside another literal, it is an error. Such arguments are evaluated with `eval_allowing_literals`, which gives
+`datums.Literal` markers where the literals stood.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.control import check_pseudotype
+from rethink_widgets.server.evaluation.terms import Node, Term, operation
+from rethink_widgets.server.evaluation.values import Func
+
+STRAY = (
+    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update and "
+    "cannot nest inside other literals."
+)
+
+
+@operation("LITERAL", (0, 1))
+def literal(ctx: Context, term: Term) -> Any:
+    raise ReqlQueryLogicError(STRAY)
+
+
+def eval_allowing_literals(ctx: Context, node: Node) -> Any:
+    """Evaluate `node` as `ctx.eval` would, except that r.literal may stand for it or inside its object literals."""
+    if isinstance(node, Term) and node.name == "LITERAL":
+        return node.run(ctx, _literal)
+    if isinstance(node, Term) and node.name == "MAKE_OBJ":
+        return node.run(ctx, _object)
+    return ctx.eval(node)
+
+
+def call_allowing_literals(ctx: Context, func: Func, *args: Any) -> Any:
+    """Call `func`, letting what it returns hold literals."""
+    return eval_allowing_literals(func.bind(ctx, args), func.body)
+
+
+def whole_patch(value: Any) -> Any:
+    """The object given to merge or update: literals may stand inside it, not for the whole of it."""
+    if isinstance(value, datums.Literal):
+        raise ReqlQueryLogicError(STRAY)
+    return value
+
+
+def _literal(ctx: Context, term: Term) -> datums.Literal:
+    if not term.args:
+        return datums.Literal(remove=True)
+    return datums.Literal(ctx.datum(term.args[0]))
+
+
+def _object(ctx: Context, term: Term) -> dict[str, Any]:
+    # `as_datum` takes a Literal as it is, and refuses streams, functions and the like as usual.
+    obj = {key: ctx.as_datum(eval_allowing_literals(ctx, node)) for key, node in term.optargs.items()}
+    return check_pseudotype(obj)
