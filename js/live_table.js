@@ -72,14 +72,21 @@ function render({ model, el }) {
   root.append(bar, table, pager, adder, message, offline);
   el.append(root);
 
+  // A view drawn from saved state (no kernel behind it) says so rather than claiming to be live.
   let live = false;
+  let stale = false;
   const hello = setTimeout(() => {
-    if (!live) offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
+    if (live) return;
+    stale = true;
+    offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
+    drawStatus();
   }, 3000);
   model.on("msg:custom", (msg) => {
     if (msg && msg.type === "live") {
       live = true;
+      stale = false;
       offline.textContent = "";
+      drawStatus();
     }
   });
   model.send({ type: "hello" });
@@ -203,7 +210,7 @@ function render({ model, el }) {
   }
 
   function drawStatus() {
-    const state = model.get("status");
+    const state = stale ? "not live" : model.get("status");
     title.textContent = model.get("title");
     status.dataset.state = state.split(":")[0];
     const total = model.get("total");
@@ -222,6 +229,7 @@ function render({ model, el }) {
 
   function draw() {
     live = true;
+    stale = false;
     offline.textContent = "";
     drawHead();
     drawBody();

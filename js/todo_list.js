@@ -51,14 +51,21 @@ function render({ model, el }) {
   root.append(head, entry, list, foot, message, offline);
   el.append(root);
 
+  // A view drawn from saved state (no kernel behind it) says so rather than claiming to be live.
   let live = false;
+  let stale = false;
   const hello = setTimeout(() => {
-    if (!live) offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
+    if (live) return;
+    stale = true;
+    offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
+    draw();
   }, 3000);
   model.on("msg:custom", (msg) => {
     if (msg && msg.type === "live") {
       live = true;
+      stale = false;
       offline.textContent = "";
+      draw();
     }
   });
   model.send({ type: "hello" });
@@ -133,7 +140,7 @@ function render({ model, el }) {
 
   function draw() {
     title.textContent = model.get("title");
-    status.textContent = model.get("status");
+    status.textContent = stale ? "not live" : model.get("status");
     const count = model.get("left");
     left.textContent = `${count} item${count === 1 ? "" : "s"} left`;
     clear.hidden = model.get("total") === count;
@@ -143,6 +150,7 @@ function render({ model, el }) {
 
   model.on("change:version", () => {
     live = true;
+    stale = false;
     offline.textContent = "";
     draw();
   });

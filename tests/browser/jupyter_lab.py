@@ -33,6 +33,14 @@ class Lab:
     root: Path
     process: subprocess.Popen[bytes]
     tree: str = "/lab/tree/"
+    data_dir: Path | None = None  # where the server keeps its notebook signatures
+
+    def trust(self, path: str) -> None:
+        """Sign a notebook as its author would (`jupyter trust`), so its saved widgets render."""
+        from nbformat.sign import NotebookNotary
+
+        book = nbformat.read(self.root / path, as_version=4)
+        NotebookNotary(data_dir=str(self.data_dir)).sign(book)
 
     def notebook(self, name: str, cells: list[str]) -> str:
         """Write a notebook of code cells into the Lab's root; returns its path there."""
@@ -137,8 +145,9 @@ _FRONT_ENDS = {
 @contextlib.contextmanager
 def serve(app: str, server: Any, base: Path) -> Iterator[Lab]:
     """Run `jupyter lab` or `jupyter notebook` on a free port with a token and directories of its own."""
-    root, config, runtime, workspaces = (base / name for name in ("root", "config", "runtime", "workspaces"))
-    for directory in (root, runtime, workspaces):
+    names = ("root", "config", "runtime", "workspaces", "data")
+    root, config, runtime, workspaces, data = (base / name for name in names)
+    for directory in (root, runtime, workspaces, data):
         directory.mkdir()
     _quiet_settings(config)
     port, token = free_port(), secrets.token_hex(12)
@@ -151,6 +160,7 @@ def serve(app: str, server: Any, base: Path) -> Iterator[Lab]:
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(config),
         "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTER_DATA_DIR": str(data),
         "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
         "RETHINKDB_HOST": server.host,
         "RETHINKDB_PORT": str(server.port),
@@ -161,7 +171,7 @@ def serve(app: str, server: Any, base: Path) -> Iterator[Lab]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(url, token, process, log_path)
-            yield Lab(url, token, root, process, tree)
+            yield Lab(url, token, root, process, tree, data)
         finally:
             process.terminate()
             try:

@@ -9,8 +9,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import nbformat
 import pytest
 from jupyter_lab import Lab, open_notebook, run_all
+from nbclient import NotebookClient
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
 
@@ -119,3 +121,24 @@ def test_pages_of_a_large_table(lab: Lab, conn: Any, r: RethinkDB, page: Page) -
         )
     finally:
         r.table_drop(name).run(conn)
+
+
+def test_saved_notebook_shows_its_last_snapshot(
+    lab: Lab, server: Any, people: str, monkeypatch: pytest.MonkeyPatch, page: Page
+) -> None:
+    """A notebook run and saved with its widget state (as nbclient saves it), then opened with no kernel behind it."""
+    monkeypatch.setenv("RETHINKDB_HOST", server.host)
+    monkeypatch.setenv("RETHINKDB_PORT", str(server.port))
+    path = lab.notebook(
+        "saved.ipynb", ["%load_ext rethink_widgets", f"t = LiveTable(r.table('{people}'))\nawait t.ready()\nt"]
+    )
+    book = nbformat.read(lab.root / path, as_version=4)
+    NotebookClient(book, timeout=120).execute()
+    nbformat.write(book, lab.root / path)
+    lab.trust(path)
+    open_notebook(page, lab, path)
+    table = page.locator(".rw-table")
+    expect(table.locator("tbody tr")).to_have_count(7, timeout=TIMEOUT)
+    expect(table.locator("tbody tr").first).to_contain_text("person 1")
+    expect(table.locator(".rw-offline")).to_contain_text("Not live", timeout=TIMEOUT)
+    expect(table.locator(".rw-status")).to_contain_text("not live · 7 rows")
