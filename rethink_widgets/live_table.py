@@ -22,6 +22,7 @@ from rethink_widgets.results import Change
 from rethink_widgets.table_view import TableView
 
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
+MAX_PAGE_SIZE = 1000
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 
 
@@ -53,8 +54,8 @@ class LiveTable(LiveWidget):
         editable: bool = True,
         conn: Any = None,
     ) -> None:
-        if not isinstance(page_size, int) or not 1 <= page_size <= 1000:
-            raise ValueError(f"page_size must be a whole number from 1 to 1000, not {page_size!r}")
+        if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
             raise TypeError("columns must be a list of column names")
         self._fixed_columns = columns
@@ -65,6 +66,26 @@ class LiveTable(LiveWidget):
         self.editable = editable and self.feed.info.editable
         self.view = TableView(self.feed.result)
         self.observe(self._view_changed, names=["page", "page_size", "sort", "filter"])
+
+    # Views set these; a view that sends nonsense gets a clear error, and the table keeps what it had.
+    @traitlets.validate("page")
+    def _valid_page(self, proposal: Any) -> int:
+        if proposal["value"] < 0:
+            raise traitlets.TraitError(f"page must be 0 or more, not {proposal['value']}")
+        return int(proposal["value"])
+
+    @traitlets.validate("page_size")
+    def _valid_page_size(self, proposal: Any) -> int:
+        if not 1 <= proposal["value"] <= MAX_PAGE_SIZE:
+            raise traitlets.TraitError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, not {proposal['value']}")
+        return int(proposal["value"])
+
+    @traitlets.validate("sort")
+    def _valid_sort(self, proposal: Any) -> list[str]:
+        sort = proposal["value"]
+        if sort and not (len(sort) == 2 and isinstance(sort[0], str) and sort[1] in ("asc", "desc")):
+            raise traitlets.TraitError(f"sort must be [] or [column, 'asc' or 'desc'], not {sort!r}")
+        return list(sort)
 
     # ---------------------------------------------------------------- Python API
 

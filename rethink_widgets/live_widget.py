@@ -151,6 +151,14 @@ class LiveWidget(anywidget.AnyWidget):
         """Run `work()` on the widget's loop, whatever thread this is."""
         self._loop.call_soon_threadsafe(work)
 
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply a view's update; one the traits refuse is answered with the kernel's values and a message."""
+        try:
+            super().set_state(sync_data)
+        except traitlets.TraitError as error:
+            self.message = str(error)
+            self.send_state([key for key in sync_data if key in self.keys])
+
     def _received(self, _: Any, content: Any, buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "hello":
             self.on_loop(lambda: self.send({"type": "live"}))

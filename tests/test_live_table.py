@@ -226,3 +226,20 @@ def test_requests_handled_on_a_subshell_thread(kernel: Kernel, conn: Any, r: Ret
     kernel.wait_for(lambda: cells(kernel.state(comm), "name")[0] == "via subshell", what="the edit")
     assert r.table(people).get(0).run(conn)["name"] == "via subshell"
     assert kernel.run("threads[-1] != threading.main_thread().name").text == "True"
+
+
+def test_bad_input_from_a_view_or_python(kernel: Kernel, people: str) -> None:
+    comm = open_table(kernel, f"LiveTable(r.table('{people}'), page_size=10)")
+    kernel.send_update(comm, {"page_size": 0, "sort": ["age", "sideways"], "page": -3})
+    kernel.wait_for(lambda: "must be" in kernel.state(comm)["message"], what="the refusal")
+    assert kernel.state(comm)["page_size"] == 10  # the kernel's value, sent back to the view
+    kernel.send_update(comm, {"page": 1})
+    kernel.wait_for(lambda: cells(kernel.state(comm), "id")[0] == 10, what="the next page, still 10 rows a page")
+    assert kernel.run("t.page_size, t.sort, t.page").text == "(10, [], 1)"
+    assert "page_size must be a whole number" in kernel.run(f"LiveTable(r.table('{people}'), page_size=0)").error
+    assert kernel.run("LiveTable('people')").error.startswith("TypeError: expected a ReQL query")
+    kernel.run("import asyncio")
+    cell = kernel.run("m = LiveTable(r.table('no_such_table')); await asyncio.sleep(1); m.status")
+    assert cell.text == "'error: Table `test.no_such_table` does not exist. (retrying)'"
+    cell = kernel.run("d = LiveTable(r.expr([1, 2])); await asyncio.sleep(1); d.status")
+    assert cell.text.startswith("'error: ") and "(retrying)" not in cell.text
