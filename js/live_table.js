@@ -161,6 +161,12 @@ function render({ model, el }) {
     for (const column of columns) {
       const td = element("td");
       td.addEventListener("dblclick", () => editCell(td, column));
+      if (editable && column !== model.get("key_column")) {
+        td.tabIndex = 0; // keyboard users edit with Enter or F2
+        td.addEventListener("keydown", (event) => {
+          if ((event.key === "Enter" || event.key === "F2") && event.target === td) editCell(td, column);
+        });
+      }
       tr.append(td);
     }
     if (editable) {

@@ -38,6 +38,11 @@ def feed(query: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
     return feeds.feed(query, databases.current(), **options)
 
 
+def user_connection() -> Any:
+    """The synchronous connection `%load_ext` made for the user's cells, if it is loaded."""
+    return _user_conn
+
+
 def load(shell: Any) -> None:
     global _user_conn
     from rethink_widgets.live_table import LiveTable

@@ -32,7 +32,7 @@ class RethinkMagics(Magics):
 
 def status() -> str:
     database = databases.current()
-    lines = [f"database: {database.settings.address} (default db {database.default_db})"]
+    lines = [f"database: {database.settings.address} (default db {database.default_db}){_server_name()}"]
     if not feeds.LIVE:
         lines.append("no live feeds")
     for number, live in sorted(feeds.LIVE.items()):
@@ -54,3 +54,14 @@ def stop(which: str) -> str:
         return f"no live feed {which}; %rethink lists them"
     feeds.LIVE[int(which)].close()
     return f"stopped feed {which}"
+
+
+def _server_name() -> str:
+    """The server's own name, as RethinkDB reports it (the embedded server's too), when it answers."""
+    from rethink_widgets.extension import user_connection
+
+    conn = user_connection()
+    try:
+        return f", server {conn.server()['name']}" if conn is not None else ""
+    except Exception as error:
+        return f", server not answering: {getattr(error, 'message', None) or error}"

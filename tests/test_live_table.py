@@ -153,6 +153,8 @@ def test_namespace_and_user_r_stays_synchronous(server: ServerProcess, tmp_path:
         assert k.run("LiveTable").text == "'mine'"
         cell = k.run(f"r.table('{table}').insert({{'id': 1}}).run(conn)['inserted'], r.table('{table}').count().run()")
         assert cell.text == "(1, 1)"
+        assert not k.run("%reload_ext rethink_widgets").error
+        assert k.run(f"r.table('{table}').count().run(conn)").text == "1"
         assert not k.run("%unload_ext rethink_widgets").error
         assert k.run("'watch' in dir(), LiveTable").text == "(False, 'mine')"
     finally:
