@@ -91,6 +91,14 @@ def test_delete_add_and_bad_input(lab: Lab, conn: Any, r: RethinkDB, people: str
     page.locator(".rw-table tbody tr[data-key='3'] button[aria-label='Delete row']").click()
     expect(page.locator(".rw-table tbody tr")).to_have_count(6, timeout=TIMEOUT)
     assert r.table(people).get(3).run(conn) is None
+    age = page.locator(".rw-table tbody tr[data-key='4'] td:nth-child(2)")
+    age.focus()
+    page.keyboard.press("Enter")  # edit from the keyboard
+    page.keyboard.press("Control+A")
+    page.keyboard.type("77")
+    page.keyboard.press("Enter")
+    expect(age).to_have_text("77", timeout=TIMEOUT)
+    assert r.table(people).get(4).run(conn)["age"] == 77
     adder = page.locator(".rw-table input[aria-label='New row as JSON']")
     adder.fill('{"id": 42, "name": "added", "age": 5}')
     adder.press("Enter")
