@@ -28,7 +28,7 @@ test: $(STAMP) chromium
 
 # `%load_ext rethink_widgets` in each notebook starts the embedded server when no database answers.
 demo: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 # Re-run the demo notebooks against a fresh server, storing the outputs nbval compares with.
 notebooks: $(STAMP)
