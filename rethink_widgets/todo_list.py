@@ -61,7 +61,8 @@ class TodoList(LiveWidget):
         return [self.feed.result.get(key) for key in self.view.ordered_keys()]
 
     def __repr__(self) -> str:
-        return f"TodoList({self.title}, {self.total} items, {self.left} left, {self.status})"
+        items = f"{self.total} item{'' if self.total == 1 else 's'}"
+        return f"TodoList({self.title}, {items}, {self.left} left, {self.status})"
 
     async def add(self, text: str) -> str:
         """Add an item; returns its id."""
