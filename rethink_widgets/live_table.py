@@ -145,7 +145,7 @@ class LiveTable(LiveWidget):
         keys = self.view.page(self.page, self.page_size)
         self.key_column = result.primary_key or ""
         self.columns = self._fixed_columns or self._inferred_columns()
-        self.page_rows = [self._row(key) for key in keys]
+        self.page_rows = [self._row(key, self.columns) for key in keys]
         self.changed = [key for key in keys if key in self._pending]
         self._pending.clear()
         self.total = len(result)
@@ -160,9 +160,12 @@ class LiveTable(LiveWidget):
         key = self.feed.result.primary_key
         return ([key] if key in self._fields else []) + [f for f in self._fields if f != key]
 
-    def _row(self, key: str) -> dict[str, Any]:
+    def _row(self, key: str, columns: list[str]) -> dict[str, Any]:
+        """A row as views get it: only the cells of the columns shown."""
         row = self.feed.result.get(key)
-        cells = {k: _jsonable(v) for k, v in row.items()} if isinstance(row, dict) else {VALUE_COLUMN: _jsonable(row)}
+        if not isinstance(row, dict):
+            row = {VALUE_COLUMN: row}
+        cells = {column: _jsonable(row[column]) for column in columns if column in row}
         return {"key": key, "rev": self.feed.result.revision(key), "cells": cells}
 
     # ---------------------------------------------------------------- writes from the views

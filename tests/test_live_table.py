@@ -245,3 +245,10 @@ def test_bad_input_from_a_view_or_python(kernel: Kernel, people: str) -> None:
     assert cell.text == "'error: Table `test.no_such_table` does not exist. (retrying)'"
     cell = kernel.run("d = LiveTable(r.expr([1, 2])); await asyncio.sleep(1); d.status")
     assert cell.text.startswith("'error: ") and "(retrying)" not in cell.text
+
+
+def test_chosen_columns(kernel: Kernel, people: str) -> None:
+    comm = open_table(kernel, f"LiveTable(r.table('{people}'), columns=['name', 'missing'])")
+    state = kernel.state(comm)
+    assert state["columns"] == ["name", "missing"]
+    assert state["page_rows"][0]["cells"] == {"name": "p00"}  # only what is shown crosses the wire
