@@ -39,19 +39,43 @@ def asset(name: str) -> Path:
     return path
 
 
-class Throttle:
-    """Calls `flush` soon after `poke()`: at once after a quiet spell, then at most `per_second` times a second."""
+class Budget:
+    """Update slots shared by every widget of a kernel, so many busy widgets together stay under Jupyter's limit
+    of 1000 iopub messages a second (beyond it, messages are dropped)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, flush: Callable[[], None], per_second: float) -> None:
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1.0 / per_second
+        self._next = 0.0
+
+    def reserve(self, now: float) -> float:
+        """Take the next free slot; returns how long to wait for it."""
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        return slot - now
+
+
+KERNEL_BUDGET = Budget(per_second=400)
+
+
+class Throttle:
+    """Calls `flush` soon after `poke()`: at once after a quiet spell, then at most `per_second` times a second,
+    and never faster than the shared `budget` allows."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, flush: Callable[[], None], per_second: float, budget: Budget
+    ) -> None:
         self._loop = loop
         self._flush = flush
         self._interval = 1.0 / per_second
+        self._budget = budget
         self._last = -self._interval
         self._handle: asyncio.Handle | asyncio.TimerHandle | None = None
 
     def poke(self) -> None:
         if self._handle is None:
-            wait = self._last + self._interval - self._loop.time()
+            now = self._loop.time()
+            start = max(now, self._last + self._interval)
+            wait = start - now + self._budget.reserve(start)
             if wait > 0:
                 self._handle = self._loop.call_later(wait, self._fire)
             else:
@@ -84,7 +108,7 @@ class LiveWidget(anywidget.AnyWidget):
         self._loop = asyncio.get_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
-        self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND)
+        self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND, KERNEL_BUDGET)
         self.feed = LiveFeed(
             query, self.database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
         )
