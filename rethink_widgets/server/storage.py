@@ -8,13 +8,16 @@ connection, so no cursor outlives a page and `limit(10)` reads a few rows.
 Writes are serialized through one writer connection (WAL mode, so readers never wait for it). A transaction with
 `durability="hard"` is fsynced before it returns; `"soft"` commits skip the fsync but still survive a killed
 process. After each commit the changes go to the commit listeners, in commit order, while the write lock is still
-held; a dropped table is announced to the drop listeners. `snapshot()` gives a read view fixed at one commit, for
-changefeeds that must join an initial read with the writes that follow it.
+held; a dropped table is announced to the drop listeners. After each change of the catalog (databases, tables, their
+configuration, indexes, users) the catalog listeners run, still under the lock, so the system tables that show the
+catalog can publish their own changes in order. `snapshot()` gives a read view fixed at one commit, for changefeeds
+that must join an initial read with the writes that follow it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import socket
@@ -43,6 +46,8 @@ CREATE TABLE IF NOT EXISTS indexes (table_id TEXT NOT NULL, name TEXT NOT NULL, 
     multi INTEGER NOT NULL, geo INTEGER NOT NULL, sql TEXT NOT NULL, PRIMARY KEY (table_id, name));
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, credentials TEXT NOT NULL);
 """
+# Table settings added after the first release, with their defaults for tables made before them.
+_TABLE_COLUMNS = {"shards": "INTEGER NOT NULL DEFAULT 1", "write_acks": "TEXT NOT NULL DEFAULT 'majority'"}
 
 
 @dataclass
@@ -63,6 +68,8 @@ class TableInfo:
     primary_key: str
     durability: str
     sql: str
+    shards: int = 1
+    write_acks: str = "majority"
     indexes: dict[str, IndexInfo] = field(default_factory=dict)
 
     @property
@@ -101,12 +108,14 @@ class Storage:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[list[Change]], None]] = []
         self._drop_listeners: list[Callable[[TableInfo], None]] = []
+        self._catalog_listeners: list[Callable[[], None]] = []
         self._readers: list[sqlite3.Connection] = []
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._sync_mode = ""
         self._set_sync("hard")
         self._writer.executescript(_SCHEMA)
+        self._add_table_columns()
         self._active: Transaction | None = None
         with self._lock:
             self._initialize(initial_credentials)
@@ -122,6 +131,12 @@ class Storage:
         if mode != self._sync_mode:
             self._writer.execute(f"PRAGMA synchronous={mode}")
             self._sync_mode = mode
+
+    def _add_table_columns(self) -> None:
+        present = {row[1] for row in self._writer.execute("PRAGMA table_info(tables)")}
+        for name, definition in _TABLE_COLUMNS.items():
+            if name not in present:
+                self._writer.execute(f"ALTER TABLE tables ADD COLUMN {name} {definition}")
 
     def _initialize(self, initial_credentials: dict[str, Any] | None) -> None:
         w = self._writer
@@ -144,7 +159,7 @@ class Storage:
         self.server_name: str = meta["server_name"]
         self._dbs: dict[str, str] = {name: id_ for id_, name in w.execute("SELECT id, name FROM dbs")}
         self._tables: dict[str, TableInfo] = {}
-        for row in w.execute("SELECT id, db, name, primary_key, durability, sql FROM tables"):
+        for row in w.execute("SELECT id, db, name, primary_key, durability, sql, shards, write_acks FROM tables"):
             self._tables[row[0]] = TableInfo(*row)
         for table_id, name, function, multi, geo, sql in w.execute("SELECT * FROM indexes"):
             index = IndexInfo(name, json.loads(function), bool(multi), bool(geo), sql)
@@ -167,6 +182,16 @@ class Storage:
     def add_drop_listener(self, listener: Callable[[TableInfo], None]) -> None:
         """Call `listener` with each table that is dropped (alone or with its database)."""
         self._drop_listeners.append(listener)
+
+    def add_catalog_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each change of the catalog, in order, while no other change can start."""
+        self._catalog_listeners.append(listener)
+
+    def publish(self, changes: list[Change]) -> None:
+        """Hand changes that no transaction made (those of the system tables) to the commit listeners."""
+        with self._lock:
+            for listener in self._listeners:
+                listener(changes)
 
     def snapshot(self, on_fixed: Callable[[Snapshot], None]) -> Snapshot:
         """A read view of the data as it is now; `on_fixed(view)` runs at that instant, before any later commit."""
@@ -191,26 +216,36 @@ class Storage:
     def db_id(self, name: str) -> str | None:
         return self._dbs.get(name)
 
-    def db_create(self, name: str) -> dict[str, str]:
-        with self._catalog_change():
+    def db_create(self, name: str, db_id: str | None = None) -> dict[str, str]:
+        with self._catalog_change() as done:
             if name in self._dbs:
                 raise ValueError(f"database {name} exists")
-            db_id = str(uuid.uuid4())
+            db_id = db_id or str(uuid.uuid4())
             self._writer.execute("INSERT INTO dbs VALUES (?, ?)", (db_id, name))
-        self._dbs[name] = db_id
+            done.append(lambda: self._dbs.__setitem__(name, db_id))
         return {"id": db_id, "name": name}
 
     def db_drop(self, name: str) -> tuple[dict[str, str], list[TableInfo]]:
         dropped = [t for t in self._tables.values() if t.db == name]
-        with self._catalog_change():
+        with self._catalog_change() as done:
             db_id = self._dbs[name]
             for table in dropped:
                 self._drop_sql(table)
+                done.append(functools.partial(self._forget, table))
             self._writer.execute("DELETE FROM dbs WHERE name = ?", (name,))
-        del self._dbs[name]
-        for table in dropped:
-            self._forget(table)
+            done.append(functools.partial(self._dbs.pop, name))
         return {"id": db_id, "name": name}, dropped
+
+    def db_rename(self, old: str, new: str) -> None:
+        with self._catalog_change() as done:
+            if new in self._dbs:
+                raise ValueError(f"database {new} exists")
+            self._writer.execute("UPDATE dbs SET name = ? WHERE name = ?", (new, old))
+            self._writer.execute("UPDATE tables SET db = ? WHERE db = ?", (new, old))
+            done.append(lambda: self._dbs.__setitem__(new, self._dbs.pop(old)))
+            for table in self._tables.values():
+                if table.db == old:
+                    done.append(functools.partial(setattr, table, "db", new))
 
     def table_list(self, db: str) -> list[str]:
         return sorted(t.name for t in self._tables.values() if t.db == db)
@@ -224,26 +259,48 @@ class Storage:
     def table_by_id(self, table_id: str) -> TableInfo | None:
         return self._tables.get(table_id)
 
-    def table_create(self, db: str, name: str, primary_key: str = "id", durability: str = "hard") -> TableInfo:
-        with self._catalog_change():
+    def tables(self) -> list[TableInfo]:
+        return list(self._tables.values())
+
+    def table_create(  # noqa: PLR0917
+        self,
+        db: str,
+        name: str,
+        primary_key: str = "id",
+        durability: str = "hard",
+        shards: int = 1,
+        write_acks: str = "majority",
+        table_id: str | None = None,
+    ) -> TableInfo:
+        with self._catalog_change() as done:
             if self.table(db, name) is not None:
                 raise ValueError(f"table {db}.{name} exists")
-            table = TableInfo(str(uuid.uuid4()), db, name, primary_key, durability, self._next_sql("t"))
+            table_id = table_id or str(uuid.uuid4())
+            table = TableInfo(table_id, db, name, primary_key, durability, self._next_sql("t"), shards, write_acks)
             self._writer.execute(f"CREATE TABLE {table.sql} (key BLOB PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID")
             self._writer.execute(
-                "INSERT INTO tables VALUES (?, ?, ?, ?, ?, ?)",
-                (table.id, db, name, primary_key, durability, table.sql),
+                "INSERT INTO tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (table.id, db, name, primary_key, durability, table.sql, shards, table.write_acks),
             )
-        self._tables[table.id] = table
+            done.append(lambda: self._tables.__setitem__(table.id, table))
         return table
+
+    def table_configure(self, table: TableInfo, **settings: Any) -> None:
+        """Change a table's `name`, `db`, `durability`, `shards` or `write_acks`."""
+        with self._catalog_change() as done:
+            for column, value in settings.items():
+                if column not in ("name", "db", "durability", "shards", "write_acks"):
+                    raise ValueError(f"no table setting {column}")
+                self._writer.execute(f"UPDATE tables SET {column} = ? WHERE id = ?", (value, table.id))
+                done.append(functools.partial(setattr, table, column, value))
 
     def table_drop(self, db: str, name: str) -> TableInfo:
         table = self.table(db, name)
         if table is None:
             raise ValueError(f"no table {db}.{name}")
-        with self._catalog_change():
+        with self._catalog_change() as done:
             self._drop_sql(table)
-        self._forget(table)
+            done.append(functools.partial(self._forget, table))
         return table
 
     def _drop_sql(self, table: TableInfo) -> None:
@@ -263,7 +320,7 @@ class Storage:
 
     def index_create(self, table: TableInfo, name: str, function: Any, multi: bool = False, geo: bool = False) -> None:
         index = IndexInfo(name, function, multi, geo, "")
-        with self._catalog_change():
+        with self._catalog_change() as done:
             if name in table.indexes:
                 raise ValueError(f"index {name} exists")
             index.sql = self._next_sql("i")
@@ -280,30 +337,35 @@ class Storage:
             for key, doc in self._writer.execute(f"SELECT key, doc FROM {table.sql}"):
                 entries.extend(_index_entries(compute, json.loads(doc), key))
             self._writer.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", entries)
-        table.indexes[name] = index
+            done.append(lambda: table.indexes.__setitem__(name, index))
 
     def index_drop(self, table: TableInfo, name: str) -> None:
         index = table.indexes[name]
-        with self._catalog_change():
+        with self._catalog_change() as done:
             self._writer.execute(f"DROP TABLE {index.sql}")
             self._writer.execute("DELETE FROM indexes WHERE table_id = ? AND name = ?", (table.id, name))
-        del table.indexes[name]
-        self._index_functions.pop((table.id, name), None)
+            done.append(lambda: self._forget_index(table, name))
 
     def index_rename(self, table: TableInfo, old: str, new: str, overwrite: bool = False) -> None:
-        with self._catalog_change():
+        with self._catalog_change() as done:
             if new in table.indexes and new != old:
                 if not overwrite:
                     raise ValueError(f"index {new} exists")
                 self._writer.execute(f"DROP TABLE {table.indexes[new].sql}")
                 self._writer.execute("DELETE FROM indexes WHERE table_id = ? AND name = ?", (table.id, new))
             self._writer.execute("UPDATE indexes SET name = ? WHERE table_id = ? AND name = ?", (new, table.id, old))
+            done.append(lambda: self._renamed_index(table, old, new))
+
+    def _forget_index(self, table: TableInfo, name: str) -> None:
+        table.indexes.pop(name, None)
+        self._index_functions.pop((table.id, name), None)
+
+    def _renamed_index(self, table: TableInfo, old: str, new: str) -> None:
         index = table.indexes.pop(old)
-        table.indexes.pop(new, None)
+        self._forget_index(table, new)
+        self._index_functions.pop((table.id, old), None)
         index.name = new
         table.indexes[new] = index
-        self._index_functions.pop((table.id, old), None)
-        self._index_functions.pop((table.id, new), None)
 
     def _next_sql(self, prefix: str) -> str:
         (number,) = self._writer.execute("SELECT value FROM meta WHERE name = 'next_sql'").fetchone()
@@ -311,16 +373,22 @@ class Storage:
         return f"{prefix}{number}"
 
     @contextlib.contextmanager
-    def _catalog_change(self) -> Iterator[None]:
+    def _catalog_change(self) -> Iterator[list[Callable[[], Any]]]:
+        """One atomic change of the catalog; the in-memory catalog follows (the actions listed) once it commits."""
         with self._lock:
             self._set_sync("hard")
             self._writer.execute("BEGIN IMMEDIATE")
+            done: list[Callable[[], Any]] = []
             try:
-                yield
+                yield done
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
             self._writer.execute("COMMIT")
+            for action in done:
+                action()
+            for listener in self._catalog_listeners:
+                listener()
 
     def _index_function(self, table: TableInfo, index: IndexInfo) -> IndexFunction:
         found = self._index_functions.get((table.id, index.name))
@@ -469,14 +537,14 @@ class Storage:
         return dict(self._users)
 
     def user_put(self, name: str, credentials: dict[str, Any]) -> None:
-        with self._catalog_change():
+        with self._catalog_change() as done:
             self._writer.execute("INSERT OR REPLACE INTO users VALUES (?, ?)", (name, _dumps(credentials)))
-        self._users[name] = credentials
+            done.append(lambda: self._users.__setitem__(name, credentials))
 
     def user_delete(self, name: str) -> None:
-        with self._catalog_change():
+        with self._catalog_change() as done:
             self._writer.execute("DELETE FROM users WHERE name = ?", (name,))
-        self._users.pop(name, None)
+            done.append(lambda: self._users.pop(name, None))
 
 
 class Snapshot:

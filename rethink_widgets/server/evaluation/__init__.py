@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, terms
+from rethink_widgets.server.evaluation.config_tables import SystemFeeds
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 # Importing the families registers their terms.
 from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
+    admin,
     aggregation,
     arithmetic,
     changes,
@@ -41,7 +43,6 @@ from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     schema,
     selections,
     sequences,
-    system,
     times,
     writes,
 )
@@ -80,6 +81,7 @@ class Engine:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self.system_feeds = SystemFeeds(storage)
 
     def start(self, term: Any, global_optargs: dict[str, Any]) -> Atom | Sequence | Feed:
         node = terms.compile_query(term)

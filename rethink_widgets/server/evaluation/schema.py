@@ -1,29 +1,19 @@
-"""Databases, tables and secondary indexes: creating, dropping, listing, configuration and status."""
+"""Databases, tables and secondary indexes: creating, dropping, listing, waiting and describing them."""
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation import datums, placement
+from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, check_name, db_id, table_config_row
+from rethink_widgets.server.evaluation.config_tables import SYSTEM_TABLES
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, operation
 from rethink_widgets.server.evaluation.values import Database, Table, category, type_of
 from rethink_widgets.server.storage import TableInfo
-
-SYSTEM_DB = "rethinkdb"
-# The system tables this server provides (see system.py).
-SYSTEM_TABLES = ("users",)
-_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def check_name(kind: str, name: str) -> str:
-    if not _NAME.match(name):
-        raise ReqlQueryLogicError(f"{kind} name `{name}` invalid (Use A-Z, a-z, 0-9, _ and - only).")
-    return name
 
 
 def database(ctx: Context, node: Any) -> str:
@@ -45,25 +35,6 @@ def table_of(ctx: Context, db: str, name: str) -> Table:
     if info is None:
         raise ReqlOpFailedError(f"Table `{db}.{name}` does not exist.")
     return Table(ctx.storage, info)
-
-
-def table_config(ctx: Context, info: TableInfo) -> dict[str, Any]:
-    server = ctx.storage.server_name
-    return {
-        "db": info.db, "durability": info.durability, "id": info.id, "indexes": sorted(info.indexes),
-        "name": info.name, "primary_key": info.primary_key, "write_acks": "majority",
-        "shards": [{"primary_replica": server, "replicas": [server]}],
-    }  # fmt: skip
-
-
-def table_status(ctx: Context, info: TableInfo) -> dict[str, Any]:
-    server = ctx.storage.server_name
-    return {
-        "db": info.db, "id": info.id, "name": info.name, "raft_leader": server,
-        "shards": [{"primary_replicas": [server], "replicas": [{"server": server, "state": "ready"}]}],
-        "status": {"all_replicas_ready": True, "ready_for_outdated_reads": True, "ready_for_reads": True,
-                   "ready_for_writes": True},
-    }  # fmt: skip
 
 
 def _scope_db(ctx: Context, term: Term, args_before: int) -> str:
@@ -121,15 +92,14 @@ def table_create(ctx: Context, term: Term) -> dict[str, Any]:
     name = check_name("Table", ctx.string(term.args[-1]))
     primary_key = ctx.string(term.optargs["primary_key"]) if "primary_key" in term.optargs else "id"
     durability = _durability(ctx.datum(term.optargs["durability"]) if "durability" in term.optargs else "hard")
-    if "shards" in term.optargs and ctx.number(term.optargs["shards"]) < 1:
-        raise ReqlQueryLogicError("Every table must have at least one shard.")
+    shards = placement.shard_count(ctx, term, required=False)
     if db_name == SYSTEM_DB:
         raise ReqlOpFailedError(f"Database `{SYSTEM_DB}` is special; you can't create new tables in it.")
     require_db(ctx, db_name)
     if ctx.storage.table(db_name, name) is not None:
         raise ReqlOpFailedError(f"Table `{db_name}.{name}` already exists.")
-    info = ctx.storage.table_create(db_name, name, primary_key, durability)
-    return {"tables_created": 1, "config_changes": [{"old_val": None, "new_val": table_config(ctx, info)}]}
+    info = ctx.storage.table_create(db_name, name, primary_key, durability, shards)
+    return {"tables_created": 1, "config_changes": [{"old_val": None, "new_val": table_config_row(ctx.storage, info)}]}
 
 
 def _durability(value: Any) -> str:
@@ -143,7 +113,7 @@ def table_drop(ctx: Context, term: Term) -> dict[str, Any]:
     db_name = _scope_db(ctx, term, 1)
     name = check_name("Table", ctx.string(term.args[-1]))
     info = table_of(ctx, db_name, name).info
-    config = table_config(ctx, info)
+    config = table_config_row(ctx.storage, info)
     ctx.storage.table_drop(db_name, name)
     return {"tables_dropped": 1, "config_changes": [{"old_val": config, "new_val": None}]}
 
@@ -157,24 +127,10 @@ def table_list(ctx: Context, term: Term) -> list[str]:
     return ctx.storage.table_list(db_name)
 
 
-@operation("CONFIG", 1)
-def config(ctx: Context, term: Term) -> dict[str, Any]:
-    target = ctx.eval(term.args[0])
-    if isinstance(target, Database):
-        require_db(ctx, target.name)
-        return {"id": ctx.storage.db_id(target.name), "name": target.name}
-    return table_config(ctx, _table(target))
-
-
-@operation("STATUS", 1)
-def status(ctx: Context, term: Term) -> dict[str, Any]:
-    return table_status(ctx, _table(ctx.eval(term.args[0])))
-
-
 @operation("WAIT", (0, 1), optargs=("wait_for", "timeout"))
 def wait(ctx: Context, term: Term) -> dict[str, int]:
     if not term.args:
-        return {"ready": sum(len(ctx.storage.table_list(d)) for d in ctx.storage.db_list())}
+        raise ReqlQueryLogicError("`wait` can only be called on a table or database.")
     target = ctx.eval(term.args[0])
     if isinstance(target, Database):
         require_db(ctx, target.name)
@@ -187,6 +143,16 @@ def _table(value: Any) -> TableInfo:
     if not isinstance(value, Table):
         raise ReqlQueryLogicError("Expected type TABLE but found DATUM:")
     return value.info
+
+
+def _indexed_table(value: Any, verb: str) -> TableInfo:
+    """A table whose secondary indexes may change (those of the system database have none and get none)."""
+    info = _table(value)
+    if info.db == SYSTEM_DB:
+        raise ReqlOpFailedError(
+            f"Database `{SYSTEM_DB}` is special; you can't {verb} secondary indexes on the tables in it."
+        )
+    return info
 
 
 # ---------------------------------------------------------------- secondary indexes
@@ -211,7 +177,7 @@ def _index_function(ctx: Context, node: Node) -> Any:
 
 @operation("INDEX_CREATE", (2, 3), optargs=("multi", "geo"))
 def index_create(ctx: Context, term: Term) -> dict[str, int]:
-    info = _table(ctx.eval(term.args[0]))
+    info = _indexed_table(ctx.eval(term.args[0]), "create")
     name = ctx.string(term.args[1])
     function = _index_function(ctx, term.args[2]) if len(term.args) == 3 else _field_function(name)
     multi = bool(ctx.boolean(term.optargs["multi"])) if "multi" in term.optargs else False
@@ -226,7 +192,7 @@ def index_create(ctx: Context, term: Term) -> dict[str, int]:
 
 @operation("INDEX_DROP", 2)
 def index_drop(ctx: Context, term: Term) -> dict[str, int]:
-    info = _table(ctx.eval(term.args[0]))
+    info = _indexed_table(ctx.eval(term.args[0]), "drop")
     name = ctx.string(term.args[1])
     require_index(info, name)
     ctx.storage.index_drop(info, name)
@@ -240,7 +206,7 @@ def index_list(ctx: Context, term: Term) -> list[str]:
 
 @operation("INDEX_RENAME", 3, optargs=("overwrite",))
 def index_rename(ctx: Context, term: Term) -> dict[str, int]:
-    info = _table(ctx.eval(term.args[0]))
+    info = _indexed_table(ctx.eval(term.args[0]), "rename")
     old, new = ctx.string(term.args[1]), ctx.string(term.args[2])
     overwrite = ctx.boolean(term.optargs["overwrite"]) if "overwrite" in term.optargs else False
     for name in (old, new):
@@ -292,12 +258,12 @@ def info(ctx: Context, term: Term) -> dict[str, Any]:
     value = ctx.eval(term.args[0])
     if isinstance(value, Database):
         require_db(ctx, value.name)
-        return {"id": ctx.storage.db_id(value.name), "name": value.name, "type": "DB"}
+        return {"id": db_id(ctx.storage, value.name), "name": value.name, "type": "DB"}
     if isinstance(value, Table):
         table = value.info
         return {
-            "db": {"id": ctx.storage.db_id(table.db), "name": table.db, "type": "DB"},
-            "doc_count_estimates": [ctx.storage.count(table)], "id": table.id, "indexes": sorted(table.indexes),
+            "db": {"id": db_id(ctx.storage, table.db), "name": table.db, "type": "DB"},
+            "doc_count_estimates": [value.count()], "id": table.id, "indexes": sorted(table.indexes),
             "name": table.name, "primary_key": table.primary_key, "type": "TABLE",
         }  # fmt: skip
     out: dict[str, Any] = {"type": type_of(value)}

@@ -8,9 +8,10 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, check_name
+from rethink_widgets.server.evaluation.config_tables import system_table
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.schema import SYSTEM_DB, check_name, database, require_index, table_of
-from rethink_widgets.server.evaluation.system import system_table
+from rethink_widgets.server.evaluation.schema import database, require_index, table_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import (
     KeySelection,
@@ -62,10 +63,18 @@ def table(ctx: Context, term: Term) -> Table:
             raise ReqlQueryLogicError(
                 f'Read mode `{mode}` unrecognized (options are "majority", "single", and "outdated").'
             )
+    by_id = _identifier_format(ctx, term) == "uuid"
     name = check_name("Table", ctx.string(term.args[-1]))
     if db_name == SYSTEM_DB:
-        return system_table(ctx, name)
+        return system_table(ctx.storage, name, by_id)
     return table_of(ctx, db_name, name)
+
+
+def _identifier_format(ctx: Context, term: Term) -> str:
+    value = ctx.optarg(term, "identifier_format", "name")
+    if value not in ("name", "uuid"):
+        raise ReqlQueryLogicError(f'Identifier format `{value}` unrecognized (options are "name" and "uuid").')
+    return value
 
 
 @operation("GET", 2)

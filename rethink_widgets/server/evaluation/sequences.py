@@ -270,8 +270,8 @@ _MISSING = object()
 def count(ctx: Context, term: Term) -> int:
     value = ctx.eval(term.args[0])
     if len(term.args) == 1:
-        if type(value) is Table:
-            return value.storage.count(value.info)
+        if isinstance(value, Table):
+            return value.count()
         if not isinstance(value, Stream):
             value = ctx.as_datum(value)
             if isinstance(value, str) or datums.is_object(value):

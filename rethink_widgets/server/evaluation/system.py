@@ -1,7 +1,9 @@
-"""The `rethinkdb` system database, as far as this server has one: the `users` table.
+"""Tables of the `rethinkdb` system database whose rows are computed when read, and the `users` table.
 
-Reading it lists users and whether they have a password; writing it adds users, changes passwords and removes users.
-Passwords become SCRAM credentials at once; the plain text is never stored.
+A system table has the primary key `id` and no secondary indexes; it reads its rows from the server's catalog and
+turns writes into changes of it, one row at a time, errors counted per row as RethinkDB does. Reading `users` lists
+users and whether they have a password; writing it adds users, changes passwords and removes users. Passwords become
+SCRAM credentials at once; the plain text is never stored.
 """
 
 from __future__ import annotations
@@ -10,72 +12,85 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from rethink_widgets.server import scram
+from rethink_widgets.server import keys, scram
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, system_id
 from rethink_widgets.server.evaluation.values import Table
 from rethink_widgets.server.storage import Storage, TableInfo
 
-SCRATCH = "_debug_scratch"
 
+class SystemTable(Table):
+    """A system table; `by_id` names databases and servers by id (`identifier_format="uuid"`)."""
 
-def system_table(ctx: Context, name: str) -> Table:
-    if name == "users":
-        return UsersTable(ctx.storage)
-    if name == SCRATCH:
-        return Table(ctx.storage, _scratch_table(ctx.storage))
-    raise ReqlOpFailedError(f"Table `rethinkdb.{name}` does not exist.")
+    name = ""
 
-
-def _scratch_table(storage: Storage) -> TableInfo:
-    """`rethinkdb._debug_scratch`: an ordinary table kept in the system database, made when first used."""
-    info = storage.table("rethinkdb", SCRATCH)
-    if info is None:
-        with contextlib.suppress(ValueError):  # another query made it first
-            storage.table_create("rethinkdb", SCRATCH)
-        info = storage.table("rethinkdb", SCRATCH)
-    assert info is not None
-    return info
-
-
-class UsersTable(Table):
-    def __init__(self, storage: Storage) -> None:
-        info = TableInfo("users", "rethinkdb", "users", "id", "hard", "")
+    def __init__(self, storage: Storage, by_id: bool = False) -> None:
+        # Each format is a table of its own to changefeeds, which follow tables by id.
+        info = TableInfo(system_id(self.name + ("/uuid" if by_id else "")), SYSTEM_DB, self.name, "id", "hard", "")
         super().__init__(storage, info)
-        self.source = self._rows
+        self.by_id = by_id
+        self.source = lambda: iter(self.ordered_rows())
 
-    def _rows(self) -> Iterator[dict[str, Any]]:
-        for name, credentials in sorted(self.storage.users().items()):
-            yield _row(name, credentials)
+    def rows(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def ordered_rows(self) -> list[dict[str, Any]]:
+        return sorted(self.rows(), key=lambda row: keys.encode(row["id"]))
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        wanted = keys.encode(key)
+        return next((row for row in self.rows() if keys.encode(row["id"]) == wanted), None)
+
+    def count(self) -> int:
+        return len(self.rows())
+
+    def entries(  # noqa: PLR0917
+        self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
+    ) -> Iterator[tuple[Any, Any]]:
+        low, high = keys.encode(lower), keys.encode(upper)
+        rows = self.ordered_rows()
+        for row in reversed(rows) if reverse else rows:
+            key = keys.encode(row["id"])
+            above = key > low or (key == low and not lower_open)
+            below = key < high or (key == high and not upper_open)
+            if above and below:
+                yield row["id"], row
+
+    @contextlib.contextmanager
+    def writes(self, durability: str) -> Iterator[Any]:
+        # System tables ignore `durability`, as RethinkDB's do.
+        yield self
+
+    def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """Store a row (the change it stands for); returns the old row."""
+        raise ReqlOpFailedError(f"It's illegal to write to the `{SYSTEM_DB}.{self.name}` table.")
+
+    def delete(self, key: Any) -> dict[str, Any] | None:
+        raise ReqlOpFailedError(f"It's illegal to write to the `{SYSTEM_DB}.{self.name}` table.")
+
+
+def check_keys(doc: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(doc) - allowed)
+    if extra:
+        raise ReqlOpFailedError(f"Unexpected key(s) `{'`, `'.join(extra)}`.")
+
+
+class UsersTable(SystemTable):
+    name = "users"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [_user_row(name, credentials) for name, credentials in self.storage.users().items()]
 
     def get(self, key: Any) -> dict[str, Any] | None:
         credentials = self.storage.users().get(key) if isinstance(key, str) else None
-        return _row(key, credentials) if credentials is not None else None
-
-    @contextlib.contextmanager
-    def writes(self, durability: str) -> Iterator[UsersWrites]:
-        yield UsersWrites(self)
-
-
-def _row(name: str, credentials: dict[str, Any]) -> dict[str, Any]:
-    return {"id": name, "password": bool(credentials.get("password"))}
-
-
-class UsersWrites:
-    def __init__(self, table: UsersTable) -> None:
-        self._table = table
-
-    def get(self, key: Any) -> dict[str, Any] | None:
-        return self._table.get(key)
+        return _user_row(key, credentials) if credentials is not None else None
 
     def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         name = doc["id"]
         if not isinstance(name, str) or not name:
             raise ReqlQueryLogicError(f"Expected a string for the user name, got {datums.printed(name)}.")
-        extra = sorted(set(doc) - {"id", "password"})
-        if extra:
-            raise ReqlQueryLogicError(f"Unexpected key(s) `{'`, `'.join(extra)}`.")
+        check_keys(doc, {"id", "password"})
         old = self.get(name)
         password = doc.get("password", False)
         if old is not None and password is True:
@@ -84,7 +99,7 @@ class UsersWrites:
             password = ""
         if not isinstance(password, str):
             raise ReqlQueryLogicError(f"Expected a string or `false` for `password`, got {datums.printed(password)}.")
-        self._table.storage.user_put(name, scram.make_credentials(password))
+        self.storage.user_put(name, scram.make_credentials(password))
         return old
 
     def delete(self, key: Any) -> dict[str, Any] | None:
@@ -93,5 +108,9 @@ class UsersWrites:
             return None
         if key == "admin":
             raise ReqlOpFailedError("The user `admin` can't be deleted.")
-        self._table.storage.user_delete(key)
+        self.storage.user_delete(key)
         return old
+
+
+def _user_row(name: str, credentials: dict[str, Any]) -> dict[str, Any]:
+    return {"id": name, "password": bool(credentials.get("password"))}

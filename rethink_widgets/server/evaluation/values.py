@@ -157,11 +157,8 @@ class TableSlice(Selection):
 
     def entries(self) -> Iterator[tuple[Any, Any]]:
         """(index value, document) pairs in index order; a multi index gives a document once per value."""
-        table, storage = self.table.info, self.table.storage
         bounds = (self.lower, self.upper, self.lower_open, self.upper_open, bool(self.descending))
-        if self.index == table.primary_key:
-            return ((doc[table.primary_key], doc) for doc in storage.scan(table, *bounds))
-        return storage.index_scan(table, self.index, *bounds)
+        return self.table.entries(self.index, *bounds)
 
 
 class Table(Selection):
@@ -178,6 +175,18 @@ class Table(Selection):
 
     def get(self, key: Any) -> dict[str, Any] | None:
         return self.storage.get(self.info, key)
+
+    def count(self) -> int:
+        return self.storage.count(self.info)
+
+    def entries(  # noqa: PLR0917
+        self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
+    ) -> Iterator[tuple[Any, Any]]:
+        """(index value, document) pairs of a range of `index`, in its order (see TableSlice)."""
+        info, bounds = self.info, (lower, upper, lower_open, upper_open, reverse)
+        if index == info.primary_key:
+            return ((doc[info.primary_key], doc) for doc in self.storage.scan(info, *bounds))
+        return self.storage.index_scan(info, index, *bounds)
 
     @contextlib.contextmanager
     def writes(self, durability: str) -> Iterator[TableWrites]:

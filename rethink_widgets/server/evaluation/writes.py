@@ -16,6 +16,7 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.literals import eval_allowing_literals, whole_patch
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
+from rethink_widgets.server.evaluation.system import SystemTable
 from rethink_widgets.server.evaluation.terms import Node, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
@@ -31,6 +32,7 @@ from rethink_widgets.server.evaluation.values import (
 CHUNK = 1000
 WRITE_OPTARGS = ("durability", "return_changes", "return_vals", "ignore_write_hook")
 UNSTORABLE = "`r.minval` and `r.maxval` cannot be written to disk."
+FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
 
 
 class WriteResult:
@@ -39,6 +41,8 @@ class WriteResult:
     def __init__(self, return_changes: bool | str) -> None:
         self.counts = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
         self.first_error: str | None = None
+        # RethinkDB checks every document of an insert before it writes any: those errors come first.
+        self.first_check_error: str | None = None
         self.generated_keys: list[str] = []
         self.return_changes = return_changes
         self.changes: list[dict[str, Any]] = []
@@ -48,8 +52,10 @@ class WriteResult:
         if self.return_changes == "always" or (self.return_changes and kind in ("inserted", "replaced", "deleted")):
             self.changes.append({"new_val": new, "old_val": old})
 
-    def error(self, message: str, old: Any = None, new: Any = None) -> None:
+    def error(self, message: str, old: Any = None, new: Any = None, *, check: bool = False) -> None:
         self.counts["errors"] += 1
+        if check and self.first_check_error is None:
+            self.first_check_error = message
         if self.first_error is None:
             self.first_error = message
         if self.return_changes == "always":
@@ -58,7 +64,7 @@ class WriteResult:
     def value(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.counts)
         if self.first_error is not None:
-            out["first_error"] = self.first_error
+            out["first_error"] = self.first_check_error or self.first_error
         if self.generated_keys:
             out["generated_keys"] = self.generated_keys
         if self.return_changes:
@@ -138,7 +144,7 @@ def _insert_one(  # noqa: PLR0917
     try:
         primary_key_value(doc[pk])
     except ReqlError as error:
-        result.error(error.message)
+        result.error(error.message, check=True)
         return
     old = writes.get(doc[pk])
     if old is None:
@@ -191,6 +197,9 @@ def _put(writes: TableWrites, new: dict[str, Any], old: dict[str, Any] | None, r
         writes.put(new)
     except TypeError:  # only r.minval / r.maxval are not JSON
         result.error(UNSTORABLE)
+        return
+    except ReqlError as error:  # a system table refusing the row
+        result.error(error.message, old, old)
         return
     result.record("replaced" if old is not None else "inserted", old, new)
 
@@ -254,10 +263,14 @@ def _patch(ctx: Context, term: Term, *, literals: bool = False) -> Callable[[dic
     def evaluate(scope: Context, expression: Node) -> Any:
         return whole_patch(eval_allowing_literals(scope, expression)) if literals else scope.eval(expression)
 
-    value = evaluate(ctx, node)
-    if isinstance(value, Func):
-        return lambda old: ctx.as_datum(evaluate(value.bind(ctx, (old,)), value.body))
-    return lambda _old: ctx.as_datum(evaluate(ctx, node))
+    def patch(old: dict[str, Any] | None) -> Any:
+        # Evaluated per document, so that an error in it is that document's error, as in RethinkDB.
+        value = evaluate(ctx, node)
+        if isinstance(value, Func):
+            value = evaluate(value.bind(ctx, (old,)), value.body)
+        return ctx.as_datum(value)
+
+    return patch
 
 
 @operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
@@ -291,24 +304,39 @@ def delete(ctx: Context, term: Term) -> dict[str, Any]:
 @operation("SYNC", 1)
 def sync(ctx: Context, term: Term) -> dict[str, int]:
     table = as_table(ctx, term.args[0])
+    if isinstance(table, SystemTable):
+        raise ReqlQueryLogicError("Artificial tables don't support `sync()`.")
     ctx.storage.sync(table.info)
     return {"synced": 1}
 
 
 @operation("FOR_EACH", 2)
 def for_each(ctx: Context, term: Term) -> dict[str, Any]:
-    seq, func = ctx.sequence(term.args[0]), ctx.func(term.args[1])
-    total: dict[str, Any] = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
+    seq = ctx.sequence(term.args[0])
+    total: dict[str, Any] = {}
     for row in seq:
-        results = ctx.as_datum(func(ctx, row))
-        for result in results if isinstance(results, list) else [results]:
-            if not isinstance(result, dict):
-                raise ReqlQueryLogicError(
-                    "FOR_EACH expects one or more basic write queries.  "
-                    f"Expected type ARRAY but found {datums.type_name(result)}."
-                )
+        # The write is evaluated again for each element: a write that is not a function runs once per element.
+        value = ctx.eval(term.args[1])
+        if isinstance(value, Func):
+            value = value(ctx, row)
+        for result in _write_results(ctx, value):
             _add_results(total, result)
     return total
+
+
+def _write_results(ctx: Context, value: Any) -> list[dict[str, Any]]:
+    try:
+        results = ctx.as_datum(value)
+    except ReqlError as error:
+        raise type(error)(FOR_EACH_WRITES) from None
+    results = results if isinstance(results, list) else [results]
+    for result in results:
+        if not isinstance(result, dict):
+            expected = "OBJECT" if isinstance(value, list) else "ARRAY"
+            raise ReqlQueryLogicError(
+                f"{FOR_EACH_WRITES}  Expected type {expected} but found {datums.type_name(result)}."
+            )
+    return results
 
 
 def _add_results(total: dict[str, Any], result: dict[str, Any]) -> None:

@@ -1,0 +1,71 @@
+"""Names, ids and the configuration rows of databases and tables, as the `rethinkdb` system tables show them.
+
+This server is a cluster of one: every shard of every table has this server as its only replica and primary, and
+every table is always ready. A row names databases and servers by name, or by id when a system table is read with
+`identifier_format="uuid"`. The same rows are what `config()`, `status()`, `table_create` and `reconfigure` return.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.storage import Storage, TableInfo
+
+SYSTEM_DB = "rethinkdb"
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+# The system database and its tables have fixed ids, derived from their names.
+_SYSTEM_IDS = uuid.UUID("3c8a3f5e-5d1b-4f7e-9a51-6f0a2b9d7c41")
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
+def check_name(kind: str, name: str) -> str:
+    if not valid_name(name):
+        raise ReqlQueryLogicError(f"{kind} name `{name}` invalid (Use A-Z, a-z, 0-9, _ and - only).")
+    return name
+
+
+def system_id(name: str) -> str:
+    """The id of the system database (`rethinkdb`) or of one of its tables (`rethinkdb.<name>`)."""
+    return str(uuid.uuid5(_SYSTEM_IDS, name))
+
+
+def db_id(storage: Storage, name: str) -> str | None:
+    return system_id(SYSTEM_DB) if name == SYSTEM_DB else storage.db_id(name)
+
+
+def user_tables(storage: Storage) -> list[TableInfo]:
+    """Every table outside the system database, by database and name."""
+    return sorted((t for t in storage.tables() if t.db != SYSTEM_DB), key=lambda t: (t.db, t.name))
+
+
+def db_config_row(storage: Storage, name: str) -> dict[str, Any]:
+    return {"id": storage.db_id(name), "name": name}
+
+
+def table_config_row(storage: Storage, info: TableInfo, by_id: bool = False) -> dict[str, Any]:
+    server = storage.server_id if by_id else storage.server_name
+    shards = [{"nonvoting_replicas": [], "primary_replica": server, "replicas": [server]} for _ in range(info.shards)]
+    return {
+        "db": storage.db_id(info.db) if by_id else info.db, "durability": info.durability, "id": info.id,
+        "indexes": sorted(info.indexes), "name": info.name, "primary_key": info.primary_key, "shards": shards,
+        "write_acks": info.write_acks, "write_hook": None,
+    }  # fmt: skip
+
+
+def table_status_row(storage: Storage, info: TableInfo, by_id: bool = False) -> dict[str, Any]:
+    server = storage.server_id if by_id else storage.server_name
+    return {
+        "db": storage.db_id(info.db) if by_id else info.db, "id": info.id, "name": info.name, "raft_leader": server,
+        "shards": [
+            {"primary_replicas": [server], "replicas": [{"server": server, "state": "ready"}]}
+            for _ in range(info.shards)
+        ],
+        "status": {"all_replicas_ready": True, "ready_for_outdated_reads": True, "ready_for_reads": True,
+                   "ready_for_writes": True},
+    }  # fmt: skip

@@ -1,0 +1,252 @@
+"""The system database's catalog tables, and the changes of system tables for changefeeds.
+
+`db_config` and `table_config` hold one row per database and table: inserting a row creates one, updating it renames
+or reconfigures it, deleting it drops it. `table_status` is read only. `_debug_scratch` is an ordinary table kept in
+the system database. `SystemFeeds` follows every change of the catalog and publishes the rows it changed, so
+changefeeds on system tables see the same changes as queries that read them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlOpFailedError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.catalog import (
+    SYSTEM_DB,
+    db_config_row,
+    table_config_row,
+    table_status_row,
+    user_tables,
+    valid_name,
+)
+from rethink_widgets.server.evaluation.system import SystemTable, UsersTable, check_keys
+from rethink_widgets.server.evaluation.values import Table
+from rethink_widgets.server.storage import Change, Storage, TableInfo
+
+SCRATCH = "_debug_scratch"
+_VALID_NAME = "Use A-Z, a-z, 0-9, _ and - only"
+_CONFIG_FIELDS = ("name", "db", "id", "indexes", "primary_key", "shards", "write_acks", "durability", "write_hook")
+
+
+class DbConfigTable(SystemTable):
+    name = "db_config"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [db_config_row(self.storage, name) for name in self.storage.db_list()]
+
+    def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        check_keys(doc, {"id", "name"})
+        name = _name(doc.get("name"), "database name")
+        old = self.get(doc["id"])
+        if old is not None and old["name"] == name:
+            return old
+        if name in self.storage.db_list() or name == SYSTEM_DB:
+            raise ReqlOpFailedError(f"Database `{name}` already exists.")
+        if old is None:
+            self.storage.db_create(name, _uuid(doc["id"]))
+        else:
+            self.storage.db_rename(old["name"], name)
+        return old
+
+    def delete(self, key: Any) -> dict[str, Any] | None:
+        old = self.get(key)
+        if old is not None:
+            self.storage.db_drop(old["name"])
+        return old
+
+
+class TableStatusTable(SystemTable):
+    name = "table_status"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [table_status_row(self.storage, info, self.by_id) for info in user_tables(self.storage)]
+
+
+class TableConfigTable(SystemTable):
+    name = "table_config"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [table_config_row(self.storage, info, self.by_id) for info in user_tables(self.storage)]
+
+    def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        info = self.storage.table_by_id(doc["id"]) if isinstance(doc["id"], str) else None
+        if info is None or info.db == SYSTEM_DB:
+            self._create(doc)
+            return None
+        old = table_config_row(self.storage, info, self.by_id)
+        self._modify(info, doc)
+        return old
+
+    def delete(self, key: Any) -> dict[str, Any] | None:
+        old = self.get(key)
+        if old is not None:
+            info = self.storage.table_by_id(key)
+            assert info is not None
+            self.storage.table_drop(info.db, info.name)
+        return old
+
+    def _create(self, doc: dict[str, Any]) -> None:
+        check_keys(doc, set(_CONFIG_FIELDS))
+        if doc.get("indexes", []) != []:
+            raise ReqlOpFailedError("The `indexes` field is read-only and can't be used to create indexes.")
+        settings = self._settings(doc)
+        name, db = settings.pop("name"), settings.pop("db")
+        if self.storage.table(db, name) is not None:
+            raise ReqlOpFailedError(f"Table `{db}.{name}` already exists.")
+        primary_key = doc.get("primary_key", "id")
+        if not isinstance(primary_key, str):
+            raise ReqlOpFailedError(f"In `primary_key`: Expected a string; got {datums.printed(primary_key)}")
+        self.storage.table_create(db, name, primary_key, table_id=_uuid(doc["id"]), **settings)
+
+    def _modify(self, info: TableInfo, doc: dict[str, Any]) -> None:
+        for field in _CONFIG_FIELDS:
+            if field not in doc:
+                raise ReqlOpFailedError(f"Expected a field named `{field}`.")
+        check_keys(doc, set(_CONFIG_FIELDS))
+        if set(doc["indexes"]) != set(info.indexes) or not isinstance(doc["indexes"], list):
+            raise ReqlOpFailedError("The `indexes` field is read-only and can't be used to create or drop indexes.")
+        if doc["primary_key"] != info.primary_key:
+            raise ReqlOpFailedError("It's illegal to change a table's primary key")
+        settings = self._settings(doc)
+        name, db = settings["name"], settings["db"]
+        if (db, name) != (info.db, info.name) and self.storage.table(db, name) is not None:
+            raise ReqlOpFailedError(
+                f"Can't rename table `{info.db}.{info.name}` to `{db}.{name}` because table `{db}.{name}` already "
+                "exists."
+            )
+        changed = {key: value for key, value in settings.items() if getattr(info, key) != value}
+        if changed:
+            self.storage.table_configure(info, **changed)
+
+    def _settings(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The table settings a row asks for (name, db, durability, write_acks, shards), checked."""
+        if doc.get("write_hook") is not None:
+            raise ReqlOpFailedError(
+                "The `write_hook` field is read-only and can't be used to create or drop a write hook function."
+            )
+        settings = {"name": _name(doc.get("name"), "table name"), "db": self._db(doc.get("db"))}
+        for field, options in (("durability", ("soft", "hard")), ("write_acks", ("single", "majority"))):
+            value = doc.get(field, options[1])
+            if value not in options:
+                wanted = " or ".join(f'"{option}"' for option in options)
+                raise ReqlOpFailedError(f"In `{field}`: Expected {wanted}, got: {datums.printed(value)}")
+            settings[field] = value
+        settings["shards"] = len(self._shards(doc.get("shards", [None])))
+        return settings
+
+    def _db(self, value: Any) -> str:
+        if self.by_id:
+            names = {self.storage.db_id(name): name for name in self.storage.db_list()}
+            if value not in names:
+                raise ReqlOpFailedError(f"There is no database with UUID `{datums.printed(value)}`.")
+            return names[value]
+        name = _name(value, "database name")
+        if self.storage.db_id(name) is None:
+            raise ReqlOpFailedError(f"Database `{name}` does not exist.")
+        return name
+
+    def _shards(self, shards: Any) -> list[Any]:
+        if not isinstance(shards, list):
+            raise ReqlOpFailedError(f"In `shards`: Expected an array, got {datums.printed(shards)}")
+        if not shards:
+            raise ReqlOpFailedError("In `shards`: You must specify at least one shard.")
+        for shard in shards:
+            if shard is not None:  # None: a new table's default shard
+                self._check_shard(shard)
+        return shards
+
+    def _check_shard(self, shard: Any) -> None:
+        server = self.storage.server_id if self.by_id else self.storage.server_name
+        if not isinstance(shard, dict):
+            raise ReqlOpFailedError(f"In `shards`: Expected an object, got {datums.printed(shard)}")
+        for field in ("replicas", "primary_replica"):
+            if field not in shard:
+                raise ReqlOpFailedError(f"In `shards`: Expected a field named `{field}`.")
+        check_keys(shard, {"replicas", "nonvoting_replicas", "primary_replica"})
+        for field in ("replicas", "nonvoting_replicas"):
+            for replica in shard.get(field, []):
+                if replica != server:
+                    raise ReqlOpFailedError(
+                        f"In `shards`: In `{field}`: Server `{replica}` does not exist or is not connected."
+                    )
+        if not shard["replicas"]:
+            raise ReqlOpFailedError("In `shards`: You must specify at least one replica for each shard.")
+        if shard["primary_replica"] != server:
+            raise ReqlOpFailedError(
+                f"In `shards`: In `primary_replica`: Server `{shard['primary_replica']}` does not exist or is not "
+                "connected."
+            )
+        if shard.get("nonvoting_replicas"):
+            raise ReqlOpFailedError(f"In `shards`: The primary replica (`{server}`) must not be a nonvoting replica.")
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ReqlOpFailedError(f"In `name`: Expected a {what}; got {datums.printed(value)}")
+    if not valid_name(value):
+        raise ReqlOpFailedError(f"In `name`: {datums.printed(value)} is not a valid {what}; {_VALID_NAME}.")
+    return value
+
+
+def _uuid(value: Any) -> str:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return str(uuid.UUID(value))
+    raise ReqlOpFailedError(f"In `id`: Expected a UUID; got {datums.printed(value)}")
+
+
+# ---------------------------------------------------------------- the system database
+
+_SYSTEM_TABLES: dict[str, type[SystemTable]] = {
+    cls.name: cls for cls in (DbConfigTable, TableConfigTable, TableStatusTable, UsersTable)
+}
+SYSTEM_TABLES = tuple(sorted(_SYSTEM_TABLES))
+
+
+def system_table(storage: Storage, name: str, by_id: bool = False) -> Table:
+    if name in _SYSTEM_TABLES:
+        return _SYSTEM_TABLES[name](storage, by_id)
+    if name == SCRATCH:
+        return Table(storage, _scratch_table(storage))
+    raise ReqlOpFailedError(f"Table `{SYSTEM_DB}.{name}` does not exist.")
+
+
+def _scratch_table(storage: Storage) -> TableInfo:
+    """`rethinkdb._debug_scratch`: an ordinary table kept in the system database, made when first used."""
+    info = storage.table(SYSTEM_DB, SCRATCH)
+    if info is None:
+        with contextlib.suppress(ValueError):  # another query made it first
+            storage.table_create(SYSTEM_DB, SCRATCH)
+        info = storage.table(SYSTEM_DB, SCRATCH)
+    assert info is not None
+    return info
+
+
+class SystemFeeds:
+    """Publishes the changes of the system tables: after each change of the catalog, the rows it changed."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._tables = [cls(storage, by_id) for cls in _SYSTEM_TABLES.values() for by_id in (False, True)]
+        self._rows = [_by_key(table) for table in self._tables]
+        storage.add_catalog_listener(self._catalog_changed)
+
+    def _catalog_changed(self) -> None:
+        changes = []
+        for i, table in enumerate(self._tables):
+            before, after = self._rows[i], _by_key(table)
+            self._rows[i] = after
+            for key in [*before, *(key for key in after if key not in before)]:
+                old, new = before.get(key), after.get(key)
+                if old is None or new is None or not datums.equal(old, new):
+                    changes.append(Change(table.info.id, (new or old)["id"], old, new))  # type: ignore[index]
+        if changes:
+            self._storage.publish(changes)
+
+
+def _by_key(table: SystemTable) -> dict[bytes, dict[str, Any]]:
+    return {keys.encode(row["id"]): row for row in table.ordered_rows()}
