@@ -39,7 +39,6 @@ function render({ model, el }) {
   head.append(title, status);
   const entry = element("div", { class: "rw-bar" });
   const input = element("input", { type: "text", placeholder: "What needs doing?", "aria-label": "New item" });
-  input.maxLength = 500;
   entry.append(input);
   const list = element("ul", { "aria-label": "Items" });
   const foot = element("div", { class: "rw-bar" });
@@ -60,7 +59,15 @@ function render({ model, el }) {
     offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
     draw();
   }, 3000);
+  // Replies go to every view of the model: a request's number carries this view's own mark.
+  const mark = Math.random().toString(36).slice(2);
+  let adding = 0;
+  const pending = new Map(); // request reference -> the text sent
   model.on("msg:custom", (msg) => {
+    if (msg && msg.type === "added") {
+      if (input.value === pending.get(msg.ref)) input.value = "";
+      pending.delete(msg.ref);
+    }
     if (msg && msg.type === "live") {
       live = true;
       stale = false;
@@ -71,9 +78,13 @@ function render({ model, el }) {
   model.send({ type: "hello" });
 
   input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && input.value.trim()) {
-      model.send({ type: "add", text: input.value });
-      input.value = "";
+    // The kernel judges the text (empty, too long): a refusal comes back as the message and the text stays to
+    // be fixed; the box empties when the kernel says the item was added.
+    if (event.key === "Enter") {
+      adding += 1;
+      const ref = `${mark}:${adding}`;
+      pending.set(ref, input.value);
+      model.send({ type: "add", text: input.value, ref });
     }
   });
   clear.addEventListener("click", () => model.send({ type: "clear_completed" }));
@@ -82,7 +93,6 @@ function render({ model, el }) {
     const label = li.querySelector(".rw-text");
     if (!label || li.querySelector("input[type=text]")) return;
     const editor = element("input", { type: "text", "aria-label": "Edit item" });
-    editor.maxLength = 500;
     editor.value = li.item.text;
     label.replaceWith(editor);
     editor.focus();
@@ -157,6 +167,7 @@ function render({ model, el }) {
   model.on("change:message", () => {
     message.textContent = model.get("message");
   });
+
   draw();
   return () => clearTimeout(hello);
 }

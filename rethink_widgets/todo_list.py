@@ -10,6 +10,10 @@ the changefeed, so two users (two views, two kernels, two browsers) always conve
 
 from __future__ import annotations
 
+import os
+import time
+import unicodedata
+import uuid
 from typing import Any
 
 import traitlets
@@ -29,11 +33,43 @@ def clean_text(text: Any) -> str:
     if not isinstance(text, str):
         raise TypeError(f"A todo's text must be a string, not {type(text).__name__}.")
     text = text.strip()
-    if not text:
+    # Zero-width and other format characters alone would show an empty item.
+    if all(unicodedata.category(ch) == "Cf" for ch in text):
         raise ValueError("A todo needs some text.")
     if len(text) > MAX_TEXT:
         raise ValueError(f"A todo's text can be at most {MAX_TEXT} characters (this one has {len(text)}).")
     return text
+
+
+def check_id(item_id: Any) -> Any:
+    """An item's id as given from Python or a view: a string or a number (what a primary key can be here)."""
+    if isinstance(item_id, bool) or not isinstance(item_id, str | int | float):
+        raise TypeError(f"An item id is a string or a number, not {type(item_id).__name__}.")
+    return item_id
+
+
+class _OrderedIds:
+    """Ids that sort in the order they were made (a UUID laid out as in version 7: milliseconds, then a counter).
+
+    `created_at` comes from the database with millisecond precision, so items added in the same millisecond tie;
+    the list breaks ties by id, and these ids keep a kernel's items in the order it added them.
+    """
+
+    def __init__(self) -> None:
+        self._last = (0, 0)
+
+    def __call__(self) -> str:
+        millis, counter = time.time_ns() // 1_000_000, 0
+        last_millis, last_counter = self._last
+        if millis <= last_millis:
+            millis, counter = last_millis, last_counter + 1
+        self._last = (millis, counter)
+        value = (millis << 80) | (0x7 << 76) | ((counter & 0xFFF) << 64) | (0b10 << 62)
+        value |= int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
+        return str(uuid.UUID(int=value))
+
+
+new_id = _OrderedIds()
 
 
 class TodoList(LiveWidget):
@@ -67,22 +103,24 @@ class TodoList(LiveWidget):
     async def add(self, text: str) -> str:
         """Add an item; returns its id."""
         r = self.database.r
-        item = {"text": clean_text(text), "done": False, "created_at": r.now()}
-        result = await self._write(self._table().insert(item))
-        return str(result["generated_keys"][0])
+        item = {"id": new_id(), "text": clean_text(text), "done": False, "created_at": r.now()}
+        await self._write(self._table().insert(item))
+        return item["id"]
 
     async def toggle(self, item_id: Any, done: bool | None = None) -> None:
         """Check an item off (or on again); without `done`, flip it, atomically in the database."""
         if done is not None and not isinstance(done, bool):
             raise TypeError("done must be True or False")
-        change = {"done": done} if done is not None else (lambda item: {"done": item["done"].default(False).not_()})
-        await self._update(item_id, change)
+        r = self.database.r
+        # Only `true` is done (as the views show it): flipping anything else makes it done.
+        flip = lambda item: {"done": r.branch(item["done"].default(False).eq(True), False, True)}  # noqa: E731
+        await self._update(item_id, {"done": done} if done is not None else flip)
 
     async def edit(self, item_id: Any, text: str) -> None:
         await self._update(item_id, {"text": clean_text(text)})
 
     async def delete(self, item_id: Any) -> None:
-        result = await self._write(self._table().get(item_id).delete())
+        result = await self._write(self._table().get(check_id(item_id)).delete())
         if not result.get("deleted"):
             raise ValueError(GONE)
 
@@ -119,7 +157,7 @@ class TodoList(LiveWidget):
         keys = self.view.ordered_keys()
         self.items_shown = [self._item(key) for key in keys[:MAX_SHOWN]]
         self.total = len(result)
-        self.left = sum(1 for key in keys if not result.get(key).get("done"))
+        self.left = sum(1 for key in keys if result.get(key).get("done") is not True)
 
     def _item(self, key: str) -> dict[str, Any]:
         item = self.feed.result.get(key)
@@ -131,6 +169,7 @@ class TodoList(LiveWidget):
         kind, item_id = content.get("type"), content.get("id")
         if kind == "add":
             await self.add(content.get("text"))  # type: ignore[arg-type]
+            self.send({"type": "added", "ref": content.get("ref")})
         elif kind == "toggle":
             await self.toggle(item_id, content.get("done"))
         elif kind == "edit":
@@ -143,6 +182,6 @@ class TodoList(LiveWidget):
             await super()._request(content)
 
     async def _update(self, item_id: Any, change: Any) -> None:
-        result = await self._write(self._table().get(item_id).update(change))
+        result = await self._write(self._table().get(check_id(item_id)).update(change))
         if result.get("skipped"):
             raise ValueError(GONE)

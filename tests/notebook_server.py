@@ -1,7 +1,8 @@
 """The demo notebooks run against a fresh embedded server, under nbval in `make test` or re-executed by hand.
 
-As a pytest plugin (`-p notebook_server`): when the session collected notebooks, start a server and point kernels at
-it through `RETHINKDB_HOST` and `RETHINKDB_PORT`; nbval's kernels inherit the environment.
+As a pytest plugin (`-p notebook_server`): before each notebook's kernel starts, start a server of its own and point
+the kernel at it through `RETHINKDB_HOST` and `RETHINKDB_PORT` (nbval's kernels inherit the environment), so each
+notebook runs top to bottom on a fresh database, as a newcomer's first run does.
 
     python tests/notebook_server.py notebooks/*.ipynb    # re-run notebooks in place (their stored outputs)
 """
@@ -36,9 +37,18 @@ def stop() -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if any(str(item.path).endswith(".ipynb") for item in session.items):
-        start()
+_serving: list[Path] = []  # the notebook the running server is for
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Runs before the notebook's collector sets up, which is when nbval starts its kernel; the previous notebook's
+    # kernel was shut down in its last cell's teardown.
+    if item.path.suffix != ".ipynb" or _serving == [item.path]:
+        return
+    stop()
+    start()
+    _serving[:] = [item.path]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

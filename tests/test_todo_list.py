@@ -99,18 +99,41 @@ def test_view_requests_and_a_toggle_racing_a_delete(kernel: Kernel, conn: Any, r
     kernel.wait_for(lambda: texts(kernel, comm) == ["three"], what="completed cleared")
 
 
+BURST = """
+import asyncio
+async def burst(actions):
+    outcomes = await asyncio.gather(*actions, return_exceptions=True)
+    return sorted({str(o) for o in outcomes if isinstance(o, Exception)})
+job = asyncio.ensure_future(burst({actions}))
+"""
+
+
+def start_burst(k: Kernel, actions: str) -> None:
+    assert not k.run(BURST.replace("{actions}", actions)).error
+
+
+def burst_errors(k: Kernel) -> str:
+    k.wait_for(lambda: k.run("job.done()").text == "True", timeout=60, what="the burst to finish")
+    return k.run("job.result()").text
+
+
 def test_two_kernels_stay_identical(server: ServerProcess, tmp_path: Path, conn: Any, r: RethinkDB, todo: str) -> None:
     alice, bob = start_kernel(server, tmp_path), start_kernel(server, tmp_path)
     try:
         comm_a, _ = open_list(alice, todo)
         comm_b, _ = open_list(bob, todo)
-        code = "import asyncio\nids = await asyncio.gather(*(todo.add(f'{who} {i}') for i in range(20)))"
-        alice.run(code.replace("{who}", "alice"))
-        bob.run(code.replace("{who}", "bob"))
-        bob.run("await asyncio.gather(*(todo.toggle(i) for i in ids[::2]))")
-        alice.run("await asyncio.gather(*(todo.delete(i) for i in ids[:5]))")
+        # Both add at the same time, then race: alice flips every item while bob deletes every other one.
+        start_burst(alice, "[todo.add(f'alice {i}') for i in range(20)]")
+        start_burst(bob, "[todo.add(f'bob {i}') for i in range(20)]")
+        assert burst_errors(alice) == burst_errors(bob) == "[]"
+        for k, comm in ((alice, comm_a), (bob, comm_b)):
+            k.wait_for(lambda k=k, comm=comm: k.state(comm)["total"] == 40, what="all 40 items")
+        start_burst(alice, "[todo.toggle(i['id']) for i in todo.items]")
+        start_burst(bob, "[todo.delete(i['id']) for i in todo.items[::2]]")
+        assert burst_errors(alice) in ("[]", "['That item was deleted meanwhile.']")  # a flip that lost the race
+        assert burst_errors(bob) == "[]"
         final = sorted((d["text"], d["done"]) for d in r.table(todo).run(conn))
-        assert len(final) == 35
+        assert len(final) == 20
 
         def shown(k: Kernel, comm: str) -> list[tuple[str, bool]]:
             return sorted((item["text"], item["done"]) for item in k.state(comm)["items_shown"])
@@ -121,6 +144,48 @@ def test_two_kernels_stay_identical(server: ServerProcess, tmp_path: Path, conn:
     finally:
         alice.close()
         bob.close()
+
+
+def test_items_keep_the_order_they_were_added_in(kernel: Kernel, todo: str) -> None:
+    comm, _ = open_list(kernel, todo)
+    kernel.run("import asyncio\nfor i in range(30): await todo.add(f'item {i}')")  # many in the same millisecond
+    expected = [f"item {i}" for i in range(30)]
+    kernel.wait_for(lambda: texts(kernel, comm) == expected, what="creation order")
+    kernel.run("await asyncio.gather(*(todo.add(f'more {i}') for i in range(30)))")
+    kernel.wait_for(lambda: len(texts(kernel, comm)) == 60, what="all items")
+    assert texts(kernel, comm)[30:] == [f"more {i}" for i in range(30)]
+
+
+def test_text_is_kept_verbatim_and_checked_at_its_limits(kernel: Kernel, conn: Any, r: RethinkDB, todo: str) -> None:
+    comm, _ = open_list(kernel, todo)
+    payloads = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "x" * 500, "\u00e9t\u00e9 \U0001f600"]
+    for text in payloads:
+        kernel.send_custom(comm, {"type": "add", "text": text})
+    kernel.wait_for(lambda: len(texts(kernel, comm)) == len(payloads), what="every payload")
+    assert sorted(d["text"] for d in r.table(todo).run(conn)) == sorted(payloads)
+    assert sorted(texts(kernel, comm)) == sorted(payloads)
+    first = kernel.state(comm)["items_shown"][0]["id"]
+    assert kernel.run(f"await todo.edit('{first}', '\u200b')").error == "ValueError: A todo needs some text."
+    assert "at most 500" in kernel.run(f"await todo.edit('{first}', 'y' * 501)").error
+    kernel.send_custom(comm, {"type": "edit", "id": first, "text": "   "})
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == "A todo needs some text.", what="the refusal")
+    assert r.table(todo).get(first)["text"].run(conn) == payloads[0]
+
+
+def test_bad_ids_and_odd_rows_get_clear_answers(kernel: Kernel, conn: Any, r: RethinkDB, todo: str) -> None:
+    comm, _ = open_list(kernel, todo)
+    for call in ("todo.toggle(None)", "todo.delete({'a': 1})", "todo.edit([1], 'x')"):
+        assert kernel.run(f"await {call}").error.startswith("TypeError: An item id is a string or a number")
+    kernel.send_custom(comm, {"type": "delete", "id": None})
+    kernel.wait_for(lambda: "An item id is" in kernel.state(comm)["message"], what="the refusal")
+    # A row written from outside with a done that is not a boolean: shown not done, counted left, flipped to done.
+    r.table(todo).insert({"id": "odd", "text": "odd one", "done": "yes", "created_at": r.now()}).run(conn)
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 1, what="the odd row")
+    assert kernel.state(comm)["left"] == 1
+    assert kernel.state(comm)["items_shown"][0]["done"] is False
+    kernel.run("await todo.toggle('odd')")
+    kernel.wait_for(lambda: kernel.state(comm)["left"] == 0, what="flipped to done")
+    assert r.table(todo).get("odd")["done"].run(conn) is True
 
 
 def test_refuses_what_is_not_a_table(kernel: Kernel, todo: str) -> None:

@@ -37,16 +37,27 @@ def shown_counts(page: Page) -> list[str]:
     return page.locator(".rw-table tbody tr td:nth-child(2)").all_inner_texts()
 
 
+def todo_texts(page: Page) -> Any:
+    return expect(page.locator(".rw-todo li .rw-text"))
+
+
 def test_reload_with_the_kernel_alive(lab: Lab, conn: Any, r: RethinkDB, counters: str, page: Page) -> None:
-    path = show(page, lab, [f"LiveTable(r.table('{counters}'), page_size=10)"])
+    todo = counters + "_todo"
+    path = show(page, lab, [f"LiveTable(r.table('{counters}'), page_size=10)", f"TodoList(r.table('{todo}'))"])
+    expect(page.locator(".rw-todo .rw-status")).to_have_text("ready", timeout=TIMEOUT)
     save(page, path)
     r.table(counters).update({"n": 7}).run(conn)  # while the page is away
+    r.table(todo).insert({"text": "added while away", "done": False, "created_at": r.now()}).run(conn)
     page.reload()
     open_notebook(page, lab, path)
     expect(page.locator(".rw-table tbody tr")).to_have_count(10, timeout=TIMEOUT)
     expect(page.locator(".rw-table tbody tr td:nth-child(2)")).to_have_text(["7"] * 10, timeout=TIMEOUT)
+    todo_texts(page).to_have_text(["added while away"], timeout=TIMEOUT)
     r.table(counters).get(3).update({"n": 8}).run(conn)
+    r.table(todo).update({"done": True}).run(conn)
     expect(page.locator(".rw-table tbody tr[data-key='3'] td:nth-child(2)")).to_have_text("8", timeout=TIMEOUT)
+    expect(page.locator(".rw-todo .rw-left")).to_have_text("0 items left", timeout=TIMEOUT)
+    r.table_drop(todo).run(conn)
 
 
 def test_database_killed_and_restarted(lab: Lab, r: RethinkDB, tmp_path: Path, page: Page) -> None:
@@ -56,16 +67,24 @@ def test_database_killed_and_restarted(lab: Lab, r: RethinkDB, tmp_path: Path, p
     conn = r.connect("127.0.0.1", port)
     r.table_create("live").run(conn)
     r.table("live").insert([{"id": i, "n": 0} for i in range(5)]).run(conn)
-    show(page, lab, [f"%rethink connect 127.0.0.1:{port}", "LiveTable(r.table('live'))"])
+    r.table_create("chores").run(conn)
+    r.table("chores").insert({"text": "before", "done": False, "created_at": r.now()}).run(conn)
+    cells = [f"%rethink connect 127.0.0.1:{port}", "LiveTable(r.table('live'))", "TodoList(r.table('chores'))"]
+    show(page, lab, cells)
+    todo_texts(page).to_have_text(["before"], timeout=TIMEOUT)
     first.kill()
     expect(page.locator(".rw-table .rw-status")).to_contain_text("reconnecting", timeout=TIMEOUT)
+    expect(page.locator(".rw-todo .rw-status")).to_have_text("reconnecting", timeout=TIMEOUT)
     second = start_server(data, "--driver-port", str(port))
     try:
         conn = r.connect("127.0.0.1", port)
         r.table("live").get(0).delete().run(conn)
         r.table("live").update({"n": 3}).run(conn)
+        r.table("chores").insert({"text": "after", "done": False, "created_at": r.now()}).run(conn)
         expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
         expect(page.locator(".rw-table tbody tr td:nth-child(2)")).to_have_text(["3"] * 4, timeout=TIMEOUT)
+        expect(page.locator(".rw-todo .rw-status")).to_have_text("ready", timeout=TIMEOUT)
+        todo_texts(page).to_have_text(["before", "after"], timeout=TIMEOUT)
     finally:
         second.stop()
 

@@ -75,6 +75,48 @@ def test_invalid_input_shows_a_message(lab: Lab, conn: Any, r: RethinkDB, todo: 
     assert [d["text"] for d in r.table(todo).run(conn)] == ["fine"]
 
 
+def test_the_new_item_box_refuses_with_a_message(lab: Lab, conn: Any, r: RethinkDB, todo: str, page: Page) -> None:
+    show(page, lab, todo)
+    box = page.locator(".rw-todo input[aria-label='New item']")
+    message = page.locator(".rw-todo .rw-message")
+    add(page, "   ")
+    expect(message).to_have_text("A todo needs some text.", timeout=TIMEOUT)
+    long = "x" * 501
+    add(page, long)
+    expect(message).to_have_text("A todo's text can be at most 500 characters (this one has 501).", timeout=TIMEOUT)
+    expect(box).to_have_value(long)  # kept, to be shortened
+    box.press("Backspace")
+    box.press("Enter")
+    expect(page.locator(".rw-todo li .rw-text")).to_have_text(["x" * 500], timeout=TIMEOUT)
+    expect(box).to_have_value("")
+    expect(message).to_have_text("")
+    assert [d["text"] for d in r.table(todo).run(conn)] == ["x" * 500]
+
+
+def test_keyboard_only(lab: Lab, conn: Any, r: RethinkDB, todo: str, page: Page) -> None:
+    show(page, lab, todo)
+    box = page.locator(".rw-todo input[aria-label='New item']")
+    box.focus()
+    page.keyboard.type("typed item")
+    page.keyboard.press("Enter")
+    item = page.locator(".rw-todo li").first
+    expect(item).to_contain_text("typed item", timeout=TIMEOUT)
+    item.locator(".rw-text").focus()
+    page.keyboard.press("Enter")  # edit
+    page.keyboard.press("Control+a")
+    page.keyboard.type("edited item")
+    page.keyboard.press("Enter")
+    expect(item.locator(".rw-text")).to_have_text("edited item", timeout=TIMEOUT)
+    item.locator("input[type=checkbox]").focus()
+    page.keyboard.press("Space")
+    expect(page.locator(".rw-todo .rw-left")).to_have_text("0 items left", timeout=TIMEOUT)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # past the text, to the delete button
+    page.keyboard.press("Enter")
+    expect(page.locator(".rw-todo li")).to_have_count(0, timeout=TIMEOUT)
+    assert r.table(todo).count().run(conn) == 0
+
+
 def test_two_users_see_each_other(lab: Lab, browser: Browser, conn: Any, r: RethinkDB, todo: str, page: Page) -> None:
     other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     try:
@@ -90,7 +132,7 @@ def test_two_users_see_each_other(lab: Lab, browser: Browser, conn: Any, r: Reth
             other.locator(".rw-todo li input[type=checkbox]").nth(1).click()
             other.locator(".rw-todo li input[type=checkbox]").nth(0).click()
         page.wait_for_timeout(500)  # let the last writes land before reading the database
-        held = [d["done"] for d in r.table(todo).order_by("created_at").run(conn)]
+        held = [d["done"] for d in r.table(todo).order_by("created_at", "id").run(conn)]
         for view in (page, other):
             boxes = view.locator(".rw-todo li input[type=checkbox]")
             for index, done in enumerate(held):
