@@ -1,0 +1,1 @@
+"""Joins: eq_join (through an index), inner_join and outer_join."""
