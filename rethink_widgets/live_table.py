@@ -19,11 +19,11 @@ import traitlets
 
 from rethink_widgets.live_widget import LiveWidget, asset
 from rethink_widgets.results import Change
-from rethink_widgets.table_view import TableView
+from rethink_widgets.table_view import VALUE_COLUMN, TableView
 
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
 MAX_PAGE_SIZE = 1000
-VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
+STEP_SECONDS = 0.02  # the longest a re-sort or re-filter keeps the kernel's loop before letting others run
 
 
 class LiveTable(LiveWidget):
@@ -62,6 +62,7 @@ class LiveTable(LiveWidget):
         self._fields: dict[str, int] = {}
         self._pending: set[str] = set()
         self._decay: asyncio.TimerHandle | None = None
+        self._building: asyncio.Handle | None = None
         super().__init__(query, conn=conn, page_size=page_size, columns=columns or [])
         self.editable = editable and self.feed.info.editable
         self.view = TableView(self.feed.result)
@@ -91,8 +92,12 @@ class LiveTable(LiveWidget):
 
     @property
     def rows(self) -> list[Any]:
-        """The whole current result, in display order (sorted and filtered as the views show it)."""
-        return [self.feed.result.get(key) for key in self.view.ordered_keys()]
+        """The whole current result in the views' sort order, rows the views' filter hides included.
+
+        A sort or filter the views are still applying is finished first, so this can take a moment on a big table.
+        """
+        self.view.settle()
+        return [self.feed.result.get(key) for key in self.view.unfiltered_keys()]
 
     def __repr__(self) -> str:
         count = len(self.feed.result)
@@ -135,6 +140,17 @@ class LiveTable(LiveWidget):
     def _reconfigure(self) -> None:
         column, direction = [*self.sort, None, None][:2]
         self.view.configure(column, direction == "desc", self.filter)
+        if self._building is None:
+            self._build_step()
+
+    def _build_step(self) -> None:
+        """Build the view's new order a slice at a time, so feed updates go out and cells run in between."""
+        self._building = None
+        deadline = self._loop.time() + STEP_SECONDS
+        while not self.view.step():
+            if self._loop.time() > deadline:
+                self._building = self._loop.call_soon(self._build_step)
+                return
         self._throttle.poke()
 
     def _draw(self) -> None:
@@ -222,17 +238,28 @@ class LiveTable(LiveWidget):
 
 
 def parse_cell(text: Any, old: Any) -> Any:
-    """The value a person typed: text stays text in a text column, anything else is read as JSON."""
+    """The value a person typed: text stays text in a text column, a time stays a time, else it is read as JSON."""
     if not isinstance(text, str):
         raise TypeError("A cell's new value arrives as text.")
     if isinstance(old, str):
         return text
+    if isinstance(old, datetime.datetime):
+        return parse_time(text, old.tzinfo or datetime.UTC)
     try:
         return json.loads(text)
     except ValueError:
         if old is None:
             return text
         raise ValueError(f"{text!r} is not a valid value here: type a number, true, false, null or JSON.") from None
+
+
+def parse_time(text: str, zone: datetime.tzinfo) -> datetime.datetime:
+    """A time as a cell shows it (ISO 8601, as `_jsonable` writes it); one typed without an offset is in `zone`."""
+    try:
+        when = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: type one like 2024-05-01T12:30:00+00:00.") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=zone)
 
 
 def _jsonable(value: Any) -> Any:

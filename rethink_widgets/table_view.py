@@ -1,19 +1,27 @@
 """The rows a table view shows: a result set filtered, sorted and cut into pages, kept current change by change.
 
-Sorting a million rows takes a second, so the order is built once when the sort or the filter changes and then
-maintained by bisection as rows change; a page is a slice of it.
+Sorting a million rows takes seconds, so the order is built when the sort or the filter changes and then
+maintained by bisection as rows change; a page is a slice of it. A new order is built in steps of `STEP_ROWS`
+rows (`step()`), so the kernel's loop can send updates and run cells in between; until it is done the old order
+stays on show, kept current, and the rows that change meanwhile are redone at the end, so the new order is exact.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
+import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from rethink_widgets.results import Change, ResultSet
 from rethink_widgets.sorting import sort_key
 
+STEP_ROWS = 20_000  # rows per step of a rebuild: some 20 ms of work on a shared core
+VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 _MISSING = object()
+_DONE = object()
 
 
 def cell_text(value: Any) -> str:
@@ -27,94 +35,176 @@ def cell_text(value: Any) -> str:
     return json.dumps(value, separators=(", ", ": "), default=str, ensure_ascii=False)
 
 
-class TableView:
-    def __init__(self, result: ResultSet) -> None:
-        self.result = result
-        self.sort_column: str | None = None
-        self.descending = False
-        self.filter = ""
-        self._needle = ""
-        self._order: list[tuple[Any, ...]] = []
-        self._position: dict[str, tuple[Any, ...]] = {}
-        self.rebuild()
+class _Order:
+    """The keys of the rows that pass a filter, sorted, and kept sorted by bisection as rows change."""
 
-    def configure(self, sort_column: str | None, descending: bool, filter_text: str) -> None:
-        if (sort_column, descending, filter_text) != (self.sort_column, self.descending, self.filter):
-            self.sort_column, self.descending, self.filter = sort_column, descending, filter_text
-            self._needle = filter_text.casefold()
-            self.rebuild()
-
-    def use(self, result: ResultSet) -> None:
+    def __init__(self, result: ResultSet, sort_column: str | None, descending: bool, filter_text: str) -> None:
         self.result = result
-        self.rebuild()
+        self.sort_column = sort_column
+        self.descending = descending
+        self.filter = filter_text
+        self._needle = filter_text.casefold()
+        self.entries: list[tuple[Any, ...]] = []
+        self.position: dict[str, tuple[Any, ...]] = {}
 
     @property
     def by_feed_order(self) -> bool:
         """A limit feed unsorted by the user reads in the feed's own (offset) order."""
         return self.result.positioned and self.sort_column is None
 
-    def rebuild(self) -> None:
-        self._position = {}
-        self._order = []
-        if self.by_feed_order:
-            return
-        for key in self.result.ordered_keys():
-            entry = self._entry(key, self.result.get(key))
-            if entry is not None:
-                self._position[key] = entry
-        self._order = sorted(self._position.values())
-
-    def apply(self, changes: list[Change]) -> None:
-        if self.by_feed_order:
-            return
-        for change in changes:
-            entry = self._position.pop(change.key, None)
-            if entry is not None:
-                del self._order[bisect.bisect_left(self._order, entry)]
-            if change.new is not None and (entry := self._entry(change.key, change.new)) is not None:
-                self._position[change.key] = entry
-                bisect.insort(self._order, entry)
+    def update(self, key: str, row: Any) -> None:
+        """Put the row with this key where it now belongs (`row` None: it went away)."""
+        entry = self.position.pop(key, None)
+        if entry is not None:
+            del self.entries[bisect.bisect_left(self.entries, entry)]
+        if row is not None and (entry := self.entry(key, row)) is not None:
+            self.position[key] = entry
+            bisect.insort(self.entries, entry)
 
     def __len__(self) -> int:
-        """How many rows pass the filter."""
         if self.by_feed_order:
             return len(self.result) if not self.filter else sum(1 for _ in self._feed_keys())
-        return len(self._order)
+        return len(self.entries)
 
-    def page(self, number: int, size: int) -> list[str]:
-        """The keys on page `number` (from 0), in display order."""
-        start, stop = number * size, (number + 1) * size
+    def keys(self, start: int, stop: int) -> list[str]:
+        """The keys from `start` to `stop` in display order."""
         if self.by_feed_order:
-            keys = self._feed_keys()
-            return [key for index, key in enumerate(keys) if start <= index < stop][:size]
+            return list(itertools.islice(self._feed_keys(), start, stop))
         if self.descending:
-            count = len(self._order)
-            chosen = self._order[max(0, count - stop) : max(0, count - start)]
+            count = len(self.entries)
+            chosen = self.entries[max(0, count - stop) : max(0, count - start)]
             return [entry[-1] for entry in reversed(chosen)]
-        return [entry[-1] for entry in self._order[start:stop]]
+        return [entry[-1] for entry in self.entries[start:stop]]
 
-    def ordered_keys(self) -> list[str]:
-        """Every key that passes the filter, in display order."""
-        return self.page(0, max(1, len(self.result)))
+    def unfiltered_keys(self) -> list[str]:
+        """Every key of the result in this order, whether it passes the filter or not."""
+        if self.by_feed_order:
+            return list(self.result.ordered_keys())
+        if not self.filter:
+            return self.keys(0, len(self.entries))
+        entries = sorted(self.sort_entry(key, self.result.get(key)) for key in self.result.ordered_keys())
+        return [entry[-1] for entry in (reversed(entries) if self.descending else entries)]
 
-    def _feed_keys(self) -> Any:
-        return (key for key in self.result.ordered_keys() if self._passes(self.result.get(key)))
+    def _feed_keys(self) -> Iterator[str]:
+        return (key for key in self.result.ordered_keys() if self.passes(self.result.get(key)))
 
-    def _entry(self, key: str, row: Any) -> tuple[Any, ...] | None:
-        if not self._passes(row):
-            return None
+    def entry(self, key: str, row: Any) -> tuple[Any, ...] | None:
+        return self.sort_entry(key, row) if self.passes(row) else None
+
+    def sort_entry(self, key: str, row: Any) -> tuple[Any, ...]:
         if self.sort_column is None:
             identity = row.get(self.result.primary_key, _MISSING) if isinstance(row, dict) else _MISSING
             return (*sort_key(row if identity is _MISSING else identity), key)  # flat tuples compare faster
-        value = row.get(self.sort_column) if isinstance(row, dict) else None
+        if isinstance(row, dict):
+            value, missing = row.get(self.sort_column), self.sort_column not in row
+        else:  # a row that is not an object is its one column's value
+            value, missing = row, self.sort_column != VALUE_COLUMN
         # Rows without the column go last either way, as a person expects of blanks.
-        missing = not isinstance(row, dict) or self.sort_column not in row
         return (missing != self.descending, *sort_key(value), key)
 
-    def _passes(self, row: Any) -> bool:
+    def passes(self, row: Any) -> bool:
         if not self.filter:
             return True
         needle = self._needle
         if isinstance(row, dict):
             return any(needle in cell_text(value).casefold() for value in row.values())
         return needle in cell_text(row).casefold()
+
+
+class TableView:
+    def __init__(self, result: ResultSet) -> None:
+        self.result = result
+        self.sort_column: str | None = None
+        self.descending = False
+        self.filter = ""
+        self.step_rows = STEP_ROWS
+        self._shown = _Order(result, None, False, "")
+        self._next: _Order | None = None
+        self._build: Iterator[None] | None = None
+        self._dirty: set[str] = set()
+        self.rebuild()
+
+    def configure(self, sort_column: str | None, descending: bool, filter_text: str) -> None:
+        """Start building the order for this sort and filter; `step()` builds it, `settle()` finishes it."""
+        if (sort_column, descending, filter_text) != (self.sort_column, self.descending, self.filter):
+            self.sort_column, self.descending, self.filter = sort_column, descending, filter_text
+            self._start()
+
+    def use(self, result: ResultSet) -> None:
+        self.result = result
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Build the order for the current sort and filter at once."""
+        self._start()
+        self.settle()
+
+    @property
+    def building(self) -> bool:
+        return self._build is not None
+
+    def step(self) -> bool:
+        """Do one step (about `step_rows` rows) of the order being built; True when it is built."""
+        if self._build is None or self._next is None:
+            return True
+        if next(self._build, _DONE) is not _DONE:
+            return False
+        for key in self._dirty:
+            self._next.update(key, self.result.get(key))
+        self._shown, self._next, self._build = self._next, None, None
+        self._dirty = set()
+        return True
+
+    def settle(self) -> None:
+        """Finish building the order now."""
+        while not self.step():
+            pass
+
+    def apply(self, changes: list[Change]) -> None:
+        if self._build is not None:
+            self._dirty.update(change.key for change in changes)
+        if not self._shown.by_feed_order:
+            for change in changes:
+                self._shown.update(change.key, change.new)
+
+    def __len__(self) -> int:
+        """How many rows pass the filter (in the order on show)."""
+        return len(self._shown)
+
+    def page(self, number: int, size: int) -> list[str]:
+        """The keys on page `number` (from 0), in display order."""
+        return self._shown.keys(number * size, (number + 1) * size)
+
+    def ordered_keys(self) -> list[str]:
+        """Every key that passes the filter, in display order."""
+        return self._shown.keys(0, len(self.result))
+
+    def unfiltered_keys(self) -> list[str]:
+        """Every key of the result, in the display's sort order, filtered out or not."""
+        return self._shown.unfiltered_keys()
+
+    def _start(self) -> None:
+        self._next = _Order(self.result, self.sort_column, self.descending, self.filter)
+        self._build = self._building(self._next)
+        self._dirty = set()
+
+    def _building(self, order: _Order) -> Iterator[None]:
+        """Fill `order` a step at a time: sort runs of rows, then merge them."""
+        if order.by_feed_order:
+            return
+        keys = list(self.result.ordered_keys())  # the result may change between steps: rows changed are redone
+        runs = []
+        for start in range(0, len(keys), self.step_rows):
+            run = []
+            for key in keys[start : start + self.step_rows]:
+                row = self.result.get(key)
+                if row is not None and (entry := order.entry(key, row)) is not None:
+                    order.position[key] = entry
+                    run.append(entry)
+            run.sort()
+            runs.append(run)
+            yield
+        merged = heapq.merge(*runs)
+        while chunk := list(itertools.islice(merged, self.step_rows)):
+            order.entries.extend(chunk)
+            yield
