@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlQueryLogicError
+from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError
 from servers import ServerProcess, run_async
 
 ZERO = {"deleted": 0, "errors": 0, "inserted": 0, "replaced": 0, "skipped": 0, "unchanged": 0}
@@ -110,3 +110,20 @@ def test_async_writes(server: ServerProcess, table: str, loop_type: str) -> None
         return await r.table(table).get(loop_type).run(conn)
 
     assert run_async(server, loop_type, body) == {"id": loop_type}
+
+
+def test_writes_nested_in_stream_operations_are_refused(conn: Any, r: RethinkDB, table: str) -> None:
+    nested = [
+        r.expr([1, 2]).map(r.table(table).insert({"n": r.row})),
+        r.expr([1, 2]).map(r.db("test").table_create("never_made")),
+        r.table(table).filter(lambda row: r.table(table).insert({})),
+        r.table(table).update(lambda row: r.table(table).delete()),
+    ]
+    for query in nested:
+        with pytest.raises(ReqlCompileError, match=r"^Cannot nest writes or meta ops in stream operations"):
+            query.run(conn)
+    assert r.table(table).count().run(conn) == 0
+    assert "never_made" not in r.table_list().run(conn)
+    # Where a write runs once it stands: through r.do, and in for_each, once per element.
+    assert r.expr(1).do(r.table(table).insert({"n": r.row}))["inserted"].run(conn) == 1
+    assert r.expr([1, 2]).for_each(lambda n: r.table(table).insert({"n": n}))["inserted"].run(conn) == 2

@@ -147,13 +147,34 @@ class Term(Node):
         return Term(self.op, args, self.optargs, None)
 
 
+# Writes and meta operations, and the terms that refuse them in any argument but their first (a write inside
+# `map` would run once per element, unlike the one write the query shows: RethinkDB points to FOR_EACH instead).
+WRITES_AND_META = frozenset({
+    "UPDATE", "DELETE", "INSERT", "REPLACE", "DB_CREATE", "DB_DROP", "TABLE_CREATE", "TABLE_DROP", "WAIT",
+    "RECONFIGURE", "REBALANCE", "SYNC", "INDEX_CREATE", "INDEX_DROP", "INDEX_WAIT", "INDEX_RENAME",
+})  # fmt: skip
+FORBIDS_WRITES = frozenset({
+    "REDUCE", "MAP", "FILTER", "CONCAT_MAP", "GROUP", "INNER_JOIN", "OUTER_JOIN", "EQ_JOIN", "UPDATE", "DELETE",
+    "REPLACE", "INSERT", "COUNT", "SUM", "AVG", "MIN", "MAX",
+})  # fmt: skip
+NESTED_WRITE = "Cannot nest writes or meta ops in stream operations.  Use FOR_EACH instead."
+
+
 class _Scope:
-    """What compiling knows about the enclosing functions: how many take one argument, for r.row."""
+    """What compiling knows about the enclosing terms: the functions taking one argument (for r.row), and whether
+    a write may stand here."""
 
-    __slots__ = ("implicit",)
+    __slots__ = ("implicit", "writes_legal")
 
-    def __init__(self, implicit: tuple[int, ...] = ()) -> None:
+    def __init__(self, implicit: tuple[int, ...] = (), writes_legal: bool = True) -> None:
         self.implicit = implicit
+        self.writes_legal = writes_legal
+
+    def inside(self, name: str | None, first: bool) -> _Scope:
+        """The scope of an argument of the term `name` (`first`: its first positional argument)."""
+        if first or not self.writes_legal or name not in FORBIDS_WRITES:
+            return self
+        return _Scope(self.implicit, writes_legal=False)
 
 
 def compile_query(raw: Any) -> Node:
@@ -200,13 +221,15 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
     if term_type == TERM.IMPLICIT_VAR:
         return _implicit_var(scope, frame)
     op = OPERATIONS.get(term_type)
+    name = TERM_NAMES.get(term_type)
+    if name is None:
+        raise ReqlCompileError(f"Unrecognized TermType: {term_type}.")
+    if name in WRITES_AND_META and not scope.writes_legal:
+        raise ReqlCompileError(NESTED_WRITE)
     if op is None:
-        name = TERM_NAMES.get(term_type)
-        if name is None:
-            raise ReqlCompileError(f"Unrecognized TermType: {term_type}.")
         raise ReqlCompileError(f"The term `{name}` is not supported by this server.")
-    args = [_compile(a, i, scope) for i, a in enumerate(raw_args)]
-    optargs = {key: _compile(value, key, scope) for key, value in raw_optargs.items()}
+    args = [_compile(a, i, scope.inside(name, i == 0)) for i, a in enumerate(raw_args)]
+    optargs = {key: _compile(value, key, scope.inside(name, False)) for key, value in raw_optargs.items()}
     unknown = sorted(set(optargs) - op.optargs)
     if unknown:
         raise ReqlCompileError(f"Unrecognized optional argument `{unknown[0]}`.")
@@ -236,7 +259,7 @@ def _compile_func(raw_args: list[Any], frame: int | str | None, scope: _Scope) -
     if not isinstance(params, list) or not all(isinstance(p, int) for p in params):
         raise ReqlCompileError("Expected a list of variable ids as the first argument to FUNC.")
     # Every enclosing one-argument function deepens r.row's nesting; others leave it alone.
-    inner = _Scope((*scope.implicit, params[0])) if len(params) == 1 else scope
+    inner = _Scope((*scope.implicit, params[0]), scope.writes_legal) if len(params) == 1 else scope
     return FuncNode(list(params), _compile(raw_args[1], 1, inner), frame, [TERM.FUNC, raw_args])
 
 
