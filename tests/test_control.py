@@ -172,3 +172,19 @@ def test_literal_arrays_and_objects(conn: Any, r: RethinkDB) -> None:
         "Array over size limit `2`.  To raise the number of allowed elements, modify the `array_limit` option to "
         "`.run` (not available in the Data Explorer), or use an index."
     )
+
+
+def test_binary_pseudotypes_are_checked_and_padded(conn: Any, r: RethinkDB) -> None:
+    def binary(data: Any) -> Any:
+        return r.expr({"$reql_type$": "BINARY", "data": data})
+
+    assert binary("aGk").run(conn) == b"hi"  # unpadded base64 is read, and sent back padded
+    assert binary("aGk").count().run(conn) == 2
+    fails(
+        conn, r.expr({"$reql_type$": "BINARY"}), ReqlQueryLogicError, "Invalid binary pseudotype: lacking `data` key."
+    )
+    after = "Invalid base64 format, data found after padding character '='."
+    fails(conn, binary("ABCDEFGH==AA"), ReqlQueryLogicError, after)
+    fails(conn, binary("A^CDEFGH"), ReqlQueryLogicError, "Invalid base64 character found: '^'.")
+    short = "Invalid base64 length: 1 character remaining, cannot decode a full byte."
+    fails(conn, binary("ABCDE"), ReqlQueryLogicError, short)
