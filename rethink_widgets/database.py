@@ -2,22 +2,26 @@
 
 Feeds and writes run on the kernel's event loop with a `RethinkDB()` instance of their own in the asyncio loop
 type, so the user's `r` stays synchronous. Settings come from `RETHINKDB_HOST`, `RETHINKDB_PORT`, `RETHINKDB_USER`,
-`RETHINKDB_PASSWORD` and `RETHINKDB_DB`, else localhost:28015 as `admin` with no password.
+`RETHINKDB_PASSWORD` and `RETHINKDB_DB`, else localhost:28015 as `admin` with no password. The user's own
+connection (`UserConnection`) opens itself again when a query finds it closed, so it outlives a server restart.
 """
 
 from __future__ import annotations
 
 import os
+import select
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rethinkdb import RethinkDB
+from rethinkdb import RethinkDB, net
 
 from rethink_widgets.queries import QueryInfo
 
 DEFAULT_PORT = 28015
-_VARIABLES = ("RETHINKDB_HOST", "RETHINKDB_PORT", "RETHINKDB_USER", "RETHINKDB_PASSWORD", "RETHINKDB_DB")
+# Only these say where a database is; a user, password or db alone still means the local (embedded) one.
+_WHERE = ("RETHINKDB_HOST", "RETHINKDB_PORT")
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Settings:
             user=environ.get("RETHINKDB_USER", "admin"),
             password=environ.get("RETHINKDB_PASSWORD", ""),
             db=environ.get("RETHINKDB_DB") or None,
-            configured=any(name in environ for name in _VARIABLES),
+            configured=any(name in environ for name in _WHERE),
         )
 
     @classmethod
@@ -103,9 +107,58 @@ class Database:
         if writer is not None and writer.is_open():
             await writer.close(noreply_wait=False)
 
-    def connect_sync(self) -> Any:
+    def connect_sync(self) -> UserConnection:
         """A synchronous connection for the user's own queries in cells."""
-        return RethinkDB().connect(timeout=5, **self.settings.connect_options())
+        RethinkDB()  # the driver's instance gives connections their query builder (`Connection._r`)
+        conn: UserConnection = net.make_connection(UserConnection, timeout=5, **self.settings.connect_options())
+        return conn
+
+
+class UserConnection(net.DefaultConnection):
+    """The synchronous driver's connection, opened again when a query or `server()` finds it closed or its server
+    gone (restarted), unless the user closed it. A query that was under way when the server went still fails."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._closed_by_user = False
+
+    def reconnect(self, noreply_wait: bool = True, timeout: float | None = None) -> Any:
+        try:
+            return super().reconnect(noreply_wait, timeout)
+        finally:  # even when the server is still away: the next query tries again
+            self._closed_by_user = False
+
+    def close(self, noreply_wait: bool = True) -> Any:
+        closed = super().close(noreply_wait)
+        self._closed_by_user = True  # `reconnect()` closes too, and clears this again
+        return closed
+
+    def server(self) -> Any:
+        self._reopen()
+        return super().server()
+
+    def _start(self, term: Any, **global_optargs: Any) -> Any:  # what `query.run(conn)` calls
+        self._reopen()
+        return super()._start(term, **global_optargs)
+
+    def _reopen(self) -> None:
+        if not self._closed_by_user and not self._answering():
+            self.reconnect(noreply_wait=False)
+
+    def _answering(self) -> bool:
+        """Open, and the server has not hung up: between queries a readable socket with nothing to read is the
+        end of the stream (a socket with data on it is a cursor's next batch)."""
+        if not self.is_open():
+            return False
+        sock = self._instance._socket._socket
+        try:
+            if not select.select([sock], [], [], 0)[0]:
+                return True
+            return sock.recv(1, socket.MSG_PEEK) != b""
+        except ValueError:  # TLS sockets cannot peek: trust them to be open
+            return True
+        except OSError:
+            return False
 
 
 _current: Database | None = None

@@ -5,46 +5,94 @@
     r.table("todo").insert({"text": "milk"}).run(conn)
 
 Names put in the user namespace, unless the user already has them: `r` (the driver's usual synchronous instance),
-`conn` (a synchronous connection, also the default for a bare `.run()`), `LiveTable`, `TodoList`, `watch` and
-`feed`. `%unload_ext` closes every live feed; `%reload_ext` does both.
+`conn` (a synchronous connection, also the default for a bare `.run()`; it opens itself again after a server
+restart), `LiveTable`, `TodoList`, `watch` and `feed`. Re-running a cell stops the watches and feeds it made before,
+as it closes its widgets. `%unload_ext` closes every live feed; `%reload_ext` does both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from rethinkdb import r as user_r
 
 from rethink_widgets import database as databases
 from rethink_widgets import feeds
-from rethink_widgets.embedded import ensure_server
+from rethink_widgets.embedded import DATA_DIRECTORY, ensure_server
 
 _added: dict[str, Any] = {}
-_user_conn: Any = None
+_user_conn: databases.UserConnection | None = None
+_started_embedded = False  # whether this kernel's `%load_ext` started the embedded server
+_closing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
 
 def watch(query: Any, callback: Callable[[dict[str, Any]], Any]) -> feeds.Watch:
-    """Call `callback(change)` for every change of `query`, in the background, until `.stop()`."""
+    """Call `callback(change)` for every change of `query`, in the background, until `.stop()`, the callback
+    raises, or the cell runs again. After a lost connection it reconnects and goes on: the changes made meanwhile are
+    missed, not replayed, and a printed line says so."""
     if not callable(callback):
         raise TypeError("watch(query, callback): callback must be callable")
-    return feeds.Watch(query, callback, databases.current()).start()
+    made = feeds.Watch(query, callback, databases.current())
+    feeds.replace_earlier_run(made)
+    return made.start()
 
 
 def feed(query: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
-    """`async for change in feed(query):` the changes of `query` (options go to `changes()`)."""
-    return feeds.feed(query, databases.current(), **options)
+    """`async for change in feed(query):` the changes of `query` (options go to `changes()`). It reconnects like
+    `watch` (changes made while it was away are missed); the loop ends when the feed is stopped (`%rethink stop`, or
+    the cell that made it runs again) and raises the error when the query fails for good."""
+    made = feeds.Feed(query, databases.current(), options)
+    feeds.replace_earlier_run(made)
+    return made.iterate()
 
 
-def user_connection() -> Any:
+def user_connection() -> databases.UserConnection | None:
     """The synchronous connection `%load_ext` made for the user's cells, if it is loaded."""
     return _user_conn
 
 
-def load(shell: Any) -> None:
+def embedded() -> bool:
+    """Whether the widgets' server is the embedded one: started here, or by another kernel in this directory."""
+    if databases.current().settings.configured:
+        return False
+    return _started_embedded or _locked(DATA_DIRECTORY / "LOCK")
+
+
+def _locked(lock_file: Path) -> bool:
+    """Whether a running server holds the lock file of its data directory (the server.server module's lock)."""
+    if not lock_file.exists():
+        return False
+    with lock_file.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)  # let go when the file closes
+        except BlockingIOError:
+            return True
+    return False
+
+
+def connect(shell: Any, settings: databases.Settings) -> None:
+    """Use the database at `settings` from now on: widgets, feeds and the user's `conn` (opened first, so a server
+    that does not answer changes nothing)."""
     global _user_conn
+    database = databases.Database(settings)
+    user_conn = database.connect_sync()
+    old, _user_conn = _user_conn, user_conn
+    databases.use(database)
+    user_conn.repl()
+    if shell.user_ns.get("conn") is old and _added.get("conn") is old:
+        shell.user_ns["conn"] = _added["conn"] = user_conn
+    if old is not None:
+        with contextlib.suppress(Exception):
+            old.close(noreply_wait=False)
+
+
+def load(shell: Any) -> None:
+    global _user_conn, _started_embedded
     from rethink_widgets.live_table import LiveTable
     from rethink_widgets.magics import RethinkMagics
     from rethink_widgets.todo_list import TodoList
@@ -53,6 +101,7 @@ def load(shell: Any) -> None:
     said = ensure_server(settings)
     if said:
         print(said)
+    _started_embedded = said is not None
     database = databases.Database(settings)
     databases.use(database)
     _user_conn = database.connect_sync()
@@ -77,7 +126,9 @@ def unload(shell: Any) -> None:
     database = databases.current()
     databases.use(None)
     with contextlib.suppress(RuntimeError):
-        asyncio.get_event_loop().create_task(database.close())
+        task = asyncio.get_event_loop().create_task(database.close())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
     if _user_conn is not None:
         with contextlib.suppress(Exception):
             _user_conn.close(noreply_wait=False)

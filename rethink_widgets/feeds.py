@@ -3,11 +3,13 @@
 A `LiveFeed` holds the current result of a query (`results.ResultSet`) and keeps it current: it opens the feed with
 `include_initial` and `include_states`, applies every change, and when the connection drops, the server restarts or
 the feed overflows, it reconnects with backoff and takes a fresh snapshot (RethinkDB feeds cannot resume), so that
-nothing it holds is stale once it says `ready`. `watch` and `feed` are the plain forms: a callback per change, or an
-async iterator of changes.
+nothing it holds is stale once it says `ready`. `Watch` and `Feed` are the plain forms: a callback per change, or an
+async iterator of changes; they reconnect the same way, but have no snapshot to take again, so the changes made while
+they were away are missed (each says so when it is back).
 
 Every feed is a task on the loop the kernel runs cells on, referenced from `LIVE` until it is closed. Errors are never
-swallowed: they become the feed's status, which widgets show and `%rethink` lists.
+swallowed: they become the feed's status, which widgets show and `%rethink` lists. What a cell made is closed when
+the cell runs again (`replace_earlier_run`), so re-running a cell never leaves a feed running behind.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from rethinkdb import errors
 
@@ -39,8 +43,13 @@ class Resync(Exception):
     """The feed missed changes (its queue overflowed): take a fresh snapshot."""
 
 
+class Stopped(Exception):
+    """The consumer of a feed failed (a watch's callback raised): the feed ends, its status says why."""
+
+
 class Background:
-    """A task on the event loop that follows a query's changes, listed in `LIVE` until it is closed."""
+    """A task on the event loop that follows a query's changes, listed in `LIVE` until it is closed; it reconnects
+    with backoff while trying again may help."""
 
     def __init__(self, query: Any, database: Database) -> None:
         self.query = query
@@ -53,14 +62,13 @@ class Background:
         self.changes_seen = 0
         self._recent: deque[float] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._cursor: Any = None
+        self._delay = FIRST_RETRY
 
     def start(self) -> Any:
         LIVE[self.number] = self
         self._task = asyncio.get_event_loop().create_task(self._run())
         return self
-
-    async def _run(self) -> None:
-        raise NotImplementedError
 
     @property
     def name(self) -> str:
@@ -85,8 +93,63 @@ class Background:
             self._task.cancel()
         self._set_status("closed")
 
+    # ---------------------------------------------------------------- the task
+
+    async def _run(self) -> None:
+        while True:
+            conn = None
+            try:
+                conn = await self.database.connect()
+                await self._follow(conn)
+            except Resync:
+                continue
+            except Stopped:
+                return
+            except Exception as error:
+                if not self._survives(error, conn):
+                    self._failed(error)
+                    return
+            finally:
+                await self._close_cursor(conn)
+            await asyncio.sleep(self._delay)
+            self._delay = min(self._delay * 2, LAST_RETRY)
+
+    async def _follow(self, conn: Any) -> None:
+        """Open the feed on `conn` and handle its messages until it ends or fails."""
+        raise NotImplementedError
+
+    def _survives(self, error: Exception, conn: Any) -> bool:
+        """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
+        lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
+        if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
+            self._lost("reconnecting", error)
+            return True
+        if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
+            self._lost(f"error: {_message(error)} (retrying)", error)
+            return True
+        if not isinstance(error, errors.ReqlError):
+            log.error("feed %s failed", self.name, exc_info=error)
+        self._lost(f"error: {_message(error)}", error)
+        return False
+
+    def _failed(self, error: Exception) -> None:
+        """The feed ended for good with `error` (already its status)."""
+
+    def _lost(self, status: str, error: BaseException) -> None:
+        self.last_error = _message(error)
+        self._set_status(status)
+
     def _set_status(self, status: str) -> None:
         self.status = status
+
+    async def _close_cursor(self, conn: Any) -> None:
+        cursor, self._cursor = self._cursor, None
+        with contextlib.suppress(Exception):
+            if cursor is not None and conn is not None and conn.is_open():
+                await cursor.close()
+        with contextlib.suppress(Exception):
+            if conn is not None:
+                await conn.close(noreply_wait=False)
 
 
 class LiveFeed(Background):
@@ -107,8 +170,6 @@ class LiveFeed(Background):
         self._on_changes = on_changes
         self._on_status = on_status
         self._ready = asyncio.Event()
-        self._cursor: Any = None
-        self._delay = FIRST_RETRY
 
     async def ready(self, timeout: float | None = 10) -> None:
         """Wait until the result is complete and current; TimeoutError says what the feed is doing instead."""
@@ -116,24 +177,6 @@ class LiveFeed(Background):
             await asyncio.wait_for(asyncio.shield(self._ready.wait()), timeout)
         except TimeoutError:
             raise TimeoutError(f"{self.name} is not ready after {timeout} s: {self.status}") from None
-
-    # ---------------------------------------------------------------- the task
-
-    async def _run(self) -> None:
-        while True:
-            conn = None
-            try:
-                conn = await self.database.connect()
-                await self._follow(conn)
-            except Resync:
-                continue
-            except Exception as error:
-                if not self._survives(error, conn):
-                    return
-            finally:
-                await self._close_cursor(conn)
-            await asyncio.sleep(self._delay)
-            self._delay = min(self._delay * 2, LAST_RETRY)
 
     async def _follow(self, conn: Any) -> None:
         if self._prepare is not None:
@@ -162,7 +205,8 @@ class LiveFeed(Background):
             self._ready.set()
             self._tell(changes)
         elif "error" in message:
-            self.last_error = message["error"]
+            # The result is stale from now on, not from when the fresh snapshot begins.
+            self._lost("reconnecting", Resync(message["error"]))
             raise Resync(message["error"])
         else:
             changes = self.result.apply(message)
@@ -170,28 +214,13 @@ class LiveFeed(Background):
                 self._count(len(changes))
                 self._tell(changes)
 
-    def _survives(self, error: Exception, conn: Any) -> bool:
-        """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
-        lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
-        if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
-            self._lost("reconnecting", error)
-            return True
-        if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
-            self._lost(f"error: {_message(error)} (retrying)", error)
-            return True
-        if not isinstance(error, errors.ReqlError):
-            log.error("feed %s failed", self.name, exc_info=error)
-        self._lost(f"error: {_message(error)}", error)
-        return False
-
     def _tell(self, changes: list[Change]) -> None:
         if changes and self._on_changes is not None:
             self._on_changes(changes)
 
     def _lost(self, status: str, error: BaseException) -> None:
-        self.last_error = _message(error)
         self._ready.clear()
-        self._set_status(status)
+        super()._lost(status, error)
 
     def _set_status(self, status: str) -> None:
         if status == self.status:
@@ -199,15 +228,6 @@ class LiveFeed(Background):
         self.status = status
         if self._on_status is not None:
             self._on_status(status)
-
-    async def _close_cursor(self, conn: Any) -> None:
-        cursor, self._cursor = self._cursor, None
-        with contextlib.suppress(Exception):
-            if cursor is not None and conn is not None and conn.is_open():
-                await cursor.close()
-        with contextlib.suppress(Exception):
-            if conn is not None:
-                await conn.close(noreply_wait=False)
 
 
 def _message(error: BaseException) -> str:
@@ -224,53 +244,131 @@ def _is_open(conn: Any) -> bool:
 # -------------------------------------------------------------------- plain forms
 
 
-class Watch(Background):
-    """`callback(change)` for every change of a query, in the background; `.stop()` ends it."""
+class Changes(Background):
+    """The changes of a query as they happen (`options` go to `changes()`), each handed to `_deliver`.
+
+    After a lost connection or a server restart it reconnects with backoff and goes on with the changes from then:
+    those made while it was away are missed and nothing is replayed (with `include_initial=True` the current rows
+    come again, as for a new feed). It prints a line saying so, where it was made, and `%rethink` shows it
+    `reconnecting` meanwhile.
+    """
+
+    def __init__(self, query: Any, database: Database, options: dict[str, Any]) -> None:
+        super().__init__(query, database)
+        self.options = options
+        self._was_open = False
+
+    async def _follow(self, conn: Any) -> None:
+        self._cursor = await self.query.changes(**self.options).run(conn)
+        self._opened()
+        async for change in self._cursor:
+            self._count(1)
+            await self._deliver(change)
+
+    def _opened(self) -> None:
+        if self._was_open:
+            print(f"{self.kind} {self.name}: reconnected; changes made while it was away are missed", file=sys.stderr)
+        self._was_open = True
+        self._delay = FIRST_RETRY
+        self._set_status("ready")
+
+    async def _deliver(self, change: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class Watch(Changes):
+    """`callback(change)` for every change of a query, in the background, until `.stop()` or the callback raises."""
 
     def __init__(self, query: Any, callback: Callable[[dict[str, Any]], Any], database: Database) -> None:
-        super().__init__(query, database)
+        super().__init__(query, database, {})
         self.callback = callback
 
     def stop(self) -> None:
         self.close()
 
-    async def _run(self) -> None:
+    async def _deliver(self, change: dict[str, Any]) -> None:
         try:
-            async with _changes(self.query, self.database, {}) as cursor:
-                self.status = "ready"
-                async for change in cursor:
-                    self._count(1)
-                    result = self.callback(change)
-                    if asyncio.iscoroutine(result):
-                        await result
-            self.status = "closed"
+            result = self.callback(change)
+            if asyncio.iscoroutine(result):
+                await result
         except Exception as error:
-            # Shown where the watch was made (the task keeps that cell as its parent) and in `%rethink`.
-            self.status = f"error: {_message(error)}"
-            self.last_error = self.status
-            traceback.print_exc()
+            self._failed(error)
+            raise Stopped from error
+
+    def _failed(self, error: Exception) -> None:
+        # Shown where the watch was made (the task keeps that cell as its parent) and in `%rethink`.
+        self._lost(f"error: {_message(error)}", error)
+        traceback.print_exception(error)
 
     def __repr__(self) -> str:
         return f"Watch({self.name}, {self.status})"
 
 
-async def feed(query: Any, database: Database, **options: Any) -> AsyncIterator[dict[str, Any]]:
-    """The changes of `query` as they happen (`options` go to `changes()`), on a connection of its own."""
-    async with _changes(query, database, options) as cursor:
-        async for change in cursor:
-            yield change
+class Feed(Changes):
+    """What `async for change in feed(query)` reads: the task puts changes in a queue, `iterate()` yields them."""
+
+    def __init__(self, query: Any, database: Database, options: dict[str, Any]) -> None:
+        super().__init__(query, database, options)
+        self._queue: asyncio.Queue[dict[str, Any] | Exception | None] = asyncio.Queue()
+
+    async def iterate(self) -> AsyncIterator[dict[str, Any]]:
+        """The changes until the feed is closed (the iterator then ends) or fails (the error is raised here)."""
+        if self.status != "closed":
+            self.start()
+        try:
+            while (item := await self._queue.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:  # the loop left, by a break or a return too (once the iterator is collected)
+            self.close()
+
+    def close(self) -> None:
+        super().close()
+        self._queue.put_nowait(None)
+
+    async def _deliver(self, change: dict[str, Any]) -> None:
+        self._queue.put_nowait(change)
+
+    def _failed(self, error: Exception) -> None:
+        self._queue.put_nowait(error)
 
 
-@contextlib.asynccontextmanager
-async def _changes(query: Any, database: Database, options: dict[str, Any]) -> AsyncIterator[Any]:
-    conn = await database.connect()
-    cursor = None
-    try:
-        cursor = await query.changes(**options).run(conn)
-        yield cursor
-    finally:
-        with contextlib.suppress(Exception):
-            if cursor is not None and conn.is_open():
-                await cursor.close()
-        with contextlib.suppress(Exception):
-            await conn.close(noreply_wait=False)
+# -------------------------------------------------------------------- re-running a cell
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+# Per cell: the run (message id) that made its widgets, watches and feeds, and those.
+_BY_CELL: dict[str, tuple[str, list[weakref.ref[Any]]]] = {}
+
+
+def replace_earlier_run(made: Closable) -> None:
+    """Close what an earlier run of the cell being run made, so no feed is left running behind; remember `made`."""
+    cell, run = current_cell()
+    if cell is None:
+        return
+    earlier_run, made_there = _BY_CELL.get(cell, (run, []))
+    if earlier_run != run:
+        for ref in made_there:
+            if (earlier := ref()) is not None:
+                earlier.close()
+        made_there = []
+    made_there.append(weakref.ref(made))
+    _BY_CELL[cell] = (run, made_there)
+
+
+def current_cell() -> tuple[str | None, str]:
+    """The cell being run (its id when the front end sends one, as JupyterLab does, else its code) and this run's
+    message id."""
+    with contextlib.suppress(Exception):
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        parent = shell.kernel.get_parent() if shell is not None else None
+        if parent:
+            cell = parent.get("metadata", {}).get("cellId") or parent.get("content", {}).get("code")
+            return cell, parent.get("header", {}).get("msg_id", "")
+    return None, ""

@@ -5,15 +5,14 @@ second view needs nothing special. Updates are coalesced: the first change after
 later ones at most `UPDATES_PER_SECOND` times a second, each one a single comm message holding the current state,
 so a view that missed a message is made whole by the next one.
 
-Front-end messages may be handled on a subshell thread (JupyterLab 4.4+ with ipykernel 7): they only ever schedule
-work on the loop the widget was made on, where all state changes and database work happen.
+Front-end messages may be handled on a subshell thread (JupyterLab 4.4+ with ipykernel 7): state updates and
+requests alike are handed to the loop the widget was made on, where all state changes, observers and database work
+happen.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import weakref
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,11 @@ import anywidget
 import traitlets
 
 from rethink_widgets import database as databases
-from rethink_widgets.feeds import LiveFeed
+from rethink_widgets.feeds import LiveFeed, replace_earlier_run
 from rethink_widgets.results import Change
 
 UPDATES_PER_SECOND = 30
 _ASSETS = Path(__file__).resolve().parent / "js"
-# Per cell: the run (message id) that made its live widgets, and those widgets.
-_BY_CELL: dict[str, tuple[str, list[weakref.ref[LiveWidget]]]] = {}
 
 
 def asset(name: str) -> Path:
@@ -92,13 +89,22 @@ class Throttle:
         self._flush()
 
 
+class FeedStatus(traitlets.Unicode):
+    """A status that reads, in Python, as the feed's own state at this moment: views are sent it with the next
+    (throttled) update, but `await w.ready()`, `w.status` and the repr never lag behind the feed."""
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        feed = obj.__dict__.get("feed")  # not there yet while the widget is being made
+        return feed.status if isinstance(feed, LiveFeed) else super().get(obj, cls)
+
+
 class LiveWidget(anywidget.AnyWidget):
     """Base of the live widgets: owns the feed of `query` and keeps the synced state current."""
 
     title = traitlets.Unicode("", help="Where the rows come from, as `db.table`.").tag(sync=True)
-    status = traitlets.Unicode(
-        "connecting", help="connecting, initializing, ready, reconnecting, error: ..., or closed."
-    ).tag(sync=True)
+    status = FeedStatus("connecting", help="connecting, initializing, ready, reconnecting, error: ..., or closed.").tag(
+        sync=True
+    )
     message = traitlets.Unicode("", help="The outcome of the last write that did not go as asked.").tag(sync=True)
     version = traitlets.Int(0, help="Counts state updates, so views can tell fresh state from stale.").tag(sync=True)
 
@@ -115,7 +121,7 @@ class LiveWidget(anywidget.AnyWidget):
         self.feed.kind = type(self).__name__
         self.title = self.feed.name
         self.on_msg(self._received)
-        self._replace_earlier_run()
+        replace_earlier_run(self)
         self.feed.start()
 
     # ---------------------------------------------------------------- Python API
@@ -125,9 +131,8 @@ class LiveWidget(anywidget.AnyWidget):
         return self.feed.result
 
     async def ready(self, timeout: float | None = 10) -> None:
-        """Wait until the widget shows the complete, current result."""
+        """Wait until the widget holds the complete, current result (its views draw it with the next update)."""
         await self.feed.ready(timeout)
-        await asyncio.sleep(0)  # let a pending update go out first
 
     async def wait_until(self, condition: Callable[[Any], Any], timeout: float = 10) -> None:
         """Wait until `condition(widget)` holds, e.g. `await t.wait_until(lambda t: len(t.rows) == 6)`."""
@@ -176,7 +181,14 @@ class LiveWidget(anywidget.AnyWidget):
         self._loop.call_soon_threadsafe(work)
 
     def set_state(self, sync_data: dict[str, Any]) -> None:
-        """Apply a view's update; one the traits refuse is answered with the kernel's values and a message."""
+        """Apply a view's update on the widget's loop, so observers never run on a subshell thread."""
+        if _running_loop() is self._loop:
+            self._apply_state(sync_data)
+        else:
+            self._loop.call_soon_threadsafe(self._apply_state, sync_data)
+
+    def _apply_state(self, sync_data: dict[str, Any]) -> None:
+        """An update the traits refuse is answered with the kernel's values and a message."""
         try:
             super().set_state(sync_data)
         except traitlets.TraitError as error:
@@ -223,31 +235,9 @@ class LiveWidget(anywidget.AnyWidget):
         self.message = ""
         return result
 
-    # ---------------------------------------------------------------- re-running a cell
 
-    def _replace_earlier_run(self) -> None:
-        """Close the widgets an earlier run of the same cell made, so no feed is left running behind."""
-        cell, run = _current_cell()
-        if cell is None:
-            return
-        earlier_run, widgets = _BY_CELL.get(cell, (run, []))
-        if earlier_run != run:
-            for ref in widgets:
-                if (widget := ref()) is not None:
-                    widget.close()
-            widgets = []
-        widgets.append(weakref.ref(self))
-        _BY_CELL[cell] = (run, widgets)
-
-
-def _current_cell() -> tuple[str | None, str]:
-    """The cell being run (its id when the front end sends one, else its code) and this run's message id."""
-    with contextlib.suppress(Exception):
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        parent = shell.kernel.get_parent() if shell is not None else None
-        if parent:
-            cell = parent.get("metadata", {}).get("cellId") or parent.get("content", {}).get("code")
-            return cell, parent.get("header", {}).get("msg_id", "")
-    return None, ""
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a thread with no loop running, such as a subshell's
+        return None

@@ -1,7 +1,7 @@
 """`%rethink`: what the widgets are connected to and every live feed, and commands to change them.
 
 %rethink                     status: server, connection, every live feed (query, state, rows, changes/s)
-%rethink connect HOST:PORT   use another database from now on (new widgets and feeds)
+%rethink connect HOST:PORT   use another database from now on (new widgets and feeds, and `conn`)
 %rethink stop N | all        stop live feed N, or all of them
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from rethink_widgets import database as databases
-from rethink_widgets import feeds
+from rethink_widgets import extension, feeds
+
+STOP_USAGE = "usage: %rethink stop N (a feed %rethink lists) or %rethink stop all"
 
 
 @magics_class
@@ -21,24 +23,31 @@ class RethinkMagics(Magics):
         if not words:
             print(status())
         elif words[0] == "connect" and len(words) == 2:
-            settings = databases.Settings.parse(words[1], databases.current().settings)
-            databases.use(databases.Database(settings))
-            print(f"rethink_widgets: new widgets and feeds use {settings.address}")
-        elif words[0] == "stop" and len(words) == 2:
-            print(stop(words[1]))
+            print(self._connect(words[1]))
+        elif words[0] == "stop":
+            # Never a bare "stop" for all: stopping every feed is asked for by name.
+            print(stop(words[1]) if len(words) == 2 else STOP_USAGE)
         else:
             print(__doc__)
+
+    def _connect(self, address: str) -> str:
+        settings = databases.Settings.parse(address, databases.current().settings)
+        try:
+            extension.connect(self.shell, settings)
+        except Exception as error:
+            return f"rethink_widgets: could not connect to {settings.address}, nothing changed: {_message(error)}"
+        return f"rethink_widgets: new widgets and feeds, and conn, use {settings.address}"
 
 
 def status() -> str:
     database = databases.current()
-    lines = [f"database: {database.settings.address} (default db {database.default_db}){_server_name()}"]
+    lines = [f"database: {database.settings.address} (default db {database.default_db}), {_server()}"]
     if not feeds.LIVE:
         lines.append("no live feeds")
     for number, live in sorted(feeds.LIVE.items()):
         result = getattr(live, "result", None)
-        rows = f"{len(result)} rows" if result is not None else f"{live.changes_seen} changes"
-        lines.append(f"  [{number}] {live.kind} {live.name}: {live.status}, {rows}, {live.rate():.0f} changes/s")
+        held = _count(len(result), "row") if result is not None else _count(live.changes_seen, "change")
+        lines.append(f"  [{number}] {live.kind} {live.name}: {live.status}, {held}, {live.rate():.0f} changes/s")
         if live.last_error and not live.status.startswith("ready"):
             lines.append(f"       last error: {live.last_error}")
     return "\n".join(lines)
@@ -49,19 +58,29 @@ def stop(which: str) -> str:
         count = len(feeds.LIVE)
         for live in list(feeds.LIVE.values()):
             live.close()
-        return f"stopped {count} feed{'' if count == 1 else 's'}"
+        return f"stopped {_count(count, 'feed')}"
     if not which.isdigit() or int(which) not in feeds.LIVE:
         return f"no live feed {which}; %rethink lists them"
     feeds.LIVE[int(which)].close()
     return f"stopped feed {which}"
 
 
-def _server_name() -> str:
-    """The server's own name, as RethinkDB reports it (the embedded server's too), when it answers."""
-    from rethink_widgets.extension import user_connection
-
-    conn = user_connection()
+def _server() -> str:
+    """Which server: the embedded one or another, and its own name as it reports it, when it answers (`conn`
+    opens itself again first if the server restarted)."""
+    kind = "the embedded ReQL server" if extension.embedded() else "an external server"
+    conn = extension.user_connection()
+    if conn is None:
+        return kind
     try:
-        return f", server {conn.server()['name']}" if conn is not None else ""
+        return f"{kind} named {conn.server()['name']}"
     except Exception as error:
-        return f", server not answering: {getattr(error, 'message', None) or error}"
+        return f"{kind}, not answering: {_message(error)}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _message(error: BaseException) -> str:
+    return getattr(error, "message", None) or str(error)

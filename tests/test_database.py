@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
-from rethinkdb import RethinkDB
-from servers import ServerProcess
+from rethinkdb import RethinkDB, errors
+from servers import ServerProcess, start_server
 
-from rethink_widgets.database import Settings
+from rethink_widgets.database import Database, Settings
 
 
 def test_settings_from_the_environment() -> None:
@@ -19,6 +21,13 @@ def test_settings_from_the_environment() -> None:
     assert (settings.address, settings.user, settings.db, settings.configured) == ("db:1234", "u", "shop", True)
     with pytest.raises(ValueError, match="RETHINKDB_PORT must be a port number"):
         Settings.from_environment({"RETHINKDB_PORT": "x"})
+
+
+def test_only_an_address_means_a_database_elsewhere() -> None:
+    """A db or a password alone still uses the local database, so the embedded server may be started for it."""
+    assert not Settings.from_environment({"RETHINKDB_DB": "shop", "RETHINKDB_PASSWORD": "pw"}).configured
+    assert Settings.from_environment({"RETHINKDB_PORT": "1234"}).configured
+    assert Settings.from_environment({"RETHINKDB_HOST": "db"}).configured
 
 
 def test_parse_an_address() -> None:
@@ -39,3 +48,28 @@ def test_settings_of_a_users_connection(server: ServerProcess, conn: Any, r: Ret
         "",
         "other",
     )
+
+
+def test_the_users_connection_outlives_a_server_restart(tmp_path: Path, r: RethinkDB) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = start_server(tmp_path / "data", "--driver-port", str(port))
+    conn = Database(Settings("127.0.0.1", port)).connect_sync()
+    r.table_create("kept").run(conn)
+    first.kill()
+    second = start_server(tmp_path / "data", "--driver-port", str(port))
+    try:
+        assert r.table_list().run(conn) == ["kept"]  # no "Connection is closed." after the restart
+        assert conn.server()["name"]
+    finally:
+        second.stop()
+
+
+def test_a_connection_the_user_closed_stays_closed(server: ServerProcess, r: RethinkDB) -> None:
+    conn = Database(Settings(server.host, server.port)).connect_sync()
+    conn.close()
+    with pytest.raises(errors.ReqlDriverError, match="Connection is closed"):
+        r.expr(1).run(conn)
+    conn.reconnect()
+    assert r.expr(1).run(conn) == 1

@@ -1,9 +1,18 @@
-"""Coalescing updates: the first change after a quiet spell at once, then a bounded rate."""
+"""Coalescing updates (the first change after a quiet spell at once, then a bounded rate), and what every live
+widget shares in a kernel: a status that is current, and view updates applied on the main thread."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kernel import Kernel
+from rethinkdb import RethinkDB
+from servers import ServerProcess
 
 from rethink_widgets.live_widget import Budget, Throttle, asset
 
@@ -61,3 +70,41 @@ def test_widgets_share_a_budget() -> None:
     flushes = asyncio.run(main())
     busiest = max(sum(1 for t in flushes if start <= t < start + 0.2) for start in flushes)
     assert len(flushes) > 20 and busiest <= 21  # 100 a second: 20 in any 0.2 s, one more at the window's edge
+
+
+# ---------------------------------------------------------------- in a real kernel
+
+
+@pytest.fixture
+def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
+    assert not k.run("%load_ext rethink_widgets").error
+    yield k
+    k.close()
+
+
+def test_status_and_repr_are_current_once_ready(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    r.table(table).insert([{"id": 1}, {"id": 2}]).run(conn)
+    cell = kernel.run(
+        f"t9 = LiveTable(r.table('{table}')); t10 = LiveTable(r.table('{table}').get(1))\n"
+        "await t9.ready(); await t10.ready()\n"
+        "t9.status, t10"
+    )
+    assert cell.text == f"('ready', LiveTable(test.{table}, 1 row, ready))"
+
+
+def test_view_updates_from_a_subshell_are_applied_on_the_main_thread(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i} for i in range(15)]).run(conn)
+    cell = kernel.run(f"t = LiveTable(r.table('{table}'), page_size=10); await t.ready(); t")
+    comm = kernel.widget(cell)
+    kernel.run(
+        "import threading; on_main = []\n"
+        "t.observe(lambda _: on_main.append(threading.current_thread() is threading.main_thread()), names='page')"
+    )
+    subshell = kernel.subshell()
+    kernel.run("t.message = 'from a subshell'", subshell=subshell)  # the comm now hears from that subshell
+    kernel._send(comm, {"method": "update", "state": {"page": 1}, "buffer_paths": []}, subshell)
+    kernel.wait_for(lambda: [row["key"] for row in kernel.state(comm)["page_rows"]] == ["10", "11", "12", "13", "14"])
+    assert kernel.run("on_main, t.page").text == "([True], 1)"

@@ -1,0 +1,96 @@
+"""`watch` and `feed` in a real kernel: what re-running a cell stops, and how they come back after a server restart."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kernel import Kernel
+from rethinkdb import RethinkDB
+from servers import ServerProcess, start_server
+
+COLLECT = (
+    "import asyncio\n"
+    "from rethink_widgets import feeds\n"
+    "async def collect(changes, into):\n"
+    "    async for change in changes:\n"
+    "        into.append(change['new_val']['id'])\n"
+    "    return 'ended'\n"
+    "async def until(condition):\n"
+    "    for _ in range(300):\n"
+    "        if condition(): return True\n"
+    "        await asyncio.sleep(0.1)\n"
+    "    return False\n"
+)
+
+
+@pytest.fixture
+def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
+    assert not k.run("%load_ext rethink_widgets").error
+    assert not k.run(COLLECT).error
+    yield k
+    k.close()
+
+
+def test_rerunning_a_cell_stops_its_watch_and_feed(kernel: Kernel, table: str) -> None:
+    code = f"w = watch(r.table('{table}'), print); task = asyncio.ensure_future(collect(feed(r.table('{table}')), []))"
+    kernel.run(code)
+    kernel.run("first_watch, first_task = w, task; await until(lambda: len(feeds.LIVE) == 2)")
+    kernel.run(code)
+    cell = kernel.run("first_watch.status, await asyncio.wait_for(first_task, 10)")
+    assert cell.text == "('closed', 'ended')", cell.error
+    kernel.run("await until(lambda: len(feeds.LIVE) == 2 and w.status == 'ready')")  # the second run's own
+    assert (
+        kernel.run("sorted(live.kind for live in feeds.LIVE.values()), w.status").text == "(['Feed', 'Watch'], 'ready')"
+    )
+
+
+def run_in_cell(kernel: Kernel, code: str, cell_id: str) -> None:
+    """Send `code` as JupyterLab does, with the id of its cell in the request's metadata (the next `kernel.run`
+    returns after it ran: a kernel runs requests in order)."""
+    content = {"code": code, "silent": False, "store_history": True}
+    kernel.client.shell_channel.send(
+        kernel.client.session.msg("execute_request", content, metadata={"cellId": cell_id})
+    )
+
+
+def test_the_cell_id_says_which_cell_runs_again(kernel: Kernel, table: str) -> None:
+    kernel.run(f"made = []; q = r.table('{table}')")
+    run_in_cell(kernel, "made.append(watch(q, len))", "cell-1")
+    run_in_cell(kernel, "made.append(watch(q, len))", "cell-2")  # the same code in another cell: both stay
+    run_in_cell(kernel, "made.append(watch(q, print))", "cell-2")  # other code in the same cell: replaces it
+    assert kernel.run("[w.status == 'closed' for w in made]").text == "[False, True, False]"
+
+
+def test_watch_feed_and_conn_come_back_after_a_server_restart(tmp_path: Path, r: RethinkDB) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = start_server(tmp_path / "data", "--driver-port", str(port))
+    r.table_create("live").run(r.connect("127.0.0.1", port))
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": "127.0.0.1", "RETHINKDB_PORT": str(port)})
+    try:
+        k.run("%load_ext rethink_widgets")
+        k.run(COLLECT)
+        k.run("seen, got = [], []; w = watch(r.table('live'), lambda c: seen.append(c['new_val']['id']))")
+        k.run("task = asyncio.ensure_future(collect(feed(r.table('live')), got))")
+        assert k.run("await until(lambda: [l.status for l in feeds.LIVE.values()] == ['ready'] * 2)").text == "True"
+        r.table("live").insert({"id": 1}).run(r.connect("127.0.0.1", port))
+        first.kill()
+        assert k.run("await until(lambda: w.status == 'reconnecting')").text == "True"
+        second = start_server(tmp_path / "data", "--driver-port", str(port))
+        try:
+            assert k.run("await until(lambda: w.status == 'ready')").text == "True"
+            r.table("live").insert({"id": 2}).run(r.connect("127.0.0.1", port))
+            assert k.run("await until(lambda: got == seen == [1, 2])").text == "True", k.run("seen, got").text
+            assert k.run("r.table('live').count().run(conn)").text == "2"
+            status = k.run("%rethink").stdout
+            assert "not answering" not in status
+            assert "Watch test.live: ready, 2 changes" in status and "Feed test.live: ready, 2 changes" in status
+        finally:
+            second.stop()
+    finally:
+        k.close()
