@@ -48,6 +48,19 @@ def test_between_primary_key_bounds(conn: Any, r: RethinkDB, people: str) -> Non
         t.between(1, 5).between(2, 3).run(conn)
 
 
+def test_between_after_an_indexed_order_by(conn: Any, r: RethinkDB, people: str) -> None:
+    t = r.table(people)
+    assert ids(t.order_by(index=r.desc("id")).between(r.minval, 3).run(conn)) == [2, 1, 0]
+    with pytest.raises(ReqlQueryLogicError, match=r"Cannot perform multiple BETWEENs on the same table."):
+        t.between(r.minval, r.maxval).order_by(index="id").between(1, 2).run(conn)
+    t.index_create("group").run(conn)
+    t.index_wait("group").run(conn)
+    with pytest.raises(
+        ReqlQueryLogicError, match=r"Cannot call BETWEEN on index `id` after ordering on index `group`."
+    ):
+        t.order_by(index="group").between(1, 2).run(conn)
+
+
 def test_between_secondary_index(conn: Any, r: RethinkDB, people: str) -> None:
     t = r.table(people)
     t.index_create("group").run(conn)

@@ -106,7 +106,8 @@ def _by_index(value: Any, index: str, descending: bool) -> TableSlice:
             raise ReqlQueryLogicError(
                 f"Cannot order by index `{index}` after calling BETWEEN on index `{value.index}`."
             )
-        return TableSlice(value.table, index, value.lower, value.upper, value.lower_open, value.upper_open, descending)
+        bounds = (value.lower, value.upper, value.lower_open, value.upper_open)
+        return TableSlice(value.table, index, *bounds, descending, bounded=value.bounded)
     if not isinstance(value, Table):
         raise ReqlQueryLogicError(
             "Indexed order_by can only be performed on a TABLE or TABLE_SLICE. Make sure order_by comes before "

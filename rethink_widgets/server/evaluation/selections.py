@@ -112,8 +112,11 @@ def get_all(ctx: Context, term: Term) -> Selection:
 @operation("BETWEEN", 3, optargs=("index", "left_bound", "right_bound"))
 def between(ctx: Context, term: Term) -> TableSlice:
     target = ctx.eval(term.args[0])
-    if isinstance(target, TableSlice):
-        raise ReqlQueryLogicError("Cannot perform multiple BETWEENs on the same table.")
+    ordered = target if isinstance(target, TableSlice) else None
+    if ordered is not None:
+        if ordered.bounded:
+            raise ReqlQueryLogicError("Cannot perform multiple BETWEENs on the same table.")
+        target = ordered.table
     if not isinstance(target, Table):
         raise ReqlQueryLogicError(f"Expected type TABLE_SLICE but found {category(target)}:")
     lower, upper = ctx.datum(term.args[1]), ctx.datum(term.args[2])
@@ -122,10 +125,13 @@ def between(ctx: Context, term: Term) -> TableSlice:
     index = ctx.string(term.optargs["index"]) if "index" in term.optargs else target.primary_key
     if index != target.primary_key:
         require_index(target.info, index)
+    if ordered is not None and ordered.index != index:
+        raise ReqlQueryLogicError(f"Cannot call BETWEEN on index `{index}` after ordering on index `{ordered.index}`.")
     return TableSlice(
         target, index, lower, upper,
         lower_open=_bound(ctx, term, "left_bound", "closed") == "open",
         upper_open=_bound(ctx, term, "right_bound", "open") == "open",
+        descending=ordered.descending if ordered is not None else None, bounded=True,
     )  # fmt: skip
 
 

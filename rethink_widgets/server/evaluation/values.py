@@ -144,6 +144,7 @@ class TableSlice(Selection):
         lower_open: bool = False,
         upper_open: bool = True,
         descending: bool | None = None,
+        bounded: bool = False,
     ) -> None:
         super().__init__(table, self._rows)
         self.index = index
@@ -151,6 +152,8 @@ class TableSlice(Selection):
         self.lower_open, self.upper_open = lower_open, upper_open
         # None: bounded but not ordered by the user (still returned in index order).
         self.descending = descending
+        # Made by `between` (even with r.minval and r.maxval): a second one is refused, as RethinkDB does.
+        self.bounded = bounded
 
     def _rows(self) -> Iterator[Any]:
         return (doc for _value, doc in self.entries())
