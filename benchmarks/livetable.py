@@ -5,7 +5,10 @@ Each figure stands next to a baseline measured in the same run:
   beside the write's own round trip;
 - messages and bytes the widget sends for 1,000 changes on a 10,000-row table, beside the naive approach of
   re-sending the whole result as one trait on every change;
-- memory per row held for a large table (result set and sorted view), beside the same rows as a plain list.
+- memory per row held for a large table (result set and sorted view), beside the same rows as a plain list;
+- time to apply a sort and then a filter to a large table, and the longest the kernel's loop is stalled meanwhile,
+  building the new order in steps as LiveTable does, beside building it in one go (in-process, no kernel; rows
+  change throughout, and the stepped order must end equal to the one built in one go).
 Medians where there are several runs; the machine is shared, so read the ratios.
 
     python -m benchmarks.livetable [--rows 1000000] [--writes 200]
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import gc
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -112,6 +116,73 @@ async def memory(port: int, rows: int) -> tuple[float, float]:
     return live_bytes, plain_bytes
 
 
+async def rebuilds(rows: int, runs: int) -> dict[str, list[tuple[float, float]]]:
+    """Per way of building ("in steps", "in one go"), per run: (seconds to apply a sort then a filter, longest
+    stall of the loop)."""
+    from rethink_widgets.live_table import STEP_SECONDS
+    from rethink_widgets.results import ResultSet
+    from rethink_widgets.table_view import TableView
+
+    result = ResultSet("id")
+    for i in range(rows):
+        result.apply({"new_val": {"id": i, "name": f"row {i}", "n": i % 97}})
+    view = TableView(result)
+    figures: dict[str, list[tuple[float, float]]] = {"in steps": [], "in one go": []}
+    for _ in range(runs):
+        for way, measured in figures.items():
+            view.configure(None, False, "")
+            view.settle()
+            measured.append(await _sort_then_filter(view, way == "in steps", STEP_SECONDS))
+            stepped = view.page(0, rows)
+            view.rebuild()
+            if stepped != view.page(0, rows):
+                raise AssertionError("the order built in steps differs from the one built in one go")
+    return figures
+
+
+async def _sort_then_filter(view: Any, in_steps: bool, step_seconds: float) -> tuple[float, float]:
+    loop = asyncio.get_running_loop()
+    rng = random.Random(1)
+    stalls = [0.0]
+    done = asyncio.Event()
+
+    async def tick() -> None:  # a feed update or a cell, waiting for its turn on the loop
+        while not done.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            stalls.append(time.perf_counter() - before - 0.001)
+            i = rng.randrange(len(view.result))
+            view.apply(view.result.apply({"old_val": view.result.get(str(i)), "new_val": {"id": i, "n": -1}}))
+
+    def build(steps: list[tuple[str | None, bool, str]]) -> None:
+        if not steps:
+            done.set()
+        elif in_steps:
+            view.configure(*steps[0])
+            _steps(view, step_seconds, loop, lambda: build(steps[1:]))
+        else:
+            view.configure(*steps[0])
+            view.settle()
+            loop.call_soon(build, steps[1:])
+
+    ticker = asyncio.ensure_future(tick())
+    await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    build([("n", False, ""), ("n", False, "row 1")])
+    await done.wait()
+    elapsed = time.perf_counter() - start
+    await ticker
+    return elapsed, max(stalls)
+
+
+def _steps(view: Any, seconds: float, loop: asyncio.AbstractEventLoop, then: Any) -> None:
+    """Build as LiveTable does: a slice of `seconds`, then the loop's other work, until built."""
+    if view.advance(seconds):
+        then()
+    else:
+        loop.call_soon(_steps, view, seconds, loop, then)
+
+
 def _held() -> int:
     """Bytes of Python objects alive now."""
     gc.collect()
@@ -122,7 +193,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the memory figure")
     parser.add_argument("--writes", type=int, default=200, help="writes for the latency figure")
+    parser.add_argument("--runs", type=int, default=3, help="runs of the sort-and-filter figure")
+    parser.add_argument("--only-rebuild", action="store_true", help="print only the sort-and-filter figure")
     args = parser.parse_args()
+    print_rebuilds(args.rows, args.runs)
+    if args.only_rebuild:
+        return
     with tempfile.TemporaryDirectory() as directory:
         command = [sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", directory]
         process, port = start(command)
@@ -148,6 +224,19 @@ def main() -> None:
         print(f"  baseline (the rows as a plain list): {plain:,.0f} bytes/row   ratio {live / plain:.2f}")
         process.terminate()
         process.wait()
+
+
+def print_rebuilds(rows: int, runs: int) -> None:
+    figures = asyncio.run(rebuilds(rows, runs))
+    print(f"a sort then a filter on {rows:,} rows (medians of {runs}), rows changing throughout")
+    for way, measured in figures.items():
+        took = statistics.median(elapsed for elapsed, _ in measured)
+        stall = statistics.median(stall for _, stall in measured)
+        print(f"  {way:9}: {took:5.2f} s to apply, longest loop stall {_ms(stall)}")
+    (steps, step_stall), (whole, whole_stall) = (
+        (statistics.median(e for e, _ in m), statistics.median(s for _, s in m)) for m in figures.values()
+    )
+    print(f"  ratio: {whole_stall / step_stall:,.0f}x shorter stall, {steps / whole:.2f}x the time to apply")
 
 
 def _ms(seconds: float) -> str:

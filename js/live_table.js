@@ -58,11 +58,15 @@ function render({ model, el }) {
   const head = element("thead");
   const body = element("tbody");
   table.append(head, body);
-  const pager = element("div", { class: "rw-bar" });
+  const pager = element("div", { class: "rw-bar rw-pager" });
+  const first = element("button", { "aria-label": "First page" }, "«");
   const previous = element("button", { "aria-label": "Previous page" }, "‹");
   const pageLabel = element("span", { class: "rw-page" });
   const next = element("button", { "aria-label": "Next page" }, "›");
-  pager.append(previous, pageLabel, next);
+  const last = element("button", { "aria-label": "Last page" }, "»");
+  const jump = element("input", { type: "number", min: "1", "aria-label": "Go to page", placeholder: "page" });
+  jump.style.width = "6em";
+  pager.append(first, previous, pageLabel, next, last, jump);
   const adder = element("div", { class: "rw-bar rw-add" });
   const addInput = element("input", { placeholder: '{"field": "value"}', "aria-label": "New row as JSON", size: 40 });
   const add = element("button", {}, "Add row");
@@ -223,11 +227,12 @@ function render({ model, el }) {
     const matched = model.get("matched");
     const counted = matched === total ? `${total} rows` : `${matched} of ${total} rows`;
     status.textContent = `${state} · ${counted} · ${model.get("rate").toFixed(0)} changes/s`;
-    const pages = Math.max(1, Math.ceil(matched / model.get("page_size")));
+    const pages = pageCount();
     const page = model.get("page");
     pageLabel.textContent = `page ${page + 1} of ${pages}`;
-    previous.disabled = page <= 0;
-    next.disabled = page + 1 >= pages;
+    first.disabled = previous.disabled = page <= 0;
+    next.disabled = last.disabled = page + 1 >= pages;
+    jump.max = String(pages);
     pager.hidden = pages <= 1;
     adder.hidden = !model.get("editable");
     message.textContent = model.get("message");
@@ -242,13 +247,23 @@ function render({ model, el }) {
     drawStatus();
   }
 
-  previous.addEventListener("click", () => {
-    model.set("page", Math.max(0, model.get("page") - 1));
+  function pageCount() {
+    return Math.max(1, Math.ceil(model.get("matched") / model.get("page_size")));
+  }
+  function goTo(page) {
+    model.set("page", Math.min(Math.max(0, page), pageCount() - 1));
     model.save_changes();
-  });
-  next.addEventListener("click", () => {
-    model.set("page", model.get("page") + 1);
-    model.save_changes();
+  }
+  first.addEventListener("click", () => goTo(0));
+  previous.addEventListener("click", () => goTo(model.get("page") - 1));
+  next.addEventListener("click", () => goTo(model.get("page") + 1));
+  last.addEventListener("click", () => goTo(pageCount() - 1));
+  // Enter jumps to the page typed (counted from 1, as shown); a number past either end goes to that end.
+  jump.addEventListener("keydown", (event) => {
+    const typed = Number.parseInt(jump.value, 10);
+    if (event.key !== "Enter" || Number.isNaN(typed)) return;
+    goTo(typed - 1);
+    jump.value = "";
   });
   let typing;
   filter.value = model.get("filter");

@@ -140,18 +140,17 @@ class LiveTable(LiveWidget):
     def _reconfigure(self) -> None:
         column, direction = [*self.sort, None, None][:2]
         self.view.configure(column, direction == "desc", self.filter)
+        self._throttle.poke()  # a new page shows at once; a new order when it is built
         if self._building is None:
             self._build_step()
 
     def _build_step(self) -> None:
         """Build the view's new order a slice at a time, so feed updates go out and cells run in between."""
         self._building = None
-        deadline = self._loop.time() + STEP_SECONDS
-        while not self.view.step():
-            if self._loop.time() > deadline:
-                self._building = self._loop.call_soon(self._build_step)
-                return
-        self._throttle.poke()
+        if self.view.advance(STEP_SECONDS):
+            self._throttle.poke()
+        else:
+            self._building = self._loop.call_soon(self._build_step)
 
     def _draw(self) -> None:
         result = self.feed.result

@@ -12,13 +12,14 @@ import bisect
 import heapq
 import itertools
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from rethink_widgets.results import Change, ResultSet
 from rethink_widgets.sorting import sort_key
 
-STEP_ROWS = 20_000  # rows per step of a rebuild: some 20 ms of work on a shared core
+STEP_ROWS = 5_000  # rows per step of a rebuild: some 10 ms of work on a shared core
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 _MISSING = object()
 _DONE = object()
@@ -119,7 +120,6 @@ class TableView:
         self.filter = ""
         self.step_rows = STEP_ROWS
         self._shown = _Order(result, None, False, "")
-        self._next: _Order | None = None
         self._build: Iterator[None] | None = None
         self._dirty: set[str] = set()
         self.rebuild()
@@ -145,14 +145,19 @@ class TableView:
 
     def step(self) -> bool:
         """Do one step (about `step_rows` rows) of the order being built; True when it is built."""
-        if self._build is None or self._next is None:
+        if self._build is None:
             return True
         if next(self._build, _DONE) is not _DONE:
             return False
-        for key in self._dirty:
-            self._next.update(key, self.result.get(key))
-        self._shown, self._next, self._build = self._next, None, None
-        self._dirty = set()
+        self._build = None
+        return True
+
+    def advance(self, seconds: float) -> bool:
+        """Build for about `seconds` (steps until that much time has passed); True when the order is built."""
+        deadline = time.perf_counter() + seconds
+        while not self.step():
+            if time.perf_counter() > deadline:
+                return False
         return True
 
     def settle(self) -> None:
@@ -184,22 +189,41 @@ class TableView:
         return self._shown.unfiltered_keys()
 
     def _start(self) -> None:
-        self._next = _Order(self.result, self.sort_column, self.descending, self.filter)
-        self._build = self._building(self._next)
+        self._build = self._rebuilding(_Order(self.result, self.sort_column, self.descending, self.filter))
         self._dirty = set()
 
-    def _building(self, order: _Order) -> Iterator[None]:
+    def _rebuilding(self, order: _Order) -> Iterator[None]:
+        """Fill `order`, redo the rows that changed meanwhile, show it, and let the old order go, step by step."""
+        yield from self._filling(order)
+        for key in self._dirty:
+            order.update(key, self.result.get(key))
+        old, self._shown, self._dirty = self._shown, order, set()
+        # Freeing a million entries at once would stall the loop as long as a step of building them.
+        while old.position:
+            for _ in range(min(self.step_rows, len(old.position))):
+                old.position.popitem()
+            del old.entries[-self.step_rows :]
+            yield
+
+    def _filling(self, order: _Order) -> Iterator[None]:
         """Fill `order` a step at a time: sort runs of rows, then merge them."""
         if order.by_feed_order:
             return
-        keys = list(self.result.ordered_keys())  # the result may change between steps: rows changed are redone
+        # The result may change between steps: the rows changed meanwhile are redone at the end.
+        position = order.position = self.result.by_key()  # its values are replaced by entries as they are made
+        yield
+        keys = list(position)
+        yield
         runs = []
         for start in range(0, len(keys), self.step_rows):
             run = []
             for key in keys[start : start + self.step_rows]:
                 row = self.result.get(key)
-                if row is not None and (entry := order.entry(key, row)) is not None:
-                    order.position[key] = entry
+                entry = None if row is None else order.entry(key, row)
+                if entry is None:
+                    del position[key]
+                else:
+                    position[key] = entry
                     run.append(entry)
             run.sort()
             runs.append(run)

@@ -89,8 +89,7 @@ def test_a_new_order_is_built_in_steps_and_exact_despite_changes_meanwhile() -> 
     steps = 0
     while not view.step():
         steps += 1
-        # The old order stays on show, kept current, until the new one is built.
-        assert ids(view, 0, 5) == sorted(row["id"] for row in result.rows())[:5]
+        assert all(key in result for key in view.page(0, 1000))  # what is on show is kept current
         i = rng.randrange(350)
         new = None if rng.random() < 0.3 else {"id": i, "name": f"n{rng.randrange(30)}", "score": 1}
         view.apply(result.apply({"old_val": result.get(str(i)), "new_val": new}))

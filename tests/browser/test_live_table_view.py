@@ -127,6 +127,20 @@ def test_pages_of_a_large_table(lab: Lab, conn: Any, r: RethinkDB, page: Page) -
         expect(page.locator(".rw-table tbody tr[data-key='60'] td:nth-child(2)")).to_have_text(
             "changed", timeout=TIMEOUT
         )
+        first_row = page.locator(".rw-table tbody tr").first
+        page.locator(".rw-table button[aria-label='Last page']").click()
+        expect(page.locator(".rw-table .rw-page")).to_have_text("page 2000 of 2000", timeout=TIMEOUT)
+        expect(first_row).to_have_attribute("data-key", "99950")
+        # From the keyboard: type a page number and press Enter, then Enter on "First page".
+        page.locator(".rw-table input[aria-label='Go to page']").focus()
+        page.keyboard.type("1500")
+        page.keyboard.press("Enter")
+        expect(page.locator(".rw-table .rw-page")).to_have_text("page 1500 of 2000", timeout=TIMEOUT)
+        expect(first_row).to_have_attribute("data-key", "74950")
+        page.locator(".rw-table button[aria-label='First page']").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator(".rw-table .rw-page")).to_have_text("page 1 of 2000", timeout=TIMEOUT)
+        expect(first_row).to_have_attribute("data-key", "0")
     finally:
         r.table_drop(name).run(conn)
 
