@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError, ReqlUserError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation import datums, times
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import Func, type_of
@@ -34,6 +34,8 @@ def check_pseudotype(obj: dict[str, Any]) -> dict[str, Any]:
     required = {"TIME": ("epoch_time", "timezone"), "BINARY": ("data",), "GEOMETRY": ("type", "coordinates")}
     if ptype not in required:
         raise ReqlQueryLogicError(f"Unknown $reql_type$ `{ptype}`.")
+    if ptype == "TIME":
+        return times.sanitize(obj)
     if ptype == "BINARY":
         if "data" not in obj:
             raise ReqlQueryLogicError("Invalid binary pseudotype: lacking `data` key.")

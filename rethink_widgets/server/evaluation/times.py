@@ -1,59 +1,299 @@
 """Times, UUIDs and binary values: r.now, r.time, r.epoch_time, r.iso8601, their accessors, r.uuid, r.binary.
 
 A time is the pseudo-type {"$reql_type$": "TIME", "epoch_time": seconds, "timezone": "+HH:MM"}: an instant (rounded
-to the millisecond) and the offset it is shown in.
+to the millisecond) and the offset it is shown in. RethinkDB reads calendars through Boost's proleptic Gregorian
+calendar, which spans the years 1400 to 10000; Python's datetime stops at 9999, so the calendar arithmetic here is
+done by hand on whole milliseconds.
 """
 
 from __future__ import annotations
 
 import base64
-import re
+import math
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
-from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
+from rethink_widgets.server.evaluation.terms import Term, operation
 
 UUID_NAMESPACE = uuid.UUID("91461c99-f89d-49d2-af96-d8e2e14e9b58")
-_TZ = re.compile(r"^(?:Z|([+-])(\d\d)(?::?(\d\d))?)$")
+_MS_PER_DAY = 86_400_000
+_DAYS_BEFORE_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_WEEK_DATES = (
+    "Due to limitations in the boost time library we use for parsing, we cannot support ISO week dates right now.  "
+    "Sorry about that!  Please use years, calendar dates, or ordinal dates instead."
+)
+
+
+def _time_logic(message: str) -> ReqlQueryLogicError:
+    """An error Boost raises, as RethinkDB passes it on."""
+    return ReqlQueryLogicError(f"Error in time logic: {message}.")
+
+
+def _round_millis(seconds: float) -> float:
+    """Seconds rounded to the millisecond as C's round() does it (halves away from zero)."""
+    scaled = seconds * 1000
+    whole = math.trunc(scaled)
+    if abs(scaled - whole) >= 0.5:
+        whole += 1 if scaled > 0 else -1
+    return whole / 1000
+
+
+def _trunc_print(value: Any) -> str:
+    text = datums.printed(value)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+# ---------------------------------------------------------------- the pseudo-type
 
 
 def make_time(epoch: float, tz: str = "+00:00") -> dict[str, Any]:
-    return {"$reql_type$": "TIME", "epoch_time": datums.number(round(epoch, 3)), "timezone": tz}
+    return sanitize({"$reql_type$": "TIME", "epoch_time": epoch, "timezone": tz})
 
 
 def is_time(value: Any) -> bool:
     return isinstance(value, dict) and value.get("$reql_type$") == "TIME"
 
 
+def sanitize(obj: dict[str, Any]) -> dict[str, Any]:
+    """Check a TIME object as RethinkDB does whenever one is built: round its instant, normalize its time zone."""
+    out = dict(obj)
+    for key in sorted(obj):
+        out[key], problem = _sanitized(key, obj[key])
+        if problem:
+            raise _invalid_time(problem, out)
+    for key in ("epoch_time", "timezone"):
+        if key not in obj:
+            raise _invalid_time(f"no field `{key}`", out)
+    return out
+
+
+def _sanitized(key: str, value: Any) -> tuple[Any, str]:
+    """A TIME field's sanitized value, or what is wrong with it."""
+    if key == datums.PTYPE:
+        return value, ""
+    if key == "epoch_time":
+        if datums.is_number(value):
+            return datums.number(_round_millis(value)), ""
+        return value, f"field `epoch_time` must be a number ({_got(value)})"
+    if key == "timezone":
+        if not isinstance(value, str):
+            return value, f"field `timezone` must be a string ({_got(value)})"
+        tz = _valid_timezone(value)
+        return (value, f"invalid timezone string `{_trunc_print(value)}`") if tz is None else (tz, "")
+    return value, f"unrecognized field `{key}`"
+
+
+def _got(value: Any) -> str:
+    return f"got `{_trunc_print(value)}` of type {datums.type_name(value)}"
+
+
+def _invalid_time(problem: str, obj: dict[str, Any]) -> ReqlQueryLogicError:
+    return ReqlQueryLogicError(f"Invalid time object constructed ({problem}):\n{_trunc_print(obj)}")
+
+
 def as_time(ctx: Context, node: Any) -> dict[str, Any]:
     value = ctx.datum(node)
     if not is_time(value):
-        raise type_error("PTYPE<TIME>", value)
+        raise ReqlQueryLogicError(f"Not a TIME pseudotype: `{_trunc_print(value)}`.")
     return value
 
 
-def parse_timezone(text: str) -> tuple[str, timedelta]:
-    """A time zone as RethinkDB writes it (+HH:MM) and as an offset."""
-    match = _TZ.match(text)
-    if not match:
-        raise ReqlQueryLogicError(f"Timezone `{text}` does not start with `-` or `+`.")
+# ---------------------------------------------------------------- reading ISO 8601 pieces
+
+
+class _Reader:
+    """Reads one piece of an ISO 8601 string; its complaints say "date string" for every piece, as RethinkDB's do."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at = 0
+
+    @property
+    def done(self) -> bool:
+        return self.at == len(self.text)
+
+    def digits(self, count: int) -> str:
+        start = self.at
+        for _ in range(count):
+            if self.done:
+                raise ReqlQueryLogicError(f"Truncated date string `{self.text}`.")
+            char = self.text[self.at]
+            if not "0" <= char <= "9":
+                raise ReqlQueryLogicError(f"Invalid date string `{self.text}` (got `{char}` but expected a digit).")
+            self.at += 1
+        return self.text[start : self.at]
+
+    def number(self, count: int) -> int:
+        return int(self.digits(count))
+
+    def optional(self, char: str) -> bool:
+        if not self.done and self.text[self.at] == char:
+            self.at += 1
+            return True
+        return False
+
+    def end(self, what: str) -> None:
+        if not self.done:
+            raise ReqlQueryLogicError(
+                f"Garbage characters `{self.text[self.at :]}` at end of {what} string `{self.text}`."
+            )
+
+
+def parse_timezone(text: str) -> str:
+    """A time zone as RethinkDB accepts it (Z, ±HH, ±HHMM, ±HH:MM), written as ±HH:MM."""
+    if text in ("-00", "-00:00"):
+        raise ReqlQueryLogicError(f"`{text}` is not a valid time offset.")
     if text == "Z":
-        return "+00:00", timedelta(0)
-    sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
-    if hours > 23 or minutes > 59:
-        raise ReqlQueryLogicError(f"Timezone `{text}` out of range.")
-    offset = timedelta(hours=hours, minutes=minutes) * (-1 if sign == "-" else 1)
-    return f"{sign}{hours:02}:{minutes:02}", offset
+        return "+00:00"
+    reader = _Reader(text)
+    if not (reader.optional("-") or reader.optional("+")):
+        raise ReqlQueryLogicError(f"Timezone `{text}` does not start with `-` or `+`.")
+    sign, hours = text[0], reader.digits(2)
+    if reader.done:
+        return f"{sign}{hours}:00"  # RethinkDB checks the range only of the long forms
+    reader.optional(":")
+    minutes = reader.digits(2)
+    reader.end("timezone")
+    if not (hours[0] in "01" or (hours[0] == "2" and hours[1] <= "4")):
+        raise ReqlQueryLogicError(f"Hours out of range in `{text}`.")
+    if minutes[0] > "5":
+        raise ReqlQueryLogicError(f"Minutes out of range in `{text}`.")
+    return f"{sign}{hours}:{minutes}"
 
 
-def local(value: dict[str, Any]) -> datetime:
-    """The time as a datetime in its own time zone."""
-    _, offset = parse_timezone(value["timezone"])
-    return datetime.fromtimestamp(value["epoch_time"], timezone(offset))
+def _valid_timezone(text: str) -> str | None:
+    try:
+        return parse_timezone(text)
+    except ReqlQueryLogicError:
+        return None
+
+
+def _offset_ms(tz: str) -> int:
+    minutes = int(tz[1:3]) * 60 + int(tz[4:6])
+    return (-minutes if tz[0] == "-" else minutes) * 60_000
+
+
+def _iso_date(text: str) -> tuple[str, tuple[int, ...]]:
+    """The date part: YYYY, YYYY-MM, YYYY-MM-DD, YYYYMMDD, YYYY-DDD, YYYYDDD (week dates are read, then refused)."""
+    reader = _Reader(text)
+    year = reader.number(4)
+    if reader.done:
+        return "calendar", (year, 1, 1)
+    hyphen = reader.optional("-")
+    if reader.optional("W"):
+        reader.digits(2)
+        if not reader.done:
+            reader.optional("-")
+            reader.digits(1)
+        kind, fields = "week", ()
+    elif len(text) - reader.at == 3:
+        kind, fields = "ordinal", (year, reader.number(3))
+    else:
+        month = reader.number(2)
+        if hyphen and reader.done:
+            return "calendar", (year, month, 1)
+        if hyphen != reader.optional("-"):
+            raise ReqlQueryLogicError(f"Date string `{text}` must have 0 or 2 hyphens.")
+        kind, fields = "calendar", (year, month, reader.number(2))
+    reader.end("date")
+    return kind, fields
+
+
+def _iso_time(text: str) -> int:
+    """The time part (HH, HH:MM, HHMM, HH:MM:SS, HHMMSS, with a fraction) in milliseconds; digits past 3 are cut."""
+    reader = _Reader(text)
+    hours = reader.number(2)
+    if reader.done:
+        return hours * 3_600_000
+    colon = reader.optional(":")
+    minutes = reader.number(2)
+    if reader.done:
+        return hours * 3_600_000 + minutes * 60_000
+    if colon != reader.optional(":"):
+        raise ReqlQueryLogicError(f"Time string `{text}` must have 0 or 2 colons.")
+    millis = reader.number(2) * 1000
+    if reader.optional("."):
+        fraction = ""
+        while not reader.done:
+            digit = reader.digits(1)
+            fraction += digit if len(fraction) < 3 else ""
+        millis += int(fraction.ljust(3, "0"))
+    reader.end("time")
+    return hours * 3_600_000 + minutes * 60_000 + millis
+
+
+# ---------------------------------------------------------------- the calendar
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146_097 + day_of_era - 719_468
+
+
+def _civil_from_days(days: int) -> tuple[int, int, int]:
+    days += 719_468
+    era = days // 146_097
+    day_of_era = days - era * 146_097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted_month = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * shifted_month + 2) // 5 + 1
+    month = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
+    return year_of_era + era * 400 + (month <= 2), month, day
+
+
+def _check_year(year: int) -> None:
+    if not 1400 <= year <= 10000:
+        raise _time_logic("Year is out of valid range: 1400..10000")
+
+
+def _date_days(year: int, month: int, day: int) -> int:
+    """Days since the epoch of a date, refused as Boost's date constructor refuses it."""
+    _check_year(year)
+    if not 1 <= month <= 12:
+        raise _time_logic("Month number is out of range 1..12")
+    if not 1 <= day <= 31:
+        raise _time_logic("Day of month value is out of range 1..31")
+    if day > _DAYS_BEFORE_MONTH[month] + (month == 2 and _is_leap(year)):
+        raise _time_logic("Day of month is not valid for year")
+    return _days_from_civil(year, month, day)
+
+
+@dataclass(frozen=True)
+class _Local:
+    """A time's calendar fields in its own time zone."""
+
+    year: int
+    month: int
+    day: int
+    days: int  # since 1970-01-01, in the time's zone
+    millis: int  # into that day
+
+
+def _local(value: dict[str, Any]) -> _Local:
+    instant = round(value["epoch_time"] * 1000)
+    _check_year(_civil_from_days(instant // _MS_PER_DAY)[0])  # Boost builds the UTC time first
+    days, millis = divmod(instant + _offset_ms(value["timezone"]), _MS_PER_DAY)
+    year, month, day = _civil_from_days(days)
+    _check_year(year)
+    return _Local(year, month, day, days, millis)
+
+
+# ---------------------------------------------------------------- constructors
 
 
 @operation("NOW", 0)
@@ -66,54 +306,74 @@ def epoch_time(ctx: Context, term: Term) -> dict[str, Any]:
     return make_time(ctx.number(term.args[0]))
 
 
-@operation("TIME", (0, VARIADIC))
+@operation("TIME", (4, 7))
 def time_term(ctx: Context, term: Term) -> dict[str, Any]:
     if len(term.args) not in (4, 7):
         raise ReqlQueryLogicError(f"Got {len(term.args)} arguments to TIME (expected 4 or 7).")
-    parts = [ctx.number(node) for node in term.args[:-1]]
-    tz, offset = parse_timezone(ctx.string(term.args[-1]))
-    year, month, day = (int(p) for p in parts[:3])
-    hour, minute, second = [*parts[3:], 0, 0, 0][:3] if len(parts) == 6 else (0, 0, 0)
-    if not 1400 <= year <= 10000:
-        raise ReqlQueryLogicError("Error in time logic: Year is out of valid range: 1400..10000.")
-    try:
-        start = datetime(year, month, day, tzinfo=timezone(offset))
-    except ValueError as error:
-        raise ReqlQueryLogicError(f"Error in time logic: {error}.") from None
-    epoch = start.timestamp() + hour * 3600 + minute * 60 + second
-    return make_time(epoch, tz)
+    year, month, day = (ctx.integer(node) for node in term.args[:3])
+    hours, minutes, seconds = 0, 0, 0
+    if len(term.args) == 7:
+        hours, minutes, seconds = ctx.integer(term.args[3]), ctx.integer(term.args[4]), ctx.number(term.args[5])
+    tz_text = ctx.string(term.args[-1])
+    days = _date_days(year, month, day)
+    tz = parse_timezone(tz_text)
+    whole = days * 86_400 + hours * 3600 + minutes * 60 - _offset_ms(tz) // 1000
+    return make_time(whole + seconds, tz)
 
 
 @operation("ISO8601", 1, optargs=("default_timezone",))
 def iso8601(ctx: Context, term: Term) -> dict[str, Any]:
     text = ctx.string(term.args[0])
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ReqlQueryLogicError(f"Invalid date string `{text}`.") from None
-    if parsed.tzinfo is None:
-        default = ctx.optarg(term, "default_timezone")
-        if default is None:
-            raise ReqlQueryLogicError("ISO 8601 string has no time zone, and no default time zone was provided.")
-        tz, offset = parse_timezone(default)
-        parsed = parsed.replace(tzinfo=timezone(offset))
+    node = term.optargs.get("default_timezone")
+    default = "" if node is None else ctx.string(node)
+    split = text.find("T")
+    kind, fields = _iso_date(text if split < 0 else text[:split])
+    millis, tz = 0, None
+    if split >= 0:
+        rest = text[split + 1 :]
+        sign = next((at for at in (rest.find(c) for c in "-+Z") if at >= 0), -1)
+        millis = _iso_time(rest if sign < 0 else rest[:sign])
+        tz = None if sign < 0 else parse_timezone(rest[sign:])
+    if kind == "week":
+        raise ReqlQueryLogicError(_WEEK_DATES)
+    if tz is None:
+        tz = _default_timezone(default)
+    if kind == "ordinal":
+        year, day_of_year = fields
+        if not 1 <= day_of_year <= 366:
+            raise _time_logic("Day of year value is out of range 1..366")
+        days = _date_days(year, 1, 1) + day_of_year - 1
     else:
-        offset = parsed.utcoffset() or timedelta(0)
-        tz, _ = parse_timezone(_offset_text(offset))
-    return make_time(parsed.timestamp(), tz)
+        days = _date_days(*fields)
+    return make_time((days * _MS_PER_DAY + millis - _offset_ms(tz)) / 1000, tz)
 
 
-def _offset_text(offset: timedelta) -> str:
-    minutes = int(offset.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
+def _default_timezone(default: str) -> str:
+    if not default:
+        raise ReqlQueryLogicError("ISO 8601 string has no time zone, and no default time zone was provided.")
+    tz = _valid_timezone(default)
+    if tz is None:
+        raise ReqlQueryLogicError(f"Invalid ISO 8601 timezone: `{default}`.")
+    return tz
+
+
+# ---------------------------------------------------------------- conversions and time zones
 
 
 @operation("TO_ISO8601", 1)
 def to_iso8601(ctx: Context, term: Term) -> str:
-    when = local(as_time(ctx, term.args[0]))
-    fraction = f".{when.microsecond // 1000:03}" if when.microsecond else ""
-    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + _offset_text(when.utcoffset() or timedelta(0))
+    value = as_time(ctx, term.args[0])
+    when = _local(value)
+    utc_year = _civil_from_days(round(value["epoch_time"] * 1000) // _MS_PER_DAY)[0]
+    if utc_year > 9999:
+        raise ReqlQueryLogicError(f"Year `{utc_year}` out of valid ISO 8601 range [0, 9999].")
+    seconds, millis = divmod(when.millis, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    # Boost writes the fraction only when there is one.
+    fraction = f".{millis:03}" if millis else ""
+    date = f"{when.year:04}-{when.month:02}-{when.day:02}"
+    return f"{date}T{hour:02}:{minute:02}:{second:02}{fraction}{value['timezone']}"
 
 
 @operation("TO_EPOCH_TIME", 1)
@@ -129,44 +389,58 @@ def timezone_term(ctx: Context, term: Term) -> str:
 @operation("IN_TIMEZONE", 2)
 def in_timezone(ctx: Context, term: Term) -> dict[str, Any]:
     value = as_time(ctx, term.args[0])
-    tz, _ = parse_timezone(ctx.string(term.args[1]))
-    return make_time(value["epoch_time"], tz)
+    return sanitize({**value, "timezone": parse_timezone(ctx.string(term.args[1]))})
 
 
 @operation("DURING", 3, optargs=("left_bound", "right_bound"))
 def during(ctx: Context, term: Term) -> bool:
     value, start, end = (as_time(ctx, node)["epoch_time"] for node in term.args)
-    left = ctx.optarg(term, "left_bound", "closed")
-    right = ctx.optarg(term, "right_bound", "open")
-    after_start = value > start or (left == "closed" and value == start)
-    before_end = value < end or (right == "closed" and value == end)
+    left_open = _bound_is_open(ctx, term, "left_bound", "closed")
+    right_open = _bound_is_open(ctx, term, "right_bound", "open")
+    after_start = value > start or (value == start and not left_open)
+    before_end = value < end or (value == end and not right_open)
     return after_start and before_end
 
 
-def _accessor(name: str, read: Any) -> None:
+def _bound_is_open(ctx: Context, term: Term, name: str, default: str) -> bool:
+    bound = ctx.string(term.optargs[name]) if name in term.optargs else default
+    if bound not in ("open", "closed"):
+        raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{_trunc_print(bound)}`).")
+    return bound == "open"
+
+
+# ---------------------------------------------------------------- portions
+
+
+def _portion(name: str, read: Any) -> None:
     @operation(name, 1)
-    def access(ctx: Context, term: Term) -> Any:
-        return read(local(as_time(ctx, term.args[0])))
+    def portion(ctx: Context, term: Term) -> Any:
+        value = as_time(ctx, term.args[0])
+        return read(_local(value), value["epoch_time"])
 
 
-_accessor("YEAR", lambda d: d.year)
-_accessor("MONTH", lambda d: d.month)
-_accessor("DAY", lambda d: d.day)
-_accessor("HOURS", lambda d: d.hour)
-_accessor("MINUTES", lambda d: d.minute)
-_accessor("SECONDS", lambda d: datums.number(round(d.second + d.microsecond / 1e6, 3)))
-_accessor("DAY_OF_WEEK", lambda d: d.isoweekday())
-_accessor("DAY_OF_YEAR", lambda d: d.timetuple().tm_yday)
-_accessor(
-    "TIME_OF_DAY", lambda d: datums.number(round(d.hour * 3600 + d.minute * 60 + d.second + d.microsecond / 1e6, 3))
-)
+def _seconds(when: _Local, epoch: float) -> int | float:
+    # RethinkDB adds the epoch's own fraction (negative before 1970) to the whole seconds of the minute.
+    fraction = _round_millis(math.fmod(epoch, 1))
+    return datums.number(when.millis // 1000 % 60 + fraction)
+
+
+_portion("YEAR", lambda when, epoch: when.year)
+_portion("MONTH", lambda when, epoch: when.month)
+_portion("DAY", lambda when, epoch: when.day)
+_portion("HOURS", lambda when, epoch: when.millis // 3_600_000)
+_portion("MINUTES", lambda when, epoch: when.millis // 60_000 % 60)
+_portion("SECONDS", _seconds)
+_portion("DAY_OF_WEEK", lambda when, epoch: (when.days + 3) % 7 + 1)  # ISO 8601: Monday is 1; 1970-01-01 a Thursday
+_portion("DAY_OF_YEAR", lambda when, epoch: when.days - _days_from_civil(when.year, 1, 1) + 1)
+_portion("TIME_OF_DAY", lambda when, epoch: datums.number(when.millis / 1000))
 
 
 @operation("DATE", 1)
 def date(ctx: Context, term: Term) -> dict[str, Any]:
     value = as_time(ctx, term.args[0])
-    day = local(value).replace(hour=0, minute=0, second=0, microsecond=0)
-    return make_time(day.timestamp(), value["timezone"])
+    midnight = _local(value).days * _MS_PER_DAY - _offset_ms(value["timezone"])
+    return make_time(midnight / 1000, value["timezone"])
 
 
 def _constant(name: str, number: int) -> None:
@@ -180,6 +454,9 @@ for _number, _name in enumerate(
      "DECEMBER"), 1,
 ):  # fmt: skip
     _constant(_name, _number)
+
+
+# ---------------------------------------------------------------- UUIDs and binary values
 
 
 @operation("UUID", (0, 1))
