@@ -13,6 +13,7 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.arrays import ordered_union
 from rethink_widgets.server.evaluation.changes import union_of_changefeeds
 from rethink_widgets.server.evaluation.context import Context, check_finite
 from rethink_widgets.server.evaluation.control import EmptyError, truthy
@@ -294,16 +295,23 @@ def _equals(expected: Any) -> Callable[[Any], bool]:
 @operation("CONTAINS", (1, VARIADIC))
 def contains(ctx: Context, term: Term) -> bool:
     seq = ctx.sequence(term.args[0])
-    tests = []
+    values: list[Callable[[Any], bool]] = []
+    funcs: list[Callable[[Any], bool]] = []
     for node in term.args[1:]:
         value = ctx.eval(node)
-        tests.append(as_predicate(ctx, value) if isinstance(value, Func) else _equals(ctx.as_datum(value)))
-    pending = list(tests)
+        if isinstance(value, Func):
+            funcs.append(as_predicate(ctx, value))
+        else:
+            values.append(_equals(ctx.as_datum(value)))
+    # Bag semantics, as RethinkDB has them: one row meets at most one value and at most one function.
     for row in seq:
-        pending = [test for test in pending if not test(row)]
-        if not pending:
+        for pending in (values, funcs):
+            met = next((i for i, test in enumerate(pending) if test(row)), None)
+            if met is not None:
+                del pending[met]
+        if not values and not funcs:
             return True
-    return not pending
+    return False
 
 
 @operation("IS_EMPTY", 1)
@@ -324,6 +332,10 @@ def range_term(ctx: Context, term: Term) -> Stream:
 @operation("UNION", (0, VARIADIC), optargs=("interleave",))
 def union(ctx: Context, term: Term) -> Sequence:
     seqs = [ctx.sequence(node) for node in term.args]
+    if "interleave" in term.optargs:
+        merged = ordered_union(ctx, seqs, term.optargs["interleave"])
+        if merged is not None:
+            return merged
     if all(isinstance(s, list) for s in seqs):
         return ctx.check_array([row for s in seqs for row in s])
     if any(isinstance(s, Stream) and s.built_on_changefeed() for s in seqs):
