@@ -49,12 +49,9 @@ class Kernel:
         reply = self.client.get_control_msg(timeout=10)
         return str(reply["content"]["subshell_id"])
 
-    def run(self, code: str, timeout: float = 60, subshell: str | None = None) -> Cell:
-        msg = self.client.session.msg("execute_request", {"code": code, "silent": False, "store_history": True})
-        if subshell is not None:
-            msg["header"]["subshell_id"] = subshell
-        self.client.shell_channel.send(msg)
-        msg_id = msg["header"]["msg_id"]
+    def run(self, code: str, timeout: float = 60, subshell: str | None = None, cell_id: str | None = None) -> Cell:
+        """Execute a cell; `cell_id` is sent in the request's metadata, as JupyterLab does."""
+        msg_id = self.start(code, subshell, cell_id)
         cell = Cell()
         deadline = time.monotonic() + timeout
         while True:
@@ -75,6 +72,15 @@ class Kernel:
                 cell.error = f"{content['ename']}: {content['evalue']}"
             elif kind == "status" and content["execution_state"] == "idle":
                 return cell
+
+    def start(self, code: str, subshell: str | None = None, cell_id: str | None = None) -> str:
+        """Send a cell to run without waiting for it; returns the request's message id."""
+        content = {"code": code, "silent": False, "store_history": True}
+        msg = self.client.session.msg("execute_request", content, metadata={"cellId": cell_id} if cell_id else None)
+        if subshell is not None:
+            msg["header"]["subshell_id"] = subshell
+        self.client.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
 
     def wait_for(self, check: Callable[[], Any], timeout: float = 10, what: str = "a condition") -> Any:
         """Read what the kernel sends until `check()` is true; returns its value."""
@@ -99,8 +105,8 @@ class Kernel:
         """The comm id of the anywidget a cell made."""
         return next(c for c in cell.comms if self.models.get(c) == "AnyModel")
 
-    def send_update(self, comm_id: str, state: dict[str, Any]) -> None:
-        self._send(comm_id, {"method": "update", "state": state, "buffer_paths": []})
+    def send_update(self, comm_id: str, state: dict[str, Any], subshell: str | None = None) -> None:
+        self._send(comm_id, {"method": "update", "state": state, "buffer_paths": []}, subshell)
 
     def send_custom(self, comm_id: str, content: dict[str, Any], subshell: str | None = None) -> None:
         self._send(comm_id, {"method": "custom", "content": content}, subshell)

@@ -48,20 +48,11 @@ def test_rerunning_a_cell_stops_its_watch_and_feed(kernel: Kernel, table: str) -
     )
 
 
-def run_in_cell(kernel: Kernel, code: str, cell_id: str) -> None:
-    """Send `code` as JupyterLab does, with the id of its cell in the request's metadata (the next `kernel.run`
-    returns after it ran: a kernel runs requests in order)."""
-    content = {"code": code, "silent": False, "store_history": True}
-    kernel.client.shell_channel.send(
-        kernel.client.session.msg("execute_request", content, metadata={"cellId": cell_id})
-    )
-
-
 def test_the_cell_id_says_which_cell_runs_again(kernel: Kernel, table: str) -> None:
     kernel.run(f"made = []; q = r.table('{table}')")
-    run_in_cell(kernel, "made.append(watch(q, len))", "cell-1")
-    run_in_cell(kernel, "made.append(watch(q, len))", "cell-2")  # the same code in another cell: both stay
-    run_in_cell(kernel, "made.append(watch(q, print))", "cell-2")  # other code in the same cell: replaces it
+    kernel.run("made.append(watch(q, len))", cell_id="cell-1")
+    kernel.run("made.append(watch(q, len))", cell_id="cell-2")  # the same code in another cell: both stay
+    kernel.run("made.append(watch(q, print))", cell_id="cell-2")  # other code in the same cell: replaces it
     assert kernel.run("[w.status == 'closed' for w in made]").text == "[False, True, False]"
 
 
