@@ -1,5 +1,5 @@
 """Array terms: append/prepend, insert_at/splice_at/delete_at/change_at, set operations, difference, offsets_of,
-sample, zip, union's ordered merge (interleave=...) and the array size limit."""
+sample, zip, union's ordered merge (interleave=...), the array size limit and the limit on stored arrays."""
 
 from __future__ import annotations
 
@@ -201,3 +201,15 @@ def test_array_limit_applies_to_literals_and_unions(conn: Any, r: RethinkDB) -> 
     fails(conn, r.expr([1, 2, 3, 4]).union([5]), ReqlResourceLimitError, LIMIT_4, array_limit=4)
     fails(conn, r.expr([1, 2, 3, 4, 5]), ReqlResourceLimitError, LIMIT_4, array_limit=4)
     fails(conn, r.expr([1]), ReqlQueryLogicError, "Illegal array size limit `0`.  (Must be >= 1.)", array_limit=0)
+
+
+def test_arrays_too_large_for_disk_are_not_written(conn: Any, r: RethinkDB, table: str) -> None:
+    huge = r.range(100_001).coerce_to("array")
+    result = r.table(table).insert({"id": 0, "nested": {"a": huge}}).run(conn, array_limit=200_000)
+    assert (result["errors"], result["first_error"]) == (1, "Array too large for disk writes (limit 100,000 elements).")
+    assert r.table(table).get(0).run(conn) is None
+    r.table(table).insert({"id": 1, "a": []}).run(conn)
+    update = r.table(table).get(1).update({"a": huge.delete_at(0).append(1)}).run(conn, array_limit=200_000)
+    assert update["errors"] == 1
+    assert r.table(table).get(1).update({"a": huge.delete_at(0)}).run(conn, array_limit=200_000)["replaced"] == 1
+    assert r.table(table).get(1)["a"].count().run(conn) == 100_000

@@ -3,7 +3,7 @@ ordered merge that `union(..., interleave=ORDER)` performs.
 
 Positions follow RethinkDB: a negative index counts from the end, where insert_at and splice_at count the gaps
 between elements (so -1 appends) and change_at and delete_at count the elements. Every array that grows is held to
-the query's `array_limit`.
+the query's `array_limit`; an array written to a table, to RethinkDB's fixed limit for stored arrays.
 """
 
 from __future__ import annotations
@@ -23,6 +23,20 @@ from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selec
 
 Sequence = Stream | list[Any]
 Order = list[tuple[Callable[[Any], Any], bool]]  # (key of a row, descending) in turn
+
+# RethinkDB's own limit for stored arrays, whatever a query's `array_limit`.
+DISK_ARRAY_LIMIT = 100_000
+TOO_LARGE_FOR_DISK = "Array too large for disk writes (limit 100,000 elements)."
+
+
+def fits_on_disk(value: Any) -> bool:
+    """Whether every array in `value` (at any depth) is within the limit RethinkDB puts on stored arrays."""
+    if isinstance(value, list):
+        return len(value) <= DISK_ARRAY_LIMIT and all(fits_on_disk(item) for item in value)
+    if isinstance(value, dict):
+        return all(fits_on_disk(item) for item in value.values())
+    return True
+
 
 # ---------------------------------------------------------------- append, prepend
 

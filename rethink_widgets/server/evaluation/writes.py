@@ -13,6 +13,7 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.literals import eval_allowing_literals, whole_patch
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
@@ -193,6 +194,9 @@ def _store(  # noqa: PLR0917
 
 
 def _put(writes: TableWrites, new: dict[str, Any], old: dict[str, Any] | None, result: WriteResult) -> None:
+    if not fits_on_disk(new):
+        result.error(TOO_LARGE_FOR_DISK)
+        return
     try:
         writes.put(new)
     except TypeError:  # only r.minval / r.maxval are not JSON
