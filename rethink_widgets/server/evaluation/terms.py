@@ -108,8 +108,13 @@ class FuncNode(Node):
         return Func(self.params, self.body, ctx.scope)
 
 
+# Terms that take grouped data as a whole; every other term runs once per group of grouped data in its first
+# argument (FUNCALL: in its second, the value `r.do` passes to its function).
+WHOLE_GROUPS = frozenset({"UNGROUP", "TYPE_OF", "INFO", "DEFAULT", "ERROR", "LITERAL"})
+
+
 class Term(Node):
-    __slots__ = ("args", "op", "optargs", "splices")
+    __slots__ = ("args", "groups", "op", "optargs", "per_group", "splices")
 
     def __init__(self, op: Operation, args: list[Node], optargs: dict[str, Node], frame: int | str | None) -> None:
         super().__init__(frame)
@@ -118,12 +123,20 @@ class Term(Node):
         self.optargs = optargs
         # True when an argument is r.args(...), whose elements become arguments only at run time.
         self.splices = any(isinstance(a, Term) and a.op.name == "ARGS" for a in args)
+        # Grouped data only comes from a GROUP term below, so other terms skip the check for it.
+        self.groups = op.name == "GROUP" or any(_groups(a) for a in args)
+        at = 1 if op.name == "FUNCALL" else 0
+        self.per_group = op.name not in WHOLE_GROUPS and len(args) > at and _groups(args[at])
 
     @property
     def name(self) -> str:
         return self.op.name
 
     def eval(self, ctx: Context) -> Any:
+        if self.per_group:
+            from rethink_widgets.server.evaluation.aggregation import per_group  # it imports this module
+
+            return self.run(ctx, per_group)
         return self.run(ctx, self.op.fn)
 
     def run(self, ctx: Context, fn: Callable[[Context, Term], Any]) -> Any:
@@ -158,6 +171,12 @@ FORBIDS_WRITES = frozenset({
     "REPLACE", "INSERT", "COUNT", "SUM", "AVG", "MIN", "MAX",
 })  # fmt: skip
 NESTED_WRITE = "Cannot nest writes or meta ops in stream operations.  Use FOR_EACH instead."
+
+
+def _groups(node: Node) -> bool:
+    if isinstance(node, FuncNode):
+        return _groups(node.body)
+    return isinstance(node, Term) and node.groups
 
 
 class _Scope:
