@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import html
 import json
 from typing import Any
 
@@ -19,10 +20,11 @@ import traitlets
 
 from rethink_widgets.live_widget import LiveWidget, asset
 from rethink_widgets.results import Change
-from rethink_widgets.table_view import VALUE_COLUMN, TableView
+from rethink_widgets.table_view import VALUE_COLUMN, TableView, cell_text
 
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
 MAX_PAGE_SIZE = 1000
+SNAPSHOT_ROWS = 100  # rows a saved notebook keeps for readers that cannot draw the widget
 STEP_SECONDS = 0.02  # the longest a re-sort or re-filter keeps the kernel's loop before letting others run
 
 
@@ -102,6 +104,29 @@ class LiveTable(LiveWidget):
     def __repr__(self) -> str:
         count = len(self.feed.result)
         return f"LiveTable({self.title}, {count} row{'' if count == 1 else 's'}, {self.status})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget, and the rows on show as an HTML table for readers that cannot draw it: nbconvert or GitHub
+        when the notebook was saved without widget state, or JupyterLab before the notebook is trusted."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        return {**data, "text/html": self._snapshot()}, metadata
+
+    def _snapshot(self) -> str:
+        """The first `SNAPSHOT_ROWS` rows in display order, as escaped HTML, saying they are not live."""
+        columns = self._fixed_columns or self._inferred_columns()
+        rows = [self._row(key, columns)["cells"] for key in self.view.page(0, SNAPSHOT_ROWS)]
+        count = len(self.feed.result)
+        note = f"{self.title}: not live, a snapshot of {len(rows)} of {count} rows taken when it was shown"
+        head = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_cell_html(cells, column)}</td>" for column in columns) + "</tr>" for cells in rows
+        )
+        return (
+            f"<div><p>{html.escape(note)}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
 
     def to_dataframe(self) -> Any:
         """The current rows as a pandas DataFrame (pandas must be installed)."""
@@ -259,6 +284,10 @@ def parse_time(text: str, zone: datetime.tzinfo) -> datetime.datetime:
     except ValueError:
         raise ValueError(f"{text!r} is not a time: type one like 2024-05-01T12:30:00+00:00.") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=zone)
+
+
+def _cell_html(cells: dict[str, Any], column: str) -> str:
+    return html.escape(cell_text(cells[column])) if column in cells else ""
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from jupyter_lab import Lab, open_notebook, run_all
 from nbclient import NotebookClient
+from nbconvert import HTMLExporter
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
 
@@ -164,3 +165,26 @@ def test_saved_notebook_shows_its_last_snapshot(
     expect(table.locator("tbody tr").first).to_contain_text("person 1")
     expect(table.locator(".rw-offline")).to_contain_text("Not live", timeout=TIMEOUT)
     expect(table.locator(".rw-status")).to_contain_text("not live · 7 rows")
+
+
+def test_a_notebook_saved_without_widget_state_shows_a_snapshot(
+    lab: Lab, conn: Any, r: RethinkDB, server: Any, people: str, monkeypatch: pytest.MonkeyPatch, page: Page
+) -> None:
+    """JupyterLab saves no widget state by default: exported to HTML (as GitHub or nbviewer show it), the notebook
+    still shows the table's rows, as text, and says they are not live."""
+    monkeypatch.setenv("RETHINKDB_HOST", server.host)
+    monkeypatch.setenv("RETHINKDB_PORT", str(server.port))
+    r.table(people).insert({"id": 8, "name": "<img src=x onerror=alert(1)>", "age": 1}).run(conn)
+    code = f"t = LiveTable(r.table('{people}'))\nt.sort = ['age', 'desc']\nawait t.ready()\nt"
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in ["%load_ext rethink_widgets", code]])
+    NotebookClient(book, timeout=120, store_widget_state=False).execute()
+    assert "widgets" not in book.metadata
+    exported, _ = HTMLExporter().from_notebook_node(book)
+    page.set_content(exported, wait_until="domcontentloaded")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(8)
+    ages = sorted((doc["age"] for doc in r.table(people).run(conn)), reverse=True)
+    expect(page.locator("tbody tr td:nth-child(2)")).to_have_text([str(age) for age in ages])
+    expect(rows.last).to_contain_text("<img src=x onerror=alert(1)>")  # text, never HTML
+    assert page.locator("tbody img").count() == 0
+    expect(page.get_by_text("not live, a snapshot of 8 of 8 rows")).to_be_visible()
