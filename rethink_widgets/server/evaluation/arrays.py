@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
@@ -277,7 +277,7 @@ def ordered_union(ctx: Context, seqs: list[Sequence], interleave: Node) -> Seque
 
 def _merge_order(ctx: Context, node: Node) -> Order | None:
     if _is_term(node, "MAKE_ARRAY"):
-        items = node.args  # type: ignore[attr-defined]
+        items = node.args
     elif _is_term(node, "ASC", "DESC"):
         items = [node]
     else:
@@ -285,15 +285,15 @@ def _merge_order(ctx: Context, node: Node) -> Order | None:
         if value is True or value is False:
             return None
         items = [Datum(value)]
-    order = []
+    order: Order = []
     for item in items:
         descending = _is_term(item, "DESC")
-        key_node = item.args[0] if _is_term(item, "ASC", "DESC") else item  # type: ignore[attr-defined]
+        key_node = item.args[0] if _is_term(item, "ASC", "DESC") else item
         order.append((key_function(ctx, key_node), descending))
     return order
 
 
-def _is_term(node: Node, *names: str) -> bool:
+def _is_term(node: Node, *names: str) -> TypeGuard[Term]:
     return isinstance(node, Term) and node.name in names
 
 
