@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from rethink_widgets.server.evaluation.terms import Term, operation
 
 UUID_NAMESPACE = uuid.UUID("91461c99-f89d-49d2-af96-d8e2e14e9b58")
 _MS_PER_DAY = 86_400_000
-_DAYS_BEFORE_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _WEEK_DATES = (
     "Due to limitations in the boost time library we use for parsing, we cannot support ISO week dates right now.  "
     "Sorry about that!  Please use years, calendar dates, or ordinal dates instead."
@@ -37,6 +38,8 @@ def _time_logic(message: str) -> ReqlQueryLogicError:
 def _round_millis(seconds: float) -> float:
     """Seconds rounded to the millisecond as C's round() does it (halves away from zero)."""
     scaled = seconds * 1000
+    if not math.isfinite(scaled):
+        return scaled  # datums.number refuses it as RethinkDB does
     whole = math.trunc(scaled)
     if abs(scaled - whole) >= 0.5:
         whole += 1 if scaled > 0 else -1
@@ -220,9 +223,8 @@ def _iso_time(text: str) -> int:
     if reader.optional("."):
         fraction = ""
         while not reader.done:
-            digit = reader.digits(1)
-            fraction += digit if len(fraction) < 3 else ""
-        millis += int(fraction.ljust(3, "0"))
+            fraction += reader.digits(1)
+        millis += int(fraction[:3].ljust(3, "0"))
     reader.end("time")
     return hours * 3_600_000 + minutes * 60_000 + millis
 
@@ -268,7 +270,7 @@ def _date_days(year: int, month: int, day: int) -> int:
         raise _time_logic("Month number is out of range 1..12")
     if not 1 <= day <= 31:
         raise _time_logic("Day of month value is out of range 1..31")
-    if day > _DAYS_BEFORE_MONTH[month] + (month == 2 and _is_leap(year)):
+    if day > _DAYS_IN_MONTH[month] + (month == 2 and _is_leap(year)):
         raise _time_logic("Day of month is not valid for year")
     return _days_from_civil(year, month, day)
 
@@ -282,15 +284,17 @@ class _Local:
     day: int
     days: int  # since 1970-01-01, in the time's zone
     millis: int  # into that day
+    utc_year: int
 
 
 def _local(value: dict[str, Any]) -> _Local:
     instant = round(value["epoch_time"] * 1000)
-    _check_year(_civil_from_days(instant // _MS_PER_DAY)[0])  # Boost builds the UTC time first
+    utc_year = _civil_from_days(instant // _MS_PER_DAY)[0]
+    _check_year(utc_year)  # Boost builds the UTC time first
     days, millis = divmod(instant + _offset_ms(value["timezone"]), _MS_PER_DAY)
     year, month, day = _civil_from_days(days)
     _check_year(year)
-    return _Local(year, month, day, days, millis)
+    return _Local(year, month, day, days, millis, utc_year)
 
 
 # ---------------------------------------------------------------- constructors
@@ -331,6 +335,7 @@ def iso8601(ctx: Context, term: Term) -> dict[str, Any]:
     millis, tz = 0, None
     if split >= 0:
         rest = text[split + 1 :]
+        # The zone starts at the first '-' after the T, else the first '+', else the first 'Z'.
         sign = next((at for at in (rest.find(c) for c in "-+Z") if at >= 0), -1)
         millis = _iso_time(rest if sign < 0 else rest[:sign])
         tz = None if sign < 0 else parse_timezone(rest[sign:])
@@ -364,9 +369,8 @@ def _default_timezone(default: str) -> str:
 def to_iso8601(ctx: Context, term: Term) -> str:
     value = as_time(ctx, term.args[0])
     when = _local(value)
-    utc_year = _civil_from_days(round(value["epoch_time"] * 1000) // _MS_PER_DAY)[0]
-    if utc_year > 9999:
-        raise ReqlQueryLogicError(f"Year `{utc_year}` out of valid ISO 8601 range [0, 9999].")
+    if when.utc_year > 9999:
+        raise ReqlQueryLogicError(f"Year `{when.utc_year}` out of valid ISO 8601 range [0, 9999].")
     seconds, millis = divmod(when.millis, 1000)
     minutes, second = divmod(seconds, 60)
     hour, minute = divmod(minutes, 60)
@@ -412,7 +416,7 @@ def _bound_is_open(ctx: Context, term: Term, name: str, default: str) -> bool:
 # ---------------------------------------------------------------- portions
 
 
-def _portion(name: str, read: Any) -> None:
+def _portion(name: str, read: Callable[[_Local, float], Any]) -> None:
     @operation(name, 1)
     def portion(ctx: Context, term: Term) -> Any:
         value = as_time(ctx, term.args[0])
