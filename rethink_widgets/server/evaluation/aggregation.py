@@ -140,7 +140,7 @@ class _Sum(Accumulator):
 
     def add(self, row: Any) -> bool:
         value = _value_of(self.key, row)
-        if value is _SKIPPED:
+        if value is _SKIPPED or value is None:  # RethinkDB's error for a null is a non-existence error: skipped
             return False
         if not datums.is_number(value):
             raise type_error("NUMBER", value)
