@@ -184,3 +184,101 @@ def test_and_or_not(conn: Any, r: RethinkDB) -> None:
     assert r.and_(False, r.error("unreached")).run(conn) is False
     assert r.or_(True, r.error("unreached")).run(conn) is True
     fails(conn, r.and_(True, r.error("reached")), ReqlUserError, "reached")
+
+
+def test_bit_and_or_xor_not(conn: Any, r: RethinkDB) -> None:
+    assert r.expr(3).bit_and(2).run(conn) == 2
+    assert r.expr(-2).bit_and(3).run(conn) == 2
+    assert r.expr(7).bit_and(6, 3).run(conn) == 2
+    assert r.expr(1).bit_or(2).run(conn) == 3
+    assert r.expr(2**53 - 1).bit_or(-1).run(conn) == -1
+    assert r.expr(3).bit_xor(6).run(conn) == 5
+    assert r.expr(2).bit_not().run(conn) == -3
+    assert r.expr(2**53 - 1).bit_not().run(conn) == -(2**53)
+    assert r.expr(-(2**53)).bit_and(12345).run(conn) == 0
+
+
+def test_bit_operations_take_53_bit_integers(conn: Any, r: RethinkDB) -> None:
+    fails(conn, r.expr(2**53).bit_and(0), ReqlQueryLogicError, "Integer too large: 9007199254740992")
+    fails(conn, r.expr(2**53).bit_not(), ReqlQueryLogicError, "Integer too large: 9007199254740992")
+    fails(
+        conn,
+        r.expr(2**53 + 2).bit_or(0),
+        ReqlQueryLogicError,
+        "Number not an integer (>2^53): 9007199254740994",
+    )
+    fails(conn, r.expr(1.5).bit_and(3), ReqlQueryLogicError, "Number not an integer: 1.5")
+    fails(conn, r.expr("a").bit_and(12), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+    fails(conn, r.expr(12).bit_xor(None), ReqlNonExistenceError, "Expected type NUMBER but found NULL.")
+
+
+def test_bit_shifts(conn: Any, r: RethinkDB) -> None:
+    assert r.expr(1).bit_sal(3).run(conn) == 8
+    assert r.expr(-1).bit_sal(54).run(conn) == -(2**54)
+    assert r.expr(0).bit_sal(999999).run(conn) == 0
+    assert r.expr(-(2**53)).bit_sar(1).run(conn) == -(2**52)
+    assert r.expr(-(2**53)).bit_sar(54).run(conn) == -1
+    assert r.expr(2**53 - 1).bit_sar(53).run(conn) == 0
+    assert r.expr(5).bit_sar(999999).run(conn) == 0
+    # Shifting left is done on doubles: past the largest double the result is infinite, which is refused.
+    fails(conn, r.expr(1).bit_sal(1024), ReqlQueryLogicError, "Non-finite number: inf")
+    fails(conn, r.expr(-1).bit_sal(1024), ReqlQueryLogicError, "Non-finite number: -inf")
+    fails(conn, r.expr(-1).bit_sal(5000), ReqlQueryLogicError, "Non-finite number: inf")
+    fails(conn, r.expr(5).bit_sal(-1), ReqlQueryLogicError, "Cannot bit-shift by a negative value")
+    fails(conn, r.expr(5).bit_sar(-1), ReqlQueryLogicError, "Cannot bit-shift by a negative value")
+    fails(conn, r.expr(5).bit_sar(0.5), ReqlQueryLogicError, "Number not an integer: 0.5")
+
+
+def test_random_integers(conn: Any, r: RethinkDB) -> None:
+    values = r.expr(list(range(200))).map(lambda _: r.random(10, 20)).run(conn)
+    assert all(type(v) is int and 10 <= v < 20 for v in values)
+    assert len(set(values)) > 1
+    assert all(0 <= v < 3 for v in r.expr(list(range(50))).map(lambda _: r.random(3)).run(conn))
+    assert all(-20 <= v < -10 for v in r.expr(list(range(50))).map(lambda _: r.random(-20, -10)).run(conn))
+    assert r.random(2.0, 3).run(conn) == 2
+    big = 2**53 - 1
+    assert len(set(r.expr([big] * 4).map(lambda x: r.random(0, x)).run(conn))) > 1
+
+
+def test_random_floats(conn: Any, r: RethinkDB) -> None:
+    values = r.expr(list(range(100))).map(lambda _: r.random()).run(conn)
+    assert all(isinstance(v, (int, float)) and 0 <= v < 1 for v in values)
+    assert all(0 <= v < 2.5 for v in r.expr(list(range(50))).map(lambda _: r.random(2.5, float=True)).run(conn))
+    assert all(
+        -1.5 <= v < 0.5 for v in r.expr(list(range(50))).map(lambda _: r.random(-1.5, 0.5, float=True)).run(conn)
+    )
+    # A descending range is allowed for floats: the result lies between the bounds.
+    assert all(1 < v <= 5 for v in r.expr(list(range(50))).map(lambda _: r.random(5, 1, float=True)).run(conn))
+    huge = 1.7976931348623157e308
+    assert -huge <= r.random(-huge, huge, float=True).run(conn) < huge
+
+
+def test_random_errors(conn: Any, r: RethinkDB) -> None:
+    needs = "Generating a random integer requires one or two bounds."
+    fails(conn, r.random(float=False), ReqlQueryLogicError, needs)
+    fails(conn, r.random(0), ReqlQueryLogicError, "Lower bound (0) is not less than upper bound (0).")
+    fails(conn, r.random(-10), ReqlQueryLogicError, "Lower bound (0) is not less than upper bound (-10).")
+    fails(conn, r.random(20, 2), ReqlQueryLogicError, "Lower bound (20) is not less than upper bound (2).")
+    fails(conn, r.random(0.25), ReqlQueryLogicError, "Upper bound (0.25) could not be safely converted to an integer.")
+    fails(
+        conn,
+        r.random(-6.5, 8.125),
+        ReqlQueryLogicError,
+        "Lower bound (-6.5) could not be safely converted to an integer.",
+    )
+    fails(
+        conn,
+        r.random(0, 0.1),
+        ReqlQueryLogicError,
+        "Upper bound (0.10000000000000000555) could not be safely converted to an integer.",
+    )
+    fails(
+        conn,
+        r.random(0, 2**60),
+        ReqlQueryLogicError,
+        "Upper bound (1152921504606846976) could not be safely converted to an integer.",
+    )
+    fails(conn, r.random("a"), ReqlQueryLogicError, "Expected type NUMBER but found STRING.")
+    fails(conn, r.random(1, float="yes"), ReqlQueryLogicError, "Expected type BOOL but found STRING.")
+    with pytest.raises(ReqlError, match="Expected between 0 and 2 arguments but found 3"):
+        r.random(1, 2, 3).run(conn)
