@@ -108,7 +108,15 @@ def printed(value: Any, depth: int = 0) -> str:
 
 def dumps(value: Any) -> str:
     """Compact JSON with object keys in order, as RethinkDB writes datums in messages and in coerce_to('string')."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True)
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True, default=_not_json
+    )
+
+
+def _not_json(value: Any) -> Any:
+    if isinstance(value, keys.Bound):
+        raise ReqlQueryLogicError(f"Cannot convert `r.{value.name}` to JSON.")
+    raise TypeError(f"not a datum: {type(value).__name__}")
 
 
 class Literal:

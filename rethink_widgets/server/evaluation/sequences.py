@@ -19,7 +19,7 @@ from rethink_widgets.server.evaluation.context import Context, check_finite
 from rethink_widgets.server.evaluation.control import EmptyError, truthy
 from rethink_widgets.server.evaluation.literals import eval_allowing_literals
 from rethink_widgets.server.evaluation.schema import require_index
-from rethink_widgets.server.evaluation.terms import VARIADIC, Term, is_deterministic, operation
+from rethink_widgets.server.evaluation.terms import VARIADIC, Datum, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
@@ -65,13 +65,16 @@ def derived(seq: Stream, source: Callable[[], Iterator[Any]], step: Step | None 
 def as_predicate(ctx: Context, value: Any) -> Callable[[Any], bool]:
     """A function, an object pattern, or a constant, as a test of one row.
 
-    A function that returns an object is a pattern too: `filter({'a': r.row['b']})` arrives as one.
+    A function whose body is an object is a pattern too: `filter({'a': r.row['b']})` arrives as one. Other functions
+    are tests even when they return objects (such as `match` results), as in RethinkDB.
     """
     if isinstance(value, Func):
+        body = value.body
+        pattern = isinstance(body, Datum) or (isinstance(body, Term) and body.name == "MAKE_OBJ")
 
         def test(row: Any) -> bool:
             result = ctx.as_datum(value(ctx, row))
-            return _matches(row, result) if datums.is_object(result) else truthy(result)
+            return _matches(row, result) if pattern and datums.is_object(result) else truthy(result)
 
         return test
     value = ctx.as_datum(value)
