@@ -20,6 +20,7 @@ from rethink_widgets.results import Change, ResultSet
 from rethink_widgets.sorting import sort_key
 
 STEP_ROWS = 5_000  # rows per step of a rebuild: some 10 ms of work on a shared core
+REDO_PER_STEP = 20  # changed rows redone per step: each moves up to a million entries of the order
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 _MISSING = object()
 _DONE = object()
@@ -195,9 +196,12 @@ class TableView:
     def _rebuilding(self, order: _Order) -> Iterator[None]:
         """Fill `order`, redo the rows that changed meanwhile, show it, and let the old order go, step by step."""
         yield from self._filling(order)
-        for key in self._dirty:
-            order.update(key, self.result.get(key))
-        old, self._shown, self._dirty = self._shown, order, set()
+        while self._dirty:  # rows keep changing meanwhile; the order is shown once none is left to redo
+            for _ in range(min(REDO_PER_STEP, len(self._dirty))):
+                key = self._dirty.pop()
+                order.update(key, self.result.get(key))
+            yield
+        old, self._shown = self._shown, order
         # Freeing a million entries at once would stall the loop as long as a step of building them.
         while old.position:
             for _ in range(min(self.step_rows, len(old.position))):
