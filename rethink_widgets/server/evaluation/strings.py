@@ -539,8 +539,8 @@ def _split(text: str, separator: str | None, limit: int) -> list[str]:
         else:
             space = _skip(text, pos, lambda c: not _is_space(c))
             if space == end:
-                if _skip(text, pos, _is_space) != end:
-                    out.append(text[_skip(text, pos, _is_space) :])
+                if pos < end:
+                    out.append(text[pos:])
                 return out
             if space != pos:
                 out.append(text[pos:space])
