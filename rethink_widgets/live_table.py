@@ -292,7 +292,8 @@ def _cell_html(cells: dict[str, Any], column: str) -> str:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
-        return value.isoformat()
+        # As RethinkDB's to_iso8601 writes it: milliseconds (its precision) only when there are some.
+        return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
     if isinstance(value, bytes | bytearray):
         return f"<binary, {len(value)} bytes>"
     if isinstance(value, dict):
