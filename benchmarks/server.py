@@ -2,9 +2,12 @@
 
 The baseline is the same driver against a trivial server (speaking the same wire protocol, in its own process)
 that answers every query with a constant, so a ratio shows what evaluation and storage cost on top of the
-driver and the network round trip. Prints medians of several runs; figures vary with the machine's load.
+driver and the network round trip. Aggregations (group-by-count, eq_join) run on the server over large tables and
+are set against a server-side scan of the same table (`filter(False).count()` reads every row and returns one
+number), so their ratio shows what grouping or joining costs on top of reading the rows. Prints medians of several
+runs; figures vary with the machine's load.
 
-    python benchmarks/server.py [--runs 5]
+    python benchmarks/server.py [--runs 5] [--group-rows 1000000] [--join-rows 100000] [--join-right 1000]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rethinkdb import RethinkDB
 
@@ -89,9 +93,46 @@ def measure(port: int, runs: int, table: str, real: bool) -> dict[str, float]:
     return figures
 
 
+def fill(conn: Any, name: str, rows: int, doc: Callable[[Any], Any]) -> None:
+    """A table of `rows` documents made on the server (`doc` maps r.range's numbers to documents)."""
+    r.table_create(name).run(conn)
+    chunk = 50_000
+    for start in range(0, rows, chunk):
+        stop = min(start + chunk, rows)
+        r.table(name).insert(r.range(start, stop).map(doc)).run(conn, durability="soft")
+
+
+def measure_aggregations(
+    port: int, runs: int, group_rows: int, join_rows: int, join_right: int
+) -> dict[str, tuple[float, float]]:
+    """rows/s of each aggregation, with the rows/s of a server-side scan of the same table."""
+    conn = r.connect(port=port)
+    fill(conn, "groups", group_rows, lambda i: {"id": i, "g": i % 100, "v": i})
+    fill(conn, "left", join_rows, lambda i: {"id": i, "k": i % join_right})
+    fill(conn, "right", join_right, lambda i: {"id": i, "name": "right"})
+    groups, left, right = r.table("groups"), r.table("left"), r.table("right")
+    assert len(groups.group("g").count().run(conn)) == min(100, group_rows)
+    assert left.eq_join("k", right).count().run(conn) == join_rows
+    figures = {
+        f"group-by-count, {group_rows:,} rows": (
+            median_rate(runs, group_rows, lambda: groups.group("g").count().run(conn)),
+            median_rate(runs, group_rows, lambda: groups.filter(False).count().run(conn)),
+        ),
+        f"eq_join, {join_rows:,} x {join_right:,} rows": (
+            median_rate(runs, join_rows, lambda: left.eq_join("k", right).count().run(conn)),
+            median_rate(runs, join_rows, lambda: left.filter(False).count().run(conn)),
+        ),
+    }
+    conn.close()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--group-rows", type=int, default=1_000_000, help="rows grouped and counted")
+    parser.add_argument("--join-rows", type=int, default=100_000, help="rows on the left of eq_join")
+    parser.add_argument("--join-right", type=int, default=1_000, help="rows of the table eq_join looks up")
     parser.add_argument("--serve-constant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_constant:
@@ -109,6 +150,7 @@ def main() -> None:
             conn.close()
             baseline = measure(constant_port, args.runs, "bench", real=False)
             figures = measure(port, args.runs, "bench", real=True)
+            aggregations = measure_aggregations(port, args.runs, args.group_rows, args.join_rows, args.join_right)
         finally:
             ours.terminate()
             constant.terminate()
@@ -122,6 +164,11 @@ def main() -> None:
         else:
             print(f"{name:34} {value:12,.0f} {base:12,.0f} {base / value:6.2f}x")
     print("ratio = constant server rate / embedded server rate (lower is better; 1.0 = no cost beyond the driver)")
+    print()
+    print(f"{'aggregation (on the server)':34} {'rows/s':>12} {'scan rows/s':>12} {'ratio':>7}")
+    for name, (value, scan) in aggregations.items():
+        print(f"{name:34} {value:12,.0f} {scan:12,.0f} {scan / value:6.2f}x")
+    print("ratio = rate of scanning the same table / rate of the aggregation (1.0 = no cost beyond reading the rows)")
 
 
 if __name__ == "__main__":
