@@ -257,7 +257,7 @@ def test_ungroup(conn: Any, r: RethinkDB, rows: str) -> None:
     ordered = t.group("a").count().ungroup().order_by(r.desc("group"))["group"]
     assert ordered.run(conn) == [3, 2, 1, 0]
     assert r.expr([]).group("a").count().ungroup().run(conn) == []
-    fails(conn, r.expr([1]).ungroup(), ReqlQueryLogicError, "Expected type GROUPED_DATA but found DATUM.")
+    fails(conn, r.expr([1]).ungroup(), ReqlQueryLogicError, "Expected type GROUPED_DATA but found DATUM:")
 
 
 def test_group_errors(conn: Any, r: RethinkDB, rows: str) -> None:
@@ -268,7 +268,7 @@ def test_group_errors(conn: Any, r: RethinkDB, rows: str) -> None:
         conn,
         t.group("a").count().ungroup().ungroup(),
         ReqlQueryLogicError,
-        "Expected type GROUPED_DATA but found DATUM.",
+        "Expected type GROUPED_DATA but found DATUM:",
     )
     with pytest.raises(ReqlResourceLimitError, match=r"^Too many groups \(> 5\) in"):
         t.group("id").count().run(conn, array_limit=5)

@@ -381,7 +381,7 @@ def _group_keys(values: list[Any], multi: bool) -> Iterable[Any]:
 def ungroup(ctx: Context, term: Term) -> list[Any]:
     value = ctx.eval(term.args[0])
     if not isinstance(value, Grouped):
-        raise ReqlQueryLogicError(f"Expected type GROUPED_DATA but found {category(value)}.")
+        raise ReqlQueryLogicError(f"Expected type GROUPED_DATA but found {category(value)}:")
     return ctx.check_array([{"group": group, "reduction": reduction} for group, reduction in value.items()])
 
 
