@@ -26,7 +26,7 @@ from rethink_widgets.server.evaluation.fields import get_field
 from rethink_widgets.server.evaluation.ordering import key_function
 from rethink_widgets.server.evaluation.schema import require_index
 from rethink_widgets.server.evaluation.selections import as_table
-from rethink_widgets.server.evaluation.terms import VARIADIC, Datum, Term, operation
+from rethink_widgets.server.evaluation.terms import VARIADIC, Datum, Node, Term, operation
 from rethink_widgets.server.evaluation.values import (
     Func,
     Grouped,
@@ -298,7 +298,7 @@ def _grouped_reduction(ctx: Context, term: Term) -> Callable[[], Accumulator] | 
     return None
 
 
-def _count_test(ctx: Context, node: Any) -> Callable[[Any], bool]:
+def _count_test(ctx: Context, node: Node) -> Callable[[Any], bool]:
     from rethink_widgets.server.evaluation.sequences import as_predicate  # it imports changes, which imports this
 
     matcher = ctx.eval(node)
@@ -351,7 +351,7 @@ def _entries(
     return lambda: ((doc, [value]) for value, doc in ordered.entries()), True
 
 
-def _group_function(ctx: Context, node: Any) -> Callable[[Any], Any]:
+def _group_function(ctx: Context, node: Node) -> Callable[[Any], Any]:
     """A field name or a function; any other value groups every row under itself."""
     value = ctx.eval(node)
     if isinstance(value, Func):
