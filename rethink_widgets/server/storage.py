@@ -1,4 +1,4 @@
-"""Durable storage in one SQLite file: databases, tables, secondary indexes and users.
+"""Durable storage in one SQLite file: databases, tables, secondary indexes, users, permissions and server settings.
 
 Each ReQL table is a SQLite table keyed by `keys.encode(primary key)`, so SQLite's BLOB order is ReQL's order; each
 secondary index is a SQLite table of (index key, primary key) pairs, so `between`, `get_all` and `order_by(index)`
@@ -12,6 +12,9 @@ held; a dropped table is announced to the drop listeners. After each change of t
 configuration, indexes, users) the catalog listeners run, still under the lock, so the system tables that show the
 catalog can publish their own changes in order. `snapshot()` gives a read view fixed at one commit, for changefeeds
 that must join an initial read with the writes that follow it.
+
+`activity` keeps what the `stats` and `jobs` system tables show: documents read and written per table, queries run,
+each a running total and the count of the last whole second, and the queries running now.
 """
 
 from __future__ import annotations
@@ -19,11 +22,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import re
 import socket
 import sqlite3
+import sys
 import threading
+import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +52,13 @@ CREATE TABLE IF NOT EXISTS tables (id TEXT PRIMARY KEY, db TEXT NOT NULL, name T
 CREATE TABLE IF NOT EXISTS indexes (table_id TEXT NOT NULL, name TEXT NOT NULL, function TEXT NOT NULL,
     multi INTEGER NOT NULL, geo INTEGER NOT NULL, sql TEXT NOT NULL, PRIMARY KEY (table_id, name));
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, credentials TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS permissions (user TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL,
+    permissions TEXT NOT NULL, PRIMARY KEY (user, kind, scope));
 """
+# A permission scope: ("global", ""), ("db", database id) or ("table", table id).
+Scope = tuple[str, str]
+# Server and cluster settings kept as JSON in `meta`, with their defaults.
+_SETTINGS = {"tags": ["default"], "cache_size_mb": "auto", "auth_key": None, "heartbeat_timeout_secs": 10}
 # Table settings added after the first release, with their defaults for tables made before them.
 _TABLE_COLUMNS = {"shards": "INTEGER NOT NULL DEFAULT 1", "write_acks": "TEXT NOT NULL DEFAULT 'majority'"}
 
@@ -85,6 +98,69 @@ class Change:
     new: dict[str, Any] | None
 
 
+class Rate:
+    """A running total and the count of the last whole second, kept without a timer."""
+
+    __slots__ = ("_current", "_previous", "_second", "total")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._second = 0
+        self._current = self._previous = 0
+
+    def add(self, count: int = 1) -> None:
+        self._roll()
+        self._current += count
+        self.total += count
+
+    def per_sec(self) -> int:
+        self._roll()
+        return self._previous
+
+    def _roll(self) -> None:
+        now = int(time.monotonic())
+        if now != self._second:
+            self._previous = self._current if now == self._second + 1 else 0
+            self._current, self._second = 0, now
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    started: float  # time.monotonic()
+    client_address: str
+    client_port: int
+    user: str
+    query: str
+
+
+class Activity:
+    """What the server is doing: counts of queries and of documents read and written, and the running queries."""
+
+    def __init__(self) -> None:
+        self.queries = Rate()
+        self.reads: defaultdict[str, Rate] = defaultdict(Rate)
+        self.writes: defaultdict[str, Rate] = defaultdict(Rate)
+        self.jobs: dict[str, Job] = {}
+        self.time_started = time.time()
+        self.argv = list(sys.argv)
+        self.pid = os.getpid()
+        self.reql_port = 0
+        self.connections: Callable[[], int] = lambda: 0
+
+    @contextlib.contextmanager
+    def job(self, peer: str, user: str, query: str) -> Iterator[None]:
+        """Count one query and list it in `jobs` while it runs."""
+        address, _, port = peer.rpartition(":")
+        job = Job(str(uuid.uuid4()), time.monotonic(), address, int(port) if port.isdigit() else 0, user, query)
+        self.queries.add()
+        self.jobs[job.id] = job
+        try:
+            yield
+        finally:
+            self.jobs.pop(job.id, None)
+
+
 def _dumps(doc: Any) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -117,6 +193,7 @@ class Storage:
         self._writer.executescript(_SCHEMA)
         self._add_table_columns()
         self._active: Transaction | None = None
+        self.activity = Activity()
         with self._lock:
             self._initialize(initial_credentials)
         self._load_catalog()
@@ -166,6 +243,13 @@ class Storage:
             self._tables[table_id].indexes[name] = index
         self._users: dict[str, dict[str, Any]] = {
             name: json.loads(creds) for name, creds in w.execute("SELECT name, credentials FROM users")
+        }
+        self._permissions: dict[tuple[str, str, str], dict[str, bool]] = {
+            (user, kind, scope): json.loads(value)
+            for user, kind, scope, value in w.execute("SELECT user, kind, scope, permissions FROM permissions")
+        }
+        self._settings = {
+            name: json.loads(meta.get(f"setting:{name}", _dumps(value))) for name, value in _SETTINGS.items()
         }
 
     def close(self) -> None:
@@ -233,7 +317,9 @@ class Storage:
                 self._drop_sql(table)
                 done.append(functools.partial(self._forget, table))
             self._writer.execute("DELETE FROM dbs WHERE name = ?", (name,))
+            self._writer.execute("DELETE FROM permissions WHERE scope = ?", (db_id,))
             done.append(functools.partial(self._dbs.pop, name))
+            done.append(functools.partial(self._forget_permissions, db_id))
         return {"id": db_id, "name": name}, dropped
 
     def db_rename(self, old: str, new: str) -> None:
@@ -310,9 +396,11 @@ class Storage:
         w.execute(f"DROP TABLE {table.sql}")
         w.execute("DELETE FROM indexes WHERE table_id = ?", (table.id,))
         w.execute("DELETE FROM tables WHERE id = ?", (table.id,))
+        w.execute("DELETE FROM permissions WHERE scope = ?", (table.id,))
 
     def _forget(self, table: TableInfo) -> None:
         self._tables.pop(table.id, None)
+        self._forget_permissions(table.id)
         for name in table.indexes:
             self._index_functions.pop((table.id, name), None)
         for listener in self._drop_listeners:
@@ -425,6 +513,7 @@ class Storage:
 
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         rows = self._query(table, f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),))
+        self.activity.reads[table.id].add(len(rows))
         return json.loads(rows[0][0]) if rows else None
 
     def get_many(self, table: TableInfo, key_list: list[Any]) -> list[dict[str, Any] | None]:
@@ -480,20 +569,23 @@ class Storage:
     ) -> Iterator[tuple[Any, ...]]:
         # Index rows are paged by (ikey, pkey): one index key can hold many documents.
         position = "(i.ikey, i.pkey)" if column == "ikey" else "key"
-        low_op, high_op = (">" if lower_open else ">="), ("<" if upper_open else "<=")
-        bounds = f"{column} {low_op} ? AND {column} {high_op} ?"
-        params: tuple[Any, ...] = (keys.encode(lower), keys.encode(upper))
+        low = (f"{column} {'>' if lower_open else '>='} ?", keys.encode(lower))
+        high = (f"{column} {'<' if upper_open else '<='} ?", keys.encode(upper))
+        start, end = (high, low) if reverse else (low, high)
         order = "DESC" if reverse else "ASC"
         select = f"SELECT {position if column == 'key' else 'i.ikey, i.pkey'}, {columns} FROM {source}"
         order_by = "i.ikey " + order + ", i.pkey " + order if column == "ikey" else f"key {order}"
         page, after = _FIRST_PAGE, ()
         while True:
-            resume = ""
+            # A later page starts after the last row seen, in place of the starting bound: with both, SQLite
+            # may seek by the bound and step over every row read so far, on every page.
             if after:
-                resume = f" AND {position} {'<' if reverse else '>'} " + ("(?, ?)" if column == "ikey" else "?")
-            rows = self._query(
-                table, f"{select} WHERE {bounds}{resume} ORDER BY {order_by} LIMIT ?", (*params, *after, page)
-            )
+                resume = f"{position} {'<' if reverse else '>'} " + ("(?, ?)" if column == "ikey" else "?")
+                where, params = f"{resume} AND {end[0]}", (*after, end[1])
+            else:
+                where, params = f"{start[0]} AND {end[0]}", (start[1], end[1])
+            rows = self._query(table, f"{select} WHERE {where} ORDER BY {order_by} LIMIT ?", (*params, page))
+            self.activity.reads[table.id].add(len(rows))
             for row in rows:
                 yield row[1:] if column == "key" else (row[0], *row[2:])
             if len(rows) < page:
@@ -521,6 +613,8 @@ class Storage:
                 raise
             else:
                 self._writer.execute("COMMIT")
+                for change in txn.changes:
+                    self.activity.writes[change.table_id].add()
                 if txn.changes:
                     for listener in self._listeners:
                         listener(txn.changes)
@@ -544,7 +638,53 @@ class Storage:
     def user_delete(self, name: str) -> None:
         with self._catalog_change() as done:
             self._writer.execute("DELETE FROM users WHERE name = ?", (name,))
+            self._writer.execute("DELETE FROM permissions WHERE user = ?", (name,))
             done.append(lambda: self._users.pop(name, None))
+            done.append(lambda: self._forget_permissions(user=name))
+
+    # ---------------------------------------------------------------- permissions
+
+    def permissions(self) -> dict[tuple[str, str, str], dict[str, bool]]:
+        """Every user's permissions by (user, scope kind, scope id); a scope with none set is absent."""
+        return {key: dict(value) for key, value in self._permissions.items()}
+
+    def permissions_of(self, user: str, scope: Scope) -> dict[str, bool]:
+        return dict(self._permissions.get((user, *scope), {}))
+
+    def permissions_put(self, user: str, scope: Scope, permissions: dict[str, bool]) -> None:
+        """Set a user's permissions on a scope; none at all removes the scope."""
+        key = (user, *scope)
+        with self._catalog_change() as done:
+            if permissions:
+                self._writer.execute(
+                    "INSERT OR REPLACE INTO permissions VALUES (?, ?, ?, ?)", (*key, _dumps(permissions))
+                )
+                done.append(lambda: self._permissions.__setitem__(key, dict(permissions)))
+            else:
+                self._writer.execute("DELETE FROM permissions WHERE user = ? AND kind = ? AND scope = ?", key)
+                done.append(lambda: self._permissions.pop(key, None))
+
+    def _forget_permissions(self, scope: str | None = None, user: str | None = None) -> None:
+        for key in [k for k in self._permissions if k[2] == scope or k[0] == user]:
+            del self._permissions[key]
+
+    # ---------------------------------------------------------------- server settings
+
+    def settings(self) -> dict[str, Any]:
+        """This server's tags and cache size, and the cluster's auth key and heartbeat timeout."""
+        return dict(self._settings)
+
+    def configure(self, name: str | None = None, **settings: Any) -> None:
+        """Rename this server and change its settings (see `settings`)."""
+        with self._catalog_change() as done:
+            if name is not None:
+                self._writer.execute("UPDATE meta SET value = ? WHERE name = 'server_name'", (name,))
+                done.append(functools.partial(setattr, self, "server_name", name))
+            for key, value in settings.items():
+                if key not in _SETTINGS:
+                    raise ValueError(f"no setting {key}")
+                self._writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"setting:{key}", _dumps(value)))
+            done.append(lambda: self._settings.update(settings))
 
 
 class Snapshot:
