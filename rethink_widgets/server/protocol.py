@@ -248,7 +248,7 @@ class Connection:
     async def _run(self, token: int, term: Any, optargs: dict[str, Any], reply: bool) -> None:
         started = time.perf_counter()
         try:
-            result = await self.server.in_worker(self.server.engine.start, term, optargs)
+            result = await self.server.in_worker(self.server.engine.start, term, optargs, self.user, self.peer)
         except ReqlError as error:
             if reply:
                 self._send_error(token, error)

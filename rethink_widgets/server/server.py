@@ -71,6 +71,8 @@ class Server:
         self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
         self._listener = await asyncio.start_server(self._accept, self.bind, self.port, limit=2**20)
         self.port = self._listener.sockets[0].getsockname()[1]
+        self.storage.activity.reql_port = self.port
+        self.storage.activity.connections = lambda: len(self.connections)
         return self.port
 
     async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:

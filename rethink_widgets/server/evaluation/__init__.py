@@ -86,13 +86,18 @@ class Engine:
         self.storage = storage
         self.system_feeds = SystemFeeds(storage)
 
-    def start(self, term: Any, global_optargs: dict[str, Any]) -> Atom | Sequence | Feed:
-        node = terms.compile_query(term)
-        ctx = self._context(global_optargs)
-        try:
-            return _result(ctx, node.eval(ctx))
-        except RecursionError:
-            raise ReqlCompileError("The query is nested too deeply.") from None
+    def start(
+        self, term: Any, global_optargs: dict[str, Any], user: str = "admin", peer: str = ""
+    ) -> Atom | Sequence | Feed:
+        """Run a query for `user`, connected from `peer` ("address:port"), listed in `jobs` while it evaluates."""
+        with self.storage.activity.job(peer, user, datums.dumps(term)):
+            node = terms.compile_query(term)
+            ctx = self._context(global_optargs)
+            ctx.user = user
+            try:
+                return _result(ctx, node.eval(ctx))
+            except RecursionError:
+                raise ReqlCompileError("The query is nested too deeply.") from None
 
     def _context(self, raw_optargs: dict[str, Any]) -> Context:
         allowed = GLOBAL_OPTARGS | terms.all_optarg_names()

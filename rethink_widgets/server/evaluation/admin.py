@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import placement
+from rethink_widgets.server.evaluation import permissions, placement
 from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, table_config_row, table_status_row, user_tables
 from rethink_widgets.server.evaluation.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
 from rethink_widgets.server.evaluation.context import Context
@@ -88,6 +88,7 @@ def reconfigure(ctx: Context, term: Term) -> dict[str, Any]:
 
 
 def _reconfigure(ctx: Context, info: TableInfo, shards: int, dry_run: bool) -> dict[str, Any]:
+    permissions.require_config(ctx, info=info)
     storage = ctx.storage
     old_config, old_status = table_config_row(storage, info), table_status_row(storage, info)
     if dry_run:
@@ -109,6 +110,8 @@ def rebalance(ctx: Context, term: Term) -> dict[str, Any]:
         tables = [_user_table(target, "meaningful configurations")]
     else:
         tables = [info for info in sorted(user_tables(ctx.storage), key=lambda t: t.id) if info.db == target.name]
+    for info in tables:
+        permissions.require_config(ctx, info=info)
     statuses = [table_status_row(ctx.storage, info) for info in tables]
     return {"rebalanced": len(tables), "status_changes": [{"new_val": s, "old_val": s} for s in statuses]}
 

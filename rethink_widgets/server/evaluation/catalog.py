@@ -15,6 +15,10 @@ from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.storage import Storage, TableInfo
 
 SYSTEM_DB = "rethinkdb"
+SYSTEM_TABLE_NAMES = (
+    "cluster_config", "current_issues", "db_config", "jobs", "logs", "permissions", "server_config", "server_status",
+    "stats", "table_config", "table_status", "users",
+)  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 # The system database and its tables have fixed ids, derived from their names.
 _SYSTEM_IDS = uuid.UUID("3c8a3f5e-5d1b-4f7e-9a51-6f0a2b9d7c41")

@@ -1,7 +1,8 @@
 """The context a query evaluates in, and the coercions every term uses to read its arguments.
 
-A context holds the query's global optargs, its variable scope and the query's fixed `r.now()`. Reading an argument
-"as a NUMBER" or "as a sequence" raises RethinkDB's own type errors, so term implementations stay short.
+A context holds the query's global optargs, its variable scope, the query's fixed `r.now()` and the user running it.
+Reading an argument "as a NUMBER" or "as a sequence" raises RethinkDB's own type errors, so term implementations stay
+short.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def check_finite(seq: Any) -> None:
 
 
 class Context:
-    __slots__ = ("array_limit", "engine", "now", "optargs", "scope")
+    __slots__ = ("array_limit", "engine", "now", "optargs", "scope", "user")
 
     def __init__(
         self,
@@ -74,19 +75,22 @@ class Context:
         now: dict[str, Any],
         scope: dict[int, Any] | None = None,
         array_limit: int = DEFAULT_ARRAY_LIMIT,
+        *,
+        user: str = "admin",
     ) -> None:
         self.engine = engine
         self.optargs = optargs
         self.now = now
         self.scope = scope if scope is not None else {}
         self.array_limit = array_limit
+        self.user = user
 
     @property
     def storage(self) -> Storage:
         return self.engine.storage
 
     def with_scope(self, scope: dict[int, Any]) -> Context:
-        return Context(self.engine, self.optargs, self.now, scope, self.array_limit)
+        return Context(self.engine, self.optargs, self.now, scope, self.array_limit, user=self.user)
 
     # ---- evaluating arguments
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, placement
+from rethink_widgets.server.evaluation import datums, permissions, placement
 from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, check_name, db_id, table_config_row
 from rethink_widgets.server.evaluation.config_tables import SYSTEM_TABLES
 from rethink_widgets.server.evaluation.context import Context
@@ -34,7 +34,7 @@ def table_of(ctx: Context, db: str, name: str) -> Table:
     info = ctx.storage.table(db, name)
     if info is None:
         raise ReqlOpFailedError(f"Table `{db}.{name}` does not exist.")
-    return Table(ctx.storage, info)
+    return Table(permissions.storage_for(ctx, info), info)
 
 
 def _scope_db(ctx: Context, term: Term, args_before: int) -> str:
@@ -57,6 +57,7 @@ def db_create(ctx: Context, term: Term) -> dict[str, Any]:
     name = check_name("Database", ctx.string(term.args[0]))
     if name == SYSTEM_DB or ctx.storage.db_id(name) is not None:
         raise ReqlOpFailedError(f"Database `{name}` already exists.")
+    permissions.require_config(ctx)
     config = ctx.storage.db_create(name)
     return {"dbs_created": 1, "config_changes": [{"old_val": None, "new_val": config}]}
 
@@ -67,6 +68,7 @@ def db_drop(ctx: Context, term: Term) -> dict[str, Any]:
     if name == SYSTEM_DB:
         raise ReqlOpFailedError(f"Database `{name}` is special; you can't delete it.")
     require_db(ctx, name)
+    permissions.require_config(ctx)
     config, tables = ctx.storage.db_drop(name)
     return {
         "dbs_dropped": 1, "tables_dropped": len(tables),
@@ -98,6 +100,7 @@ def table_create(ctx: Context, term: Term) -> dict[str, Any]:
     require_db(ctx, db_name)
     if ctx.storage.table(db_name, name) is not None:
         raise ReqlOpFailedError(f"Table `{db_name}.{name}` already exists.")
+    permissions.require_config(ctx, db_name)
     info = ctx.storage.table_create(db_name, name, primary_key, durability, shards)
     return {"tables_created": 1, "config_changes": [{"old_val": None, "new_val": table_config_row(ctx.storage, info)}]}
 
@@ -113,6 +116,7 @@ def table_drop(ctx: Context, term: Term) -> dict[str, Any]:
     db_name = _scope_db(ctx, term, 1)
     name = check_name("Table", ctx.string(term.args[-1]))
     info = table_of(ctx, db_name, name).info
+    permissions.require_config(ctx, db_name)
     config = table_config_row(ctx.storage, info)
     ctx.storage.table_drop(db_name, name)
     return {"tables_dropped": 1, "config_changes": [{"old_val": config, "new_val": None}]}
@@ -186,6 +190,7 @@ def index_create(ctx: Context, term: Term) -> dict[str, int]:
         raise ReqlQueryLogicError(f"Index name conflict: `{name}` is the name of the primary key.")
     if name in info.indexes:
         raise ReqlOpFailedError(f"Index `{name}` already exists on table `{info.qualified_name}`.")
+    permissions.require_config(ctx, info=info)
     ctx.storage.index_create(info, name, function, multi, geo)
     return {"created": 1}
 
@@ -195,6 +200,7 @@ def index_drop(ctx: Context, term: Term) -> dict[str, int]:
     info = _indexed_table(ctx.eval(term.args[0]), "drop")
     name = ctx.string(term.args[1])
     require_index(info, name)
+    permissions.require_config(ctx, info=info)
     ctx.storage.index_drop(info, name)
     return {"dropped": 1}
 
@@ -218,6 +224,7 @@ def index_rename(ctx: Context, term: Term) -> dict[str, int]:
         )
     if old == new:
         return {"renamed": 0}
+    permissions.require_config(ctx, info=info)
     ctx.storage.index_rename(info, old, new, overwrite)
     return {"renamed": 1}
 

@@ -66,7 +66,7 @@ def table(ctx: Context, term: Term) -> Table:
     by_id = _identifier_format(ctx, term) == "uuid"
     name = check_name("Table", ctx.string(term.args[-1]))
     if db_name == SYSTEM_DB:
-        return system_table(ctx.storage, name, by_id)
+        return system_table(ctx.storage, name, by_id, ctx.user)
     return table_of(ctx, db_name, name)
 
 

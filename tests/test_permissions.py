@@ -1,0 +1,156 @@
+"""Permissions: `grant` at each scope, the `rethinkdb.permissions` table, and their enforcement for another user."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlOpFailedError, ReqlPermissionError
+from servers import start_server
+
+
+@pytest.fixture
+def private(tmp_path: Path):
+    server = start_server(tmp_path / "data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin(private):
+    r = RethinkDB()
+    conn = r.connect(port=private.port)
+    r.db("rethinkdb").table("users").insert({"id": "bob", "password": "pw"}).run(conn)
+    r.db_create("app").run(conn)
+    r.db("app").table_create("notes").run(conn)
+    r.db("app").table("notes").insert({"id": 1}).run(conn)
+    yield conn
+    conn.close()
+
+
+def bob(private):
+    return RethinkDB().connect(port=private.port, user="bob", password="pw", db="app")
+
+
+def denied(permission: str) -> str:
+    return re.escape(f"User `bob` does not have the required `{permission}` permission")
+
+
+def test_new_user_can_do_nothing(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.table("notes").run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.table("notes").get(1).run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        r.table("notes").insert({"id": 2}).run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("config")):
+        r.table("notes").index_create("x").run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("config")):
+        r.table_create("other").run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("config")):
+        r.db_create("other").run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.db("rethinkdb").table("users").run(conn)
+
+
+def test_grants_at_each_scope(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    assert r.grant("bob", {"read": True}).run(admin) == {
+        "granted": 1, "permissions_changes": [{"old_val": None, "new_val": {"read": True}}],
+    }  # fmt: skip
+    assert list(r.table("notes").run(conn)) == [{"id": 1}]
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        r.table("notes").insert({"id": 2}).run(conn)
+    r.db("app").grant("bob", {"write": True, "config": True}).run(admin)
+    assert r.table("notes").insert({"id": 2}).run(conn)["inserted"] == 1
+    assert r.table("notes").index_create("x").run(conn) == {"created": 1}
+    # The narrowest scope that sets a permission decides.
+    r.db("app").table("notes").grant("bob", {"read": False}).run(admin)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.table("notes").count().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        r.table("notes").insert({"id": 3}).run(conn)
+    rows = r.db("rethinkdb").table("permissions").filter({"user": "bob"}).order_by("id").run(admin)
+    assert [row["permissions"] for row in rows] == [
+        {"read": True}, {"config": True, "write": True}, {"read": False},
+    ]  # fmt: skip
+    assert rows[2]["database"] == "app" and rows[2]["table"] == "notes" and len(rows[2]["id"]) == 3
+
+
+def test_global_permissions_do_not_reach_the_system_database(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    r.grant("bob", {"read": True, "write": True}).run(admin)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.db("rethinkdb").table("stats").run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.grant("bob", {"config": True}).run(conn)
+    r.db("rethinkdb").table("stats").grant("bob", {"read": True}).run(admin)
+    assert len(list(r.db("rethinkdb").table("stats").run(conn))) >= 2
+    r.db("rethinkdb").grant("bob", {"read": True, "write": True}).run(admin)
+    assert r.grant("bob", {"config": True}).run(conn)["granted"] == 1
+
+
+def test_grant_errors(private, admin) -> None:
+    r = RethinkDB()
+    with pytest.raises(ReqlOpFailedError, match=re.escape("Expected a boolean or null for `read`, got 1")):
+        r.grant("bob", {"read": 1}).run(admin)
+    with pytest.raises(ReqlOpFailedError, match=re.escape("Unexpected key(s) `invalid`")):
+        r.grant("bob", {"invalid": "invalid"}).run(admin)
+    with pytest.raises(
+        ReqlOpFailedError, match=re.escape("The `connect` permission is only valid at the global scope")
+    ):
+        r.db("app").grant("bob", {"connect": True}).run(admin)
+    with pytest.raises(ReqlOpFailedError, match=re.escape("The permissions of the user `admin` can't be modified")):
+        r.db("app").table("notes").grant("admin", {"config": False}).run(admin)
+    with pytest.raises(ReqlOpFailedError, match=re.escape("User `carol` not found")):
+        r.grant("carol", {"read": True}).run(admin)
+    r.grant("bob", {"read": True, "write": True, "config": True, "connect": True}).run(admin)
+    change = r.grant("bob", {"read": None, "write": False}).run(admin)["permissions_changes"][0]
+    assert change["new_val"] == {"write": False, "config": True, "connect": True}
+    assert r.grant("bob", {"write": None, "config": None, "connect": None}).run(admin)["permissions_changes"] == [
+        {"old_val": {"write": False, "config": True, "connect": True}, "new_val": None}
+    ]
+
+
+def test_permissions_table_writes(private, admin) -> None:
+    r = RethinkDB()
+    permissions = r.db("rethinkdb").table("permissions")
+    assert permissions.get(["admin"]).run(admin)["permissions"] == {
+        "config": True, "connect": True, "read": True, "write": True,
+    }  # fmt: skip
+    assert permissions.insert({"id": ["bob"], "permissions": {"read": True}}).run(admin)["inserted"] == 1
+    assert list(r.table("notes").run(bob(private))) == [{"id": 1}]
+    assert permissions.get(["bob"]).delete().run(admin)["deleted"] == 1
+    with pytest.raises(ReqlPermissionError):
+        r.table("notes").run(bob(private))
+    modify_admin = permissions.get(["admin"]).update({"permissions": {"read": False}}).run(admin)
+    assert modify_admin["first_error"] == "The permissions of the user `admin` can't be modified."
+    assert permissions.insert({"id": ["carol"], "permissions": {}}).run(admin)["first_error"] == (
+        "No user named `carol`."
+    )
+
+
+def test_permissions_survive_a_restart_and_go_with_their_user(tmp_path: Path) -> None:
+    r = RethinkDB()
+    first = start_server(tmp_path / "data")
+    conn = r.connect(port=first.port)
+    r.db("rethinkdb").table("users").insert({"id": "bob", "password": "pw"}).run(conn)
+    r.table_create("t").run(conn)
+    r.table("t").grant("bob", {"read": True}).run(conn)
+    conn.close()
+    first.stop()
+    second = start_server(tmp_path / "data")
+    try:
+        conn = r.connect(port=second.port, user="bob", password="pw")
+        assert list(r.table("t").run(conn)) == []
+        admin = r.connect(port=second.port)
+        r.db("rethinkdb").table("users").get("bob").delete().run(admin)
+        assert list(r.db("rethinkdb").table("permissions").run(admin)) == [
+            {"id": ["admin"], "permissions": {"config": True, "connect": True, "read": True, "write": True},
+             "user": "admin"},
+        ]  # fmt: skip
+    finally:
+        second.stop()
