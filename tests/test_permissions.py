@@ -56,6 +56,18 @@ def test_new_user_can_do_nothing(private, admin) -> None:
         r.db("rethinkdb").table("users").run(conn)
 
 
+def test_changefeeds_need_read(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.table("notes").changes().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        r.table("notes").get(1).changes().run(conn)
+    r.db("app").table("notes").grant("bob", {"read": True}).run(admin)
+    feed = r.table("notes").changes(include_initial=True).run(conn)
+    assert feed.next(wait=5) == {"new_val": {"id": 1}}
+    feed.close()
+
+
 def test_grants_at_each_scope(private, admin) -> None:
     r, conn = RethinkDB(), bob(private)
     assert r.grant("bob", {"read": True}).run(admin) == {

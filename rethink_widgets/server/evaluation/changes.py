@@ -15,7 +15,7 @@ from typing import Any
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation import datums, permissions
 from rethink_widgets.server.evaluation.aggregation import ranked_term
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import Term, operation
@@ -167,6 +167,7 @@ def changes(ctx: Context, term: Term) -> Changes:
         if options.include_offsets:
             raise ReqlQueryLogicError("Cannot include offsets for point changefeeds.")
         initial = Stream(lambda: iter([target.table.get(target.key)]))
+        permissions.require_read(ctx, target.table.info)
         return Changes(ctx, target.table, PointWatch(target.key), [], initial, options)
     if not isinstance(target, Stream) or feed_of(target) is not None:
         raise ReqlQueryLogicError(f"Cannot call `changes` on this type: {type_of(target)}.")
@@ -178,6 +179,7 @@ def changes(ctx: Context, term: Term) -> Changes:
         watch, table = _range_watch(base)
         if options.include_offsets:
             raise ReqlQueryLogicError("Cannot include offsets for range subs.")
+    permissions.require_read(ctx, table.info)  # changes reach the feed from commits, not through reads
     return Changes(ctx, table, watch, steps, target, options)
 
 

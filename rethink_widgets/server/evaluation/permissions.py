@@ -68,6 +68,11 @@ def require_config(ctx: Context, db: str | None = None, info: TableInfo | None =
         require(ctx.storage, ctx.user, "config")
 
 
+def require_read(ctx: Context, info: TableInfo) -> None:
+    """`read` on a table, checked up front by what reads later, out of sight of `GuardedStorage` (changefeeds)."""
+    require(ctx.storage, ctx.user, "read", db_id_of(ctx.storage, info.db), info.id)
+
+
 def db_id_of(storage: Storage, name: str) -> str | None:
     return SYSTEM_DB_ID if name == SYSTEM_DB else storage.db_id(name)
 
