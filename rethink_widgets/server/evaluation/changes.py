@@ -206,7 +206,7 @@ def _range_watch(base: Stream) -> tuple[RangeWatch, Table]:
         return RangeWatch(base.index, None, *bounds), base.table
     if isinstance(base, KeySelection):
         return RangeWatch(base.index, list(base.values)), base.table
-    raise ReqlQueryLogicError("Cannot call `changes` on this kind of stream.")
+    raise ReqlQueryLogicError("Cannot call `changes` on an eager stream.")  # not read from a table
 
 
 def _limit_watch(limited: Stream) -> LimitWatch:
