@@ -28,6 +28,18 @@ def test_to_string_is_compact_json(conn: Any, r: RethinkDB) -> None:
     assert r.expr("foo").coerce_to("string").run(conn) == "foo"
 
 
+def test_to_string_writes_numbers_and_escapes_as_to_json_string(conn: Any, r: RethinkDB) -> None:
+    # RethinkDB's rapidjson writer: its own shortest number forms, upper-case \u escapes, UTF-8 left as it is.
+    assert r.expr([1.5, {"a": "é"}]).coerce_to("string").run(conn) == '[1.5,{"a":"é"}]'
+    assert r.expr(1e21).coerce_to("string").run(conn) == "1e21"
+    assert r.expr(1.5e-7).coerce_to("string").run(conn) == "1.5e-7"
+    assert r.expr(2.0**60).coerce_to("string").run(conn) == "1152921504606847000.0"
+    assert r.expr(["a\x1fb"]).coerce_to("string").run(conn) == '["a\\u001Fb"]'
+    for value in ([1e21, -0.0, 0.1, "\x01"], {"t": r.epoch_time(1.5)}):
+        query = r.expr(value)
+        assert query.coerce_to("string").run(conn) == query.to_json_string().run(conn)
+
+
 def test_string_to_number(conn: Any, r: RethinkDB) -> None:
     assert r.expr("-1.2").coerce_to("NUMBER").run(conn) == -1.2
     assert r.expr("1e3").coerce_to("number").run(conn) == 1000

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation import datums, json_text
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import Stream, category, type_of
@@ -76,7 +76,7 @@ def _from_datum(value: Any, source: str, target: str) -> Any:
     if source == "STRING" and target == "BINARY":
         return {datums.PTYPE: "BINARY", "data": base64.b64encode(value.encode("utf-8")).decode("ascii")}
     if target == "STRING":
-        return datums.dumps(datums.to_wire(value))
+        return json_text.write(value)  # as to_json_string writes it
     if source == "OBJECT" and target == "ARRAY":
         return [[key, value[key]] for key in sorted(value)]
     if source == "STRING" and target == "NUMBER":

@@ -107,7 +107,7 @@ def printed(value: Any, depth: int = 0) -> str:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON with object keys in order, as RethinkDB writes datums in messages and in coerce_to('string')."""
+    """Compact JSON with object keys in order, as RethinkDB writes datums in messages."""
     return json.dumps(
         value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True, default=_not_json
     )
