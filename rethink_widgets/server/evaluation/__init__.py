@@ -32,16 +32,17 @@ if TYPE_CHECKING:
 # Importing the families registers their terms.
 from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     admin,
-    aggregation,
     arithmetic,
     arrays,
     changes,
     coercion,
     control,
+    grouping,
     joins,
     literals,
     objects,
     ordering,
+    reductions,
     schema,
     selections,
     sequences,

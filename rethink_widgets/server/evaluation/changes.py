@@ -16,8 +16,8 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions
-from rethink_widgets.server.evaluation.aggregation import ranked_term
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.reductions import ranked_term
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import (
     KeySelection,

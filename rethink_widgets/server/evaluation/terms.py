@@ -134,7 +134,7 @@ class Term(Node):
 
     def eval(self, ctx: Context) -> Any:
         if self.per_group:
-            from rethink_widgets.server.evaluation.aggregation import per_group  # it imports this module
+            from rethink_widgets.server.evaluation.grouping import per_group  # it imports this module
 
             return self.run(ctx, per_group)
         return self.run(ctx, self.op.fn)
