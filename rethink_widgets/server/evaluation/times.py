@@ -1,9 +1,8 @@
 """Times, UUIDs and binary values: r.now, r.time, r.epoch_time, r.iso8601, their accessors, r.uuid, r.binary.
 
 A time is the pseudo-type {"$reql_type$": "TIME", "epoch_time": seconds, "timezone": "+HH:MM"}: an instant (rounded
-to the millisecond) and the offset it is shown in. RethinkDB reads calendars through Boost's proleptic Gregorian
-calendar, which spans the years 1400 to 10000; Python's datetime stops at 9999, so the calendar arithmetic here is
-done by hand on whole milliseconds.
+to the millisecond) and the offset it is shown in. Its calendar fields are worked out by `calendar_dates`, for the
+years 1400 to 10000 that RethinkDB's Boost calendar spans.
 """
 
 from __future__ import annotations
@@ -18,21 +17,22 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.calendar_dates import (
+    MS_PER_DAY,
+    check_year,
+    civil_from_days,
+    date_days,
+    days_from_civil,
+    time_logic_error,
+)
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.terms import Term, operation
 
 UUID_NAMESPACE = uuid.UUID("91461c99-f89d-49d2-af96-d8e2e14e9b58")
-_MS_PER_DAY = 86_400_000
-_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _WEEK_DATES = (
     "Due to limitations in the boost time library we use for parsing, we cannot support ISO week dates right now.  "
     "Sorry about that!  Please use years, calendar dates, or ordinal dates instead."
 )
-
-
-def _time_logic(message: str) -> ReqlQueryLogicError:
-    """An error Boost raises, as RethinkDB passes it on."""
-    return ReqlQueryLogicError(f"Error in time logic: {message}.")
 
 
 def _round_millis(seconds: float) -> float:
@@ -229,50 +229,7 @@ def _iso_time(text: str) -> int:
     return hours * 3_600_000 + minutes * 60_000 + millis
 
 
-# ---------------------------------------------------------------- the calendar
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    year -= month <= 2
-    era = year // 400
-    year_of_era = year - era * 400
-    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146_097 + day_of_era - 719_468
-
-
-def _civil_from_days(days: int) -> tuple[int, int, int]:
-    days += 719_468
-    era = days // 146_097
-    day_of_era = days - era * 146_097
-    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096) // 365
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-    shifted_month = (5 * day_of_year + 2) // 153
-    day = day_of_year - (153 * shifted_month + 2) // 5 + 1
-    month = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
-    return year_of_era + era * 400 + (month <= 2), month, day
-
-
-def _check_year(year: int) -> None:
-    if not 1400 <= year <= 10000:
-        raise _time_logic("Year is out of valid range: 1400..10000")
-
-
-def _date_days(year: int, month: int, day: int) -> int:
-    """Days since the epoch of a date, refused as Boost's date constructor refuses it."""
-    _check_year(year)
-    if not 1 <= month <= 12:
-        raise _time_logic("Month number is out of range 1..12")
-    if not 1 <= day <= 31:
-        raise _time_logic("Day of month value is out of range 1..31")
-    if day > _DAYS_IN_MONTH[month] + (month == 2 and _is_leap(year)):
-        raise _time_logic("Day of month is not valid for year")
-    return _days_from_civil(year, month, day)
+# ---------------------------------------------------------------- calendar fields
 
 
 @dataclass(frozen=True)
@@ -289,11 +246,11 @@ class _Local:
 
 def _local(value: dict[str, Any]) -> _Local:
     instant = round(value["epoch_time"] * 1000)
-    utc_year = _civil_from_days(instant // _MS_PER_DAY)[0]
-    _check_year(utc_year)  # Boost builds the UTC time first
-    days, millis = divmod(instant + _offset_ms(value["timezone"]), _MS_PER_DAY)
-    year, month, day = _civil_from_days(days)
-    _check_year(year)
+    utc_year = civil_from_days(instant // MS_PER_DAY)[0]
+    check_year(utc_year)  # Boost builds the UTC time first
+    days, millis = divmod(instant + _offset_ms(value["timezone"]), MS_PER_DAY)
+    year, month, day = civil_from_days(days)
+    check_year(year)
     return _Local(year, month, day, days, millis, utc_year)
 
 
@@ -319,7 +276,7 @@ def time_term(ctx: Context, term: Term) -> dict[str, Any]:
     if len(term.args) == 7:
         hours, minutes, seconds = ctx.integer(term.args[3]), ctx.integer(term.args[4]), ctx.number(term.args[5])
     tz_text = ctx.string(term.args[-1])
-    days = _date_days(year, month, day)
+    days = date_days(year, month, day)
     tz = parse_timezone(tz_text)
     whole = days * 86_400 + hours * 3600 + minutes * 60 - _offset_ms(tz) // 1000
     return make_time(whole + seconds, tz)
@@ -346,11 +303,11 @@ def iso8601(ctx: Context, term: Term) -> dict[str, Any]:
     if kind == "ordinal":
         year, day_of_year = fields
         if not 1 <= day_of_year <= 366:
-            raise _time_logic("Day of year value is out of range 1..366")
-        days = _date_days(year, 1, 1) + day_of_year - 1
+            raise time_logic_error("Day of year value is out of range 1..366")
+        days = date_days(year, 1, 1) + day_of_year - 1
     else:
-        days = _date_days(*fields)
-    return make_time((days * _MS_PER_DAY + millis - _offset_ms(tz)) / 1000, tz)
+        days = date_days(*fields)
+    return make_time((days * MS_PER_DAY + millis - _offset_ms(tz)) / 1000, tz)
 
 
 def _default_timezone(default: str) -> str:
@@ -436,14 +393,14 @@ _portion("HOURS", lambda when, epoch: when.millis // 3_600_000)
 _portion("MINUTES", lambda when, epoch: when.millis // 60_000 % 60)
 _portion("SECONDS", _seconds)
 _portion("DAY_OF_WEEK", lambda when, epoch: (when.days + 3) % 7 + 1)  # ISO 8601: Monday is 1; 1970-01-01 a Thursday
-_portion("DAY_OF_YEAR", lambda when, epoch: when.days - _days_from_civil(when.year, 1, 1) + 1)
+_portion("DAY_OF_YEAR", lambda when, epoch: when.days - days_from_civil(when.year, 1, 1) + 1)
 _portion("TIME_OF_DAY", lambda when, epoch: datums.number(when.millis / 1000))
 
 
 @operation("DATE", 1)
 def date(ctx: Context, term: Term) -> dict[str, Any]:
     value = as_time(ctx, term.args[0])
-    midnight = _local(value).days * _MS_PER_DAY - _offset_ms(value["timezone"])
+    midnight = _local(value).days * MS_PER_DAY - _offset_ms(value["timezone"])
     return make_time(midnight / 1000, value["timezone"])
 
 
