@@ -35,6 +35,7 @@ setup(
             "jupyter_client>=8",
             "nbformat>=5.9",
             "nbval>=0.11",
+            "pandas>=2",  # LiveTable.to_dataframe
             "notebook>=7",
             # Drives Debian's chromium (make test installs it); Playwright's own browser download is not used.
             "playwright>=1.45",

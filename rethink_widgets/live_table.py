@@ -129,12 +129,16 @@ class LiveTable(LiveWidget):
         )
 
     def to_dataframe(self) -> Any:
-        """The current rows as a pandas DataFrame (pandas must be installed)."""
+        """The current rows as a pandas DataFrame, columns as the table shows them (pandas must be installed)."""
         try:
             import pandas
         except ImportError:
             raise ImportError("to_dataframe() needs pandas: pip install pandas") from None
-        return pandas.DataFrame(self.rows)
+        rows = self.rows
+        columns = self._fixed_columns or self._inferred_columns()
+        if not all(isinstance(row, dict) for row in rows):
+            return pandas.DataFrame({VALUE_COLUMN: rows})
+        return pandas.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
 
     # ---------------------------------------------------------------- state for the views
 

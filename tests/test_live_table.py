@@ -284,3 +284,11 @@ def test_chosen_columns(kernel: Kernel, people: str) -> None:
     state = kernel.state(comm)
     assert state["columns"] == ["name", "missing"]
     assert state["page_rows"][0]["cells"] == {"name": "p00"}  # only what is shown crosses the wire
+
+
+def test_to_dataframe(kernel: Kernel, people: str) -> None:
+    open_table(kernel, f"LiveTable(r.table('{people}'))")
+    cell = kernel.run("df = t.to_dataframe(); list(df.columns), len(df), df['id'].tolist()[:3]")
+    assert cell.text == "(['id', 'age', 'name'], 120, [0, 1, 2])", cell.error
+    kernel.run(f"n = LiveTable(r.table('{people}').map(r.row['age'])); await n.ready()")
+    assert kernel.run("d = n.to_dataframe(); list(d.columns), len(d)").text == "(['value'], 120)"
