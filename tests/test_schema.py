@@ -1,4 +1,4 @@
-"""Databases, tables and secondary indexes through the real driver."""
+"""Databases, tables and secondary indexes (built in the background) through the real driver."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlCompileError, ReqlOpFailedError, ReqlQueryLogicError
+from servers import start_server
 
 
 def name() -> str:
@@ -94,3 +95,109 @@ def test_indexes(conn: Any, r: RethinkDB, table: str) -> None:
     assert t.index_drop("a2").run(conn) == {"dropped": 1}
     with pytest.raises(ReqlOpFailedError, match=f"Index `a2` was not found on table `test.{table}`."):
         t.index_drop("a2").run(conn)
+
+
+def not_ready(index: str, table: str) -> str:
+    return f"Index `{index}` on table `test.{table}` was accessed before its construction was finished."
+
+
+def fill(conn: Any, r: RethinkDB, table: str, rows: int) -> None:
+    r.table(table).insert(r.range(rows).map(lambda i: {"id": i, "g": i % 7})).run(conn, durability="soft")
+
+
+def test_index_builds_in_the_background(conn: Any, r: RethinkDB, table: str) -> None:
+    fill(conn, r, table, 50_000)
+    t = r.table(table)
+    assert t.index_create("g").run(conn) == {"created": 1}
+    building = t.index_status("g").run(conn)[0]
+    assert building["ready"] is False
+    assert 0 <= building["progress"] < 1
+    assert (building["index"], building["multi"], building["geo"], building["outdated"]) == ("g", False, False, False)
+    assert t.index_list().run(conn) == ["g"]
+    waited = t.index_wait("g").run(conn)[0]
+    assert waited["ready"] is True
+    assert "progress" not in waited
+    assert "progress" not in t.index_status().run(conn)[0]
+    assert t.get_all(3, index="g").count().run(conn) == t.filter({"g": 3}).count().run(conn)
+
+
+def test_index_is_unusable_until_built(conn: Any, r: RethinkDB, table: str) -> None:
+    fill(conn, r, table, 50_000)
+    t = r.table(table)
+    t.index_create("g").run(conn)
+    message = not_ready("g", table)
+    for query in (
+        t.get_all(1, index="g"),
+        t.between(1, 3, index="g"),
+        t.order_by(index="g").limit(1),
+        r.expr([1]).eq_join(lambda x: x, t, index="g"),
+        t.get_all(1, index="g").changes(),
+        t.between(1, 3, index="g").changes(),
+    ):
+        with pytest.raises(ReqlOpFailedError) as info:
+            query.run(conn)
+        assert info.value.message == message
+    t.index_wait().run(conn)
+    assert t.order_by(index="g").nth(0)["g"].run(conn) == 0
+
+
+def test_writes_during_a_build_are_indexed(conn: Any, r: RethinkDB, table: str) -> None:
+    fill(conn, r, table, 50_000)
+    t = r.table(table)
+    t.index_create("g").run(conn)
+    # Rows the builder has passed and rows it has not reached yet, changed while it runs.
+    for start in (0, 25_000, 49_000):
+        t.between(start, start + 300).update({"g": 100}).run(conn)
+        t.between(start + 300, start + 400).delete().run(conn)
+        t.insert([{"id": start + 0.5 + i / 1000, "g": 101} for i in range(50)]).run(conn)
+    assert t.index_status("g").run(conn)[0]["ready"] is False  # the writes above ran during the build
+    t.index_wait("g").run(conn)
+    for value in (0, 3, 6, 100, 101):
+        indexed = sorted(t.get_all(value, index="g")["id"].run(conn))
+        assert indexed == sorted(t.filter({"g": value})["id"].run(conn))
+    assert t.between(r.minval, r.maxval, index="g").count().run(conn) == t.count().run(conn) == 50_000 - 150
+
+
+def test_index_drop_stops_a_build(conn: Any, r: RethinkDB, table: str) -> None:
+    fill(conn, r, table, 50_000)
+    t = r.table(table)
+    t.index_create("g").run(conn)
+    assert t.index_drop("g").run(conn) == {"dropped": 1}
+    assert t.index_list().run(conn) == []
+    with pytest.raises(ReqlOpFailedError, match=f"Index `g` was not found on table `test.{table}`."):
+        t.index_status("g").run(conn)
+    # The name is free again, and the new index builds from the start.
+    t.index_create("g", lambda row: row["g"] * 2).run(conn)
+    t.index_wait().run(conn)
+    assert t.get_all(6, index="g").count().run(conn) == t.filter({"g": 3}).count().run(conn)
+
+
+def test_index_rename_during_a_build(conn: Any, r: RethinkDB, table: str) -> None:
+    fill(conn, r, table, 20_000)
+    t = r.table(table)
+    t.index_create("g").run(conn)
+    assert t.index_rename("g", "h").run(conn) == {"renamed": 1}
+    assert t.index_wait().run(conn)[0]["index"] == "h"
+    assert t.get_all(2, index="h").count().run(conn) == t.filter({"g": 2}).count().run(conn)
+
+
+def test_a_restart_resumes_a_build(tmp_path: Any, r: RethinkDB) -> None:
+    server = start_server(tmp_path / "data")
+    conn = r.connect(server.host, server.port)
+    r.table_create("big").run(conn)
+    fill(conn, r, "big", 50_000)
+    r.table("big").index_create("g").run(conn)
+    r.table("big").between(0, 1000).update({"g": 100}).run(conn)
+    assert r.table("big").index_status("g").run(conn)[0]["ready"] is False  # killed mid-build
+    conn.close()
+    server.kill()
+    server = start_server(tmp_path / "data")
+    try:
+        conn = r.connect(server.host, server.port)
+        t = r.table("big")
+        assert t.index_wait("g").run(conn)[0]["ready"] is True
+        assert t.get_all(100, index="g").count().run(conn) == 1000
+        assert t.get_all(5, index="g").count().run(conn) == t.filter({"g": 5}).count().run(conn)
+        conn.close()
+    finally:
+        server.stop()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rethink_widgets.server import keys
+from rethink_widgets.server import keys, storage
 from rethink_widgets.server.storage import Change, Storage
 
 
@@ -22,6 +23,13 @@ def by_field(function: Any, multi: bool) -> Any:
         return list(value) if multi and isinstance(value, list) else [value]
 
     return values
+
+
+@pytest.fixture
+def slow_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds of ten rows a chunk, resting 20 ms between chunks: a table of 100 rows takes 200 ms to index."""
+    monkeypatch.setattr(storage, "_BUILD_CHUNK", 10)
+    monkeypatch.setattr(storage, "_BUILD_PAUSE", 0.02)
 
 
 @pytest.fixture
@@ -167,3 +175,79 @@ def test_drop_table_and_db(store: Storage) -> None:
     assert [t.name for t in dropped] == ["x"]
     store.table_drop("test", "t")
     assert store.table_list("test") == []
+
+
+def indexed_right(store: Storage, table: Any, index: str, values: range) -> bool:
+    """Whether the index holds exactly the rows a scan finds for each value."""
+    return all(
+        ids(store.index_get_all(table, index, value)) == [d["id"] for d in store.scan(table) if d.get(index) == value]
+        for value in values
+    )
+
+
+def test_a_small_table_is_indexed_at_once(store: Storage) -> None:
+    table = fill(store)
+    store.index_create(table, "g", "g")
+    assert table.indexes["g"].ready
+    assert indexed_right(store, table, "g", range(3))
+
+
+@pytest.mark.usefixtures("slow_builds")
+def test_a_big_table_is_indexed_in_the_background(store: Storage) -> None:
+    table = fill(store, 100)
+    store.index_create(table, "g", "g")
+    index = table.indexes["g"]
+    assert not index.ready
+    with store.transaction() as txn:  # rows before and after where the builder is
+        txn.put(table, {"id": 0, "g": 7})
+        txn.put(table, {"id": 99, "g": 7})
+        txn.put(table, {"id": 100, "g": 8})
+        txn.delete(table, 98)
+    store.index_await(table, ["g"])
+    assert index.ready
+    assert index.built is None
+    assert indexed_right(store, table, "g", range(9))
+    assert ids(store.index_get_all(table, "g", 7)) == [0, 99]
+
+
+@pytest.mark.usefixtures("slow_builds")
+def test_progress_grows_while_building(store: Storage) -> None:
+    table = fill(store, 100)
+    store.index_create(table, "g", "g")
+    index = table.indexes["g"]
+    seen = []
+    while not index.ready:
+        seen.append(index.progress)
+        time.sleep(0.01)
+    assert seen == sorted(seen)
+    assert 0 <= seen[0] < seen[-1] < 1
+
+
+@pytest.mark.usefixtures("slow_builds")
+def test_dropping_stops_a_build(store: Storage) -> None:
+    table = fill(store, 100)
+    store.index_create(table, "g", "g")
+    store.index_drop(table, "g")
+    store.index_await(table, ["g"])  # returns: the index is gone
+    store.index_create(table, "tags", "tags", multi=True)
+    store.table_drop("test", "t")
+    store.index_await(table, ["tags"])  # returns: the table is gone
+    store.table_create("test", "t")
+
+
+@pytest.mark.usefixtures("slow_builds")
+def test_reopening_resumes_a_build(tmp_path: Path) -> None:
+    store = Storage(tmp_path, by_field, {"salt": "x"})
+    table = fill(store, 100)
+    store.index_create(table, "g", "g")
+    time.sleep(0.05)
+    store.close()
+    store = Storage(tmp_path, by_field, {"salt": "x"})
+    table = store.table("test", "t")
+    index = table.indexes["g"]
+    assert not index.ready
+    assert index.built is not None  # where the first store's builder got to
+    store.index_await(table, ["g"])
+    assert index.ready
+    assert indexed_right(store, table, "g", range(3))
+    store.close()

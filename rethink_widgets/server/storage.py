@@ -2,8 +2,13 @@
 
 Each ReQL table is a SQLite table keyed by `keys.encode(primary key)`, so SQLite's BLOB order is ReQL's order; each
 secondary index is a SQLite table of (index key, primary key) pairs, so `between`, `get_all` and `order_by(index)`
-read only the range they need. Scans fetch pages by key, each page a fresh statement on the calling thread's own
-connection, so no cursor outlives a page and `limit(10)` reads a few rows.
+read only the range they need. An index on a table of more than one chunk of rows is built in the background, as
+RethinkDB builds it: one builder thread indexes a chunk of rows per transaction, in primary key order, and records
+how far it got (so a restart resumes the build), while every write keeps the index right for every row, the rows the
+builder has reached and the rest alike; the index is `ready` once the builder has read the whole table.
+
+Scans fetch pages by key, each page a fresh statement on the calling thread's own connection, so no cursor outlives a
+page and `limit(10)` reads a few rows.
 
 Writes are serialized through one writer connection (WAL mode, so readers never wait for it). A transaction with
 `durability="hard"` is fsynced before it returns; `"soft"` commits skip the fsync but still survive a killed
@@ -43,6 +48,10 @@ DATA_FILE = "data.sqlite"
 IndexFunction = Callable[[dict[str, Any]], list[Any]]
 IndexCompiler = Callable[[Any, bool], IndexFunction]
 _FIRST_PAGE, _MAX_PAGE = 16, 1024
+# Rows an index build reads per transaction: the write lock is held for a few milliseconds at a time.
+_BUILD_CHUNK = 1000
+# The builder's rest between chunks, so that waiting writes take the lock before its next chunk.
+_BUILD_PAUSE = 0.002
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +70,8 @@ Scope = tuple[str, str]
 _SETTINGS = {"tags": ["default"], "cache_size_mb": "auto", "auth_key": None, "heartbeat_timeout_secs": 10}
 # Table settings added after the first release, with their defaults for tables made before them.
 _TABLE_COLUMNS = {"shards": "INTEGER NOT NULL DEFAULT 1", "write_acks": "TEXT NOT NULL DEFAULT 'majority'"}
+# Index columns added with background builds: `built` is the primary key of the last row a build has indexed.
+_INDEX_COLUMNS = {"ready": "INTEGER NOT NULL DEFAULT 1", "built": "BLOB"}
 
 
 @dataclass
@@ -71,6 +82,19 @@ class IndexInfo:
     geo: bool
     sql: str
     ready: bool = True
+    built: bytes | None = None  # while building: the encoded primary key of the last row indexed
+    progress: float = 0.0  # while building: the fraction of the table's rows indexed
+
+
+@dataclass
+class _Build:
+    """An index being built, with its own compiled function (the writers' one may be running on another thread)."""
+
+    table: TableInfo
+    index: IndexInfo
+    compute: IndexFunction
+    done: int = -1  # rows indexed, counted when the builder first reaches it
+    total: int = 0
 
 
 @dataclass
@@ -191,12 +215,24 @@ class Storage:
         self._sync_mode = ""
         self._set_sync("hard")
         self._writer.executescript(_SCHEMA)
-        self._add_table_columns()
+        self._add_columns("tables", _TABLE_COLUMNS)
+        self._add_columns("indexes", _INDEX_COLUMNS)
         self._active: Transaction | None = None
         self.activity = Activity()
         with self._lock:
             self._initialize(initial_credentials)
         self._load_catalog()
+        # `_builds` and `_closing` change under `_build_state`, which index waiters wait on (never the write lock).
+        self._build_state = threading.Condition()
+        self._closing = False
+        self._builds = [
+            _Build(table, index, index_compiler(index.function, index.multi))
+            for table in self._tables.values()
+            for index in table.indexes.values()
+            if not index.ready
+        ]
+        self._builder = threading.Thread(target=self._build_indexes, name="index-builder", daemon=True)
+        self._builder.start()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
@@ -209,11 +245,11 @@ class Storage:
             self._writer.execute(f"PRAGMA synchronous={mode}")
             self._sync_mode = mode
 
-    def _add_table_columns(self) -> None:
-        present = {row[1] for row in self._writer.execute("PRAGMA table_info(tables)")}
-        for name, definition in _TABLE_COLUMNS.items():
+    def _add_columns(self, table: str, columns: dict[str, str]) -> None:
+        present = {row[1] for row in self._writer.execute(f"PRAGMA table_info({table})")}
+        for name, definition in columns.items():
             if name not in present:
-                self._writer.execute(f"ALTER TABLE tables ADD COLUMN {name} {definition}")
+                self._writer.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def _initialize(self, initial_credentials: dict[str, Any] | None) -> None:
         w = self._writer
@@ -238,8 +274,10 @@ class Storage:
         self._tables: dict[str, TableInfo] = {}
         for row in w.execute("SELECT id, db, name, primary_key, durability, sql, shards, write_acks FROM tables"):
             self._tables[row[0]] = TableInfo(*row)
-        for table_id, name, function, multi, geo, sql in w.execute("SELECT * FROM indexes"):
-            index = IndexInfo(name, json.loads(function), bool(multi), bool(geo), sql)
+        for table_id, name, function, multi, geo, sql, ready, built in w.execute(
+            "SELECT table_id, name, function, multi, geo, sql, ready, built FROM indexes"
+        ):
+            index = IndexInfo(name, json.loads(function), bool(multi), bool(geo), sql, bool(ready), built)
             self._tables[table_id].indexes[name] = index
         self._users: dict[str, dict[str, Any]] = {
             name: json.loads(creds) for name, creds in w.execute("SELECT name, credentials FROM users")
@@ -253,6 +291,11 @@ class Storage:
         }
 
     def close(self) -> None:
+        with self._build_state:
+            self._closing = True
+            self._build_state.notify_all()
+        if threading.current_thread() is not self._builder:
+            self._builder.join()
         with self._lock:
             self._writer.close()
             for conn in self._readers:
@@ -407,6 +450,7 @@ class Storage:
             listener(table)
 
     def index_create(self, table: TableInfo, name: str, function: Any, multi: bool = False, geo: bool = False) -> None:
+        """Add an index; it is ready at once on a table of one chunk of rows, else the builder builds it."""
         index = IndexInfo(name, function, multi, geo, "")
         with self._catalog_change() as done:
             if name in table.indexes:
@@ -416,16 +460,100 @@ class Storage:
                 f"CREATE TABLE {index.sql} (ikey BLOB NOT NULL, pkey BLOB NOT NULL, value TEXT NOT NULL, "
                 "PRIMARY KEY (ikey, pkey)) WITHOUT ROWID"
             )
-            self._writer.execute(
-                "INSERT INTO indexes VALUES (?, ?, ?, ?, ?, ?)",
-                (table.id, name, _dumps(function), int(multi), int(geo), index.sql),
-            )
+            rows = self._writer.execute(
+                f"SELECT key, doc FROM {table.sql} ORDER BY key LIMIT ?", (_BUILD_CHUNK + 1,)
+            ).fetchall()
             compute = self._index_compiler(function, multi)
-            entries = []
-            for key, doc in self._writer.execute(f"SELECT key, doc FROM {table.sql}"):
-                entries.extend(_index_entries(compute, json.loads(doc), key))
-            self._writer.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", entries)
+            index.ready = len(rows) <= _BUILD_CHUNK
+            if index.ready:
+                entries = [entry for key, doc in rows for entry in _index_entries(compute, json.loads(doc), key)]
+                self._writer.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", entries)
+            self._writer.execute(
+                "INSERT INTO indexes (table_id, name, function, multi, geo, sql, ready) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (table.id, name, _dumps(function), int(multi), int(geo), index.sql, int(index.ready)),
+            )
             done.append(lambda: table.indexes.__setitem__(name, index))
+            if not index.ready:
+                done.append(lambda: self._start_build(_Build(table, index, compute)))
+
+    def index_await(self, table: TableInfo, names: list[str]) -> None:
+        """Wait (holding no lock) until each named index is ready or gone, the table is dropped or storage closes."""
+
+        def settled() -> bool:
+            if self._closing or table.id not in self._tables:
+                return True
+            return all(name not in table.indexes or table.indexes[name].ready for name in names)
+
+        with self._build_state:
+            self._build_state.wait_for(settled)
+
+    def _start_build(self, build: _Build) -> None:
+        with self._build_state:
+            self._builds.append(build)
+            self._build_state.notify_all()
+
+    def _build_indexes(self) -> None:
+        """The builder thread: a chunk at a time of the oldest build, until storage closes."""
+        while True:
+            with self._build_state:
+                self._build_state.wait_for(lambda: self._closing or bool(self._builds))
+                if self._closing:
+                    return
+                build = self._builds[0]
+            if self._build_chunk(build):
+                with self._build_state:
+                    self._builds.remove(build)
+                    self._build_state.notify_all()
+            time.sleep(_BUILD_PAUSE)
+
+    def _build_chunk(self, build: _Build) -> bool:
+        """Index the next chunk of a build's rows; True once the build is over (done, or its index dropped)."""
+        table, index = build.table, build.index
+        after = index.built or b""  # every encoded key sorts after the empty BLOB
+        try:
+            if build.done < 0:
+                build.done = (
+                    self._reader().execute(f"SELECT count(*) FROM {table.sql} WHERE key <= ?", (after,)).fetchone()[0]
+                )
+                build.total = self._reader().execute(f"SELECT count(*) FROM {table.sql}").fetchone()[0]
+            read = (
+                self._reader()
+                .execute(f"SELECT key, doc FROM {table.sql} WHERE key > ? ORDER BY key LIMIT ?", (after, _BUILD_CHUNK))
+                .fetchall()
+            )
+        except sqlite3.OperationalError:
+            if self._building(build):
+                raise
+            return True
+        # The index values are computed here, outside the write lock; under it only rows written since are computed.
+        computed = {key: (doc, _index_entries(build.compute, json.loads(doc), key)) for key, doc in read}
+        last = read[-1][0] if len(read) == _BUILD_CHUNK else None
+        with self._lock:
+            if not self._building(build):
+                return True
+            bound, params = ("key > ? AND key <= ?", (after, last)) if last is not None else ("key > ?", (after,))
+            entries = []
+            rows = self._writer.execute(f"SELECT key, doc FROM {table.sql} WHERE {bound}", params).fetchall()
+            for key, doc in rows:
+                known = computed.get(key)
+                entries.extend(
+                    known[1] if known and known[0] == doc else _index_entries(build.compute, json.loads(doc), key)
+                )
+            with self._atomic("soft" if last is not None else "hard"):
+                self._writer.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", entries)
+                self._writer.execute(
+                    "UPDATE indexes SET built = ?, ready = ? WHERE sql = ?", (last, int(last is None), index.sql)
+                )
+            build.done += len(rows)
+            # The table may grow while it is built: the fraction stays below 1 until the last chunk.
+            index.progress = build.done / max(build.total, build.done + 1)
+            index.built, index.ready = last, last is None
+        return index.ready
+
+    def _building(self, build: _Build) -> bool:
+        """Whether a build's index is still there: neither it nor its table was dropped (or renamed over)."""
+        table = build.table
+        return self._tables.get(table.id) is table and table.indexes.get(build.index.name) is build.index
 
     def index_drop(self, table: TableInfo, name: str) -> None:
         index = table.indexes[name]
@@ -461,18 +589,25 @@ class Storage:
         return f"{prefix}{number}"
 
     @contextlib.contextmanager
-    def _catalog_change(self) -> Iterator[list[Callable[[], Any]]]:
-        """One atomic change of the catalog; the in-memory catalog follows (the actions listed) once it commits."""
+    def _atomic(self, durability: str) -> Iterator[None]:
+        """One transaction on the writer that changes no document (so no commit listener hears of it)."""
         with self._lock:
-            self._set_sync("hard")
+            self._set_sync(durability)
             self._writer.execute("BEGIN IMMEDIATE")
-            done: list[Callable[[], Any]] = []
             try:
-                yield done
+                yield
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
             self._writer.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _catalog_change(self) -> Iterator[list[Callable[[], Any]]]:
+        """One atomic change of the catalog; the in-memory catalog follows (the actions listed) once it commits."""
+        with self._lock:
+            done: list[Callable[[], Any]] = []
+            with self._atomic("hard"):
+                yield done
             for action in done:
                 action()
             for listener in self._catalog_listeners:

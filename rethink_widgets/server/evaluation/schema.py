@@ -199,7 +199,7 @@ def index_create(ctx: Context, term: Term) -> dict[str, int]:
 def index_drop(ctx: Context, term: Term) -> dict[str, int]:
     info = _indexed_table(ctx.eval(term.args[0]), "drop")
     name = ctx.string(term.args[1])
-    require_index(info, name)
+    _require_existing(info, name)
     permissions.require_config(ctx, info=info)
     ctx.storage.index_drop(info, name)
     return {"dropped": 1}
@@ -230,20 +230,35 @@ def index_rename(ctx: Context, term: Term) -> dict[str, int]:
 
 
 def require_index(info: TableInfo, name: str) -> None:
+    """An index a query may read: one that exists and whose build has finished."""
+    _require_existing(info, name)
+    if not info.indexes[name].ready:
+        raise ReqlOpFailedError(
+            f"Index `{name}` on table `{info.qualified_name}` was accessed before its construction was finished."
+        )
+
+
+def _require_existing(info: TableInfo, name: str) -> None:
     if name not in info.indexes:
         raise ReqlOpFailedError(f"Index `{name}` was not found on table `{info.qualified_name}`.")
 
 
-def _index_statuses(ctx: Context, term: Term) -> list[dict[str, Any]]:
-    info = _table(ctx.eval(term.args[0]))
+def _index_names(ctx: Context, term: Term, info: TableInfo) -> list[str]:
     names = [ctx.string(node) for node in term.args[1:]] or sorted(info.indexes)
+    for name in names:
+        _require_existing(info, name)
+    return names
+
+
+def _index_statuses(info: TableInfo, names: list[str]) -> list[dict[str, Any]]:
     out = []
     for name in names:
-        require_index(info, name)
+        _require_existing(info, name)  # again: an index may be dropped while index_wait waits for it
         index = info.indexes[name]
         function = base64.b64encode(datums.dumps(index.function).encode()).decode()
+        status = {"index": name} if index.ready else {"index": name, "progress": index.progress}
         out.append({
-            "index": name, "ready": True, "multi": index.multi, "geo": index.geo, "outdated": False,
+            **status, "ready": index.ready, "multi": index.multi, "geo": index.geo, "outdated": False,
             "function": {"$reql_type$": "BINARY", "data": function},
             "query": f"indexCreate({name!r}, ...)",
         })  # fmt: skip
@@ -252,12 +267,18 @@ def _index_statuses(ctx: Context, term: Term) -> list[dict[str, Any]]:
 
 @operation("INDEX_STATUS", (1, None))
 def index_status(ctx: Context, term: Term) -> list[dict[str, Any]]:
-    return _index_statuses(ctx, term)
+    info = _table(ctx.eval(term.args[0]))
+    return _index_statuses(info, _index_names(ctx, term, info))
 
 
 @operation("INDEX_WAIT", (1, None))
 def index_wait(ctx: Context, term: Term) -> list[dict[str, Any]]:
-    return _index_statuses(ctx, term)
+    info = _table(ctx.eval(term.args[0]))
+    names = _index_names(ctx, term, info)
+    ctx.storage.index_await(info, names)
+    if names and ctx.storage.table_by_id(info.id) is None:  # dropped while waiting
+        raise ReqlOpFailedError(f"Table `{info.qualified_name}` does not exist.")
+    return _index_statuses(info, names)
 
 
 @operation("INFO", 1)
