@@ -55,7 +55,7 @@ def test_key_errors(conn: Any, r: RethinkDB, table: str) -> None:
     result = r.table(table).insert({"id": "a" * 200}).run(conn)
     assert result["errors"] == 1
     assert result["first_error"].startswith("Primary key too long (max 127 characters):")
-    with pytest.raises(ReqlQueryLogicError, match=r"Expected type OBJECT but found NUMBER."):
+    with pytest.raises(ReqlQueryLogicError, match=r"^Cannot convert NUMBER to SEQUENCE in"):
         r.table(table).insert(5).run(conn)
 
 
@@ -127,3 +127,21 @@ def test_writes_nested_in_stream_operations_are_refused(conn: Any, r: RethinkDB,
     # Where a write runs once it stands: through r.do, and in for_each, once per element.
     assert r.expr(1).do(r.table(table).insert({"n": r.row}))["inserted"].run(conn) == 1
     assert r.expr([1, 2]).for_each(lambda n: r.table(table).insert({"n": n}))["inserted"].run(conn) == 2
+
+
+def test_insert_of_documents_that_are_not_objects(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    result = t.insert([True, {"id": 1}, None]).run(conn)
+    assert result == {**ZERO, "inserted": 1, "errors": 2, "first_error": "Expected type OBJECT but found BOOL."}
+
+
+def test_changes_and_generated_keys_truncated_to_the_array_limit(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    inserted = t.insert(r.range(5).map(lambda n: {"n": n})).run(conn, array_limit=3)
+    assert len(inserted["generated_keys"]) == 3
+    assert inserted["warnings"] == ["Too many generated keys (5), array truncated to 3."]
+    updated = t.update({"a": 1}, return_changes=True).run(conn, array_limit=3)
+    assert updated["replaced"] == 5
+    assert len(updated["changes"]) == 3
+    assert updated["warnings"] == ["Too many changes, array truncated to 3."]
+    assert "warnings" not in t.update({"a": 2}, return_changes=True).run(conn)
