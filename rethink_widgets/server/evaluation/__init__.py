@@ -48,6 +48,7 @@ from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     sequences,
     strings,
     times,
+    write_hooks,
     writes,
 )
 

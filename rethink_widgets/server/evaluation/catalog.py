@@ -3,15 +3,23 @@
 This server is a cluster of one: every shard of every table has this server as its only replica and primary, and
 every table is always ready. A row names databases and servers by name, or by id when a system table is read with
 `identifier_format="uuid"`. The same rows are what `config()`, `status()`, `table_create` and `reconfigure` return.
+
+A table's write hook is part of its configuration, but it is kept in memory, per storage: it lasts until the table is
+dropped or the server stops.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.terms import FuncNode
 from rethink_widgets.server.storage import Storage, TableInfo
 
 SYSTEM_DB = "rethinkdb"
@@ -22,6 +30,19 @@ SYSTEM_TABLE_NAMES = (
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 # The system database and its tables have fixed ids, derived from their names.
 _SYSTEM_IDS = uuid.UUID("3c8a3f5e-5d1b-4f7e-9a51-6f0a2b9d7c41")
+# What starts the binary of a write hook's function, as in RethinkDB: `set_write_hook` takes back only such binaries.
+WRITE_HOOK_PREFIX = "$reql_write_hook_function$"
+
+
+@dataclass(frozen=True)
+class WriteHook:
+    """A table's write hook: its FUNC term as the driver sent it, and that term compiled."""
+
+    raw: Any
+    function: FuncNode
+
+
+_WRITE_HOOKS: weakref.WeakKeyDictionary[Storage, dict[str, WriteHook]] = weakref.WeakKeyDictionary()
 
 
 def valid_name(name: str) -> bool:
@@ -58,8 +79,32 @@ def table_config_row(storage: Storage, info: TableInfo, by_id: bool = False) -> 
     return {
         "db": storage.db_id(info.db) if by_id else info.db, "durability": info.durability, "id": info.id,
         "indexes": sorted(info.indexes), "name": info.name, "primary_key": info.primary_key, "shards": shards,
-        "write_acks": info.write_acks, "write_hook": None,
+        "write_acks": info.write_acks, "write_hook": write_hook_row(storage, info),
     }  # fmt: skip
+
+
+def write_hook(storage: Storage, info: TableInfo) -> WriteHook | None:
+    return _WRITE_HOOKS.get(storage, {}).get(info.id)
+
+
+def set_write_hook(storage: Storage, info: TableInfo, hook: WriteHook | None) -> None:
+    hooks = _WRITE_HOOKS.setdefault(storage, {})
+    if hook is None:
+        hooks.pop(info.id, None)
+    else:
+        hooks[info.id] = hook
+
+
+def write_hook_row(storage: Storage, info: TableInfo) -> dict[str, Any] | None:
+    """The hook as `get_write_hook` and `table_config` show it: its function as a binary, and the query setting it."""
+    hook = write_hook(storage, info)
+    if hook is None:
+        return None
+    blob = (WRITE_HOOK_PREFIX + datums.dumps(hook.raw)).encode()
+    return {
+        "function": {datums.PTYPE: "BINARY", "data": base64.b64encode(blob).decode()},
+        "query": "setWriteHook(...)",
+    }
 
 
 def table_status_row(storage: Storage, info: TableInfo, by_id: bool = False) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from rethink_widgets.server.evaluation.catalog import (
     table_status_row,
     user_tables,
     valid_name,
+    write_hook_row,
 )
 from rethink_widgets.server.evaluation.permissions import (
     ADMIN,
@@ -134,7 +135,7 @@ class TableConfigTable(SystemTable):
             raise ReqlOpFailedError("The `indexes` field is read-only and can't be used to create or drop indexes.")
         if doc["primary_key"] != info.primary_key:
             raise ReqlOpFailedError("It's illegal to change a table's primary key")
-        settings = self._settings(doc)
+        settings = self._settings(doc, write_hook_row(self.storage, info))
         name, db = settings["name"], settings["db"]
         if (db, name) != (info.db, info.name) and self.storage.table(db, name) is not None:
             raise ReqlOpFailedError(
@@ -145,9 +146,12 @@ class TableConfigTable(SystemTable):
         if changed:
             self.storage.table_configure(info, **changed)
 
-    def _settings(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """The table settings a row asks for (name, db, durability, write_acks, shards), checked."""
-        if doc.get("write_hook") is not None:
+    def _settings(self, doc: dict[str, Any], write_hook: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The table settings a row asks for (name, db, durability, write_acks, shards), checked.
+
+        The row's `write_hook` must be the table's own (`write_hook`): set_write_hook is the only way to change it.
+        """
+        if doc.get("write_hook") != write_hook:
             raise ReqlOpFailedError(
                 "The `write_hook` field is read-only and can't be used to create or drop a write hook function."
             )

@@ -12,7 +12,7 @@ from itertools import islice
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation import datums, write_hooks
 from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.literals import eval_allowing_literals, whole_patch
@@ -39,7 +39,7 @@ FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
 class WriteResult:
     """Counts, errors and changes of one write query, shaped as RethinkDB returns them."""
 
-    def __init__(self, return_changes: bool | str, array_limit: int) -> None:
+    def __init__(self, return_changes: bool | str) -> None:
         self.counts = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
         self.first_error: str | None = None
         # RethinkDB checks every document of an insert before it writes any: those errors come first.
@@ -47,8 +47,6 @@ class WriteResult:
         self.generated_keys: list[str] = []
         self.return_changes = return_changes
         self.changes: list[dict[str, Any]] = []
-        # RethinkDB truncates `changes` and `generated_keys` to the array limit and says so in `warnings`.
-        self.array_limit = array_limit
 
     def record(self, kind: str, old: Any = None, new: Any = None) -> None:
         self.counts[kind] += 1
@@ -68,18 +66,10 @@ class WriteResult:
         out: dict[str, Any] = dict(self.counts)
         if self.first_error is not None:
             out["first_error"] = self.first_check_error or self.first_error
-        warnings = []
-        limit = self.array_limit
         if self.generated_keys:
-            out["generated_keys"] = self.generated_keys[:limit]
-            if len(self.generated_keys) > limit:
-                warnings.append(f"Too many generated keys ({len(self.generated_keys)}), array truncated to {limit}.")
+            out["generated_keys"] = self.generated_keys
         if self.return_changes:
-            out["changes"] = self.changes[:limit]
-            if len(self.changes) > limit:
-                warnings.append(f"Too many changes, array truncated to {limit}.")
-        if warnings:
-            out["warnings"] = warnings
+            out["changes"] = self.changes
         return out
 
 
@@ -109,14 +99,18 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     table = as_table(ctx, term.args[0])
     durability, return_changes = _options(ctx, term, table)
     conflict = _conflict(ctx, term)
-    result = WriteResult(return_changes, ctx.array_limit)
+    hook = write_hooks.runner(ctx, term, table)
+    result = WriteResult(return_changes)
     value = ctx.eval(term.args[1])
-    single = None if isinstance(value, Stream) else ctx.as_datum(value)
-    docs = [single] if isinstance(single, dict) else ctx.as_sequence(value)
+    docs = ctx.as_sequence(value) if isinstance(value, Stream) else ctx.as_datum(value)
+    if isinstance(docs, dict):
+        docs = [docs]
+    elif not isinstance(docs, (list, Stream)):
+        raise type_error("OBJECT", docs)
     for chunk in _chunks(docs):
         with table.writes(durability) as writes:
             for doc in chunk:
-                _insert_one(ctx, table, writes, doc, conflict, result)
+                _insert_one(ctx, table, writes, doc, conflict, hook, result)
     return result.value()
 
 
@@ -140,12 +134,16 @@ def _conflict(ctx: Context, term: Term) -> str | Func:
 
 
 def _insert_one(  # noqa: PLR0917
-    ctx: Context, table: Table, writes: TableWrites, doc: Any, conflict: str | Func, result: WriteResult
+    ctx: Context,
+    table: Table,
+    writes: TableWrites,
+    doc: Any,
+    conflict: str | Func,
+    hook: write_hooks.Hook,
+    result: WriteResult,
 ) -> None:
     if not isinstance(doc, dict):
-        # One document that is not an object is that document's error, not the whole insert's.
-        result.error(type_error("OBJECT", doc).message, check=True)
-        return
+        raise type_error("OBJECT", doc)
     pk = table.primary_key
     if pk not in doc:
         key = str(uuid.uuid4())
@@ -158,19 +156,23 @@ def _insert_one(  # noqa: PLR0917
         return
     old = writes.get(doc[pk])
     if old is None:
-        _put(writes, doc, None, result)
-        return
-    if conflict == "error":
+        new = doc
+    elif conflict == "error":
         message = f"Duplicate primary key `{pk}`:\n{datums.printed(old)}\n{datums.printed(doc)}"
         result.error(message, old, old)
         return
-    if isinstance(conflict, Func):
+    elif isinstance(conflict, Func):
         new = ctx.as_datum(conflict(ctx, doc[pk], old, doc))
         if new is not None and not isinstance(new, dict):
             result.error(f"Inserted value must be an OBJECT (got {datums.type_name(new)}):\n{datums.printed(new)}")
             return
     else:
         new = doc if conflict == "replace" else datums.merge(old, doc)
+    try:
+        new = hook(old, new)
+    except ReqlError as error:
+        result.error(error.message, old, old)
+        return
     _store(table, writes, doc[pk], old, new, result)
 
 
@@ -251,13 +253,14 @@ def _targets(ctx: Context, node: Any) -> tuple[Table, Iterable[Any]]:
 def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
     table, targets = _targets(ctx, term.args[0])
     durability, return_changes = _options(ctx, term, table)
-    result = WriteResult(return_changes, ctx.array_limit)
+    hook = write_hooks.runner(ctx, term, table)
+    result = WriteResult(return_changes)
     for chunk in _chunks(targets):
         with table.writes(durability) as writes:
             for key in chunk:
                 old = writes.get(key)
                 try:
-                    _store(table, writes, key, old, change(old), result)
+                    _store(table, writes, key, old, hook(old, change(old)), result)
                 except ReqlError as error:
                     result.error(error.message, old, old)
     return result.value()
