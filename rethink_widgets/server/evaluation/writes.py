@@ -39,7 +39,7 @@ FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
 class WriteResult:
     """Counts, errors and changes of one write query, shaped as RethinkDB returns them."""
 
-    def __init__(self, return_changes: bool | str) -> None:
+    def __init__(self, return_changes: bool | str, array_limit: int) -> None:
         self.counts = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
         self.first_error: str | None = None
         # RethinkDB checks every document of an insert before it writes any: those errors come first.
@@ -47,6 +47,8 @@ class WriteResult:
         self.generated_keys: list[str] = []
         self.return_changes = return_changes
         self.changes: list[dict[str, Any]] = []
+        # RethinkDB truncates `changes` and `generated_keys` to the array limit and says so in `warnings`.
+        self.array_limit = array_limit
 
     def record(self, kind: str, old: Any = None, new: Any = None) -> None:
         self.counts[kind] += 1
@@ -66,10 +68,18 @@ class WriteResult:
         out: dict[str, Any] = dict(self.counts)
         if self.first_error is not None:
             out["first_error"] = self.first_check_error or self.first_error
+        warnings = []
+        limit = self.array_limit
         if self.generated_keys:
-            out["generated_keys"] = self.generated_keys
+            out["generated_keys"] = self.generated_keys[:limit]
+            if len(self.generated_keys) > limit:
+                warnings.append(f"Too many generated keys ({len(self.generated_keys)}), array truncated to {limit}.")
         if self.return_changes:
-            out["changes"] = self.changes
+            out["changes"] = self.changes[:limit]
+            if len(self.changes) > limit:
+                warnings.append(f"Too many changes, array truncated to {limit}.")
+        if warnings:
+            out["warnings"] = warnings
         return out
 
 
@@ -100,13 +110,10 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     durability, return_changes = _options(ctx, term, table)
     conflict = _conflict(ctx, term)
     hook = write_hooks.runner(ctx, term, table)
-    result = WriteResult(return_changes)
+    result = WriteResult(return_changes, ctx.array_limit)
     value = ctx.eval(term.args[1])
-    docs = ctx.as_sequence(value) if isinstance(value, Stream) else ctx.as_datum(value)
-    if isinstance(docs, dict):
-        docs = [docs]
-    elif not isinstance(docs, (list, Stream)):
-        raise type_error("OBJECT", docs)
+    single = None if isinstance(value, Stream) else ctx.as_datum(value)
+    docs = [single] if isinstance(single, dict) else ctx.as_sequence(value)
     for chunk in _chunks(docs):
         with table.writes(durability) as writes:
             for doc in chunk:
@@ -143,7 +150,9 @@ def _insert_one(  # noqa: PLR0917
     result: WriteResult,
 ) -> None:
     if not isinstance(doc, dict):
-        raise type_error("OBJECT", doc)
+        # One document that is not an object is that document's error, not the whole insert's.
+        result.error(type_error("OBJECT", doc).message, check=True)
+        return
     pk = table.primary_key
     if pk not in doc:
         key = str(uuid.uuid4())
@@ -254,7 +263,7 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -
     table, targets = _targets(ctx, term.args[0])
     durability, return_changes = _options(ctx, term, table)
     hook = write_hooks.runner(ctx, term, table)
-    result = WriteResult(return_changes)
+    result = WriteResult(return_changes, ctx.array_limit)
     for chunk in _chunks(targets):
         with table.writes(durability) as writes:
             for key in chunk:
