@@ -4,10 +4,13 @@ The baseline is the same driver against a trivial server (speaking the same wire
 that answers every query with a constant, so a ratio shows what evaluation and storage cost on top of the
 driver and the network round trip. Aggregations (group-by-count, eq_join) run on the server over large tables and
 are set against a server-side scan of the same table (`filter(False).count()` reads every row and returns one
-number), so their ratio shows what grouping or joining costs on top of reading the rows. Prints medians of several
-runs; figures vary with the machine's load.
+number), so their ratio shows what grouping or joining costs on top of reading the rows. Single inserts are timed
+one by one while an index is built in the background on a big table (the inserts go to that table, so they also
+keep the index up to date), against the same inserts with no build running, in the same run. Prints medians of
+several runs; figures vary with the machine's load.
 
     python benchmarks/server.py [--runs 5] [--group-rows 1000000] [--join-rows 100000] [--join-right 1000]
+        [--build-rows 200000]
 """
 
 from __future__ import annotations
@@ -127,12 +130,43 @@ def measure_aggregations(
     return figures
 
 
+def insert_latencies(conn: Any, table: str, count: int) -> list[float]:
+    """Milliseconds each of `count` single (soft) inserts took."""
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        r.table(table).insert({"v": -1}).run(conn, durability="soft")
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def measure_index_build(port: int, runs: int, rows: int) -> dict[str, list[float]]:
+    """Single insert latencies (ms) with no build running, and while another connection's index builds on `rows` rows;
+    also the seconds each build took."""
+    conn, writer = r.connect(port=port), r.connect(port=port)
+    fill(conn, "indexed", rows, lambda i: {"id": i, "v": i})
+    t = r.table("indexed")
+    figures: dict[str, list[float]] = {"no build": [], "during build": [], "build seconds": []}
+    for _ in range(runs):
+        figures["no build"] += insert_latencies(writer, "indexed", 300)
+        started = time.perf_counter()
+        t.index_create("v").run(conn)
+        while not t.index_status("v").nth(0)["ready"].run(conn):
+            figures["during build"] += insert_latencies(writer, "indexed", 50)
+        figures["build seconds"].append(time.perf_counter() - started)
+        t.index_drop("v").run(conn)
+    conn.close()
+    writer.close()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--group-rows", type=int, default=1_000_000, help="rows grouped and counted")
     parser.add_argument("--join-rows", type=int, default=100_000, help="rows on the left of eq_join")
     parser.add_argument("--join-right", type=int, default=1_000, help="rows of the table eq_join looks up")
+    parser.add_argument("--build-rows", type=int, default=200_000, help="rows of the table an index is built on")
     parser.add_argument("--serve-constant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_constant:
@@ -151,6 +185,7 @@ def main() -> None:
             baseline = measure(constant_port, args.runs, "bench", real=False)
             figures = measure(port, args.runs, "bench", real=True)
             aggregations = measure_aggregations(port, args.runs, args.group_rows, args.join_rows, args.join_right)
+            builds = measure_index_build(port, args.runs, args.build_rows)
         finally:
             ours.terminate()
             constant.terminate()
@@ -169,6 +204,13 @@ def main() -> None:
     for name, (value, scan) in aggregations.items():
         print(f"{name:34} {value:12,.0f} {scan:12,.0f} {scan / value:6.2f}x")
     print("ratio = rate of scanning the same table / rate of the aggregation (1.0 = no cost beyond reading the rows)")
+    print()
+    seconds = statistics.median(builds.pop("build seconds"))
+    print(f"single insert (soft) latency, ms       {'p50':>8} {'p99':>8} {'inserts':>8}")
+    for name, latencies in builds.items():
+        p50, p99 = statistics.median(latencies), statistics.quantiles(latencies, n=100)[98]
+        print(f"{name:38} {p50:8.2f} {p99:8.2f} {len(latencies):8}")
+    print(f"during build = while an index is built on {args.build_rows:,} rows (median build: {seconds:.1f} s)")
 
 
 if __name__ == "__main__":
