@@ -55,10 +55,21 @@ def test_between_after_an_indexed_order_by(conn: Any, r: RethinkDB, people: str)
         t.between(r.minval, r.maxval).order_by(index="id").between(1, 2).run(conn)
     t.index_create("group").run(conn)
     t.index_wait("group").run(conn)
+    # Without `index`, the between uses the order's index.
+    assert ids(t.order_by(index="group").between(1, 2).run(conn)) == [1, 4, 7, 10, 13, 16, 19]
     with pytest.raises(
         ReqlQueryLogicError, match=r"Cannot call BETWEEN on index `id` after ordering on index `group`."
     ):
-        t.order_by(index="group").between(1, 2).run(conn)
+        t.order_by(index="group").between(1, 2, index="id").run(conn)
+
+
+def test_use_outdated_is_refused(conn: Any, r: RethinkDB, people: str) -> None:
+    message = r"^The `use_outdated` optarg is no longer supported.  Use the `read_mode` optarg instead."
+    with pytest.raises(ReqlQueryLogicError, match=message):
+        r.table(people, use_outdated=True).run(conn)
+    with pytest.raises(ReqlQueryLogicError, match=message):
+        r.table(people).run(conn, use_outdated=True)
+    assert r.expr(1).run(conn, use_outdated=True) == 1
 
 
 def test_between_secondary_index(conn: Any, r: RethinkDB, people: str) -> None:

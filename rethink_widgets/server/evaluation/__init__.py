@@ -104,10 +104,6 @@ class Engine:
     def _context(self, raw_optargs: dict[str, Any]) -> Context:
         allowed = GLOBAL_OPTARGS | terms.all_optarg_names()
         for name in raw_optargs:
-            if name == "use_outdated":
-                raise ReqlCompileError(
-                    "The `use_outdated` optarg is no longer supported.  Use the `read_mode` optarg instead."
-                )
             if name not in allowed:
                 raise ReqlCompileError(f"Unrecognized global optional argument `{name}`.")
         ctx = Context(self, {}, times.utc_now())

@@ -54,8 +54,13 @@ def as_table(ctx: Context, node: Any) -> Table:
     return value
 
 
-@operation("TABLE", (1, 2), optargs=("read_mode", "identifier_format"))
+@operation("TABLE", (1, 2), optargs=("read_mode", "identifier_format", "use_outdated"))
 def table(ctx: Context, term: Term) -> Table:
+    # The global optarg counts too: RethinkDB passes global optargs down to every term that takes them.
+    if "use_outdated" in term.optargs or "use_outdated" in ctx.optargs:
+        raise ReqlQueryLogicError(
+            "The `use_outdated` optarg is no longer supported.  Use the `read_mode` optarg instead."
+        )
     db_name = database(ctx, term.args[0]) if len(term.args) == 2 else ctx.db_name
     if "read_mode" in term.optargs:
         mode = ctx.string(term.optargs["read_mode"])
@@ -122,7 +127,9 @@ def between(ctx: Context, term: Term) -> TableSlice:
     lower, upper = ctx.datum(term.args[1]), ctx.datum(term.args[2])
     if lower is None or upper is None:
         raise ReqlQueryLogicError("Cannot use `null` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness.")
-    index = ctx.string(term.optargs["index"]) if "index" in term.optargs else target.primary_key
+    # Without `index`, a between after an indexed order_by uses that order's index.
+    default = ordered.index if ordered is not None else target.primary_key
+    index = ctx.string(term.optargs["index"]) if "index" in term.optargs else default
     if index != target.primary_key:
         require_index(target.info, index)
     if ordered is not None and ordered.index != index:
