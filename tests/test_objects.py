@@ -218,9 +218,10 @@ def test_keys_and_values(conn: Any, r: RethinkDB) -> None:
     assert obj.keys().run(conn) == ["a", "b", "c"]
     assert obj.values().run(conn) == [2, 1, [3]]
     assert r.expr({}).keys().run(conn) == []
-    fails(conn, r.expr([1]).keys(), ReqlQueryLogicError, "Expected type OBJECT but found ARRAY.")
-    fails(conn, r.expr("s").values(), ReqlQueryLogicError, "Expected type OBJECT but found STRING.")
-    fails(conn, r.expr(None).keys(), ReqlNonExistenceError, "Expected type OBJECT but found NULL.")
+    fails(conn, r.expr([1]).keys(), ReqlQueryLogicError, "Cannot call `keys` on objects of type `ARRAY`.")
+    fails(conn, r.expr("s").values(), ReqlQueryLogicError, "Cannot call `values` on objects of type `STRING`.")
+    fails(conn, r.expr(None).keys(), ReqlQueryLogicError, "Cannot call `keys` on objects of type `NULL`.")
+    fails(conn, r.now().keys(), ReqlQueryLogicError, "Cannot call `keys` on objects of type `PTYPE<TIME>`.")
 
 
 def test_object(conn: Any, r: RethinkDB) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.context import Context, integral, type_error
+from rethink_widgets.server.evaluation.context import Context, integral
 from rethink_widgets.server.evaluation.fields import check_object, field_of
 from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
 from rethink_widgets.server.evaluation.sequences import Sequence, expand_rows, filter_rows, map_rows, nth_of
@@ -223,19 +223,21 @@ def _mergeable(value: Any) -> Any:
     return whole_patch(value)
 
 
+def _keyed(value: Any, term_name: str) -> dict[str, Any]:
+    """A plain object for keys and values: anything else, a null or a pseudo-type too, is refused by type name."""
+    if not datums.is_object(value):
+        raise ReqlQueryLogicError(f"Cannot call `{term_name}` on objects of type `{datums.type_name(value)}`.")
+    return value
+
+
 @operation("KEYS", 1)
 def keys_term(ctx: Context, term: Term) -> list[str]:
-    value = ctx.datum(term.args[0])
-    if not isinstance(value, dict):
-        raise type_error("OBJECT", value)
-    return sorted(value)
+    return sorted(_keyed(ctx.datum(term.args[0]), "keys"))
 
 
 @operation("VALUES", 1)
 def values_term(ctx: Context, term: Term) -> list[Any]:
-    value = ctx.datum(term.args[0])
-    if not isinstance(value, dict):
-        raise type_error("OBJECT", value)
+    value = _keyed(ctx.datum(term.args[0]), "values")
     return [value[key] for key in sorted(value)]
 
 
