@@ -92,3 +92,15 @@ def test_asyncio_reads(server: ServerProcess, people: str) -> None:
         return await r.table(people).get(7).run(conn)
 
     assert run_async(server, "asyncio", body)["name"] == "p7"
+
+
+def test_index_values_holding_minval_or_maxval_leave_the_document_out(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("min", lambda row: r.minval).run(conn)
+    t.index_create("max_arr", lambda row: [row["id"], r.maxval]).run(conn)
+    t.index_create("kept", lambda row: [row["id"]]).run(conn)
+    t.index_wait().run(conn)
+    assert t.insert({"id": 1})["inserted"].run(conn) == 1
+    assert t.order_by(index="min").count().run(conn) == 0
+    assert t.order_by(index="max_arr").count().run(conn) == 0
+    assert t.get_all([1], index="kept").count().run(conn) == 1

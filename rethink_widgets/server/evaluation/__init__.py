@@ -132,11 +132,18 @@ class Engine:
             candidates = value if multi and isinstance(value, list) else [value]
             found: dict[bytes, Any] = {}
             for item in candidates:
-                if item is not None and not datums.is_object(item) and not isinstance(item, keys.Bound):
+                if item is not None and not datums.is_object(item) and not _has_bound(item):
                     found.setdefault(keys.encode(item), item)
             return list(found.values())
 
         return values
+
+
+def _has_bound(value: Any) -> bool:
+    """r.minval or r.maxval, also inside an array: RethinkDB leaves such a document out of the index."""
+    if isinstance(value, list):
+        return any(_has_bound(item) for item in value)
+    return isinstance(value, keys.Bound)
 
 
 def _array_limit(value: Any) -> int:
