@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import re
 import socket
@@ -44,6 +45,7 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError
 
+log = logging.getLogger(__name__)
 DATA_FILE = "data.sqlite"
 IndexFunction = Callable[[dict[str, Any]], list[Any]]
 IndexCompiler = Callable[[Any, bool], IndexFunction]
@@ -220,12 +222,13 @@ class Storage:
         self._add_columns("indexes", _INDEX_COLUMNS)
         self._active: Transaction | None = None
         self.activity = Activity()
+        # `_builds` and `_closing` change under `_build_state`, which index waiters wait on (never the write lock);
+        # it is taken under the write lock, never the other way round.
+        self._build_state = threading.Condition()
+        self._closing = False
         with self._lock:
             self._initialize(initial_credentials)
         self._load_catalog()
-        # `_builds` and `_closing` change under `_build_state`, which index waiters wait on (never the write lock).
-        self._build_state = threading.Condition()
-        self._closing = False
         self._builds = [
             _Build(table, index, index_compiler(index.function, index.multi))
             for table in self._tables.values()
@@ -501,7 +504,13 @@ class Storage:
                 if self._closing:
                     return
                 build = self._builds[0]
-            if self._build_chunk(build):
+            try:
+                over = self._build_chunk(build)
+            except Exception:  # the thread must outlive a failing chunk: the build retries it
+                log.exception("building index %s of table %s", build.index.name, build.table.qualified_name)
+                time.sleep(1)
+                continue
+            if over:
                 with self._build_state:
                     self._builds.remove(build)
                     self._build_state.notify_all()
@@ -611,6 +620,8 @@ class Storage:
                 yield done
             for action in done:
                 action()
+            with self._build_state:  # an index waiter's index or table may be gone now
+                self._build_state.notify_all()
             for listener in self._catalog_listeners:
                 listener()
 
