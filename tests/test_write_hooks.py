@@ -37,14 +37,14 @@ def test_binary_from_get_write_hook_sets_the_same_hook(conn: Any, r: RethinkDB, 
 
 def test_invalid_hooks(conn: Any, r: RethinkDB, table: str) -> None:
     t = r.table(table)
-    with pytest.raises(ReqlQueryLogicError, match="^Write hook functions must expect 3 arguments in:"):
+    with pytest.raises(ReqlQueryLogicError, match=r"^Write hook functions must expect 3 arguments in:"):
         t.set_write_hook(lambda ctx: 1).run(conn)
-    deterministic = "^Could not prove function deterministic.  Write hook functions must be deterministic in:"
+    deterministic = r"^Could not prove function deterministic.  Write hook functions must be deterministic in:"
     with pytest.raises(ReqlQueryLogicError, match=deterministic):
         t.set_write_hook(lambda ctx, old, new: new.merge({"at": r.now()})).run(conn)
     with pytest.raises(ReqlQueryLogicError, match=deterministic):
         t.set_write_hook(lambda ctx, old, new: r.table(table).get(1)).run(conn)
-    with pytest.raises(ReqlOpFailedError, match="^Database `rethinkdb` is special; you can't set a write hook"):
+    with pytest.raises(ReqlOpFailedError, match=r"^Database `rethinkdb` is special; you can't set a write hook"):
         r.db("rethinkdb").table("users").set_write_hook(lambda ctx, old, new: new).run(conn)
 
 
