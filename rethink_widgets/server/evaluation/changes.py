@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rethink_widgets.server import keys
-from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.reductions import ranked_term
@@ -97,12 +97,15 @@ class Changes(Stream):
         return 2 if isinstance(self.watch, PointWatch) else 3 if isinstance(self.watch, LimitWatch) else 1
 
     def shape(self, doc: Any) -> Any:
-        """A document as this feed shows it after its steps; None when the steps drop it."""
+        """A document as this feed shows it after its steps; None when the steps drop it or fail on it."""
         if doc is None:
             return None
         rows = [doc]
-        for step in self.steps:
-            rows = [out for row in rows for out in step.apply(row)]
+        try:
+            for step in self.steps:
+                rows = [out for row in rows for out in step.apply(row)]
+        except ReqlError:  # as in RethinkDB, a document the steps fail on is one the feed does not see
+            return None
         return rows[0] if rows else None
 
 
@@ -219,8 +222,10 @@ def _limit_watch(limited: Stream) -> LimitWatch:
 
 def _options(ctx: Context, term: Term) -> FeedOptions:
     squash = ctx.optarg(term, "squash", False)
-    if not isinstance(squash, bool) and not (datums.is_number(squash) and squash >= 0):
-        raise ReqlQueryLogicError(f"Expected BOOL or a non-negative NUMBER but found {datums.printed(squash)}.")
+    if not isinstance(squash, bool) and not datums.is_number(squash):
+        raise ReqlQueryLogicError(f"Expected BOOL or NUMBER but found {datums.type_name(squash)}.")
+    if not isinstance(squash, bool) and squash < 0:
+        raise ReqlQueryLogicError("Expected BOOL or a positive NUMBER but found a negative NUMBER.")
     size = ctx.optarg(term, "changefeed_queue_size", DEFAULT_QUEUE_SIZE)
     if not datums.is_number(size) or size < 1 or size != int(size):
         raise ReqlQueryLogicError(f"Illegal changefeed queue size `{datums.printed(size)}`.")
