@@ -180,3 +180,9 @@ def test_order_by_field_on_tables(conn: Any, r: RethinkDB, scores: str) -> None:
     assert ids(t.order_by(r.desc("name")).run(conn)) == [3, 2, 1]
     assert t.order_by("score").type_of().run(conn) == "SELECTION<ARRAY>"
     assert ids(t.filter(lambda row: row["score"] > 15).order_by("score").run(conn)) == [3, 1]
+
+
+def test_order_by_refuses_r_args(conn: Any, r: RethinkDB) -> None:
+    refused = r.expr([{"x": 2}, {"x": 1}]).order_by(r.args(["x", "y"]))
+    fails(conn, refused, ReqlQueryLogicError, "r.args is not supported in an order_by or union command yet.")
+    assert r.expr(1).do(r.args([2])).run(conn) == 2  # other terms still take r.args

@@ -150,6 +150,8 @@ class Term(Node):
             raise
 
     def _spliced(self, ctx: Context) -> Term:
+        if self.op.name == "ORDER_BY" and any(_is_args(node) for node in self.args[1:]):
+            raise ReqlQueryLogicError("r.args is not supported in an order_by or union command yet.")
         args: list[Node] = []
         for node in self.args:
             if isinstance(node, Term) and node.op.name == "ARGS":
@@ -171,6 +173,10 @@ FORBIDS_WRITES = frozenset({
     "REPLACE", "INSERT", "COUNT", "SUM", "AVG", "MIN", "MAX",
 })  # fmt: skip
 NESTED_WRITE = "Cannot nest writes or meta ops in stream operations.  Use FOR_EACH instead."
+
+
+def _is_args(node: Node) -> bool:
+    return isinstance(node, Term) and node.op.name == "ARGS"
 
 
 def _groups(node: Node) -> bool:
