@@ -146,3 +146,20 @@ def test_rebalance_reports_each_table(conn: Any, r: RethinkDB) -> None:
     assert result["status_changes"][0]["new_val"]["name"] == "a"
     assert r.db(db).rebalance().run(conn)["rebalanced"] == 2
     r.db_drop(db).run(conn)
+
+
+def test_permissions_keys_name_uuids(conn: Any, r: RethinkDB) -> None:
+    permissions = r.db("rethinkdb").table("permissions")
+    r.db("rethinkdb").table("users").insert({"id": "keyed", "password": False}).run(conn)
+    db_id = r.db("test").config()["id"].run(conn)
+    errors = [
+        ({}, "You must specify a primary key."),
+        ({"id": ["keyed", "invalid"]}, 'Expected a UUID as the database, got "invalid".'),
+        ({"id": ["keyed", "00000000-0000-0000-0000-000000000000"]},
+         "No database with UUID `00000000-0000-0000-0000-000000000000` exists."),
+        ({"id": ["keyed", db_id, "invalid"]}, 'Expected a UUID as the table, got "invalid".'),
+    ]  # fmt: skip
+    for doc, message in errors:
+        result = permissions.insert(doc).run(conn)
+        assert (result["errors"], result["first_error"]) == (1, message)
+    r.db("rethinkdb").table("users").get("keyed").delete().run(conn)

@@ -233,6 +233,7 @@ class PermissionsTable(SystemTable):
     """One row per user and scope with permissions set; the key is [user], [user, db id] or [user, db id, table id]."""
 
     name = "permissions"
+    generates_keys = False  # a key names a user and a scope
 
     def rows(self) -> list[dict[str, Any]]:
         rows = [{"id": [ADMIN], "permissions": dict(ADMIN_PERMISSIONS), "user": ADMIN}]
@@ -328,9 +329,16 @@ class PermissionsTable(SystemTable):
 
 
 def _no_such(kind: str, value: Any) -> str:
-    if isinstance(value, str):
+    if isinstance(value, str) and _is_uuid(value):
         return f"No {kind} with UUID `{value}` exists."
     return f"Expected a UUID as the {kind}, got {datums.printed(value)}."
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 # ---------------------------------------------------------------- the system database

@@ -33,6 +33,8 @@ class SystemTable(Table):
     name = ""
     # Whether the rows change only with the catalog, so that changefeeds can follow them (see SystemFeeds).
     follows_catalog = True
+    # Whether an insert without a primary key gets a generated one (a UUID), as for an ordinary table.
+    generates_keys = True
 
     def __init__(self, storage: Storage, by_id: bool = False, user: str = "admin") -> None:
         # Each format is a table of its own to changefeeds, which follow tables by id.

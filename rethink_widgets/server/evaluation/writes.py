@@ -154,6 +154,9 @@ def _insert_one(  # noqa: PLR0917
         result.error(type_error("OBJECT", doc).message, check=True)
         return
     pk = table.primary_key
+    if pk not in doc and isinstance(table, SystemTable) and not table.generates_keys:
+        result.error("You must specify a primary key.")
+        return
     if pk not in doc:
         key = str(uuid.uuid4())
         doc = {**doc, pk: key}
