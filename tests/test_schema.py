@@ -201,3 +201,25 @@ def test_a_restart_resumes_a_build(tmp_path: Any, r: RethinkDB) -> None:
         conn.close()
     finally:
         server.stop()
+
+
+def test_a_clean_stop_does_not_wait_for_a_build(tmp_path: Any, r: RethinkDB) -> None:
+    server = start_server(tmp_path / "data")
+    conn = r.connect(server.host, server.port)
+    r.table_create("big").run(conn)
+    fill(conn, r, "big", 150_000)
+    r.table("big").index_create("g").run(conn)
+    waiter = r.connect(server.host, server.port)
+    token = r.table("big").index_wait("g").run(waiter, noreply=True)  # waits in the server while it stops
+    assert token is None
+    assert server.stop() == 0  # SIGTERM: the build stops where it is
+    server = start_server(tmp_path / "data")
+    try:
+        conn = r.connect(server.host, server.port)
+        assert r.table("big").index_status("g").run(conn)[0]["ready"] is False  # it was stopped mid-build
+        assert r.table("big").index_wait("g").run(conn)[0]["ready"] is True
+        assert r.table("big").get_all(5, index="g").count().run(conn) == r.table("big").filter({"g": 5}).count().run(
+            conn
+        )
+    finally:
+        server.stop()

@@ -95,6 +95,8 @@ class Server:
         """Stop accepting, let running queries finish (for a while), disconnect clients, close storage."""
         if self._listener is not None:
             self._listener.close()
+        # An index build could outlast any grace period: it stops now and resumes at the next start.
+        await asyncio.get_running_loop().run_in_executor(None, self.storage.stop_building)
         for connection in self.connections:
             connection.abandon_feeds()
         running = [t for c in self.connections for t in (*c.running.values(), *c.noreply)]

@@ -294,12 +294,20 @@ class Storage:
             name: json.loads(meta.get(f"setting:{name}", _dumps(value))) for name, value in _SETTINGS.items()
         }
 
-    def close(self) -> None:
+    def stop_building(self) -> None:
+        """Stop index builds where they are (they resume when storage opens again) and wake their waiters."""
         with self._build_state:
             self._closing = True
             self._build_state.notify_all()
         if threading.current_thread() is not self._builder:
             self._builder.join()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        self.stop_building()
         with self._lock:
             self._writer.close()
             for conn in self._readers:

@@ -276,6 +276,8 @@ def index_wait(ctx: Context, term: Term) -> list[dict[str, Any]]:
     info = _table(ctx.eval(term.args[0]))
     names = _index_names(ctx, term, info)
     ctx.storage.index_await(info, names)
+    if ctx.storage.closing:
+        raise ReqlOpFailedError("The server is shutting down; index builds go on when it starts again.")
     if names and ctx.storage.table_by_id(info.id) is None:  # dropped while waiting
         raise ReqlOpFailedError(f"Table `{info.qualified_name}` does not exist.")
     return _index_statuses(info, names)
