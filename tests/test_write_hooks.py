@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlOpFailedError, ReqlQueryLogicError
+from servers import start_server
 
 
 def test_set_get_and_drop(conn: Any, r: RethinkDB, table: str) -> None:
@@ -92,3 +94,22 @@ def test_table_config_keeps_the_hook_read_only(conn: Any, r: RethinkDB, table: s
     assert config.update({"durability": "soft"}).run(conn)["replaced"] == 1
     result = config.update({"write_hook": None}).run(conn)
     assert result["first_error"].startswith("The `write_hook` field is read-only")
+
+
+def test_the_hook_survives_a_restart(tmp_path: Path, r: RethinkDB) -> None:
+    server = start_server(tmp_path / "data")
+    conn = r.connect(server.host, server.port)
+    r.table_create("hooked").run(conn)
+    r.table("hooked").set_write_hook(lambda ctx, old, new: new.merge({"stamped": True})).run(conn)
+    shown = r.table("hooked").get_write_hook().run(conn)
+    conn.close()
+    server.stop()
+    server = start_server(tmp_path / "data")
+    try:
+        conn = r.connect(server.host, server.port)
+        assert r.table("hooked").get_write_hook().run(conn) == shown
+        r.table("hooked").insert({"id": 1}).run(conn)
+        assert r.table("hooked").get(1).run(conn) == {"id": 1, "stamped": True}
+        assert r.table("hooked").set_write_hook(None).run(conn) == {"deleted": 1}
+    finally:
+        server.stop()

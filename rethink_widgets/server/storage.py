@@ -72,7 +72,10 @@ Scope = tuple[str, str]
 # Server and cluster settings kept as JSON in `meta`, with their defaults.
 _SETTINGS = {"tags": ["default"], "cache_size_mb": "auto", "auth_key": None, "heartbeat_timeout_secs": 10}
 # Table settings added after the first release, with their defaults for tables made before them.
-_TABLE_COLUMNS = {"shards": "INTEGER NOT NULL DEFAULT 1", "write_acks": "TEXT NOT NULL DEFAULT 'majority'"}
+_TABLE_COLUMNS = {
+    "shards": "INTEGER NOT NULL DEFAULT 1", "write_acks": "TEXT NOT NULL DEFAULT 'majority'",
+    "write_hook": "TEXT",  # the hook's FUNC term as JSON, or NULL
+}  # fmt: skip
 # Index columns added with background builds: `built` is the primary key of the last row a build has indexed.
 _INDEX_COLUMNS = {"ready": "INTEGER NOT NULL DEFAULT 1", "built": "BLOB"}
 
@@ -110,6 +113,7 @@ class TableInfo:
     sql: str
     shards: int = 1
     write_acks: str = "majority"
+    write_hook: Any = None  # the FUNC term of the table's write hook, as the driver sent it
     indexes: dict[str, IndexInfo] = field(default_factory=dict)
 
     @property
@@ -276,8 +280,9 @@ class Storage:
         self.server_name: str = meta["server_name"]
         self._dbs: dict[str, str] = {name: id_ for id_, name in w.execute("SELECT id, name FROM dbs")}
         self._tables: dict[str, TableInfo] = {}
-        for row in w.execute("SELECT id, db, name, primary_key, durability, sql, shards, write_acks FROM tables"):
-            self._tables[row[0]] = TableInfo(*row)
+        columns = "id, db, name, primary_key, durability, sql, shards, write_acks, write_hook"
+        for *row, hook in w.execute(f"SELECT {columns} FROM tables"):
+            self._tables[row[0]] = TableInfo(*row, json.loads(hook) if hook is not None else None)
         for table_id, name, function, multi, geo, sql, ready, built in w.execute(
             "SELECT table_id, name, function, multi, geo, sql, ready, built FROM indexes"
         ):
@@ -420,19 +425,21 @@ class Storage:
             table = TableInfo(table_id, db, name, primary_key, durability, self._next_sql("t"), shards, write_acks)
             self._writer.execute(f"CREATE TABLE {table.sql} (key BLOB PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID")
             self._writer.execute(
-                "INSERT INTO tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tables (id, db, name, primary_key, durability, sql, shards, write_acks) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (table.id, db, name, primary_key, durability, table.sql, shards, table.write_acks),
             )
             done.append(lambda: self._tables.__setitem__(table.id, table))
         return table
 
     def table_configure(self, table: TableInfo, **settings: Any) -> None:
-        """Change a table's `name`, `db`, `durability`, `shards` or `write_acks`."""
+        """Change a table's `name`, `db`, `durability`, `shards`, `write_acks` or `write_hook`."""
         with self._catalog_change() as done:
             for column, value in settings.items():
-                if column not in ("name", "db", "durability", "shards", "write_acks"):
+                if column not in ("name", "db", "durability", "shards", "write_acks", "write_hook"):
                     raise ValueError(f"no table setting {column}")
-                self._writer.execute(f"UPDATE tables SET {column} = ? WHERE id = ?", (value, table.id))
+                stored = _dumps(value) if column == "write_hook" and value is not None else value
+                self._writer.execute(f"UPDATE tables SET {column} = ? WHERE id = ?", (stored, table.id))
                 done.append(functools.partial(setattr, table, column, value))
 
     def table_drop(self, db: str, name: str) -> TableInfo:

@@ -4,22 +4,23 @@ This server is a cluster of one: every shard of every table has this server as i
 every table is always ready. A row names databases and servers by name, or by id when a system table is read with
 `identifier_format="uuid"`. The same rows are what `config()`, `status()`, `table_create` and `reconfigure` return.
 
-A table's write hook is part of its configuration, but it is kept in memory, per storage: it lasts until the table is
-dropped or the server stops.
+A table's write hook is part of its configuration, stored with it (as the FUNC term the driver sent) and compiled
+once when first run.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import json
 import re
 import uuid
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.terms import FuncNode
+from rethink_widgets.server.evaluation.terms import FuncNode, compile_function
 from rethink_widgets.server.storage import Storage, TableInfo
 
 SYSTEM_DB = "rethinkdb"
@@ -40,9 +41,6 @@ class WriteHook:
 
     raw: Any
     function: FuncNode
-
-
-_WRITE_HOOKS: weakref.WeakKeyDictionary[Storage, dict[str, WriteHook]] = weakref.WeakKeyDictionary()
 
 
 def valid_name(name: str) -> bool:
@@ -84,15 +82,22 @@ def table_config_row(storage: Storage, info: TableInfo, by_id: bool = False) -> 
 
 
 def write_hook(storage: Storage, info: TableInfo) -> WriteHook | None:
-    return _WRITE_HOOKS.get(storage, {}).get(info.id)
+    if info.write_hook is None:
+        return None
+    return _compiled_hook(datums.dumps(info.write_hook))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_hook(text: str) -> WriteHook:
+    """Compiled once per hook, not on every write it runs for (the text is the hook's stored FUNC term)."""
+    raw = json.loads(text)
+    function = compile_function(raw)
+    assert isinstance(function, FuncNode)
+    return WriteHook(raw, function)
 
 
 def set_write_hook(storage: Storage, info: TableInfo, hook: WriteHook | None) -> None:
-    hooks = _WRITE_HOOKS.setdefault(storage, {})
-    if hook is None:
-        hooks.pop(info.id, None)
-    else:
-        hooks[info.id] = hook
+    storage.table_configure(info, write_hook=hook.raw if hook is not None else None)
 
 
 def write_hook_row(storage: Storage, info: TableInfo) -> dict[str, Any] | None:
