@@ -223,3 +223,32 @@ def test_a_clean_stop_does_not_wait_for_a_build(tmp_path: Any, r: RethinkDB) -> 
         )
     finally:
         server.stop()
+
+
+def test_index_errors_name_the_table(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    with pytest.raises(ReqlOpFailedError, match=f"Index `nope` does not exist on table `test.{table}`."):
+        t.index_drop("nope").run(conn)
+    with pytest.raises(ReqlQueryLogicError, match=r"^Could not prove function deterministic\.  Index functions must"):
+        t.index_create("other", lambda row: r.table(table).get(0)).run(conn)
+    assert t.index_list().run(conn) == []
+
+
+def test_info_describes_values_selections_and_slices(conn: Any, r: RethinkDB, table: str) -> None:
+    assert r.minval.info().run(conn) == {"type": "MINVAL"}
+    assert r.expr(None).info().run(conn) == {"type": "NULL"}
+    assert r.expr({"a": [1]}).info().run(conn) == {"type": "OBJECT", "value": '{\n\t"a":\t[\n\t\t1\n\t]\n}'}
+    t = r.table(table)
+    described = t.info().run(conn)
+    assert t.filter(True).info().run(conn) == {"type": "SELECTION<STREAM>", "table": described}
+    assert t.between(0, 5, right_bound="closed").info().run(conn) == {
+        "index": "id", "left_bound": 0, "left_bound_type": "closed", "right_bound": 5, "right_bound_type": "closed",
+        "sorting": "UNORDERED", "table": described, "type": "TABLE_SLICE",
+    }  # fmt: skip
+    unbounded = t.order_by(index=r.desc("id")).info().run(conn)
+    assert (unbounded["sorting"], unbounded["left_bound_type"], unbounded["right_bound_type"]) == (
+        "DESCENDING",
+        "unbounded",
+        "unbounded",
+    )
+    assert t.between(5, 1).info()["left_bound_type"].run(conn) == "unachievable"

@@ -6,13 +6,22 @@ import base64
 import json
 from typing import Any
 
+from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions, placement
 from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, check_name, db_id, table_config_row
 from rethink_widgets.server.evaluation.config_tables import SYSTEM_TABLES
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, operation
-from rethink_widgets.server.evaluation.values import Database, Table, category, type_of
+from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, is_deterministic, operation
+from rethink_widgets.server.evaluation.values import (
+    Database,
+    Selection,
+    SingleSelection,
+    Table,
+    TableSlice,
+    category,
+    type_of,
+)
 from rethink_widgets.server.storage import TableInfo
 
 
@@ -166,9 +175,14 @@ def _field_function(field: str) -> list[Any]:
     return [TERM.FUNC, [[TERM.MAKE_ARRAY, [1]], [TERM.GET_FIELD, [[TERM.VAR, [1]], field]]]]
 
 
+NOT_DETERMINISTIC = "Could not prove function deterministic.  Index functions must be deterministic."
+
+
 def _index_function(ctx: Context, node: Node) -> Any:
     """The FUNC term of an index: as written, or from the binary that index_status returns."""
     if isinstance(node, FuncNode):
+        if not is_deterministic(node):
+            raise ReqlQueryLogicError(NOT_DETERMINISTIC)
         return node.raw
     value = ctx.datum(node)
     if isinstance(value, dict) and value.get(datums.PTYPE) == "BINARY":
@@ -199,7 +213,8 @@ def index_create(ctx: Context, term: Term) -> dict[str, int]:
 def index_drop(ctx: Context, term: Term) -> dict[str, int]:
     info = _indexed_table(ctx.eval(term.args[0]), "drop")
     name = ctx.string(term.args[1])
-    _require_existing(info, name)
+    if name not in info.indexes:  # (reads say "was not found"; index_drop says this)
+        raise ReqlOpFailedError(f"Index `{name}` does not exist on table `{info.qualified_name}`.")
     permissions.require_config(ctx, info=info)
     ctx.storage.index_drop(info, name)
     return {"dropped": 1}
@@ -290,13 +305,42 @@ def info(ctx: Context, term: Term) -> dict[str, Any]:
         require_db(ctx, value.name)
         return {"id": db_id(ctx.storage, value.name), "name": value.name, "type": "DB"}
     if isinstance(value, Table):
-        table = value.info
-        return {
-            "db": {"id": db_id(ctx.storage, table.db), "name": table.db, "type": "DB"},
-            "doc_count_estimates": [value.count()], "id": table.id, "indexes": sorted(table.indexes),
-            "name": table.name, "primary_key": table.primary_key, "type": "TABLE",
-        }  # fmt: skip
+        return _table_info(ctx, value)
+    if isinstance(value, TableSlice):
+        return {**_slice_info(value), "table": _table_info(ctx, value.table), "type": "TABLE_SLICE"}
+    if isinstance(value, Selection | SingleSelection):
+        return {"table": _table_info(ctx, value.table), "type": type_of(value)}
+    if value is keys.MINVAL or value is keys.MAXVAL:
+        return {"type": "MINVAL" if value is keys.MINVAL else "MAXVAL"}
     out: dict[str, Any] = {"type": type_of(value)}
-    if category(value) == "DATUM":
-        out["value"] = datums.dumps(datums.to_wire(value))
+    if category(value) == "DATUM" and value is not None:
+        out["value"] = datums.printed(value)
+    return out
+
+
+def _table_info(ctx: Context, table: Table) -> dict[str, Any]:
+    info = table.info
+    return {
+        "db": {"id": db_id(ctx.storage, info.db), "name": info.db, "type": "DB"},
+        "doc_count_estimates": [table.count()], "id": info.id, "indexes": sorted(info.indexes),
+        "name": info.name, "primary_key": info.primary_key, "type": "TABLE",
+    }  # fmt: skip
+
+
+def _slice_info(value: TableSlice) -> dict[str, Any]:
+    """The index, bounds and order of a `between` or an indexed `order_by`, as RethinkDB describes them."""
+    sorting = {None: "UNORDERED", False: "ASCENDING", True: "DESCENDING"}[value.descending]
+    out: dict[str, Any] = {"index": value.index, "sorting": sorting}
+    low, high = keys.encode(value.lower), keys.encode(value.upper)
+    if low > high or (low == high and (value.lower_open or value.upper_open)):
+        return {**out, "left_bound_type": "unachievable", "right_bound_type": "unachievable"}
+    for side, bound, is_open, unbounded in (
+        ("left", value.lower, value.lower_open, keys.MINVAL),
+        ("right", value.upper, value.upper_open, keys.MAXVAL),
+    ):
+        if bound is unbounded:
+            out[f"{side}_bound_type"] = "unbounded"
+        else:
+            out[f"{side}_bound"] = bound
+            out[f"{side}_bound_type"] = "open" if is_open else "closed"
     return out
