@@ -93,8 +93,10 @@ def test_indexes(conn: Any, r: RethinkDB, table: str) -> None:
         t.index_create("id").run(conn)
     assert t.index_rename("a", "a2").run(conn) == {"renamed": 1}
     assert t.index_drop("a2").run(conn) == {"dropped": 1}
-    with pytest.raises(ReqlOpFailedError, match=f"Index `a2` was not found on table `test.{table}`."):
+    with pytest.raises(ReqlOpFailedError, match=f"Index `a2` does not exist on table `test.{table}`."):
         t.index_drop("a2").run(conn)
+    with pytest.raises(ReqlOpFailedError, match=f"Index `a2` was not found on table `test.{table}`."):
+        t.get_all(1, index="a2").run(conn)
 
 
 def not_ready(index: str, table: str) -> str:
