@@ -252,7 +252,9 @@ def test_requests_handled_on_a_subshell_thread(kernel: Kernel, conn: Any, r: Ret
     comm = open_table(kernel, f"LiveTable(r.table('{people}'))")
     kernel.run("import threading; threads = []; t.on_msg(lambda *a: threads.append(threading.current_thread().name))")
     subshell = kernel.subshell()
-    # A comm answers on the subshell it last spoke from, as when JupyterLab sends widget messages on one.
+    # ipykernel routes a comm's incoming messages to the subshell it last sent from, as JupyterLab's replies go:
+    # let the widget's own updates (sent from the main loop) die down, then have it speak from the subshell.
+    kernel.drain(quiet=1.5)
     kernel.run("t.message = 'from a subshell'", subshell=subshell)
     row = kernel.state(comm)["page_rows"][0]
     edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "name", "text": "via subshell"}

@@ -216,6 +216,8 @@ def _compile(raw: Any, frame: int | str | None, scope: _Scope) -> Node:
         if isinstance(raw, list):
             return _compile_term(raw, frame, scope)
         if isinstance(raw, dict):
+            if _plain(raw):  # most documents a write sends: no term inside, nothing to evaluate
+                return Datum(_as_double(raw), frame)
             optargs = {key: _compile(value, key, scope) for key, value in raw.items()}
             return Term(OPERATIONS[TERM.MAKE_OBJ], [], optargs, frame)
         return Datum(_as_double(raw), frame)
@@ -262,6 +264,20 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
     if not term.splices:
         _check_arity(op, len(args))
     return term
+
+
+def _plain(obj: dict[str, Any]) -> bool:
+    """Whether a JSON object on the wire is already its own value: only scalars and such objects inside (arrays
+    come as MAKE_ARRAY terms), and no pseudo-type, which MAKE_OBJ would check."""
+    if datums.PTYPE in obj:
+        return False
+    for value in obj.values():
+        if isinstance(value, dict):
+            if not _plain(value):
+                return False
+        elif isinstance(value, list):
+            return False
+    return True
 
 
 def _as_double(value: Any) -> Any:
