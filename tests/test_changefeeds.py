@@ -189,6 +189,9 @@ def test_refusals(conn: Any, r: RethinkDB, table: str) -> None:
         r.expr([1, 2]).changes().run(conn)
     with pytest.raises(ReqlQueryLogicError, match=r"^Cannot call `changes` on an eager stream in:"):
         r.range(3).changes().run(conn)
+    with pytest.raises(ReqlQueryLogicError, match=r"Expected to call now\(\) before changes\(\), not after"):
+        t.changes().merge({"seen": r.now()}).run(conn)
+    t.merge({"seen": r.now()}).changes().run(conn).close()  # before changes(): one time, the query's
     assert r.expr(1).run(conn) == 1  # the connection is fine
 
 

@@ -270,6 +270,7 @@ def test_now_is_fixed_within_a_query(conn: Any, r: RethinkDB) -> None:
     first, second = r.expr([r.now(), r.now()]).run(conn)
     assert first == second
     assert r.now().type_of().run(conn) == "PTYPE<TIME>"
+    fails(conn, r.now(r.args([1, 2])), ReqlServerCompileError, "NOW does not accept any args.")
 
 
 def test_constants(conn: Any, r: RethinkDB) -> None:

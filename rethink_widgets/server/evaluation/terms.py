@@ -114,7 +114,7 @@ WHOLE_GROUPS = frozenset({"UNGROUP", "TYPE_OF", "INFO", "DEFAULT", "ERROR", "LIT
 
 
 class Term(Node):
-    __slots__ = ("args", "groups", "op", "optargs", "per_group", "splices")
+    __slots__ = ("args", "feeds", "groups", "op", "optargs", "per_group", "splices")
 
     def __init__(self, op: Operation, args: list[Node], optargs: dict[str, Node], frame: int | str | None) -> None:
         super().__init__(frame)
@@ -127,6 +127,8 @@ class Term(Node):
         self.groups = op.name == "GROUP" or any(_groups(a) for a in args)
         at = 1 if op.name == "FUNCALL" else 0
         self.per_group = op.name not in WHOLE_GROUPS and len(args) > at and _groups(args[at])
+        # A changefeed, or a step applied to one.
+        self.feeds = op.name == "CHANGES" or (bool(args) and isinstance(args[0], Term) and args[0].feeds)
 
     @property
     def name(self) -> str:
@@ -255,6 +257,8 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
         raise ReqlCompileError(NESTED_WRITE)
     if op is None:
         raise ReqlCompileError(f"The term `{name}` is not supported by this server.")
+    if name == "NOW" and (raw_args or raw_optargs):
+        raise ReqlCompileError("NOW does not accept any args.")
     args = [_compile(a, i, scope.inside(name, i == 0)) for i, a in enumerate(raw_args)]
     optargs = {key: _compile(value, key, scope.inside(name, False)) for key, value in raw_optargs.items()}
     unknown = sorted(set(optargs) - op.optargs)
@@ -263,7 +267,18 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
     term = Term(op, args, optargs, frame)
     if not term.splices:
         _check_arity(op, len(args))
+    # r.now() is the query's start time: a step on a feed runs for changes long after it.
+    if term.feeds and name != "CHANGES" and any(_mentions_now(n) for n in [*args[1:], *optargs.values()]):
+        raise ReqlQueryLogicError("Expected to call now() before changes(), not after")
     return term
+
+
+def _mentions_now(node: Node) -> bool:
+    if isinstance(node, FuncNode):
+        return _mentions_now(node.body)
+    if not isinstance(node, Term):
+        return False
+    return node.op.name == "NOW" or any(_mentions_now(n) for n in [*node.args, *node.optargs.values()])
 
 
 def _plain(obj: dict[str, Any]) -> bool:
