@@ -162,7 +162,7 @@ class Job:
     client_address: str
     client_port: int
     user: str
-    query: str
+    query: Any  # the query's term as sent (made JSON text only when `jobs` is read)
 
 
 class Activity:
@@ -180,7 +180,7 @@ class Activity:
         self.connections: Callable[[], int] = lambda: 0
 
     @contextlib.contextmanager
-    def job(self, peer: str, user: str, query: str) -> Iterator[None]:
+    def job(self, peer: str, user: str, query: Any) -> Iterator[None]:
         """Count one query and list it in `jobs` while it runs."""
         address, _, port = peer.rpartition(":")
         job = Job(str(uuid.uuid4()), time.monotonic(), address, int(port) if port.isdigit() else 0, user, query)

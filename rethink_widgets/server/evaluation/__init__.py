@@ -92,7 +92,7 @@ class Engine:
         self, term: Any, global_optargs: dict[str, Any], user: str = "admin", peer: str = ""
     ) -> Atom | Sequence | Feed:
         """Run a query for `user`, connected from `peer` ("address:port"), listed in `jobs` while it evaluates."""
-        with self.storage.activity.job(peer, user, datums.dumps(term)):
+        with self.storage.activity.job(peer, user, term):
             node = terms.compile_query(term)
             ctx = self._context(global_optargs)
             ctx.user = user

@@ -300,8 +300,8 @@ class JobsTable(SystemTable):
         return [
             {
                 "duration_sec": round(now - job.started, 6), "id": ["query", job.id],
-                "info": {"client_address": job.client_address, "client_port": job.client_port, "query": job.query,
-                         "user": job.user},
+                "info": {"client_address": job.client_address, "client_port": job.client_port,
+                         "query": datums.dumps(job.query), "user": job.user},
                 "servers": [server], "type": "query",
             }
             for job in list(self.storage.activity.jobs.values())

@@ -7,6 +7,7 @@ datum. Compiling checks what RethinkDB checks before running: known term types, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,9 @@ def operation(
     return register
 
 
+@functools.cache
 def all_optarg_names() -> frozenset[str]:
+    """Every optarg name of every term (known once all term families have registered: asked per query)."""
     names: set[str] = set()
     for op in OPERATIONS.values():
         names |= op.optargs
