@@ -11,9 +11,13 @@ $(PY):
 	  echo "python3 -m venv failed; installing Debian's python3-venv"; \
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 
-$(STAMP): $(PY) setup.py pyproject.toml
+LAB_OVERRIDES := jupyter-config/overrides.d/rethink_widgets.json
+
+$(STAMP): $(PY) setup.py pyproject.toml $(LAB_OVERRIDES)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,demo]'
+	@# An editable install leaves out setup.py's data_files: put JupyterLab's settings defaults where a wheel would.
+	install -D -m 644 $(LAB_OVERRIDES) $(VENV)/share/jupyter/lab/settings/overrides.d/rethink_widgets.json
 	touch $(STAMP)
 
 # The browser tests drive Debian's chromium; install it when missing (needs root, as on CI and new machines).

@@ -15,6 +15,10 @@ setup(
     package_dir={"rethink_widgets.js": "js"},
     package_data={"rethink_widgets.js": ["*.js"]},
     include_package_data=True,
+    # JupyterLab merges settings files found here with its defaults: saving widget state with a notebook lets a
+    # saved notebook show each widget's last snapshot (marked not live) when no kernel runs. A user's own setting
+    # still wins.
+    data_files=[("share/jupyter/lab/settings/overrides.d", ["jupyter-config/overrides.d/rethink_widgets.json"])],
     install_requires=[
         # The 2.4.10 wheel imports looseversion and six without declaring them.
         "rethinkdb==2.4.10.post1",

@@ -31,6 +31,9 @@ const STYLE = `
 @keyframes rw-flash { from { background: var(--jp-warn-color3, #ffe9a8); } to { background: transparent; } }
 .rw-table .rw-message { color: var(--jp-error-color1, #c22); }
 .rw-table .rw-offline { color: var(--jp-warn-color1, #c80); }
+/* A saved snapshot has no kernel to act for it: no controls that would do nothing. */
+.rw-table.rw-stale button, .rw-table.rw-stale input { visibility: hidden; }
+.rw-table.rw-stale th { cursor: default; }
 `;
 
 function cellText(value) {
@@ -82,6 +85,7 @@ function render({ model, el }) {
   const hello = setTimeout(() => {
     if (live) return;
     stale = true;
+    root.classList.add("rw-stale");
     offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
     drawStatus();
   }, 3000);
@@ -89,6 +93,7 @@ function render({ model, el }) {
     if (msg && msg.type === "live") {
       live = true;
       stale = false;
+      root.classList.remove("rw-stale");
       offline.textContent = "";
       drawStatus();
     }
@@ -241,6 +246,7 @@ function render({ model, el }) {
   function draw() {
     live = true;
     stale = false;
+    root.classList.remove("rw-stale");
     offline.textContent = "";
     drawHead();
     drawBody();

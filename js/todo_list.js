@@ -21,6 +21,9 @@ const STYLE = `
 .rw-todo li:hover button, .rw-todo li:focus-within button { visibility: visible; }
 .rw-todo .rw-message { color: var(--jp-error-color1, #c22); }
 .rw-todo .rw-offline { color: var(--jp-warn-color1, #c80); }
+/* A saved snapshot has no kernel to act for it: what it shows cannot be changed. */
+.rw-todo.rw-stale input[type=text], .rw-todo.rw-stale button { visibility: hidden; }
+.rw-todo.rw-stale input[type=checkbox] { pointer-events: none; }
 `;
 
 function element(tag, attributes = {}, text) {
@@ -56,6 +59,7 @@ function render({ model, el }) {
   const hello = setTimeout(() => {
     if (live) return;
     stale = true;
+    root.classList.add("rw-stale");
     offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
     draw();
   }, 3000);
@@ -71,6 +75,7 @@ function render({ model, el }) {
     if (msg && msg.type === "live") {
       live = true;
       stale = false;
+      root.classList.remove("rw-stale");
       offline.textContent = "";
       draw();
     }
@@ -161,6 +166,7 @@ function render({ model, el }) {
   model.on("change:version", () => {
     live = true;
     stale = false;
+    root.classList.remove("rw-stale");
     offline.textContent = "";
     draw();
   });

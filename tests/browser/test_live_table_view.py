@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import nbformat
 import pytest
-from jupyter_lab import Lab, open_notebook, run_all
+from jupyter_lab import Lab, open_notebook, run_all, save
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from playwright.sync_api import Page, expect
@@ -165,6 +166,33 @@ def test_saved_notebook_shows_its_last_snapshot(
     expect(table.locator("tbody tr").first).to_contain_text("person 1")
     expect(table.locator(".rw-offline")).to_contain_text("Not live", timeout=TIMEOUT)
     expect(table.locator(".rw-status")).to_contain_text("not live · 7 rows")
+
+
+def test_saved_in_jupyterlab_then_reopened_with_no_kernel(lab: Lab, people: str, page: Page) -> None:
+    """As a person does it: run, save (the package makes JupyterLab save widget state), stop the kernel, reopen."""
+    path = lab.notebook(
+        f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", f"LiveTable(r.table('{people}'))"]
+    )
+    open_notebook(page, lab, path)
+    run_all(page, path)
+    expect(page.locator(".rw-table .rw-status")).to_contain_text("ready · 7 rows", timeout=TIMEOUT)
+    save(page, path)
+    page.evaluate(
+        """async (path) => { const w = Array.from(window.jupyterapp.shell.widgets('main'))
+            .find(w => w.context && w.context.path === path);
+            await w.sessionContext.shutdown(); await w.context.save(); w.close(); }""",
+        path,
+    )
+    saved = json.loads((lab.root / path).read_text())
+    assert saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]  # the state went in
+    page.goto(f"{lab.url}{lab.tree}{path}?token={lab.token}&reset")
+    table = page.locator(".rw-table")
+    expect(table.locator("tbody tr")).to_have_count(7, timeout=TIMEOUT)
+    expect(table.locator(".rw-offline")).to_contain_text("Not live", timeout=TIMEOUT)
+    # Nothing would act on them: no delete, add or filter controls on a snapshot.
+    expect(table.get_by_role("button", name="Add row")).to_be_hidden()
+    expect(table.locator("tbody button").first).to_be_hidden()
+    expect(table.get_by_placeholder("Filter")).to_be_hidden()
 
 
 def test_a_notebook_saved_without_widget_state_shows_a_snapshot(
