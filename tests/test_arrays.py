@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from reql_errors import INFINITE, fails
 from rethinkdb import RethinkDB
 from rethinkdb.errors import (
-    ReqlError,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
     ReqlResourceLimitError,
@@ -19,17 +18,7 @@ LIMIT_4 = (
     "Array over size limit `4`.  To raise the number of allowed elements, modify the `array_limit` option to `.run` "
     "(not available in the Data Explorer), or use an index."
 )
-INFINITE = (
-    "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) or coerce it to an array."
-)
 NOT_ORDERED = "The streams given as arguments are not ordered by given ordering."
-
-
-def fails(conn: Any, query: Any, error: type[ReqlError], message: str, **run: Any) -> None:
-    with pytest.raises(error) as info:
-        query.run(conn, **run)
-    assert type(info.value) is error
-    assert info.value.message == message
 
 
 def test_append_and_prepend(conn: Any, r: RethinkDB) -> None:

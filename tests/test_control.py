@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reql_errors import fails
 from rethinkdb import RethinkDB
 from rethinkdb.errors import (
-    ReqlError,
     ReqlNonExistenceError,
     ReqlQueryLogicError,
     ReqlResourceLimitError,
     ReqlUserError,
 )
-
-
-def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
-    with pytest.raises(error) as info:
-        query.run(conn)
-    assert type(info.value) is error
-    assert info.value.message == message
 
 
 def test_do(conn: Any, r: RethinkDB) -> None:

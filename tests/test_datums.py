@@ -6,16 +6,9 @@ import datetime
 import math
 from typing import Any
 
-import pytest
+from reql_errors import fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlQueryLogicError
-
-
-def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
-    with pytest.raises(error) as info:
-        query.run(conn)
-    assert type(info.value) is error
-    assert info.value.message == message
+from rethinkdb.errors import ReqlNonExistenceError, ReqlQueryLogicError
 
 
 def test_values_round_trip(conn: Any, r: RethinkDB) -> None:

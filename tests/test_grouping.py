@@ -6,19 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reql_errors import INFINITE, fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError, ReqlResourceLimitError
-
-INFINITE = (
-    "Cannot use an infinite stream with an aggregation function (`reduce`, `count`, etc.) or coerce it to an array."
-)
-
-
-def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
-    with pytest.raises(error) as info:
-        query.run(conn)
-    assert type(info.value) is error
-    assert info.value.message == message
+from rethinkdb.errors import ReqlOpFailedError, ReqlQueryLogicError, ReqlResourceLimitError
 
 
 @pytest.fixture

@@ -6,15 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from reql_errors import fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
-
-
-def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
-    with pytest.raises(error) as info:
-        query.run(conn)
-    assert type(info.value) is error
-    assert info.value.message == message
+from rethinkdb.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
 
 
 @pytest.fixture

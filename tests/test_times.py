@@ -6,18 +6,12 @@ import datetime
 from typing import Any
 
 import pytest
+from reql_errors import fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlError, ReqlQueryLogicError, ReqlServerCompileError
+from rethinkdb.errors import ReqlQueryLogicError, ReqlServerCompileError
 
 PACIFIC = datetime.timezone(datetime.timedelta(hours=-7))
 OUT_OF_RANGE = "Error in time logic: Year is out of valid range: 1400..10000."
-
-
-def fails(conn: Any, query: Any, error: type[ReqlError], message: str) -> None:
-    with pytest.raises(error) as info:
-        query.run(conn)
-    assert type(info.value) is error
-    assert info.value.message == message
 
 
 def test_python_datetimes_round_trip(conn: Any, r: RethinkDB) -> None:
