@@ -74,7 +74,8 @@ def test_watch_feed_and_conn_come_back_after_a_server_restart(tmp_path: Path, r:
         assert k.run("await until(lambda: w.status == 'reconnecting')").text == "True"
         second = start_server(tmp_path / "data", "--driver-port", str(port))
         try:
-            assert k.run("await until(lambda: w.status == 'ready')").text == "True"
+            both_ready = "await until(lambda: [l.status for l in feeds.LIVE.values()] == ['ready'] * 2)"
+            assert k.run(both_ready).text == "True"  # changes made before a feed is back are not replayed
             r.table("live").insert({"id": 2}).run(r.connect("127.0.0.1", port))
             assert k.run("await until(lambda: got == seen == [1, 2])").text == "True", k.run("seen, got").text
             assert k.run("r.table('live').count().run(conn)").text == "2"
