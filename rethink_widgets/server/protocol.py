@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 QUERY = Query.QueryType
+_CONTINUE = b"[%d]" % QUERY.CONTINUE
 
 
 @dataclass
@@ -156,6 +157,9 @@ class Connection:
     # ---------------------------------------------------------------- dispatch
 
     def _dispatch(self, token: int, payload: bytes) -> None:
+        if payload == _CONTINUE:  # every batch of every feed asks with one: the frame to answer fastest
+            self._continue(token)
+            return
         try:
             query = json.loads(payload)
         except ValueError:
