@@ -166,3 +166,18 @@ def test_permissions_survive_a_restart_and_go_with_their_user(tmp_path: Path) ->
         ]  # fmt: skip
     finally:
         second.stop()
+
+
+def test_reconfiguring_through_config_needs_config(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    rename = r.table("notes").config().update({"name": "renamed"})
+    with pytest.raises(ReqlPermissionError, match=denied("read")):  # the row lives in the system database
+        rename.run(conn)
+    r.db("rethinkdb").grant("bob", {"read": True, "write": True}).run(admin)
+    assert rename.run(conn)["first_error"] == "User `bob` does not have the required `config` permission."
+    for_tables = r.db("rethinkdb").table("table_config")
+    assert for_tables.insert({"name": "made", "db": "app"}).run(conn)["errors"] == 1
+    assert r.db("app").table_list().run(admin) == ["notes"]
+    r.db("app").table("notes").grant("bob", {"config": True}).run(admin)
+    assert rename.run(conn)["replaced"] == 1
+    assert r.db("app").table_list().run(admin) == ["renamed"]

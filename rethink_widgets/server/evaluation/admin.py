@@ -49,10 +49,11 @@ def config(ctx: Context, term: Term) -> SingleSelection:
     if isinstance(target, Database):
         if target.name == SYSTEM_DB:
             raise ReqlOpFailedError(f"Database `{SYSTEM_DB}` is special; you can't configure it.")
-        table: Table = DbConfigTable(ctx.storage)
+        table: Table = DbConfigTable(ctx.storage, user=ctx.user)
         key = ctx.storage.db_id(target.name)
     else:
-        table, key = TableConfigTable(ctx.storage), _user_table(target, "meaningful configurations").id
+        table = TableConfigTable(ctx.storage, user=ctx.user)  # a write through it checks the user's permission
+        key = _user_table(target, "meaningful configurations").id
     return SingleSelection(table, key, table.get(key))
 
 

@@ -34,6 +34,7 @@ from rethink_widgets.server.evaluation.permissions import (
     SYSTEM_DB_ID,
     db_id_of,
     merge,
+    require,
 )
 from rethink_widgets.server.evaluation.system import (
     ClusterConfigTable,
@@ -70,6 +71,7 @@ class DbConfigTable(SystemTable):
             return old
         if name in self.storage.db_list() or name == SYSTEM_DB:
             raise ReqlOpFailedError(f"Database `{name}` already exists.")
+        require(self.storage, self.user, "config")  # as db_create and db_drop need
         if old is None:
             self.storage.db_create(name, _uuid(doc["id"]))
         else:
@@ -79,6 +81,7 @@ class DbConfigTable(SystemTable):
     def delete(self, key: Any) -> dict[str, Any] | None:
         old = self.get(key)
         if old is not None:
+            require(self.storage, self.user, "config")
             self.storage.db_drop(old["name"])
         return old
 
@@ -110,6 +113,7 @@ class TableConfigTable(SystemTable):
         if old is not None:
             info = self.storage.table_by_id(key)
             assert info is not None
+            require(self.storage, self.user, "config", db_id_of(self.storage, info.db))  # as table_drop needs
             self.storage.table_drop(info.db, info.name)
         return old
 
@@ -121,6 +125,7 @@ class TableConfigTable(SystemTable):
         name, db = settings.pop("name"), settings.pop("db")
         if self.storage.table(db, name) is not None:
             raise ReqlOpFailedError(f"Table `{db}.{name}` already exists.")
+        require(self.storage, self.user, "config", db_id_of(self.storage, db))  # as table_create needs
         primary_key = doc.get("primary_key", "id")
         if not isinstance(primary_key, str):
             raise ReqlOpFailedError(f"In `primary_key`: Expected a string; got {datums.printed(primary_key)}")
@@ -144,6 +149,9 @@ class TableConfigTable(SystemTable):
             )
         changed = {key: value for key, value in settings.items() if getattr(info, key) != value}
         if changed:
+            require(self.storage, self.user, "config", db_id_of(self.storage, info.db), info.id)
+            if "db" in changed:  # moving it: the database it goes to must allow it too
+                require(self.storage, self.user, "config", db_id_of(self.storage, changed["db"]))
             self.storage.table_configure(info, **changed)
 
     def _settings(self, doc: dict[str, Any], write_hook: dict[str, Any] | None = None) -> dict[str, Any]:
