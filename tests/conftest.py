@@ -1,12 +1,15 @@
-"""Fixtures that start real embedded servers on free loopback ports and connect the real rethinkdb driver."""
+"""Fixtures that start real embedded servers on free loopback ports, connect the real rethinkdb driver, and start
+real kernels."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from kernel import Kernel
 from rethinkdb import RethinkDB
 from servers import ServerProcess, start_server
 
@@ -38,3 +41,13 @@ def table(conn: Any, r: RethinkDB) -> Iterator[str]:
     r.table_create(name).run(conn)
     yield name
     r.table_drop(name).run(conn)
+
+
+@pytest.fixture
+def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
+    """A real IPython kernel with `%load_ext rethink_widgets` run, its database the test session's server."""
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
+    cell = k.run("%load_ext rethink_widgets")
+    assert not cell.error, cell.error
+    yield k
+    k.close()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import ServerProcess, start_server
+from servers import start_server
 
 COLLECT = (
     "import asyncio\n"
@@ -27,12 +26,10 @@ COLLECT = (
 
 
 @pytest.fixture
-def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
-    assert not k.run("%load_ext rethink_widgets").error
-    assert not k.run(COLLECT).error
-    yield k
-    k.close()
+def kernel(kernel: Kernel) -> Kernel:
+    """The shared kernel, with the helpers these tests run in it."""
+    assert not kernel.run(COLLECT).error
+    return kernel
 
 
 def test_rerunning_a_cell_stops_its_watch_and_feed(kernel: Kernel, table: str) -> None:

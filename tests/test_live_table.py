@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,6 @@ import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
 from servers import ServerProcess, start_server
-
-
-@pytest.fixture
-def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
-    cell = k.run("%load_ext rethink_widgets")
-    assert not cell.error, cell.error
-    yield k
-    k.close()
 
 
 def cells(state: dict[str, Any], column: str) -> list[Any]:

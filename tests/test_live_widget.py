@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import ServerProcess
 
 from rethink_widgets.live_widget import Budget, Throttle, asset
 
@@ -74,14 +70,6 @@ def test_widgets_share_a_budget() -> None:
 
 
 # ---------------------------------------------------------------- in a real kernel
-
-
-@pytest.fixture
-def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
-    assert not k.run("%load_ext rethink_widgets").error
-    yield k
-    k.close()
 
 
 def test_status_and_repr_are_current_once_ready(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:

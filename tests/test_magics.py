@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import ServerProcess, start_server
+from servers import start_server
 
 from rethink_widgets import database as databases
 from rethink_widgets import magics
-
-
-@pytest.fixture
-def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
-    assert not k.run("%load_ext rethink_widgets").error
-    yield k
-    k.close()
 
 
 def test_status_lists_widgets_watches_and_feeds(kernel: Kernel, r: RethinkDB, conn: Any, table: str) -> None:

@@ -20,13 +20,6 @@ def start_kernel(server: ServerProcess, cwd: Path) -> Kernel:
 
 
 @pytest.fixture
-def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
-    k = start_kernel(server, tmp_path)
-    yield k
-    k.close()
-
-
-@pytest.fixture
 def todo(conn: Any, r: RethinkDB) -> Iterator[str]:
     name = "todo_" + uuid.uuid4().hex[:8]
     yield name
