@@ -87,11 +87,13 @@ class Background:
         self.changes_seen += changes
 
     def close(self) -> None:
-        """Cancel the task; its cursor and connection are closed."""
+        """Cancel the task; its cursor and connection are closed. A feed that failed keeps saying why."""
         LIVE.pop(self.number, None)
+        failed = self._task is not None and self._task.done() and self.status.startswith("error:")
         if self._task is not None:
             self._task.cancel()
-        self._set_status("closed")
+        if not failed:
+            self._set_status("closed")
 
     # ---------------------------------------------------------------- the task
 

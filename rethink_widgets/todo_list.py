@@ -63,8 +63,10 @@ class _OrderedIds:
         last_millis, last_counter = self._last
         if millis <= last_millis:
             millis, counter = last_millis, last_counter + 1
+            if counter > 0xFFF:  # the counter's 12 bits are used up: go on in the next millisecond
+                millis, counter = last_millis + 1, 0
         self._last = (millis, counter)
-        value = (millis << 80) | (0x7 << 76) | ((counter & 0xFFF) << 64) | (0b10 << 62)
+        value = (millis << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62)
         value |= int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
         return str(uuid.UUID(int=value))
 

@@ -24,6 +24,7 @@ each a running total and the count of the last whole second, and the queries run
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
@@ -130,23 +131,26 @@ class Change:
 
 
 class Rate:
-    """A running total and the count of the last whole second, kept without a timer."""
+    """A running total and the count of the last whole second, kept without a timer (worker threads add to it)."""
 
-    __slots__ = ("_current", "_previous", "_second", "total")
+    __slots__ = ("_current", "_lock", "_previous", "_second", "total")
 
     def __init__(self) -> None:
         self.total = 0
         self._second = 0
         self._current = self._previous = 0
+        self._lock = threading.Lock()
 
     def add(self, count: int = 1) -> None:
-        self._roll()
-        self._current += count
-        self.total += count
+        with self._lock:
+            self._roll()
+            self._current += count
+            self.total += count
 
     def per_sec(self) -> int:
-        self._roll()
-        return self._previous
+        with self._lock:
+            self._roll()
+            return self._previous
 
     def _roll(self) -> None:
         now = int(time.monotonic())
@@ -463,6 +467,8 @@ class Storage:
     def _forget(self, table: TableInfo) -> None:
         self._tables.pop(table.id, None)
         self._forget_permissions(table.id)
+        self.activity.reads.pop(table.id, None)
+        self.activity.writes.pop(table.id, None)
         for name in table.indexes:
             self._index_functions.pop((table.id, name), None)
         for listener in self._drop_listeners:
@@ -775,8 +781,8 @@ class Storage:
                 raise
             else:
                 self._writer.execute("COMMIT")
-                for change in txn.changes:
-                    self.activity.writes[change.table_id].add()
+                for table_id, count in collections.Counter(c.table_id for c in txn.changes).items():
+                    self.activity.writes[table_id].add(count)
                 if txn.changes:
                     for listener in self._listeners:
                         listener(txn.changes)

@@ -24,7 +24,7 @@ from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions, times
 from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, system_id, user_tables, valid_name
 from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import Storage, TableInfo
+from rethink_widgets.server.storage import Rate, Storage, TableInfo
 
 
 class SystemTable(Table):
@@ -324,8 +324,9 @@ class StatsTable(SystemTable):
         connections = activity.connections()
         active = len({(job.client_address, job.client_port) for job in list(activity.jobs.values())})
         tables = user_tables(self.storage)
-        reads = {info.id: activity.reads[info.id] for info in tables}
-        writes = {info.id: activity.writes[info.id] for info in tables}
+        # (Looked up without adding entries: a table never read has no counter yet.)
+        reads = {info.id: activity.reads.get(info.id) or Rate() for info in tables}
+        writes = {info.id: activity.writes.get(info.id) or Rate() for info in tables}
         read_rate, write_rate = sum(r.per_sec() for r in reads.values()), sum(w.per_sec() for w in writes.values())
         engine = {
             "client_connections": connections, "clients_active": active,
