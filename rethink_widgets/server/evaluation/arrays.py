@@ -77,22 +77,25 @@ def _check_index(index: int, size: int, *, gap: bool = False) -> None:
         raise ReqlNonExistenceError(f"Index `{index}` out of bounds for array of size: `{size}`.")
 
 
-@operation("INSERT_AT", 3)
-def insert_at(ctx: Context, term: Term) -> list[Any]:
+def _insertion(ctx: Context, term: Term) -> tuple[list[Any], int, Any]:
+    """The array, the gap to insert at (checked) and what to insert, of INSERT_AT and SPLICE_AT."""
     rows = _copy(ctx, term.args[0])
     index = _canonical(ctx, term.args[1], len(rows) + 1)
     value = ctx.datum(term.args[2])
     _check_index(index, len(rows), gap=True)
+    return rows, index, value
+
+
+@operation("INSERT_AT", 3)
+def insert_at(ctx: Context, term: Term) -> list[Any]:
+    rows, index, value = _insertion(ctx, term)
     rows.insert(index, value)
     return ctx.check_array(rows)
 
 
 @operation("SPLICE_AT", 3)
 def splice_at(ctx: Context, term: Term) -> list[Any]:
-    rows = _copy(ctx, term.args[0])
-    index = _canonical(ctx, term.args[1], len(rows) + 1)
-    values = ctx.datum(term.args[2])
-    _check_index(index, len(rows), gap=True)
+    rows, index, values = _insertion(ctx, term)
     if not isinstance(values, list):
         raise type_error("ARRAY", values)
     rows[index:index] = values

@@ -24,7 +24,6 @@ from rethink_widgets.server.evaluation.catalog import (
     table_config_row,
     table_status_row,
     user_tables,
-    valid_name,
     write_hook_row,
 )
 from rethink_widgets.server.evaluation.permissions import (
@@ -48,12 +47,12 @@ from rethink_widgets.server.evaluation.system import (
     UsersTable,
     check_keys,
     check_user,
+    checked_name,
 )
 from rethink_widgets.server.evaluation.values import Table
 from rethink_widgets.server.storage import Change, Scope, Storage, TableInfo
 
 SCRATCH = "_debug_scratch"
-_VALID_NAME = "Use A-Z, a-z, 0-9, _ and - only"
 _CONFIG_FIELDS = ("name", "db", "id", "indexes", "primary_key", "shards", "write_acks", "durability", "write_hook")
 
 
@@ -65,7 +64,7 @@ class DbConfigTable(SystemTable):
 
     def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         check_keys(doc, {"id", "name"})
-        name = _name(doc.get("name"), "database name")
+        name = checked_name(doc.get("name"), "name", "database name")
         old = self.get(doc["id"])
         if old is not None and old["name"] == name:
             return old
@@ -163,7 +162,7 @@ class TableConfigTable(SystemTable):
             raise ReqlOpFailedError(
                 "The `write_hook` field is read-only and can't be used to create or drop a write hook function."
             )
-        settings = {"name": _name(doc.get("name"), "table name"), "db": self._db(doc.get("db"))}
+        settings = {"name": checked_name(doc.get("name"), "name", "table name"), "db": self._db(doc.get("db"))}
         for field, options in (("durability", ("soft", "hard")), ("write_acks", ("single", "majority"))):
             value = doc.get(field, options[1])
             if value not in options:
@@ -179,7 +178,7 @@ class TableConfigTable(SystemTable):
             if value not in names:
                 raise ReqlOpFailedError(f"There is no database with UUID `{datums.printed(value)}`.")
             return names[value]
-        name = _name(value, "database name")
+        name = checked_name(value, "name", "database name")
         if self.storage.db_id(name) is None:
             raise ReqlOpFailedError(f"Database `{name}` does not exist.")
         return name
@@ -217,14 +216,6 @@ class TableConfigTable(SystemTable):
             )
         if shard.get("nonvoting_replicas"):
             raise ReqlOpFailedError(f"In `shards`: The primary replica (`{server}`) must not be a nonvoting replica.")
-
-
-def _name(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise ReqlOpFailedError(f"In `name`: Expected a {what}; got {datums.printed(value)}")
-    if not valid_name(value):
-        raise ReqlOpFailedError(f"In `name`: {datums.printed(value)} is not a valid {what}; {_VALID_NAME}.")
-    return value
 
 
 def _uuid(value: Any) -> str:

@@ -166,11 +166,11 @@ class ServerConfigTable(SystemTable):
         if doc["id"] != self.storage.server_id:
             raise ReqlOpFailedError(f"It's illegal to insert new rows into the `{SYSTEM_DB}.{self.name}` table.")
         old = self.rows()[0]
-        name = _name(_required(doc, "name"), "name", "server name")
+        name = checked_name(_required(doc, "name"), "name", "server name")
         tags = _required(doc, "tags")
         if not isinstance(tags, list):
             raise ReqlOpFailedError(f"In `tags`: Expected an array, got {datums.printed(tags)}")
-        tags = sorted({_name(tag, "tags", "server tag") for tag in tags})
+        tags = sorted({checked_name(tag, "tags", "server tag") for tag in tags})
         cache = doc.get("cache_size_mb", "auto")
         if cache != "auto" and (not datums.is_number(cache) or cache < 0):
             raise ReqlOpFailedError(f'In `cache_size_mb`: Expected a number or "auto", got {datums.printed(cache)}')
@@ -182,7 +182,8 @@ class ServerConfigTable(SystemTable):
         raise ReqlOpFailedError(f"It's illegal to delete rows from the `{SYSTEM_DB}.{self.name}` table.")
 
 
-def _name(value: Any, field: str, what: str) -> str:
+def checked_name(value: Any, field: str, what: str) -> str:
+    """A name written into a system table row (`field` of it), checked with RethinkDB's messages."""
     if not isinstance(value, str):
         raise ReqlOpFailedError(f"In `{field}`: Expected a {what}; got {datums.printed(value)}")
     if not valid_name(value):
