@@ -23,7 +23,7 @@ from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
 
 if TYPE_CHECKING:
     from rethink_widgets.server.changefeeds import Subscription
-    from rethink_widgets.server.protocol import BatchLimits
+    from rethink_widgets.server.protocol import BatchLimits, InWorker
     from rethink_widgets.server.server import Server
     from rethink_widgets.server.storage import Snapshot
 
@@ -142,7 +142,7 @@ class FeedCursor:
 
     # ---------------------------------------------------------------- batches
 
-    async def next_batch(self, server: Server) -> tuple[list[str], bool]:
+    async def next_batch(self, in_worker: InWorker) -> tuple[list[str], bool]:
         """The next batch as encoded rows, and whether the feed has ended; waits unless it is the first."""
         asked = time.monotonic()
         async with self._lock:
@@ -151,7 +151,7 @@ class FeedCursor:
                 if not first:
                     await self._wait(asked)
                 if self._needs_worker():
-                    rows, last = await server.in_worker(self._take, first)
+                    rows, last = await in_worker(self._take, first)
                 else:
                     rows, last = self._take(first)
                 if rows or last or first:

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rethinkdb.ql2_pb2 import Query
 
-from rethink_widgets.server import wire
-from rethink_widgets.server.errors import RESPONSE, ReqlClientError, ReqlError, ReqlInternalError
+from rethink_widgets.server import interrupts, replies, wire
+from rethink_widgets.server.errors import (
+    RESPONSE,
+    ReqlClientError,
+    ReqlError,
+    ReqlInternalError,
+    ReqlOpIndeterminateError,
+    ReqlResourceLimitError,
+)
 from rethink_widgets.server.evaluation import Atom, Feed, Sequence
+from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
+from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted
 
 if TYPE_CHECKING:
     from rethink_widgets.server.server import Server
@@ -29,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUERY = Query.QueryType
 _CONTINUE = b"[%d]" % QUERY.CONTINUE
+# Runs a function on a worker thread for one query: `await in_worker(fn, *args)`.
+InWorker = Callable[..., Awaitable[Any]]
 
 
 @dataclass
@@ -71,10 +83,10 @@ class RowCursor:
         self._first = True
         self._lock = asyncio.Lock()
 
-    async def next_batch(self, server: Server) -> tuple[list[str], bool]:
+    async def next_batch(self, in_worker: InWorker) -> tuple[list[str], bool]:
         """The next batch as encoded rows, and whether it is the last."""
         async with self._lock:
-            return await server.in_worker(self._take)
+            return await in_worker(self._take)
 
     def _take(self) -> tuple[list[str], bool]:
         limits, scale = self._limits, (self._limits.first_scaledown if self._first else 1)
@@ -90,7 +102,7 @@ class RowCursor:
             if row is _END:
                 self._done = True
                 break
-            encoded = wire.dumps(row)
+            encoded = replies.checked(wire.dumps(row))
             batch.append(encoded)
             size += len(encoded)
         return batch, self._done and not self._pending
@@ -100,7 +112,7 @@ class RowCursor:
         if row is _END:
             self._done = True
         else:
-            self._pending.append(wire.dumps(row))
+            self._pending.append(replies.checked(wire.dumps(row)))
 
     def close(self) -> None:
         close = getattr(self._rows, "close", None)
@@ -120,7 +132,10 @@ class Connection:
         self.user: str | None = None
         self.running: dict[int, asyncio.Task[None]] = {}
         self.cursors: dict[int, RowCursor | FeedCursor] = {}
-        self.noreply: list[asyncio.Task[None]] = []
+        self.noreply: dict[asyncio.Task[None], Ticket] = {}
+        # Every query the server still holds for this connection (evaluating, or a cursor open), by token.
+        self.queries: dict[int, Ticket] = {}
+        self.slots = asyncio.Semaphore(PER_CONNECTION)
         self._outgoing: list[bytes] = []
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
@@ -144,6 +159,8 @@ class Connection:
             await self.close()
 
     async def close(self) -> None:
+        # Nobody is left to answer: every query of this connection stops at its next check point.
+        self.interrupt_all(interrupts.CLOSED)
         for task in [*self.running.values(), *self.noreply]:
             task.cancel()
         for cursor in self.cursors.values():
@@ -153,6 +170,12 @@ class Connection:
         with contextlib.suppress(Exception):
             self.writer.close()
             await self.writer.wait_closed()
+
+    def interrupt_all(self, reason: str) -> None:
+        for token in list(self.queries):
+            self._end_query(token, reason)
+        for ticket in self.noreply.values():
+            ticket.interruptor.interrupt(reason)
 
     # ---------------------------------------------------------------- dispatch
 
@@ -189,7 +212,7 @@ class Connection:
             self._send_error(token, ReqlClientError(f"Unrecognized QueryType: {kind}."))
 
     def _start(self, token: int, query: list[Any]) -> None:
-        if token in self.running or token in self.cursors:
+        if token in self.running or token in self.cursors or token in self.queries:
             self._send_error(token, ReqlClientError(f"ERROR: duplicate token {token}"))
             return
         term = query[1] if len(query) > 1 else None
@@ -197,12 +220,36 @@ class Connection:
         if not isinstance(optargs, dict):
             self._send_error(token, ReqlClientError("Global optargs must be an object."))
             return
+        ticket = self._ticket(term)
         if optargs.get("noreply") is True:
-            task = asyncio.ensure_future(self._run(token, term, optargs, reply=False))
-            self.noreply.append(task)
-            task.add_done_callback(self.noreply.remove)
+            task = asyncio.ensure_future(self._run_noreply(ticket, term, optargs))
+            self.noreply[task] = ticket
+            task.add_done_callback(self.noreply.pop)
         else:
-            self._spawn(token, self._run(token, term, optargs, reply=True))
+            self.queries[token] = ticket
+            self._watch_jobs_table(token, ticket)
+            self._spawn(token, self._run(token, ticket, term, optargs))
+
+    def _ticket(self, term: Any) -> Ticket:
+        user = self.user or ""
+        interruptor = Interruptor()
+        job_id = self.server.storage.activity.add_job(self.peer, user, term, interruptor)
+        return Ticket(interruptor, user, self.peer, self.slots, job_id)
+
+    def _watch_jobs_table(self, token: int, ticket: Ticket) -> None:
+        """Answer the query at once when its job row is deleted, even while nothing runs for it (a feed waiting)."""
+        loop = asyncio.get_running_loop()
+
+        def interrupted() -> None:
+            if ticket.interruptor.reason == interrupts.JOBS:
+                loop.call_soon_threadsafe(self._terminated, token, ticket)
+
+        ticket.interruptor.on_interrupt(interrupted)
+
+    def _terminated(self, token: int, ticket: Ticket) -> None:
+        if self.queries.get(token) is ticket:
+            self._send_error(token, ReqlOpIndeterminateError(interrupts.JOBS_MESSAGE))
+            self._end_query(token, interrupts.JOBS)
 
     def _spawn(self, token: int, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -219,19 +266,33 @@ class Connection:
             self._spawn(token, self._serve_batch(token, cursor, None))
 
     def _stop(self, token: int) -> None:
-        cursor = self.cursors.pop(token, None)
-        if cursor is None:
+        if token not in self.queries:
             self._send_error(token, ReqlClientError(f"Token {token} not in stream cache."))
             return
-        cursor.close()
-        task = self.running.get(token)
+        cursor = self.cursors.get(token)
         held = isinstance(cursor, FeedCursor) and cursor.unpark()
+        task = self.running.get(token)
+        self._end_query(token, interrupts.STOP)
         if held or (task is not None and not task.done()):
-            # The CONTINUE still waiting for this cursor gets its own (empty, final) reply before STOP's.
-            if task is not None:
-                task.cancel()
+            # What still waits for an answer on this token (a START evaluating, a CONTINUE reading or held for a
+            # change) gets its own empty, final reply before STOP's, as RethinkDB answers a stopped query.
             self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
         self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
+
+    def _end_query(self, token: int, reason: str | None = None) -> None:
+        """Forget a query: its cursor closes and its job row goes; with a reason, it stops wherever it runs."""
+        ticket = self.queries.pop(token, None)
+        if ticket is None:
+            return
+        cursor = self.cursors.pop(token, None)
+        if cursor is not None:
+            cursor.close()
+        self.server.storage.activity.remove_job(ticket.job_id)
+        if reason is not None:
+            ticket.interruptor.interrupt(reason)
+            task = self.running.get(token)
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()  # a batch waiting for changes would wait forever; work on a thread stops by itself
 
     def abandon_feeds(self) -> None:
         """Stop waiting for changes without answering: the server is going away and the socket closes next."""
@@ -249,78 +310,96 @@ class Connection:
 
     # ---------------------------------------------------------------- running queries
 
-    async def _run(self, token: int, term: Any, optargs: dict[str, Any], reply: bool) -> None:
-        started = time.perf_counter()
+    async def _run_noreply(self, ticket: Ticket, term: Any, optargs: dict[str, Any]) -> None:
         try:
-            result = await self.server.in_worker(self.server.engine.start, term, optargs, self.user, self.peer)
-        except ReqlError as error:
-            if reply:
-                self._send_error(token, error)
-            return
-        except Exception as error:
-            log.exception("internal error running a query")
-            if reply:
-                self._send_error(token, ReqlInternalError(f"Internal error: {error}"))
-            return
-        if not reply:
-            return
-        profile = None
-        if optargs.get("profile") is True:
-            elapsed = (time.perf_counter() - started) * 1000
-            profile = [{"description": "Evaluate the query.", "duration(ms)": elapsed, "sub_tasks": []}]
-        if isinstance(result, Atom):
-            response: dict[str, Any] = {"t": RESPONSE.SUCCESS_ATOM, "r": [result.value]}
-            if profile is not None:
-                response["p"] = profile
-            try:
-                self._send(token, response)
-            except (TypeError, ValueError) as error:  # a value JSON cannot hold: answer, never go silent
-                log.exception("cannot encode a result")
-                self._send_error(token, ReqlInternalError(f"Cannot encode the result: {error}"))
-        elif isinstance(result, Sequence):
-            cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs))
-            self.cursors[token] = cursor
-            await self._serve_batch(token, cursor, profile)
-        elif isinstance(result, Feed):
-            await self._open_feed(token, FeedCursor(self.server, result, BatchLimits.from_optargs(optargs)), profile)
+            await self.server.in_worker(ticket, self.server.engine.start, term, optargs, self.user)
+        except (QueryInterrupted, ReqlError, MemoryError):
+            pass
+        except Exception:
+            log.exception("internal error running a noreply query")
+        finally:
+            self.server.storage.activity.remove_job(ticket.job_id)
 
-    async def _open_feed(self, token: int, cursor: FeedCursor, profile: list[Any] | None) -> None:
+    async def _run(self, token: int, ticket: Ticket, term: Any, optargs: dict[str, Any]) -> None:
+        in_worker = functools.partial(self.server.in_worker, ticket)
         try:
-            await self.server.in_worker(cursor.open)
-        except ReqlError as error:
-            cursor.close()
+            result = await in_worker(self._evaluate, term, optargs)
+            if isinstance(result, str):
+                if self.queries.get(token) is ticket:
+                    self._write(token, result)
+                    self._end_query(token)
+            elif isinstance(result, Sequence):
+                cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs))
+                self.cursors[token] = cursor
+                await self._serve_batch(token, cursor, _profile(optargs, result.started))
+            else:
+                feed = FeedCursor(self.server, result, BatchLimits.from_optargs(optargs))
+                await self._open_feed(token, feed, in_worker, _profile(optargs, result.started))
+        except BaseException as error:
+            self._query_failed(token, ticket, error)
+            if isinstance(error, asyncio.CancelledError):
+                raise
+
+    def _evaluate(self, term: Any, optargs: dict[str, Any]) -> str | Sequence | Feed:
+        """Evaluate a query on a worker thread; a whole result (an atom) comes back as its reply's text."""
+        started = time.perf_counter()
+        result = self.server.engine.start(term, optargs, self.user or "")
+        if not isinstance(result, Atom):
+            result.started = started
+            return result
+        profile = _profile(optargs, started)
+        extra = f',"p":{wire.dumps(profile)}' if profile is not None else ""
+        return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{replies.encode(result.value)}]{extra}}}'
+
+    def _query_failed(self, token: int, ticket: Ticket, error: BaseException) -> None:
+        """Answer a query that failed or was stopped (unless it was answered already), and forget it."""
+        if self.queries.get(token) is not ticket:
+            return  # stopped, and STOP answered for it; or its connection is closing
+        if isinstance(error, QueryInterrupted):
+            if error.reason == interrupts.JOBS:
+                self._terminated(token, ticket)
+        elif isinstance(error, ReqlError):
             self._send_error(token, error)
-            return
-        except Exception as error:
-            log.exception("internal error opening a changefeed")
-            cursor.close()
+        elif isinstance(error, MemoryError):
+            log.warning("a query from %s ran out of memory", self.peer)
+            self._send_error(token, ReqlResourceLimitError("The server ran out of memory evaluating this query."))
+        elif not isinstance(error, asyncio.CancelledError):
+            log.error("internal error running a query", exc_info=error)
             self._send_error(token, ReqlInternalError(f"Internal error: {error}"))
-            return
+        self._end_query(token)
+
+    async def _open_feed(self, token: int, cursor: FeedCursor, in_worker: InWorker, profile: list[Any] | None) -> None:
+        try:
+            await in_worker(cursor.open)
+        except BaseException:
+            cursor.close()
+            raise
         self.cursors[token] = cursor
         await self._serve_batch(token, cursor, profile)
 
     async def _serve_batch(self, token: int, cursor: RowCursor | FeedCursor, profile: list[Any] | None) -> None:
+        ticket = self.queries.get(token)
+        if ticket is None:
+            return
         try:
-            rows, last = await cursor.next_batch(self.server)
-        except Exception as error:
-            self._cursor_failed(token, cursor, error)
+            rows, last = await cursor.next_batch(functools.partial(self.server.in_worker, ticket))
+        except BaseException as error:
+            self._query_failed(token, ticket, error)
+            if isinstance(error, asyncio.CancelledError):
+                raise
             return
         self._answer(token, cursor, rows, last, profile)
 
     def _serve_parked(self, token: int, cursor: FeedCursor) -> None:
+        ticket = self.queries.get(token)
+        if ticket is None:
+            return
         try:
             rows, last = cursor.take_now()
         except Exception as error:
-            self._cursor_failed(token, cursor, error)
+            self._query_failed(token, ticket, error)
             return
         self._answer(token, cursor, rows, last, None)
-
-    def _cursor_failed(self, token: int, cursor: RowCursor | FeedCursor, error: Exception) -> None:
-        if not isinstance(error, ReqlError):
-            log.exception("internal error reading a cursor", exc_info=error)
-            error = ReqlInternalError(f"Internal error: {error}")
-        self._drop_cursor(token, cursor)
-        self._send_error(token, error)
 
     def _answer(
         self, token: int, cursor: RowCursor | FeedCursor, rows: list[str], last: bool, profile: list[Any] | None
@@ -328,15 +407,10 @@ class Connection:
         if self.cursors.get(token) is not cursor:
             return  # stopped meanwhile; STOP already answered
         kind = RESPONSE.SUCCESS_SEQUENCE if last else RESPONSE.SUCCESS_PARTIAL
-        if last:
-            del self.cursors[token]
         extra = f',"p":{wire.dumps(profile)}' if profile is not None else ""
         self._write(token, f'{{"t":{kind},"r":[{",".join(rows)}],"n":{cursor.encoded_notes}{extra}}}')
-
-    def _drop_cursor(self, token: int, cursor: RowCursor | FeedCursor) -> None:
-        if self.cursors.get(token) is cursor:
-            del self.cursors[token]
-        cursor.close()
+        if last:
+            self._end_query(token)
 
     # ---------------------------------------------------------------- responses
 
@@ -360,3 +434,10 @@ class Connection:
         outgoing, self._outgoing = self._outgoing, []
         if outgoing and not self.writer.is_closing():
             self.writer.write(b"".join(outgoing))
+
+
+def _profile(optargs: dict[str, Any], started: float) -> list[Any] | None:
+    if optargs.get("profile") is not True:
+        return None
+    elapsed = (time.perf_counter() - started) * 1000
+    return [{"description": "Evaluate the query.", "duration(ms)": elapsed, "sub_tasks": []}]

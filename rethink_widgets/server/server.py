@@ -7,22 +7,28 @@ import contextlib
 import fcntl
 import logging
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from rethink_widgets.server import scram
+from rethink_widgets.server import interrupts, scram
 from rethink_widgets.server.changefeeds import Changefeeds
 from rethink_widgets.server.evaluation import Engine
+from rethink_widgets.server.fairness import WORKERS, Admission, Ticket, Turns
+from rethink_widgets.server.interrupts import Run
 from rethink_widgets.server.protocol import Connection
 from rethink_widgets.server.storage import Storage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LOCK_FILE = "LOCK"
-WORKERS = 32
-SHUTDOWN_GRACE_SECONDS = 10.0
+# On shutdown, running queries get this long to finish before they are stopped (an open write then rolls back).
+SHUTDOWN_GRACE_SECONDS = 1.0
+# How often a thread holding the interpreter lock is made to offer it: short, so that the event loop and short
+# queries never wait long behind a long query's thread.
+SWITCH_INTERVAL = 0.0002
 
 
 class DirectoryLocked(Exception):
@@ -65,6 +71,9 @@ class Server:
         """Open the directory and listen; returns the port actually bound."""
         self._lock = lock_directory(self.directory)
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="reql")
+        self.turns = Turns()
+        self.admission = Admission()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         credentials = scram.make_credentials(self.initial_password)
         self.storage = Storage(self.directory, Engine.index_compiler, credentials)
         self.engine = Engine(self.storage)
@@ -75,8 +84,22 @@ class Server:
         self.storage.activity.connections = lambda: len(self.connections)
         return self.port
 
-    async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+    async def in_worker(self, ticket: Ticket, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` for a query on a worker thread, once the query's connection and user have room."""
+        async with self.admission.slot(ticket):
+            ticket.interruptor.raise_if_interrupted()
+            return await asyncio.get_running_loop().run_in_executor(self.pool, self._run, ticket, fn, args)
+
+    def _run(self, ticket: Ticket, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        run = Run(ticket.interruptor, (ticket.user, ticket.peer), self.turns)
+        forget = ticket.interruptor.on_interrupt(lambda: self.turns.wake(run))
+        self.turns.begin(run)
+        try:
+            with interrupts.running(run):
+                return fn(*args)
+        finally:
+            self.turns.end(run)
+            forget()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(self, reader, writer)
@@ -101,7 +124,11 @@ class Server:
             connection.abandon_feeds()
         running = [t for c in self.connections for t in (*c.running.values(), *c.noreply)]
         if running:
-            await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
+            _, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
+            if pending:
+                log.info("stopping %d running queries", len(pending))
+            for connection in self.connections:
+                connection.interrupt_all(interrupts.SHUTDOWN)
         for connection in list(self.connections):
             await connection.close()
         # Evaluations already on a worker thread (writes among them) run to the end before storage closes.

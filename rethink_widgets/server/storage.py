@@ -43,14 +43,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rethink_widgets.server import keys
+from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlOpFailedError
+from rethink_widgets.server.interrupts import Interruptor
 
 log = logging.getLogger(__name__)
 DATA_FILE = "data.sqlite"
 IndexFunction = Callable[[dict[str, Any]], list[Any]]
 IndexCompiler = Callable[[Any, bool], IndexFunction]
 _FIRST_PAGE, _MAX_PAGE = 16, 1024
+_PROGRESS_STEPS = 1_000_000  # SQLite steps between looks at a query's stop signal (about 10 ms of work)
 # Rows an index build reads per transaction: a write waits a millisecond or two for the lock, not the whole build
 # (benchmarks/server.py measures insert latencies during a build; bigger chunks build no faster but stall longer).
 _BUILD_CHUNK = 250
@@ -167,6 +169,7 @@ class Job:
     client_port: int
     user: str
     query: Any  # the query's term as sent (made JSON text only when `jobs` is read)
+    interruptor: Interruptor  # deleting the job's row stops the query
 
 
 class Activity:
@@ -183,17 +186,17 @@ class Activity:
         self.reql_port = 0
         self.connections: Callable[[], int] = lambda: 0
 
-    @contextlib.contextmanager
-    def job(self, peer: str, user: str, query: Any) -> Iterator[None]:
-        """Count one query and list it in `jobs` while it runs."""
+    def add_job(self, peer: str, user: str, query: Any, interruptor: Interruptor) -> str:
+        """Count one query and list it in `jobs` until `remove_job`; returns the job's id."""
         address, _, port = peer.rpartition(":")
-        job = Job(str(uuid.uuid4()), time.monotonic(), address, int(port) if port.isdigit() else 0, user, query)
+        port_number = int(port) if port.isdigit() else 0
+        job = Job(str(uuid.uuid4()), time.monotonic(), address, port_number, user, query, interruptor)
         self.queries.add()
         self.jobs[job.id] = job
-        try:
-            yield
-        finally:
-            self.jobs.pop(job.id, None)
+        return job.id
+
+    def remove_job(self, job_id: str) -> None:
+        self.jobs.pop(job_id, None)
 
 
 def _dumps(doc: Any) -> str:
@@ -202,6 +205,21 @@ def _dumps(doc: Any) -> str:
 
 def _server_name() -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "rethink_widgets"
+
+
+class _WriteLock:
+    """The storage's (re-entrant) write lock. A query holding it never waits its turn: writers would wait too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        interrupts.entered_write_lock()
+
+    def __exit__(self, *exc: object) -> None:
+        interrupts.left_write_lock()
+        self._lock.release()
 
 
 class Storage:
@@ -216,7 +234,7 @@ class Storage:
         self._index_compiler = index_compiler
         self._index_functions: dict[tuple[str, str], IndexFunction] = {}
         self._local = threading.local()
-        self._lock = threading.RLock()
+        self._lock = _WriteLock()
         self._listeners: list[Callable[[list[Change]], None]] = []
         self._drop_listeners: list[Callable[[TableInfo], None]] = []
         self._catalog_listeners: list[Callable[[], None]] = []
@@ -249,6 +267,8 @@ class Storage:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
         conn.execute("PRAGMA busy_timeout=60000")
+        # A long statement (a count of a big table) looks at its query's stop signal now and then.
+        conn.set_progress_handler(interrupts.interrupted, _PROGRESS_STEPS)
         return conn
 
     def _set_sync(self, durability: str) -> None:
@@ -337,7 +357,7 @@ class Storage:
 
     def publish(self, changes: list[Change]) -> None:
         """Hand changes that no transaction made (those of the system tables) to the commit listeners."""
-        with self._lock:
+        with self._lock, interrupts.shielded():
             for listener in self._listeners:
                 listener(changes)
 
@@ -639,12 +659,13 @@ class Storage:
             done: list[Callable[[], Any]] = []
             with self._atomic("hard"):
                 yield done
-            for action in done:
-                action()
-            with self._build_state:  # an index waiter's index or table may be gone now
-                self._build_state.notify_all()
-            for listener in self._catalog_listeners:
-                listener()
+            with interrupts.shielded():  # committed: the in-memory catalog and listeners must follow
+                for action in done:
+                    action()
+                with self._build_state:  # an index waiter's index or table may be gone now
+                    self._build_state.notify_all()
+                for listener in self._catalog_listeners:
+                    listener()
 
     def _index_function(self, table: TableInfo, index: IndexInfo) -> IndexFunction:
         found = self._index_functions.get((table.id, index.name))
@@ -675,6 +696,7 @@ class Storage:
         try:
             return self._reader().execute(sql, params).fetchall()
         except sqlite3.OperationalError as error:
+            interrupts.raise_if_interrupted()  # the progress handler stopped the statement
             if table.id not in self._tables:
                 raise ReqlOpFailedError(f"Table `{table.qualified_name}` was dropped while being read.") from None
             raise ReqlOpFailedError(f"Storage error: {error}") from error
@@ -755,6 +777,7 @@ class Storage:
             rows = self._query(table, f"{select} WHERE {where} ORDER BY {order_by} LIMIT ?", (*params, page))
             self.activity.reads[table.id].add(len(rows))
             for row in rows:
+                interrupts.check()
                 yield row[1:] if column == "key" else (row[0], *row[2:])
             if len(rows) < page:
                 return
@@ -784,8 +807,9 @@ class Storage:
                 for table_id, count in collections.Counter(c.table_id for c in txn.changes).items():
                     self.activity.writes[table_id].add(count)
                 if txn.changes:
-                    for listener in self._listeners:
-                        listener(txn.changes)
+                    with interrupts.shielded():  # committed: every feed must hear of it
+                        for listener in self._listeners:
+                            listener(txn.changes)
             finally:
                 self._active = None
 

@@ -71,6 +71,7 @@ class Sequence:
     """A query's result as a lazy stream of wire-ready datums."""
 
     rows: Iterator[Any]
+    started: float = 0.0  # when evaluation began (time.perf_counter), for the profile
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Feed:
 
     changes: changes.Changes | changes.UnionedChanges
     steps: list[Step]
+    started: float = 0.0  # when evaluation began (time.perf_counter), for the profile
 
 
 class Engine:
@@ -88,18 +90,15 @@ class Engine:
         self.storage = storage
         self.system_feeds = SystemFeeds(storage)
 
-    def start(
-        self, term: Any, global_optargs: dict[str, Any], user: str = "admin", peer: str = ""
-    ) -> Atom | Sequence | Feed:
-        """Run a query for `user`, connected from `peer` ("address:port"), listed in `jobs` while it evaluates."""
-        with self.storage.activity.job(peer, user, term):
-            node = terms.compile_query(term)
-            ctx = self._context(global_optargs)
-            ctx.user = user
-            try:
-                return _result(ctx, node.eval(ctx))
-            except RecursionError:
-                raise ReqlCompileError("The query is nested too deeply.") from None
+    def start(self, term: Any, global_optargs: dict[str, Any], user: str = "admin") -> Atom | Sequence | Feed:
+        """Run a query for `user`."""
+        node = terms.compile_query(term)
+        ctx = self._context(global_optargs)
+        ctx.user = user
+        try:
+            return _result(ctx, node.eval(ctx))
+        except RecursionError:
+            raise ReqlCompileError("The query is nested too deeply.") from None
 
     def _context(self, raw_optargs: dict[str, Any]) -> Context:
         allowed = GLOBAL_OPTARGS | terms.all_optarg_names()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import (
     ReqlNonExistenceError,
     ReqlQueryLogicError,
@@ -182,6 +183,7 @@ class Context:
         out: list[Any] = []
         limit = self.array_limit
         for row in rows:
+            interrupts.check()
             out.append(row)
             if len(out) > limit:
                 raise self.array_limit_error()

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rethink_widgets.server import keys
+from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlCompileError, ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
@@ -85,6 +85,7 @@ _MISSING = object()
 
 
 def _compare(left: list[Any], right: list[Any], descending: list[bool]) -> int:
+    interrupts.check()  # a sort of many rows is long
     for a, b, flip in zip(left, right, descending, strict=True):
         order = _order(a, b)
         if order:

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rethink_widgets.server import keys
+from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.arrays import ordered_union
@@ -327,9 +327,15 @@ def is_empty(ctx: Context, term: Term) -> bool:
 def range_term(ctx: Context, term: Term) -> Stream:
     bounds = [ctx.integer(node) for node in term.args]
     if not bounds:
-        return Stream(itertools.count, infinite=True)
+        return Stream(lambda: _checked(itertools.count()), infinite=True)
     start, stop = (0, bounds[0]) if len(bounds) == 1 else bounds
-    return Stream(lambda: iter(range(start, stop)))
+    return Stream(lambda: _checked(iter(range(start, stop))))
+
+
+def _checked(numbers: Iterator[int]) -> Iterator[int]:
+    for number in numbers:
+        interrupts.check()
+        yield number
 
 
 @operation("UNION", (0, VARIADIC), optargs=("interleave",))

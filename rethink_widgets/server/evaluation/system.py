@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from rethink_widgets.server import keys, scram, wire
+from rethink_widgets.server import interrupts, keys, scram, wire
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions, times
 from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, system_id, user_tables, valid_name
@@ -308,6 +308,15 @@ class JobsTable(SystemTable):
             for job in list(self.storage.activity.jobs.values())
             if self.user in ("admin", job.user)
         ]  # fmt: skip
+
+    def delete(self, key: Any) -> dict[str, Any] | None:
+        """Stop the job's query, as RethinkDB does; it answers "Query terminated by the `rethinkdb.jobs` table."."""
+        row = self.get(key)
+        if row is not None:
+            job = self.storage.activity.jobs.get(row["id"][1])
+            if job is not None:
+                job.interruptor.interrupt(interrupts.JOBS)
+        return row
 
     def _server(self) -> str:
         return self.storage.server_id if self.by_id else self.storage.server_name

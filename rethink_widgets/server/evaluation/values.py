@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rethink_widgets.server import keys
+from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.evaluation import datums
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class Func:
         return len(self.params)
 
     def __call__(self, ctx: Context, *args: Any) -> Any:
+        interrupts.check()  # every map, filter, reduce, join predicate and sort key calls through here
         return self.body.eval(self.bind(ctx, args))
 
     def bind(self, ctx: Context, args: tuple[Any, ...]) -> Context:

@@ -1,0 +1,193 @@
+"""Sharing the server between clients: no connection, user or long query can take it from the others.
+
+Two mechanisms, one before a worker thread is taken and one while it runs:
+
+- `Admission` bounds how many runs one connection and one user have on worker threads at once; the rest wait
+  their turn in line on the event loop (taking no thread), so a flood from one client cannot use up the pool.
+- `Turns` keeps long runs from starving short ones. Every run starts short. One that is still going after
+  `LONG_AFTER` seconds becomes long, and long runs then take turns: one at a time holds the turn, for `SLICE`
+  seconds when others wait, handed on to the waiter whose user and connection were served least. The holder also
+  pauses briefly at its check points while short runs are in progress. All threads share one interpreter lock,
+  so without this a point get would wait behind every long query in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted, Run
+
+LONG_AFTER = 0.02  # a run going on this long is long
+SLICE = 0.02  # a long run's turn when other long runs wait
+LEASE = 0.1  # a turn not checked in for this long passes on (its holder may be blocked outside a check point)
+PAUSE = 0.002  # the longest a long run waits for short ones at one check point
+PER_CONNECTION = 8  # runs of one connection on worker threads at once
+PER_USER = 64  # runs of one user on worker threads at once
+WORKERS = 1024  # worker threads (made as needed): enough that short runs find one while long runs wait their turn
+
+
+@dataclass(eq=False)
+class Ticket:
+    """What the server needs to run work for one query: its stop signal and whose work it is."""
+
+    interruptor: Interruptor
+    user: str
+    peer: str
+    slots: asyncio.Semaphore  # the room its connection has on worker threads
+    job_id: str = ""  # its row in rethinkdb.jobs
+
+
+class Turns:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._short = 0
+        self._waiting: list[Run] = []
+        self._wakers: dict[Run, threading.Condition] = {}
+        self._holder: Run | None = None
+        self._since = 0.0
+        self._served: collections.Counter[str] = collections.Counter()
+
+    def begin(self, run: Run) -> None:
+        run.started = time.monotonic()
+        with self._lock:
+            self._short += 1
+
+    def end(self, run: Run) -> None:
+        with self._lock:
+            if not run.long:
+                self._short -= 1
+                if self._short == 0 and self._holder is not None:
+                    self._waker(self._holder).notify()
+                return
+            if run in self._waiting:
+                self._waiting.remove(run)
+            self._wakers.pop(run, None)
+            if self._holder is run:
+                self._hand_on(time.monotonic())
+
+    def wake(self, run: Run) -> None:
+        """Wake `run` if it waits (it was interrupted)."""
+        with self._lock:
+            waker = self._wakers.get(run)
+            if waker is not None:
+                waker.notify()
+
+    def checkpoint(self, run: Run) -> None:
+        now = time.monotonic()
+        if not run.long:
+            if now - run.started < LONG_AFTER:
+                return
+        elif self._holder is run and not self._short and (now - self._since < SLICE or not self._waiting):
+            return  # the common case, read without the lock: a stale read only delays a hand-over
+        with self._lock:
+            if not run.long:
+                run.long = True
+                self._short -= 1
+                self._waiting.append(run)
+            elif self._holder is run:
+                if self._waiting and now - self._since >= SLICE:
+                    self._waiting.append(run)
+                    self._hand_on(now)
+            elif run not in self._waiting:  # its lease ran out while it was away from check points
+                self._waiting.append(run)
+            self._await_turn(run)
+
+    # ---------------------------------------------------------------- under the lock
+
+    def _await_turn(self, run: Run) -> None:
+        pause_until = 0.0
+        waker = self._waker(run)
+        while True:
+            if run.interruptor.reason is not None:
+                if run in self._waiting:
+                    self._waiting.remove(run)
+                if self._holder is run:
+                    self._hand_on(time.monotonic())
+                raise QueryInterrupted(run.interruptor.reason)
+            now = time.monotonic()
+            if self._holder is None or (self._holder is not run and now - self._since > LEASE):
+                self._hand_on(now)
+            if self._holder is not run:
+                waker.wait(LEASE)
+                continue
+            if not self._short:
+                return
+            pause_until = pause_until or now + PAUSE
+            if now >= pause_until:
+                return
+            waker.wait(pause_until - now)
+
+    def _hand_on(self, now: float) -> None:
+        """Give the turn to the waiter served least (by user, then connection, then first come)."""
+        self._holder = None
+        if not self._waiting:
+            self._served.clear()
+            return
+        chosen = min(self._waiting, key=lambda r: (self._served[r.owners[0]], self._served[r.owners[1]]))
+        self._waiting.remove(chosen)
+        for owner in chosen.owners:
+            self._served[owner] += 1
+        self._holder, self._since = chosen, now
+        self._waker(chosen).notify()
+
+    def _waker(self, run: Run) -> threading.Condition:
+        waker = self._wakers.get(run)
+        if waker is None:
+            waker = self._wakers[run] = threading.Condition(self._lock)
+        return waker
+
+
+class Admission:
+    """How many runs each connection and each user may have on worker threads at once; the rest wait in line.
+
+    A connection with nothing on a thread is always let in, whatever its user runs elsewhere: every kernel of a
+    machine may connect as the same user, and one kernel's flood must not lock the others out.
+    """
+
+    def __init__(self) -> None:
+        self._by_user: collections.Counter[str] = collections.Counter()
+        self._by_connection: collections.Counter[str] = collections.Counter()
+        self._lines: dict[str, collections.deque[asyncio.Future[None]]] = {}
+
+    @asynccontextmanager
+    async def slot(self, ticket: Ticket) -> AsyncIterator[None]:
+        user, peer = ticket.user, ticket.peer
+        async with ticket.slots:
+            while self._by_user[user] >= PER_USER and self._by_connection[peer]:
+                await self._wait_in_line(user)
+            self._by_user[user] += 1
+            self._by_connection[peer] += 1
+            try:
+                yield
+            finally:
+                self._leave(user, peer)
+
+    async def _wait_in_line(self, user: str) -> None:
+        line = self._lines.setdefault(user, collections.deque())
+        turn = asyncio.get_running_loop().create_future()
+        line.append(turn)
+        try:
+            await turn
+        finally:
+            if turn in line:
+                line.remove(turn)
+            if not line:
+                self._lines.pop(user, None)
+
+    def _leave(self, user: str, peer: str) -> None:
+        for counter, key in ((self._by_user, user), (self._by_connection, peer)):
+            counter[key] -= 1
+            if not counter[key]:
+                del counter[key]
+        line = self._lines.get(user)
+        while line:
+            turn = line.popleft()
+            if not turn.done():  # (a waiter whose query was cancelled is done already)
+                turn.set_result(None)
+                return
