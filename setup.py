@@ -29,6 +29,8 @@ setup(
         "ipywidgets>=8.1",
         "ipython>=8",
         "traitlets>=5.9",
+        # RE2 itself, the engine RethinkDB matches with: linear time, and it lets go of the GIL while it matches.
+        "google-re2>=1.1",
     ],
     extras_require={
         "test": [

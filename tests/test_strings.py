@@ -8,6 +8,7 @@ import pytest
 from reql_errors import fails
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlQueryLogicError
+from servers import ServerProcess
 
 
 def found(conn: Any, r: RethinkDB, text: str, pattern: str) -> str | None:
@@ -76,12 +77,41 @@ def test_match_re2_syntax(conn: Any, r: RethinkDB) -> None:
     assert found(conn, r, "ab12", "\\PL+") == "12"
     assert found(conn, r, "ab12", "\\p{^L}+") == "12"
     assert found(conn, r, "aé1-", "[\\pL\\d]+") == "aé1"
-    # Escapes Python spells differently: octal, \x{...}, \Q...\E; {,n} is literal text.
+    # Octal, \x{...} and \Q...\E escapes; {,n} is literal text.
     assert found(conn, r, "AB", "\\101\\x{42}") == "AB"
     assert found(conn, r, "a.bb", "\\Qa.b\\E+") == "a.bb"
     assert found(conn, r, "a{,2}", "a{,2}") == "a{,2}"
     assert found(conn, r, "x", "(?P<1a>x)") == "x"
     assert found(conn, r, "xxx", "x{2}?") == "xx"
+    # Unicode scripts.
+    assert found(conn, r, "ab\u03b1\u03b2\u03b3", "\\p{Greek}+") == "\u03b1\u03b2\u03b3"
+    # Where a group cannot open, `(?<` and `(?P<` are plain text.
+    assert found(conn, r, "(?<n>", "[(?<]+") == "(?<"
+    assert found(conn, r, "(?<n>)", "\\Q(?<n>\\E") == "(?<n>"
+    assert found(conn, r, "(?P<é>", "\\Q(?P<é>") == "(?P<é>"
+    assert found(conn, r, "(<", "\\(?<") == "(<"
+
+
+def test_match_runs_in_linear_time(server: ServerProcess, conn: Any, r: RethinkDB) -> None:
+    # A backtracking matcher would take 2**100 steps here; RE2 takes one pass.
+    assert r.expr("a" * 100 + "!").match("(a+)+$").run(conn) is None
+    assert r.expr("a" * 30 + "!").match("(a+)+$").run(conn) is None
+    assert r.expr("a" * 1_000_000 + "!").match("(a|aa)+$").run(conn) is None
+    other = r.connect(server.host, server.port)
+    try:
+        assert r.expr("abc").match("b").run(other) == {"str": "b", "start": 1, "end": 2, "groups": []}
+    finally:
+        other.close()
+
+
+def test_match_positions_count_bytes(conn: Any, r: RethinkDB) -> None:
+    assert r.expr("éa").match("a").run(conn) == {"str": "a", "start": 2, "end": 3, "groups": []}
+    assert r.expr("x😀y").match("(.)(y)").run(conn)["groups"] == [
+        {"str": "😀", "start": 1, "end": 5},
+        {"str": "y", "start": 5, "end": 6},
+    ]
+    # \C matches one byte, which may be half a character: that half reads as U+FFFD.
+    assert r.expr("é").match("\\C").run(conn) == {"str": "\ufffd", "start": 0, "end": 1, "groups": []}
 
 
 @pytest.mark.parametrize(
@@ -110,6 +140,19 @@ def test_match_re2_syntax(conn: Any, r: RethinkDB) -> None:
         ("[z-a]", "z-a", "invalid character class range: z-a"),
         ("[[:foo:]]", "[:foo:]", "invalid character class range: [:foo:]"),
         ("\\p{Foo}", "\\p{Foo}", "invalid character class range: \\p{Foo}"),
+        ("(a{100}){100}", "{100}", "invalid repetition size: {100}"),
+        ("\\pL{1000}", "", "pattern too large - compile failed"),
+        # RethinkDB's RE2 (of 2015) has no look-behind, no `(?<name>...)` and only ASCII capture names.
+        ("(?<=a)b", "(?<", "invalid perl operator: (?<"),
+        ("(?<!a)b", "(?<", "invalid perl operator: (?<"),
+        ("(?!a)", "(?!", "invalid perl operator: (?!"),
+        ("(a)\\1", "\\1", "invalid escape sequence: \\1"),
+        ("(?P<n>a)(?P=n)", "(?P", "invalid perl operator: (?P"),
+        ("[(?<]*(?<n>a)", "(?<", "invalid perl operator: (?<"),
+        ("(?P<é>a)", "(?P<é>", "invalid named capture group: (?P<é>"),
+        ("(?P<é>a)(?<n>b)", "(?P<é>", "invalid named capture group: (?P<é>"),
+        ("(?P<a>a)(?P<é", "(?P<é", "invalid named capture group: (?P<é"),
+        ("a**(?<n>b)", "**", "bad repetition operator: **"),
     ],
 )
 def test_match_refuses_what_re2_refuses(conn: Any, r: RethinkDB, pattern: str, portion: str, error: str) -> None:

@@ -1,21 +1,22 @@
 """Strings: match, split, upcase, downcase, to_json_string and r.json.
 
-RethinkDB matches with RE2, whose dialect `re2` reads; JSON text is read and written by `json_text`, as RethinkDB's
+RethinkDB matches with RE2, as `regexp` compiles it; JSON text is read and written by `json_text`, as RethinkDB's
 rapidjson does.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+import re2
+
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import json_text
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.re2 import compile_re2
+from rethink_widgets.server.evaluation.regexp import compile_regexp
 from rethink_widgets.server.evaluation.terms import Term, operation
 
 # ---------------------------------------------------------------- match
@@ -23,28 +24,25 @@ from rethink_widgets.server.evaluation.terms import Term, operation
 
 @operation("MATCH", 2)
 def match(ctx: Context, term: Term) -> dict[str, Any] | None:
-    text = ctx.string(term.args[0])
-    found = compile_re2(ctx.string(term.args[1])).search(text)
+    # RE2 matches UTF-8 bytes, and RethinkDB reports positions in bytes rather than in characters.
+    text = ctx.string(term.args[0]).encode("utf-8", "surrogatepass")
+    found = compile_regexp(ctx.string(term.args[1])).search(text)
     if found is None:
         return None
-    offsets = _ByteOffsets(text)
-    groups = [None if found.start(i) < 0 else _span(found, i, offsets) for i in range(1, len(found.groups()) + 1)]
-    return {**_span(found, 0, offsets), "groups": groups}
+    groups = [None if found.start(i) < 0 else _span(found, i) for i in range(1, found.re.groups + 1)]
+    return {**_span(found, 0), "groups": groups}
 
 
-class _ByteOffsets:
-    """RE2 matches UTF-8 bytes, so RethinkDB reports positions in bytes rather than in code points."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.ascii = text.isascii()
-
-    def __call__(self, index: int) -> int:
-        return index if self.ascii else len(self.text[:index].encode("utf-8"))
+def _span(found: re2._Match, group: int) -> dict[str, Any]:
+    return {"str": _decoded(found.group(group)), "start": found.start(group), "end": found.end(group)}
 
 
-def _span(found: re.Match[str], group: int, offsets: _ByteOffsets) -> dict[str, Any]:
-    return {"str": found.group(group), "start": offsets(found.start(group)), "end": offsets(found.end(group))}
+def _decoded(matched: bytes) -> str:
+    try:
+        return matched.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        # `\C` matches any one byte, so a match may cut a character in two.
+        return matched.decode("utf-8", "replace")
 
 
 # ---------------------------------------------------------------- split, upcase, downcase
