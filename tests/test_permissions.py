@@ -172,14 +172,18 @@ def test_permissions_survive_a_restart_and_go_with_their_user(tmp_path: Path) ->
 def test_reconfiguring_through_config_needs_config(private, admin) -> None:
     r, conn = RethinkDB(), bob(private)
     rename = r.table("notes").config().update({"name": "renamed"})
+    with pytest.raises(ReqlPermissionError, match=denied("config")):  # config() itself needs it
+        rename.run(conn)
+    r.db("app").table("notes").grant("bob", {"config": True}).run(admin)
+    assert r.table("notes").config()["name"].run(conn) == "notes"
     with pytest.raises(ReqlPermissionError, match=denied("read")):  # the row lives in the system database
         rename.run(conn)
     r.db("rethinkdb").grant("bob", {"read": True, "write": True}).run(admin)
-    assert rename.run(conn)["first_error"] == "User `bob` does not have the required `config` permission."
     for_tables = r.db("rethinkdb").table("table_config")
-    assert for_tables.insert({"name": "made", "db": "app"}).run(conn)["errors"] == 1
+    assert for_tables.insert({"name": "made", "db": "app"}).run(conn)["first_error"] == (
+        "User `bob` does not have the required `config` permission."
+    )
     assert r.db("app").table_list().run(admin) == ["notes"]
-    r.db("app").table("notes").grant("bob", {"config": True}).run(admin)
     assert rename.run(conn)["replaced"] == 1
     assert r.db("app").table_list().run(admin) == ["renamed"]
 
@@ -268,3 +272,36 @@ def test_feeds_on_system_tables_end_too(private, admin) -> None:
     users.grant("bob", {"read": None}).run(admin)
     ends_denied(by_name)
     ends_denied(by_id)
+
+
+# ---------------------------------------------------------------- what the table terms need, as in RethinkDB
+
+
+def test_what_the_table_terms_need(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    notes = r.table("notes")
+    # RethinkDB checks no permission for these: they show the table's schema and state, not its documents.
+    assert notes.index_list().run(conn) == []
+    assert notes.index_status().run(conn) == []
+    assert notes.index_wait().run(conn) == []
+    assert notes.status().run(conn)["name"] == "notes"
+    with pytest.raises(ReqlPermissionError, match=denied("read")):  # it counts the documents
+        notes.info().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("config")):
+        notes.config().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("config")):
+        r.db("app").config().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        notes.sync().run(conn)
+    r.db("app").table("notes").grant("bob", {"read": True}).run(admin)
+    assert notes.info().run(conn)["doc_count_estimates"] == [1]
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        notes.sync().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        r.db("rethinkdb").table("stats").sync().run(conn)
+    r.db("app").table("notes").grant("bob", {"write": True, "config": True}).run(admin)
+    assert notes.sync().run(conn) == {"synced": 1}
+    assert notes.config().run(conn)["name"] == "notes"
+    r.db("rethinkdb").table("stats").grant("bob", {"read": True, "write": True}).run(admin)
+    with pytest.raises(ReqlOpFailedError, match=re.escape("Artificial tables don't support `sync()`")):
+        r.db("rethinkdb").table("stats").sync().run(conn)

@@ -139,6 +139,10 @@ class GuardedStorage:
         self._check("write")
         return self._storage.transaction(durability)
 
+    def sync(self, table: TableInfo) -> None:
+        self._check("write")  # `sync` is a write in RethinkDB
+        self._storage.sync(table)
+
 
 # ---------------------------------------------------------------- grant
 
