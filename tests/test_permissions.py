@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
@@ -171,13 +172,136 @@ def test_permissions_survive_a_restart_and_go_with_their_user(tmp_path: Path) ->
 def test_reconfiguring_through_config_needs_config(private, admin) -> None:
     r, conn = RethinkDB(), bob(private)
     rename = r.table("notes").config().update({"name": "renamed"})
+    with pytest.raises(ReqlPermissionError, match=denied("config")):  # config() itself needs it
+        rename.run(conn)
+    r.db("app").table("notes").grant("bob", {"config": True}).run(admin)
+    assert r.table("notes").config()["name"].run(conn) == "notes"
     with pytest.raises(ReqlPermissionError, match=denied("read")):  # the row lives in the system database
         rename.run(conn)
     r.db("rethinkdb").grant("bob", {"read": True, "write": True}).run(admin)
-    assert rename.run(conn)["first_error"] == "User `bob` does not have the required `config` permission."
     for_tables = r.db("rethinkdb").table("table_config")
-    assert for_tables.insert({"name": "made", "db": "app"}).run(conn)["errors"] == 1
+    assert for_tables.insert({"name": "made", "db": "app"}).run(conn)["first_error"] == (
+        "User `bob` does not have the required `config` permission."
+    )
     assert r.db("app").table_list().run(admin) == ["notes"]
-    r.db("app").table("notes").grant("bob", {"config": True}).run(admin)
     assert rename.run(conn)["replaced"] == 1
     assert r.db("app").table_list().run(admin) == ["renamed"]
+
+
+# ---------------------------------------------------------------- open feeds follow permissions
+
+FEED_WAIT = 10  # generous: the feed's next change, or its end
+
+
+def ends_denied(feed: Any) -> None:
+    with pytest.raises(ReqlPermissionError, match=denied("read")):
+        feed.next(wait=FEED_WAIT)
+
+
+def test_revoking_read_on_the_table_ends_the_users_feeds(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    notes = r.db("app").table("notes")
+    notes.grant("bob", {"read": True}).run(admin)
+    bobs_table_feed = r.table("notes").changes().run(conn)
+    bobs_point_feed = r.table("notes").get(2).changes().run(conn)
+    admins_feed = notes.changes().run(admin)
+    notes.grant("bob", {"read": False}).run(admin)
+    notes.grant("bob", {"read": True}).run(admin)  # granting back does not bring an ended feed back
+    notes.insert({"id": 2}).run(admin)
+    ends_denied(bobs_table_feed)
+    ends_denied(bobs_point_feed)
+    assert admins_feed.next(wait=FEED_WAIT) == {"new_val": {"id": 2}, "old_val": None}
+    # A feed opened now follows the permission as it is now.
+    fresh = r.table("notes").changes().run(conn)
+    notes.insert({"id": 3}).run(admin)
+    assert fresh.next(wait=FEED_WAIT) == {"new_val": {"id": 3}, "old_val": None}
+
+
+def test_revoking_read_on_the_database_ends_only_the_feeds_on_its_tables(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    r.table_create("elsewhere").run(admin)  # in `test`
+    r.grant("bob", {"read": True}).run(admin)
+    in_app = r.table("notes").changes().run(conn)
+    in_test = r.db("test").table("elsewhere").changes().run(conn)
+    r.db("app").grant("bob", {"read": False}).run(admin)
+    r.db("app").table("notes").insert({"id": 2}).run(admin)
+    r.db("test").table("elsewhere").insert({"id": 1}).run(admin)
+    ends_denied(in_app)
+    assert in_test.next(wait=FEED_WAIT) == {"new_val": {"id": 1}, "old_val": None}
+
+
+def test_deleting_the_user_ends_their_feeds(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    notes = r.db("app").table("notes")
+    r.grant("bob", {"read": True}).run(admin)
+    bobs_feed = r.table("notes").changes(include_initial=True).run(conn)
+    assert bobs_feed.next(wait=FEED_WAIT) == {"new_val": {"id": 1}}
+    admins_feed = notes.changes().run(admin)
+    r.db("rethinkdb").table("users").get("bob").delete().run(admin)
+    notes.insert({"id": 2}).run(admin)
+    ends_denied(bobs_feed)
+    assert admins_feed.next(wait=FEED_WAIT) == {"new_val": {"id": 2}, "old_val": None}
+
+
+def test_writing_the_permissions_table_ends_feeds_that_lose_read(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    permissions, notes = r.db("rethinkdb").table("permissions"), r.db("app").table("notes")
+    permissions.insert({"id": ["bob"], "permissions": {"read": True}}).run(admin)
+    feed = r.table("notes").changes().run(conn)
+    permissions.get(["bob"]).update({"permissions": {"write": True}}).run(admin)  # `read` stays
+    notes.insert({"id": 2}).run(admin)
+    assert feed.next(wait=FEED_WAIT) == {"new_val": {"id": 2}, "old_val": None}
+    assert permissions.get(["bob"]).delete().run(admin)["deleted"] == 1
+    notes.insert({"id": 3}).run(admin)
+    ends_denied(feed)
+
+
+def test_feeds_on_system_tables_end_too(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    users = r.db("rethinkdb").table("users")
+    users.grant("bob", {"read": True}).run(admin)
+    by_name = users.changes().run(conn)
+    by_id = r.db("rethinkdb").table("users", identifier_format="uuid").changes().run(conn)
+    users.insert({"id": "carol"}).run(admin)
+    assert by_name.next(wait=FEED_WAIT) == {"new_val": {"id": "carol", "password": False}, "old_val": None}
+    assert by_id.next(wait=FEED_WAIT) == {"new_val": {"id": "carol", "password": False}, "old_val": None}
+    r.db("rethinkdb").grant("bob", {"read": False}).run(admin)  # the table's own grant still allows it
+    users.insert({"id": "dave"}).run(admin)
+    for feed in (by_name, by_id):
+        assert feed.next(wait=FEED_WAIT)["new_val"] == {"id": "dave", "password": False}
+    users.grant("bob", {"read": None}).run(admin)
+    ends_denied(by_name)
+    ends_denied(by_id)
+
+
+# ---------------------------------------------------------------- what the table terms need, as in RethinkDB
+
+
+def test_what_the_table_terms_need(private, admin) -> None:
+    r, conn = RethinkDB(), bob(private)
+    notes = r.table("notes")
+    # RethinkDB checks no permission for these: they show the table's schema and state, not its documents.
+    assert notes.index_list().run(conn) == []
+    assert notes.index_status().run(conn) == []
+    assert notes.index_wait().run(conn) == []
+    assert notes.status().run(conn)["name"] == "notes"
+    with pytest.raises(ReqlPermissionError, match=denied("read")):  # it counts the documents
+        notes.info().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("config")):
+        notes.config().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("config")):
+        r.db("app").config().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        notes.sync().run(conn)
+    r.db("app").table("notes").grant("bob", {"read": True}).run(admin)
+    assert notes.info().run(conn)["doc_count_estimates"] == [1]
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        notes.sync().run(conn)
+    with pytest.raises(ReqlPermissionError, match=denied("write")):
+        r.db("rethinkdb").table("stats").sync().run(conn)
+    r.db("app").table("notes").grant("bob", {"write": True, "config": True}).run(admin)
+    assert notes.sync().run(conn) == {"synced": 1}
+    assert notes.config().run(conn)["name"] == "notes"
+    r.db("rethinkdb").table("stats").grant("bob", {"read": True, "write": True}).run(admin)
+    with pytest.raises(ReqlOpFailedError, match=re.escape("Artificial tables don't support `sync()`")):
+        r.db("rethinkdb").table("stats").sync().run(conn)

@@ -8,6 +8,10 @@ for changes costs one call into the event loop per commit, however many feeds th
 A feed with initial values subscribes at the instant a storage snapshot is fixed, so the initial values and the
 changes that follow them join without a gap or an overlap. An `order_by(index).limit(n)` feed keeps its top `n`
 rows here and turns each change of the table into the change of that set, with offsets.
+
+A feed ends with an error when its table is dropped, or when its user no longer holds `read` on the table (a grant
+revoked at any scope, the user deleted). Permissions are checked again after each change of the catalog, which is
+where they and the users live, never per change delivered: the writer's path stays as cheap as it was.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError
+from rethink_widgets.server.evaluation import permissions
 from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, PointWatch, RangeWatch
 from rethink_widgets.server.storage import Change, Snapshot, Storage, TableInfo
 
@@ -56,6 +61,7 @@ class Changefeeds:
         self._by_table: dict[str, tuple[Subscription, ...]] = {}
         storage.add_commit_listener(self._committed)
         storage.add_drop_listener(self._dropped)
+        storage.add_catalog_listener(self._catalog_changed)
 
     def subscribe(self, changes: Changes, wake: Callable[[], None]) -> tuple[Subscription, Snapshot | None]:
         """A subscription for `changes`, and a snapshot of the data at the instant it began (initial values)."""
@@ -88,6 +94,8 @@ class Changefeeds:
             self._by_table[table_id] = (*self._by_table.get(table_id, ()), subscription)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("changefeed on %s opened (%d open)", subscription.table.qualified_name, self.open_count())
+        if not subscription.may_read():  # revoked after `changes()` checked it, before the catalog listener saw this
+            self._end_unreadable([subscription])
 
     def _committed(self, changes: list[Change]) -> None:
         by_table: dict[str, list[tuple[Change, Entry]]] = {}
@@ -107,7 +115,23 @@ class Changefeeds:
     def _dropped(self, table: TableInfo) -> None:
         with self._lock:
             subs = self._by_table.pop(table.id, ())
-        wakes = [w for w in (s.fail(ReqlOpFailedError(ABORTED)) for s in subs) if w is not None]
+        self._fail((s, ReqlOpFailedError(ABORTED)) for s in subs)
+
+    def _catalog_changed(self) -> None:
+        with self._lock:
+            unreadable = [s for subs in self._by_table.values() for s in subs if not s.may_read()]
+        if unreadable:
+            self._end_unreadable(unreadable)
+
+    def _end_unreadable(self, subs: list[Subscription]) -> None:
+        """End feeds whose user lost `read` on their table; no change reaches them from now on."""
+        with self._lock:
+            for sub in subs:
+                self._by_table[sub.table.id] = tuple(s for s in self._by_table.get(sub.table.id, ()) if s is not sub)
+        self._fail((s, permissions.denied(s.user, "read")) for s in subs)
+
+    def _fail(self, failures: Iterable[tuple[Subscription, ReqlError]]) -> None:
+        wakes = [w for w in (s.fail(error) for s, error in failures) if w is not None]
         if wakes:
             self._call_soon(wakes)
 
@@ -129,7 +153,9 @@ class Subscription:
 
     def __init__(self, storage: Storage, changes: Changes, wake: Callable[[], None]) -> None:
         self.table = changes.table.info
+        self.user = changes.ctx.user
         self.options = changes.options
+        self._permission_ids = permissions.permission_ids(storage, self.table)
         self._watch = changes.watch
         self._storage = storage
         self._wake_cursor = wake
@@ -166,6 +192,10 @@ class Subscription:
             for entry in entries:
                 self._file(entry)
             return self._take_waiter()
+
+    def may_read(self) -> bool:
+        """Whether the feed's user still holds `read` on its table."""
+        return permissions.allowed(self._storage, self.user, "read", *self._permission_ids)
 
     def fail(self, error: ReqlError) -> Callable[[], None] | None:
         with self._lock:

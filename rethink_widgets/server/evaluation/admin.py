@@ -14,7 +14,13 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import permissions, placement
-from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, table_config_row, table_status_row, user_tables
+from rethink_widgets.server.evaluation.catalog import (
+    SYSTEM_DB,
+    db_config_row,
+    table_config_row,
+    table_status_row,
+    user_tables,
+)
 from rethink_widgets.server.evaluation.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.schema import require_db
@@ -45,16 +51,20 @@ def _user_table(value: Table, what: str) -> TableInfo:
 
 @operation("CONFIG", 1)
 def config(ctx: Context, term: Term) -> SingleSelection:
+    # As in RethinkDB: `config` on the target, checked here; the row is read without `read` on the system table,
+    # which a write through the selection does need (the system table checks the user's permissions then).
     target = _target(ctx, term, "config")
     if isinstance(target, Database):
         if target.name == SYSTEM_DB:
             raise ReqlOpFailedError(f"Database `{SYSTEM_DB}` is special; you can't configure it.")
+        permissions.require_config(ctx, db=target.name)
         table: Table = DbConfigTable(ctx.storage, user=ctx.user)
         key = ctx.storage.db_id(target.name)
-    else:
-        table = TableConfigTable(ctx.storage, user=ctx.user)  # a write through it checks the user's permission
-        key = _user_table(target, "meaningful configurations").id
-    return SingleSelection(table, key, table.get(key))
+        return SingleSelection(table, key, db_config_row(ctx.storage, target.name))
+    info = _user_table(target, "meaningful configurations")
+    permissions.require_config(ctx, info=info)
+    table = TableConfigTable(ctx.storage, user=ctx.user)
+    return SingleSelection(table, info.id, table_config_row(ctx.storage, info))
 
 
 @operation("STATUS", 1)

@@ -6,7 +6,8 @@ no. The system database is the exception: global permissions do not reach it, on
 tables. `admin` has every permission, always. Writing needs `read` as well as `write`, as in RethinkDB.
 
 Queries of users other than `admin` see each table through `GuardedStorage`, which checks `read` before every read
-and `write` before every write of that table, when the read or the write happens.
+and `write` before every write of that table, when the read or the write happens. An open changefeed is checked
+again whenever permissions or users change (see changefeeds.py), so losing `read` ends it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ def require(
 ) -> None:
     needed = ("read", "write") if permission == "write" else (permission,)
     if not all(allowed(storage, user, p, db_id, table_id) for p in needed):
-        raise ReqlPermissionError(f"User `{user}` does not have the required `{permission}` permission.")
+        raise denied(user, permission)
+
+
+def denied(user: str, permission: str) -> ReqlPermissionError:
+    return ReqlPermissionError(f"User `{user}` does not have the required `{permission}` permission.")
 
 
 def require_config(ctx: Context, db: str | None = None, info: TableInfo | None = None) -> None:
@@ -70,7 +75,15 @@ def require_config(ctx: Context, db: str | None = None, info: TableInfo | None =
 
 def require_read(ctx: Context, info: TableInfo) -> None:
     """`read` on a table, checked up front by what reads later, out of sight of `GuardedStorage` (changefeeds)."""
-    require(ctx.storage, ctx.user, "read", db_id_of(ctx.storage, info.db), info.id)
+    require(ctx.storage, ctx.user, "read", *permission_ids(ctx.storage, info))
+
+
+def permission_ids(storage: Storage, info: TableInfo) -> tuple[str | None, str]:
+    """The database and table ids a table's permissions are kept under."""
+    if info.db == SYSTEM_DB:
+        # A system table's id depends on its identifier format; its permissions follow its name.
+        return SYSTEM_DB_ID, system_id(info.name)
+    return storage.db_id(info.db), info.id
 
 
 def db_id_of(storage: Storage, name: str) -> str | None:
@@ -96,7 +109,7 @@ class GuardedStorage:
         return getattr(self._storage, name)
 
     def _check(self, permission: str) -> None:
-        require(self._storage, self._user, permission, db_id_of(self._storage, self._info.db), self._info.id)
+        require(self._storage, self._user, permission, *permission_ids(self._storage, self._info))
 
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         self._check("read")
@@ -125,6 +138,10 @@ class GuardedStorage:
     def transaction(self, durability: str = "hard") -> contextlib.AbstractContextManager[Transaction]:
         self._check("write")
         return self._storage.transaction(durability)
+
+    def sync(self, table: TableInfo) -> None:
+        self._check("write")  # `sync` is a write in RethinkDB
+        self._storage.sync(table)
 
 
 # ---------------------------------------------------------------- grant
@@ -156,8 +173,7 @@ def _scope(ctx: Context, target: Any) -> Scope:
             raise ReqlOpFailedError(f"Database `{target.name}` does not exist.")
         return ("db", db_id)
     if isinstance(target, Table):
-        # A system table's id depends on its identifier format; its permissions follow its name.
-        return ("table", system_id(target.info.name) if target.info.db == SYSTEM_DB else target.info.id)
+        return ("table", permission_ids(ctx.storage, target.info)[1])
     raise ReqlQueryLogicError(f"Expected type TABLE but found {category(target)}:")
 
 

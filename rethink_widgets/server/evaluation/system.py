@@ -77,7 +77,8 @@ class SystemTable(Table):
 
     @contextlib.contextmanager
     def writes(self, durability: str) -> Iterator[Any]:
-        # System tables ignore `durability`, as RethinkDB's do.
+        # System tables ignore `durability`, as RethinkDB's do. Without `read`, RethinkDB names `read` here.
+        self.require("read")
         self.require("write")
         yield self
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
+from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, write_hooks
 from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
 from rethink_widgets.server.evaluation.context import Context, type_error
@@ -333,8 +333,9 @@ def delete(ctx: Context, term: Term) -> dict[str, Any]:
 def sync(ctx: Context, term: Term) -> dict[str, int]:
     table = as_table(ctx, term.args[0])
     if isinstance(table, SystemTable):
-        raise ReqlQueryLogicError("Artificial tables don't support `sync()`.")
-    ctx.storage.sync(table.info)
+        table.require("write")  # first, as in RethinkDB
+        raise ReqlOpFailedError("Artificial tables don't support `sync()`.")
+    table.storage.sync(table.info)  # the user's view of the storage: needs `write`, as RethinkDB's sync (a write) does
     return {"synced": 1}
 
 
