@@ -13,6 +13,7 @@ Nothing here imports the server: it is started as a command.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import socket
@@ -98,12 +99,27 @@ def ensure_server(settings: Settings) -> str | None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
             raise RuntimeError("the embedded server could not start: " + " / ".join(tail))
         time.sleep(0.05)
-    if process.poll() is not None:
+    if not _holds(process, directory / LOCK_FILE, deadline):
         return None  # another kernel's server won the directory: that kernel says so
     said = f"rethink_widgets: started the embedded ReQL server on {settings.address} (data and log in {directory})"
     if OLD_DIRECTORY.is_dir() and OLD_DIRECTORY.resolve() != directory.resolve():
         said += f"\nrethink_widgets: ./{OLD_DIRECTORY} (older versions' data) is not used; see the README to move it"
     return said
+
+
+def _holds(process: subprocess.Popen[bytes], lock_file: Path, deadline: float) -> bool:
+    """Whether our server holds the data directory (its lock file names the holder). One still starting while
+    another kernel's answers is waited for until it stops at the lock, so that it never takes the directory over
+    unannounced, once that other server stops."""
+    while process.poll() is None:
+        with contextlib.suppress(FileNotFoundError):
+            if lock_file.read_text().strip() == str(process.pid):
+                return True
+        if time.monotonic() > deadline:
+            process.kill()
+            break
+        time.sleep(0.05)
+    return False
 
 
 def _private_directories(directory: Path) -> None:
