@@ -2,8 +2,10 @@
 
 Feeds and writes run on the kernel's event loop with a `RethinkDB()` instance of their own in the asyncio loop
 type, so the user's `r` stays synchronous. Settings come from `RETHINKDB_HOST`, `RETHINKDB_PORT`, `RETHINKDB_USER`,
-`RETHINKDB_PASSWORD` and `RETHINKDB_DB`, else localhost:28015 as `admin` with no password. The user's own
-connection (`UserConnection`) opens itself again when a query finds it closed, so it outlives a server restart.
+`RETHINKDB_PASSWORD` and `RETHINKDB_DB`, else localhost:28015 as `admin` with the embedded server's generated
+password (read from its data directory at each connection, so the first one sees the password a server it just
+started made). The user's own connection (`UserConnection`) opens itself again when a query finds it closed, so it
+outlives a server restart.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import os
 import select
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rethinkdb import RethinkDB, net
 
+from rethink_widgets import embedded
 from rethink_widgets.queries import QueryInfo
 
 DEFAULT_PORT = 28015
@@ -29,7 +32,7 @@ class Settings:
     host: str = "localhost"
     port: int = DEFAULT_PORT
     user: str = "admin"
-    password: str = ""
+    password: str | None = field(default="", repr=False)  # None: the embedded server's (`embedded.password()`)
     db: str | None = None
     configured: bool = False  # the user said where the database is (so never start one)
 
@@ -38,23 +41,29 @@ class Settings:
         port = environ.get("RETHINKDB_PORT", str(DEFAULT_PORT))
         if not port.isdigit():
             raise ValueError(f"RETHINKDB_PORT must be a port number, not {port!r}")
+        configured = any(name in environ for name in _WHERE)
+        user = environ.get("RETHINKDB_USER", "admin")
+        # The embedded server's password is admin's, on the local database: used when no other one is given.
+        embedded_admin = not configured and user == "admin"
         return cls(
             host=environ.get("RETHINKDB_HOST", "localhost"),
             port=int(port),
-            user=environ.get("RETHINKDB_USER", "admin"),
-            password=environ.get("RETHINKDB_PASSWORD", ""),
+            user=user,
+            password=environ.get("RETHINKDB_PASSWORD", None if embedded_admin else ""),
             db=environ.get("RETHINKDB_DB") or None,
-            configured=any(name in environ for name in _WHERE),
+            configured=configured,
         )
 
     @classmethod
     def parse(cls, address: str, base: Settings | None = None) -> Settings:
-        """`HOST:PORT`, `HOST` or `:PORT`, keeping the user, password and db of `base`."""
+        """`HOST:PORT`, `HOST` or `:PORT`, keeping the user, password and db of `base` (but not the embedded
+        server's password: that one is for the embedded server alone)."""
         base = base or cls()
         host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
         if port and not port.isdigit():
             raise ValueError(f"expected HOST:PORT, got {address!r}")
-        return cls(host or base.host, int(port) if port else base.port, base.user, base.password, base.db, True)
+        password = base.password or ""
+        return cls(host or base.host, int(port) if port else base.port, base.user, password, base.db, True)
 
     @classmethod
     def of_connection(cls, conn: Any) -> Settings:
@@ -69,7 +78,8 @@ class Settings:
         return f"{self.host}:{self.port}"
 
     def connect_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"host": self.host, "port": self.port, "user": self.user, "password": self.password}
+        password = embedded.password() if self.password is None else self.password
+        options: dict[str, Any] = {"host": self.host, "port": self.port, "user": self.user, "password": password}
         if self.db:
             options["db"] = self.db
         return options

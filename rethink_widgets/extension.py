@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 from rethinkdb import r as user_r
+from rethinkdb.errors import ReqlAuthError
 
 from rethink_widgets import database as databases
+from rethink_widgets import embedded as embedded_server
 from rethink_widgets import feeds
-from rethink_widgets.embedded import DATA_DIRECTORY, ensure_server
 
 _added: dict[str, Any] = {}
 _user_conn: databases.UserConnection | None = None
@@ -57,22 +56,10 @@ def user_connection() -> databases.UserConnection | None:
 
 
 def embedded() -> bool:
-    """Whether the widgets' server is the embedded one: started here, or by another kernel in this directory."""
+    """Whether the widgets' server is the embedded one: started here, or by another kernel."""
     if databases.current().settings.configured:
         return False
-    return _started_embedded or _locked(DATA_DIRECTORY / "LOCK")
-
-
-def _locked(lock_file: Path) -> bool:
-    """Whether a running server holds the lock file of its data directory (the server.server module's lock)."""
-    if not lock_file.exists():
-        return False
-    with lock_file.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)  # let go when the file closes
-        except BlockingIOError:
-            return True
-    return False
+    return _started_embedded or embedded_server.running()
 
 
 def connect(shell: Any, settings: databases.Settings) -> None:
@@ -98,13 +85,23 @@ def load(shell: Any) -> None:
     from rethink_widgets.todo_list import TodoList
 
     settings = databases.Settings.from_environment()
-    said = ensure_server(settings)
+    said = embedded_server.ensure_server(settings)
     if said:
         print(said)
     _started_embedded = said is not None
     database = databases.Database(settings)
     databases.use(database)
-    _user_conn = database.connect_sync()
+    try:
+        _user_conn = database.connect_sync()
+    except ReqlAuthError as error:
+        if settings.password is not None:
+            raise
+        file = embedded_server.data_directory() / embedded_server.PASSWORD_FILE
+        raise RuntimeError(
+            f"{settings.address} refused the embedded server's admin password (kept in {file}). If you changed it, "
+            "write the new one there or set RETHINKDB_PASSWORD. (Another user's server on that port? Then run your "
+            "own on another one and name it in RETHINKDB_PORT.)"
+        ) from error
     _user_conn.repl()
     names = {"r": user_r, "conn": _user_conn, "LiveTable": LiveTable, "TodoList": TodoList, "watch": watch}
     names["feed"] = feed

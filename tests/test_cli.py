@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlAuthError
 from servers import start_server
 
 
@@ -76,3 +77,68 @@ def test_signal_stops_cleanly_and_releases_lock(tmp_path: Path, sig: int) -> Non
         conn.close()
     finally:
         again.stop()
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_data_directory_and_its_files_are_the_users_alone(tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    server = start_server(directory)
+    try:
+        r = RethinkDB()
+        conn = r.connect(port=server.port)
+        r.table_create("kept").run(conn)
+        r.table("kept").insert([{"id": i} for i in range(100)]).run(conn)
+        assert mode(directory) == 0o700
+        files = {path.name: mode(path) for path in directory.iterdir()}
+        assert files == {"LOCK": 0o600, "data.sqlite": 0o600, "data.sqlite-wal": 0o600, "data.sqlite-shm": 0o600}
+        conn.close()
+    finally:
+        server.stop()
+
+
+def test_auto_initial_password_is_generated_and_kept_for_the_user_alone(tmp_path: Path) -> None:
+    r = RethinkDB()
+    server = start_server(tmp_path / "data", "--initial-password", "auto")
+    password_file = tmp_path / "data" / "admin_password"
+    try:
+        password = password_file.read_text()
+        assert len(password) >= 32
+        assert mode(password_file) == 0o600
+        with pytest.raises(ReqlAuthError):
+            r.connect(port=server.port)
+        r.connect(port=server.port, password=password).close()
+    finally:
+        server.stop()
+    again = start_server(tmp_path / "data", "--initial-password", "auto")
+    try:
+        assert password_file.read_text() == password  # generated once, not at every start
+        r.connect(port=again.port, password=password).close()
+    finally:
+        again.stop()
+
+
+def test_initial_password_upgrades_an_empty_one_and_never_replaces_one(tmp_path: Path) -> None:
+    """As on RethinkDB: a directory whose admin has the empty password (as older versions left it) gets the initial
+    password at its next start; one whose admin has a password keeps it."""
+    r = RethinkDB()
+    older = start_server(tmp_path / "data")
+    r.table_create("kept").run(r.connect(port=older.port))
+    older.stop()
+    upgraded = start_server(tmp_path / "data", "--initial-password", "auto")
+    try:
+        with pytest.raises(ReqlAuthError):
+            r.connect(port=upgraded.port)
+        password = (tmp_path / "data" / "admin_password").read_text()
+        assert r.table_list().run(r.connect(port=upgraded.port, password=password)) == ["kept"]
+    finally:
+        upgraded.stop()
+    ignored = start_server(tmp_path / "data", "--initial-password", "other")
+    try:
+        with pytest.raises(ReqlAuthError):
+            r.connect(port=ignored.port, password="other")
+        r.connect(port=ignored.port, password=password).close()
+    finally:
+        ignored.stop()

@@ -14,7 +14,7 @@ from rethink_widgets.database import Database, Settings
 
 
 def test_settings_from_the_environment() -> None:
-    assert Settings.from_environment({}) == Settings()
+    assert Settings.from_environment({}) == Settings(password=None)
     assert not Settings.from_environment({}).configured
     env = {"RETHINKDB_HOST": "db", "RETHINKDB_PORT": "1234", "RETHINKDB_USER": "u", "RETHINKDB_DB": "shop"}
     settings = Settings.from_environment(env)
@@ -28,6 +28,22 @@ def test_only_an_address_means_a_database_elsewhere() -> None:
     assert not Settings.from_environment({"RETHINKDB_DB": "shop", "RETHINKDB_PASSWORD": "pw"}).configured
     assert Settings.from_environment({"RETHINKDB_PORT": "1234"}).configured
     assert Settings.from_environment({"RETHINKDB_HOST": "db"}).configured
+
+
+def test_the_embedded_servers_password_unless_another_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing said: admin with the password the embedded server keeps, read when connecting (a server started a
+    moment ago wrote it); never sent to a database named elsewhere, nor for another user."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    local = Settings.from_environment({})
+    assert local.connect_options()["password"] == ""  # no embedded server yet, or an older one
+    (tmp_path / "rethink_widgets" / "rethinkdb_data").mkdir(parents=True)
+    (tmp_path / "rethink_widgets" / "rethinkdb_data" / "admin_password").write_text("generated\n")
+    assert local.connect_options()["password"] == "generated"
+    assert Settings.from_environment({"RETHINKDB_PASSWORD": "mine"}).connect_options()["password"] == "mine"
+    assert Settings.from_environment({"RETHINKDB_USER": "bob"}).connect_options()["password"] == ""
+    assert Settings.from_environment({"RETHINKDB_HOST": "db"}).connect_options()["password"] == ""
+    assert Settings.parse("db:99", local).connect_options()["password"] == ""
+    assert "mine" not in repr(Settings(password="mine"))
 
 
 def test_parse_an_address() -> None:

@@ -13,6 +13,7 @@ from servers import start_server
 
 from rethink_widgets import database as databases
 from rethink_widgets import magics
+from rethink_widgets.embedded import data_directory
 
 
 def test_status_lists_widgets_watches_and_feeds(kernel: Kernel, r: RethinkDB, conn: Any, table: str) -> None:
@@ -68,9 +69,9 @@ def test_connect_to_nothing_changes_nothing(kernel: Kernel) -> None:
 
 
 def test_status_names_the_embedded_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An embedded server holding ./rethinkdb_data, as `%load_ext` starts it (here without a kernel)."""
-    monkeypatch.chdir(tmp_path)
-    embedded = start_server(tmp_path / "rethinkdb_data")
+    """An embedded server holding the user's data directory, as `%load_ext` starts it (here without a kernel)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    embedded = start_server(data_directory())
     try:
         databases.use(databases.Database(databases.Settings(embedded.host, embedded.port)))
         assert magics.status().startswith(f"database: {embedded.host}:{embedded.port} (default db test), the embedded")

@@ -255,3 +255,41 @@ def test_reopening_resumes_a_build(tmp_path: Path) -> None:
     assert index.ready
     assert indexed_right(store, table, "g", range(3))
     store.close()
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_new_directory_and_its_files_are_private(tmp_path: Path) -> None:
+    """Created 0700, the database and the WAL and SHM files SQLite makes beside it 0600, whatever the umask."""
+    directory = tmp_path / "new" / "data"
+    store = Storage(directory, by_field, {"salt": "x"})
+    try:
+        fill(store)
+        assert mode(directory) == 0o700
+        assert {path.name: mode(path) for path in directory.iterdir()} == {
+            "data.sqlite": 0o600,
+            "data.sqlite-wal": 0o600,
+            "data.sqlite-shm": 0o600,
+        }
+    finally:
+        store.close()
+
+
+def test_a_directory_of_the_users_own_is_left_as_made_but_files_are_private(tmp_path: Path) -> None:
+    """The user's directory keeps its mode; files an older version left readable by all become the user's alone."""
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    directory.chmod(0o750)
+    Storage(directory, by_field, {"salt": "x"}).close()
+    (directory / "data.sqlite").chmod(0o644)
+    (directory / "data.sqlite-wal").touch(0o644)
+    store = Storage(directory, by_field, {"salt": "x"})
+    try:
+        fill(store)
+        assert mode(directory) == 0o750
+        assert {mode(path) for path in directory.iterdir()} == {0o600}
+        assert len(list(store.scan(store.table("test", "t")))) == 30
+    finally:
+        store.close()

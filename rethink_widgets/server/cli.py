@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -35,13 +36,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=Path("rethinkdb_data"),
         metavar="DIR",
-        help="data directory, created if missing (default ./rethinkdb_data)",
+        help="data directory, created if missing, for you alone (default ./rethinkdb_data)",
     )
     parser.add_argument(
         "--initial-password",
         default="",
         metavar="PW",
-        help="admin password set when the directory is created (default empty)",
+        help="admin password, set when admin has none (a new directory, or an empty password); 'auto' generates "
+        "one and keeps it in DIR/admin_password, readable by you alone (default empty)",
     )
     parser.add_argument(
         "--log-level",
@@ -78,6 +80,8 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Everything the server writes is its user's alone, the files SQLite makes on its own included.
+    os.umask(0o077)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(run(args))
 

@@ -17,9 +17,10 @@ from rethink_widgets.server import interrupts, scram
 from rethink_widgets.server.changefeeds import Changefeeds
 from rethink_widgets.server.evaluation import Engine
 from rethink_widgets.server.fairness import WORKERS, Admission, Ticket, Turns
+from rethink_widgets.server.initial_password import apply_initial_password
 from rethink_widgets.server.interrupts import Run
 from rethink_widgets.server.protocol import Connection
-from rethink_widgets.server.storage import Storage
+from rethink_widgets.server.storage import Storage, private_directory, private_file
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,8 +38,9 @@ class DirectoryLocked(Exception):
 
 def lock_directory(directory: Path) -> IO[str]:
     """Hold the directory's lock file for as long as the returned file stays open (the OS frees it on exit)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    handle = (directory / LOCK_FILE).open("a+")
+    private_directory(directory)
+    private_file(directory / LOCK_FILE)
+    handle = (directory / LOCK_FILE).open("r+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -74,8 +76,8 @@ class Server:
         self.turns = Turns()
         self.admission = Admission()
         sys.setswitchinterval(SWITCH_INTERVAL)
-        credentials = scram.make_credentials(self.initial_password)
-        self.storage = Storage(self.directory, Engine.index_compiler, credentials)
+        self.storage = Storage(self.directory, Engine.index_compiler, scram.make_credentials(""))
+        apply_initial_password(self.storage, self.directory, self.initial_password)
         self.engine = Engine(self.storage)
         self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
         self._listener = await asyncio.start_server(self._accept, self.bind, self.port, limit=2**20)

@@ -199,6 +199,36 @@ class Activity:
         self.jobs.pop(job_id, None)
 
 
+def private_directory(directory: Path) -> None:
+    """Create the data directory for its user alone (0700). One that exists is left as its user made it: sharing it
+    may be deliberate, and the files the server keeps in it are private anyway."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
+        return
+    directory.chmod(0o700)  # whatever the umask took away
+
+
+def private_file(path: Path) -> None:
+    """Make the file at `path` its user's alone (0600), creating it empty if missing. One another user owns is left
+    alone (the server then fails on it, or works with it, as that user allowed)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    with contextlib.suppress(PermissionError):
+        path.chmod(0o600)
+
+
+def private_files(database: Path) -> None:
+    """The database file 0600 before SQLite opens it (SQLite gives its WAL and SHM files the database file's mode
+    when it creates them), and WAL and SHM files an older version left readable by all made 0600 too."""
+    private_file(database)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            database.with_name(database.name + suffix).chmod(0o600)
+
+
 def _dumps(doc: Any) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -229,8 +259,9 @@ class Storage:
         index_compiler: IndexCompiler,
         initial_credentials: dict[str, Any] | None = None,
     ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_directory(directory)
         self.path = directory / DATA_FILE
+        private_files(self.path)
         self._index_compiler = index_compiler
         self._index_functions: dict[tuple[str, str], IndexFunction] = {}
         self._local = threading.local()
