@@ -280,11 +280,10 @@ def test_feeds_on_system_tables_end_too(private, admin) -> None:
 def test_what_the_table_terms_need(private, admin) -> None:
     r, conn = RethinkDB(), bob(private)
     notes = r.table("notes")
-    # RethinkDB checks no permission for these: they show the table's schema and state, not its documents.
-    assert notes.index_list().run(conn) == []
-    assert notes.index_status().run(conn) == []
-    assert notes.index_wait().run(conn) == []
-    assert notes.status().run(conn)["name"] == "notes"
+    # A table's indexes and status need read (RethinkDB checks nothing for them; a user without read learns nothing).
+    for term in (notes.index_list(), notes.index_status(), notes.index_wait(), notes.status()):
+        with pytest.raises(ReqlPermissionError, match=denied("read")):
+            term.run(conn)
     with pytest.raises(ReqlPermissionError, match=denied("read")):  # it counts the documents
         notes.info().run(conn)
     with pytest.raises(ReqlPermissionError, match=denied("config")):
@@ -295,6 +294,10 @@ def test_what_the_table_terms_need(private, admin) -> None:
         notes.sync().run(conn)
     r.db("app").table("notes").grant("bob", {"read": True}).run(admin)
     assert notes.info().run(conn)["doc_count_estimates"] == [1]
+    assert notes.index_list().run(conn) == []
+    assert notes.index_status().run(conn) == []
+    assert notes.index_wait().run(conn) == []
+    assert notes.status().run(conn)["name"] == "notes"
     with pytest.raises(ReqlPermissionError, match=denied("write")):
         notes.sync().run(conn)
     with pytest.raises(ReqlPermissionError, match=denied("write")):

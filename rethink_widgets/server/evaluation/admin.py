@@ -72,8 +72,10 @@ def status(ctx: Context, term: Term) -> SingleSelection:
     target = _target(ctx, term, "status")
     if isinstance(target, Database):
         raise ReqlQueryLogicError("Expected type TABLE but found DATABASE:")
-    table, key = TableStatusTable(ctx.storage), _user_table(target, "meaningful statuses").id
-    return SingleSelection(table, key, table.get(key))
+    info = _user_table(target, "meaningful statuses")
+    permissions.require_read(ctx, info)  # as for index_status (RethinkDB itself checks nothing here)
+    table = TableStatusTable(ctx.storage)
+    return SingleSelection(table, info.id, table.get(info.id))
 
 
 @operation(

@@ -158,6 +158,14 @@ def _table(value: Any) -> TableInfo:
     return value.info
 
 
+def _readable_table(ctx: Context, term: Term) -> TableInfo:
+    """The table a term shows the state of. RethinkDB itself checks nothing here; this server asks for `read`, so
+    that a user without it learns nothing of a table but its name."""
+    info = _table(ctx.eval(term.args[0]))
+    permissions.require_read(ctx, info)
+    return info
+
+
 def _indexed_table(value: Any, verb: str) -> TableInfo:
     """A table whose secondary indexes may change (those of the system database have none and get none)."""
     info = _table(value)
@@ -222,7 +230,7 @@ def index_drop(ctx: Context, term: Term) -> dict[str, int]:
 
 @operation("INDEX_LIST", 1)
 def index_list(ctx: Context, term: Term) -> list[str]:
-    return sorted(_table(ctx.eval(term.args[0])).indexes)
+    return sorted(_readable_table(ctx, term).indexes)
 
 
 @operation("INDEX_RENAME", 3, optargs=("overwrite",))
@@ -282,13 +290,13 @@ def _index_statuses(info: TableInfo, names: list[str]) -> list[dict[str, Any]]:
 
 @operation("INDEX_STATUS", (1, None))
 def index_status(ctx: Context, term: Term) -> list[dict[str, Any]]:
-    info = _table(ctx.eval(term.args[0]))
+    info = _readable_table(ctx, term)
     return _index_statuses(info, _index_names(ctx, term, info))
 
 
 @operation("INDEX_WAIT", (1, None))
 def index_wait(ctx: Context, term: Term) -> list[dict[str, Any]]:
-    info = _table(ctx.eval(term.args[0]))
+    info = _readable_table(ctx, term)
     names = _index_names(ctx, term, info)
     ctx.storage.index_await(info, names)
     if ctx.storage.closing:
