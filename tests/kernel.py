@@ -51,13 +51,16 @@ class Kernel:
 
     def run(self, code: str, timeout: float = 60, subshell: str | None = None, cell_id: str | None = None) -> Cell:
         """Execute a cell; `cell_id` is sent in the request's metadata, as JupyterLab does."""
-        msg_id = self.start(code, subshell, cell_id)
+        return self.finish(self.start(code, subshell, cell_id), timeout)
+
+    def finish(self, msg_id: str, timeout: float = 60) -> Cell:
+        """Wait for a cell sent with `start` to finish; returns its outputs."""
         cell = Cell()
         deadline = time.monotonic() + timeout
         while True:
             msg = self._next(deadline)
             if msg is None:
-                raise TimeoutError(f"cell did not finish in {timeout} s:\n{code}")
+                raise TimeoutError(f"cell {msg_id} did not finish in {timeout} s")
             opened = self._follow(msg)
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue

@@ -40,7 +40,9 @@ class Ticket:
     user: str
     peer: str
     slots: asyncio.Semaphore  # the room its connection has on worker threads
-    job_id: str = ""  # its row in rethinkdb.jobs
+    job_id: str = ""  # its row in rethinkdb.jobs: listed until the query has ended and nothing runs for it
+    ended: bool = False
+    active: int = 0  # runs on worker threads now
 
 
 class Turns:

@@ -287,7 +287,7 @@ class Connection:
         cursor = self.cursors.pop(token, None)
         if cursor is not None:
             cursor.close()
-        self.server.storage.activity.remove_job(ticket.job_id)
+        self.server.end_ticket(ticket)
         if reason is not None:
             ticket.interruptor.interrupt(reason)
             task = self.running.get(token)
@@ -318,7 +318,7 @@ class Connection:
         except Exception:
             log.exception("internal error running a noreply query")
         finally:
-            self.server.storage.activity.remove_job(ticket.job_id)
+            self.server.end_ticket(ticket)
 
     async def _run(self, token: int, ticket: Ticket, term: Any, optargs: dict[str, Any]) -> None:
         in_worker = functools.partial(self.server.in_worker, ticket)

@@ -95,6 +95,7 @@ class Server:
     def _run(self, ticket: Ticket, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         run = Run(ticket.interruptor, (ticket.user, ticket.peer), self.turns)
         forget = ticket.interruptor.on_interrupt(lambda: self.turns.wake(run))
+        ticket.active += 1
         self.turns.begin(run)
         try:
             with interrupts.running(run):
@@ -102,6 +103,15 @@ class Server:
         finally:
             self.turns.end(run)
             forget()
+            ticket.active -= 1
+            if ticket.ended and not ticket.active:
+                self.storage.activity.remove_job(ticket.job_id)
+
+    def end_ticket(self, ticket: Ticket) -> None:
+        """The query has ended: its job row goes once nothing runs for it any more (a stopped run ends soon)."""
+        ticket.ended = True
+        if not ticket.active:
+            self.storage.activity.remove_job(ticket.job_id)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(self, reader, writer)
