@@ -724,6 +724,7 @@ class Storage:
         return conn
 
     def _query(self, table: TableInfo, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        interrupts.check()  # every read (an eq_join's lookups, a scan's pages)
         try:
             return self._reader().execute(sql, params).fetchall()
         except sqlite3.OperationalError as error:
@@ -952,6 +953,7 @@ class Transaction:
 
     def put(self, table: TableInfo, doc: dict[str, Any]) -> dict[str, Any] | None:
         """Store a document (replacing any with its key); returns the old one."""
+        interrupts.check()  # a long write stops between documents (and rolls back)
         key = doc[table.primary_key]
         pkey = keys.encode(key)
         row = self._conn.execute(f"SELECT doc FROM {table.sql} WHERE key = ?", (pkey,)).fetchone()
@@ -962,6 +964,7 @@ class Transaction:
         return old
 
     def delete(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
+        interrupts.check()
         pkey = keys.encode(key)
         row = self._conn.execute(f"DELETE FROM {table.sql} WHERE key = ? RETURNING doc", (pkey,)).fetchone()
         if row is None:

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rethink_widgets.server import keys
+from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError, ReqlResourceLimitError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, check_finite
@@ -53,6 +53,7 @@ class GroupedStream(Grouped):
         """One accumulator per group; a group that no row reached (all skipped) is left out, as in RethinkDB."""
         found: dict[bytes, tuple[Any, Accumulator]] = {}
         for encoded, group, row in self.pairs():
+            interrupts.check()
             entry = found.get(encoded)
             if entry is not None:
                 entry[1].add(row)
@@ -189,6 +190,7 @@ def group(ctx: Context, term: Term) -> GroupedStream:
 
     def pairs() -> Iterator[Pair]:
         for row, appended in entries():
+            interrupts.check()
             values = [_group_value(fn, row) for fn in functions]
             values.extend(appended)
             for key in _group_keys(values, multi):

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, check_finite, type_error
@@ -141,6 +142,7 @@ def empty_message(noun: str, name: str) -> str:
 def _total(seq: Iterable[Any], acc: Accumulator) -> Any:
     check_finite(seq)
     for row in seq:
+        interrupts.check()
         acc.add(row)
     return acc.result()
 
