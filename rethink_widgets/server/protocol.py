@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUERY = Query.QueryType
 _CONTINUE = b"[%d]" % QUERY.CONTINUE
+CLOSE_SECONDS = 2.0
 # Runs a function on a worker thread for one query: `await in_worker(fn, *args)`.
 InWorker = Callable[..., Awaitable[Any]]
 
@@ -167,9 +168,12 @@ class Connection:
             cursor.close()
         self.cursors.clear()
         self._flush()
-        with contextlib.suppress(Exception):
-            self.writer.close()
-            await self.writer.wait_closed()
+        self.writer.close()
+        try:
+            # What is still buffered gets a moment to leave; a client that reads nothing cannot hold the close.
+            await asyncio.wait_for(self.writer.wait_closed(), CLOSE_SECONDS)
+        except (TimeoutError, OSError):
+            self.writer.transport.abort()
 
     def interrupt_all(self, reason: str) -> None:
         for token in list(self.queries):
