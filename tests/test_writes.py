@@ -6,11 +6,13 @@ import threading
 from typing import Any
 
 import pytest
+from reql_errors import fails
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError
 from servers import ServerProcess, run_async
 
 ZERO = {"deleted": 0, "errors": 0, "inserted": 0, "replaced": 0, "skipped": 0, "unchanged": 0}
+NOT_DETERMINISTIC = "Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?"
 
 
 def test_insert_shapes(conn: Any, r: RethinkDB, table: str) -> None:
@@ -145,3 +147,28 @@ def test_changes_and_generated_keys_truncated_to_the_array_limit(conn: Any, r: R
     assert len(updated["changes"]) == 3
     assert updated["warnings"] == ["Too many changes, array truncated to 3."]
     assert "warnings" not in t.update({"a": 2}, return_changes=True).run(conn)
+
+
+def test_values_spliced_by_r_args_keep_their_determinism(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert([{"id": i} for i in range(1, 11)]).run(conn)
+    # t.get(0) reads the table (and is null): written out, replace refuses it, and through r.args too, rather than
+    # replacing every row with null, which deletes them.
+    for query in (
+        t.replace(t.get(0)),
+        t.replace(r.args([t.get(0)])),
+        t.update(r.args([t.get(1)])),
+        t.get(1).replace(r.args([r.expr([t.get(1)])[0]])),
+        t.update(r.args([{"n": r.table(table).count()}])),
+    ):
+        fails(conn, query, ReqlQueryLogicError, NOT_DETERMINISTIC)
+    assert t.count().run(conn) == 10
+    assert t.order_by("id").run(conn) == [{"id": i} for i in range(1, 11)]
+    # Deterministic values spliced in write as before; non_atomic lets a read through, as asked.
+    assert t.get(1).replace(r.args([{"id": 1, "a": 1}])).run(conn) == {**ZERO, "replaced": 1}
+    assert t.get(2).update(r.args([{"a": r.literal({"b": 1})}])).run(conn) == {**ZERO, "replaced": 1}
+    assert t.get(2).run(conn) == {"id": 2, "a": {"b": 1}}
+    copied = t.get(3).replace(r.args([t.get(1).merge({"id": 3})]), non_atomic=True).run(conn)
+    assert copied == {**ZERO, "replaced": 1}
+    assert t.get(3).run(conn) == {"id": 3, "a": 1}
+    assert t.count().run(conn) == 10
