@@ -172,3 +172,21 @@ def test_values_spliced_by_r_args_keep_their_determinism(conn: Any, r: RethinkDB
     assert copied == {**ZERO, "replaced": 1}
     assert t.get(3).run(conn) == {"id": 3, "a": 1}
     assert t.count().run(conn) == 10
+
+
+def test_for_each_runs_a_write_that_is_not_a_function_once(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    # As RethinkDB 2.4 does (its issue #3700): the insert runs once, and its result counts once per element.
+    result = r.expr([1, 2, 3]).for_each(t.insert({})).run(conn)
+    assert {key: value for key, value in result.items() if key != "generated_keys"} == {**ZERO, "inserted": 3}
+    assert len(result["generated_keys"]) == 3
+    assert len(set(result["generated_keys"])) == 1
+    assert t.count().run(conn) == 1
+    # Evaluated before the first element, so an empty sequence still runs it once.
+    assert r.expr([]).for_each(t.insert({"id": "empty"})).run(conn) == {}
+    assert t.get("empty").run(conn) == {"id": "empty"}
+    # A function runs once per element, r.row making one of the write.
+    assert r.expr([1, 2, 3]).for_each(t.insert({"n": r.row})).run(conn)["inserted"] == 3
+    assert r.expr([1, 2, 3]).for_each(lambda n: t.insert({})).run(conn)["inserted"] == 3
+    assert t.count().run(conn) == 8
+    fails(conn, r.expr([1, 2]).for_each(t), ReqlQueryLogicError, "Expected type FUNCTION but found TABLE:")

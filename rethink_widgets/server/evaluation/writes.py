@@ -341,15 +341,23 @@ def sync(ctx: Context, term: Term) -> dict[str, int]:
 @operation("FOR_EACH", 2)
 def for_each(ctx: Context, term: Term) -> dict[str, Any]:
     seq = ctx.sequence(term.args[0])
+    # Evaluated once, as in RethinkDB: a write that is not a function (the driver sends one that does not use
+    # r.row as it is) runs once, before the first element, and its result counts once per element.
+    write = ctx.eval(term.args[1])
+    constant = None if isinstance(write, Func) else _constant_write(ctx, write)
     total: dict[str, Any] = {}
     for row in seq:
-        # The write is evaluated again for each element: a write that is not a function runs once per element.
-        value = ctx.eval(term.args[1])
-        if isinstance(value, Func):
-            value = value(ctx, row)
+        value = write(ctx, row) if isinstance(write, Func) else constant
         for result in _write_results(ctx, value):
             _add_results(total, result)
     return total
+
+
+def _constant_write(ctx: Context, value: Any) -> Any:
+    """The value that stands for a function of each element; a table or a stream cannot."""
+    if not isinstance(value, SingleSelection) and category(value) != "DATUM":
+        raise ReqlQueryLogicError(f"Expected type FUNCTION but found {category(value)}:")
+    return ctx.as_datum(value)
 
 
 def _write_results(ctx: Context, value: Any) -> list[dict[str, Any]]:
