@@ -14,7 +14,13 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import permissions, placement
-from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, table_config_row, table_status_row, user_tables
+from rethink_widgets.server.evaluation.catalog import (
+    SYSTEM_DB,
+    conflicts_as_errors,
+    table_config_row,
+    table_status_row,
+    user_tables,
+)
 from rethink_widgets.server.evaluation.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.schema import require_db
@@ -96,7 +102,8 @@ def _reconfigure(ctx: Context, info: TableInfo, shards: int, dry_run: bool) -> d
         new_config = table_config_row(storage, replace(info, shards=shards))
         return {"reconfigured": 0, "config_changes": [{"new_val": new_config, "old_val": old_config}]}
     if shards != info.shards:
-        storage.table_configure(info, shards=shards)
+        with conflicts_as_errors():  # the table may be dropped meanwhile
+            storage.table_configure(info, shards=shards)
     return {
         "reconfigured": 1,
         "config_changes": [{"new_val": table_config_row(storage, info), "old_val": old_config}],

@@ -6,6 +6,7 @@ update. Large writes commit in chunks so that one huge update never holds the wr
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -14,6 +15,7 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, write_hooks
 from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
+from rethink_widgets.server.evaluation.catalog import conflicts_as_errors
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.literals import eval_allowing_literals, whole_patch
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
@@ -95,6 +97,14 @@ def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
     return durability, return_changes
 
 
+@contextlib.contextmanager
+def _writing(table: Table, durability: str) -> Iterator[TableWrites]:
+    """One transaction on `table`; if another query dropped the table meanwhile, the write fails with RethinkDB's
+    error (the chunks written before stay written)."""
+    with conflicts_as_errors(), table.writes(durability) as writes:
+        yield writes
+
+
 def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, CHUNK)):
@@ -115,7 +125,7 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     single = None if isinstance(value, Stream) else ctx.as_datum(value)
     docs = [single] if isinstance(single, dict) else ctx.as_sequence(value)
     for chunk in _chunks(docs):
-        with table.writes(durability) as writes:
+        with _writing(table, durability) as writes:
             for doc in chunk:
                 _insert_one(ctx, table, writes, doc, conflict, hook, result)
     return result.value()
@@ -268,7 +278,7 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -
     hook = write_hooks.runner(ctx, term, table)
     result = WriteResult(return_changes, ctx.array_limit)
     for chunk in _chunks(targets):
-        with table.writes(durability) as writes:
+        with _writing(table, durability) as writes:
             for key in chunk:
                 old = writes.get(key)
                 try:
