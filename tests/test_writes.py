@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from reql_errors import fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError
+from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError, ReqlUserError
 from servers import ServerProcess, run_async
 
 ZERO = {"deleted": 0, "errors": 0, "inserted": 0, "replaced": 0, "skipped": 0, "unchanged": 0}
@@ -172,6 +172,22 @@ def test_values_spliced_by_r_args_keep_their_determinism(conn: Any, r: RethinkDB
     assert copied == {**ZERO, "replaced": 1}
     assert t.get(3).run(conn) == {"id": 3, "a": 1}
     assert t.count().run(conn) == 10
+
+
+def test_replace_evaluates_a_value_that_is_not_a_function_once(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert([{"id": i} for i in range(1, 4)]).run(conn)
+    # Once, before any write, as RethinkDB does: its error is the query's, not each document's.
+    fails(conn, t.replace(r.error("boom")), ReqlUserError, "boom")
+    fails(conn, t.replace(r.error("boom"), non_atomic=True), ReqlUserError, "boom")
+    assert t.order_by("id").run(conn) == [{"id": 1}, {"id": 2}, {"id": 3}]
+    # update puts its patch inside a function of each document: its errors are the documents'.
+    failed = t.update(r.error("boom")).run(conn)
+    assert (failed["errors"], failed["first_error"]) == (3, "boom")
+    # A constant is every document's new value: it keeps the key of one of them only.
+    replaced = t.replace({"id": 2, "a": 1}).run(conn)
+    assert (replaced["replaced"], replaced["errors"]) == (1, 2)
+    assert t.order_by("id").run(conn) == [{"id": 1}, {"id": 2, "a": 1}, {"id": 3}]
 
 
 def test_for_each_runs_a_write_that_is_not_a_function_once(conn: Any, r: RethinkDB, table: str) -> None:

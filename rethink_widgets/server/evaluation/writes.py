@@ -17,10 +17,10 @@ from rethink_widgets.server.evaluation import datums, write_hooks
 from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
 from rethink_widgets.server.evaluation.catalog import conflicts_as_errors
 from rethink_widgets.server.evaluation.context import Context, type_error
-from rethink_widgets.server.evaluation.literals import eval_allowing_literals, whole_patch
+from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
 from rethink_widgets.server.evaluation.system import SystemTable
-from rethink_widgets.server.evaluation.terms import Node, Term, is_deterministic, operation
+from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
@@ -288,32 +288,25 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -
     return result.value()
 
 
-def _patch(ctx: Context, term: Term, *, literals: bool = False) -> Callable[[dict[str, Any] | None], Any]:
-    """The new value for each document: a function of it, or an expression evaluated once per document.
-
-    With `literals` (update), r.literal may stand inside the new value, as in merge.
-    """
-    node = term.args[1]
+def _require_atomic(ctx: Context, term: Term) -> None:
+    """Unless `non_atomic`, the new value must be one that reading it twice gives again (no reads, no randomness)."""
     atomic = "non_atomic" not in term.optargs or not ctx.boolean(term.optargs["non_atomic"])
-    if atomic and not is_deterministic(node):
+    if atomic and not is_deterministic(term.args[1]):
         raise ReqlQueryLogicError("Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?")
-
-    def evaluate(scope: Context, expression: Node) -> Any:
-        return whole_patch(eval_allowing_literals(scope, expression)) if literals else scope.eval(expression)
-
-    def patch(old: dict[str, Any] | None) -> Any:
-        # Evaluated per document, so that an error in it is that document's error, as in RethinkDB.
-        value = evaluate(ctx, node)
-        if isinstance(value, Func):
-            value = evaluate(value.bind(ctx, (old,)), value.body)
-        return ctx.as_datum(value)
-
-    return patch
 
 
 @operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def update(ctx: Context, term: Term) -> dict[str, Any]:
-    patch = _patch(ctx, term, literals=True)
+    _require_atomic(ctx, term)
+    node = term.args[1]
+
+    def patch(old: dict[str, Any]) -> Any:
+        # Evaluated per document (RethinkDB rewrites update into a replace whose function holds the patch), so that
+        # an error in it is that document's error; r.literal may stand inside it, as in merge.
+        value = eval_allowing_literals(ctx, node)
+        if isinstance(value, Func):
+            value = call_allowing_literals(ctx, value, old)
+        return ctx.as_datum(whole_patch(value))
 
     def change(old: dict[str, Any] | None) -> Any:
         if old is None:
@@ -330,8 +323,14 @@ def update(ctx: Context, term: Term) -> dict[str, Any]:
 
 @operation("REPLACE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def replace(ctx: Context, term: Term) -> dict[str, Any]:
-    patch = _patch(ctx, term)
-    return _modify(ctx, term, patch)
+    _require_atomic(ctx, term)
+    # Evaluated once, before any write, as in RethinkDB: a function gives each document's new value, anything else
+    # is the new value of every document (so that reading it cannot give another value, null say, halfway).
+    value = ctx.eval(term.args[1])
+    if isinstance(value, Func):
+        return _modify(ctx, term, lambda old: ctx.as_datum(value(ctx, old)))
+    new = ctx.as_datum(value)
+    return _modify(ctx, term, lambda _old: new)
 
 
 @operation("DELETE", 1, optargs=WRITE_OPTARGS)
