@@ -206,3 +206,22 @@ def test_for_each_runs_a_write_that_is_not_a_function_once(conn: Any, r: Rethink
     assert r.expr([1, 2, 3]).for_each(lambda n: t.insert({})).run(conn)["inserted"] == 3
     assert t.count().run(conn) == 8
     fails(conn, r.expr([1, 2]).for_each(t), ReqlQueryLogicError, "Expected type FUNCTION but found TABLE:")
+
+
+def test_a_write_reads_its_selection_as_it_was_before_it(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    # More rows than the first pages of a scan and a chunk of writes, so that reading goes on after writes commit.
+    t.insert([{"id": i, "v": i, "n": 0} for i in range(1500)], durability="soft").run(conn)
+    t.index_create("v").run(conn)
+    t.index_wait("v").run(conn)
+    # Each update moves its row forward along the index, still inside the range: read as it is, the rest of the
+    # range would hold rows already updated.
+    moved = t.between(0, 4000, index="v").update(lambda d: {"v": d["v"] + 2000, "n": d["n"] + 1}, durability="soft")
+    assert moved.run(conn)["replaced"] == 1500
+    assert t.filter(r.row["n"] != 1).count().run(conn) == 0
+    each = t.between(2000, 6000, index="v").for_each(
+        lambda d: t.get(d["id"]).update(lambda x: {"v": x["v"] + 2000, "n": x["n"] + 1}, durability="soft")
+    )
+    assert each.run(conn)["replaced"] == 1500
+    assert t.filter(r.row["n"] != 2).count().run(conn) == 0
+    assert t.sum("v").run(conn) == sum(range(1500)) + 1500 * 4000

@@ -31,11 +31,13 @@ from rethink_widgets.server.evaluation.values import (
     TableWrites,
     category,
 )
+from rethink_widgets.server.storage import Snapshot
 
 CHUNK = 1000
 WRITE_OPTARGS = ("durability", "return_changes", "return_vals", "ignore_write_hook")
 UNSTORABLE = "`r.minval` and `r.maxval` cannot be written to disk."
 FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
+_DONE = object()
 
 
 class WriteResult:
@@ -261,31 +263,53 @@ def _store_missing(table: Table, writes: TableWrites, key: Any, new: Any, result
 # ---------------------------------------------------------------- update, replace, delete
 
 
-def _targets(ctx: Context, node: Any) -> tuple[Table, Iterable[Any]]:
-    """The table and the primary keys a write applies to."""
-    value = ctx.eval(node)
-    if isinstance(value, SingleSelection):
-        return value.table, [value.key]
-    if isinstance(value, (Selection, ArraySelection)):
-        table = value.table
-        return table, (doc[table.primary_key] for doc in value)
-    raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(value)}:")
-
-
 def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-    table, targets = _targets(ctx, term.args[0])
+    selection = ctx.eval(term.args[0])
+    if not isinstance(selection, (SingleSelection, Selection)):
+        raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(selection)}:")
+    table = selection.table
     durability, return_changes = _options(ctx, term, table)
     hook = write_hooks.runner(ctx, term, table)
     result = WriteResult(return_changes, ctx.array_limit)
-    for chunk in _chunks(targets):
-        with _writing(table, durability) as writes:
-            for key in chunk:
-                old = writes.get(key)
-                try:
-                    _store(table, writes, key, old, hook(old, change(old)), result)
-                except ReqlError as error:
-                    result.error(error.message, old, old)
+    pk = table.primary_key
+    with _as_before_the_write(ctx, selection) as docs:
+        targets = [selection.key] if isinstance(selection, SingleSelection) else (doc[pk] for doc in docs)
+        for chunk in _chunks(targets):
+            with _writing(table, durability) as writes:
+                for key in chunk:
+                    old = writes.get(key)
+                    try:
+                        _store(table, writes, key, old, hook(old, change(old)), result)
+                    except ReqlError as error:
+                        result.error(error.message, old, old)
     return result.value()
+
+
+@contextlib.contextmanager
+def _as_before_the_write(ctx: Context, items: Any) -> Iterator[Iterable[Any]]:
+    """`items`; a selection's documents read (lazily, page by page) from the table as it was before the write.
+
+    So the write's own commits cannot bring rows back into what is left to read: an update that moves rows forward
+    along the index a selection follows would meet them again, and again. What the write itself reads (a function
+    of each document, a hook) sees the data as it is.
+    """
+    if not isinstance(items, Selection) or isinstance(items, ArraySelection):  # nothing left to read
+        yield items
+        return
+    snapshot = ctx.storage.snapshot(lambda _view: None)
+    try:
+        yield _read_in(snapshot, iter(items))
+    finally:
+        snapshot.close()
+
+
+def _read_in(snapshot: Snapshot, items: Iterator[Any]) -> Iterator[Any]:
+    while True:
+        with snapshot.reading():
+            item = next(items, _DONE)
+        if item is _DONE:
+            return
+        yield item
 
 
 def _require_atomic(ctx: Context, term: Term) -> None:
@@ -355,10 +379,11 @@ def for_each(ctx: Context, term: Term) -> dict[str, Any]:
     write = ctx.eval(term.args[1])
     constant = None if isinstance(write, Func) else _constant_write(ctx, write)
     total: dict[str, Any] = {}
-    for row in seq:
-        value = write(ctx, row) if isinstance(write, Func) else constant
-        for result in _write_results(ctx, value):
-            _add_results(total, result)
+    with _as_before_the_write(ctx, seq) as rows:
+        for row in rows:
+            value = write(ctx, row) if isinstance(write, Func) else constant
+            for result in _write_results(ctx, value):
+                _add_results(total, result)
     return total
 
 
