@@ -1,7 +1,10 @@
 """Writing documents: insert, update, replace, delete and sync, with RethinkDB's result shapes.
 
 Each document is read, changed and written inside one storage transaction, so concurrent writers never lose an
-update. Large writes commit in chunks so that one huge update never holds the writer for long.
+update. Large writes commit in chunks so that one huge update never holds the writer for long; the selection they
+apply to is read as it was before the first chunk, so that the write never meets its own changes in it. A new value
+that is not a function is evaluated once (replace, and for_each's write, as RethinkDB does), and unless `non_atomic`
+it must be deterministic, r.args or no r.args.
 """
 
 from __future__ import annotations
