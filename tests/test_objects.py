@@ -151,6 +151,9 @@ def test_merge_with_literal(conn: Any, r: RethinkDB) -> None:
     assert obj.merge({"z": r.literal(5)}).run(conn) == {"a": 1, "b": {"c": 2}, "z": 5}
     assert r.expr([{"a": {"b": 1}}]).merge(lambda row: {"a": r.literal({"c": 1})}).run(conn) == [{"a": {"c": 1}}]
     assert r.expr({"a": {"b": 1}}).merge(r.args([{"a": {"c": 1}}])).run(conn) == {"a": {"b": 1, "c": 1}}
+    # What r.args splices into merge may hold literals too (RethinkDB's own arity tests ask this).
+    assert r.expr({"a": {"b": 1}}).merge(r.args([{"a": r.literal({"c": 1})}])).run(conn) == {"a": {"c": 1}}
+    assert r.expr({"a": 1, "b": 2}).merge(r.args([{"a": r.literal()}, {"c": 3}])).run(conn) == {"b": 2, "c": 3}
 
 
 def test_stray_literals(conn: Any, r: RethinkDB) -> None:
@@ -167,8 +170,8 @@ def test_stray_literals(conn: Any, r: RethinkDB) -> None:
         obj.merge(r.literal({"b": 2})),  # a literal may stand inside the object given to merge, not for all of it
         obj.merge({"b": r.literal(r.literal(2))}),
         obj.merge({"b": [r.literal(2)]}),
-        # r.args splices an array, and arrays carry no literals.
-        obj.merge(r.args([{"a": r.literal({"c": 1})}])),
+        obj.merge(r.args([{"b": [r.literal(2)]}])),
+        r.expr([obj]).filter(r.args([{"a": r.literal(1)}])),  # filter takes literals, but not through r.args
     ):
         fails(conn, query, ReqlQueryLogicError, stray)
 

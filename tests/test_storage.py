@@ -167,13 +167,13 @@ def test_concurrent_writers_are_atomic(store: Storage) -> None:
 
 
 def test_drop_table_and_db(store: Storage) -> None:
-    fill(store, 3)
+    table = fill(store, 3)
     store.db_create("other")
     store.table_create("other", "x")
     config, dropped = store.db_drop("other")
     assert config["name"] == "other"
     assert [t.name for t in dropped] == ["x"]
-    store.table_drop("test", "t")
+    store.table_drop(table)
     assert store.table_list("test") == []
 
 
@@ -234,7 +234,7 @@ def test_dropping_stops_a_build(store: Storage) -> None:
     store.index_drop(table, "g")
     store.index_await(table, ["g"])
     store.index_create(table, "tags", "tags", multi=True)
-    store.table_drop("test", "t")
+    store.table_drop(table)
     store.index_await(table, ["tags"])  # returns: the table is gone
     store.table_create("test", "t")
 

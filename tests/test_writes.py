@@ -6,11 +6,13 @@ import threading
 from typing import Any
 
 import pytest
+from reql_errors import fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError
+from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError, ReqlUserError
 from servers import ServerProcess, run_async
 
 ZERO = {"deleted": 0, "errors": 0, "inserted": 0, "replaced": 0, "skipped": 0, "unchanged": 0}
+NOT_DETERMINISTIC = "Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?"
 
 
 def test_insert_shapes(conn: Any, r: RethinkDB, table: str) -> None:
@@ -145,3 +147,81 @@ def test_changes_and_generated_keys_truncated_to_the_array_limit(conn: Any, r: R
     assert len(updated["changes"]) == 3
     assert updated["warnings"] == ["Too many changes, array truncated to 3."]
     assert "warnings" not in t.update({"a": 2}, return_changes=True).run(conn)
+
+
+def test_values_spliced_by_r_args_keep_their_determinism(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert([{"id": i} for i in range(1, 11)]).run(conn)
+    # t.get(0) reads the table (and is null): written out, replace refuses it, and through r.args too, rather than
+    # replacing every row with null, which deletes them.
+    for query in (
+        t.replace(t.get(0)),
+        t.replace(r.args([t.get(0)])),
+        t.update(r.args([t.get(1)])),
+        t.get(1).replace(r.args([r.expr([t.get(1)])[0]])),
+        t.update(r.args([{"n": r.table(table).count()}])),
+    ):
+        fails(conn, query, ReqlQueryLogicError, NOT_DETERMINISTIC)
+    assert t.count().run(conn) == 10
+    assert t.order_by("id").run(conn) == [{"id": i} for i in range(1, 11)]
+    # Deterministic values spliced in write as before; non_atomic lets a read through, as asked.
+    assert t.get(1).replace(r.args([{"id": 1, "a": 1}])).run(conn) == {**ZERO, "replaced": 1}
+    assert t.get(2).update(r.args([{"a": r.literal({"b": 1})}])).run(conn) == {**ZERO, "replaced": 1}
+    assert t.get(2).run(conn) == {"id": 2, "a": {"b": 1}}
+    copied = t.get(3).replace(r.args([t.get(1).merge({"id": 3})]), non_atomic=True).run(conn)
+    assert copied == {**ZERO, "replaced": 1}
+    assert t.get(3).run(conn) == {"id": 3, "a": 1}
+    assert t.count().run(conn) == 10
+
+
+def test_replace_evaluates_a_value_that_is_not_a_function_once(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert([{"id": i} for i in range(1, 4)]).run(conn)
+    # Once, before any write, as RethinkDB does: its error is the query's, not each document's.
+    fails(conn, t.replace(r.error("boom")), ReqlUserError, "boom")
+    fails(conn, t.replace(r.error("boom"), non_atomic=True), ReqlUserError, "boom")
+    assert t.order_by("id").run(conn) == [{"id": 1}, {"id": 2}, {"id": 3}]
+    # update puts its patch inside a function of each document: its errors are the documents'.
+    failed = t.update(r.error("boom")).run(conn)
+    assert (failed["errors"], failed["first_error"]) == (3, "boom")
+    # A constant is every document's new value: it keeps the key of one of them only.
+    replaced = t.replace({"id": 2, "a": 1}).run(conn)
+    assert (replaced["replaced"], replaced["errors"]) == (1, 2)
+    assert t.order_by("id").run(conn) == [{"id": 1}, {"id": 2, "a": 1}, {"id": 3}]
+
+
+def test_for_each_runs_a_write_that_is_not_a_function_once(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    # As RethinkDB 2.4 does (its issue #3700): the insert runs once, and its result counts once per element.
+    result = r.expr([1, 2, 3]).for_each(t.insert({})).run(conn)
+    assert {key: value for key, value in result.items() if key != "generated_keys"} == {**ZERO, "inserted": 3}
+    assert len(result["generated_keys"]) == 3
+    assert len(set(result["generated_keys"])) == 1
+    assert t.count().run(conn) == 1
+    # Evaluated before the first element, so an empty sequence still runs it once.
+    assert r.expr([]).for_each(t.insert({"id": "empty"})).run(conn) == {}
+    assert t.get("empty").run(conn) == {"id": "empty"}
+    # A function runs once per element, r.row making one of the write.
+    assert r.expr([1, 2, 3]).for_each(t.insert({"n": r.row})).run(conn)["inserted"] == 3
+    assert r.expr([1, 2, 3]).for_each(lambda n: t.insert({})).run(conn)["inserted"] == 3
+    assert t.count().run(conn) == 8
+    fails(conn, r.expr([1, 2]).for_each(t), ReqlQueryLogicError, "Expected type FUNCTION but found TABLE:")
+
+
+def test_a_write_reads_its_selection_as_it_was_before_it(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    # More rows than the first pages of a scan and a chunk of writes, so that reading goes on after writes commit.
+    t.insert([{"id": i, "v": i, "n": 0} for i in range(1500)], durability="soft").run(conn)
+    t.index_create("v").run(conn)
+    t.index_wait("v").run(conn)
+    # Each update moves its row forward along the index, still inside the range: read as it is, the rest of the
+    # range would hold rows already updated.
+    moved = t.between(0, 4000, index="v").update(lambda d: {"v": d["v"] + 2000, "n": d["n"] + 1}, durability="soft")
+    assert moved.run(conn)["replaced"] == 1500
+    assert t.filter(r.row["n"] != 1).count().run(conn) == 0
+    each = t.between(2000, 6000, index="v").for_each(
+        lambda d: t.get(d["id"]).update(lambda x: {"v": x["v"] + 2000, "n": x["n"] + 1}, durability="soft")
+    )
+    assert each.run(conn)["replaced"] == 1500
+    assert t.filter(r.row["n"] != 2).count().run(conn) == 0
+    assert t.sum("v").run(conn) == sum(range(1500)) + 1500 * 4000

@@ -15,8 +15,11 @@ Writes are serialized through one writer connection (WAL mode, so readers never 
 process. After each commit the changes go to the commit listeners, in commit order, while the write lock is still
 held; a dropped table is announced to the drop listeners. After each change of the catalog (databases, tables, their
 configuration, indexes, users) the catalog listeners run, still under the lock, so the system tables that show the
-catalog can publish their own changes in order. `snapshot()` gives a read view fixed at one commit, for changefeeds
-that must join an initial read with the writes that follow it.
+catalog can publish their own changes in order. A change of the catalog checks what it needs (a free name, a
+database, table or index still there) inside its own transaction, so that of concurrent conflicting changes one
+succeeds and the others raise AlreadyExists or DoesNotExist, which evaluation turns into RethinkDB's errors; a write
+to a table dropped meanwhile raises DoesNotExist too. `snapshot()` gives a read view fixed at one commit, for
+changefeeds that must join an initial read with the writes that follow it.
 
 `activity` keeps what the `stats` and `jobs` system tables show: documents read and written per table, queries run,
 each a running total and the count of the last whole second, and the queries running now.
@@ -49,6 +52,8 @@ from rethink_widgets.server.interrupts import Interruptor
 
 log = logging.getLogger(__name__)
 DATA_FILE = "data.sqlite"
+# The system database: it has no row in `dbs`, but a table of its own (the scratch table) lives here too.
+SYSTEM_DB = "rethinkdb"
 IndexFunction = Callable[[dict[str, Any]], list[Any]]
 IndexCompiler = Callable[[Any, bool], IndexFunction]
 _FIRST_PAGE, _MAX_PAGE = 16, 1024
@@ -122,6 +127,28 @@ class TableInfo:
     @property
     def qualified_name(self) -> str:
         return f"{self.db}.{self.name}"
+
+
+class CatalogConflict(Exception):
+    """A change of the catalog that the catalog refuses as it is when the change is made, under the write lock.
+
+    `kind` is "database", "table" or "index"; `name` is the database's name, the table's `db.name` or the index's
+    name, and `table` the `db.name` of an index's table.
+    """
+
+    def __init__(self, kind: str, name: str, table: str = "") -> None:
+        super().__init__(f"{kind} {name}" + (f" on table {table}" if table else ""))
+        self.kind = kind
+        self.name = name
+        self.table = table
+
+
+class AlreadyExists(CatalogConflict):
+    """What the change would create (or rename to) exists already."""
+
+
+class DoesNotExist(CatalogConflict):
+    """What the change works on is gone (or was never there)."""
 
 
 @dataclass(frozen=True)
@@ -417,17 +444,17 @@ class Storage:
 
     def db_create(self, name: str, db_id: str | None = None) -> dict[str, str]:
         with self._catalog_change() as done:
-            if name in self._dbs:
-                raise ValueError(f"database {name} exists")
+            if name in self._dbs or name == SYSTEM_DB:
+                raise AlreadyExists("database", name)
             db_id = db_id or str(uuid.uuid4())
             self._writer.execute("INSERT INTO dbs VALUES (?, ?)", (db_id, name))
             done.append(lambda: self._dbs.__setitem__(name, db_id))
         return {"id": db_id, "name": name}
 
     def db_drop(self, name: str) -> tuple[dict[str, str], list[TableInfo]]:
-        dropped = [t for t in self._tables.values() if t.db == name]
         with self._catalog_change() as done:
-            db_id = self._dbs[name]
+            db_id = self._require_db(name)
+            dropped = [t for t in self._tables.values() if t.db == name]
             for table in dropped:
                 self._drop_sql(table)
                 done.append(functools.partial(self._forget, table))
@@ -439,8 +466,9 @@ class Storage:
 
     def db_rename(self, old: str, new: str) -> None:
         with self._catalog_change() as done:
-            if new in self._dbs:
-                raise ValueError(f"database {new} exists")
+            self._require_db(old)
+            if new in self._dbs or new == SYSTEM_DB:
+                raise AlreadyExists("database", new)
             self._writer.execute("UPDATE dbs SET name = ? WHERE name = ?", (new, old))
             self._writer.execute("UPDATE tables SET db = ? WHERE db = ?", (new, old))
             done.append(lambda: self._dbs.__setitem__(new, self._dbs.pop(old)))
@@ -448,11 +476,19 @@ class Storage:
                 if table.db == old:
                     done.append(functools.partial(setattr, table, "db", new))
 
+    def _require_db(self, name: str) -> str:
+        """The id of a database (under the write lock)."""
+        db_id = self._dbs.get(name)
+        if db_id is None:
+            raise DoesNotExist("database", name)
+        return db_id
+
     def table_list(self, db: str) -> list[str]:
-        return sorted(t.name for t in self._tables.values() if t.db == db)
+        return sorted(t.name for t in self.tables() if t.db == db)
 
     def table(self, db: str, name: str) -> TableInfo | None:
-        for table in self._tables.values():
+        # A copy of the catalog's tables: another thread may add or drop one meanwhile.
+        for table in self.tables():
             if table.db == db and table.name == name:
                 return table
         return None
@@ -462,6 +498,11 @@ class Storage:
 
     def tables(self) -> list[TableInfo]:
         return list(self._tables.values())
+
+    def _require_table(self, table: TableInfo) -> None:
+        """That a table is still there (under the write lock): a query may hold it while another drops it."""
+        if self._tables.get(table.id) is not table:
+            raise DoesNotExist("table", table.qualified_name)
 
     def table_create(  # noqa: PLR0917
         self,
@@ -474,8 +515,10 @@ class Storage:
         table_id: str | None = None,
     ) -> TableInfo:
         with self._catalog_change() as done:
+            if db != SYSTEM_DB:
+                self._require_db(db)
             if self.table(db, name) is not None:
-                raise ValueError(f"table {db}.{name} exists")
+                raise AlreadyExists("table", f"{db}.{name}")
             table_id = table_id or str(uuid.uuid4())
             table = TableInfo(table_id, db, name, primary_key, durability, self._next_sql("t"), shards, write_acks)
             self._writer.execute(f"CREATE TABLE {table.sql} (key BLOB PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID")
@@ -490,6 +533,12 @@ class Storage:
     def table_configure(self, table: TableInfo, **settings: Any) -> None:
         """Change a table's `name`, `db`, `durability`, `shards`, `write_acks` or `write_hook`."""
         with self._catalog_change() as done:
+            self._require_table(table)
+            if "name" in settings or "db" in settings:
+                db, name = settings.get("db", table.db), settings.get("name", table.name)
+                self._require_db(db)
+                if self.table(db, name) not in (None, table):
+                    raise AlreadyExists("table", f"{db}.{name}")
             for column, value in settings.items():
                 if column not in ("name", "db", "durability", "shards", "write_acks", "write_hook"):
                     raise ValueError(f"no table setting {column}")
@@ -497,14 +546,12 @@ class Storage:
                 self._writer.execute(f"UPDATE tables SET {column} = ? WHERE id = ?", (stored, table.id))
                 done.append(functools.partial(setattr, table, column, value))
 
-    def table_drop(self, db: str, name: str) -> TableInfo:
-        table = self.table(db, name)
-        if table is None:
-            raise ValueError(f"no table {db}.{name}")
+    def table_drop(self, table: TableInfo) -> None:
+        """Drop the table (by id, as RethinkDB does: if it was renamed meanwhile, it goes under its new name)."""
         with self._catalog_change() as done:
+            self._require_table(table)
             self._drop_sql(table)
             done.append(functools.partial(self._forget, table))
-        return table
 
     def _drop_sql(self, table: TableInfo) -> None:
         w = self._writer
@@ -529,8 +576,9 @@ class Storage:
         """Add an index; it is ready at once on a table of one chunk of rows, else the builder builds it."""
         index = IndexInfo(name, function, multi, geo, "")
         with self._catalog_change() as done:
+            self._require_table(table)
             if name in table.indexes:
-                raise ValueError(f"index {name} exists")
+                raise AlreadyExists("index", name, table.qualified_name)
             index.sql = self._next_sql("i")
             self._writer.execute(
                 f"CREATE TABLE {index.sql} (ikey BLOB NOT NULL, pkey BLOB NOT NULL, value TEXT NOT NULL, "
@@ -638,21 +686,28 @@ class Storage:
         return self._tables.get(table.id) is table and table.indexes.get(build.index.name) is build.index
 
     def index_drop(self, table: TableInfo, name: str) -> None:
-        index = table.indexes[name]
         with self._catalog_change() as done:
+            self._require_index(table, name)
+            index = table.indexes[name]
             self._writer.execute(f"DROP TABLE {index.sql}")
             self._writer.execute("DELETE FROM indexes WHERE table_id = ? AND name = ?", (table.id, name))
             done.append(lambda: self._forget_index(table, name))
 
     def index_rename(self, table: TableInfo, old: str, new: str, overwrite: bool = False) -> None:
         with self._catalog_change() as done:
+            self._require_index(table, old)
             if new in table.indexes and new != old:
                 if not overwrite:
-                    raise ValueError(f"index {new} exists")
+                    raise AlreadyExists("index", new, table.qualified_name)
                 self._writer.execute(f"DROP TABLE {table.indexes[new].sql}")
                 self._writer.execute("DELETE FROM indexes WHERE table_id = ? AND name = ?", (table.id, new))
             self._writer.execute("UPDATE indexes SET name = ? WHERE table_id = ? AND name = ?", (new, table.id, old))
             done.append(lambda: self._renamed_index(table, old, new))
+
+    def _require_index(self, table: TableInfo, name: str) -> None:
+        self._require_table(table)
+        if name not in table.indexes:
+            raise DoesNotExist("index", name, table.qualified_name)
 
     def _forget_index(self, table: TableInfo, name: str) -> None:
         table.indexes.pop(name, None)
@@ -729,7 +784,9 @@ class Storage:
             return self._reader().execute(sql, params).fetchall()
         except sqlite3.OperationalError as error:
             interrupts.raise_if_interrupted()  # the progress handler stopped the statement
-            if table.id not in self._tables:
+            with self._lock:  # a drop that committed has left the catalog once the lock is free
+                dropped = table.id not in self._tables
+            if dropped:
                 raise ReqlOpFailedError(f"Table `{table.qualified_name}` was dropped while being read.") from None
             raise ReqlOpFailedError(f"Storage error: {error}") from error
 
@@ -940,7 +997,10 @@ def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> 
 
 
 class Transaction:
-    """Reads and writes inside one atomic write; `changes` lists what it did, in order."""
+    """Reads and writes inside one atomic write; `changes` lists what it did, in order.
+
+    A table dropped before the transaction began raises DoesNotExist (the transaction holds the write lock, so none
+    is dropped while it runs)."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -948,12 +1008,14 @@ class Transaction:
         self.changes: list[Change] = []
 
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
+        self._storage._require_table(table)
         row = self._conn.execute(f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),)).fetchone()
         return json.loads(row[0]) if row else None
 
     def put(self, table: TableInfo, doc: dict[str, Any]) -> dict[str, Any] | None:
         """Store a document (replacing any with its key); returns the old one."""
         interrupts.check()  # a long write stops between documents (and rolls back)
+        self._storage._require_table(table)
         key = doc[table.primary_key]
         pkey = keys.encode(key)
         row = self._conn.execute(f"SELECT doc FROM {table.sql} WHERE key = ?", (pkey,)).fetchone()
@@ -965,6 +1027,7 @@ class Transaction:
 
     def delete(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         interrupts.check()
+        self._storage._require_table(table)
         pkey = keys.encode(key)
         row = self._conn.execute(f"DELETE FROM {table.sql} WHERE key = ? RETURNING doc", (pkey,)).fetchone()
         if row is None:

@@ -16,6 +16,7 @@ from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import permissions, placement
 from rethink_widgets.server.evaluation.catalog import (
     SYSTEM_DB,
+    conflicts_as_errors,
     db_config_row,
     table_config_row,
     table_status_row,
@@ -108,7 +109,8 @@ def _reconfigure(ctx: Context, info: TableInfo, shards: int, dry_run: bool) -> d
         new_config = table_config_row(storage, replace(info, shards=shards))
         return {"reconfigured": 0, "config_changes": [{"new_val": new_config, "old_val": old_config}]}
     if shards != info.shards:
-        storage.table_configure(info, shards=shards)
+        with conflicts_as_errors():  # the table may be dropped meanwhile
+            storage.table_configure(info, shards=shards)
     return {
         "reconfigured": 1,
         "config_changes": [{"new_val": table_config_row(storage, info), "old_val": old_config}],

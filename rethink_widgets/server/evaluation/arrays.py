@@ -287,7 +287,7 @@ def _merge_order(ctx: Context, node: Node) -> Order | None:
         value = ctx.eval(node)
         if value is True or value is False:
             return None
-        items = [Datum(value)]
+        items = [Datum(value, deterministic=node.deterministic)]
     order: Order = []
     for item in items:
         descending = _is_term(item, "DESC")

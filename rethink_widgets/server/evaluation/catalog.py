@@ -11,19 +11,20 @@ once when first run.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.terms import FuncNode, compile_function
-from rethink_widgets.server.storage import Storage, TableInfo
+from rethink_widgets.server.storage import SYSTEM_DB, AlreadyExists, CatalogConflict, Storage, TableInfo
 
-SYSTEM_DB = "rethinkdb"
 SYSTEM_TABLE_NAMES = (
     "cluster_config", "current_issues", "db_config", "jobs", "logs", "permissions", "server_config", "server_status",
     "stats", "table_config", "table_status", "users",
@@ -51,6 +52,24 @@ def check_name(kind: str, name: str) -> str:
     if not valid_name(name):
         raise ReqlQueryLogicError(f"{kind} name `{name}` invalid (Use A-Z, a-z, 0-9, _ and - only).")
     return name
+
+
+def op_failed(conflict: CatalogConflict) -> ReqlOpFailedError:
+    """RethinkDB's error for a change of the catalog that found what it creates there already, or what it changes
+    gone (as when another client got there first)."""
+    what = {"database": "Database", "table": "Table", "index": "Index"}[conflict.kind]
+    state = "already exists" if isinstance(conflict, AlreadyExists) else "does not exist"
+    where = f" on table `{conflict.table}`" if conflict.table else ""
+    return ReqlOpFailedError(f"{what} `{conflict.name}` {state}{where}.")
+
+
+@contextlib.contextmanager
+def conflicts_as_errors() -> Iterator[None]:
+    """Around a change of the catalog: its CatalogConflict becomes RethinkDB's error (see `op_failed`)."""
+    try:
+        yield
+    except CatalogConflict as conflict:
+        raise op_failed(conflict) from None
 
 
 def system_id(name: str) -> str:
@@ -97,7 +116,8 @@ def _compiled_hook(text: str) -> WriteHook:
 
 
 def set_write_hook(storage: Storage, info: TableInfo, hook: WriteHook | None) -> None:
-    storage.table_configure(info, write_hook=hook.raw if hook is not None else None)
+    with conflicts_as_errors():
+        storage.table_configure(info, write_hook=hook.raw if hook is not None else None)
 
 
 def write_hook_row(storage: Storage, info: TableInfo) -> dict[str, Any] | None:

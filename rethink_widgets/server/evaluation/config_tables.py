@@ -19,7 +19,9 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.catalog import (
     SYSTEM_DB,
     SYSTEM_TABLE_NAMES,
+    conflicts_as_errors,
     db_config_row,
+    op_failed,
     system_id,
     table_config_row,
     table_status_row,
@@ -50,7 +52,7 @@ from rethink_widgets.server.evaluation.system import (
     checked_name,
 )
 from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import Change, Scope, Storage, TableInfo
+from rethink_widgets.server.storage import AlreadyExists, CatalogConflict, Change, Scope, Storage, TableInfo
 
 SCRATCH = "_debug_scratch"
 _CONFIG_FIELDS = ("name", "db", "id", "indexes", "primary_key", "shards", "write_acks", "durability", "write_hook")
@@ -71,17 +73,19 @@ class DbConfigTable(SystemTable):
         if name in self.storage.db_list() or name == SYSTEM_DB:
             raise ReqlOpFailedError(f"Database `{name}` already exists.")
         require(self.storage, self.user, "config")  # as db_create and db_drop need
-        if old is None:
-            self.storage.db_create(name, _uuid(doc["id"]))
-        else:
-            self.storage.db_rename(old["name"], name)
+        with conflicts_as_errors():
+            if old is None:
+                self.storage.db_create(name, _uuid(doc["id"]))
+            else:
+                self.storage.db_rename(old["name"], name)
         return old
 
     def delete(self, key: Any) -> dict[str, Any] | None:
         old = self.get(key)
         if old is not None:
             require(self.storage, self.user, "config")
-            self.storage.db_drop(old["name"])
+            with conflicts_as_errors():
+                self.storage.db_drop(old["name"])
         return old
 
 
@@ -109,11 +113,12 @@ class TableConfigTable(SystemTable):
 
     def delete(self, key: Any) -> dict[str, Any] | None:
         old = self.get(key)
-        if old is not None:
-            info = self.storage.table_by_id(key)
-            assert info is not None
-            require(self.storage, self.user, "config", db_id_of(self.storage, info.db))  # as table_drop needs
-            self.storage.table_drop(info.db, info.name)
+        info = self.storage.table_by_id(key) if old is not None else None
+        if info is None:  # (or dropped by another client meanwhile)
+            return None
+        require(self.storage, self.user, "config", db_id_of(self.storage, info.db))  # as table_drop needs
+        with conflicts_as_errors():
+            self.storage.table_drop(info)
         return old
 
     def _create(self, doc: dict[str, Any]) -> None:
@@ -128,7 +133,8 @@ class TableConfigTable(SystemTable):
         primary_key = doc.get("primary_key", "id")
         if not isinstance(primary_key, str):
             raise ReqlOpFailedError(f"In `primary_key`: Expected a string; got {datums.printed(primary_key)}")
-        self.storage.table_create(db, name, primary_key, table_id=_uuid(doc["id"]), **settings)
+        with conflicts_as_errors():
+            self.storage.table_create(db, name, primary_key, table_id=_uuid(doc["id"]), **settings)
 
     def _modify(self, info: TableInfo, doc: dict[str, Any]) -> None:
         for field in _CONFIG_FIELDS:
@@ -142,16 +148,18 @@ class TableConfigTable(SystemTable):
         settings = self._settings(doc, write_hook_row(self.storage, info))
         name, db = settings["name"], settings["db"]
         if (db, name) != (info.db, info.name) and self.storage.table(db, name) is not None:
-            raise ReqlOpFailedError(
-                f"Can't rename table `{info.db}.{info.name}` to `{db}.{name}` because table `{db}.{name}` already "
-                "exists."
-            )
+            raise _rename_conflict(info, db, name)
         changed = {key: value for key, value in settings.items() if getattr(info, key) != value}
         if changed:
             require(self.storage, self.user, "config", db_id_of(self.storage, info.db), info.id)
             if "db" in changed:  # moving it: the database it goes to must allow it too
                 require(self.storage, self.user, "config", db_id_of(self.storage, changed["db"]))
-            self.storage.table_configure(info, **changed)
+            try:
+                self.storage.table_configure(info, **changed)
+            except AlreadyExists:  # another client took the name meanwhile
+                raise _rename_conflict(info, db, name) from None
+            except CatalogConflict as conflict:
+                raise op_failed(conflict) from None
 
     def _settings(self, doc: dict[str, Any], write_hook: dict[str, Any] | None = None) -> dict[str, Any]:
         """The table settings a row asks for (name, db, durability, write_acks, shards), checked.
@@ -216,6 +224,12 @@ class TableConfigTable(SystemTable):
             )
         if shard.get("nonvoting_replicas"):
             raise ReqlOpFailedError(f"In `shards`: The primary replica (`{server}`) must not be a nonvoting replica.")
+
+
+def _rename_conflict(info: TableInfo, db: str, name: str) -> ReqlOpFailedError:
+    return ReqlOpFailedError(
+        f"Can't rename table `{info.db}.{info.name}` to `{db}.{name}` because table `{db}.{name}` already exists."
+    )
 
 
 def _uuid(value: Any) -> str:

@@ -123,7 +123,7 @@ def per_group(ctx: Context, term: Term) -> Any:
 
 def _run_on(ctx: Context, term: Term, at: int, value: Any) -> Any:
     """`term` with its argument `at` already evaluated to `value`."""
-    args = [*term.args[:at], Datum(value, at), *term.args[at + 1 :]]
+    args = [*term.args[:at], Datum(value, at, term.args[at].deterministic), *term.args[at + 1 :]]
     return term.op.fn(ctx, Term(term.op, args, term.optargs, None))
 
 

@@ -59,3 +59,14 @@ def _object(ctx: Context, term: Term) -> dict[str, Any]:
     # `as_datum` takes a Literal as it is, and refuses streams, functions and the like as usual.
     obj = {key: ctx.as_datum(eval_allowing_literals(ctx, node)) for key, node in term.optargs.items()}
     return check_pseudotype(obj)
+
+
+def array_allowing_literals(ctx: Context, node: Node) -> list[Any]:
+    """The array r.args splices into merge or update: r.literal may stand in the objects it lists."""
+    if isinstance(node, Term) and node.name == "MAKE_ARRAY":
+        return node.run(ctx, _array)
+    return ctx.array(node)
+
+
+def _array(ctx: Context, term: Term) -> list[Any]:
+    return ctx.check_array([ctx.as_datum(eval_allowing_literals(ctx, node)) for node in term.args])

@@ -9,7 +9,14 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions, placement
-from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, check_name, db_id, table_config_row
+from rethink_widgets.server.evaluation.catalog import (
+    SYSTEM_DB,
+    check_name,
+    conflicts_as_errors,
+    db_id,
+    op_failed,
+    table_config_row,
+)
 from rethink_widgets.server.evaluation.config_tables import SYSTEM_TABLES
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, is_deterministic, operation
@@ -22,7 +29,7 @@ from rethink_widgets.server.evaluation.values import (
     category,
     type_of,
 )
-from rethink_widgets.server.storage import TableInfo
+from rethink_widgets.server.storage import CatalogConflict, TableInfo
 
 
 def database(ctx: Context, node: Any) -> str:
@@ -64,10 +71,11 @@ def db(ctx: Context, term: Term) -> Database:
 @operation("DB_CREATE", 1)
 def db_create(ctx: Context, term: Term) -> dict[str, Any]:
     name = check_name("Database", ctx.string(term.args[0]))
-    if name == SYSTEM_DB or ctx.storage.db_id(name) is not None:
+    if name == SYSTEM_DB:
         raise ReqlOpFailedError(f"Database `{name}` already exists.")
     permissions.require_config(ctx)
-    config = ctx.storage.db_create(name)
+    with conflicts_as_errors():
+        config = ctx.storage.db_create(name)
     return {"dbs_created": 1, "config_changes": [{"old_val": None, "new_val": config}]}
 
 
@@ -78,7 +86,8 @@ def db_drop(ctx: Context, term: Term) -> dict[str, Any]:
         raise ReqlOpFailedError(f"Database `{name}` is special; you can't delete it.")
     require_db(ctx, name)
     permissions.require_config(ctx)
-    config, tables = ctx.storage.db_drop(name)
+    with conflicts_as_errors():
+        config, tables = ctx.storage.db_drop(name)
     return {
         "dbs_dropped": 1, "tables_dropped": len(tables),
         "config_changes": [{"old_val": config, "new_val": None}],
@@ -107,10 +116,9 @@ def table_create(ctx: Context, term: Term) -> dict[str, Any]:
     if db_name == SYSTEM_DB:
         raise ReqlOpFailedError(f"Database `{SYSTEM_DB}` is special; you can't create new tables in it.")
     require_db(ctx, db_name)
-    if ctx.storage.table(db_name, name) is not None:
-        raise ReqlOpFailedError(f"Table `{db_name}.{name}` already exists.")
     permissions.require_config(ctx, db_name)
-    info = ctx.storage.table_create(db_name, name, primary_key, durability, shards)
+    with conflicts_as_errors():
+        info = ctx.storage.table_create(db_name, name, primary_key, durability, shards)
     return {"tables_created": 1, "config_changes": [{"old_val": None, "new_val": table_config_row(ctx.storage, info)}]}
 
 
@@ -127,7 +135,8 @@ def table_drop(ctx: Context, term: Term) -> dict[str, Any]:
     info = table_of(ctx, db_name, name).info
     permissions.require_config(ctx, db_name)
     config = table_config_row(ctx.storage, info)
-    ctx.storage.table_drop(db_name, name)
+    with conflicts_as_errors():
+        ctx.storage.table_drop(info)
     return {"tables_dropped": 1, "config_changes": [{"old_val": config, "new_val": None}]}
 
 
@@ -210,10 +219,9 @@ def index_create(ctx: Context, term: Term) -> dict[str, int]:
     geo = bool(ctx.boolean(term.optargs["geo"])) if "geo" in term.optargs else False
     if name == info.primary_key:
         raise ReqlQueryLogicError(f"Index name conflict: `{name}` is the name of the primary key.")
-    if name in info.indexes:
-        raise ReqlOpFailedError(f"Index `{name}` already exists on table `{info.qualified_name}`.")
     permissions.require_config(ctx, info=info)
-    ctx.storage.index_create(info, name, function, multi, geo)
+    with conflicts_as_errors():
+        ctx.storage.index_create(info, name, function, multi, geo)
     return {"created": 1}
 
 
@@ -221,10 +229,9 @@ def index_create(ctx: Context, term: Term) -> dict[str, int]:
 def index_drop(ctx: Context, term: Term) -> dict[str, int]:
     info = _indexed_table(ctx.eval(term.args[0]), "drop")
     name = ctx.string(term.args[1])
-    if name not in info.indexes:  # (reads say "was not found"; index_drop says this)
-        raise ReqlOpFailedError(f"Index `{name}` does not exist on table `{info.qualified_name}`.")
     permissions.require_config(ctx, info=info)
-    ctx.storage.index_drop(info, name)
+    with conflicts_as_errors():  # (reads say the index "was not found"; index_drop says it "does not exist")
+        ctx.storage.index_drop(info, name)
     return {"dropped": 1}
 
 
@@ -241,15 +248,15 @@ def index_rename(ctx: Context, term: Term) -> dict[str, int]:
     for name in (old, new):
         if name == info.primary_key:
             raise ReqlQueryLogicError(f"Index name conflict: `{name}` is the name of the primary key.")
-    if old not in info.indexes or (new in info.indexes and old != new and not overwrite):
-        raise ReqlOpFailedError(
-            f"Index `{old}` does not exist or index `{new}` already exists on table `{info.qualified_name}`."
-        )
-    if old == new:
-        return {"renamed": 0}
     permissions.require_config(ctx, info=info)
-    ctx.storage.index_rename(info, old, new, overwrite)
-    return {"renamed": 1}
+    try:
+        ctx.storage.index_rename(info, old, new, overwrite)
+    except CatalogConflict as conflict:
+        if conflict.kind != "index":
+            raise op_failed(conflict) from None
+        either = "" if overwrite else f" or index `{new}` already exists"
+        raise ReqlOpFailedError(f"Index `{old}` does not exist{either} on table `{info.qualified_name}`.") from None
+    return {"renamed": 0 if old == new else 1}
 
 
 def require_index(info: TableInfo, name: str) -> None:

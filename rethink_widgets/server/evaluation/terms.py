@@ -63,21 +63,26 @@ def all_optarg_names() -> frozenset[str]:
 
 
 class Node:
-    __slots__ = ("frame",)
+    __slots__ = ("deterministic", "frame")
 
-    def __init__(self, frame: int | str | None) -> None:
+    def __init__(self, frame: int | str | None, deterministic: bool = True) -> None:
         # Position in the parent (argument index or optarg name), for error backtraces.
         self.frame = frame
+        # Whether evaluating the node twice must give the same value (see `is_deterministic`).
+        self.deterministic = deterministic
 
     def eval(self, ctx: Context) -> Any:
         raise NotImplementedError
 
 
 class Datum(Node):
+    """A value: one the query holds, or one computed while it runs (then `deterministic` is that of the term it
+    was computed from, as the value r.args splices in takes r.args' own)."""
+
     __slots__ = ("value",)
 
-    def __init__(self, value: Any, frame: int | str | None = None) -> None:
-        super().__init__(frame)
+    def __init__(self, value: Any, frame: int | str | None = None, deterministic: bool = True) -> None:
+        super().__init__(frame, deterministic)
         self.value = value
 
     def eval(self, ctx: Context) -> Any:
@@ -102,7 +107,7 @@ class FuncNode(Node):
     __slots__ = ("body", "params", "raw")
 
     def __init__(self, params: list[int], body: Node, frame: int | str | None, raw: Any) -> None:
-        super().__init__(frame)
+        super().__init__(frame, body.deterministic)
         self.params = params
         self.body = body
         self.raw = raw  # the FUNC term as sent, kept for secondary index definitions
@@ -120,7 +125,7 @@ class Term(Node):
     __slots__ = ("args", "feeds", "groups", "op", "optargs", "per_group", "splices")
 
     def __init__(self, op: Operation, args: list[Node], optargs: dict[str, Node], frame: int | str | None) -> None:
-        super().__init__(frame)
+        super().__init__(frame, _deterministic(op, args, optargs))
         self.op = op
         self.args = args
         self.optargs = optargs
@@ -160,7 +165,11 @@ class Term(Node):
         args: list[Node] = []
         for node in self.args:
             if isinstance(node, Term) and node.op.name == "ARGS":
-                args.extend(Datum(v, len(args) + i) for i, v in enumerate(ctx.array(node.args[0])))
+                # Each value keeps the determinism of r.args' argument, so that a write refuses what it would
+                # refuse written out (`t.replace(r.args([t.get(0)]))` reads t). An error in one points at this
+                # term, as in RethinkDB.
+                values = _spliced_values(ctx, self.op.name, node.args[0])
+                args.extend(Datum(value, None, node.deterministic) for value in values)
             else:
                 args.append(node)
         _check_arity(self.op, len(args))
@@ -178,6 +187,19 @@ FORBIDS_WRITES = frozenset({
     "REPLACE", "INSERT", "COUNT", "SUM", "AVG", "MIN", "MAX",
 })  # fmt: skip
 NESTED_WRITE = "Cannot nest writes or meta ops in stream operations.  Use FOR_EACH instead."
+
+
+# Terms whose arguments may hold r.literal, and so the values r.args splices into them too (RethinkDB evaluates
+# r.args with the flags of the term it stands in).
+TAKES_LITERALS = frozenset({"MERGE", "UPDATE"})
+
+
+def _spliced_values(ctx: Context, parent: str, array: Node) -> list[Any]:
+    if parent in TAKES_LITERALS:
+        from rethink_widgets.server.evaluation.literals import array_allowing_literals  # it imports this module
+
+        return array_allowing_literals(ctx, array)
+    return ctx.array(array)
 
 
 def _is_args(node: Node) -> bool:
@@ -336,14 +358,13 @@ NON_DETERMINISTIC = frozenset({"TABLE", "DB", "JAVASCRIPT", "HTTP", "RANDOM", "S
 
 def is_deterministic(node: Node) -> bool:
     """Whether evaluating `node` twice must give the same value (no reads of tables, no randomness)."""
-    if isinstance(node, FuncNode):
-        return is_deterministic(node.body)
-    if not isinstance(node, Term):
-        return True
-    name = node.op.name
-    if name in NON_DETERMINISTIC or (name == "UUID" and not node.args):
+    return node.deterministic
+
+
+def _deterministic(op: Operation, args: list[Node], optargs: dict[str, Node]) -> bool:
+    if op.name in NON_DETERMINISTIC or (op.name == "UUID" and not args):
         return False
-    return all(is_deterministic(a) for a in node.args) and all(is_deterministic(o) for o in node.optargs.values())
+    return all(a.deterministic for a in args) and all(o.deterministic for o in optargs.values())
 
 
 def _check_arity(op: Operation, count: int) -> None:

@@ -1,11 +1,15 @@
 """Writing documents: insert, update, replace, delete and sync, with RethinkDB's result shapes.
 
 Each document is read, changed and written inside one storage transaction, so concurrent writers never lose an
-update. Large writes commit in chunks so that one huge update never holds the writer for long.
+update. Large writes commit in chunks so that one huge update never holds the writer for long; the selection they
+apply to is read as it was before the first chunk, so that the write never meets its own changes in it. A new value
+that is not a function is evaluated once (replace, and for_each's write, as RethinkDB does), and unless `non_atomic`
+it must be deterministic, r.args or no r.args.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -14,11 +18,12 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, write_hooks
 from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
+from rethink_widgets.server.evaluation.catalog import conflicts_as_errors
 from rethink_widgets.server.evaluation.context import Context, type_error
-from rethink_widgets.server.evaluation.literals import eval_allowing_literals, whole_patch
+from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
 from rethink_widgets.server.evaluation.system import SystemTable
-from rethink_widgets.server.evaluation.terms import Node, Term, is_deterministic, operation
+from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
@@ -29,11 +34,13 @@ from rethink_widgets.server.evaluation.values import (
     TableWrites,
     category,
 )
+from rethink_widgets.server.storage import Snapshot
 
 CHUNK = 1000
 WRITE_OPTARGS = ("durability", "return_changes", "return_vals", "ignore_write_hook")
 UNSTORABLE = "`r.minval` and `r.maxval` cannot be written to disk."
 FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
+_DONE = object()
 
 
 class WriteResult:
@@ -95,6 +102,14 @@ def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
     return durability, return_changes
 
 
+@contextlib.contextmanager
+def _writing(table: Table, durability: str) -> Iterator[TableWrites]:
+    """One transaction on `table`; if another query dropped the table meanwhile, the write fails with RethinkDB's
+    error (the chunks written before stay written)."""
+    with conflicts_as_errors(), table.writes(durability) as writes:
+        yield writes
+
+
 def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, CHUNK)):
@@ -115,7 +130,7 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     single = None if isinstance(value, Stream) else ctx.as_datum(value)
     docs = [single] if isinstance(single, dict) else ctx.as_sequence(value)
     for chunk in _chunks(docs):
-        with table.writes(durability) as writes:
+        with _writing(table, durability) as writes:
             for doc in chunk:
                 _insert_one(ctx, table, writes, doc, conflict, hook, result)
     return result.value()
@@ -251,59 +266,74 @@ def _store_missing(table: Table, writes: TableWrites, key: Any, new: Any, result
 # ---------------------------------------------------------------- update, replace, delete
 
 
-def _targets(ctx: Context, node: Any) -> tuple[Table, Iterable[Any]]:
-    """The table and the primary keys a write applies to."""
-    value = ctx.eval(node)
-    if isinstance(value, SingleSelection):
-        return value.table, [value.key]
-    if isinstance(value, (Selection, ArraySelection)):
-        table = value.table
-        return table, (doc[table.primary_key] for doc in value)
-    raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(value)}:")
-
-
 def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-    table, targets = _targets(ctx, term.args[0])
+    selection = ctx.eval(term.args[0])
+    if not isinstance(selection, (SingleSelection, Selection)):
+        raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(selection)}:")
+    table = selection.table
     durability, return_changes = _options(ctx, term, table)
     hook = write_hooks.runner(ctx, term, table)
     result = WriteResult(return_changes, ctx.array_limit)
-    for chunk in _chunks(targets):
-        with table.writes(durability) as writes:
-            for key in chunk:
-                old = writes.get(key)
-                try:
-                    _store(table, writes, key, old, hook(old, change(old)), result)
-                except ReqlError as error:
-                    result.error(error.message, old, old)
+    pk = table.primary_key
+    with _as_before_the_write(ctx, selection) as docs:
+        targets = [selection.key] if isinstance(selection, SingleSelection) else (doc[pk] for doc in docs)
+        for chunk in _chunks(targets):
+            with _writing(table, durability) as writes:
+                for key in chunk:
+                    old = writes.get(key)
+                    try:
+                        _store(table, writes, key, old, hook(old, change(old)), result)
+                    except ReqlError as error:
+                        result.error(error.message, old, old)
     return result.value()
 
 
-def _patch(ctx: Context, term: Term, *, literals: bool = False) -> Callable[[dict[str, Any] | None], Any]:
-    """The new value for each document: a function of it, or an expression evaluated once per document.
+@contextlib.contextmanager
+def _as_before_the_write(ctx: Context, items: Any) -> Iterator[Iterable[Any]]:
+    """`items`; a selection's documents read (lazily, page by page) from the table as it was before the write.
 
-    With `literals` (update), r.literal may stand inside the new value, as in merge.
+    So the write's own commits cannot bring rows back into what is left to read: an update that moves rows forward
+    along the index a selection follows would meet them again, and again. What the write itself reads (a function
+    of each document, a hook) sees the data as it is.
     """
-    node = term.args[1]
+    if not isinstance(items, Selection) or isinstance(items, ArraySelection):  # nothing left to read
+        yield items
+        return
+    snapshot = ctx.storage.snapshot(lambda _view: None)
+    try:
+        yield _read_in(snapshot, iter(items))
+    finally:
+        snapshot.close()
+
+
+def _read_in(snapshot: Snapshot, items: Iterator[Any]) -> Iterator[Any]:
+    while True:
+        with snapshot.reading():
+            item = next(items, _DONE)
+        if item is _DONE:
+            return
+        yield item
+
+
+def _require_atomic(ctx: Context, term: Term) -> None:
+    """Unless `non_atomic`, the new value must be one that reading it twice gives again (no reads, no randomness)."""
     atomic = "non_atomic" not in term.optargs or not ctx.boolean(term.optargs["non_atomic"])
-    if atomic and not is_deterministic(node):
+    if atomic and not is_deterministic(term.args[1]):
         raise ReqlQueryLogicError("Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?")
-
-    def evaluate(scope: Context, expression: Node) -> Any:
-        return whole_patch(eval_allowing_literals(scope, expression)) if literals else scope.eval(expression)
-
-    def patch(old: dict[str, Any] | None) -> Any:
-        # Evaluated per document, so that an error in it is that document's error, as in RethinkDB.
-        value = evaluate(ctx, node)
-        if isinstance(value, Func):
-            value = evaluate(value.bind(ctx, (old,)), value.body)
-        return ctx.as_datum(value)
-
-    return patch
 
 
 @operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def update(ctx: Context, term: Term) -> dict[str, Any]:
-    patch = _patch(ctx, term, literals=True)
+    _require_atomic(ctx, term)
+    node = term.args[1]
+
+    def patch(old: dict[str, Any]) -> Any:
+        # Evaluated per document (RethinkDB rewrites update into a replace whose function holds the patch), so that
+        # an error in it is that document's error; r.literal may stand inside it, as in merge.
+        value = eval_allowing_literals(ctx, node)
+        if isinstance(value, Func):
+            value = call_allowing_literals(ctx, value, old)
+        return ctx.as_datum(whole_patch(value))
 
     def change(old: dict[str, Any] | None) -> Any:
         if old is None:
@@ -320,8 +350,14 @@ def update(ctx: Context, term: Term) -> dict[str, Any]:
 
 @operation("REPLACE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def replace(ctx: Context, term: Term) -> dict[str, Any]:
-    patch = _patch(ctx, term)
-    return _modify(ctx, term, patch)
+    _require_atomic(ctx, term)
+    # Evaluated once, before any write, as in RethinkDB: a function gives each document's new value, anything else
+    # is the new value of every document (so that reading it cannot give another value, null say, halfway).
+    value = ctx.eval(term.args[1])
+    if isinstance(value, Func):
+        return _modify(ctx, term, lambda old: ctx.as_datum(value(ctx, old)))
+    new = ctx.as_datum(value)
+    return _modify(ctx, term, lambda _old: new)
 
 
 @operation("DELETE", 1, optargs=WRITE_OPTARGS)
@@ -342,15 +378,24 @@ def sync(ctx: Context, term: Term) -> dict[str, int]:
 @operation("FOR_EACH", 2)
 def for_each(ctx: Context, term: Term) -> dict[str, Any]:
     seq = ctx.sequence(term.args[0])
+    # Evaluated once, as in RethinkDB: a write that is not a function (the driver sends one that does not use
+    # r.row as it is) runs once, before the first element, and its result counts once per element.
+    write = ctx.eval(term.args[1])
+    constant = None if isinstance(write, Func) else _constant_write(ctx, write)
     total: dict[str, Any] = {}
-    for row in seq:
-        # The write is evaluated again for each element: a write that is not a function runs once per element.
-        value = ctx.eval(term.args[1])
-        if isinstance(value, Func):
-            value = value(ctx, row)
-        for result in _write_results(ctx, value):
-            _add_results(total, result)
+    with _as_before_the_write(ctx, seq) as rows:
+        for row in rows:
+            value = write(ctx, row) if isinstance(write, Func) else constant
+            for result in _write_results(ctx, value):
+                _add_results(total, result)
     return total
+
+
+def _constant_write(ctx: Context, value: Any) -> Any:
+    """The value that stands for a function of each element; a table or a stream cannot."""
+    if not isinstance(value, SingleSelection) and category(value) != "DATUM":
+        raise ReqlQueryLogicError(f"Expected type FUNCTION but found {category(value)}:")
+    return ctx.as_datum(value)
 
 
 def _write_results(ctx: Context, value: Any) -> list[dict[str, Any]]:
