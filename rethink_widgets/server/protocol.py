@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import time
@@ -127,17 +126,20 @@ class Connection:
 
     async def serve(self) -> None:
         try:
-            self.user = await wire.handshake(self.reader, self.writer, self.server.storage.users().get)
+            self.user = await self.server.admission.authenticate(
+                self.reader, self.writer, self.server.storage.users().get
+            )
+            if self.user is None:
+                return
             await self.writer.drain()
             log.debug("client %s authenticated as %s", self.peer, self.user)
             while True:
                 token, payload = await wire.read_frame(self.reader)
                 self._dispatch(token, payload)
                 await self.writer.drain()
-        except wire.HandshakeError as error:
-            log.info("handshake with %s failed: %s", self.peer, error)
         except wire.FrameTooLarge as error:
-            self._send_error(error.token, ReqlClientError(str(error)), error_type=2000000)
+            await wire.skip_frame(self.reader, error.size)
+            self._send_error(error.token, ReqlClientError(str(error)))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -161,17 +163,9 @@ class Connection:
             self._continue(token)
             return
         try:
-            query = json.loads(payload)
-        except ValueError:
-            self._send_error(token, ReqlClientError("Client is buggy (failed to deserialize query)."))
-            return
-        if not isinstance(query, list) or not query or not isinstance(query[0], int):
-            self._send_error(token, ReqlClientError(f"Expected a query to be an array, but found {wire.dumps(query)}."))
-            return
-        if len(query) > 3:
-            self._send_error(token, ReqlClientError(
-                f"Expected 1 to 3 elements in the top-level query, but found {len(query)}."
-            ))  # fmt: skip
+            query = wire.parse_query(payload)
+        except ReqlClientError as error:
+            self._send_error(token, error)
             return
         kind = query[0]
         if kind == QUERY.START:

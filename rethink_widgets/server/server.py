@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from rethink_widgets.server import scram
+from rethink_widgets.server import admission, scram
 from rethink_widgets.server.changefeeds import Changefeeds
 from rethink_widgets.server.evaluation import Engine
 from rethink_widgets.server.protocol import Connection
@@ -50,12 +50,20 @@ def lock_directory(directory: Path) -> IO[str]:
 
 class Server:
     def __init__(
-        self, directory: Path, bind: str | None = "127.0.0.1", port: int = 28015, initial_password: str = ""
+        self,
+        directory: Path,
+        bind: str | None = "127.0.0.1",
+        port: int = 28015,
+        initial_password: str = "",
+        *,
+        max_connections: int = admission.MAX_CONNECTIONS,
+        handshake_seconds: float = admission.HANDSHAKE_SECONDS,
     ) -> None:
         self.directory = directory
         self.bind = bind
         self.port = port
         self.initial_password = initial_password
+        self.admission = admission.Admission(max_connections, handshake_seconds)
         self.connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock: IO[str] | None = None
@@ -69,6 +77,8 @@ class Server:
         self.storage = Storage(self.directory, Engine.index_compiler, credentials)
         self.engine = Engine(self.storage)
         self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
+        self.admission.max_connections = admission.fit_descriptor_limit(self.admission.max_connections)
+        asyncio.get_running_loop().set_exception_handler(self.admission.loop_exception)
         self._listener = await asyncio.start_server(self._accept, self.bind, self.port, limit=2**20)
         self.port = self._listener.sockets[0].getsockname()[1]
         self.storage.activity.reql_port = self.port
@@ -79,6 +89,9 @@ class Server:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.admission.admits(len(self.connections)):
+            await self.admission.refuse(reader, writer)
+            return
         connection = Connection(self, reader, writer)
         self.connections.add(connection)
         task = asyncio.current_task()

@@ -93,10 +93,10 @@ class Engine:
     ) -> Atom | Sequence | Feed:
         """Run a query for `user`, connected from `peer` ("address:port"), listed in `jobs` while it evaluates."""
         with self.storage.activity.job(peer, user, term):
-            node = terms.compile_query(term)
-            ctx = self._context(global_optargs)
-            ctx.user = user
             try:
+                node = terms.compile_query(term)
+                ctx = self._context(global_optargs)
+                ctx.user = user
                 return _result(ctx, node.eval(ctx))
             except RecursionError:
                 raise ReqlCompileError("The query is nested too deeply.") from None
