@@ -197,6 +197,7 @@ class Admission:
                 user = await wire.handshake(reader, writer, credentials_of)
         except TimeoutError:
             self._log_failure("handshake with %s failed: not done within %g s", peer, self.handshake_seconds)
+            writer.write(wire.refusal(f"No login within {self.handshake_seconds:g} s (--handshake-timeout)."))
             return None
         except wire.ClientClosed as error:
             self._log_probe("handshake with %s failed: %s", peer, error)
