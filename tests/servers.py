@@ -26,6 +26,7 @@ class ServerProcess:
     directory: Path
     port: int
     host: str = "127.0.0.1"
+    startup: str = ""  # what it printed up to its listening line
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.process.poll() is None:
@@ -42,8 +43,9 @@ class ServerProcess:
         return out
 
 
-def start_server(directory: Path, *args: str) -> ServerProcess:
-    """Start `python -m rethink_widgets.server` on a free port and wait for its listening line."""
+def start_server(directory: Path, *args: str, open_files: int | None = None) -> ServerProcess:
+    """Start `python -m rethink_widgets.server` on a free port and wait for its listening line; `open_files` limits
+    the files the server may open (soft and hard limit)."""
     command = [
         sys.executable,
         "-m",
@@ -54,6 +56,8 @@ def start_server(directory: Path, *args: str) -> ServerProcess:
         str(directory),
         *args,
     ]
+    if open_files is not None:
+        command = ["prlimit", f"--nofile={open_files}:{open_files}", "--", *command]  # util-linux; it execs the rest
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -67,7 +71,7 @@ def start_server(directory: Path, *args: str) -> ServerProcess:
         lines.append(line)
         match = re.search(r"Listening for client driver connections on port (\d+)", line)
         if match:
-            return ServerProcess(process, directory, int(match.group(1)))
+            return ServerProcess(process, directory, int(match.group(1)), startup="".join(lines))
     process.wait(START_TIMEOUT)
     raise RuntimeError("server did not start:\n" + "".join(lines))
 

@@ -142,3 +142,20 @@ def test_initial_password_upgrades_an_empty_one_and_never_replaces_one(tmp_path:
         r.connect(port=ignored.port, password=password).close()
     finally:
         ignored.stop()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--max-connections", "0", "expected a positive number, got 0"),
+        ("--handshake-timeout", "-1", "expected a positive number of seconds, got -1"),
+        ("--handshake-timeout", "inf", "expected a positive number of seconds, got inf"),
+    ],
+)
+def test_connection_limits_must_be_positive(tmp_path: Path, flag: str, value: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rethink_widgets.server", "--directory", str(tmp_path / "data"), flag, value],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr

@@ -143,7 +143,7 @@ def test_frame_claiming_2gb_is_refused_and_closed(server: ServerProcess) -> None
 def test_unknown_query_type_and_unknown_tokens(server: ServerProcess) -> None:
     sock = raw_connect(server)
     send(sock, 1, b"[9]")
-    assert receive(sock)[1]["r"] == ["Unrecognized QueryType: 9."]
+    assert receive(sock)[1]["r"] == ["Server could not parse query: Unrecognized QueryType: 9."]
     send(sock, 2, b"[2]")
     assert receive(sock)[1] == {"t": 16, "r": ["Token 2 not in stream cache."], "b": []}
     send(sock, 3, b"[3]")
@@ -164,3 +164,114 @@ def test_client_vanishing_mid_query_does_not_hurt_others(server: ServerProcess) 
     r = RethinkDB()
     conn = r.connect(port=server.port)
     assert r.expr([1, 2]).run(conn) == [1, 2]
+
+
+def _open_cursor(sock: socket.socket, token: int) -> None:
+    """START a range served one row per batch, so the cursor stays open on the server."""
+    send(sock, token, b'[1, [173, [3]], {"max_batch_rows": 1}]')
+    assert receive(sock) == (token, {"t": 3, "r": [0], "n": []})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b"[1, " + b"[" * 100_000,
+        b"NaN",
+        b"[1, NaN, {}]",
+        b"[1, -Infinity, {}]",
+        b"[1, 1e400, {}]",
+        b"[1, 1" + b"0" * 400 + b", {}]",
+        b'[1, "\\ud800", {}]',
+        b'[1, "\xff", {}]',
+        b"",
+    ],
+    ids=["nested 100000", "nested unclosed", "bare NaN", "NaN", "-Infinity", "1e400", "400 digits", "lone surrogate",
+         "bad UTF-8", "empty"],
+)  # fmt: skip
+def test_unparsable_frame_is_a_client_error_and_the_connection_goes_on(server: ServerProcess, payload: bytes) -> None:
+    sock = raw_connect(server)
+    _open_cursor(sock, 1)
+    send(sock, 2, payload)
+    assert receive(sock) == (2, {"t": 16, "r": ["Client is buggy (failed to deserialize query)."], "b": []})
+    send(sock, 1, b"[2]")  # the query already running on this connection goes on
+    assert receive(sock) == (1, {"t": 3, "r": [1], "n": []})
+    send(sock, 3, b"[1, 5, {}]")  # and new ones run
+    assert receive(sock) == (3, {"t": 1, "r": [5]})
+    sock.close()
+
+
+def test_surrogate_pairs_and_big_numbers_that_fit_are_fine(server: ServerProcess) -> None:
+    sock = raw_connect(server)
+    send(sock, 1, b'[1, "\\ud83d\\ude00", {}]')
+    assert receive(sock) == (1, {"t": 1, "r": ["\U0001f600"]})
+    send(sock, 2, b"[1, 1e300, {}]")
+    assert receive(sock) == (2, {"t": 1, "r": [1e300]})
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"{}", "Expected a query to be an array, but found OBJECT."),
+        (b'"START"', "Expected a query to be an array, but found STRING."),
+        (b"[]", "Expected 1 to 3 elements in the top-level query, but found 0."),
+        (b"[1, 2, {}, 4]", "Expected 1 to 3 elements in the top-level query, but found 4."),
+        (b"[true, 5, {}]", "Expected a query type as a number, but found BOOL."),
+        (b'["1", 5, {}]', "Expected a query type as a number, but found STRING."),
+        (b"[1.5, 5, {}]", "Unrecognized QueryType: 1.5."),
+        (b"[1, 5, []]", "Expected global optargs as an object, but found ARRAY."),
+        (b"[5, null, null]", "Expected global optargs as an object, but found NULL."),
+    ],
+)
+def test_odd_query_shapes_get_rethinkdbs_messages(server: ServerProcess, payload: bytes, message: str) -> None:
+    sock = raw_connect(server)
+    send(sock, 4, payload)
+    assert receive(sock) == (4, {"t": 16, "r": [f"Server could not parse query: {message}"], "b": []})
+    send(sock, 5, b"[1, 5, {}]")
+    assert receive(sock) == (5, {"t": 1, "r": [5]})
+    sock.close()
+
+
+def test_reused_token_is_refused_and_the_first_query_goes_on(server: ServerProcess) -> None:
+    sock = raw_connect(server)
+    _open_cursor(sock, 1)
+    send(sock, 1, b"[1, 5, {}]")
+    assert receive(sock) == (1, {"t": 16, "r": ["ERROR: duplicate token 1"], "b": []})
+    send(sock, 1, b"[2]")
+    assert receive(sock) == (1, {"t": 3, "r": [1], "n": []})
+    sock.close()
+
+
+def test_frame_over_128_mib_is_read_then_refused(server: ServerProcess) -> None:
+    """The client sends the whole oversized query before it reads, as a driver does: it gets the refusal, not a
+    broken pipe."""
+    sock = raw_connect(server)
+    size = 128 * 1024 * 1024
+    sock.sendall(struct.pack("<qL", 9, size))
+    chunk = bytes(1024 * 1024)
+    for _ in range(size // len(chunk)):
+        sock.sendall(chunk)
+    assert receive(sock) == (9, {"t": 16, "r": [f"Query size ({size}) greater than maximum ({size - 1})."], "b": []})
+    assert sock.recv(1) == b""  # then closed, as RethinkDB does
+    sock.close()
+
+
+def _handshake_reply(server: ServerProcess, data: bytes) -> list[dict[str, Any]]:
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(struct.pack("<L", V1_0) + data)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    return [json.loads(m) for m in reply.split(b"\0") if m]
+
+
+def test_handshake_message_over_2048_bytes_is_refused(server: ServerProcess) -> None:
+    messages = _handshake_reply(server, b'{"protocol_version": 0, "x": "' + b"a" * 5000)
+    assert messages[-1] == {"success": False, "error": "Limited read buffer size.", "error_code": 7}
+
+
+@pytest.mark.parametrize("message", [b"[" * 2000, b'{"protocol_version": NaN}', b"{"])
+def test_unreadable_handshake_json_is_refused(server: ServerProcess, message: bytes) -> None:
+    messages = _handshake_reply(server, message + b"\0")
+    assert messages[-1] == {"success": False, "error": "Invalid JSON object.", "error_code": 8}

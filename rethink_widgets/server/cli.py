@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from rethink_widgets.server.admission import HANDSHAKE_SECONDS, MAX_CONNECTIONS
 from rethink_widgets.server.server import DirectoryLocked, Server
 
 
@@ -46,6 +47,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "one and keeps it in DIR/admin_password, readable by you alone (default empty)",
     )
     parser.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"client connections open at a time; more are refused (default {MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--handshake-timeout",
+        type=_positive_float,
+        default=HANDSHAKE_SECONDS,
+        metavar="SECONDS",
+        help=f"time a client has to connect and log in before it is disconnected (default {HANDSHAKE_SECONDS:g})",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -54,9 +69,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)  # fmt: skip
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
 async def run(args: argparse.Namespace) -> int:
     bind = None if args.bind == "all" else args.bind
-    server = Server(args.directory, bind, args.driver_port, args.initial_password)
+    server = Server(
+        args.directory,
+        bind,
+        args.driver_port,
+        args.initial_password,
+        max_connections=args.max_connections,
+        handshake_seconds=args.handshake_timeout,
+    )
     try:
         port = await server.start()
     except DirectoryLocked as error:

@@ -2,7 +2,7 @@
 
 Two mechanisms, one before a worker thread is taken and one while it runs:
 
-- `Admission` bounds how many runs one connection and one user have on worker threads at once; the rest wait
+- `WorkerSlots` bounds how many runs one connection and one user have on worker threads at once; the rest wait
   their turn in line on the event loop (taking no thread), so a flood from one client cannot use up the pool.
 - `Turns` keeps long runs from starving short ones. Every run starts short. One that is still going after
   `LONG_AFTER` seconds becomes long, and long runs then take turns: one at a time holds the turn, for `SLICE`
@@ -145,7 +145,7 @@ class Turns:
         return waker
 
 
-class Admission:
+class WorkerSlots:
     """How many runs each connection and each user may have on worker threads at once; the rest wait in line.
 
     A connection with nothing on a thread is always let in, whatever its user runs elsewhere: every kernel of a
@@ -158,7 +158,7 @@ class Admission:
         self._lines: dict[str, collections.deque[asyncio.Future[None]]] = {}
 
     @asynccontextmanager
-    async def slot(self, ticket: Ticket) -> AsyncIterator[None]:
+    async def taken(self, ticket: Ticket) -> AsyncIterator[None]:
         user, peer = ticket.user, ticket.peer
         async with ticket.slots:
             while self._by_user[user] >= PER_USER and self._by_connection[peer]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import math
 import time
@@ -143,17 +142,20 @@ class Connection:
 
     async def serve(self) -> None:
         try:
-            self.user = await wire.handshake(self.reader, self.writer, self.server.storage.users().get)
+            self.user = await self.server.admission.authenticate(
+                self.reader, self.writer, self.server.storage.users().get
+            )
+            if self.user is None:
+                return
             await self.writer.drain()
             log.debug("client %s authenticated as %s", self.peer, self.user)
             while True:
                 token, payload = await wire.read_frame(self.reader)
                 self._dispatch(token, payload)
                 await self.writer.drain()
-        except wire.HandshakeError as error:
-            log.info("handshake with %s failed: %s", self.peer, error)
         except wire.FrameTooLarge as error:
-            self._send_error(error.token, ReqlClientError(str(error)), error_type=2000000)
+            await wire.skip_frame(self.reader, error.size)
+            self._send_error(error.token, ReqlClientError(str(error)))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -188,17 +190,9 @@ class Connection:
             self._continue(token)
             return
         try:
-            query = json.loads(payload)
-        except ValueError:
-            self._send_error(token, ReqlClientError("Client is buggy (failed to deserialize query)."))
-            return
-        if not isinstance(query, list) or not query or not isinstance(query[0], int):
-            self._send_error(token, ReqlClientError(f"Expected a query to be an array, but found {wire.dumps(query)}."))
-            return
-        if len(query) > 3:
-            self._send_error(token, ReqlClientError(
-                f"Expected 1 to 3 elements in the top-level query, but found {len(query)}."
-            ))  # fmt: skip
+            query = wire.parse_query(payload)
+        except ReqlClientError as error:
+            self._send_error(token, error)
             return
         kind = query[0]
         if kind == QUERY.START:
@@ -209,11 +203,9 @@ class Connection:
             self._stop(token)
         elif kind == QUERY.NOREPLY_WAIT:
             self._spawn(token, self._noreply_wait(token, list(self.noreply)))
-        elif kind == QUERY.SERVER_INFO:
+        else:  # SERVER_INFO: parse_query lets no other type through
             info = {"id": self.server.storage.server_id, "name": self.server.storage.server_name, "proxy": False}
             self._send(token, {"t": RESPONSE.SERVER_INFO, "r": [info]})
-        else:
-            self._send_error(token, ReqlClientError(f"Unrecognized QueryType: {kind}."))
 
     def _start(self, token: int, query: list[Any]) -> None:
         if token in self.running or token in self.cursors or token in self.queries:
@@ -221,9 +213,6 @@ class Connection:
             return
         term = query[1] if len(query) > 1 else None
         optargs = query[2] if len(query) > 2 else {}
-        if not isinstance(optargs, dict):
-            self._send_error(token, ReqlClientError("Global optargs must be an object."))
-            return
         ticket = self._ticket(term)
         if optargs.get("noreply") is True:
             task = asyncio.ensure_future(self._run_noreply(ticket, term, optargs))
@@ -421,11 +410,10 @@ class Connection:
     def _send(self, token: int, response: dict[str, Any]) -> None:
         self._write(token, wire.dumps(response))
 
-    def _send_error(self, token: int, error: ReqlError, error_type: int | None = None) -> None:
+    def _send_error(self, token: int, error: ReqlError) -> None:
         response: dict[str, Any] = {"t": error.response_type, "r": [error.message], "b": error.backtrace}
-        kind = error_type if error_type is not None else error.error_type
-        if kind is not None:
-            response["e"] = kind
+        if error.error_type is not None:
+            response["e"] = error.error_type
         self._send(token, response)
 
     def _write(self, token: int, text: str) -> None:

@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from rethink_widgets.server import interrupts, scram
+from rethink_widgets.server import admission, interrupts, scram
 from rethink_widgets.server.changefeeds import Changefeeds
 from rethink_widgets.server.evaluation import Engine
-from rethink_widgets.server.fairness import WORKERS, Admission, Ticket, Turns
+from rethink_widgets.server.fairness import WORKERS, Ticket, Turns, WorkerSlots
 from rethink_widgets.server.initial_password import apply_initial_password
 from rethink_widgets.server.interrupts import Run
 from rethink_widgets.server.protocol import Connection
@@ -58,12 +58,20 @@ def lock_directory(directory: Path) -> IO[str]:
 
 class Server:
     def __init__(
-        self, directory: Path, bind: str | None = "127.0.0.1", port: int = 28015, initial_password: str = ""
+        self,
+        directory: Path,
+        bind: str | None = "127.0.0.1",
+        port: int = 28015,
+        initial_password: str = "",
+        *,
+        max_connections: int = admission.MAX_CONNECTIONS,
+        handshake_seconds: float = admission.HANDSHAKE_SECONDS,
     ) -> None:
         self.directory = directory
         self.bind = bind
         self.port = port
         self.initial_password = initial_password
+        self.admission = admission.Admission(max_connections, handshake_seconds)
         self.connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock: IO[str] | None = None
@@ -74,12 +82,14 @@ class Server:
         self._lock = lock_directory(self.directory)
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="reql")
         self.turns = Turns()
-        self.admission = Admission()
+        self.worker_slots = WorkerSlots()
         sys.setswitchinterval(SWITCH_INTERVAL)
         self.storage = Storage(self.directory, Engine.index_compiler, scram.make_credentials(""))
         apply_initial_password(self.storage, self.directory, self.initial_password)
         self.engine = Engine(self.storage)
         self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
+        self.admission.max_connections = admission.fit_descriptor_limit(self.admission.max_connections)
+        asyncio.get_running_loop().set_exception_handler(self.admission.loop_exception)
         self._listener = await asyncio.start_server(self._accept, self.bind, self.port, limit=2**20)
         self.port = self._listener.sockets[0].getsockname()[1]
         self.storage.activity.reql_port = self.port
@@ -88,7 +98,7 @@ class Server:
 
     async def in_worker(self, ticket: Ticket, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` for a query on a worker thread, once the query's connection and user have room."""
-        async with self.admission.slot(ticket):
+        async with self.worker_slots.taken(ticket):
             ticket.interruptor.raise_if_interrupted()
             return await asyncio.get_running_loop().run_in_executor(self.pool, self._run, ticket, fn, args)
 
@@ -114,6 +124,9 @@ class Server:
             self.storage.activity.remove_job(ticket.job_id)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.admission.admits(len(self.connections)):
+            await self.admission.refuse(reader, writer)
+            return
         connection = Connection(self, reader, writer)
         self.connections.add(connection)
         task = asyncio.current_task()

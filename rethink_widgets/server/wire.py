@@ -1,41 +1,71 @@
 """Bytes on the socket: the V1_0 handshake with SCRAM-SHA-256, then query and response frames.
 
 A query frame is an 8-byte little-endian token, a 4-byte little-endian length and that many bytes of JSON; a
-response frame has the same header. Handshake messages are NUL-terminated JSON.
+response frame has the same header. Handshake messages are NUL-terminated JSON. Bytes that RethinkDB would refuse
+(bad JSON, NaN, messages or frames too long) are refused here in its words, never with an unexpected exception.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
+import re
 import struct
 from collections.abc import Callable
 from typing import Any
 
-from rethinkdb.ql2_pb2 import VersionDummy
+from rethinkdb.ql2_pb2 import Query, VersionDummy
 
 from rethink_widgets.server import scram
+from rethink_widgets.server.errors import ReqlClientError
 
 V1_0 = VersionDummy.Version.V1_0
 SERVER_VERSION = "2.4.4-rethink_widgets"
-MAX_QUERY_BYTES = 128 * 1024 * 1024
-MAX_HANDSHAKE_MESSAGE = 16 * 1024
+MAX_QUERY_BYTES = 128 * 1024 * 1024  # a frame this long or longer is refused, as in RethinkDB
+# An oversized frame below this is read and dropped before the refusal, for a while, so that a client still sending it
+# reads the refusal instead of a broken pipe (RethinkDB does the same).
+MAX_SKIPPED_BYTES = 1024 * 1024 * 1024
+SKIP_SECONDS = 60.0
+MAX_HANDSHAKE_MESSAGE = 2048  # RethinkDB's read buffer for one handshake message, NUL included
 HEADER = struct.Struct("<qL")
 MAGIC = struct.Struct("<L")
 BAD_VERSION = (
     b"ERROR: Received an unsupported protocol version. This port is for RethinkDB queries. "
     b"Does your client driver version not match the server?\n\x00"
 )
+UNPARSABLE_QUERY = "Client is buggy (failed to deserialize query)."
+_QUERY_TYPES = frozenset(value for name, value in vars(Query.QueryType).items() if name.isupper())
+# Only a \uD800-\uDFFF escape can leave a lone surrogate in a decoded string (raw UTF-8 cannot encode one), and only
+# a run of 309 digits can make an integer beyond a double: frames without either need no second look.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_DIGITS_ONLY = bytes(ord("0") if ord("0") <= b <= ord("9") else ord(" ") for b in range(256))
+_HUGE_DIGITS = b"0" * 309
 
 
 class HandshakeError(Exception):
     """The handshake failed; `reply` (if any) was already sent and the connection must close."""
 
 
+class ClientClosed(HandshakeError):
+    """The client closed the connection before sending anything (a port probe, most likely)."""
+
+
+class LoginFailed(HandshakeError):
+    """Unknown user or wrong password. The reply is not sent yet: the server decides when a guesser gets it."""
+
+    def __init__(self, error: str, code: int) -> None:
+        super().__init__(error)
+        self.reply = _json_message({"success": False, "error": error, "error_code": code})
+
+
 class FrameTooLarge(Exception):
     def __init__(self, token: int, size: int) -> None:
-        super().__init__(f"Query size ({size}) greater than maximum ({MAX_QUERY_BYTES}).")
+        super().__init__(f"Query size ({size}) greater than maximum ({MAX_QUERY_BYTES - 1}).")
         self.token = token
+        self.size = size
 
 
 def dumps(value: Any) -> str:
@@ -43,8 +73,99 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number too big for a double: {text}")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def loads(data: bytes) -> Any:
+    """UTF-8 JSON as RethinkDB's parser reads it; ValueError for what it refuses: NaN, Infinity, numbers beyond a
+    double, lone UTF-16 surrogates, and (Python's own limit) nesting too deep to follow."""
+    try:
+        value = _DECODER.decode(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    suspect = _SURROGATE_ESCAPE.search(data) or _HUGE_DIGITS in data.translate(_DIGITS_ONLY)
+    if suspect and not _representable(value):
+        raise ValueError("a lone UTF-16 surrogate or a number too big for a double")
+    return value
+
+
+def _representable(value: Any) -> bool:
+    stack = [value]  # not recursive: the value may be nested as deeply as the parser allows
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return False
+        elif isinstance(item, int):
+            try:
+                float(item)
+            except OverflowError:
+                return False
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+    return True
+
+
+def json_type(value: Any) -> str:
+    """The JSON type's name as RethinkDB's messages about raw JSON spell it."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, (int, float)):
+        return "NUMBER"
+    if isinstance(value, str):
+        return "STRING"
+    return "ARRAY" if isinstance(value, list) else "OBJECT"
+
+
+def parse_query(payload: bytes) -> list[Any]:
+    """A query frame as `[type, term?, optargs?]`, checked as RethinkDB checks it; ReqlClientError otherwise."""
+    try:
+        query = loads(payload)
+    except ValueError:
+        raise ReqlClientError(UNPARSABLE_QUERY) from None
+    if not isinstance(query, list):
+        raise _unparsed(f"Expected a query to be an array, but found {json_type(query)}.")
+    if not 1 <= len(query) <= 3:
+        raise _unparsed(f"Expected 1 to 3 elements in the top-level query, but found {len(query)}.")
+    kind = query[0]
+    if json_type(kind) != "NUMBER":
+        raise _unparsed(f"Expected a query type as a number, but found {json_type(kind)}.")
+    if kind not in _QUERY_TYPES:
+        raise _unparsed(f"Unrecognized QueryType: {dumps(kind)}.")
+    if len(query) == 3 and not isinstance(query[2], dict):
+        raise _unparsed(f"Expected global optargs as an object, but found {json_type(query[2])}.")
+    query[0] = int(kind)
+    return query
+
+
+def _unparsed(message: str) -> ReqlClientError:
+    return ReqlClientError(f"Server could not parse query: {message}")
+
+
 def _json_message(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode() + b"\x00"
+
+
+def refusal(error: str) -> bytes:
+    """A handshake reply refusing the connection; the driver raises ReqlDriverError with `error` as its message.
+    -1 is RethinkDB's code for errors outside the protocol and authentication steps."""
+    return _json_message({"success": False, "error": error, "error_code": -1})
 
 
 def _failure(writer: asyncio.StreamWriter, error: str, code: int) -> HandshakeError:
@@ -53,16 +174,22 @@ def _failure(writer: asyncio.StreamWriter, error: str, code: int) -> HandshakeEr
 
 
 async def _read_message(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> dict[str, Any]:
+    # Byte by byte, as RethinkDB reads it: whatever follows the NUL belongs to the next step and stays unread.
+    raw = bytearray()
+    while True:
+        try:
+            byte = await reader.readexactly(1)
+        except asyncio.IncompleteReadError:
+            raise HandshakeError("client closed the connection during the handshake") from None
+        if len(raw) + 1 == MAX_HANDSHAKE_MESSAGE:
+            raise _failure(writer, "Limited read buffer size.", 7)
+        if byte == b"\x00":
+            break
+        raw += byte
     try:
-        raw = await reader.readuntil(b"\x00")
-    except asyncio.LimitOverrunError:
-        raise _failure(writer, "Handshake message too long.", 20) from None
-    except asyncio.IncompleteReadError:
-        raise HandshakeError("client closed the connection during the handshake") from None
-    try:
-        message = json.loads(raw[:-1])
+        message = loads(bytes(raw))
     except ValueError:
-        raise _failure(writer, "Invalid JSON in the handshake message.", 20) from None
+        raise _failure(writer, "Invalid JSON object.", 8) from None
     if not isinstance(message, dict):
         raise _failure(writer, "Expected a JSON object in the handshake message.", 20)
     return message
@@ -90,8 +217,10 @@ async def handshake(
     """Run the V1_0 handshake and return the authenticated user name; raise HandshakeError otherwise."""
     try:
         (magic,) = MAGIC.unpack(await reader.readexactly(4))
-    except asyncio.IncompleteReadError:
-        raise HandshakeError("client closed the connection before the handshake") from None
+    except asyncio.IncompleteReadError as error:
+        if error.partial:
+            raise HandshakeError("client closed the connection before the handshake") from None
+        raise ClientClosed("client closed the connection without a word") from None
     if magic != V1_0:
         writer.write(BAD_VERSION)
         raise HandshakeError(f"unsupported protocol version {magic:#x}")
@@ -113,11 +242,12 @@ async def handshake(
         raise _failure(writer, "Channel binding is not supported", 15)
     if attributes.get("r") != exchange.nonce:
         raise _failure(writer, "Invalid nonce", 10)
-    if not known:
-        raise _failure(writer, "Unknown user", 17)
+    # Checked for unknown users too, against their decoy credentials: both answers cost the same.
     signature = exchange.verify(bare, proof_part)
+    if not known:
+        raise LoginFailed("Unknown user", 17)
     if signature is None:
-        raise _failure(writer, "Wrong password", 12)
+        raise LoginFailed("Wrong password", 12)
     writer.write(_json_message({"success": True, "authentication": f"v={signature}"}))
     return user
 
@@ -160,9 +290,22 @@ async def _client_first(
 async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     """The next query frame as (token, JSON bytes). Raises IncompleteReadError at end of stream."""
     token, size = HEADER.unpack(await reader.readexactly(HEADER.size))
-    if size > MAX_QUERY_BYTES:
+    if size >= MAX_QUERY_BYTES:
         raise FrameTooLarge(token, size)
     return token, await reader.readexactly(size)
+
+
+async def skip_frame(reader: asyncio.StreamReader, size: int) -> None:
+    """Read and drop an oversized frame's bytes (if it is not absurdly large, and for a while at most)."""
+    if size >= MAX_SKIPPED_BYTES:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SKIP_SECONDS):
+            while size > 0:
+                chunk = await reader.read(min(size, 1024 * 1024))
+                if not chunk:
+                    return
+                size -= len(chunk)
 
 
 def frame(token: int, payload: bytes) -> bytes:

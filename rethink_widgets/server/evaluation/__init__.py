@@ -92,10 +92,10 @@ class Engine:
 
     def start(self, term: Any, global_optargs: dict[str, Any], user: str = "admin") -> Atom | Sequence | Feed:
         """Run a query for `user`."""
-        node = terms.compile_query(term)
-        ctx = self._context(global_optargs)
-        ctx.user = user
         try:
+            node = terms.compile_query(term)
+            ctx = self._context(global_optargs)
+            ctx.user = user
             return _result(ctx, node.eval(ctx))
         except RecursionError:
             raise ReqlCompileError("The query is nested too deeply.") from None
