@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.changefeeds
 	$(PY) -m benchmarks.livetable
 	$(PY) -m benchmarks.browser
+	$(PY) -m benchmarks.hostile
 
 clean:
 	rm -rf $(VENV) build *.egg-info
