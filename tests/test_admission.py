@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from raw_client import raw_connect
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError, ReqlDriverError
-from rethinkdb.handshake import HandshakeV1_0
 from servers import ServerProcess, start_server
 
 from rethink_widgets.server.admission import FREE_FAILURES, LoginFailures, delay_after
@@ -92,24 +92,11 @@ def closed_by_server(sock: socket.socket) -> bool:
 
 
 def login(server: ServerProcess, password: str, source: str = "127.0.0.1") -> str:
-    """A V1_0 login from a given loopback address, with the driver's own handshake code: "ok" or the server's error."""
-    sock = socket.create_connection((server.host, server.port), timeout=WAIT, source_address=(source, 0))
-    handshake = HandshakeV1_0(json.JSONDecoder(), json.JSONEncoder(), server.host, server.port, "admin", password)
-    reply = None
+    """A V1_0 login from a given loopback address: "ok" or the server's error."""
     try:
-        while (request := handshake.next_message(reply)) is not None:
-            if request:
-                sock.sendall(request)
-            buffer = b""
-            while not buffer.endswith(b"\0"):
-                chunk = sock.recv(1)
-                assert chunk, "server closed during handshake"
-                buffer += chunk
-            reply = buffer[:-1]
+        raw_connect(server, password, source, timeout=WAIT).close()
     except ReqlAuthError as error:
         return str(error)
-    finally:
-        sock.close()
     return "ok"
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from kernel import Kernel
+from raw_client import raw_connect, receive, send
 from rethinkdb import RethinkDB
 from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlDriverError, ReqlOpIndeterminateError, ReqlResourceLimitError
 from servers import ServerProcess, start_server
-from test_wire import raw_connect, receive, send
 
 LONG = RethinkDB().range(10**9).count()  # minutes of work for this server
 SUCCESS_SEQUENCE = 2

@@ -9,51 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from raw_client import raw_connect, receive, send
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
-from rethinkdb.handshake import HandshakeV1_0
 from servers import ServerProcess, run_async, start_server
 
 V1_0 = 0x34C2BDC3
-
-
-def raw_connect(server: ServerProcess, password: str = "") -> socket.socket:
-    """A raw socket that completed the real V1_0 handshake, using the driver's own handshake code."""
-    sock = socket.create_connection((server.host, server.port), timeout=10)
-    hs = HandshakeV1_0(json.JSONDecoder(), json.JSONEncoder(), server.host, server.port, "admin", password)
-    reply = None
-    while True:
-        request = hs.next_message(reply)
-        if request is None:
-            return sock
-        if request:
-            sock.sendall(request)
-        buffer = b""
-        while not buffer.endswith(b"\0"):
-            chunk = sock.recv(1)
-            assert chunk, "server closed during handshake"
-            buffer += chunk
-        reply = buffer[:-1]
-
-
-def send(sock: socket.socket, token: int, payload: bytes) -> None:
-    sock.sendall(struct.pack("<qL", token, len(payload)) + payload)
-
-
-def receive(sock: socket.socket) -> tuple[int, dict[str, Any]]:
-    header = _exactly(sock, 12)
-    token, size = struct.unpack("<qL", header)
-    return token, json.loads(_exactly(sock, size))
-
-
-def _exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
 
 
 @pytest.fixture
