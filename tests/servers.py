@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,38 @@ from rethinkdb import RethinkDB
 START_TIMEOUT = 30
 
 
+class ServerLog:
+    """A server's output lines, read as they come: a chatty server never blocks on a full pipe."""
+
+    def __init__(self, process: subprocess.Popen[str], startup: list[str]) -> None:
+        self.lines = list(startup)
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._reader.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> str:
+        """The first line matching `pattern`, waiting for it to be printed."""
+        with self._changed:
+            found = self._changed.wait_for(lambda: self._find(pattern), timeout)
+        assert found, f"no line matching {pattern!r} in:\n{''.join(self.lines)}"
+        return found
+
+    def _find(self, pattern: str) -> str | None:
+        return next((line for line in self.lines if re.search(pattern, line)), None)
+
+    def text(self, timeout: float = 10) -> str:
+        """Everything printed, once the server has stopped."""
+        self._reader.join(timeout)
+        return "".join(self.lines)
+
+
 @dataclass
 class ServerProcess:
     """A server running as a child process, as a user would start it."""
@@ -25,6 +58,7 @@ class ServerProcess:
     process: subprocess.Popen[str]
     directory: Path
     port: int
+    log: ServerLog
     host: str = "127.0.0.1"
     startup: str = ""  # what it printed up to its listening line
 
@@ -39,8 +73,7 @@ class ServerProcess:
 
     def output(self) -> str:
         """Everything the server printed (call after it stopped)."""
-        out, _ = self.process.communicate(timeout=10)
-        return out
+        return self.log.text()
 
 
 def start_server(directory: Path, *args: str, open_files: int | None = None) -> ServerProcess:
@@ -71,7 +104,8 @@ def start_server(directory: Path, *args: str, open_files: int | None = None) -> 
         lines.append(line)
         match = re.search(r"Listening for client driver connections on port (\d+)", line)
         if match:
-            return ServerProcess(process, directory, int(match.group(1)), startup="".join(lines))
+            port, startup = int(match.group(1)), "".join(lines)
+            return ServerProcess(process, directory, port, ServerLog(process, lines), startup=startup)
     process.wait(START_TIMEOUT)
     raise RuntimeError("server did not start:\n" + "".join(lines))
 

@@ -7,7 +7,6 @@ import json
 import re
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ import pytest
 from raw_client import raw_connect
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError, ReqlDriverError
-from servers import ServerProcess, start_server
+from servers import ServerLog, ServerProcess, start_server
 
 from rethink_widgets.server.admission import FREE_FAILURES, LoginFailures, delay_after
 
@@ -25,53 +24,20 @@ V1_0 = 0x34C2BDC3
 WAIT = 60.0  # generous: "eventually", never "within"
 
 
-class Output:
-    """The server's output lines as they come: read all along, so a chatty server cannot block on a full pipe."""
-
-    def __init__(self, server: ServerProcess) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._read, args=(server,), daemon=True)
-        self._thread.start()
-
-    def _read(self, server: ServerProcess) -> None:
-        assert server.process.stdout is not None
-        for line in server.process.stdout:
-            with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-
-    def wait_for(self, pattern: str) -> str:
-        with self._changed:
-            found = self._changed.wait_for(lambda: self._find(pattern), WAIT)
-        assert found, f"no line matching {pattern!r} in:\n{''.join(self.lines)}"
-        return found
-
-    def _find(self, pattern: str) -> str | None:
-        return next((line for line in self.lines if re.search(pattern, line)), None)
-
-    def all(self, server: ServerProcess) -> list[str]:
-        """Every line, once the server stopped."""
-        server.stop()
-        self._thread.join(WAIT)
-        return self.lines
-
-
-def running(tmp_path: Path, *args: str) -> Iterator[tuple[ServerProcess, Output]]:
+def running(tmp_path: Path, *args: str) -> Iterator[tuple[ServerProcess, ServerLog]]:
     server = start_server(tmp_path / "data", *args)
-    output = Output(server)
-    yield server, output
+    yield server, server.log
     server.stop()
 
 
 @pytest.fixture
-def small(tmp_path: Path) -> Iterator[tuple[ServerProcess, Output]]:
+def small(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerLog]]:
     """At most 4 connections; 2 seconds to log in."""
     yield from running(tmp_path, "--max-connections", "4", "--handshake-timeout", "2")
 
 
 @pytest.fixture
-def secured(tmp_path: Path) -> Iterator[tuple[ServerProcess, Output]]:
+def secured(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerLog]]:
     yield from running(tmp_path, "--initial-password", "s3cret")
 
 
@@ -100,7 +66,7 @@ def login(server: ServerProcess, password: str, source: str = "127.0.0.1") -> st
     return "ok"
 
 
-def test_idle_sockets_over_the_cap_do_not_lock_a_client_out(small: tuple[ServerProcess, Output]) -> None:
+def test_idle_sockets_over_the_cap_do_not_lock_a_client_out(small: tuple[ServerProcess, ServerLog]) -> None:
     server, _ = small
     idle = [idle_socket(server) for _ in range(12)]
     r = RethinkDB()
@@ -111,7 +77,7 @@ def test_idle_sockets_over_the_cap_do_not_lock_a_client_out(small: tuple[ServerP
     conn.close()
 
 
-def test_handshake_deadline_closes_silent_and_stalled_clients(small: tuple[ServerProcess, Output]) -> None:
+def test_handshake_deadline_closes_silent_and_stalled_clients(small: tuple[ServerProcess, ServerLog]) -> None:
     server, output = small
     silent = idle_socket(server)
     stalled = idle_socket(server)
@@ -126,7 +92,7 @@ def test_handshake_deadline_closes_silent_and_stalled_clients(small: tuple[Serve
     output.wait_for(r"handshake with 127\.0\.0\.1:\d+ failed: not done within 2 s")
 
 
-def test_connection_over_the_cap_is_refused_clearly(small: tuple[ServerProcess, Output]) -> None:
+def test_connection_over_the_cap_is_refused_clearly(small: tuple[ServerProcess, ServerLog]) -> None:
     server, output = small
     r = RethinkDB()
     connections = [r.connect(port=server.port) for _ in range(4)]
@@ -148,7 +114,7 @@ def test_connection_over_the_cap_is_refused_clearly(small: tuple[ServerProcess, 
 
 def test_log_stays_small_under_a_flood_of_failed_handshakes(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data")
-    output = Output(server)
+    output = server.log
     try:
         for _ in range(300):
             with idle_socket(server) as sock:
@@ -160,7 +126,8 @@ def test_log_stays_small_under_a_flood_of_failed_handshakes(tmp_path: Path) -> N
         # The failures left out are summed up at the end of their second.
         output.wait_for(r"handshake with 127\.0\.0\.1:\d+ failed: .* \(and \d+ more like this since the last")
     finally:
-        lines = [line for line in output.all(server) if "handshake with" in line]
+        server.stop()
+        lines = [line for line in output.text().splitlines() if "handshake with" in line]
     assert 2 <= len(lines) <= 30  # 600 failures, at most a line a second
 
 
@@ -169,7 +136,7 @@ def test_a_server_allowed_few_files_caps_connections_below_that(tmp_path: Path) 
     logged without end, and no client could connect."""
     server = start_server(tmp_path / "data", open_files=512)
     assert "the open-file limit (512) allows 128 connections at a time, not 1000" in server.startup
-    output = Output(server)
+    output = server.log
     try:
         idle = [idle_socket(server) for _ in range(400)]
         r = RethinkDB()
@@ -179,12 +146,13 @@ def test_a_server_allowed_few_files_caps_connections_below_that(tmp_path: Path) 
         for sock in idle:
             sock.close()
     finally:
-        lines = output.all(server)
+        server.stop()
+        lines = output.text().splitlines()
     assert not any("out of system resource" in line or "Traceback" in line for line in lines)
     assert len(lines) <= 40
 
 
-def test_wrong_password_is_rethinkdbs_error_through_the_driver(secured: tuple[ServerProcess, Output]) -> None:
+def test_wrong_password_is_rethinkdbs_error_through_the_driver(secured: tuple[ServerProcess, ServerLog]) -> None:
     server, _ = secured
     r = RethinkDB()
     with pytest.raises(ReqlAuthError, match="Wrong password"):
@@ -194,7 +162,7 @@ def test_wrong_password_is_rethinkdbs_error_through_the_driver(secured: tuple[Se
     assert r.expr(1).run(r.connect(port=server.port, password="s3cret")) == 1
 
 
-def test_unknown_user_gets_the_same_challenge_as_a_real_one(secured: tuple[ServerProcess, Output]) -> None:
+def test_unknown_user_gets_the_same_challenge_as_a_real_one(secured: tuple[ServerProcess, ServerLog]) -> None:
     def challenge(user: str) -> dict[str, str]:
         with socket.create_connection((server.host, server.port), timeout=WAIT) as sock:
             first = {"protocol_version": 0, "authentication_method": "SCRAM-SHA-256", "authentication": ""}
@@ -213,7 +181,7 @@ def test_unknown_user_gets_the_same_challenge_as_a_real_one(secured: tuple[Serve
     assert decoy["r"].startswith("abc")
 
 
-def test_repeated_failures_from_one_address_are_answered_later(secured: tuple[ServerProcess, Output]) -> None:
+def test_repeated_failures_from_one_address_are_answered_later(secured: tuple[ServerProcess, ServerLog]) -> None:
     server, output = secured
     attacker = "127.0.0.2"
     with ThreadPoolExecutor(8) as pool:
