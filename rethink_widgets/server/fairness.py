@@ -7,8 +7,10 @@ Two mechanisms, one before a worker thread is taken and one while it runs:
 - `Turns` keeps long runs from starving short ones. Every run starts short. One that is still going after
   `LONG_AFTER` seconds becomes long, and long runs then take turns: one at a time holds the turn, for `SLICE`
   seconds when others wait, handed on to the waiter whose user and connection were served least. The holder also
-  pauses briefly at its check points while short runs are in progress. All threads share one interpreter lock,
-  so without this a point get would wait behind every long query in turn.
+  pauses briefly at its check points while short runs are in progress or the event loop is busy. All threads
+  share one interpreter lock, and a thread that gives it up (every system call the event loop makes does) waits a
+  whole switch interval to get it back from a busy thread: without the pauses a point get would pay that many
+  times over behind every long query.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted, Run
 LONG_AFTER = 0.02  # a run going on this long is long
 SLICE = 0.02  # a long run's turn when other long runs wait
 LEASE = 0.1  # a turn not checked in for this long passes on (its holder may be blocked outside a check point)
-PAUSE = 0.002  # the longest a long run waits for short ones at one check point
+PAUSE = 0.002  # the longest a long run waits for short work at one check point...
+RUN_AT_LEAST = 0.001  # ...and how long it then runs before it waits again: long queries keep a third of the time
+QUIET = 0.001  # the event loop counts as busy for this long after it did work for a client
 PER_CONNECTION = 8  # runs of one connection on worker threads at once
 PER_USER = 64  # runs of one user on worker threads at once
 WORKERS = 1024  # worker threads (made as needed): enough that short runs find one while long runs wait their turn
@@ -53,7 +57,12 @@ class Turns:
         self._wakers: dict[Run, threading.Condition] = {}
         self._holder: Run | None = None
         self._since = 0.0
+        self._resumed = 0.0  # when the holder last came back from a pause, or took the turn
         self._served: collections.Counter[str] = collections.Counter()
+        self.loop_busy_at = 0.0  # set by the event loop (a plain store, no lock) when it does work for a client
+
+    def loop_busy(self) -> None:
+        self.loop_busy_at = time.monotonic()
 
     def begin(self, run: Run) -> None:
         run.started = time.monotonic()
@@ -85,8 +94,12 @@ class Turns:
         if not run.long:
             if now - run.started < LONG_AFTER:
                 return
-        elif self._holder is run and not self._short and (now - self._since < SLICE or not self._waiting):
-            return  # the common case, read without the lock: a stale read only delays a hand-over
+        elif (
+            self._holder is run
+            and (now - self._since < SLICE or not self._waiting)
+            and (not self._busy(now) or now - self._resumed < RUN_AT_LEAST)
+        ):
+            return  # the common case, read without the lock: a stale read only delays a pause or a hand-over
         with self._lock:
             if not run.long:
                 run.long = True
@@ -118,12 +131,15 @@ class Turns:
             if self._holder is not run:
                 waker.wait(LEASE)
                 continue
-            if not self._short:
-                return
             pause_until = pause_until or now + PAUSE
-            if now >= pause_until:
+            if not self._busy(now) or now >= pause_until:
+                self._resumed = now
                 return
-            waker.wait(pause_until - now)
+            waker.wait(min(pause_until - now, QUIET))
+
+    def _busy(self, now: float) -> bool:
+        """Whether short work is under way: a short run on a worker, or the event loop serving a client."""
+        return bool(self._short) or now - self.loop_busy_at < QUIET
 
     def _hand_on(self, now: float) -> None:
         """Give the turn to the waiter served least (by user, then connection, then first come)."""

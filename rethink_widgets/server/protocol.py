@@ -186,6 +186,7 @@ class Connection:
     # ---------------------------------------------------------------- dispatch
 
     def _dispatch(self, token: int, payload: bytes) -> None:
+        self.server.turns.loop_busy()
         if payload == _CONTINUE:  # every batch of every feed asks with one: the frame to answer fastest
             self._continue(token)
             return
@@ -424,6 +425,7 @@ class Connection:
 
     def _flush(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
+        self.server.turns.loop_busy()
         if outgoing and not self.writer.is_closing():
             self.writer.write(b"".join(outgoing))
 
