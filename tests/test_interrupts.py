@@ -195,3 +195,34 @@ def test_a_kernels_interrupt_stops_its_query_in_the_server(kernel: Kernel, conn:
     eventually(lambda: ranges.count().run(conn) == 0)
     cell = kernel.run("r.expr('the kernel goes on').run()")
     assert cell.text == "'the kernel goes on'", cell.error
+
+
+def test_noreply_wait_on_a_token_in_use_is_a_duplicate(hostile_server: ServerProcess, admin: Any) -> None:
+    with raw_connect(hostile_server) as sock:
+        send(sock, 9, ReQLEncoder().encode([1, LONG, {}]).encode())
+        eventually(lambda: other_jobs(admin) == 1)
+        send(sock, 9, b"[4]")  # NOREPLY_WAIT
+        token, reply = receive(sock)
+        assert (token, reply["r"]) == (9, ["ERROR: duplicate token 9"])
+        send(sock, 9, b"[3]")  # the long query is still there to stop: two replies
+        assert [receive(sock)[1]["t"] for _ in range(2)] == [SUCCESS_SEQUENCE, SUCCESS_SEQUENCE]
+    eventually(lambda: other_jobs(admin) == 0)
+
+
+def test_shutdown_with_clients_that_read_nothing(tmp_path: Path) -> None:
+    proc = start_server(tmp_path / "data")
+    big = RethinkDB().range(40_000).map(lambda _: "x" * 500).coerce_to("array")  # a 20 MB reply
+    stalled = [raw_connect(proc) for _ in range(6)]
+    for sock in stalled:  # replies fill the socket buffers: nobody reads them
+        for token in (1, 2):
+            send(sock, token, ReQLEncoder().encode([1, big, {}]).encode())
+    admin = RethinkDB().connect(proc.host, proc.port)
+    eventually(lambda: other_jobs(admin) == 0)  # every reply made, waiting to be read
+    admin.close()
+    try:
+        assert proc.stop(timeout=30) == 0
+    finally:
+        for sock in stalled:
+            sock.close()
+    log = proc.output()
+    assert "Traceback" not in log and " ERROR " not in log, log

@@ -90,6 +90,8 @@ class Turns:
                 waker.notify()
 
     def checkpoint(self, run: Run) -> None:
+        if run.long and run.writing:
+            return
         now = time.monotonic()
         if not run.long:
             if now - run.started < LONG_AFTER:
@@ -104,12 +106,13 @@ class Turns:
             if not run.long:
                 run.long = True
                 self._short -= 1
-                self._waiting.append(run)
-            elif self._holder is run:
+            if run.writing:  # long, so short runs do not pause for it; but it never waits while writers wait on it
+                return
+            if self._holder is run:
                 if self._waiting and now - self._since >= SLICE:
                     self._waiting.append(run)
                     self._hand_on(now)
-            elif run not in self._waiting:  # its lease ran out while it was away from check points
+            elif run not in self._waiting:  # it just became long, or its lease ran out while it was away
                 self._waiting.append(run)
             self._await_turn(run)
 

@@ -83,12 +83,12 @@ class Run:
         self.countdown = CHECK_EVERY
         self.started = 0.0
         self.long = False
-        self.writing = 0  # > 0 while the run holds the storage's write lock: it must never wait for a turn
+        self.writing = 0  # > 0 while the run holds the storage's write lock: it must never wait (writers would too)
 
     def checkpoint(self) -> None:
         self.countdown = CHECK_EVERY
         self.interruptor.raise_if_interrupted()
-        if self.scheduler is not None and not self.writing:
+        if self.scheduler is not None:
             self.scheduler.checkpoint(self)
 
 

@@ -137,6 +137,9 @@ class Connection:
         self.queries: dict[int, Ticket] = {}
         self.slots = asyncio.Semaphore(PER_CONNECTION)
         self._outgoing: list[bytes] = []
+        self._closing = False
+        # Queries ended by a delete from rethinkdb.jobs while nothing was asked of them: the next CONTINUE learns it.
+        self._terminated: set[int] = set()
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
 
@@ -162,6 +165,9 @@ class Connection:
             await self.close()
 
     async def close(self) -> None:
+        if self._closing:
+            return  # (shutdown closes every connection; `serve` ends by closing its own)
+        self._closing = True
         # Nobody is left to answer: every query of this connection stops at its next check point.
         self.interrupt_all(interrupts.CLOSED)
         for task in [*self.running.values(), *self.noreply]:
@@ -203,13 +209,20 @@ class Connection:
         elif kind == QUERY.STOP:
             self._stop(token)
         elif kind == QUERY.NOREPLY_WAIT:
-            self._spawn(token, self._noreply_wait(token, list(self.noreply)))
+            if self._in_use(token):
+                self._send_error(token, ReqlClientError(f"ERROR: duplicate token {token}"))
+            else:
+                self._spawn(token, self._noreply_wait(token, list(self.noreply)))
         else:  # SERVER_INFO: parse_query lets no other type through
             info = {"id": self.server.storage.server_id, "name": self.server.storage.server_name, "proxy": False}
             self._send(token, {"t": RESPONSE.SERVER_INFO, "r": [info]})
 
+    def _in_use(self, token: int) -> bool:
+        return token in self.running or token in self.cursors or token in self.queries
+
     def _start(self, token: int, query: list[Any]) -> None:
-        if token in self.running or token in self.cursors or token in self.queries:
+        self._terminated.discard(token)
+        if self._in_use(token):
             self._send_error(token, ReqlClientError(f"ERROR: duplicate token {token}"))
             return
         term = query[1] if len(query) > 1 else None
@@ -236,14 +249,20 @@ class Connection:
 
         def interrupted() -> None:
             if ticket.interruptor.reason == interrupts.JOBS:
-                loop.call_soon_threadsafe(self._terminated, token, ticket)
+                loop.call_soon_threadsafe(self._job_deleted, token, ticket)
 
         ticket.interruptor.on_interrupt(interrupted)
 
-    def _terminated(self, token: int, ticket: Ticket) -> None:
-        if self.queries.get(token) is ticket:
+    def _job_deleted(self, token: int, ticket: Ticket) -> None:
+        if self.queries.get(token) is not ticket:
+            return
+        cursor = self.cursors.get(token)
+        asked = token in self.running or (isinstance(cursor, FeedCursor) and cursor.unpark())
+        self._end_query(token, interrupts.JOBS)
+        if asked:
             self._send_error(token, ReqlOpIndeterminateError(interrupts.JOBS_MESSAGE))
-            self._end_query(token, interrupts.JOBS)
+        else:  # a cursor between batches: RethinkDB answers its next CONTINUE with the error
+            self._terminated.add(token)
 
     def _spawn(self, token: int, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -251,6 +270,10 @@ class Connection:
         task.add_done_callback(lambda done: self.running.pop(token) if self.running.get(token) is done else None)
 
     def _continue(self, token: int) -> None:
+        if token in self._terminated:
+            self._terminated.discard(token)
+            self._send_error(token, ReqlOpIndeterminateError(interrupts.JOBS_MESSAGE))
+            return
         cursor = self.cursors.get(token)
         if cursor is None or token in self.running or (isinstance(cursor, FeedCursor) and cursor.is_parked):
             self._send_error(token, ReqlClientError(f"Token {token} not in stream cache."))
@@ -266,12 +289,21 @@ class Connection:
         cursor = self.cursors.get(token)
         held = isinstance(cursor, FeedCursor) and cursor.unpark()
         task = self.running.get(token)
+        running = task is not None and not task.done()
+        # What still waits for an answer on this token (a START evaluating, a CONTINUE reading or held for a change)
+        # gets its own empty, final reply before STOP's, as RethinkDB answers a stopped query.
+        replies = 2 if held or running else 1
         self._end_query(token, interrupts.STOP)
-        if held or (task is not None and not task.done()):
-            # What still waits for an answer on this token (a START evaluating, a CONTINUE reading or held for a
-            # change) gets its own empty, final reply before STOP's, as RethinkDB answers a stopped query.
+        if task is not None and running:
+            # As in RethinkDB, STOP is answered once the query has stopped where it ran (a write it had begun then
+            # either committed or rolled back).
+            task.add_done_callback(lambda _: self._send_stopped(token, replies))
+        else:
+            self._send_stopped(token, replies)
+
+    def _send_stopped(self, token: int, replies: int) -> None:
+        for _ in range(replies):
             self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
-        self._send(token, {"t": RESPONSE.SUCCESS_SEQUENCE, "r": [], "n": []})
 
     def _end_query(self, token: int, reason: str | None = None) -> None:
         """Forget a query: its cursor closes and its job row goes; with a reason, it stops wherever it runs."""
@@ -279,8 +311,12 @@ class Connection:
         if ticket is None:
             return
         cursor = self.cursors.pop(token, None)
+        task = self.running.get(token)
         if cursor is not None:
-            cursor.close()
+            if task is not None and not task.done() and task is not asyncio.current_task():
+                task.add_done_callback(lambda _: cursor.close())  # not while a worker is still reading it
+            else:
+                cursor.close()
         self.server.end_ticket(ticket)
         if reason is not None:
             ticket.interruptor.interrupt(reason)
@@ -351,7 +387,7 @@ class Connection:
             return  # stopped, and STOP answered for it; or its connection is closing
         if isinstance(error, QueryInterrupted):
             if error.reason == interrupts.JOBS:
-                self._terminated(token, ticket)
+                self._job_deleted(token, ticket)
         elif isinstance(error, ReqlError):
             self._send_error(token, error)
         elif isinstance(error, MemoryError):

@@ -100,7 +100,18 @@ class Server:
         """Run `fn(*args)` for a query on a worker thread, once the query's connection and user have room."""
         async with self.worker_slots.taken(ticket):
             ticket.interruptor.raise_if_interrupted()
-            return await asyncio.get_running_loop().run_in_executor(self.pool, self._run, ticket, fn, args)
+            work = asyncio.get_running_loop().run_in_executor(self.pool, self._run, ticket, fn, args)
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # Stopped: the thread goes on to its next check point. Until it has, it keeps its place (and what
+                # it is using, a cursor or a feed being opened, stays open until the caller closes it after this).
+                while not work.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.wait([work])
+                if not work.cancelled():
+                    work.exception()  # (retrieved: a stopped run's QueryInterrupted is expected)
+                raise
 
     def _run(self, ticket: Ticket, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         run = Run(ticket.interruptor, (ticket.user, ticket.peer), self.turns)
@@ -108,6 +119,7 @@ class Server:
         ticket.active += 1
         self.turns.begin(run)
         try:
+            ticket.interruptor.raise_if_interrupted()  # stopped while it waited for this thread
             with interrupts.running(run):
                 return fn(*args)
         finally:
@@ -154,8 +166,7 @@ class Server:
                 log.info("stopping %d running queries", len(pending))
             for connection in self.connections:
                 connection.interrupt_all(interrupts.SHUTDOWN)
-        for connection in list(self.connections):
-            await connection.close()
+        await asyncio.gather(*(connection.close() for connection in list(self.connections)))
         # Evaluations already on a worker thread (writes among them) run to the end before storage closes.
         await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown, True)
         self.storage.close()

@@ -57,6 +57,7 @@ SYSTEM_DB = "rethinkdb"
 IndexFunction = Callable[[dict[str, Any]], list[Any]]
 IndexCompiler = Callable[[Any, bool], IndexFunction]
 _FIRST_PAGE, _MAX_PAGE = 16, 1024
+_LOCK_POLL_SECONDS = 0.05
 _PROGRESS_STEPS = 1_000_000  # SQLite steps between looks at a query's stop signal (about 10 ms of work)
 # Rows an index build reads per transaction: a write waits a millisecond or two for the lock, not the whole build
 # (benchmarks/server.py measures insert latencies during a build; bigger chunks build no faster but stall longer).
@@ -271,7 +272,14 @@ class _WriteLock:
         self._lock = threading.RLock()
 
     def __enter__(self) -> None:
-        self._lock.acquire()
+        # A query stopped while it waits for the lock gives up waiting; one stopped meanwhile writes nothing.
+        while not self._lock.acquire(timeout=_LOCK_POLL_SECONDS):
+            interrupts.raise_if_interrupted()
+        try:
+            interrupts.raise_if_interrupted()
+        except BaseException:
+            self._lock.release()
+            raise
         interrupts.entered_write_lock()
 
     def __exit__(self, *exc: object) -> None:
@@ -297,6 +305,7 @@ class Storage:
         self._drop_listeners: list[Callable[[TableInfo], None]] = []
         self._catalog_listeners: list[Callable[[], None]] = []
         self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._sync_mode = ""
@@ -395,7 +404,7 @@ class Storage:
 
     def close(self) -> None:
         self.stop_building()
-        with self._lock:
+        with self._lock, self._readers_lock:
             self._writer.close()
             for conn in self._readers:
                 with contextlib.suppress(sqlite3.Error):
@@ -609,7 +618,8 @@ class Storage:
             return all(name not in table.indexes or table.indexes[name].ready for name in names)
 
         with self._build_state:
-            self._build_state.wait_for(settled)
+            while not self._build_state.wait_for(settled, _LOCK_POLL_SECONDS):
+                interrupts.raise_if_interrupted()
 
     def _start_build(self, build: _Build) -> None:
         with self._build_state:
@@ -774,7 +784,7 @@ class Storage:
         if conn is None:
             conn = self._local.conn = self._connect()
             conn.execute("PRAGMA query_only=1")
-            with self._lock:
+            with self._readers_lock:  # not the write lock: a reader must never wait behind a long write
                 self._readers.append(conn)
         return conn
 

@@ -10,9 +10,9 @@ it must be deterministic, r.args or no r.args.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
@@ -37,6 +37,7 @@ from rethink_widgets.server.evaluation.values import (
 from rethink_widgets.server.storage import Snapshot
 
 CHUNK = 1000
+CHUNK_SECONDS = 0.05
 WRITE_OPTARGS = ("durability", "return_changes", "return_vals", "ignore_write_hook")
 UNSTORABLE = "`r.minval` and `r.maxval` cannot be written to disk."
 FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
@@ -110,10 +111,21 @@ def _writing(table: Table, durability: str) -> Iterator[TableWrites]:
         yield writes
 
 
-def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+def _chunks(items: Iterable[Any]) -> Iterator[Iterator[Any]]:
+    """The items in runs of at most CHUNK, each taking at most CHUNK_SECONDS to write (one transaction each: other
+    writers wait for a transaction, never for a whole long write)."""
     iterator = iter(items)
-    while chunk := list(islice(iterator, CHUNK)):
-        yield chunk
+    while (first := next(iterator, _DONE)) is not _DONE:
+        yield _chunk(first, iterator)
+
+
+def _chunk(first: Any, iterator: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    ends = time.monotonic() + CHUNK_SECONDS
+    for _ in range(CHUNK - 1):
+        if time.monotonic() >= ends or (item := next(iterator, _DONE)) is _DONE:
+            return
+        yield item
 
 
 # ---------------------------------------------------------------- insert
