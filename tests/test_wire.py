@@ -12,9 +12,12 @@ import pytest
 from raw_client import raw_connect, receive, send
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
+from rethinkdb.ql2_pb2 import Response
 from servers import ServerProcess, run_async, start_server
 
 V1_0 = 0x34C2BDC3
+
+QUERY_LOGIC = Response.ErrorType.QUERY_LOGIC  # what RethinkDB's query cache reports for a token it cannot use
 
 
 @pytest.fixture
@@ -106,7 +109,7 @@ def test_unknown_query_type_and_unknown_tokens(server: ServerProcess) -> None:
     send(sock, 1, b"[9]")
     assert receive(sock)[1]["r"] == ["Server could not parse query: Unrecognized QueryType: 9."]
     send(sock, 2, b"[2]")
-    assert receive(sock)[1] == {"t": 16, "r": ["Token 2 not in stream cache."], "b": []}
+    assert receive(sock)[1] == {"t": 16, "e": QUERY_LOGIC, "r": ["Token 2 not in stream cache."], "b": []}
     send(sock, 3, b"[3]")
     assert receive(sock)[1]["r"] == ["Token 3 not in stream cache."]
     send(sock, 4, b"[5]")
@@ -198,7 +201,7 @@ def test_reused_token_is_refused_and_the_first_query_goes_on(server: ServerProce
     sock = raw_connect(server)
     _open_cursor(sock, 1)
     send(sock, 1, b"[1, 5, {}]")
-    assert receive(sock) == (1, {"t": 16, "r": ["ERROR: duplicate token 1"], "b": []})
+    assert receive(sock) == (1, {"t": 16, "e": QUERY_LOGIC, "r": ["ERROR: duplicate token 1"], "b": []})
     send(sock, 1, b"[2]")
     assert receive(sock) == (1, {"t": 3, "r": [1], "n": []})
     sock.close()

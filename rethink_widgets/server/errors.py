@@ -31,6 +31,13 @@ class ReqlClientError(ReqlError):
     response_type = RESPONSE.CLIENT_ERROR
 
 
+class ReqlTokenError(ReqlClientError):
+    """A token the connection does not hold (CONTINUE, STOP), or holds already (START): RethinkDB's query cache calls
+    these logic errors."""
+
+    error_type = ERROR_TYPE.QUERY_LOGIC
+
+
 class ReqlCompileError(ReqlError):
     """The query is malformed: wrong arity, unknown term, bad optarg, misplaced r.row."""
 

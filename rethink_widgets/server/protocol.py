@@ -26,6 +26,7 @@ from rethink_widgets.server.errors import (
     ReqlInternalError,
     ReqlOpIndeterminateError,
     ReqlResourceLimitError,
+    ReqlTokenError,
 )
 from rethink_widgets.server.evaluation import Atom, Feed, Sequence
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
@@ -210,7 +211,7 @@ class Connection:
             self._stop(token)
         elif kind == QUERY.NOREPLY_WAIT:
             if self._in_use(token):
-                self._send_error(token, ReqlClientError(f"ERROR: duplicate token {token}"))
+                self._send_error(token, ReqlTokenError(f"ERROR: duplicate token {token}"))
             else:
                 self._spawn(token, self._noreply_wait(token, list(self.noreply)))
         else:  # SERVER_INFO: parse_query lets no other type through
@@ -223,7 +224,7 @@ class Connection:
     def _start(self, token: int, query: list[Any]) -> None:
         self._terminated.discard(token)
         if self._in_use(token):
-            self._send_error(token, ReqlClientError(f"ERROR: duplicate token {token}"))
+            self._send_error(token, ReqlTokenError(f"ERROR: duplicate token {token}"))
             return
         term = query[1] if len(query) > 1 else None
         optargs = query[2] if len(query) > 2 else {}
@@ -276,7 +277,7 @@ class Connection:
             return
         cursor = self.cursors.get(token)
         if cursor is None or token in self.running or (isinstance(cursor, FeedCursor) and cursor.is_parked):
-            self._send_error(token, ReqlClientError(f"Token {token} not in stream cache."))
+            self._send_error(token, ReqlTokenError(f"Token {token} not in stream cache."))
         elif isinstance(cursor, FeedCursor) and cursor.serves_inline():
             cursor.park(lambda: self._serve_parked(token, cursor))
         else:
@@ -284,7 +285,7 @@ class Connection:
 
     def _stop(self, token: int) -> None:
         if token not in self.queries:
-            self._send_error(token, ReqlClientError(f"Token {token} not in stream cache."))
+            self._send_error(token, ReqlTokenError(f"Token {token} not in stream cache."))
             return
         cursor = self.cursors.get(token)
         held = isinstance(cursor, FeedCursor) and cursor.unpark()
