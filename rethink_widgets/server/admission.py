@@ -21,7 +21,7 @@ from rethink_widgets.server import wire
 
 log = logging.getLogger(__name__)
 
-MAX_CONNECTIONS = 1000
+MAX_CONNECTIONS = 4096
 HANDSHAKE_SECONDS = 10.0
 # Failed logins from one address are answered at once FREE_FAILURES times; then each waits FIRST_DELAY, doubling up
 # to MAX_DELAY, until a login from that address succeeds or it stays quiet for FAILURE_MEMORY_SECONDS.

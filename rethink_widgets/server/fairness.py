@@ -81,6 +81,16 @@ class Turns:
             if self._holder is run:
                 self._hand_on(time.monotonic())
 
+    def block(self, run: Run) -> None:
+        if not run.long:
+            with self._lock:
+                self._short -= 1
+
+    def unblock(self, run: Run) -> None:
+        if not run.long:
+            with self._lock:
+                self._short += 1
+
     def wake(self, run: Run) -> None:
         """Wake `run` if it waits (it was interrupted)."""
         with self._lock:

@@ -70,6 +70,10 @@ class Interruptor:
 class Scheduler(Protocol):
     def checkpoint(self, run: Run) -> None: ...
 
+    def block(self, run: Run) -> None: ...
+
+    def unblock(self, run: Run) -> None: ...
+
 
 class Run:
     """One stretch of work for a query on a worker thread: evaluating it, or reading one batch of its cursor."""
@@ -138,6 +142,21 @@ def shielded() -> Iterator[None]:
         yield
     finally:
         _current.run = saved
+
+
+@contextlib.contextmanager
+def blocked() -> Iterator[None]:
+    """The thread's run waits for other work (the write lock, an index build): meanwhile no long run should pause
+    for it as for short work under way."""
+    run = _current.run
+    if run is None or run.scheduler is None:
+        yield
+        return
+    run.scheduler.block(run)
+    try:
+        yield
+    finally:
+        run.scheduler.unblock(run)
 
 
 def entered_write_lock() -> None:

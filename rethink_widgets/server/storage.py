@@ -273,8 +273,10 @@ class _WriteLock:
 
     def __enter__(self) -> None:
         # A query stopped while it waits for the lock gives up waiting; one stopped meanwhile writes nothing.
-        while not self._lock.acquire(timeout=_LOCK_POLL_SECONDS):
-            interrupts.raise_if_interrupted()
+        if not self._lock.acquire(blocking=False):
+            with interrupts.blocked():
+                while not self._lock.acquire(timeout=_LOCK_POLL_SECONDS):
+                    interrupts.raise_if_interrupted()
         try:
             interrupts.raise_if_interrupted()
         except BaseException:
@@ -617,7 +619,7 @@ class Storage:
                 return True
             return all(name not in table.indexes or table.indexes[name].ready for name in names)
 
-        with self._build_state:
+        with self._build_state, interrupts.blocked():
             while not self._build_state.wait_for(settled, _LOCK_POLL_SECONDS):
                 interrupts.raise_if_interrupted()
 
