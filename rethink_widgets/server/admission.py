@@ -78,19 +78,25 @@ class LoginFailures:
     """Failed logins in a row per client address, for the REMEMBERED_ADDRESSES most recent addresses."""
 
     def __init__(self) -> None:
-        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()  # address: (count, time of the last)
+        # address: (count, time of the last, until when answers to its failures are booked)
+        self._failures: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
 
     def failed(self, address: str) -> tuple[int, float]:
-        """Count a failure; returns the count and the seconds to wait before answering it."""
+        """Count a failure; returns the count and the seconds to wait before answering it.
+
+        Delayed answers to one address are booked one after another, so guesses made in parallel, on many
+        connections, are answered no faster than guesses made one at a time."""
         now = time.monotonic()
-        count, last = self._failures.pop(address, (0, now))
+        count, last, booked = self._failures.pop(address, (0, now, now))
         if now - last > FAILURE_MEMORY_SECONDS:
-            count = 0
+            count, booked = 0, now
         count += 1
-        self._failures[address] = (count, now)
+        delay = delay_after(count)
+        answer_at = max(now, booked) + delay if delay else now
+        self._failures[address] = (count, now, max(booked, answer_at))
         if len(self._failures) > REMEMBERED_ADDRESSES:
             self._failures.popitem(last=False)
-        return count, delay_after(count)
+        return count, answer_at - now
 
     def succeeded(self, address: str) -> None:
         self._failures.pop(address, None)
