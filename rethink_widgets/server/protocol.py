@@ -384,6 +384,9 @@ class Connection:
 
     def _query_failed(self, token: int, ticket: Ticket, error: BaseException) -> None:
         """Answer a query that failed or was stopped (unless it was answered already), and forget it."""
+        internal = not isinstance(error, (QueryInterrupted, ReqlError, MemoryError, asyncio.CancelledError))
+        if internal:
+            log.error("internal error running a query", exc_info=error)  # a bug, even when nobody waits for it
         if self.queries.get(token) is not ticket:
             return  # stopped, and STOP answered for it; or its connection is closing
         if isinstance(error, QueryInterrupted):
@@ -394,8 +397,7 @@ class Connection:
         elif isinstance(error, MemoryError):
             log.warning("a query from %s ran out of memory", self.peer)
             self._send_error(token, ReqlResourceLimitError("The server ran out of memory evaluating this query."))
-        elif not isinstance(error, asyncio.CancelledError):
-            log.error("internal error running a query", exc_info=error)
+        elif internal:
             self._send_error(token, ReqlInternalError(f"Internal error: {error}"))
         self._end_query(token)
 

@@ -73,7 +73,6 @@ class Server:
         self.initial_password = initial_password
         self.admission = admission.Admission(max_connections, handshake_seconds)
         self.connections: set[Connection] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._lock: IO[str] | None = None
         self._listener: asyncio.Server | None = None
 
@@ -141,15 +140,10 @@ class Server:
             return
         connection = Connection(self, reader, writer)
         self.connections.add(connection)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
         try:
             await connection.serve()
         finally:
             self.connections.discard(connection)
-            if task is not None:
-                self._tasks.discard(task)
 
     async def shutdown(self) -> None:
         """Stop accepting, let running queries finish (for a while), disconnect clients, close storage."""
