@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -823,7 +823,7 @@ class Storage:
         lower_open: bool = False,
         upper_open: bool = True,
         reverse: bool = False,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Documents with lower <= key < upper (bounds per the flags), in key order."""
         for _key, doc in self._pages(table, table.sql, "key", lower, upper, lower_open, upper_open, reverse):
             yield json.loads(doc)
