@@ -27,7 +27,8 @@ chromium:
 	  { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } \
 	  || { echo "Could not install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }; }
 
-test: $(STAMP) chromium
+# Lint and types first: a failure there stops the run before any test starts.
+test: lint chromium
 	$(PY) -m pytest
 
 # `%load_ext rethink_widgets` in each notebook starts the embedded server when no database answers.
@@ -41,9 +42,16 @@ notebooks: $(STAMP)
 server: $(STAMP)
 	$(VENV)/bin/rethink-widgets-server
 
+# mypy's settings (strict) are in pyproject.toml. Two conftest modules cannot share one mypy run: the browser
+# tests' own is checked in a second one. Every `type: ignore` names its error code and says why.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rethink_widgets tests benchmarks
 	$(VENV)/bin/ruff format --check rethink_widgets tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tests/browser/conftest.py
+	@! grep -rn --include='*.py' 'type: *ignore' rethink_widgets tests benchmarks \
+	  | grep -vE 'type: ignore\[[a-z0-9, -]+\]  # [^ ]' \
+	  || { echo 'Each `type: ignore[code]` needs its reason: `# type: ignore[code]  # why`' >&2; exit 1; }
 
 bench: $(STAMP)
 	$(PY) benchmarks/server.py

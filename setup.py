@@ -37,6 +37,8 @@ setup(
             "pytest>=8",
             "pytest-timeout>=2.3",
             "ruff>=0.6",
+            "mypy>=2.4",  # `make lint`; its settings are in pyproject.toml
+            "pandas-stubs>=2",  # for mypy: LiveTable.to_dataframe returns a DataFrame
             "ipykernel>=6.29",
             "jupyter_client>=8",
             "nbformat>=5.9",

@@ -89,7 +89,8 @@ def authenticated(port: int, timeout: float | None) -> socket.socket:
 
 
 def start_payload(query: Any) -> bytes:
-    return ReQLEncoder().encode([START, query, {}]).encode()
+    text: str = ReQLEncoder().encode([START, query, {}])
+    return text.encode()
 
 
 def frame(token: int, payload: bytes) -> bytes:
@@ -295,7 +296,12 @@ def run_crowd(key: str, port: int, limit: float) -> None:
     for _ in threads:
         crowd.connected.acquire(timeout=max(0.0, deadline - time.monotonic()))
     print("ready", flush=True)
-    threading.Thread(target=lambda: (sys.stdin.readline(), crowd.stop.set()), daemon=True).start()
+
+    def stop_when_told() -> None:  # a line on stdin
+        sys.stdin.readline()
+        crowd.stop.set()
+
+    threading.Thread(target=stop_when_told, daemon=True).start()
     crowd.stop.wait(limit)
     crowd.stop.set()
     crowd.close_all()
@@ -384,7 +390,8 @@ def fill(conn: Any, rows: int) -> None:
 
 def running_jobs(conn: Any) -> int:
     """Queries the server runs, besides the one asking."""
-    return r.db("rethinkdb").table("jobs").count().run(conn) - 1
+    jobs: int = r.db("rethinkdb").table("jobs").count().run(conn)
+    return jobs - 1
 
 
 # ---------------------------------------------------------------------------------------------------- the good client
@@ -469,7 +476,12 @@ def during(server: Server, conn: Any, good: GoodClient, key: str, seconds: float
     )
     assert child.stdin is not None and child.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in child.stdout or ()], daemon=True).start()
+
+    def read_lines() -> None:
+        for line in child.stdout or ():
+            lines.put(line)
+
+    threading.Thread(target=read_lines, daemon=True).start()
     with contextlib.suppress(queue.Empty):
         lines.get(timeout=90)  # "ready"
     time.sleep(RAMP)

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,16 @@ def latency(kernel: Kernel, conn: Any, writes: int) -> tuple[list[float], list[f
     r.table_create("latency").run(conn)
     comm = open_table(kernel, "r.table('latency')")
     after_reply, round_trips = [], []
+
+    def has_total(total: int) -> Callable[[], bool]:
+        return lambda: kernel.state(comm)["total"] == total
+
     for i in range(writes):
         time.sleep(0.05)  # a quiet spell, so each write is the first after one (the throttle sends it at once)
         sent = time.perf_counter()
         r.table("latency").insert({"id": i}).run(conn, durability="soft")
         replied = time.perf_counter()
-        kernel.wait_for(lambda i=i: kernel.state(comm)["total"] == i + 1, what=f"write {i}")
+        kernel.wait_for(has_total(i + 1), what=f"write {i}")
         arrived = time.perf_counter()
         after_reply.append(arrived - replied)
         round_trips.append(replied - sent)

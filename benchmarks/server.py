@@ -62,7 +62,7 @@ def start(command: list[str]) -> tuple[subprocess.Popen[str], int]:
     raise RuntimeError(f"{command} did not start")
 
 
-def median_rate(runs: int, count: int, body: Callable[[], None]) -> float:
+def median_rate(runs: int, count: int, body: Callable[[], object]) -> float:
     """Median items per second over `runs` timed calls of `body`, each handling `count` items."""
     rates = []
     for _ in range(runs):

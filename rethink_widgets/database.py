@@ -124,7 +124,7 @@ class Database:
         return conn
 
 
-class UserConnection(net.DefaultConnection):
+class UserConnection(net.DefaultConnection):  # type: ignore[misc]  # the driver ships no types
     """The synchronous driver's connection, opened again when a query or `server()` finds it closed or its server
     gone (restarted), unless the user closed it. A query that was under way when the server went still fails."""
 
@@ -160,7 +160,7 @@ class UserConnection(net.DefaultConnection):
         end of the stream (a socket with data on it is a cursor's next batch)."""
         if not self.is_open():
             return False
-        sock = self._instance._socket._socket
+        sock: socket.socket = self._instance._socket._socket
         try:
             if not select.select([sock], [], [], 0)[0]:
                 return True

@@ -23,7 +23,7 @@ import traceback
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from rethinkdb import errors
 
@@ -65,7 +65,7 @@ class Background:
         self._cursor: Any = None
         self._delay = FIRST_RETRY
 
-    def start(self) -> Any:
+    def start(self) -> Self:
         LIVE[self.number] = self
         self._task = asyncio.get_event_loop().create_task(self._run())
         return self

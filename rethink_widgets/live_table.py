@@ -14,13 +14,16 @@ import asyncio
 import datetime
 import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import traitlets
 
 from rethink_widgets.live_widget import LiveWidget, asset
 from rethink_widgets.results import Change
 from rethink_widgets.table_view import VALUE_COLUMN, TableView, cell_text
+
+if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
+    import pandas
 
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
 MAX_PAGE_SIZE = 1000
@@ -39,7 +42,9 @@ class LiveTable(LiveWidget):
     matched = traitlets.Int(0, help="Rows that pass the filter.").tag(sync=True)
     page = traitlets.Int(0, help="The page shown, from 0.").tag(sync=True)
     page_size = traitlets.Int(50, help="Rows per page.").tag(sync=True)
-    sort = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(sync=True)
+    sort: traitlets.List[str] = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(
+        sync=True
+    )
     filter = traitlets.Unicode("", help="Show only rows with a cell containing this text (any case).").tag(sync=True)
     rate = traitlets.Float(0.0, help="Changes per second over the last second.").tag(sync=True)
     changed = traitlets.List(
@@ -128,7 +133,7 @@ class LiveTable(LiveWidget):
             f"<div><p>{html.escape(note)}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
         )
 
-    def to_dataframe(self) -> Any:
+    def to_dataframe(self) -> pandas.DataFrame:
         """The current rows as a pandas DataFrame, columns as the table shows them (pandas must be installed)."""
         try:
             import pandas
@@ -216,7 +221,8 @@ class LiveTable(LiveWidget):
 
     async def _request(self, content: dict[str, Any]) -> None:
         handlers = {"edit": self._edit, "delete": self._delete, "insert": self._insert}
-        handler = handlers.get(content.get("type"))
+        kind = content.get("type")
+        handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             await super()._request(content)
         elif not self.editable:
@@ -227,8 +233,7 @@ class LiveTable(LiveWidget):
     def _seen(self, content: dict[str, Any]) -> tuple[Any, Any]:
         """The row a request is about, as the person saw it, and its primary key; refuses when it changed since."""
         key = content.get("key")
-        row = self.feed.result.get(key) if isinstance(key, str) else None
-        if row is None:
+        if not isinstance(key, str) or (row := self.feed.result.get(key)) is None:
             raise ValueError("This row was deleted meanwhile.")
         if content.get("rev") != self.feed.result.revision(key):
             raise ValueError(CHANGED)

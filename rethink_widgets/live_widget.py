@@ -89,7 +89,7 @@ class Throttle:
         self._flush()
 
 
-class FeedStatus(traitlets.Unicode):
+class FeedStatus(traitlets.Unicode[str, str | bytes]):
     """A status that reads, in Python, as the feed's own state at this moment: views are sent it with the next
     (throttled) update, but `await w.ready()`, `w.status` and the repr never lag behind the feed."""
 

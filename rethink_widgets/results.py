@@ -13,7 +13,7 @@ import datetime
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from json.encoder import encode_basestring as _string_json  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _string_json
 from typing import Any
 
 
@@ -158,9 +158,9 @@ class ResultSet:
         if old_offset is not None and 0 <= old_offset < len(self._positions):
             key = self._positions.pop(old_offset)
             changes.append(Change(key, self._rows.pop(key), None))
-        elif old is not None and (key := self._existing_key(old)) is not None:
-            self._positions.remove(key)
-            changes.append(Change(key, self._rows.pop(key), None))
+        elif old is not None and (found := self._existing_key(old)) is not None:
+            self._positions.remove(found)
+            changes.append(Change(found, self._rows.pop(found), None))
         if new is not None:
             key = self.key_of(new)
             self._rows[key] = new

@@ -32,16 +32,16 @@ def clean_text(text: Any) -> str:
     """A todo's text as stored: a string, stripped, not empty, at most `MAX_TEXT` characters."""
     if not isinstance(text, str):
         raise TypeError(f"A todo's text must be a string, not {type(text).__name__}.")
-    text = text.strip()
+    stripped = text.strip()
     # Zero-width and other format characters alone would show an empty item.
-    if all(unicodedata.category(ch) == "Cf" for ch in text):
+    if all(unicodedata.category(ch) == "Cf" for ch in stripped):
         raise ValueError("A todo needs some text.")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"A todo's text can be at most {MAX_TEXT} characters (this one has {len(text)}).")
-    return text
+    if len(stripped) > MAX_TEXT:
+        raise ValueError(f"A todo's text can be at most {MAX_TEXT} characters (this one has {len(stripped)}).")
+    return stripped
 
 
-def check_id(item_id: Any) -> Any:
+def check_id(item_id: Any) -> str | float:
     """An item's id as given from Python or a view: a string or a number (what a primary key can be here)."""
     if isinstance(item_id, bool) or not isinstance(item_id, str | int | float):
         raise TypeError(f"An item id is a string or a number, not {type(item_id).__name__}.")
@@ -105,9 +105,10 @@ class TodoList(LiveWidget):
     async def add(self, text: str) -> str:
         """Add an item; returns its id."""
         r = self.database.r
-        item = {"id": new_id(), "text": clean_text(text), "done": False, "created_at": r.now()}
+        item_id = new_id()
+        item = {"id": item_id, "text": clean_text(text), "done": False, "created_at": r.now()}
         await self._write(self._table().insert(item))
-        return item["id"]
+        return item_id
 
     async def toggle(self, item_id: Any, done: bool | None = None) -> None:
         """Check an item off (or on again); without `done`, flip it, atomically in the database."""
@@ -170,12 +171,12 @@ class TodoList(LiveWidget):
     async def _request(self, content: dict[str, Any]) -> None:
         kind, item_id = content.get("type"), content.get("id")
         if kind == "add":
-            await self.add(content.get("text"))  # type: ignore[arg-type]
+            await self.add(content.get("text"))  # type: ignore[arg-type]  # any JSON: clean_text() rejects non-text
             self.send({"type": "added", "ref": content.get("ref")})
         elif kind == "toggle":
             await self.toggle(item_id, content.get("done"))
         elif kind == "edit":
-            await self.edit(item_id, content.get("text"))  # type: ignore[arg-type]
+            await self.edit(item_id, content.get("text"))  # type: ignore[arg-type]  # any JSON: clean_text() rejects non-text
         elif kind == "delete":
             await self.delete(item_id)
         elif kind == "clear_completed":

@@ -129,7 +129,7 @@ class Kernel:
     def _follow(self, msg: dict[str, Any]) -> str | None:
         kind, content = msg["msg_type"], msg["content"]
         if kind == "comm_open" and content.get("target_name") == "jupyter.widget":
-            comm_id = content["comm_id"]
+            comm_id: str = content["comm_id"]
             state = content["data"]["state"]
             self.states[comm_id] = dict(state)
             self.models[comm_id] = state.get("_model_name", "")

@@ -90,7 +90,7 @@ def test_identity_coercions(conn: Any, r: RethinkDB) -> None:
 
 
 def test_anything_to_bool(conn: Any, r: RethinkDB) -> None:
-    values = [None, False, True, 0, "false", "", [], {}]
+    values: list[Any] = [None, False, True, 0, "false", "", [], {}]
     assert r.expr(values).map(lambda v: v.coerce_to("bool")).run(conn) == [
         False,
         False,

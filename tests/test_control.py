@@ -55,7 +55,8 @@ def test_branch(conn: Any, r: RethinkDB) -> None:
     # Every value but false and null is true.
     assert r.branch(1, "c", False).run(conn) == "c"
     assert r.branch(None, {}, []).run(conn) == []
-    assert [r.branch(v, 1, 2).run(conn) for v in ([], {}, "a", 1.2, 0)] == [1, 1, 1, 1, 1]
+    truthy: list[Any] = [[], {}, "a", 1.2, 0]
+    assert [r.branch(v, 1, 2).run(conn) for v in truthy] == [1, 1, 1, 1, 1]
     assert r.branch(True, 1, True, 2, 3).run(conn) == 1
     assert r.branch(False, 1, True, 2, 3).run(conn) == 2
     assert r.branch(False, 1, False, 2, 3).run(conn) == 3

@@ -12,7 +12,15 @@ from rethinkdb.errors import ReqlNonExistenceError, ReqlQueryLogicError
 
 
 def test_values_round_trip(conn: Any, r: RethinkDB) -> None:
-    value = {"n": None, "b": True, "i": -7, "f": 67498.89278, "s": "こんにちは", "a": [1, [2, []]], "o": {"x": {}}}
+    value: dict[str, Any] = {
+        "n": None,
+        "b": True,
+        "i": -7,
+        "f": 67498.89278,
+        "s": "こんにちは",
+        "a": [1, [2, []]],
+        "o": {"x": {}},
+    }
     assert r.expr(value).run(conn) == value
     assert r.expr([]).run(conn) == []
     assert r.expr("").run(conn) == ""
@@ -24,7 +32,7 @@ def test_values_round_trip(conn: Any, r: RethinkDB) -> None:
 
 
 def test_type_names(conn: Any, r: RethinkDB) -> None:
-    values = [None, False, 0, -1.5, "", [], {}]
+    values: list[Any] = [None, False, 0, -1.5, "", [], {}]
     names = ["NULL", "BOOL", "NUMBER", "NUMBER", "STRING", "ARRAY", "OBJECT"]
     assert r.expr(values).map(lambda v: v.type_of()).run(conn) == names
     assert r.expr({"a": [r.binary(b"x"), r.epoch_time(0)]})["a"].map(lambda v: v.type_of()).run(conn) == [

@@ -28,7 +28,8 @@ CHECKOUT = str(Path(__file__).resolve().parents[1])
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def mode(path: Path) -> int:

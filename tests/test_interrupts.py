@@ -3,6 +3,7 @@ queries from one client never stop another client's queries from answering."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,8 @@ def admin(hostile_server: ServerProcess) -> Iterator[Any]:
 
 def other_jobs(conn: Any) -> int:
     """How many queries the server holds besides the one asking (a stopped query is listed until its worker is free)."""
-    return RethinkDB().db("rethinkdb").table("jobs").count().run(conn) - 1
+    jobs: int = RethinkDB().db("rethinkdb").table("jobs").count().run(conn)
+    return jobs - 1
 
 
 def eventually(condition: Callable[[], bool], seconds: float = 30) -> None:
@@ -131,7 +133,7 @@ def test_64_long_queries_from_one_user_leave_others_answering(hostile_server: Se
     r.table("points").insert([{"id": i} for i in range(10)]).run(admin)
     flood = [r.connect(hostile_server.host, hostile_server.port) for _ in range(32)]
     one = r.connect(hostile_server.host, hostile_server.port)  # 32 more on a single connection
-    threads = [in_background(lambda c=c: LONG.run(c))[0] for c in flood]
+    threads = [in_background(functools.partial(LONG.run, c))[0] for c in flood]
     threads += [in_background(lambda: LONG.run(one))[0] for _ in range(32)]
     try:
         eventually(lambda: other_jobs(admin) == 64)
@@ -170,7 +172,7 @@ def test_shutdown_stops_long_queries(tmp_path: Path) -> None:
     r.table_create("kept").run(conn)
     r.table("kept").insert([{"id": i} for i in range(100)]).run(conn)
     runners = [r.connect(proc.host, proc.port) for _ in range(4)]
-    threads = [in_background(lambda c=c: LONG.run(c))[0] for c in runners]
+    threads = [in_background(functools.partial(LONG.run, c))[0] for c in runners]
     eventually(lambda: other_jobs(conn) == 4)
     assert proc.stop(timeout=30) == 0
     for thread in threads:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlOpFailedError, ReqlPermissionError
-from servers import start_server
+from servers import ServerProcess, start_server
 
 
 @pytest.fixture
-def private(tmp_path: Path):
+def private(tmp_path: Path) -> Iterator[ServerProcess]:
     server = start_server(tmp_path / "data")
     yield server
     server.stop()
 
 
 @pytest.fixture
-def admin(private):
+def admin(private: ServerProcess) -> Iterator[Any]:
     r = RethinkDB()
     conn = r.connect(port=private.port)
     r.db("rethinkdb").table("users").insert({"id": "bob", "password": "pw"}).run(conn)
@@ -31,7 +32,7 @@ def admin(private):
     conn.close()
 
 
-def bob(private):
+def bob(private: ServerProcess) -> Any:
     return RethinkDB().connect(port=private.port, user="bob", password="pw", db="app")
 
 
@@ -39,7 +40,7 @@ def denied(permission: str) -> str:
     return re.escape(f"User `bob` does not have the required `{permission}` permission")
 
 
-def test_new_user_can_do_nothing(private, admin) -> None:
+def test_new_user_can_do_nothing(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     with pytest.raises(ReqlPermissionError, match=denied("read")):
         r.table("notes").run(conn)
@@ -57,7 +58,7 @@ def test_new_user_can_do_nothing(private, admin) -> None:
         r.db("rethinkdb").table("users").run(conn)
 
 
-def test_changefeeds_need_read(private, admin) -> None:
+def test_changefeeds_need_read(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     with pytest.raises(ReqlPermissionError, match=denied("read")):
         r.table("notes").changes().run(conn)
@@ -69,7 +70,7 @@ def test_changefeeds_need_read(private, admin) -> None:
     feed.close()
 
 
-def test_grants_at_each_scope(private, admin) -> None:
+def test_grants_at_each_scope(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     assert r.grant("bob", {"read": True}).run(admin) == {
         "granted": 1, "permissions_changes": [{"old_val": None, "new_val": {"read": True}}],
@@ -93,7 +94,7 @@ def test_grants_at_each_scope(private, admin) -> None:
     assert rows[2]["database"] == "app" and rows[2]["table"] == "notes" and len(rows[2]["id"]) == 3
 
 
-def test_global_permissions_do_not_reach_the_system_database(private, admin) -> None:
+def test_global_permissions_do_not_reach_the_system_database(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     r.grant("bob", {"read": True, "write": True}).run(admin)
     with pytest.raises(ReqlPermissionError, match=denied("read")):
@@ -106,7 +107,7 @@ def test_global_permissions_do_not_reach_the_system_database(private, admin) -> 
     assert r.grant("bob", {"config": True}).run(conn)["granted"] == 1
 
 
-def test_grant_errors(private, admin) -> None:
+def test_grant_errors(private: ServerProcess, admin: Any) -> None:
     r = RethinkDB()
     with pytest.raises(ReqlOpFailedError, match=re.escape("Expected a boolean or null for `read`, got 1")):
         r.grant("bob", {"read": 1}).run(admin)
@@ -128,7 +129,7 @@ def test_grant_errors(private, admin) -> None:
     ]
 
 
-def test_permissions_table_writes(private, admin) -> None:
+def test_permissions_table_writes(private: ServerProcess, admin: Any) -> None:
     r = RethinkDB()
     permissions = r.db("rethinkdb").table("permissions")
     assert permissions.get(["admin"]).run(admin)["permissions"] == {
@@ -169,7 +170,7 @@ def test_permissions_survive_a_restart_and_go_with_their_user(tmp_path: Path) ->
         second.stop()
 
 
-def test_reconfiguring_through_config_needs_config(private, admin) -> None:
+def test_reconfiguring_through_config_needs_config(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     rename = r.table("notes").config().update({"name": "renamed"})
     with pytest.raises(ReqlPermissionError, match=denied("config")):  # config() itself needs it
@@ -198,7 +199,7 @@ def ends_denied(feed: Any) -> None:
         feed.next(wait=FEED_WAIT)
 
 
-def test_revoking_read_on_the_table_ends_the_users_feeds(private, admin) -> None:
+def test_revoking_read_on_the_table_ends_the_users_feeds(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     notes = r.db("app").table("notes")
     notes.grant("bob", {"read": True}).run(admin)
@@ -217,7 +218,7 @@ def test_revoking_read_on_the_table_ends_the_users_feeds(private, admin) -> None
     assert fresh.next(wait=FEED_WAIT) == {"new_val": {"id": 3}, "old_val": None}
 
 
-def test_revoking_read_on_the_database_ends_only_the_feeds_on_its_tables(private, admin) -> None:
+def test_revoking_read_on_the_database_ends_only_the_feeds_on_its_tables(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     r.table_create("elsewhere").run(admin)  # in `test`
     r.grant("bob", {"read": True}).run(admin)
@@ -230,7 +231,7 @@ def test_revoking_read_on_the_database_ends_only_the_feeds_on_its_tables(private
     assert in_test.next(wait=FEED_WAIT) == {"new_val": {"id": 1}, "old_val": None}
 
 
-def test_deleting_the_user_ends_their_feeds(private, admin) -> None:
+def test_deleting_the_user_ends_their_feeds(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     notes = r.db("app").table("notes")
     r.grant("bob", {"read": True}).run(admin)
@@ -243,7 +244,7 @@ def test_deleting_the_user_ends_their_feeds(private, admin) -> None:
     assert admins_feed.next(wait=FEED_WAIT) == {"new_val": {"id": 2}, "old_val": None}
 
 
-def test_writing_the_permissions_table_ends_feeds_that_lose_read(private, admin) -> None:
+def test_writing_the_permissions_table_ends_feeds_that_lose_read(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     permissions, notes = r.db("rethinkdb").table("permissions"), r.db("app").table("notes")
     permissions.insert({"id": ["bob"], "permissions": {"read": True}}).run(admin)
@@ -256,7 +257,7 @@ def test_writing_the_permissions_table_ends_feeds_that_lose_read(private, admin)
     ends_denied(feed)
 
 
-def test_feeds_on_system_tables_end_too(private, admin) -> None:
+def test_feeds_on_system_tables_end_too(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     users = r.db("rethinkdb").table("users")
     users.grant("bob", {"read": True}).run(admin)
@@ -277,7 +278,7 @@ def test_feeds_on_system_tables_end_too(private, admin) -> None:
 # ---------------------------------------------------------------- what the table terms need, as in RethinkDB
 
 
-def test_what_the_table_terms_need(private, admin) -> None:
+def test_what_the_table_terms_need(private: ServerProcess, admin: Any) -> None:
     r, conn = RethinkDB(), bob(private)
     notes = r.table("notes")
     # A table's indexes and status need read (RethinkDB checks nothing for them; a user without read learns nothing).

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rethink_widgets.server import keys, storage
-from rethink_widgets.server.storage import Change, Storage
+from rethink_widgets.server.storage import Change, Storage, TableInfo
 
 
 def by_field(function: Any, multi: bool) -> Any:
@@ -33,17 +34,24 @@ def slow_builds(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Any:
+def store(tmp_path: Path) -> Iterator[Storage]:
     storage = Storage(tmp_path, by_field, {"salt": "x"})
     yield storage
     storage.close()
 
 
-def fill(store: Storage, count: int = 30) -> Any:
+def fill(store: Storage, count: int = 30) -> TableInfo:
     table = store.table_create("test", "t")
     with store.transaction("soft") as txn:
         for i in range(count):
             txn.put(table, {"id": i, "g": i % 3, "tags": [f"t{i % 2}", "all"]})
+    return table
+
+
+def known(store: Storage, db: str, name: str) -> TableInfo:
+    """The table `db.name`, which the test made."""
+    table = store.table(db, name)
+    assert table is not None
     return table
 
 
@@ -62,7 +70,8 @@ def test_put_get_delete(store: Storage) -> None:
     assert store.get(table, 3) == {"id": 3, "g": 0, "tags": ["t1", "all"]}
     assert store.get(table, 99) is None
     with store.transaction() as txn:
-        assert txn.delete(table, 3)["id"] == 3
+        deleted = txn.delete(table, 3)
+        assert deleted is not None and deleted["id"] == 3
         assert txn.delete(table, 3) is None
     assert store.count(table) == 4
 
@@ -78,7 +87,9 @@ def test_put_get_delete(store: Storage) -> None:
         (8, 5, False, True, False, []),
     ],
 )
-def test_scan_bounds(store: Storage, lower, upper, lower_open, upper_open, reverse, expected) -> None:
+def test_scan_bounds(
+    store: Storage, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool, expected: list[int]
+) -> None:
     table = fill(store)
     assert ids(store.scan(table, lower, upper, lower_open, upper_open, reverse)) == expected
 
@@ -139,7 +150,7 @@ def test_reopen_keeps_everything(tmp_path: Path) -> None:
     store.index_create(table, "g", "g")
     store.close()
     store = Storage(tmp_path, by_field, {"salt": "other"})
-    table = store.table("app", "t")
+    table = known(store, "app", "t")
     assert table.primary_key == "name"
     assert list(table.indexes) == ["g"]
     assert list(store.index_get_all(table, "g", 1)) == [{"name": "a", "g": 1}]
@@ -156,6 +167,7 @@ def test_concurrent_writers_are_atomic(store: Storage) -> None:
         for _ in range(200):
             with store.transaction("soft") as txn:
                 doc = txn.get(table, "n")
+                assert doc is not None
                 txn.put(table, {"id": "n", "v": doc["v"] + 1})
 
     threads = [threading.Thread(target=bump) for _ in range(4)]
@@ -163,7 +175,7 @@ def test_concurrent_writers_are_atomic(store: Storage) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert store.get(table, "n")["v"] == 800
+    assert store.get(table, "n") == {"id": "n", "v": 800}
 
 
 def test_drop_table_and_db(store: Storage) -> None:
@@ -247,7 +259,7 @@ def test_reopening_resumes_a_build(tmp_path: Path) -> None:
     time.sleep(0.05)
     store.close()
     store = Storage(tmp_path, by_field, {"salt": "x"})
-    table = store.table("test", "t")
+    table = known(store, "test", "t")
     index = table.indexes["g"]
     assert not index.ready
     assert index.built is not None  # where the first store's builder got to
@@ -287,9 +299,9 @@ def test_a_directory_of_the_users_own_is_left_as_made_but_files_are_private(tmp_
     (directory / "data.sqlite-wal").touch(0o644)
     store = Storage(directory, by_field, {"salt": "x"})
     try:
-        fill(store)
+        table = fill(store)
         assert mode(directory) == 0o750
         assert {mode(path) for path in directory.iterdir()} == {0o600}
-        assert len(list(store.scan(store.table("test", "t")))) == 30
+        assert len(list(store.scan(table))) == 30
     finally:
         store.close()

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
-from servers import start_server
+from servers import ServerProcess, start_server
 
 
 @pytest.fixture
-def private(tmp_path: Path):
+def private(tmp_path: Path) -> Iterator[ServerProcess]:
     server = start_server(tmp_path / "data")
     yield server
     server.stop()
 
 
-def test_password_change_takes_effect(private) -> None:
+def test_password_change_takes_effect(private: ServerProcess) -> None:
     r = RethinkDB()
     conn = r.connect(port=private.port)
     users = r.db("rethinkdb").table("users")
@@ -33,7 +35,7 @@ def test_password_change_takes_effect(private) -> None:
     r.connect(port=private.port).close()
 
 
-def test_add_and_remove_users(private) -> None:
+def test_add_and_remove_users(private: ServerProcess) -> None:
     r = RethinkDB()
     conn = r.connect(port=private.port)
     users = r.db("rethinkdb").table("users")
@@ -46,7 +48,7 @@ def test_add_and_remove_users(private) -> None:
     assert removing_admin["errors"] == 1
 
 
-def test_system_database_lists_its_tables(conn, r) -> None:
+def test_system_database_lists_its_tables(conn: Any, r: RethinkDB) -> None:
     assert r.db("rethinkdb").table_list().run(conn) == [
         "cluster_config", "current_issues", "db_config", "jobs", "logs", "permissions", "server_config",
         "server_status", "stats", "table_config", "table_status", "users",
@@ -55,7 +57,7 @@ def test_system_database_lists_its_tables(conn, r) -> None:
     assert info["name"] == "stats" and info["db"]["name"] == "rethinkdb" and info["primary_key"] == "id"
 
 
-def test_server_config_renames_and_retags(private) -> None:
+def test_server_config_renames_and_retags(private: ServerProcess) -> None:
     r = RethinkDB()
     conn = r.connect(port=private.port)
     config = r.db("rethinkdb").table("server_config")
@@ -71,7 +73,7 @@ def test_server_config_renames_and_retags(private) -> None:
     assert "illegal to insert" in config.insert({"id": "x", "name": "y", "tags": []}).run(conn)["first_error"]
 
 
-def test_server_status_reports_this_process(conn, r, server) -> None:
+def test_server_status_reports_this_process(conn: Any, r: RethinkDB, server: ServerProcess) -> None:
     [row] = r.db("rethinkdb").table("server_status").run(conn)
     assert row["network"]["reql_port"] == server.port
     assert row["network"]["http_admin_port"] == "<no http admin>"
@@ -81,7 +83,7 @@ def test_server_status_reports_this_process(conn, r, server) -> None:
     assert result["first_error"] == "It's illegal to write to the `rethinkdb.server_status` table."
 
 
-def test_cluster_config_rows(conn, r) -> None:
+def test_cluster_config_rows(conn: Any, r: RethinkDB) -> None:
     table = r.db("rethinkdb").table("cluster_config")
     assert list(table.order_by("id").run(conn)) == [
         {"id": "auth", "auth_key": None},
@@ -92,7 +94,7 @@ def test_cluster_config_rows(conn, r) -> None:
     assert table.get("heartbeat").update({"heartbeat_timeout_secs": "x"}).run(conn)["errors"] == 1
 
 
-def test_issues_logs_and_jobs(conn, r) -> None:
+def test_issues_logs_and_jobs(conn: Any, r: RethinkDB) -> None:
     assert list(r.db("rethinkdb").table("current_issues").run(conn)) == []
     assert list(r.db("rethinkdb").table("logs").run(conn)) == []
     [job] = r.db("rethinkdb").table("jobs").run(conn)  # the query reading `jobs` is running
@@ -100,7 +102,7 @@ def test_issues_logs_and_jobs(conn, r) -> None:
     assert job["info"]["client_address"] == "127.0.0.1" and isinstance(job["duration_sec"], float)
 
 
-def test_stats_count_reads_and_writes(conn, r, table) -> None:
+def test_stats_count_reads_and_writes(conn: Any, r: RethinkDB, table: str) -> None:
     r.table(table).insert([{"id": i} for i in range(5)]).run(conn)
     list(r.table(table).run(conn))
     table_id = r.table(table).info().run(conn)["id"]

@@ -230,7 +230,8 @@ def test_date(conn: Any, r: RethinkDB) -> None:
 
 
 def t_iso(conn: Any, time: Any) -> str:
-    return time.to_iso8601().run(conn)
+    text: str = time.to_iso8601().run(conn)
+    return text
 
 
 def test_during(conn: Any, r: RethinkDB) -> None:

@@ -119,8 +119,8 @@ def test_two_kernels_stay_identical(server: ServerProcess, tmp_path: Path, conn:
         start_burst(alice, "[todo.add(f'alice {i}') for i in range(20)]")
         start_burst(bob, "[todo.add(f'bob {i}') for i in range(20)]")
         assert burst_errors(alice) == burst_errors(bob) == "[]"
-        for k, comm in ((alice, comm_a), (bob, comm_b)):
-            k.wait_for(lambda k=k, comm=comm: k.state(comm)["total"] == 40, what="all 40 items")
+        alice.wait_for(lambda: alice.state(comm_a)["total"] == 40, what="all 40 items")
+        bob.wait_for(lambda: bob.state(comm_b)["total"] == 40, what="all 40 items")
         start_burst(alice, "[todo.toggle(i['id']) for i in todo.items]")
         start_burst(bob, "[todo.delete(i['id']) for i in todo.items[::2]]")
         assert burst_errors(alice) in ("[]", "['That item was deleted meanwhile.']")  # a flip that lost the race

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ QUERY_LOGIC = Response.ErrorType.QUERY_LOGIC  # what RethinkDB's query cache rep
 
 
 @pytest.fixture
-def secured(tmp_path: Path):
+def secured(tmp_path: Path) -> Iterator[ServerProcess]:
     server = start_server(tmp_path / "data", "--initial-password", "s3cret")
     yield server
     server.stop()

@@ -106,7 +106,7 @@ def delay_after(failures: int) -> float:
     """Seconds to hold back the answer to the given number of failed logins in a row."""
     if failures <= FREE_FAILURES:
         return 0.0
-    return min(MAX_DELAY, FIRST_DELAY * 2 ** min(failures - FREE_FAILURES - 1, 16))  # counts grow without bound
+    return min(MAX_DELAY, FIRST_DELAY * 2.0 ** min(failures - FREE_FAILURES - 1, 16))  # counts grow without bound
 
 
 def fit_descriptor_limit(wanted: int) -> int:

@@ -170,7 +170,7 @@ class Subscription:
         self.initial: list[Entry] = []
         self._accepts: Callable[[Any], bool] | None = None
         if isinstance(self._watch, PointWatch):
-            self._accepts = self._point_test()
+            self._accepts = self._point_test(self._watch)
         elif isinstance(self._watch, RangeWatch):
             self._accepts = range_test(storage, self.table, self._watch)
 
@@ -241,8 +241,8 @@ class Subscription:
         self._waiting = False
         return self._wake_cursor
 
-    def _point_test(self) -> Callable[[Any], bool]:
-        wanted = keys.encode(self._watch.key)  # type: ignore[union-attr]
+    def _point_test(self, watch: PointWatch) -> Callable[[Any], bool]:
+        wanted = keys.encode(watch.key)
         pk = self.table.primary_key
         return lambda doc: keys.encode(doc.get(pk)) == wanted
 
@@ -373,7 +373,8 @@ class TopRows:
 
     def _scan_after(self, last: Row | None, count: int, present: set[bytes]) -> list[Row]:
         """The next `count` rows in the feed's order after `last`, reading the table."""
-        watch, found = self._watch.range, []
+        watch = self._watch.range
+        found: list[Row] = []
         if count <= 0:
             return found
         lower, upper, lower_open, upper_open = watch.lower, watch.upper, watch.lower_open, watch.upper_open
@@ -412,7 +413,7 @@ def _differences(before: list[Row], after: list[Row]) -> list[Entry]:
     for index in range(max(len(left), len(entered))):
         gone = left[index] if index < len(left) else None
         came = entered[index] if index < len(entered) else None
-        key = (came or gone)[1].rank[1]  # type: ignore[index]
+        key = (came or left[index])[1].rank[1]  # when no row came in, one left
         entries.append(Entry(
             key,
             gone[1].doc if gone else None,

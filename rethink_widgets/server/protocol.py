@@ -87,7 +87,8 @@ class RowCursor:
     async def next_batch(self, in_worker: InWorker) -> tuple[list[str], bool]:
         """The next batch as encoded rows, and whether it is the last."""
         async with self._lock:
-            return await in_worker(self._take)
+            batch: tuple[list[str], bool] = await in_worker(self._take)
+            return batch
 
     def _take(self) -> tuple[list[str], bool]:
         limits, scale = self._limits, (self._limits.first_scaledown if self._first else 1)

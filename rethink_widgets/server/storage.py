@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,7 +375,8 @@ class Storage:
         self._tables: dict[str, TableInfo] = {}
         columns = "id, db, name, primary_key, durability, sql, shards, write_acks, write_hook"
         for *row, hook in w.execute(f"SELECT {columns} FROM tables"):
-            self._tables[row[0]] = TableInfo(*row, json.loads(hook) if hook is not None else None)
+            hook_term = json.loads(hook) if hook is not None else None
+            self._tables[row[0]] = TableInfo(*row, hook_term)  # type: ignore[call-arg]  # mypy cannot count *row
         for table_id, name, function, multi, geo, sql, ready, built in w.execute(
             "SELECT table_id, name, function, multi, geo, sql, ready, built FROM indexes"
         ):
@@ -779,10 +780,10 @@ class Storage:
         return self._index_function(table, table.indexes[index])(doc)
 
     def _reader(self) -> sqlite3.Connection:
-        pinned = getattr(self._local, "pinned", None)
+        pinned: sqlite3.Connection | None = getattr(self._local, "pinned", None)
         if pinned is not None:
             return pinned
-        conn = getattr(self._local, "conn", None)
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
             conn.execute("PRAGMA query_only=1")
@@ -811,7 +812,8 @@ class Storage:
         return [self.get(table, key) for key in key_list]
 
     def count(self, table: TableInfo) -> int:
-        return self._query(table, f"SELECT count(*) FROM {table.sql}")[0][0]
+        count: int = self._query(table, f"SELECT count(*) FROM {table.sql}")[0][0]
+        return count
 
     def scan(  # noqa: PLR0917
         self,
@@ -821,7 +823,7 @@ class Storage:
         lower_open: bool = False,
         upper_open: bool = True,
         reverse: bool = False,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Documents with lower <= key < upper (bounds per the flags), in key order."""
         for _key, doc in self._pages(table, table.sql, "key", lower, upper, lower_open, upper_open, reverse):
             yield json.loads(doc)
@@ -866,6 +868,7 @@ class Storage:
         order = "DESC" if reverse else "ASC"
         select = f"SELECT {position if column == 'key' else 'i.ikey, i.pkey'}, {columns} FROM {source}"
         order_by = "i.ikey " + order + ", i.pkey " + order if column == "ikey" else f"key {order}"
+        after: tuple[Any, ...]
         page, after = _FIRST_PAGE, ()
         while True:
             # A later page starts after the last row seen, in place of the starting bound: with both, SQLite
@@ -1044,7 +1047,7 @@ class Transaction:
         row = self._conn.execute(f"DELETE FROM {table.sql} WHERE key = ? RETURNING doc", (pkey,)).fetchone()
         if row is None:
             return None
-        old = json.loads(row[0])
+        old: dict[str, Any] = json.loads(row[0])
         self._reindex(table, pkey, old, None)
         self.changes.append(Change(table.id, key, old, None))
         return old

@@ -15,7 +15,6 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import permissions, placement
 from rethink_widgets.server.evaluation.catalog import (
-    SYSTEM_DB,
     conflicts_as_errors,
     db_config_row,
     table_config_row,
@@ -27,7 +26,7 @@ from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.schema import require_db
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import Database, SingleSelection, Table, category
-from rethink_widgets.server.storage import TableInfo
+from rethink_widgets.server.storage import SYSTEM_DB, TableInfo
 
 _REPAIR_MODES = ("unsafe_rollback", "unsafe_rollback_or_erase", "_debug_recommit")
 

@@ -171,7 +171,7 @@ def _bit_int(ctx: Context, node: Node) -> int:
 
 def _bitwise(name: str, fn: Callable[[int, int], int]) -> None:
     @operation(name, (1, VARIADIC))
-    def bits(ctx: Context, term: Term) -> int:
+    def bits(ctx: Context, term: Term) -> int | float:
         values = [_bit_int(ctx, node) for node in term.args]
         return datums.number(functools.reduce(fn, values))
 

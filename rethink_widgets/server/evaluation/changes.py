@@ -175,9 +175,9 @@ def changes(ctx: Context, term: Term) -> Changes:
     if not isinstance(target, Stream) or feed_of(target) is not None:
         raise ReqlQueryLogicError(f"Cannot call `changes` on this type: {type_of(target)}.")
     steps, base = _unwind(target)
+    watch: Watch
     if isinstance(base, Stream) and isinstance(base.origin, tuple) and isinstance(base.origin[1], LimitStep):
-        watch: Watch = _limit_watch(base)
-        table = base.origin[0].table  # type: ignore[attr-defined]
+        watch, table = _limit_watch(base.origin[0], base.origin[1])
     else:
         watch, table = _range_watch(base)
         if options.include_offsets:
@@ -189,8 +189,10 @@ def changes(ctx: Context, term: Term) -> Changes:
 def _unwind(stream: Stream) -> tuple[list[RowStep], Stream]:
     """The row-wise steps (in order) between a table-backed stream and `stream`, and that base stream."""
     steps: list[RowStep] = []
-    while stream.origin is not None and isinstance(stream.origin[1], RowStep):
+    while stream.origin is not None:
         parent, step = stream.origin
+        if not isinstance(step, RowStep):
+            break
         if not step.deterministic:
             raise ReqlQueryLogicError("Cannot call `changes` after a non-deterministic function.")
         steps.append(step)
@@ -212,12 +214,11 @@ def _range_watch(base: Stream) -> tuple[RangeWatch, Table]:
     raise ReqlQueryLogicError("Cannot call `changes` on an eager stream.")  # not read from a table
 
 
-def _limit_watch(limited: Stream) -> LimitWatch:
-    parent, step = limited.origin  # type: ignore[misc]
+def _limit_watch(parent: Stream, step: LimitStep) -> tuple[LimitWatch, Table]:
     if not isinstance(parent, TableSlice) or parent.descending is None:
         raise ReqlQueryLogicError("Cannot call `changes` on a `limit` that does not follow `order_by(index=...)`.")
     bounds = (parent.lower, parent.upper, parent.lower_open, parent.upper_open)
-    return LimitWatch(RangeWatch(parent.index, None, *bounds), step.count, bool(parent.descending))
+    return LimitWatch(RangeWatch(parent.index, None, *bounds), step.count, bool(parent.descending)), parent.table
 
 
 def _options(ctx: Context, term: Term) -> FeedOptions:

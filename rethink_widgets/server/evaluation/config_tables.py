@@ -17,7 +17,6 @@ from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.catalog import (
-    SYSTEM_DB,
     SYSTEM_TABLE_NAMES,
     conflicts_as_errors,
     db_config_row,
@@ -52,7 +51,7 @@ from rethink_widgets.server.evaluation.system import (
     checked_name,
 )
 from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import AlreadyExists, CatalogConflict, Change, Scope, Storage, TableInfo
+from rethink_widgets.server.storage import SYSTEM_DB, AlreadyExists, CatalogConflict, Change, Scope, Storage, TableInfo
 
 SCRATCH = "_debug_scratch"
 _CONFIG_FIELDS = ("name", "db", "id", "indexes", "primary_key", "shards", "write_acks", "durability", "write_hook")
@@ -170,7 +169,10 @@ class TableConfigTable(SystemTable):
             raise ReqlOpFailedError(
                 "The `write_hook` field is read-only and can't be used to create or drop a write hook function."
             )
-        settings = {"name": checked_name(doc.get("name"), "name", "table name"), "db": self._db(doc.get("db"))}
+        settings: dict[str, str | int] = {
+            "name": checked_name(doc.get("name"), "name", "table name"),
+            "db": self._db(doc.get("db")),
+        }
         for field, options in (("durability", ("soft", "hard")), ("write_acks", ("single", "majority"))):
             value = doc.get(field, options[1])
             if value not in options:
@@ -405,7 +407,7 @@ class SystemFeeds:
             for key in [*before, *(key for key in after if key not in before)]:
                 old, new = before.get(key), after.get(key)
                 if old is None or new is None or not datums.equal(old, new):
-                    changes.append(Change(table.info.id, (new or old)["id"], old, new))  # type: ignore[index]
+                    changes.append(Change(table.info.id, (new or before[key])["id"], old, new))
         if changes:
             self._storage.publish(changes)
 

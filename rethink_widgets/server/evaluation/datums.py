@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlQueryLogicError
@@ -38,18 +38,18 @@ def type_name(value: Any) -> str:
     raise TypeError(f"not a datum: {type(value).__name__}")
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def is_object(value: Any) -> bool:
+def is_object(value: Any) -> TypeGuard[dict[str, Any]]:
     """A plain object, not a pseudo-type."""
     return isinstance(value, dict) and PTYPE not in value
 
 
 def equal(left: Any, right: Any) -> bool:
     if type(left) is type(right) and type(left) in (str, int):
-        return left == right
+        return bool(left == right)
     return keys.encode(left) == keys.encode(right)
 
 

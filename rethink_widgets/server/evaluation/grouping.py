@@ -49,9 +49,9 @@ class GroupedStream(Grouped):
 
         return GroupedStream(self.ctx, pairs)
 
-    def reduce(self, start: Callable[[], Accumulator]) -> Grouped:
+    def reduce(self, start: Callable[[], Accumulator[Any]]) -> Grouped:
         """One accumulator per group; a group that no row reached (all skipped) is left out, as in RethinkDB."""
-        found: dict[bytes, tuple[Any, Accumulator]] = {}
+        found: dict[bytes, tuple[Any, Accumulator[Any]]] = {}
         for encoded, group, row in self.pairs():
             interrupts.check()
             entry = found.get(encoded)
@@ -73,7 +73,7 @@ class GroupedStream(Grouped):
         return grouped.items()
 
 
-class _Rows(Accumulator):
+class _Rows(Accumulator[list[Any]]):
     """A group's rows as an array, all groups' rows together held to `array_limit`."""
 
     def __init__(self, total: Iterator[int], limit: int) -> None:
@@ -148,7 +148,7 @@ def _row_step(ctx: Context, term: Term) -> RowStep | None:
     return None
 
 
-def _grouped_reduction(ctx: Context, term: Term) -> Callable[[], Accumulator] | None:
+def _grouped_reduction(ctx: Context, term: Term) -> Callable[[], Accumulator[Any]] | None:
     """How `term` reduces each group, for the reductions RethinkDB runs on a grouped stream as it reads it."""
     if "index" in term.optargs:
         return None

@@ -50,7 +50,7 @@ def _mapped(ctx: Context, seq: Sequence, fn: Callable[[Any], Any]) -> Sequence:
 def _kept(ctx: Context, seq: Sequence, test: Callable[[Any], Any]) -> Sequence:
     def keep(row: Any) -> bool:
         try:
-            return test(row)
+            return bool(test(row))
         except ReqlNonExistenceError:
             return False  # as in filter, a row the test cannot read is left out
 

@@ -70,7 +70,11 @@ def _sorted(rows: list[Any], sort_keys: list[tuple[Key, bool]]) -> list[Any]:
     """A stable sort by the keys in turn, each ascending or descending."""
     decorated = [([_key_or_missing(key, row) for key, _ in sort_keys], row) for row in rows]
     directions = [descending for _, descending in sort_keys]
-    decorated.sort(key=functools.cmp_to_key(lambda a, b: _compare(a[0], b[0], directions)))
+
+    def order(a: tuple[list[Any], Any], b: tuple[list[Any], Any]) -> int:
+        return _compare(a[0], b[0], directions)
+
+    decorated.sort(key=functools.cmp_to_key(order))
     return [row for _, row in decorated]
 
 

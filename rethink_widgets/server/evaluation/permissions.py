@@ -18,11 +18,11 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlPermissionError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, system_id
+from rethink_widgets.server.evaluation.catalog import system_id
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import Database, Table, category
-from rethink_widgets.server.storage import Scope, Storage, TableInfo, Transaction
+from rethink_widgets.server.evaluation.values import Database, Table, TableStorage, category
+from rethink_widgets.server.storage import SYSTEM_DB, Scope, Storage, TableInfo, Transaction
 
 ADMIN = "admin"
 SYSTEM_DB_ID = system_id(SYSTEM_DB)
@@ -90,11 +90,11 @@ def db_id_of(storage: Storage, name: str) -> str | None:
     return SYSTEM_DB_ID if name == SYSTEM_DB else storage.db_id(name)
 
 
-def storage_for(ctx: Context, info: TableInfo) -> Storage:
+def storage_for(ctx: Context, info: TableInfo) -> TableStorage:
     """The storage as this query's user may use it on one table."""
     if ctx.user == ADMIN:
         return ctx.storage
-    return GuardedStorage(ctx.storage, ctx.user, info)  # type: ignore[return-value]
+    return GuardedStorage(ctx.storage, ctx.user, info)
 
 
 class GuardedStorage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
@@ -25,17 +25,20 @@ from rethink_widgets.server.evaluation.values import Func, LimitStep, SingleSele
 # ---------------------------------------------------------------- accumulators
 
 
-class Accumulator:
+R = TypeVar("R")
+
+
+class Accumulator(Generic[R]):
     """A reduction fed one row at a time; `add` says whether the row took part (rows without a field do not)."""
 
     def add(self, row: Any) -> bool:
         raise NotImplementedError
 
-    def result(self) -> Any:
+    def result(self) -> R:
         raise NotImplementedError
 
 
-class Count(Accumulator):
+class Count(Accumulator[int]):
     """count, of every row or of the rows that pass `test`."""
 
     def __init__(self, test: Callable[[Any], bool] | None) -> None:
@@ -52,7 +55,7 @@ class Count(Accumulator):
         return self.count
 
 
-class Sum(Accumulator):
+class Sum(Accumulator[int | float]):
     """Sum and average, in doubles as RethinkDB adds."""
 
     def __init__(self, key: Callable[[Any], Any] | None, average: bool) -> None:
@@ -77,7 +80,7 @@ class Sum(Accumulator):
         return datums.number(self.total / self.count)
 
 
-class Best(Accumulator):
+class Best(Accumulator[Any]):
     """min or max: the row with the smallest (largest) key, the first of equals."""
 
     def __init__(self, key: Callable[[Any], Any] | None, descending: bool, empty: str) -> None:
@@ -102,7 +105,7 @@ class Best(Accumulator):
         return self.best[1]
 
 
-class Reduce(Accumulator):
+class Reduce(Accumulator[Any]):
     """reduce: the rows combined pairwise by a two-argument function."""
 
     def __init__(self, ctx: Context, func: Func) -> None:
@@ -139,7 +142,7 @@ def empty_message(noun: str, name: str) -> str:
     )
 
 
-def _total(seq: Iterable[Any], acc: Accumulator) -> Any:
+def _total(seq: Iterable[Any], acc: Accumulator[R]) -> R:
     check_finite(seq)
     for row in seq:
         interrupts.check()
@@ -259,7 +262,8 @@ def _by_index(ctx: Context, target: Any, index: str, name: str, descending: bool
     row = next(iter(ranked), None)
     if row is None:
         raise ReqlNonExistenceError(f"`{name}` found no entries in the specified index.")
-    return RankedSelection(ranked.origin[0].table, row, ranked)  # type: ignore[index,union-attr]
+    table: Table = target.table  # ranked_slice took it: a table (its own `table`) or a slice of one
+    return RankedSelection(table, row, ranked)
 
 
 def ranked_term(ctx: Context, node: Any) -> Stream | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, cast
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions, placement
 from rethink_widgets.server.evaluation.catalog import (
-    SYSTEM_DB,
     check_name,
     conflicts_as_errors,
     db_id,
@@ -29,7 +28,7 @@ from rethink_widgets.server.evaluation.values import (
     category,
     type_of,
 )
-from rethink_widgets.server.storage import CatalogConflict, TableInfo
+from rethink_widgets.server.storage import SYSTEM_DB, CatalogConflict, TableInfo
 
 
 def database(ctx: Context, node: Any) -> str:
@@ -125,7 +124,7 @@ def table_create(ctx: Context, term: Term) -> dict[str, Any]:
 def _durability(value: Any) -> str:
     if value not in ("hard", "soft"):
         raise ReqlQueryLogicError(f'Durability option `{value}` unrecognized (options are "hard" and "soft").')
-    return value
+    return cast(str, value)
 
 
 @operation("TABLE_DROP", (1, 2))

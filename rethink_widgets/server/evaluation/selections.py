@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, check_name
+from rethink_widgets.server.evaluation.catalog import check_name
 from rethink_widgets.server.evaluation.config_tables import system_table
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.schema import database, require_index, table_of
@@ -21,6 +21,7 @@ from rethink_widgets.server.evaluation.values import (
     TableSlice,
     category,
 )
+from rethink_widgets.server.storage import SYSTEM_DB
 
 MAX_KEY_LENGTH = 127
 
@@ -79,7 +80,7 @@ def _identifier_format(ctx: Context, term: Term) -> str:
     value = ctx.optarg(term, "identifier_format", "name")
     if value not in ("name", "uuid"):
         raise ReqlQueryLogicError(f'Identifier format `{value}` unrecognized (options are "name" and "uuid").')
-    return value
+    return cast(str, value)
 
 
 @operation("GET", 2)

@@ -249,7 +249,7 @@ def nth_of(ctx: Context, seq: Sequence, index: int) -> Any:
     if isinstance(seq, Stream) and not isinstance(seq, ArraySelection) and index < -1:
         raise ReqlQueryLogicError(f"Cannot use an index < -1 ({index}) on a stream.")
     if isinstance(seq, Stream) and index >= 0:
-        row = next(itertools.islice(seq, index, None), _MISSING)
+        row: Any = next(itertools.islice(seq, index, None), _MISSING)
         if row is _MISSING:
             raise ReqlNonExistenceError(f"Index out of bounds: {index}")
     else:

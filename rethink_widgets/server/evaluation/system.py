@@ -22,9 +22,9 @@ from typing import Any
 from rethink_widgets.server import interrupts, keys, scram, wire
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions, times
-from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, system_id, user_tables, valid_name
+from rethink_widgets.server.evaluation.catalog import system_id, user_tables, valid_name
 from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import Rate, Storage, TableInfo
+from rethink_widgets.server.storage import SYSTEM_DB, Rate, Storage, TableInfo
 
 
 class SystemTable(Table):
@@ -35,6 +35,7 @@ class SystemTable(Table):
     follows_catalog = True
     # Whether an insert without a primary key gets a generated one (a UUID), as for an ordinary table.
     generates_keys = True
+    storage: Storage  # the whole storage, not a user's view of one table: system tables show the server's state
 
     def __init__(self, storage: Storage, by_id: bool = False, user: str = "admin") -> None:
         # Each format is a table of its own to changefeeds, which follow tables by id.
@@ -204,7 +205,7 @@ class ServerStatusTable(SystemTable):
         activity = self.storage.activity
         started = times.make_time(round(activity.time_started, 3))
         cache = self.storage.settings()["cache_size_mb"]
-        network = {
+        network: dict[str, Any] = {
             "canonical_addresses": [], "cluster_port": None, "connected_to": {}, "hostname": socket.gethostname(),
             "http_admin_port": "<no http admin>", "reql_port": activity.reql_port, "time_connected": started,
         }  # fmt: skip
@@ -348,7 +349,7 @@ class StatsTable(SystemTable):
             "queries_total": activity.queries.total, "read_docs_total": sum(r.total for r in reads.values()),
             "written_docs_total": sum(w.total for w in writes.values()),
         }  # fmt: skip
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"id": ["cluster"], "query_engine": engine},
             {"id": ["server", server_id], "query_engine": {**engine, **totals}, "server": server},
         ]

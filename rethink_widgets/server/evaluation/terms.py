@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rethinkdb.ql2_pb2 import Term as _Term
 
@@ -21,6 +21,7 @@ from rethink_widgets.server.evaluation.values import Func
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
 
+T = TypeVar("T")
 TERM = _Term.TermType
 TERM_NAMES: dict[int, str] = {
     getattr(TERM, name): name for name in dir(TERM) if not name.startswith("_") and name.isupper()
@@ -136,7 +137,7 @@ class Term(Node):
         at = 1 if op.name == "FUNCALL" else 0
         self.per_group = op.name not in WHOLE_GROUPS and len(args) > at and _groups(args[at])
         # A changefeed, or a step applied to one.
-        self.feeds = op.name == "CHANGES" or (bool(args) and isinstance(args[0], Term) and args[0].feeds)
+        self.feeds: bool = op.name == "CHANGES" or (bool(args) and isinstance(args[0], Term) and args[0].feeds)
 
     @property
     def name(self) -> str:
@@ -149,7 +150,7 @@ class Term(Node):
             return self.run(ctx, per_group)
         return self.run(ctx, self.op.fn)
 
-    def run(self, ctx: Context, fn: Callable[[Context, Term], Any]) -> Any:
+    def run(self, ctx: Context, fn: Callable[[Context, Term], T]) -> T:
         """Evaluate with `fn` standing in for the operation (e.g. one that accepts r.literal), keeping backtraces."""
         try:
             term = self._spliced(ctx) if self.splices else self

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
@@ -58,7 +58,7 @@ def make_time(epoch: float, tz: str = "+00:00") -> dict[str, Any]:
     return sanitize({"$reql_type$": "TIME", "epoch_time": epoch, "timezone": tz})
 
 
-def is_time(value: Any) -> bool:
+def is_time(value: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and value.get("$reql_type$") == "TIME"
 
 
@@ -188,6 +188,7 @@ def _iso_date(text: str) -> tuple[str, tuple[int, ...]]:
     if reader.done:
         return "calendar", (year, 1, 1)
     hyphen = reader.optional("-")
+    fields: tuple[int, ...]
     if reader.optional("W"):
         reader.digits(2)
         if not reader.done:
@@ -272,6 +273,7 @@ def time_term(ctx: Context, term: Term) -> dict[str, Any]:
     if len(term.args) not in (4, 7):
         raise ReqlQueryLogicError(f"Got {len(term.args)} arguments to TIME (expected 4 or 7).")
     year, month, day = (ctx.integer(node) for node in term.args[:3])
+    seconds: int | float
     hours, minutes, seconds = 0, 0, 0
     if len(term.args) == 7:
         hours, minutes, seconds = ctx.integer(term.args[3]), ctx.integer(term.args[4]), ctx.number(term.args[5])
@@ -339,12 +341,14 @@ def to_iso8601(ctx: Context, term: Term) -> str:
 
 @operation("TO_EPOCH_TIME", 1)
 def to_epoch_time(ctx: Context, term: Term) -> float:
-    return as_time(ctx, term.args[0])["epoch_time"]
+    seconds: float = as_time(ctx, term.args[0])["epoch_time"]
+    return seconds
 
 
 @operation("TIMEZONE", 1)
 def timezone_term(ctx: Context, term: Term) -> str:
-    return as_time(ctx, term.args[0])["timezone"]
+    timezone: str = as_time(ctx, term.args[0])["timezone"]
+    return timezone
 
 
 @operation("IN_TIMEZONE", 2)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.evaluation import datums
@@ -18,7 +18,7 @@ from rethink_widgets.server.evaluation import datums
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
     from rethink_widgets.server.evaluation.terms import Node
-    from rethink_widgets.server.storage import Storage, TableInfo, Transaction
+    from rethink_widgets.server.storage import TableInfo, Transaction
 
 
 class Func:
@@ -165,10 +165,29 @@ class TableSlice(Selection):
         return self.table.entries(self.index, *bounds)
 
 
+class TableStorage(Protocol):
+    """What a table's rows are read and written through: the Storage, or one that checks a user's permissions
+    first (permissions.GuardedStorage). The bounds of a scan are passed by position."""
+
+    def get(self, table: TableInfo, key: Any, /) -> dict[str, Any] | None: ...
+
+    def count(self, table: TableInfo, /) -> int: ...
+
+    def scan(self, table: TableInfo, /, *bounds: Any) -> Iterator[dict[str, Any]]: ...
+
+    def index_scan(self, table: TableInfo, index: str, /, *bounds: Any) -> Iterator[tuple[Any, dict[str, Any]]]: ...
+
+    def index_get_all(self, table: TableInfo, index: str, value: Any, /) -> Iterator[dict[str, Any]]: ...
+
+    def transaction(self, durability: str = "hard", /) -> contextlib.AbstractContextManager[Transaction]: ...
+
+    def sync(self, table: TableInfo, /) -> None: ...
+
+
 class Table(Selection):
     type_name = "TABLE"
 
-    def __init__(self, storage: Storage, info: TableInfo) -> None:
+    def __init__(self, storage: TableStorage, info: TableInfo) -> None:
         super().__init__(self, lambda: storage.scan(info))
         self.storage = storage
         self.info = info

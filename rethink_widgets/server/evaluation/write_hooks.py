@@ -15,11 +15,12 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import catalog, datums, permissions
-from rethink_widgets.server.evaluation.catalog import SYSTEM_DB, WRITE_HOOK_PREFIX, WriteHook
+from rethink_widgets.server.evaluation.catalog import WRITE_HOOK_PREFIX, WriteHook
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.selections import as_table
 from rethink_widgets.server.evaluation.terms import FuncNode, Node, Term, compile_function, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import Table, category
+from rethink_widgets.server.storage import SYSTEM_DB
 
 NOT_DETERMINISTIC = "Could not prove function deterministic.  Write hook functions must be deterministic."
 NOT_A_HOOK_BLOB = "Cannot create a write hook except from a reql_write_hook_function returned from `get_write_hook`."
@@ -51,6 +52,7 @@ def get_write_hook(ctx: Context, term: Term) -> dict[str, Any] | None:
 
 def _hook(ctx: Context, node: Node) -> WriteHook | None:
     """The hook a SET_WRITE_HOOK argument gives: a function, the binary `get_write_hook` returned, or null (none)."""
+    function: Node
     if isinstance(node, FuncNode):
         function, raw = node, node.raw
     else:

@@ -13,7 +13,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, write_hooks
@@ -164,7 +164,7 @@ def _conflict(ctx: Context, term: Term) -> str | Func:
         raise ReqlQueryLogicError(
             f'Conflict option `{value}` unrecognized (options are "error", "replace" and "update").'
         )
-    return value
+    return cast(str, value)
 
 
 def _insert_one(  # noqa: PLR0917
@@ -278,7 +278,7 @@ def _store_missing(table: Table, writes: TableWrites, key: Any, new: Any, result
 # ---------------------------------------------------------------- update, replace, delete
 
 
-def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], Any]) -> dict[str, Any]:
     selection = ctx.eval(term.args[0])
     if not isinstance(selection, (SingleSelection, Selection)):
         raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(selection)}:")
