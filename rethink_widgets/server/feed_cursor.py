@@ -23,9 +23,8 @@ from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, Point
 from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
 
 if TYPE_CHECKING:
-    from rethink_widgets.server.changefeeds import Subscription
+    from rethink_widgets.server.changefeeds import Changefeeds, Subscription
     from rethink_widgets.server.protocol import InWorker
-    from rethink_widgets.server.server import Server
     from rethink_widgets.server.storage import Snapshot
 
 OVERFLOW = "Changefeed cache over array size limit, skipped {} elements."
@@ -53,9 +52,9 @@ class Member:
 
 
 class FeedCursor:
-    def __init__(self, server: Server, feed: Feed, limits: BatchLimits) -> None:
+    def __init__(self, changefeeds: Changefeeds, feed: Feed, limits: BatchLimits) -> None:
         members = feed.changes.members if isinstance(feed.changes, UnionedChanges) else [(feed.changes, [])]
-        self._server = server
+        self._changefeeds = changefeeds
         self._members = [Member(changes, steps) for changes, steps in members]
         self._steps = feed.steps
         self._limits = limits
@@ -84,7 +83,7 @@ class FeedCursor:
     def open(self) -> None:
         """Subscribe every member (on a worker thread: a snapshot waits for the write lock)."""
         for member in self._members:
-            member.subscription, member.snapshot = self._server.changefeeds.subscribe(member.changes, self._wake)
+            member.subscription, member.snapshot = self._changefeeds.subscribe(member.changes, self._wake)
             if not member.changes.options.include_initial:
                 self._finish_initial(member)
             elif member.is_limit:
@@ -95,7 +94,7 @@ class FeedCursor:
     def close(self) -> None:
         for member in self._members:
             if member.subscription is not None:
-                self._server.changefeeds.unsubscribe(member.subscription)
+                self._changefeeds.unsubscribe(member.subscription)
             if member.snapshot is not None:
                 member.snapshot.close()
                 member.snapshot = None

@@ -333,7 +333,7 @@ class Connection:
                 self.cursors[token] = cursor
                 await self._serve_batch(token, cursor, _profile(optargs, result.started))
             else:
-                feed = FeedCursor(self.server, result, BatchLimits.from_optargs(optargs))
+                feed = FeedCursor(self.server.changefeeds, result, BatchLimits.from_optargs(optargs))
                 await self._open_feed(token, feed, in_worker, _profile(optargs, result.started))
         except BaseException as error:
             self._query_failed(token, ticket, error)
