@@ -1,5 +1,5 @@
-"""What the server is doing and what it is: the counts and running queries the `stats` and `jobs` system tables show,
-and the facts about this process (pid, argv, start time, port, open connections) that `server_status` shows.
+"""What the server is doing and what it is: the counts, open connections and running queries the `stats` and `jobs`
+system tables show, and the facts about this process (pid, argv, start time, port) that `server_status` shows.
 
 Counts are a running total and the count of the last whole second. Storage counts the documents it reads and writes
 per table; the protocol lists each query as a job while it runs.
