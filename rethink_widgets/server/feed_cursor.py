@@ -16,15 +16,15 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rethink_widgets.server import wire
+from rethink_widgets.server.batches import Batch, BatchLimits
 from rethink_widgets.server.changefeeds import Entry
 from rethink_widgets.server.evaluation import Feed, datums
 from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, PointWatch, UnionedChanges
 from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
 
 if TYPE_CHECKING:
-    from rethink_widgets.server.changefeeds import Subscription
-    from rethink_widgets.server.protocol import BatchLimits, InWorker
-    from rethink_widgets.server.server import Server
+    from rethink_widgets.server.changefeeds import Changefeeds, Subscription
+    from rethink_widgets.server.protocol import InWorker
     from rethink_widgets.server.storage import Snapshot
 
 OVERFLOW = "Changefeed cache over array size limit, skipped {} elements."
@@ -52,9 +52,9 @@ class Member:
 
 
 class FeedCursor:
-    def __init__(self, server: Server, feed: Feed, limits: BatchLimits) -> None:
+    def __init__(self, changefeeds: Changefeeds, feed: Feed, limits: BatchLimits) -> None:
         members = feed.changes.members if isinstance(feed.changes, UnionedChanges) else [(feed.changes, [])]
-        self._server = server
+        self._changefeeds = changefeeds
         self._members = [Member(changes, steps) for changes, steps in members]
         self._steps = feed.steps
         self._limits = limits
@@ -83,7 +83,7 @@ class FeedCursor:
     def open(self) -> None:
         """Subscribe every member (on a worker thread: a snapshot waits for the write lock)."""
         for member in self._members:
-            member.subscription, member.snapshot = self._server.changefeeds.subscribe(member.changes, self._wake)
+            member.subscription, member.snapshot = self._changefeeds.subscribe(member.changes, self._wake)
             if not member.changes.options.include_initial:
                 self._finish_initial(member)
             elif member.is_limit:
@@ -94,7 +94,7 @@ class FeedCursor:
     def close(self) -> None:
         for member in self._members:
             if member.subscription is not None:
-                self._server.changefeeds.unsubscribe(member.subscription)
+                self._changefeeds.unsubscribe(member.subscription)
             if member.snapshot is not None:
                 member.snapshot.close()
                 member.snapshot = None
@@ -192,7 +192,7 @@ class FeedCursor:
                 await asyncio.wait_for(self._event.wait(), left)
 
     def _take(self, first: bool) -> tuple[list[str], bool]:
-        batch = _Batch(self._limits, first)
+        batch = Batch(self._limits, first)
         if self._include_states and self._include_initial and not self._initializing_sent:
             self._initializing_sent = True
             self._emit(batch, self._state("initializing"), [])
@@ -208,7 +208,7 @@ class FeedCursor:
             self._take_changes(member, batch)
         return batch.rows, self._ended
 
-    def _take_initial(self, member: Member, batch: _Batch) -> None:
+    def _take_initial(self, member: Member, batch: Batch) -> None:
         reading = member.snapshot.reading() if member.snapshot is not None else contextlib.nullcontext()
         with reading:
             while batch.has_room() and not self._ended and member.initial is not None:
@@ -226,7 +226,7 @@ class FeedCursor:
         if member.subscription is not None:
             member.subscription.squash_from_now()
 
-    def _take_changes(self, member: Member, batch: _Batch) -> None:
+    def _take_changes(self, member: Member, batch: Batch) -> None:
         subscription = member.subscription
         if subscription is None:
             return
@@ -285,7 +285,7 @@ class FeedCursor:
             doc["type"] = "add" if old is None else "remove" if new is None else "change"
         return doc
 
-    def _emit_plain(self, batch: _Batch, member: Member, entry: Entry) -> None:
+    def _emit_plain(self, batch: Batch, member: Member, entry: Entry) -> None:
         """A change with no steps to run: its JSON is shared by every feed of the same shape."""
         types = member.changes.options.include_types
         text = entry.encoded.get(types)
@@ -295,7 +295,7 @@ class FeedCursor:
         if text:
             batch.add(text)
 
-    def _emit(self, batch: _Batch, doc: dict[str, Any], member_steps: list[Step]) -> None:
+    def _emit(self, batch: Batch, doc: dict[str, Any], member_steps: list[Step]) -> None:
         rows = self._run(self._run([doc], member_steps), self._steps)
         for row in rows:
             batch.add(wire.dumps(datums.to_wire(row)))
@@ -324,35 +324,6 @@ class FeedCursor:
 
 def _ends_at_once(steps: list[Step]) -> bool:
     return any(isinstance(s, LimitStep) and s.count == 0 for s in steps)
-
-
-class _Batch:
-    """Rows gathered for one response, within the batch limits (the first batch is smaller)."""
-
-    def __init__(self, limits: BatchLimits, first: bool) -> None:
-        scale = limits.first_scaledown if first else 1
-        self.rows: list[str] = []
-        self._size = 0
-        self._max_rows = limits.max_rows
-        self._max_bytes = limits.max_bytes // scale
-        self._deadline = time.monotonic() + limits.max_seconds / scale
-        self._closed = False
-
-    def add(self, row: str) -> None:
-        self.rows.append(row)
-        self._size += len(row)
-
-    def close(self) -> None:
-        self._closed = True
-
-    def has_room(self) -> bool:
-        if not self.rows:
-            return not self._closed
-        full = len(self.rows) >= self._max_rows or self._size >= self._max_bytes
-        return not (self._closed or full or time.monotonic() >= self._deadline)
-
-    def room(self, most: int) -> int:
-        return int(max(1, min(most, self._max_rows - len(self.rows))))
 
 
 _END = object()

@@ -10,15 +10,14 @@ import asyncio
 import contextlib
 import functools
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rethinkdb.ql2_pb2 import Query
 
 from rethink_widgets.server import interrupts, replies, wire
+from rethink_widgets.server.batches import Batch, BatchLimits
 from rethink_widgets.server.errors import (
     RESPONSE,
     ReqlClientError,
@@ -44,33 +43,6 @@ CLOSE_SECONDS = 2.0
 InWorker = Callable[..., Awaitable[Any]]
 
 
-@dataclass
-class BatchLimits:
-    """How much one batch of a cursor may hold, from the query's global optargs (RethinkDB's defaults)."""
-
-    max_rows: float = math.inf
-    max_bytes: int = 1024 * 1024
-    max_seconds: float = 0.5
-    first_scaledown: int = 4
-
-    @classmethod
-    def from_optargs(cls, optargs: dict[str, Any]) -> BatchLimits:
-        limits = cls()
-        rows = optargs.get("max_batch_rows")
-        if isinstance(rows, (int, float)) and rows >= 1:
-            limits.max_rows = int(rows)
-        size = optargs.get("max_batch_bytes")
-        if isinstance(size, (int, float)) and size >= 1:
-            limits.max_bytes = int(size)
-        seconds = optargs.get("max_batch_seconds")
-        if isinstance(seconds, (int, float)) and seconds > 0:
-            limits.max_seconds = float(seconds)
-        factor = optargs.get("first_batch_scaledown_factor")
-        if isinstance(factor, (int, float)) and factor >= 1:
-            limits.first_scaledown = int(factor)
-        return limits
-
-
 class RowCursor:
     """A lazy result served batch by batch; rows are pulled on a worker thread."""
 
@@ -91,23 +63,19 @@ class RowCursor:
             return batch
 
     def _take(self) -> tuple[list[str], bool]:
-        limits, scale = self._limits, (self._limits.first_scaledown if self._first else 1)
-        self._first = False
-        max_bytes, deadline = limits.max_bytes // scale, time.monotonic() + limits.max_seconds / scale
-        batch, size = self._pending, sum(len(r) for r in self._pending)
-        self._pending = []
+        batch = Batch(self._limits, self._first, self._pending)
+        self._first, self._pending = False, []
+        has_room, add = batch.has_room, batch.add  # bound once: this loop runs per row
         while not self._done:
-            if batch and (len(batch) >= limits.max_rows or size >= max_bytes or time.monotonic() >= deadline):
+            if not has_room():
                 self._peek()
                 break
             row = next(self._rows, _END)
             if row is _END:
                 self._done = True
                 break
-            encoded = replies.checked(wire.dumps(row))
-            batch.append(encoded)
-            size += len(encoded)
-        return batch, self._done and not self._pending
+            add(replies.checked(wire.dumps(row)))
+        return batch.rows, self._done and not self._pending
 
     def _peek(self) -> None:
         row = next(self._rows, _END)
@@ -365,7 +333,7 @@ class Connection:
                 self.cursors[token] = cursor
                 await self._serve_batch(token, cursor, _profile(optargs, result.started))
             else:
-                feed = FeedCursor(self.server, result, BatchLimits.from_optargs(optargs))
+                feed = FeedCursor(self.server.changefeeds, result, BatchLimits.from_optargs(optargs))
                 await self._open_feed(token, feed, in_worker, _profile(optargs, result.started))
         except BaseException as error:
             self._query_failed(token, ticket, error)

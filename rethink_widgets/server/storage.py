@@ -21,8 +21,7 @@ succeeds and the others raise AlreadyExists or DoesNotExist, which evaluation tu
 to a table dropped meanwhile raises DoesNotExist too. `snapshot()` gives a read view fixed at one commit, for
 changefeeds that must join an initial read with the writes that follow it.
 
-`activity` keeps what the `stats` and `jobs` system tables show: documents read and written per table, queries run,
-each a running total and the count of the last whole second, and the queries running now.
+Reads and writes are counted per table in `activity` (see activity.py), which the `stats` system table shows.
 """
 
 from __future__ import annotations
@@ -36,19 +35,17 @@ import os
 import re
 import socket
 import sqlite3
-import sys
 import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rethink_widgets.server import interrupts, keys
+from rethink_widgets.server.activity import Activity
 from rethink_widgets.server.errors import ReqlOpFailedError
-from rethink_widgets.server.interrupts import Interruptor
 
 log = logging.getLogger(__name__)
 DATA_FILE = "data.sqlite"
@@ -158,73 +155,6 @@ class Change:
     key: Any
     old: dict[str, Any] | None
     new: dict[str, Any] | None
-
-
-class Rate:
-    """A running total and the count of the last whole second, kept without a timer (worker threads add to it)."""
-
-    __slots__ = ("_current", "_lock", "_previous", "_second", "total")
-
-    def __init__(self) -> None:
-        self.total = 0
-        self._second = 0
-        self._current = self._previous = 0
-        self._lock = threading.Lock()
-
-    def add(self, count: int = 1) -> None:
-        with self._lock:
-            self._roll()
-            self._current += count
-            self.total += count
-
-    def per_sec(self) -> int:
-        with self._lock:
-            self._roll()
-            return self._previous
-
-    def _roll(self) -> None:
-        now = int(time.monotonic())
-        if now != self._second:
-            self._previous = self._current if now == self._second + 1 else 0
-            self._current, self._second = 0, now
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    started: float  # time.monotonic()
-    client_address: str
-    client_port: int
-    user: str
-    query: Any  # the query's term as sent (made JSON text only when `jobs` is read)
-    interruptor: Interruptor  # deleting the job's row stops the query
-
-
-class Activity:
-    """What the server is doing: counts of queries and of documents read and written, and the running queries."""
-
-    def __init__(self) -> None:
-        self.queries = Rate()
-        self.reads: defaultdict[str, Rate] = defaultdict(Rate)
-        self.writes: defaultdict[str, Rate] = defaultdict(Rate)
-        self.jobs: dict[str, Job] = {}
-        self.time_started = time.time()
-        self.argv = list(sys.argv)
-        self.pid = os.getpid()
-        self.reql_port = 0
-        self.connections: Callable[[], int] = lambda: 0
-
-    def add_job(self, peer: str, user: str, query: Any, interruptor: Interruptor) -> str:
-        """Count one query and list it in `jobs` until `remove_job`; returns the job's id."""
-        address, _, port = peer.rpartition(":")
-        port_number = int(port) if port.isdigit() else 0
-        job = Job(str(uuid.uuid4()), time.monotonic(), address, port_number, user, query, interruptor)
-        self.queries.add()
-        self.jobs[job.id] = job
-        return job.id
-
-    def remove_job(self, job_id: str) -> None:
-        self.jobs.pop(job_id, None)
 
 
 def private_directory(directory: Path) -> None:

@@ -20,11 +20,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from rethink_widgets.server import interrupts, keys, scram, wire
+from rethink_widgets.server.activity import Rate
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, permissions, times
 from rethink_widgets.server.evaluation.catalog import system_id, user_tables, valid_name
 from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import SYSTEM_DB, Rate, Storage, TableInfo
+from rethink_widgets.server.storage import SYSTEM_DB, Storage, TableInfo
 
 
 class SystemTable(Table):

@@ -1,0 +1,73 @@
+"""How much one batch of a cursor may hold, for row streams and changefeeds alike (RethinkDB's rules).
+
+A batch holds at least one row; beyond that it stops at `max_batch_rows` rows, at `max_batch_bytes` of encoded rows,
+or `max_batch_seconds` after it began. The first batch of a cursor is answered sooner: its byte budget and deadline
+are divided by `first_batch_scaledown_factor`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class BatchLimits:
+    """The batch limits from the query's global optargs (RethinkDB's defaults)."""
+
+    max_rows: float = math.inf
+    max_bytes: int = 1024 * 1024
+    max_seconds: float = 0.5
+    first_scaledown: int = 4
+
+    @classmethod
+    def from_optargs(cls, optargs: dict[str, Any]) -> BatchLimits:
+        limits = cls()
+        rows = optargs.get("max_batch_rows")
+        if isinstance(rows, (int, float)) and rows >= 1:
+            limits.max_rows = int(rows)
+        size = optargs.get("max_batch_bytes")
+        if isinstance(size, (int, float)) and size >= 1:
+            limits.max_bytes = int(size)
+        seconds = optargs.get("max_batch_seconds")
+        if isinstance(seconds, (int, float)) and seconds > 0:
+            limits.max_seconds = float(seconds)
+        factor = optargs.get("first_batch_scaledown_factor")
+        if isinstance(factor, (int, float)) and factor >= 1:
+            limits.first_scaledown = int(factor)
+        return limits
+
+
+class Batch:
+    """Encoded rows gathered for one response, within the batch limits (the first batch is smaller)."""
+
+    __slots__ = ("_closed", "_deadline", "_max_bytes", "_max_rows", "_size", "rows")
+
+    def __init__(self, limits: BatchLimits, first: bool, rows: list[str] | None = None) -> None:
+        scale = limits.first_scaledown if first else 1
+        self.rows: list[str] = rows if rows is not None else []
+        self._size = sum(len(row) for row in self.rows)
+        self._max_rows = limits.max_rows
+        self._max_bytes = limits.max_bytes // scale
+        self._deadline = time.monotonic() + limits.max_seconds / scale
+        self._closed = False
+
+    def add(self, row: str) -> None:
+        self.rows.append(row)
+        self._size += len(row)
+
+    def close(self) -> None:
+        """Take no more rows, however much room is left."""
+        self._closed = True
+
+    def has_room(self) -> bool:
+        if not self.rows:
+            return not self._closed
+        full = len(self.rows) >= self._max_rows or self._size >= self._max_bytes
+        return not (self._closed or full or time.monotonic() >= self._deadline)
+
+    def room(self, most: int) -> int:
+        """How many more rows to fetch at once: at most `most`, and no more than the row limit leaves (at least 1)."""
+        return int(max(1, min(most, self._max_rows - len(self.rows))))
