@@ -69,7 +69,7 @@ def _server() -> str:
     """Which server: the embedded one or another, and its own name as it reports it, when it answers (`conn`
     opens itself again first if the server restarted)."""
     kind = "the embedded ReQL server" if state.embedded() else "an external server"
-    conn = state.user_connection()
+    conn = state.user_conn
     if conn is None:
         return kind
     try:

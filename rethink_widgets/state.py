@@ -11,13 +11,8 @@ from rethink_widgets import database as databases
 from rethink_widgets import embedded as embedded_server
 
 added: dict[str, Any] = {}  # the names put in the user namespace, with the values put there
-user_conn: databases.UserConnection | None = None
+user_conn: databases.UserConnection | None = None  # the synchronous connection for the user's cells, once loaded
 started_embedded = False  # whether this kernel's `%load_ext` started the embedded server
-
-
-def user_connection() -> databases.UserConnection | None:
-    """The synchronous connection `%load_ext` made for the user's cells, if it is loaded."""
-    return user_conn
 
 
 def embedded() -> bool:
