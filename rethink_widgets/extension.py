@@ -22,11 +22,9 @@ from rethinkdb.errors import ReqlAuthError
 
 from rethink_widgets import database as databases
 from rethink_widgets import embedded as embedded_server
-from rethink_widgets import feeds
+from rethink_widgets import feeds, state
+from rethink_widgets.magics import RethinkMagics
 
-_added: dict[str, Any] = {}
-_user_conn: databases.UserConnection | None = None
-_started_embedded = False  # whether this kernel's `%load_ext` started the embedded server
 _closing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
 
@@ -50,49 +48,19 @@ def feed(query: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
     return made.iterate()
 
 
-def user_connection() -> databases.UserConnection | None:
-    """The synchronous connection `%load_ext` made for the user's cells, if it is loaded."""
-    return _user_conn
-
-
-def embedded() -> bool:
-    """Whether the widgets' server is the embedded one: started here, or by another kernel."""
-    if databases.current().settings.configured:
-        return False
-    return _started_embedded or embedded_server.running()
-
-
-def connect(shell: Any, settings: databases.Settings) -> None:
-    """Use the database at `settings` from now on: widgets, feeds and the user's `conn` (opened first, so a server
-    that does not answer changes nothing)."""
-    global _user_conn
-    database = databases.Database(settings)
-    user_conn = database.connect_sync()
-    old, _user_conn = _user_conn, user_conn
-    databases.use(database)
-    user_conn.repl()
-    if shell.user_ns.get("conn") is old and _added.get("conn") is old:
-        shell.user_ns["conn"] = _added["conn"] = user_conn
-    if old is not None:
-        with contextlib.suppress(Exception):
-            old.close(noreply_wait=False)
-
-
 def load(shell: Any) -> None:
-    global _user_conn, _started_embedded
     from rethink_widgets.live_table import LiveTable
-    from rethink_widgets.magics import RethinkMagics
     from rethink_widgets.todo_list import TodoList
 
     settings = databases.Settings.from_environment()
     said = embedded_server.ensure_server(settings)
     if said:
         print(said)
-    _started_embedded = said is not None
+    state.started_embedded = said is not None
     database = databases.Database(settings)
     databases.use(database)
     try:
-        _user_conn = database.connect_sync()
+        user_conn = database.connect_sync()
     except ReqlAuthError as error:
         if settings.password is not None:
             raise
@@ -102,31 +70,31 @@ def load(shell: Any) -> None:
             "write the new one there or set RETHINKDB_PASSWORD. (Another user's server on that port? Then run your "
             "own on another one and name it in RETHINKDB_PORT.)"
         ) from error
-    _user_conn.repl()
-    names = {"r": user_r, "conn": _user_conn, "LiveTable": LiveTable, "TodoList": TodoList, "watch": watch}
+    state.user_conn = user_conn
+    user_conn.repl()
+    names = {"r": user_r, "conn": user_conn, "LiveTable": LiveTable, "TodoList": TodoList, "watch": watch}
     names["feed"] = feed
     for name, value in names.items():
         if name not in shell.user_ns:
             shell.user_ns[name] = value
-            _added[name] = value
+            state.added[name] = value
     shell.register_magics(RethinkMagics)
 
 
 def unload(shell: Any) -> None:
-    global _user_conn
     for live in list(feeds.LIVE.values()):
         live.close()
-    for name, value in list(_added.items()):
+    for name, value in list(state.added.items()):
         if shell.user_ns.get(name) is value:
             del shell.user_ns[name]
-    _added.clear()
+    state.added.clear()
     database = databases.current()
     databases.use(None)
     with contextlib.suppress(RuntimeError):
         task = asyncio.get_event_loop().create_task(database.close())
         _closing.add(task)
         task.add_done_callback(_closing.discard)
-    if _user_conn is not None:
+    if state.user_conn is not None:
         with contextlib.suppress(Exception):
-            _user_conn.close(noreply_wait=False)
-        _user_conn = None
+            state.user_conn.close(noreply_wait=False)
+        state.user_conn = None

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from rethink_widgets.live_widget import LiveWidget, asset
+from rethink_widgets import messages
+from rethink_widgets.live_widget import Handlers, LiveWidget, asset
 from rethink_widgets.results import Change
-from rethink_widgets.table_view import VALUE_COLUMN, TableView, cell_text
+from rethink_widgets.table_view import VALUE_COLUMN, cell_text
 
 if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
     import pandas
@@ -72,7 +73,6 @@ class LiveTable(LiveWidget):
         self._building: asyncio.Handle | None = None
         super().__init__(query, conn=conn, page_size=page_size, columns=columns or [])
         self.editable = editable and self.feed.info.editable
-        self.view = TableView(self.feed.result)
         self.observe(self._view_changed, names=["page", "page_size", "sort", "filter"])
 
     # Views set these; a view that sends nonsense gets a clear error, and the table keeps what it had.
@@ -148,10 +148,6 @@ class LiveTable(LiveWidget):
     # ---------------------------------------------------------------- state for the views
 
     def _changed(self, changes: list[Change]) -> None:
-        if self.view.result is not self.feed.result:
-            self.view.use(self.feed.result)
-        else:
-            self.view.apply(changes)
         for change in changes:
             self._count_fields(change.old, -1)
             self._count_fields(change.new, +1)
@@ -219,34 +215,31 @@ class LiveTable(LiveWidget):
 
     # ---------------------------------------------------------------- writes from the views
 
-    async def _request(self, content: dict[str, Any]) -> None:
-        handlers = {"edit": self._edit, "delete": self._delete, "insert": self._insert}
-        kind = content.get("type")
-        handler = handlers.get(kind) if isinstance(kind, str) else None
-        if handler is None:
-            await super()._request(content)
-        elif not self.editable:
-            raise ValueError("This table is read-only.")
-        else:
-            await handler(content)
+    def _handlers(self) -> Handlers:
+        return {messages.EditCell: self._edit, messages.DeleteRow: self._delete, messages.InsertRow: self._insert}
 
-    def _seen(self, content: dict[str, Any]) -> tuple[Any, Any]:
+    def _writable(self) -> None:
+        if not self.editable:
+            raise ValueError("This table is read-only.")
+
+    def _seen(self, key: str, rev: int) -> tuple[Any, Any]:
         """The row a request is about, as the person saw it, and its primary key; refuses when it changed since."""
-        key = content.get("key")
-        if not isinstance(key, str) or (row := self.feed.result.get(key)) is None:
+        row = self.feed.result.get(key)
+        if row is None:
             raise ValueError("This row was deleted meanwhile.")
-        if content.get("rev") != self.feed.result.revision(key):
+        if rev != self.feed.result.revision(key):
             raise ValueError(CHANGED)
         return row, row[self.key_column]
 
-    async def _edit(self, content: dict[str, Any]) -> None:
-        row, pk = self._seen(content)
-        column = content.get("column")
-        if not isinstance(column, str) or not column:
+    async def _edit(self, request: messages.EditCell) -> None:
+        self._writable()
+        row, pk = self._seen(request.key, request.rev)
+        column = request.column
+        if not column:
             raise ValueError("Say which column to edit.")
         if column == self.key_column:
             raise ValueError("The primary key cannot be edited; add a new row instead.")
-        value = parse_cell(content.get("text"), row.get(column))
+        value = parse_cell(request.text, row.get(column))
         r = self.database.r
         await self._write(
             self._table()
@@ -254,15 +247,16 @@ class LiveTable(LiveWidget):
             .replace(lambda doc: r.branch(doc.eq(row), doc.without(column).merge({column: value}), r.error(CHANGED)))
         )
 
-    async def _delete(self, content: dict[str, Any]) -> None:
-        row, pk = self._seen(content)
+    async def _delete(self, request: messages.DeleteRow) -> None:
+        self._writable()
+        row, pk = self._seen(request.key, request.rev)
         r = self.database.r
         await self._write(self._table().get(pk).replace(lambda doc: r.branch(doc.eq(row), None, r.error(CHANGED))))
 
-    async def _insert(self, content: dict[str, Any]) -> None:
-        text = content.get("text")
+    async def _insert(self, request: messages.InsertRow) -> None:
+        self._writable()
         try:
-            doc = json.loads(text) if isinstance(text, str) else None
+            doc = json.loads(request.text)
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
@@ -270,10 +264,8 @@ class LiveTable(LiveWidget):
         await self._write(self._table().insert(doc))
 
 
-def parse_cell(text: Any, old: Any) -> Any:
+def parse_cell(text: str, old: Any) -> Any:
     """The value a person typed: text stays text in a text column, a time stays a time, else it is read as JSON."""
-    if not isinstance(text, str):
-        raise TypeError("A cell's new value arrives as text.")
     if isinstance(old, str):
         return text
     if isinstance(old, datetime.datetime):

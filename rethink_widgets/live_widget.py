@@ -13,18 +13,26 @@ happen.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
+from rethinkdb.errors import ReqlError
 
 from rethink_widgets import database as databases
+from rethink_widgets import messages
 from rethink_widgets.feeds import LiveFeed, replace_earlier_run
 from rethink_widgets.results import Change
+from rethink_widgets.table_view import TableView
+
+log = logging.getLogger(__name__)
 
 UPDATES_PER_SECOND = 30
+# What carries out each request type a widget's views may make (its result is not used).
+Handlers = Mapping[type[messages.Request], Callable[[Any], Awaitable[object]]]
 _ASSETS = Path(__file__).resolve().parent / "js"
 
 
@@ -120,6 +128,7 @@ class LiveWidget(anywidget.AnyWidget):
         )
         self.feed.kind = type(self).__name__
         self.title = self.feed.name
+        self.view = TableView(self.feed.result)  # the rows in the order views show them
         self.on_msg(self._received)
         replace_earlier_run(self)
         self.feed.start()
@@ -154,6 +163,10 @@ class LiveWidget(anywidget.AnyWidget):
     # ---------------------------------------------------------------- feed events (on the loop)
 
     def _changed(self, changes: list[Change]) -> None:
+        if self.view.result is not self.feed.result:  # the feed started over with a new result
+            self.view.use(self.feed.result)
+        else:
+            self.view.apply(changes)
         self._throttle.poke()
 
     def _status_changed(self, status: str) -> None:
@@ -196,10 +209,14 @@ class LiveWidget(anywidget.AnyWidget):
             self.send_state([key for key in sync_data if key in self.keys])
 
     def _received(self, _: Any, content: Any, buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "hello":
-            self.on_loop(lambda: self.send({"type": "live"}))
-        elif isinstance(content, dict):
-            self.on_loop(lambda: self.spawn(self._handle(content)))
+        self.on_loop(lambda: self._receive(content))
+
+    def _receive(self, content: Any) -> None:
+        """A view's message (see messages.py): a hello is answered at once, requests are carried out in turn."""
+        if messages.is_hello(content):
+            self.send(messages.Live().to_json())
+        else:
+            self.spawn(self._handle(content))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = self._loop.create_task(work)
@@ -207,21 +224,27 @@ class LiveWidget(anywidget.AnyWidget):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _handle(self, content: dict[str, Any]) -> None:
+    async def _handle(self, content: Any) -> None:
+        handlers = self._handlers()
         try:
             async with self._requests:
-                await self._request(content)
-        except (ValueError, TypeError) as error:
+                request = messages.parse(content, handlers)
+                await handlers[type(request)](request)
+        except (ValueError, TypeError) as error:  # refused, and this says why
             self.message = str(error)
+        except ReqlError as error:
+            self.message = f"The database refused: {error.message}"
         except Exception as error:
-            self.message = f"The database refused: {getattr(error, 'message', None) or error}"
+            log.exception("%r: a view's request %r failed", self, content)
+            self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
         else:
             return
         self._throttle.poke()  # views redraw from the kernel's state: a change they showed early is rolled back
 
-    async def _request(self, content: dict[str, Any]) -> None:
-        """Carry out a request from a view (edit, delete, add ...); ValueError or TypeError says why not."""
-        raise ValueError(f"Unknown request: {content.get('type')!r}")
+    def _handlers(self) -> Handlers:
+        """The requests this widget's views may make, each with the method that carries it out; a ValueError or
+        TypeError it raises says why not."""
+        return {}
 
     def _table(self) -> Any:
         """The table the widget's rows come from, for writes."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from rethink_widgets import database as databases
-from rethink_widgets import extension, feeds
+from rethink_widgets import feeds, state
 
 STOP_USAGE = "usage: %rethink stop N (a feed %rethink lists) or %rethink stop all"
 
@@ -33,7 +33,7 @@ class RethinkMagics(Magics):
     def _connect(self, address: str) -> str:
         settings = databases.Settings.parse(address, databases.current().settings)
         try:
-            extension.connect(self.shell, settings)
+            state.connect(self.shell, settings)
         except Exception as error:
             return f"rethink_widgets: could not connect to {settings.address}, nothing changed: {_message(error)}"
         return f"rethink_widgets: new widgets and feeds, and conn, use {settings.address}"
@@ -68,8 +68,8 @@ def stop(which: str) -> str:
 def _server() -> str:
     """Which server: the embedded one or another, and its own name as it reports it, when it answers (`conn`
     opens itself again first if the server restarted)."""
-    kind = "the embedded ReQL server" if extension.embedded() else "an external server"
-    conn = extension.user_connection()
+    kind = "the embedded ReQL server" if state.embedded() else "an external server"
+    conn = state.user_conn
     if conn is None:
         return kind
     try:

@@ -18,10 +18,11 @@ from typing import Any
 
 import traitlets
 
-from rethink_widgets.live_widget import LiveWidget, asset
+from rethink_widgets import messages
+from rethink_widgets.live_widget import Handlers, LiveWidget, asset
+from rethink_widgets.messages import check_id
 from rethink_widgets.queries import describe
 from rethink_widgets.results import canonical
-from rethink_widgets.table_view import TableView
 
 MAX_TEXT = 500
 MAX_SHOWN = 1000  # items sent to the views; a todo list longer than this is a table (use LiveTable)
@@ -39,13 +40,6 @@ def clean_text(text: Any) -> str:
     if len(stripped) > MAX_TEXT:
         raise ValueError(f"A todo's text can be at most {MAX_TEXT} characters (this one has {len(stripped)}).")
     return stripped
-
-
-def check_id(item_id: Any) -> str | float:
-    """An item's id as given from Python or a view: a string or a number (what a primary key can be here)."""
-    if isinstance(item_id, bool) or not isinstance(item_id, str | int | float):
-        raise TypeError(f"An item id is a string or a number, not {type(item_id).__name__}.")
-    return item_id
 
 
 class _OrderedIds:
@@ -88,7 +82,6 @@ class TodoList(LiveWidget):
         if not info.editable or info.point:
             raise ValueError("TodoList needs a table (or a filter of one), such as r.table('todo')")
         super().__init__(query, conn=conn)
-        self.view = TableView(self.feed.result)
         self.view.configure("created_at", False, "")
 
     # ---------------------------------------------------------------- Python API
@@ -148,13 +141,6 @@ class TodoList(LiveWidget):
             return
         print(f"rethink_widgets: created table {self.title}")
 
-    def _changed(self, changes: list[Any]) -> None:
-        if self.view.result is not self.feed.result:
-            self.view.use(self.feed.result)
-        else:
-            self.view.apply(changes)
-        super()._changed(changes)
-
     def _draw(self) -> None:
         result = self.feed.result
         keys = self.view.ordered_keys()
@@ -168,21 +154,18 @@ class TodoList(LiveWidget):
         shown = text if isinstance(text, str) else canonical(text)
         return {"key": key, "id": item.get(self.feed.primary_key), "text": shown, "done": item.get("done") is True}
 
-    async def _request(self, content: dict[str, Any]) -> None:
-        kind, item_id = content.get("type"), content.get("id")
-        if kind == "add":
-            await self.add(content.get("text"))  # type: ignore[arg-type]  # any JSON: clean_text() rejects non-text
-            self.send({"type": "added", "ref": content.get("ref")})
-        elif kind == "toggle":
-            await self.toggle(item_id, content.get("done"))
-        elif kind == "edit":
-            await self.edit(item_id, content.get("text"))  # type: ignore[arg-type]  # any JSON: clean_text() rejects non-text
-        elif kind == "delete":
-            await self.delete(item_id)
-        elif kind == "clear_completed":
-            await self.clear_completed()
-        else:
-            await super()._request(content)
+    def _handlers(self) -> Handlers:
+        return {
+            messages.AddItem: self._add_from_view,
+            messages.ToggleItem: lambda request: self.toggle(request.id, request.done),
+            messages.EditItem: lambda request: self.edit(request.id, request.text),
+            messages.DeleteItem: lambda request: self.delete(request.id),
+            messages.ClearCompleted: lambda request: self.clear_completed(),
+        }
+
+    async def _add_from_view(self, request: messages.AddItem) -> None:
+        await self.add(request.text)
+        self.send(messages.Added(request.ref).to_json())
 
     async def _update(self, item_id: Any, change: Any) -> None:
         result = await self._write(self._table().get(check_id(item_id)).update(change))

@@ -48,7 +48,8 @@ def test_creates_its_table_and_follows_python_actions(kernel: Kernel, conn: Any,
     stored = r.table(todo).get(kernel.run("a").text.strip("'")).run(conn)
     assert stored["text"] == "buy milk" and stored["done"] is False and stored["created_at"].tzinfo is not None
     kernel.run("await todo.toggle(a); await todo.edit(b, 'walk the dog')")
-    kernel.wait_for(lambda: kernel.state(comm)["left"] == 1, what="one left")
+    # The toggle and the edit are two changes, which may reach the views in two updates.
+    kernel.wait_for(lambda: kernel.state(comm)["left"] == 1 and "walk the dog" in texts(kernel, comm), what="both")
     assert texts(kernel, comm) == ["buy milk", "walk the dog"]
     assert kernel.run("[(i['text'], i['done']) for i in todo.items]").text == (
         "[('buy milk', True), ('walk the dog', False)]"
@@ -186,3 +187,38 @@ def test_bad_ids_and_odd_rows_get_clear_answers(kernel: Kernel, conn: Any, r: Re
 def test_refuses_what_is_not_a_table(kernel: Kernel, todo: str) -> None:
     cell = kernel.run(f"TodoList(r.table('{todo}').map(r.row['text']))")
     assert cell.error == "ValueError: TodoList needs a table (or a filter of one), such as r.table('todo')"
+
+
+LOG_TO_A_LIST = """
+import logging
+class Keep(logging.Handler):
+    def emit(self, record): logged.append((record.levelname, record.exc_info[0].__name__))
+logged = []
+logging.getLogger('rethink_widgets').addHandler(Keep())
+"""
+
+
+def test_bad_messages_bugs_and_refusals_each_say_what_they_are(
+    kernel: Kernel, conn: Any, r: RethinkDB, todo: str
+) -> None:
+    comm, _ = open_list(kernel, todo)
+    kernel.send_custom(comm, {"type": "frobnicate"})
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == "Unknown request: 'frobnicate'", what="unknown")
+    kernel.send_custom(comm, {"type": "toggle", "id": "a", "done": "yes"})
+    expected = "A view's 'toggle' request: done must be true or false, not str."
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == expected, what="the bad field")
+    kernel.send_custom(comm, {"type": "edit", "id": "a"})
+    expected = "A view's 'edit' request has no text (it must be a string)."
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == expected, what="the missing field")
+    # A bug in the kernel is logged with its traceback and said as one, not blamed on the database.
+    kernel.run(LOG_TO_A_LIST)
+    kernel.run("async def broken(text): raise RuntimeError('a bug')\ntodo.add = broken")
+    kernel.send_custom(comm, {"type": "add", "text": "one"})
+    expected = "Internal error: RuntimeError: a bug (see the kernel's log)"
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == expected, what="the bug")
+    assert kernel.run("logged").text == "[('ERROR', 'RuntimeError')]"
+    # What the database refuses says so.
+    r.table_drop(todo).run(conn)
+    kernel.send_custom(comm, {"type": "clear_completed"})
+    kernel.wait_for(lambda: kernel.state(comm)["message"].startswith("The database refused: Table"), what="refusal")
+    assert kernel.run("logged").text == "[('ERROR', 'RuntimeError')]"

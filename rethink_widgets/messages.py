@@ -1,0 +1,210 @@
+"""The messages a live widget's views (js/live_table.js, js/todo_list.js) and the kernel send each other.
+
+They travel as anywidget custom messages on the widget's comm, JSON objects named by their `type`. The state views
+draw (rows, status, page, sort, message ...) travels as synced traits instead; these are the handshake and the
+requests. Each request is carried out in the order the views sent it; one the kernel refuses leaves the reason in
+the widget's `message` trait, and views redraw from the kernel's state.
+
+Every widget:
+    view -> kernel   hello              {type}                          a view is drawn; the kernel answers `live`
+    kernel -> view   live               {type}                          the kernel heard: the view is live
+
+LiveTable (a row is named by its `key` and the revision `rev` the person saw; a row changed since is refused):
+    view -> kernel   edit               {type, key, rev, column, text}  set one cell to the text the person typed
+    view -> kernel   delete             {type, key, rev}                delete the row
+    view -> kernel   insert             {type, text}                    add a row given as a JSON object's text
+
+TodoList (an item is named by its `id`, a string or a number):
+    view -> kernel   add                {type, text, ref?}              add an item; `ref` names this request
+    kernel -> view   added              {type, ref}                     the item of request `ref` was written
+    view -> kernel   toggle             {type, id, done?}               check an item off or on (no `done`: flip)
+    view -> kernel   edit               {type, id, text}                change an item's text
+    view -> kernel   delete             {type, id}                      delete an item
+    view -> kernel   clear_completed    {type}                          delete every item that is done
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Self, TypeVar
+
+T = TypeVar("T")
+
+
+class BadMessage(ValueError):
+    """A view's message the widget does not take, or one whose fields are not what its type needs."""
+
+
+def parse(content: Any, accepted: Iterable[type[Request]]) -> Request:
+    """The request a view sent, checked against the request types its widget takes; BadMessage says what is wrong."""
+    if not isinstance(content, dict):
+        raise BadMessage(f"A view's message is a JSON object with a type, not {type(content).__name__}.")
+    kind = content.get("type")
+    for request in accepted:
+        if request.kind == kind:
+            return request.from_json(content)
+    raise BadMessage(f"Unknown request: {kind!r}")
+
+
+def is_hello(content: Any) -> bool:
+    return isinstance(content, dict) and content.get("type") == Hello.kind
+
+
+def check_id(item_id: Any) -> str | float:
+    """An item's id as given from Python or a view: a string or a number (what a primary key can be here)."""
+    if isinstance(item_id, bool) or not isinstance(item_id, str | int | float):
+        raise TypeError(f"An item id is a string or a number, not {type(item_id).__name__}.")
+    return item_id
+
+
+# ---------------------------------------------------------------- view -> kernel
+
+
+class Request:
+    """A message from a view; `from_json` checks the fields its type needs."""
+
+    kind: ClassVar[str]
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        return cls()
+
+
+@dataclass(frozen=True)
+class Hello(Request):
+    kind: ClassVar[str] = "hello"
+
+
+@dataclass(frozen=True)
+class EditCell(Request):
+    kind: ClassVar[str] = "edit"
+    key: str
+    rev: int
+    column: str
+    text: str
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        key, rev = _row(content, cls.kind)
+        return cls(key, rev, _field(content, cls.kind, "column", str), _field(content, cls.kind, "text", str))
+
+
+@dataclass(frozen=True)
+class DeleteRow(Request):
+    kind: ClassVar[str] = "delete"
+    key: str
+    rev: int
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        return cls(*_row(content, cls.kind))
+
+
+@dataclass(frozen=True)
+class InsertRow(Request):
+    kind: ClassVar[str] = "insert"
+    text: str
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        return cls(_field(content, cls.kind, "text", str))
+
+
+@dataclass(frozen=True)
+class AddItem(Request):
+    kind: ClassVar[str] = "add"
+    text: str
+    ref: str | None  # the view's name for this request, sent back in `added`
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        ref = _field(content, cls.kind, "ref", str) if "ref" in content else None
+        return cls(_field(content, cls.kind, "text", str), ref)
+
+
+@dataclass(frozen=True)
+class ToggleItem(Request):
+    kind: ClassVar[str] = "toggle"
+    id: str | float
+    done: bool | None  # None flips it
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        done = _field(content, cls.kind, "done", bool) if content.get("done") is not None else None
+        return cls(_item_id(content), done)
+
+
+@dataclass(frozen=True)
+class EditItem(Request):
+    kind: ClassVar[str] = "edit"
+    id: str | float
+    text: str
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        return cls(_item_id(content), _field(content, cls.kind, "text", str))
+
+
+@dataclass(frozen=True)
+class DeleteItem(Request):
+    kind: ClassVar[str] = "delete"
+    id: str | float
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        return cls(_item_id(content))
+
+
+@dataclass(frozen=True)
+class ClearCompleted(Request):
+    kind: ClassVar[str] = "clear_completed"
+
+
+# ---------------------------------------------------------------- kernel -> view
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Live(Reply):
+    kind: ClassVar[str] = "live"
+
+
+@dataclass(frozen=True)
+class Added(Reply):
+    kind: ClassVar[str] = "added"
+    ref: str | None
+
+
+# ---------------------------------------------------------------- fields
+
+
+def _field(content: Mapping[str, Any], kind: str, name: str, expected: type[T]) -> T:
+    value = content.get(name)
+    # JSON true and false are not numbers here, though Python's bool is an int.
+    if isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool):
+        return value
+    if name not in content:
+        raise BadMessage(f"A view's {kind!r} request has no {name} (it must be {_NAMES[expected]}).")
+    raise BadMessage(f"A view's {kind!r} request: {name} must be {_NAMES[expected]}, not {type(value).__name__}.")
+
+
+_NAMES: dict[type, str] = {str: "a string", int: "a whole number", bool: "true or false"}
+
+
+def _row(content: Mapping[str, Any], kind: str) -> tuple[str, int]:
+    return _field(content, kind, "key", str), _field(content, kind, "rev", int)
+
+
+def _item_id(content: Mapping[str, Any]) -> str | float:
+    try:
+        return check_id(content.get("id"))
+    except TypeError as error:
+        raise BadMessage(str(error)) from None
