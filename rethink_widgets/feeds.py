@@ -108,6 +108,7 @@ class Background:
 
     async def _run(self) -> None:
         while True:
+            self._go_on()  # a retry too: the cancel may have been lost in a connect that then failed
             conn = None
             try:
                 conn = await self.database.connect()
