@@ -64,6 +64,7 @@ class Background:
         self._task: asyncio.Task[None] | None = None
         self._cursor: Any = None
         self._delay = FIRST_RETRY
+        self._closed = False
 
     def start(self) -> Self:
         LIVE[self.number] = self
@@ -90,18 +91,28 @@ class Background:
         """Cancel the task; its cursor and connection are closed. A feed that failed keeps saying why."""
         LIVE.pop(self.number, None)
         failed = self._task is not None and self._task.done() and self.status.startswith("error:")
-        if self._task is not None:
-            self._task.cancel()
         if not failed:
             self._set_status("closed")
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def _go_on(self) -> None:
+        """End the task if the feed was closed. Its cancel can be lost: Python 3.11's `asyncio.wait_for` (which the
+        driver's handshake awaits) returns the result instead when the awaited read completes as the cancel lands, so
+        the task checks after each await that may have swallowed it."""
+        if self._closed:
+            raise asyncio.CancelledError
 
     # ---------------------------------------------------------------- the task
 
     async def _run(self) -> None:
         while True:
+            self._go_on()  # a retry too: the cancel may have been lost in a connect that then failed
             conn = None
             try:
                 conn = await self.database.connect()
+                self._go_on()
                 await self._follow(conn)
             except Resync:
                 continue
@@ -142,7 +153,8 @@ class Background:
         self._set_status(status)
 
     def _set_status(self, status: str) -> None:
-        self.status = status
+        if not self._closed:  # once closed, a feed says nothing more
+            self.status = status
 
     async def _close_cursor(self, conn: Any) -> None:
         cursor, self._cursor = self._cursor, None
@@ -193,6 +205,7 @@ class LiveFeed(Background):
             options["include_offsets"] = True
         self._cursor = await self.query.changes(**options).run(conn)
         async for message in self._cursor:
+            self._go_on()
             self._handle(message)
 
     def _handle(self, message: dict[str, Any]) -> None:
@@ -225,7 +238,7 @@ class LiveFeed(Background):
         super()._lost(status, error)
 
     def _set_status(self, status: str) -> None:
-        if status == self.status:
+        if self._closed or status == self.status:
             return
         self.status = status
         if self._on_status is not None:
@@ -262,8 +275,10 @@ class Changes(Background):
 
     async def _follow(self, conn: Any) -> None:
         self._cursor = await self.query.changes(**self.options).run(conn)
+        self._go_on()
         self._opened()
         async for change in self._cursor:
+            self._go_on()
             self._count(1)
             await self._deliver(change)
 

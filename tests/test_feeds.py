@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import start_server
+from rethinkdb.asyncio_net import net_asyncio
+from servers import ServerProcess, start_server
+
+from rethink_widgets import feeds
+from rethink_widgets.database import Database, Settings
 
 COLLECT = (
     "import asyncio\n"
@@ -43,6 +49,34 @@ def test_rerunning_a_cell_stops_its_watch_and_feed(kernel: Kernel, table: str) -
     assert (
         kernel.run("sorted(live.kind for live in feeds.LIVE.values()), w.status").text == "(['Feed', 'Watch'], 'ready')"
     )
+
+
+def test_a_watch_closed_as_its_connection_opens_stays_closed(
+    server: ServerProcess, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closed just as the driver reads the handshake's last reply (where Python 3.11's `asyncio.wait_for` loses a
+    cancel), a watch still ends: it never says 'ready' again nor calls back, as when its cell runs again."""
+    seen: list[Any] = []
+
+    async def main() -> tuple[bool, str]:
+        database = Database(Settings(server.host, server.port, configured=True))
+        watch = feeds.Watch(database.r.table(table), seen.append, database)
+        read = net_asyncio._read_until
+
+        async def read_then_close(reader: asyncio.StreamReader, delimiter: bytes) -> bytes:
+            reply: bytes = await read(reader, delimiter)
+            if b'"v=' in reply:  # the server's signature: the handshake's last reply
+                watch.close()
+            return reply
+
+        monkeypatch.setattr(net_asyncio, "_read_until", read_then_close)
+        watch.start()
+        assert watch._task is not None
+        await asyncio.wait({watch._task}, timeout=30)
+        return watch._task.done(), watch.status
+
+    assert asyncio.run(main()) == (True, "closed")
+    assert seen == []
 
 
 def test_the_cell_id_says_which_cell_runs_again(kernel: Kernel, table: str) -> None:

@@ -192,7 +192,11 @@ def test_watch_feed_and_status_magic(kernel: Kernel, conn: Any, r: RethinkDB, ta
         f"    async for change in feed(r.table('{table}')):\n"
         "        got.append(change['new_val']['id'])\n"
         "        if len(got) == n: return got\n"
-        "task = asyncio.ensure_future(first(2)); await asyncio.sleep(0.5)"
+        "task = asyncio.ensure_future(first(2))\n"
+        "from rethink_widgets import feeds\n"
+        "for _ in range(100):  # changes made before the watch and the feed are open would be missed\n"
+        "    if [live.status for live in feeds.LIVE.values()] == ['ready'] * 2: break\n"
+        "    await asyncio.sleep(0.1)"
     )
     assert not cell.error, cell.error
     r.table(table).insert([{"id": 1}, {"id": 2}]).run(conn)
@@ -204,7 +208,7 @@ def test_watch_feed_and_status_magic(kernel: Kernel, conn: Any, r: RethinkDB, ta
     assert "stopped feed" in kernel.run("%rethink stop " + status.split("[")[1].split("]")[0]).stdout
     assert "no live feeds" in kernel.run("%rethink").stdout
     kernel.run("def broken(change): raise ValueError('boom')\nw2 = watch(r.table('" + table + "'), broken)")
-    kernel.run("await asyncio.sleep(0.5)")
+    kernel.run("for _ in range(100):\n    if w2.status == 'ready': break\n    await asyncio.sleep(0.1)")
     r.table(table).insert({"id": 3}).run(conn)
     kernel.run("for _ in range(50):\n    if w2.status.startswith('error'): break\n    await asyncio.sleep(0.1)")
     assert kernel.run("w2.status").text == "'error: ValueError: boom'"
