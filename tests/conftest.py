@@ -21,6 +21,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.stop()
 
 
+@pytest.fixture
+def private(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of the test's own (for users and grants, or a log to read once it stopped), stopped afterwards."""
+    proc = start_server(tmp_path / "data")
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture(scope="session")
 def r() -> RethinkDB:
     """A driver instance of the tests' own (sync loop type)."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlOpFailedError
-from servers import ServerProcess, start_server
+from servers import ServerProcess
 
 CLIENTS = 8
 # Races are won by chance: a few rounds make each kind of conflict happen.
@@ -19,16 +18,8 @@ ROUNDS = 3
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server of the test's own, whose log the test reads once it stopped."""
-    proc = start_server(tmp_path / "data")
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-def conns(own_server: ServerProcess, r: RethinkDB) -> Iterator[list[Any]]:
-    connections = [r.connect(own_server.host, own_server.port) for _ in range(CLIENTS)]
+def conns(private: ServerProcess, r: RethinkDB) -> Iterator[list[Any]]:
+    connections = [r.connect(private.host, private.port) for _ in range(CLIENTS)]
     yield connections
     for connection in connections:
         connection.close(noreply_wait=False)
@@ -71,7 +62,7 @@ def no_traceback(server: ServerProcess) -> None:
     assert "Internal error" not in log, log
 
 
-def test_concurrent_table_creates(own_server: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
+def test_concurrent_table_creates(private: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
     for i in range(ROUNDS):
         name = f"x{i}"
         won = one_wins(race(conns, [r.table_create(name)] * CLIENTS), f"Table `test.{name}` already exists.")
@@ -79,19 +70,19 @@ def test_concurrent_table_creates(own_server: ServerProcess, conns: list[Any], r
         assert r.table_list().run(conns[0]) == [f"x{j}" for j in range(i + 1)]
         r.table(name).insert({"id": 1}).run(conns[0])
         assert r.table(name).count().run(conns[0]) == 1
-    no_traceback(own_server)
+    no_traceback(private)
 
 
-def test_concurrent_db_creates(own_server: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
+def test_concurrent_db_creates(private: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
     for i in range(ROUNDS):
         name = f"d{i}"
         won = one_wins(race(conns, [r.db_create(name)] * CLIENTS), f"Database `{name}` already exists.")
         assert won["dbs_created"] == 1
     assert r.db_list().run(conns[0]) == ["d0", "d1", "d2", "rethinkdb", "test"]
-    no_traceback(own_server)
+    no_traceback(private)
 
 
-def test_concurrent_index_creates(own_server: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
+def test_concurrent_index_creates(private: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
     r.table_create("x").run(conns[0])
     r.table("x").insert([{"id": i, "g": i % 3} for i in range(10)]).run(conns[0])
     for i in range(ROUNDS):
@@ -102,10 +93,10 @@ def test_concurrent_index_creates(own_server: ServerProcess, conns: list[Any], r
         }
         r.table("x").index_wait(name).run(conns[0])
         assert r.table("x").get_all(1, index=name).count().run(conns[0]) == 3
-    no_traceback(own_server)
+    no_traceback(private)
 
 
-def test_concurrent_drops(own_server: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
+def test_concurrent_drops(private: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
     c = conns[0]
     for i in range(ROUNDS):
         r.db_create(f"d{i}").run(c)
@@ -121,10 +112,10 @@ def test_concurrent_drops(own_server: ServerProcess, conns: list[Any], r: Rethin
     assert r.db_list().run(c) == ["rethinkdb", "test"]
     assert r.table_list().run(c) == []
     assert r.db("rethinkdb").table("table_config").count().run(c) == 0
-    no_traceback(own_server)
+    no_traceback(private)
 
 
-def test_concurrent_renames(own_server: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
+def test_concurrent_renames(private: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
     c = conns[0]
     for i in range(ROUNDS):
         # Every client renames its own table to one name: one gets it, the others fail as their write's error.
@@ -148,10 +139,10 @@ def test_concurrent_renames(own_server: ServerProcess, conns: list[Any], r: Reth
         message = f"Index `a` does not exist or index `b` already exists on table `test.y{i}`."
         assert one_wins(race(conns, [r.table(f"y{i}").index_rename("a", "b")] * CLIENTS), message) == {"renamed": 1}
         assert r.table(f"y{i}").index_list().run(c) == ["b"]
-    no_traceback(own_server)
+    no_traceback(private)
 
 
-def test_writes_to_a_table_dropped_meanwhile(own_server: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
+def test_writes_to_a_table_dropped_meanwhile(private: ServerProcess, conns: list[Any], r: RethinkDB) -> None:
     c = conns[0]
     for i in range(ROUNDS):
         r.table_create("x").run(c)
@@ -165,4 +156,4 @@ def test_writes_to_a_table_dropped_meanwhile(own_server: ServerProcess, conns: l
             else:
                 assert type(outcome) is ReqlOpFailedError, outcome
                 assert outcome.message in gone
-    no_traceback(own_server)
+    no_traceback(private)

@@ -14,13 +14,6 @@ from servers import ServerProcess, start_server
 
 
 @pytest.fixture
-def private(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = start_server(tmp_path / "data")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def admin(private: ServerProcess) -> Iterator[Any]:
     r = RethinkDB()
     conn = r.connect(port=private.port)

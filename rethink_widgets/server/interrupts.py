@@ -125,8 +125,8 @@ def raise_if_interrupted() -> None:
 
 
 @contextlib.contextmanager
-def running(run: Run) -> Iterator[None]:
-    """Make `run` the one this thread's check points look at."""
+def running(run: Run | None) -> Iterator[None]:
+    """Make `run` the one this thread's check points look at (None: they do nothing)."""
     saved, _current.run = _current.run, run
     try:
         yield
@@ -134,14 +134,9 @@ def running(run: Run) -> Iterator[None]:
         _current.run = saved
 
 
-@contextlib.contextmanager
-def shielded() -> Iterator[None]:
+def shielded() -> contextlib.AbstractContextManager[None]:
     """Check points inside do nothing: for work that must finish once begun (serving a committed write to feeds)."""
-    saved, _current.run = _current.run, None
-    try:
-        yield
-    finally:
-        _current.run = saved
+    return running(None)
 
 
 @contextlib.contextmanager
