@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
-from servers import ServerProcess, start_server
-
-
-@pytest.fixture
-def private(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = start_server(tmp_path / "data")
-    yield server
-    server.stop()
+from servers import ServerProcess
 
 
 def test_password_change_takes_effect(private: ServerProcess) -> None:
