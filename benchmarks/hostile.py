@@ -536,6 +536,14 @@ def long_query(port: int) -> socket.socket:
     return sock
 
 
+def cpu_used(schedstat: Path) -> str | None:
+    """A thread's CPU time so far, as the kernel counts it; None once the thread has ended."""
+    try:
+        return schedstat.read_text()
+    except FileNotFoundError:
+        return None
+
+
 def worker_free_after(server: Server, conn: Any, way: str) -> tuple[float, str]:
     """Seconds from stopping a long query in `way` until its worker thread stopped using CPU; what its client got."""
     sock = long_query(server.port)
@@ -545,11 +553,12 @@ def worker_free_after(server: Server, conn: Any, way: str) -> tuple[float, str]:
     after = server.thread_cpu()
     worker = server.tasks / max(after, key=lambda tid: after[tid] - before.get(tid, 0)) / "schedstat"
     started, done = stop_query(conn, sock, way)
-    used, last_change = worker.read_text(), done  # a thread already idle freed while the stopping was under way
-    while (now := time.perf_counter()) - last_change < 0.3 and now - started < 10:
-        with contextlib.suppress(OSError):
-            if (current := worker.read_text()) != used:
-                used, last_change = current, now
+    # A thread already idle freed while the stopping was under way; one that has ended (the server retires the
+    # threads of long queries) is free from the moment it is gone.
+    used, last_change = cpu_used(worker), done
+    while used is not None and (now := time.perf_counter()) - last_change < 0.3 and now - started < 10:
+        if (current := cpu_used(worker)) != used:
+            used, last_change = current, now
         time.sleep(0.001)
     got = "-"
     if way != "connection closed":

@@ -5,7 +5,8 @@ Two mechanisms, one before a worker thread is taken and one while it runs:
 - `WorkerSlots` bounds how many runs one connection and one user have on worker threads at once; the rest wait
   their turn in line on the event loop (taking no thread), so a flood from one client cannot use up the pool.
 - `Turns` keeps long runs from starving short ones. Every run starts short. One that is still going after
-  `LONG_AFTER` seconds becomes long, and long runs then take turns: one at a time holds the turn, for `SLICE`
+  `LONG_AFTER` seconds becomes long: its thread drops to the lowest CPU priority (see workers.py), and long runs
+  then take turns: one at a time holds the turn, for `SLICE`
   seconds when others wait, handed on to the waiter whose user and connection were served least. The holder also
   pauses briefly at its check points while short runs are in progress or the event loop is busy. All threads
   share one interpreter lock, and a thread that gives it up (every system call the event loop makes does) waits a
@@ -23,6 +24,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from rethink_widgets.server import workers
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted, Run
 
 LONG_AFTER = 0.02  # a run going on this long is long
@@ -117,6 +119,7 @@ class Turns:
                 self._short -= 1
             if run.writing:  # long, so short runs do not pause for it; but it never waits while writers wait on it
                 return
+            workers.lower_priority()
             if self._holder is run:
                 if self._waiting and now - self._since >= SLICE:
                     self._waiting.append(run)

@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -21,6 +20,7 @@ from rethink_widgets.server.initial_password import apply_initial_password
 from rethink_widgets.server.interrupts import Run
 from rethink_widgets.server.protocol import Connection
 from rethink_widgets.server.storage import Storage, private_directory, private_file
+from rethink_widgets.server.workers import Workers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,7 +79,7 @@ class Server:
     async def start(self) -> int:
         """Open the directory and listen; returns the port actually bound."""
         self._lock = lock_directory(self.directory)
-        self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="reql")
+        self.pool = Workers(WORKERS, "reql")
         self.turns = Turns()
         self.worker_slots = WorkerSlots()
         sys.setswitchinterval(SWITCH_INTERVAL)
