@@ -10,10 +10,9 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    # The front-end modules live in js/ and are installed inside the package, as rethink_widgets/js.
-    packages=[*find_packages(include=["rethink_widgets", "rethink_widgets.*"]), "rethink_widgets.js"],
-    package_dir={"rethink_widgets.js": "js"},
-    package_data={"rethink_widgets.js": ["*.js"]},
+    packages=find_packages(include=["rethink_widgets", "rethink_widgets.*"]),
+    # The widgets' front-end modules ship inside the package, beside the Python modules they belong to.
+    package_data={"rethink_widgets.jupyter": ["js/*.js", "js/*.css"]},
     include_package_data=True,
     # JupyterLab merges settings files found here with its defaults: saving widget state with a notebook lets a
     # saved notebook show each widget's last snapshot (marked not live) when no kernel runs. A user's own setting

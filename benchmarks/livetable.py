@@ -92,11 +92,11 @@ def traffic(kernel: Kernel, conn: Any, rows: int, changes: int) -> tuple[int, in
 
 async def memory(port: int, rows: int) -> tuple[float, float]:
     """Bytes per row held by a live feed and its view, and by a plain list of the same rows."""
-    from rethink_widgets.database import Database, Settings
-    from rethink_widgets.feeds import LiveFeed
-    from rethink_widgets.table_view import TableView
+    from rethink_widgets.jupyter.connection import Connector, Settings
+    from rethink_widgets.jupyter.feeds import LiveFeed
+    from rethink_widgets.jupyter.table_view import TableView
 
-    database = Database(Settings(host="127.0.0.1", port=port))
+    database = Connector(Settings(host="127.0.0.1", port=port))
     ra = database.r
     conn = await database.connect()
     await ra.table_create("memory").run(conn)
@@ -124,9 +124,9 @@ async def memory(port: int, rows: int) -> tuple[float, float]:
 async def rebuilds(rows: int, runs: int) -> dict[str, list[tuple[float, float]]]:
     """Per way of building ("in steps", "in one go"), per run: (seconds to apply a sort then a filter, longest
     stall of the loop)."""
-    from rethink_widgets.live_table import STEP_SECONDS
-    from rethink_widgets.results import ResultSet
-    from rethink_widgets.table_view import TableView
+    from rethink_widgets.jupyter.live_table import STEP_SECONDS
+    from rethink_widgets.jupyter.results import ResultSet
+    from rethink_widgets.jupyter.table_view import TableView
 
     result = ResultSet("id")
     for i in range(rows):

@@ -14,10 +14,10 @@ __version__ = "0.1.0"
 __all__ = ["LiveTable", "TodoList", "feed", "load_ipython_extension", "unload_ipython_extension", "watch"]
 
 _LAZY = {
-    "LiveTable": "rethink_widgets.live_table",
-    "TodoList": "rethink_widgets.todo_list",
-    "watch": "rethink_widgets.extension",
-    "feed": "rethink_widgets.extension",
+    "LiveTable": "rethink_widgets.jupyter.live_table",
+    "TodoList": "rethink_widgets.jupyter.todo_list",
+    "watch": "rethink_widgets.jupyter.extension",
+    "feed": "rethink_widgets.jupyter.extension",
 }
 
 
@@ -30,12 +30,12 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(shell: Any) -> None:
-    from rethink_widgets.extension import load
+    from rethink_widgets.jupyter.extension import load
 
     load(shell)
 
 
 def unload_ipython_extension(shell: Any) -> None:
-    from rethink_widgets.extension import unload
+    from rethink_widgets.jupyter.extension import unload
 
     unload(shell)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "rethink_widgets"
 SERVER = PACKAGE / "server"
+JUPYTER = PACKAGE / "jupyter"
 JUPYTER_MODULES = ("IPython", "ipykernel", "ipywidgets", "anywidget", "traitlets", "jupyter_client", "tornado")
 
 
@@ -47,8 +48,17 @@ def test_the_server_imports_nothing_of_the_jupyter_side() -> None:
                 assert name.startswith("rethink_widgets.server"), f"{path.relative_to(PACKAGE)} imports {name}"
 
 
+def test_every_module_lives_in_one_wing() -> None:
+    outside = [path.name for path in PACKAGE.glob("*.py")]
+    assert outside == ["__init__.py"]
+    assert sorted(path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__") == [
+        "jupyter",
+        "server",
+    ]
+
+
 def test_the_jupyter_side_never_imports_the_server() -> None:
-    jupyter_side = [path for path in PACKAGE.rglob("*.py") if SERVER not in path.parents]
+    jupyter_side = [*JUPYTER.rglob("*.py"), PACKAGE / "__init__.py"]
     assert len(jupyter_side) > 5
     for path in jupyter_side:
         for name in imported_modules(path):

@@ -18,7 +18,7 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class RowChange:
     """One row that changed: `old` is None when it appeared, `new` is None when it went away."""
 
     key: str
@@ -112,21 +112,21 @@ class ResultSet:
         """A new snapshot starts: gather its rows aside until `end_snapshot`."""
         self._staging = ResultSet(self.primary_key, positioned=self.positioned)
 
-    def end_snapshot(self) -> list[Change]:
+    def end_snapshot(self) -> list[RowChange]:
         """Swap in the gathered snapshot; the rows that differ from what was held are the changes."""
         staging, self._staging = self._staging, None
         if staging is None:
             return []
-        changes = [Change(key, row, None) for key, row in self._rows.items() if key not in staging._rows]
+        changes = [RowChange(key, row, None) for key, row in self._rows.items() if key not in staging._rows]
         for key, row in staging._rows.items():
             old = self._rows.get(key)
             if old is None or canonical(old) != canonical(row):
-                changes.append(Change(key, old, row))
+                changes.append(RowChange(key, old, row))
         self._rows, self._positions = staging._rows, staging._positions
         self._bump(changes)
         return changes
 
-    def apply(self, message: dict[str, Any]) -> list[Change]:
+    def apply(self, message: dict[str, Any]) -> list[RowChange]:
         """Apply one change document (`{new_val}` or `{old_val, new_val}`, maybe with offsets)."""
         if self._staging is not None:
             self._staging.apply(message)
@@ -139,40 +139,40 @@ class ResultSet:
         self._bump(changes)
         return changes
 
-    def _replace(self, old: Any, new: Any) -> list[Change]:
+    def _replace(self, old: Any, new: Any) -> list[RowChange]:
         old_key = self._existing_key(old) if old is not None else None
         if old_key is not None and new is not None and self.key_of(new) == old_key:
             previous, self._rows[old_key] = self._rows[old_key], new
-            return [Change(old_key, previous, new)]
+            return [RowChange(old_key, previous, new)]
         changes = []
         if old_key is not None:
-            changes.append(Change(old_key, self._rows.pop(old_key), None))
+            changes.append(RowChange(old_key, self._rows.pop(old_key), None))
         if new is not None:
             key = self.key_of(new)
-            changes.append(Change(key, self._rows.get(key), new))
+            changes.append(RowChange(key, self._rows.get(key), new))
             self._rows[key] = new
         return changes
 
-    def _move(self, old: Any, new: Any, old_offset: int | None, new_offset: int | None) -> list[Change]:
+    def _move(self, old: Any, new: Any, old_offset: int | None, new_offset: int | None) -> list[RowChange]:
         changes = []
         if old_offset is not None and 0 <= old_offset < len(self._positions):
             key = self._positions.pop(old_offset)
-            changes.append(Change(key, self._rows.pop(key), None))
+            changes.append(RowChange(key, self._rows.pop(key), None))
         elif old is not None and (found := self._existing_key(old)) is not None:
             self._positions.remove(found)
-            changes.append(Change(found, self._rows.pop(found), None))
+            changes.append(RowChange(found, self._rows.pop(found), None))
         if new is not None:
             key = self.key_of(new)
             self._rows[key] = new
             at = len(self._positions) if new_offset is None else min(new_offset, len(self._positions))
             self._positions.insert(at, key)
             if changes and changes[0].key == key:
-                changes = [Change(key, changes[0].old, new)]
+                changes = [RowChange(key, changes[0].old, new)]
             else:
-                changes.append(Change(key, None, new))
+                changes.append(RowChange(key, None, new))
         return changes
 
-    def _bump(self, changes: list[Change]) -> None:
+    def _bump(self, changes: list[RowChange]) -> None:
         for change in changes:
             self._revision += 1
             if change.new is None:

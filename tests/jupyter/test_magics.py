@@ -11,9 +11,8 @@ from kernel import Kernel
 from rethinkdb import RethinkDB
 from servers import start_server
 
-from rethink_widgets import database as databases
-from rethink_widgets import magics
-from rethink_widgets.embedded import data_directory
+from rethink_widgets.jupyter import connection, magics
+from rethink_widgets.jupyter.embedded import data_directory
 
 
 def test_status_lists_widgets_watches_and_feeds(kernel: Kernel, r: RethinkDB, conn: Any, table: str) -> None:
@@ -22,8 +21,9 @@ def test_status_lists_widgets_watches_and_feeds(kernel: Kernel, r: RethinkDB, co
         f"import asyncio; t = LiveTable(r.table('{table}').get(1)); await t.ready()\n"
         f"w = watch(r.table('{table}'), print)\n"
         f"changes = feed(r.table('{table}')); task = asyncio.ensure_future(anext(changes))\n"
+        "from rethink_widgets.jupyter.feeds import LIVE\n"
         "for _ in range(100):\n"
-        "    if len(__import__('rethink_widgets').feeds.LIVE) == 3 and w.status == 'ready': break\n"
+        "    if len(LIVE) == 3 and w.status == 'ready': break\n"
         "    await asyncio.sleep(0.1)"
     )
     status = kernel.run("%rethink").stdout
@@ -73,10 +73,10 @@ def test_status_names_the_embedded_server(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     embedded = start_server(data_directory())
     try:
-        databases.use(databases.Database(databases.Settings(embedded.host, embedded.port)))
+        connection.use(connection.Connector(connection.Settings(embedded.host, embedded.port)))
         assert magics.status().startswith(f"database: {embedded.host}:{embedded.port} (default db test), the embedded")
-        databases.use(databases.Database(databases.Settings(embedded.host, embedded.port, configured=True)))
+        connection.use(connection.Connector(connection.Settings(embedded.host, embedded.port, configured=True)))
         assert ", an external server" in magics.status()
     finally:
-        databases.use(None)
+        connection.use(None)
         embedded.stop()

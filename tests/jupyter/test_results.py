@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from rethink_widgets.results import Change, ResultSet, canonical
+from rethink_widgets.jupyter.results import ResultSet, RowChange, canonical
 
 
 def test_rows_keyed_by_primary_key() -> None:
     result = ResultSet("id")
-    assert result.apply({"new_val": {"id": 1, "a": 1}}) == [Change("1", None, {"id": 1, "a": 1})]
+    assert result.apply({"new_val": {"id": 1, "a": 1}}) == [RowChange("1", None, {"id": 1, "a": 1})]
     assert result.apply({"old_val": {"id": 1, "a": 1}, "new_val": {"id": 1, "a": 2}}) == [
-        Change("1", {"id": 1, "a": 1}, {"id": 1, "a": 2})
+        RowChange("1", {"id": 1, "a": 1}, {"id": 1, "a": 2})
     ]
     result.apply({"new_val": {"id": "x"}})
     assert result.rows() == [{"id": 1, "a": 2}, {"id": "x"}]
-    assert result.apply({"old_val": {"id": 1, "a": 2}, "new_val": None}) == [Change("1", {"id": 1, "a": 2}, None)]
+    assert result.apply({"old_val": {"id": 1, "a": 2}, "new_val": None}) == [RowChange("1", {"id": 1, "a": 2}, None)]
     assert len(result) == 1 and result.revision("1") == 0
 
 
@@ -58,7 +58,7 @@ def test_rows_placed_by_offsets() -> None:
     result.apply({"old_val": {"id": 5, "s": 5}, "new_val": {"id": 8, "s": 8}, "old_offset": 2, "new_offset": 1})
     assert [row["s"] for row in result.rows()] == [9, 8, 7]
     moved = result.apply({"old_val": {"id": 9, "s": 9}, "new_val": {"id": 9, "s": 1}, "old_offset": 0, "new_offset": 2})
-    assert moved == [Change("9", {"id": 9, "s": 9}, {"id": 9, "s": 1})]
+    assert moved == [RowChange("9", {"id": 9, "s": 9}, {"id": 9, "s": 1})]
     assert [row["s"] for row in result.rows()] == [8, 7, 1]
 
 

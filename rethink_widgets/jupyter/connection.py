@@ -19,8 +19,8 @@ from typing import Any
 
 from rethinkdb import RethinkDB, net
 
-from rethink_widgets import embedded
-from rethink_widgets.queries import QueryInfo
+from rethink_widgets.jupyter import embedded
+from rethink_widgets.jupyter.queries import QueryInfo
 
 DEFAULT_PORT = 28015
 # Only these say where a database is; a user, password or db alone still means the local (embedded) one.
@@ -85,7 +85,7 @@ class Settings:
         return options
 
 
-class Database:
+class Connector:
     """Connections for feeds and writes, on the running event loop."""
 
     def __init__(self, settings: Settings) -> None:
@@ -171,17 +171,17 @@ class UserConnection(net.DefaultConnection):  # type: ignore[misc]  # the driver
             return False
 
 
-_current: Database | None = None
+_current: Connector | None = None
 
 
-def current() -> Database:
+def current() -> Connector:
     """The database this kernel's widgets use: the one `%load_ext` chose, else the one the environment names."""
     global _current
     if _current is None:
-        _current = Database(Settings.from_environment())
+        _current = Connector(Settings.from_environment())
     return _current
 
 
-def use(database: Database | None) -> None:
+def use(database: Connector | None) -> None:
     global _current
     _current = database

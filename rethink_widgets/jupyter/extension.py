@@ -20,10 +20,9 @@ from typing import Any
 from rethinkdb import r as user_r
 from rethinkdb.errors import ReqlAuthError
 
-from rethink_widgets import database as databases
-from rethink_widgets import embedded as embedded_server
-from rethink_widgets import feeds, state
-from rethink_widgets.magics import RethinkMagics
+from rethink_widgets.jupyter import connection, feeds, state
+from rethink_widgets.jupyter import embedded as embedded_server
+from rethink_widgets.jupyter.magics import RethinkMagics
 
 _closing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
@@ -34,7 +33,7 @@ def watch(query: Any, callback: Callable[[dict[str, Any]], Any]) -> feeds.Watch:
     missed, not replayed, and a printed line says so."""
     if not callable(callback):
         raise TypeError("watch(query, callback): callback must be callable")
-    made = feeds.Watch(query, callback, databases.current())
+    made = feeds.Watch(query, callback, connection.current())
     feeds.replace_earlier_run(made)
     return made.start()
 
@@ -43,22 +42,22 @@ def feed(query: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
     """`async for change in feed(query):` the changes of `query` (options go to `changes()`). It reconnects like
     `watch` (changes made while it was away are missed); the loop ends when the feed is stopped (`%rethink stop`, or
     the cell that made it runs again) and raises the error when the query fails for good."""
-    made = feeds.Feed(query, databases.current(), options)
+    made = feeds.Feed(query, connection.current(), options)
     feeds.replace_earlier_run(made)
     return made.iterate()
 
 
 def load(shell: Any) -> None:
-    from rethink_widgets.live_table import LiveTable
-    from rethink_widgets.todo_list import TodoList
+    from rethink_widgets.jupyter.live_table import LiveTable
+    from rethink_widgets.jupyter.todo_list import TodoList
 
-    settings = databases.Settings.from_environment()
+    settings = connection.Settings.from_environment()
     said = embedded_server.ensure_server(settings)
     if said:
         print(said)
     state.started_embedded = said is not None
-    database = databases.Database(settings)
-    databases.use(database)
+    database = connection.Connector(settings)
+    connection.use(database)
     try:
         user_conn = database.connect_sync()
     except ReqlAuthError as error:
@@ -88,8 +87,8 @@ def unload(shell: Any) -> None:
         if shell.user_ns.get(name) is value:
             del shell.user_ns[name]
     state.added.clear()
-    database = databases.current()
-    databases.use(None)
+    database = connection.current()
+    connection.use(None)
     with contextlib.suppress(RuntimeError):
         task = asyncio.get_event_loop().create_task(database.close())
         _closing.add(task)

@@ -117,7 +117,7 @@ def test_rerun_and_close_leave_no_feed(kernel: Kernel, people: str) -> None:
     first = kernel.run(code)
     kernel.run(code)
     kernel.wait_for(lambda: kernel.widget(first) in kernel.closed, what="the first widget to close")
-    assert kernel.run("from rethink_widgets import feeds; len(feeds.LIVE)").text == "1"
+    assert kernel.run("from rethink_widgets.jupyter import feeds; len(feeds.LIVE)").text == "1"
     kernel.run("t.close()")
     assert kernel.run("len(feeds.LIVE), t.status").text == "(0, 'closed')"
 
@@ -193,7 +193,7 @@ def test_watch_feed_and_status_magic(kernel: Kernel, conn: Any, r: RethinkDB, ta
         "        got.append(change['new_val']['id'])\n"
         "        if len(got) == n: return got\n"
         "task = asyncio.ensure_future(first(2))\n"
-        "from rethink_widgets import feeds\n"
+        "from rethink_widgets.jupyter import feeds\n"
         "for _ in range(100):  # changes made before the watch and the feed are open would be missed\n"
         "    if [live.status for live in feeds.LIVE.values()] == ['ready'] * 2: break\n"
         "    await asyncio.sleep(0.1)"

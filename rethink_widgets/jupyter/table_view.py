@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from rethink_widgets.results import Change, ResultSet
-from rethink_widgets.sorting import sort_key
+from rethink_widgets.jupyter.results import ResultSet, RowChange
+from rethink_widgets.jupyter.sorting import sort_key
 
 STEP_ROWS = 5_000  # rows per step of a rebuild: some 10 ms of work on a shared core
 REDO_PER_STEP = 20  # changed rows redone per step: each moves up to a million entries of the order
@@ -166,7 +166,7 @@ class TableView:
         while not self.step():
             pass
 
-    def apply(self, changes: list[Change]) -> None:
+    def apply(self, changes: list[RowChange]) -> None:
         if self._build is not None:
             self._dirty.update(change.key for change in changes)
         if not self._shown.by_feed_order:

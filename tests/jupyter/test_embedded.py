@@ -17,12 +17,12 @@ from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
 from servers import start_server
 
-from rethink_widgets import embedded
-from rethink_widgets.database import Database, Settings
-from rethink_widgets.embedded import answers, ensure_server
+from rethink_widgets.jupyter import embedded
+from rethink_widgets.jupyter.connection import Connector, Settings
+from rethink_widgets.jupyter.embedded import answers, ensure_server
 
 # Servers and kernels started here run this checkout's code, whichever copy of the package is installed.
-CHECKOUT = str(Path(__file__).resolve().parents[1])
+CHECKOUT = str(Path(__file__).resolve().parents[2])
 
 
 def free_port() -> int:
@@ -89,7 +89,7 @@ def test_starts_one_private_server_with_a_generated_password(home: Path) -> None
     assert said == f"{started} (data and log in {directory})"
     with pytest.raises(ReqlAuthError):
         RethinkDB().connect("127.0.0.1", settings.port)  # every local user could, with the empty password
-    conn = Database(settings).connect_sync()
+    conn = Connector(settings).connect_sync()
     r = RethinkDB()
     r.table_create("kept").run(conn)
     r.table("kept").insert([{"id": i} for i in range(100)]).run(conn)
@@ -118,7 +118,7 @@ def test_an_older_data_directory_gets_a_password_at_its_first_start(home: Path) 
     assert ensure_server(settings) is not None
     with pytest.raises(ReqlAuthError):
         r.connect("127.0.0.1", settings.port)
-    conn = Database(settings).connect_sync()
+    conn = Connector(settings).connect_sync()
     assert r.table_list().run(conn) == ["kept"]
     assert mode(directory) == 0o755
     assert {mode(path) for path in directory.iterdir()} == {0o600}
@@ -143,7 +143,7 @@ def test_kernels_starting_at_once_share_one_server(home: Path) -> None:
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
     assert sorted(map(bool, outcomes)) == [False, True]  # only the one whose server holds the directory says so
     assert embedded.running()
-    first, second = (Database(settings).connect_sync() for _ in range(2))
+    first, second = (Connector(settings).connect_sync() for _ in range(2))
     RethinkDB().table_create("once").run(first)
     assert RethinkDB().table_list().run(second) == ["once"]
     first.close()
@@ -155,7 +155,7 @@ def start_kernel(cwd: Path, env: dict[str, str], port: int) -> Kernel:
     never meets a real server on 28015."""
     cwd.mkdir()
     kernel = Kernel(cwd, {"PYTHONPATH": CHECKOUT, **env})
-    kernel.run(f"import rethink_widgets.database; rethink_widgets.database.DEFAULT_PORT = {port}")
+    kernel.run(f"import rethink_widgets.jupyter.connection; rethink_widgets.jupyter.connection.DEFAULT_PORT = {port}")
     return kernel
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import traitlets
 
-from rethink_widgets import messages
-from rethink_widgets.live_widget import Handlers, LiveWidget, asset
-from rethink_widgets.messages import check_id
-from rethink_widgets.queries import describe
-from rethink_widgets.results import canonical
+from rethink_widgets.jupyter import messages
+from rethink_widgets.jupyter.live_widget import Handlers, LiveWidget, asset
+from rethink_widgets.jupyter.messages import check_id
+from rethink_widgets.jupyter.queries import describe
+from rethink_widgets.jupyter.results import canonical
 
 MAX_TEXT = 500
 MAX_SHOWN = 1000  # items sent to the views; a todo list longer than this is a table (use LiveTable)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from rethink_widgets import database as databases
-from rethink_widgets import feeds, state
+from rethink_widgets.jupyter import connection, feeds, state
 
 STOP_USAGE = "usage: %rethink stop N (a feed %rethink lists) or %rethink stop all"
 
@@ -31,7 +30,7 @@ class RethinkMagics(Magics):
             print(__doc__)
 
     def _connect(self, address: str) -> str:
-        settings = databases.Settings.parse(address, databases.current().settings)
+        settings = connection.Settings.parse(address, connection.current().settings)
         try:
             state.connect(self.shell, settings)
         except Exception as error:
@@ -40,7 +39,7 @@ class RethinkMagics(Magics):
 
 
 def status() -> str:
-    database = databases.current()
+    database = connection.current()
     lines = [f"database: {database.settings.address} (default db {database.default_db}), {_server()}"]
     if not feeds.LIVE:
         lines.append("no live feeds")

@@ -10,7 +10,7 @@ from typing import Any
 from kernel import Kernel
 from rethinkdb import RethinkDB
 
-from rethink_widgets.live_widget import Budget, Throttle, asset
+from rethink_widgets.jupyter.live_widget import Budget, Throttle, asset
 
 
 def test_a_burst_of_pokes_makes_few_flushes() -> None:

@@ -13,12 +13,12 @@ from rethinkdb import RethinkDB
 from rethinkdb.asyncio_net import net_asyncio
 from servers import ServerProcess, start_server
 
-from rethink_widgets import feeds
-from rethink_widgets.database import Database, Settings
+from rethink_widgets.jupyter import feeds
+from rethink_widgets.jupyter.connection import Connector, Settings
 
 COLLECT = (
     "import asyncio\n"
-    "from rethink_widgets import feeds\n"
+    "from rethink_widgets.jupyter import feeds\n"
     "async def collect(changes, into):\n"
     "    async for change in changes:\n"
     "        into.append(change['new_val']['id'])\n"
@@ -59,7 +59,7 @@ def test_a_watch_closed_as_its_connection_opens_stays_closed(
     seen: list[Any] = []
 
     async def main() -> tuple[bool, str]:
-        database = Database(Settings(server.host, server.port, configured=True))
+        database = Connector(Settings(server.host, server.port, configured=True))
         watch = feeds.Watch(database.r.table(table), seen.append, database)
         read = net_asyncio._read_until
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from rethink_widgets import messages
-from rethink_widgets.live_widget import Handlers, LiveWidget, asset
-from rethink_widgets.results import Change
-from rethink_widgets.table_view import VALUE_COLUMN, cell_text
+from rethink_widgets.jupyter import messages
+from rethink_widgets.jupyter.live_widget import Handlers, LiveWidget, asset
+from rethink_widgets.jupyter.results import RowChange
+from rethink_widgets.jupyter.table_view import VALUE_COLUMN, cell_text
 
 if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
     import pandas
@@ -147,7 +147,7 @@ class LiveTable(LiveWidget):
 
     # ---------------------------------------------------------------- state for the views
 
-    def _changed(self, changes: list[Change]) -> None:
+    def _changed(self, changes: list[RowChange]) -> None:
         for change in changes:
             self._count_fields(change.old, -1)
             self._count_fields(change.new, +1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from rethink_widgets.sorting import sort_key
+from rethink_widgets.jupyter.sorting import sort_key
 
 
 def test_order_of_types() -> None:

@@ -7,29 +7,29 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from rethink_widgets import database as databases
-from rethink_widgets import embedded as embedded_server
+from rethink_widgets.jupyter import connection
+from rethink_widgets.jupyter import embedded as embedded_server
 
 added: dict[str, Any] = {}  # the names put in the user namespace, with the values put there
-user_conn: databases.UserConnection | None = None  # the synchronous connection for the user's cells, once loaded
+user_conn: connection.UserConnection | None = None  # the synchronous connection for the user's cells, once loaded
 started_embedded = False  # whether this kernel's `%load_ext` started the embedded server
 
 
 def embedded() -> bool:
     """Whether the widgets' server is the embedded one: started here, or by another kernel."""
-    if databases.current().settings.configured:
+    if connection.current().settings.configured:
         return False
     return started_embedded or embedded_server.running()
 
 
-def connect(shell: Any, settings: databases.Settings) -> None:
+def connect(shell: Any, settings: connection.Settings) -> None:
     """Use the database at `settings` from now on: widgets, feeds and the user's `conn` (opened first, so a server
     that does not answer changes nothing)."""
     global user_conn
-    database = databases.Database(settings)
+    database = connection.Connector(settings)
     new_conn = database.connect_sync()
     old, user_conn = user_conn, new_conn
-    databases.use(database)
+    connection.use(database)
     new_conn.repl()
     if shell.user_ns.get("conn") is old and added.get("conn") is old:
         shell.user_ns["conn"] = added["conn"] = new_conn

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rethink_widgets.database import Settings
+    from rethink_widgets.jupyter.connection import Settings
 
 PASSWORD_FILE = "admin_password"
 LOCK_FILE = "LOCK"

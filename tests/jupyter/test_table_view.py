@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from rethink_widgets.results import ResultSet
-from rethink_widgets.table_view import TableView, cell_text
+from rethink_widgets.jupyter.results import ResultSet
+from rethink_widgets.jupyter.table_view import TableView, cell_text
 
 
 def filled(count: int) -> ResultSet:

@@ -10,7 +10,7 @@ import pytest
 from rethinkdb import RethinkDB, errors
 from servers import ServerProcess, start_server
 
-from rethink_widgets.database import Database, Settings
+from rethink_widgets.jupyter.connection import Connector, Settings
 
 
 def test_settings_from_the_environment() -> None:
@@ -71,7 +71,7 @@ def test_the_users_connection_outlives_a_server_restart(tmp_path: Path, r: Rethi
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     first = start_server(tmp_path / "data", "--driver-port", str(port))
-    conn = Database(Settings("127.0.0.1", port)).connect_sync()
+    conn = Connector(Settings("127.0.0.1", port)).connect_sync()
     r.table_create("kept").run(conn)
     first.kill()
     second = start_server(tmp_path / "data", "--driver-port", str(port))
@@ -83,7 +83,7 @@ def test_the_users_connection_outlives_a_server_restart(tmp_path: Path, r: Rethi
 
 
 def test_a_connection_the_user_closed_stays_closed(server: ServerProcess, r: RethinkDB) -> None:
-    conn = Database(Settings(server.host, server.port)).connect_sync()
+    conn = Connector(Settings(server.host, server.port)).connect_sync()
     conn.close()
     with pytest.raises(errors.ReqlDriverError, match="Connection is closed"):
         r.expr(1).run(conn)

@@ -22,11 +22,10 @@ import anywidget
 import traitlets
 from rethinkdb.errors import ReqlError
 
-from rethink_widgets import database as databases
-from rethink_widgets import messages
-from rethink_widgets.feeds import LiveFeed, replace_earlier_run
-from rethink_widgets.results import Change
-from rethink_widgets.table_view import TableView
+from rethink_widgets.jupyter import connection, messages
+from rethink_widgets.jupyter.feeds import LiveFeed, replace_earlier_run
+from rethink_widgets.jupyter.results import RowChange
+from rethink_widgets.jupyter.table_view import TableView
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +36,8 @@ _ASSETS = Path(__file__).resolve().parent / "js"
 
 
 def asset(name: str) -> Path:
-    """A front-end module shipped inside the package (see setup.py: js/ is installed as rethink_widgets/js)."""
-    path = _ASSETS / name
-    if not path.exists():  # a source checkout without an install: the modules sit beside the package
-        path = _ASSETS.parent.parent / "js" / name
-    return path
+    """A front-end module shipped inside the package, in jupyter/js/."""
+    return _ASSETS / name
 
 
 class Budget:
@@ -118,7 +114,7 @@ class LiveWidget(anywidget.AnyWidget):
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.database = databases.Database(databases.Settings.of_connection(conn)) if conn else databases.current()
+        self.database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
         self._loop = asyncio.get_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
@@ -162,7 +158,7 @@ class LiveWidget(anywidget.AnyWidget):
 
     # ---------------------------------------------------------------- feed events (on the loop)
 
-    def _changed(self, changes: list[Change]) -> None:
+    def _changed(self, changes: list[RowChange]) -> None:
         if self.view.result is not self.feed.result:  # the feed started over with a new result
             self.view.use(self.feed.result)
         else:

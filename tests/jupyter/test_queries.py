@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rethinkdb import RethinkDB
 
-from rethink_widgets.queries import describe
+from rethink_widgets.jupyter.queries import describe
 
 r = RethinkDB()
 

@@ -27,9 +27,9 @@ from typing import Any, Protocol, Self
 
 from rethinkdb import errors
 
-from rethink_widgets.database import Database
-from rethink_widgets.queries import QueryInfo, describe
-from rethink_widgets.results import Change, ResultSet
+from rethink_widgets.jupyter.connection import Connector
+from rethink_widgets.jupyter.queries import QueryInfo, describe
+from rethink_widgets.jupyter.results import ResultSet, RowChange
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Background:
     """A task on the event loop that follows a query's changes, listed in `LIVE` until it is closed; it reconnects
     with backoff while trying again may help."""
 
-    def __init__(self, query: Any, database: Database) -> None:
+    def __init__(self, query: Any, database: Connector) -> None:
         self.query = query
         self.info: QueryInfo = describe(query)
         self.database = database
@@ -172,8 +172,8 @@ class LiveFeed(Background):
     def __init__(
         self,
         query: Any,
-        database: Database,
-        on_changes: Callable[[list[Change]], None] | None = None,
+        database: Connector,
+        on_changes: Callable[[list[RowChange]], None] | None = None,
         on_status: Callable[[str], None] | None = None,
         prepare: Callable[[Any], Awaitable[None]] | None = None,
     ) -> None:
@@ -229,7 +229,7 @@ class LiveFeed(Background):
                 self._count(len(changes))
                 self._tell(changes)
 
-    def _tell(self, changes: list[Change]) -> None:
+    def _tell(self, changes: list[RowChange]) -> None:
         if changes and self._on_changes is not None:
             self._on_changes(changes)
 
@@ -259,7 +259,7 @@ def _is_open(conn: Any) -> bool:
 # -------------------------------------------------------------------- plain forms
 
 
-class Changes(Background):
+class ChangeStream(Background):
     """The changes of a query as they happen (`options` go to `changes()`), each handed to `_deliver`.
 
     After a lost connection or a server restart it reconnects with backoff and goes on with the changes from then:
@@ -268,7 +268,7 @@ class Changes(Background):
     `reconnecting` meanwhile.
     """
 
-    def __init__(self, query: Any, database: Database, options: dict[str, Any]) -> None:
+    def __init__(self, query: Any, database: Connector, options: dict[str, Any]) -> None:
         super().__init__(query, database)
         self.options = options
         self._was_open = False
@@ -293,10 +293,10 @@ class Changes(Background):
         raise NotImplementedError
 
 
-class Watch(Changes):
+class Watch(ChangeStream):
     """`callback(change)` for every change of a query, in the background, until `.stop()` or the callback raises."""
 
-    def __init__(self, query: Any, callback: Callable[[dict[str, Any]], Any], database: Database) -> None:
+    def __init__(self, query: Any, callback: Callable[[dict[str, Any]], Any], database: Connector) -> None:
         super().__init__(query, database, {})
         self.callback = callback
 
@@ -321,10 +321,10 @@ class Watch(Changes):
         return f"Watch({self.name}, {self.status})"
 
 
-class Feed(Changes):
+class Feed(ChangeStream):
     """What `async for change in feed(query)` reads: the task puts changes in a queue, `iterate()` yields them."""
 
-    def __init__(self, query: Any, database: Database, options: dict[str, Any]) -> None:
+    def __init__(self, query: Any, database: Connector, options: dict[str, Any]) -> None:
         super().__init__(query, database, options)
         self._queue: asyncio.Queue[dict[str, Any] | Exception | None] = asyncio.Queue()
 
