@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo notebooks server lint bench clean chromium
+.PHONY: test demo notebooks server lint bench clean chromium front-end
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -13,7 +13,23 @@ $(PY):
 
 LAB_OVERRIDES := jupyter-config/overrides.d/rethink_widgets.json
 
-$(STAMP): $(PY) setup.py pyproject.toml $(LAB_OVERRIDES)
+# The widgets' front end: js/ bundled by esbuild into the package (js/README.md); rebuilt when a source changes.
+# An editable install reads the bundles where they are built, so a rebuild needs no new install.
+STATIC  := rethink_widgets/jupyter/static
+BUNDLES := $(STATIC)/live_table.js $(STATIC)/todo_list.js
+
+js/node_modules/.package-lock.json: js/package.json js/package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "Installing Debian's nodejs and npm to bundle the widgets' front end"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd js && npm ci --no-audit --no-fund
+
+$(BUNDLES) &: js/node_modules/.package-lock.json $(wildcard js/*.js js/*.css)
+	cd js && npm run build
+
+front-end: $(BUNDLES)
+
+$(STAMP): $(PY) setup.py pyproject.toml $(LAB_OVERRIDES) | $(BUNDLES)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,demo]'
 	@# An editable install leaves out setup.py's data_files: put JupyterLab's settings defaults where a wheel would.
@@ -61,4 +77,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.hostile
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info js/node_modules $(STATIC)

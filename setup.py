@@ -1,18 +1,55 @@
 """Packaging for rethink_widgets: live RethinkDB widgets for Jupyter, with an embedded ReQL server."""
 
+import shutil
+import subprocess
+from pathlib import Path
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
+
+HERE = Path(__file__).resolve().parent
+FRONT_END = HERE / "js"
+
+
+def build_front_end() -> None:
+    """Bundle the widgets' views (js/, see js/README.md) into rethink_widgets/jupyter/static/. A source checkout
+    builds them; an sdist (it has PKG-INFO) ships the bundles it was made with, so installing it needs no Node.js."""
+    if not FRONT_END.is_dir() or (HERE / "PKG-INFO").is_file():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit(
+            "Installing rethink_widgets from a source checkout bundles the widgets' front end (js/) with npm, "
+            "which is not on PATH: install Node.js and npm (Debian: apt-get install nodejs npm) and try again."
+        )
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FRONT_END, check=True)
+    subprocess.run([npm, "run", "build"], cwd=FRONT_END, check=True)
+
+
+class BuildPy(build_py):
+    def run(self) -> None:
+        build_front_end()
+        super().run()
+
+
+class Sdist(sdist):
+    def run(self) -> None:
+        build_front_end()
+        super().run()
+
 
 setup(
     name="rethink_widgets",
     version="0.1.0",
     description="Live RethinkDB changefeed widgets for Jupyter, with an embedded ReQL server",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["rethink_widgets", "rethink_widgets.*"]),
-    # The widgets' front-end modules ship inside the package, beside the Python modules they belong to.
-    package_data={"rethink_widgets.jupyter": ["js/*.js", "js/*.css"]},
+    # The widgets' front end ships inside the package, bundled from js/ (see build_front_end).
+    package_data={"rethink_widgets.jupyter": ["static/*"]},
     include_package_data=True,
     # JupyterLab merges settings files found here with its defaults: saving widget state with a notebook lets a
     # saved notebook show each widget's last snapshot (marked not live) when no kernel runs. A user's own setting
@@ -51,6 +88,7 @@ setup(
             "jupyterlab>=4.4",
         ],
     },
+    cmdclass={"build_py": BuildPy, "sdist": Sdist},
     entry_points={
         "console_scripts": [
             "rethink-widgets-server=rethink_widgets.server.cli:main",

@@ -32,12 +32,19 @@ log = logging.getLogger(__name__)
 UPDATES_PER_SECOND = 30
 # What carries out each request type a widget's views may make (its result is not used).
 Handlers = Mapping[type[messages.Request], Callable[[Any], Awaitable[object]]]
-_ASSETS = Path(__file__).resolve().parent / "js"
+_STATIC = Path(__file__).resolve().parent / "static"
 
 
 def asset(name: str) -> Path:
-    """A front-end module shipped inside the package, in jupyter/js/."""
-    return _ASSETS / name
+    """A widget's front-end module, bundled from the repository's js/ into jupyter/static/ when the package is built
+    or installed (see js/README.md)."""
+    path = _STATIC / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: the widgets' front end is built from js/ by `npm ci && npm run build` there"
+            " (`make` and `pip install .` run it)."
+        )
+    return path
 
 
 class Budget:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from typing import Any
 
+import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
 
@@ -45,7 +47,14 @@ def test_cancel_drops_a_pending_flush() -> None:
 
 
 def test_front_end_modules_are_found() -> None:
-    assert asset("live_table.js").read_text().rstrip().endswith("export default { render };")
+    # The bundle (js/ built by esbuild) ends with `export default { render };` in esbuild's words.
+    module = asset("live_table.js").read_text()
+    assert re.search(r"var (\w+) = \{ render \};\s*export \{\s*\1 as default\s*\};\s*$", module)
+
+
+def test_a_missing_front_end_says_how_to_build_it() -> None:
+    with pytest.raises(FileNotFoundError, match="npm ci && npm run build"):
+        asset("no_such_widget.js")
 
 
 class RecordingBudget(Budget):

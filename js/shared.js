@@ -1,0 +1,56 @@
+// What both widgets' views share: building elements, the "not live" handshake with the kernel, and keeping a
+// list's children by key. Values are always set as text (textContent), never parsed as HTML.
+
+export function element(tag, attributes = {}, text) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// A view drawn from saved state (no kernel behind it) says so rather than claiming to be live. It says hello; the
+// kernel's answer (see messages.py) or any update from it shows a kernel is there, and `heard()` is called for an
+// update. `redraw` draws what depends on `stale()`. Call `stop()` when the view goes away.
+export function greetKernel(model, root, offline, redraw) {
+  let live = false;
+  let stale = false;
+  const heard = () => {
+    live = true;
+    stale = false;
+    root.classList.remove("rw-stale");
+    offline.textContent = "";
+  };
+  const silence = setTimeout(() => {
+    if (live) return;
+    stale = true;
+    root.classList.add("rw-stale");
+    offline.textContent = "Not live: no kernel is answering; this is the last saved snapshot.";
+    redraw();
+  }, 3000);
+  model.on("msg:custom", (msg) => {
+    if (msg && msg.type === "live") {
+      heard();
+      redraw();
+    }
+  });
+  model.send({ type: "hello" });
+  return { heard, stale: () => stale, stop: () => clearTimeout(silence) };
+}
+
+// Makes `parent`'s children match `entries` (each with a `key`), keeping each child by its key (data-key): one made
+// by `make()` for a new key, `update(child, entry)` for every one. Only what moved is moved: a child taken out and
+// put back would lose the focus of an input inside it, such as a cell or an item being edited.
+export function reconcile(parent, entries, make, update) {
+  const kept = new Map();
+  for (const child of parent.children) kept.set(child.dataset.key, child);
+  const children = entries.map((entry) => {
+    const child = kept.get(entry.key) || make();
+    child.dataset.key = entry.key;
+    update(child, entry);
+    return child;
+  });
+  children.forEach((child, i) => {
+    if (parent.children[i] !== child) parent.insertBefore(child, parent.children[i] || null);
+  });
+  while (parent.children.length > children.length) parent.lastElementChild.remove();
+}

@@ -1,0 +1,127 @@
+// TodoList's view: the items the kernel keeps in the model; every action is a request the kernel validates (see
+// messages.py). A checkbox flips at once (the browser's own state) and the kernel's next update confirms or rolls
+// it back. Text is always set as text (textContent, input values), never parsed as HTML.
+
+import { element, greetKernel, reconcile } from "./shared.js";
+import OWN_STYLE from "./todo_list.css";
+import SHARED_STYLE from "./widgets.css";
+
+const STYLE = SHARED_STYLE + OWN_STYLE;
+
+// The box for a new item. The kernel judges the text (empty, too long): a refusal comes back as the message and
+// the text stays to be fixed; the box empties when the kernel says the item was added. Replies go to every view of
+// the model: a request's reference carries this view's own mark.
+function entryBox(model) {
+  const input = element("input", { type: "text", placeholder: "What needs doing?", "aria-label": "New item" });
+  const mark = Math.random().toString(36).slice(2);
+  let adding = 0;
+  const pending = new Map(); // request reference -> the text sent
+  model.on("msg:custom", (msg) => {
+    if (msg && msg.type === "added") {
+      if (input.value === pending.get(msg.ref)) input.value = "";
+      pending.delete(msg.ref);
+    }
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      adding += 1;
+      const ref = `${mark}:${adding}`;
+      pending.set(ref, input.value);
+      model.send({ type: "add", text: input.value, ref });
+    }
+  });
+  return input;
+}
+
+function startEdit(model, li) {
+  const label = li.querySelector(".rw-text");
+  if (!label || li.querySelector("input[type=text]")) return;
+  const editor = element("input", { type: "text", "aria-label": "Edit item" });
+  editor.value = li.item.text;
+  label.replaceWith(editor);
+  editor.focus();
+  let done = false;
+  const finish = (save) => {
+    if (done) return;
+    done = true;
+    if (save && editor.value !== li.item.text) model.send({ type: "edit", id: li.item.id, text: editor.value });
+    label.textContent = li.item.text;
+    editor.replaceWith(label);
+  };
+  editor.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") finish(true);
+    else if (event.key === "Escape") finish(false);
+  });
+  editor.addEventListener("blur", () => finish(true));
+}
+
+function makeItem(model) {
+  const li = element("li");
+  const box = element("input", { type: "checkbox" });
+  box.addEventListener("change", () => model.send({ type: "toggle", id: li.item.id, done: box.checked }));
+  const label = element("span", { class: "rw-text", tabindex: "0" });
+  label.addEventListener("dblclick", () => startEdit(model, li));
+  label.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === "F2") startEdit(model, li);
+  });
+  const remove = element("button", { "aria-label": "Delete item", title: "Delete" }, "✕");
+  remove.addEventListener("click", () => model.send({ type: "delete", id: li.item.id }));
+  li.append(box, label, remove);
+  return li;
+}
+
+function fillItem(li, item) {
+  li.item = item;
+  li.classList.toggle("rw-done", item.done);
+  const box = li.querySelector("input[type=checkbox]");
+  box.checked = item.done;
+  box.setAttribute("aria-label", `Done: ${item.text}`);
+  const label = li.querySelector(".rw-text"); // not there while the item is being edited
+  if (label) label.textContent = item.text;
+}
+
+function render({ model, el }) {
+  const root = element("div", { class: "rw-todo" });
+  root.append(element("style", {}, STYLE));
+  const head = element("div", { class: "rw-bar" });
+  const title = element("span", { class: "rw-title" });
+  const status = element("span", { class: "rw-status", role: "status" });
+  head.append(title, status);
+  const entry = element("div", { class: "rw-bar" });
+  entry.append(entryBox(model));
+  const list = element("ul", { "aria-label": "Items" });
+  const foot = element("div", { class: "rw-bar" });
+  const left = element("span", { class: "rw-left" });
+  const clear = element("button", {}, "Clear completed");
+  clear.addEventListener("click", () => model.send({ type: "clear_completed" }));
+  foot.append(left, clear);
+  const message = element("div", { class: "rw-message", role: "alert" });
+  const offline = element("div", { class: "rw-offline" });
+  root.append(head, entry, list, foot, message, offline);
+  el.append(root);
+
+  const kernel = greetKernel(model, root, offline, draw);
+
+  function draw() {
+    title.textContent = model.get("title");
+    status.textContent = kernel.stale() ? "not live" : model.get("status");
+    const count = model.get("left");
+    left.textContent = `${count} item${count === 1 ? "" : "s"} left`;
+    clear.hidden = model.get("total") === count;
+    message.textContent = model.get("message");
+    // Items are kept by key, so an item being edited survives changes to the others.
+    reconcile(list, model.get("items_shown"), () => makeItem(model), fillItem);
+  }
+
+  model.on("change:version", () => {
+    kernel.heard();
+    draw();
+  });
+  model.on("change:message", () => {
+    message.textContent = model.get("message");
+  });
+  draw();
+  return kernel.stop;
+}
+
+export default { render };
