@@ -8,9 +8,9 @@ export function element(tag, attributes = {}, text) {
   return node;
 }
 
-// A view drawn from saved state (no kernel behind it) says so rather than claiming to be live. It says hello; the
-// kernel's answer (see messages.py) or any update from it shows a kernel is there, and `heard()` is called for an
-// update. `redraw` draws what depends on `stale()`. Call `stop()` when the view goes away.
+// A view drawn from saved state (no kernel behind it) says so rather than claiming to be live. The view says hello;
+// the kernel's answer `live` (see messages.py) or any update from it shows a kernel is there: the view calls
+// `heard()` on each update. `redraw` draws what depends on `stale()`; call `stop()` when the view goes away.
 export function greetKernel(model, root, offline, redraw) {
   let live = false;
   let stale = false;
