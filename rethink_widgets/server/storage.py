@@ -150,7 +150,9 @@ class DoesNotExist(CatalogConflict):
 
 
 @dataclass(frozen=True)
-class Change:
+class CommittedChange:
+    """One document changed by a commit (`old` None: inserted; `new` None: deleted), as commit listeners get it."""
+
     table_id: str
     key: Any
     old: dict[str, Any] | None
@@ -233,7 +235,7 @@ class Storage:
         self._index_functions: dict[tuple[str, str], IndexFunction] = {}
         self._local = threading.local()
         self._lock = _WriteLock()
-        self._listeners: list[Callable[[list[Change]], None]] = []
+        self._listeners: list[Callable[[list[CommittedChange]], None]] = []
         self._drop_listeners: list[Callable[[TableInfo], None]] = []
         self._catalog_listeners: list[Callable[[], None]] = []
         self._readers: list[sqlite3.Connection] = []
@@ -343,7 +345,7 @@ class Storage:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
 
-    def add_commit_listener(self, listener: Callable[[list[Change]], None]) -> None:
+    def add_commit_listener(self, listener: Callable[[list[CommittedChange]], None]) -> None:
         """Call `listener` with each commit's changes, in commit order, on the writing thread."""
         self._listeners.append(listener)
 
@@ -355,7 +357,7 @@ class Storage:
         """Call `listener` after each change of the catalog, in order, while no other change can start."""
         self._catalog_listeners.append(listener)
 
-    def publish(self, changes: list[Change]) -> None:
+    def publish(self, changes: list[CommittedChange]) -> None:
         """Hand changes that no transaction made (those of the system tables) to the commit listeners."""
         with self._lock, interrupts.shielded():
             for listener in self._listeners:
@@ -950,7 +952,7 @@ class Transaction:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         self._conn = storage._writer
-        self.changes: list[Change] = []
+        self.changes: list[CommittedChange] = []
 
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         self._storage._require_table(table)
@@ -967,7 +969,7 @@ class Transaction:
         old = json.loads(row[0]) if row else None
         self._conn.execute(f"INSERT OR REPLACE INTO {table.sql} VALUES (?, ?)", (pkey, _dumps(doc)))
         self._reindex(table, pkey, old, doc)
-        self.changes.append(Change(table.id, key, old, doc))
+        self.changes.append(CommittedChange(table.id, key, old, doc))
         return old
 
     def delete(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
@@ -979,7 +981,7 @@ class Transaction:
             return None
         old: dict[str, Any] = json.loads(row[0])
         self._reindex(table, pkey, old, None)
-        self.changes.append(Change(table.id, key, old, None))
+        self.changes.append(CommittedChange(table.id, key, old, None))
         return old
 
     def _reindex(self, table: TableInfo, pkey: bytes, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:

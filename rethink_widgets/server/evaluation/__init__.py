@@ -75,10 +75,11 @@ class Sequence:
 
 
 @dataclass
-class Feed:
-    """A query's result as a changefeed, with the steps (map, filter, limit ...) applied to its change documents."""
+class SubscriptionRequest:
+    """A query's result as a changefeed: what to subscribe to, and the steps (map, filter, limit ...) applied to its
+    change documents."""
 
-    changes: changes.Changes | changes.UnionedChanges
+    changes: changes.ChangefeedSource | changes.ChangefeedUnion
     steps: list[Step]
     started: float = 0.0  # when evaluation began (time.perf_counter), for the profile
 
@@ -90,7 +91,9 @@ class Engine:
         self.storage = storage
         self.system_feeds = SystemFeeds(storage)
 
-    def start(self, term: Any, global_optargs: dict[str, Any], user: str = "admin") -> Atom | Sequence | Feed:
+    def start(
+        self, term: Any, global_optargs: dict[str, Any], user: str = "admin"
+    ) -> Atom | Sequence | SubscriptionRequest:
         """Run a query for `user`."""
         try:
             node = terms.compile_query(term)
@@ -151,10 +154,10 @@ def _array_limit(value: Any) -> int:
     return int(value)
 
 
-def _result(ctx: Context, value: Any) -> Atom | Sequence | Feed:
+def _result(ctx: Context, value: Any) -> Atom | Sequence | SubscriptionRequest:
     feed = changes.feed_of(value)
     if feed is not None:
-        return Feed(*feed)
+        return SubscriptionRequest(*feed)
     if isinstance(value, ArraySelection):
         return Atom(datums.to_wire(value.rows))
     if isinstance(value, Stream):

@@ -1,8 +1,8 @@
 """The CHANGES term: what a changefeed follows, the steps that shape its rows, and its options.
 
 Evaluating `changes()` reads nothing. It unwinds the stream it is called on (a table, `get`, `get_all`, `between`,
-`order_by(index).limit(n)`, with deterministic row-wise steps such as filter, map or pluck) into a `Changes` value:
-a `Watch` saying which documents of which table to follow, the steps to apply to each document, and the options.
+`order_by(index).limit(n)`, with deterministic row-wise steps such as filter, map or pluck) into a `ChangefeedSource`:
+a `WatchedRows` saying which documents of which table to follow, the steps to apply to each document, and the options.
 Steps called after `changes()` are recorded on the streams built over it; the server's changefeeds run them on each
 change document.
 """
@@ -73,16 +73,16 @@ class LimitWatch:
     descending: bool
 
 
-Watch = PointWatch | RangeWatch | LimitWatch
+WatchedRows = PointWatch | RangeWatch | LimitWatch
 
 
 @dataclass(eq=False)
-class Changes(Stream):
+class ChangefeedSource(Stream):
     """A changefeed: `watch` on `table`, each document shaped by `steps`, the initial result read by `initial`."""
 
     ctx: Context
     table: Table
-    watch: Watch
+    watch: WatchedRows
     steps: list[RowStep]
     initial: Stream | None
     options: FeedOptions
@@ -110,10 +110,10 @@ class Changes(Stream):
 
 
 @dataclass(eq=False)
-class UnionedChanges(Stream):
+class ChangefeedUnion(Stream):
     """`union` of changefeeds: one stream with the changes of every member, each after its own steps."""
 
-    members: list[tuple[Changes, list[Step]]]
+    members: list[tuple[ChangefeedSource, list[Step]]]
     is_changefeed = True
 
     def __post_init__(self) -> None:
@@ -124,11 +124,11 @@ def _refuse_iteration() -> Iterator[Any]:
     raise ReqlQueryLogicError(INFINITE_TERMINAL)
 
 
-def feed_of(value: Any) -> tuple[Changes | UnionedChanges, list[Step]] | None:
+def feed_of(value: Any) -> tuple[ChangefeedSource | ChangefeedUnion, list[Step]] | None:
     """The changefeed a stream was built on, with the steps applied after it (in order); None for other values."""
     steps: list[Step] = []
     while isinstance(value, Stream):
-        if isinstance(value, (Changes, UnionedChanges)):
+        if isinstance(value, (ChangefeedSource, ChangefeedUnion)):
             steps.reverse()
             return value, steps
         if value.origin is None:
@@ -138,20 +138,20 @@ def feed_of(value: Any) -> tuple[Changes | UnionedChanges, list[Step]] | None:
     return None
 
 
-def union_of_changefeeds(seqs: list[Any]) -> UnionedChanges:
-    members: list[tuple[Changes, list[Step]]] = []
+def union_of_changefeeds(seqs: list[Any]) -> ChangefeedUnion:
+    members: list[tuple[ChangefeedSource, list[Step]]] = []
     for seq in seqs:
         found = feed_of(seq)
         if found is None:
             raise ReqlQueryLogicError("Cannot `union` a changefeed with a sequence that is not a changefeed.")
         feed, steps = found
-        if isinstance(feed, UnionedChanges):
+        if isinstance(feed, ChangefeedUnion):
             if steps:
                 raise ReqlQueryLogicError("Cannot `union` a transformed union of changefeeds; transform the members.")
             members.extend(feed.members)
         else:
             members.append((feed, steps))
-    return UnionedChanges(members)
+    return ChangefeedUnion(members)
 
 
 # ---------------------------------------------------------------- the term
@@ -163,7 +163,7 @@ def union_of_changefeeds(seqs: list[Any]) -> UnionedChanges:
     optargs=("squash", "changefeed_queue_size", "include_initial", "include_states", "include_offsets",
              "include_types"),
 )  # fmt: skip
-def changes(ctx: Context, term: Term) -> Changes:
+def changes(ctx: Context, term: Term) -> ChangefeedSource:
     target = ranked_term(ctx, term.args[0]) or ctx.eval(term.args[0])
     options = _options(ctx, term)
     if isinstance(target, SingleSelection):
@@ -171,11 +171,11 @@ def changes(ctx: Context, term: Term) -> Changes:
             raise ReqlQueryLogicError("Cannot include offsets for point changefeeds.")
         initial = Stream(lambda: iter([target.table.get(target.key)]))
         permissions.require_read(ctx, target.table.info)
-        return Changes(ctx, target.table, PointWatch(target.key), [], initial, options)
+        return ChangefeedSource(ctx, target.table, PointWatch(target.key), [], initial, options)
     if not isinstance(target, Stream) or feed_of(target) is not None:
         raise ReqlQueryLogicError(f"Cannot call `changes` on this type: {type_of(target)}.")
     steps, base = _unwind(target)
-    watch: Watch
+    watch: WatchedRows
     if isinstance(base, Stream) and isinstance(base.origin, tuple) and isinstance(base.origin[1], LimitStep):
         watch, table = _limit_watch(base.origin[0], base.origin[1])
     else:
@@ -183,7 +183,7 @@ def changes(ctx: Context, term: Term) -> Changes:
         if options.include_offsets:
             raise ReqlQueryLogicError("Cannot include offsets for range subs.")
     permissions.require_read(ctx, table.info)  # changes reach the feed from commits, not through reads
-    return Changes(ctx, table, watch, steps, target, options)
+    return ChangefeedSource(ctx, table, watch, steps, target, options)
 
 
 def _unwind(stream: Stream) -> tuple[list[RowStep], Stream]:

@@ -51,7 +51,15 @@ from rethink_widgets.server.evaluation.system import (
     checked_name,
 )
 from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import SYSTEM_DB, AlreadyExists, CatalogConflict, Change, Scope, Storage, TableInfo
+from rethink_widgets.server.storage import (
+    SYSTEM_DB,
+    AlreadyExists,
+    CatalogConflict,
+    CommittedChange,
+    Scope,
+    Storage,
+    TableInfo,
+)
 
 SCRATCH = "_debug_scratch"
 _CONFIG_FIELDS = ("name", "db", "id", "indexes", "primary_key", "shards", "write_acks", "durability", "write_hook")
@@ -407,7 +415,7 @@ class SystemFeeds:
             for key in [*before, *(key for key in after if key not in before)]:
                 old, new = before.get(key), after.get(key)
                 if old is None or new is None or not datums.equal(old, new):
-                    changes.append(Change(table.info.id, (new or before[key])["id"], old, new))
+                    changes.append(CommittedChange(table.info.id, (new or before[key])["id"], old, new))
         if changes:
             self._storage.publish(changes)
 

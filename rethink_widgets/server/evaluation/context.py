@@ -19,7 +19,7 @@ from rethink_widgets.server.errors import (
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
-    Database,
+    DatabaseRef,
     Func,
     SingleSelection,
     Stream,
@@ -106,7 +106,7 @@ class Context:
             return value.doc
         if isinstance(value, ArraySelection):
             return value.rows
-        if isinstance(value, (Stream, Func, Database)) or category(value) != "DATUM":
+        if isinstance(value, (Stream, Func, DatabaseRef)) or category(value) != "DATUM":
             raise ReqlQueryLogicError(f"Expected type DATUM but found {category(value)}:")
         return value
 
@@ -173,7 +173,7 @@ class Context:
     @property
     def db_name(self) -> str:
         db = self.optargs.get("db")
-        return db.name if isinstance(db, Database) else "test"
+        return db.name if isinstance(db, DatabaseRef) else "test"
 
     # ---- arrays
 

@@ -21,7 +21,7 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.catalog import system_id
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import Database, Table, TableStorage, category
+from rethink_widgets.server.evaluation.values import DatabaseRef, Table, TableStorage, category
 from rethink_widgets.server.storage import SYSTEM_DB, Scope, Storage, TableInfo, Transaction
 
 ADMIN = "admin"
@@ -167,7 +167,7 @@ def grant(ctx: Context, term: Term) -> dict[str, Any]:
 
 def _scope(ctx: Context, target: Any) -> Scope:
     """The scope `db.grant` or `table.grant` works on."""
-    if isinstance(target, Database):
+    if isinstance(target, DatabaseRef):
         db_id = db_id_of(ctx.storage, target.name)
         if db_id is None:
             raise ReqlOpFailedError(f"Database `{target.name}` does not exist.")

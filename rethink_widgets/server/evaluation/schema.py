@@ -20,7 +20,7 @@ from rethink_widgets.server.evaluation.config_tables import SYSTEM_TABLES
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
-    Database,
+    DatabaseRef,
     Selection,
     SingleSelection,
     Table,
@@ -34,7 +34,7 @@ from rethink_widgets.server.storage import SYSTEM_DB, CatalogConflict, TableInfo
 def database(ctx: Context, node: Any) -> str:
     """The name of an existing database given by a DB term's value."""
     value = ctx.eval(node)
-    if not isinstance(value, Database):
+    if not isinstance(value, DatabaseRef):
         raise ReqlQueryLogicError("Expected type DATABASE but found DATUM:")
     return value.name
 
@@ -63,8 +63,8 @@ def _scope_db(ctx: Context, term: Term, args_before: int) -> str:
 
 
 @operation("DB", 1)
-def db(ctx: Context, term: Term) -> Database:
-    return Database(check_name("Database", ctx.string(term.args[0])))
+def db(ctx: Context, term: Term) -> DatabaseRef:
+    return DatabaseRef(check_name("Database", ctx.string(term.args[0])))
 
 
 @operation("DB_CREATE", 1)
@@ -153,7 +153,7 @@ def wait(ctx: Context, term: Term) -> dict[str, int]:
     if not term.args:
         raise ReqlQueryLogicError("`wait` can only be called on a table or database.")
     target = ctx.eval(term.args[0])
-    if isinstance(target, Database):
+    if isinstance(target, DatabaseRef):
         require_db(ctx, target.name)
         return {"ready": len(ctx.storage.table_list(target.name))}
     _table(target)
@@ -315,7 +315,7 @@ def index_wait(ctx: Context, term: Term) -> list[dict[str, Any]]:
 @operation("INFO", 1)
 def info(ctx: Context, term: Term) -> dict[str, Any]:
     value = ctx.eval(term.args[0])
-    if isinstance(value, Database):
+    if isinstance(value, DatabaseRef):
         require_db(ctx, value.name)
         return {"id": db_id(ctx.storage, value.name), "name": value.name, "type": "DB"}
     if isinstance(value, Table):

@@ -46,7 +46,9 @@ class Func:
         return ctx.with_scope(scope)
 
 
-class Database:
+class DatabaseRef:
+    """A database as `r.db(name)` names it: only a name, checked when a term uses it."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -264,7 +266,7 @@ def type_of(value: Any) -> str:
         return value.type_name
     if isinstance(value, Func):
         return "FUNCTION"
-    if isinstance(value, Database):
+    if isinstance(value, DatabaseRef):
         return "DB"
     return datums.type_name(value)
 
@@ -283,7 +285,7 @@ def category(value: Any) -> str:
         return "SINGLE_SELECTION"
     if isinstance(value, Func):
         return "FUNCTION"
-    if isinstance(value, Database):
+    if isinstance(value, DatabaseRef):
         return "DATABASE"
     if isinstance(value, Grouped):
         return "GROUPED_DATA"
