@@ -389,7 +389,7 @@ def _scratch_table(storage: Storage) -> TableInfo:
     """`rethinkdb._debug_scratch`: an ordinary table kept in the system database, made when first used."""
     info = storage.table(SYSTEM_DB, SCRATCH)
     if info is None:
-        with contextlib.suppress(ValueError):  # another query made it first
+        with contextlib.suppress(AlreadyExists):  # another query made it first
             storage.table_create(SYSTEM_DB, SCRATCH)
         info = storage.table(SYSTEM_DB, SCRATCH)
     assert info is not None
