@@ -16,6 +16,7 @@ from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQuery
 from rethink_widgets.server.evaluation import datums, terms
 from rethink_widgets.server.evaluation.config_tables import SystemFeeds
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.time_values import utc_now
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
@@ -108,7 +109,7 @@ class Engine:
         for name in raw_optargs:
             if name not in allowed:
                 raise ReqlCompileError(f"Unrecognized global optional argument `{name}`.")
-        ctx = Context(self, {}, times.utc_now())
+        ctx = Context(self.storage, {}, utc_now())
         for name, raw in raw_optargs.items():
             try:
                 value = terms.compile_query(raw).eval(ctx)

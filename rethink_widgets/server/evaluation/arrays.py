@@ -16,8 +16,7 @@ from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, check_finite, type_error
-from rethink_widgets.server.evaluation.control import truthy
-from rethink_widgets.server.evaluation.ordering import key_function
+from rethink_widgets.server.evaluation.fields import key_function
 from rethink_widgets.server.evaluation.terms import Datum, Node, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selection, Stream
 
@@ -211,7 +210,7 @@ def offsets_of(ctx: Context, term: Term) -> Sequence:
 
 
 def _predicate(ctx: Context, func: Func) -> Callable[[Any], bool]:
-    return lambda row: truthy(ctx.as_datum(func(ctx, row)))
+    return lambda row: datums.truthy(ctx.as_datum(func(ctx, row)))
 
 
 def _equal_to(value: Any) -> Callable[[Any], bool]:

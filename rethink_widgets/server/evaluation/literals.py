@@ -13,7 +13,7 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.control import check_pseudotype
+from rethink_widgets.server.evaluation.pseudotypes import check_pseudotype
 from rethink_widgets.server.evaluation.terms import Node, Term, operation
 from rethink_widgets.server.evaluation.values import Func
 

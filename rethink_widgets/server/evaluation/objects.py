@@ -12,7 +12,12 @@ from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicE
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, integral
 from rethink_widgets.server.evaluation.fields import check_object, field_of
-from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
+from rethink_widgets.server.evaluation.literals import (
+    array_allowing_literals,
+    call_allowing_literals,
+    eval_allowing_literals,
+    whole_patch,
+)
 from rethink_widgets.server.evaluation.sequences import Sequence, expand_rows, filter_rows, map_rows, nth_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, SingleSelection, Stream
@@ -203,7 +208,7 @@ def with_fields(ctx: Context, term: Term) -> Any:
 # ---------------------------------------------------------------- merge
 
 
-@operation("MERGE", (1, VARIADIC))
+@operation("MERGE", (1, VARIADIC), args_reader=array_allowing_literals)
 def merge(ctx: Context, term: Term) -> Any:
     patches = [eval_allowing_literals(ctx, node) for node in term.args[1:]]
 

@@ -16,11 +16,10 @@ from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, check_finite, type_error
-from rethink_widgets.server.evaluation.control import call
-from rethink_widgets.server.evaluation.ordering import key_function
+from rethink_widgets.server.evaluation.fields import key_function
 from rethink_widgets.server.evaluation.schema import require_index
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import Func, LimitStep, SingleSelection, Stream, Table, TableSlice
+from rethink_widgets.server.evaluation.values import Func, LimitStep, SingleSelection, Stream, Table, TableSlice, call
 
 # ---------------------------------------------------------------- accumulators
 

@@ -11,12 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rethink_widgets.server import interrupts, keys
-from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from rethink_widgets.server.errors import EmptyError, ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.arrays import ordered_union
 from rethink_widgets.server.evaluation.changes import union_of_changefeeds
 from rethink_widgets.server.evaluation.context import Context, check_finite
-from rethink_widgets.server.evaluation.control import EmptyError, truthy
 from rethink_widgets.server.evaluation.literals import eval_allowing_literals
 from rethink_widgets.server.evaluation.schema import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Datum, Term, is_deterministic, operation
@@ -74,13 +73,13 @@ def as_predicate(ctx: Context, value: Any) -> Callable[[Any], bool]:
 
         def test(row: Any) -> bool:
             result = ctx.as_datum(value(ctx, row))
-            return _matches(row, result) if pattern and datums.is_object(result) else truthy(result)
+            return _matches(row, result) if pattern and datums.is_object(result) else datums.truthy(result)
 
         return test
     value = ctx.as_datum(value)
     if datums.is_object(value) or isinstance(value, datums.Literal):
         return lambda row: _matches(row, value)
-    return lambda _row: truthy(value)
+    return lambda _row: datums.truthy(value)
 
 
 def _matches(row: Any, pattern: dict[str, Any] | datums.Literal) -> bool:
@@ -114,7 +113,7 @@ def filter_term(ctx: Context, term: Term) -> Sequence:
             if default is None:
                 return False
             try:
-                return truthy(ctx.datum(default))
+                return datums.truthy(ctx.datum(default))
             except EmptyError:
                 raise missing from None
 

@@ -22,8 +22,9 @@ from typing import Any
 from rethink_widgets.server import interrupts, keys, scram, wire
 from rethink_widgets.server.activity import Rate
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, permissions, times
+from rethink_widgets.server.evaluation import datums, permissions
 from rethink_widgets.server.evaluation.catalog import system_id, user_tables, valid_name
+from rethink_widgets.server.evaluation.time_values import make_time
 from rethink_widgets.server.evaluation.values import Table
 from rethink_widgets.server.storage import SYSTEM_DB, Storage, TableInfo
 
@@ -204,7 +205,7 @@ class ServerStatusTable(SystemTable):
 
     def rows(self) -> list[dict[str, Any]]:
         activity = self.storage.activity
-        started = times.make_time(round(activity.time_started, 3))
+        started = make_time(round(activity.time_started, 3))
         cache = self.storage.settings()["cache_size_mb"]
         network: dict[str, Any] = {
             "canonical_addresses": [], "cluster_port": None, "connected_to": {}, "hostname": socket.gethostname(),

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rethink_widgets.server import interrupts, keys
+from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.storage import TableInfo, Transaction
 
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
-    from rethink_widgets.server.evaluation.terms import Node
-    from rethink_widgets.server.storage import TableInfo, Transaction
+    from rethink_widgets.server.evaluation.terms import Node, Term
 
 
 class Func:
@@ -44,6 +45,18 @@ class Func:
         scope = dict(self.scope)
         scope.update(zip(self.params, args, strict=False))
         return ctx.with_scope(scope)
+
+
+def call(ctx: Context, func: Func, args: list[Any]) -> Any:
+    """Call a function with exactly its arity, as r.do does."""
+    if func.arity != len(args):
+        plural = "" if len(args) == 1 else "s"
+        fplural = "" if func.arity == 1 else "s"
+        raise ReqlQueryLogicError(
+            f"Expected function with {len(args)} argument{plural} but found function with "
+            f"{func.arity} argument{fplural}."
+        )
+    return func(ctx, *args)
 
 
 class DatabaseRef:
@@ -258,6 +271,13 @@ class Grouped:
 
     def items(self) -> list[tuple[Any, Any]]:
         return [self.groups[k] for k in sorted(self.groups)]
+
+    def run_per_group(self, ctx: Context, term: Term, at: int) -> Grouped:
+        """`term` run once per group, with the group's value as its argument `at` (the grouped one)."""
+        results = {}
+        for group, value in self.items():
+            results[keys.encode(group)] = (group, ctx.as_datum(term.run_on(ctx, at, value)))
+        return Grouped(results)
 
 
 def type_of(value: Any) -> str:

@@ -20,7 +20,12 @@ from rethink_widgets.server.evaluation import datums, write_hooks
 from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
 from rethink_widgets.server.evaluation.catalog import conflicts_as_errors
 from rethink_widgets.server.evaluation.context import Context, type_error
-from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
+from rethink_widgets.server.evaluation.literals import (
+    array_allowing_literals,
+    call_allowing_literals,
+    eval_allowing_literals,
+    whole_patch,
+)
 from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
 from rethink_widgets.server.evaluation.system import SystemTable
 from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
@@ -334,7 +339,7 @@ def _require_atomic(ctx: Context, term: Term) -> None:
         raise ReqlQueryLogicError("Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?")
 
 
-@operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
+@operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"), args_reader=array_allowing_literals)
 def update(ctx: Context, term: Term) -> dict[str, Any]:
     _require_atomic(ctx, term)
     node = term.args[1]
