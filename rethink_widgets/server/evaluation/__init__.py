@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, terms
+from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, ChangefeedUnion, feed_of
 from rethink_widgets.server.evaluation.config_tables import SystemFeeds
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.time_values import utc_now
@@ -80,7 +81,7 @@ class SubscriptionRequest:
     """A query's result as a changefeed: what to subscribe to, and the steps (map, filter, limit ...) applied to its
     change documents."""
 
-    changes: changes.ChangefeedSource | changes.ChangefeedUnion
+    changes: ChangefeedSource | ChangefeedUnion
     steps: list[Step]
     started: float = 0.0  # when evaluation began (time.perf_counter), for the profile
 
@@ -156,7 +157,7 @@ def _array_limit(value: Any) -> int:
 
 
 def _result(ctx: Context, value: Any) -> Atom | Sequence | SubscriptionRequest:
-    feed = changes.feed_of(value)
+    feed = feed_of(value)
     if feed is not None:
         return SubscriptionRequest(*feed)
     if isinstance(value, ArraySelection):

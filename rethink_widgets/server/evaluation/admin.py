@@ -23,7 +23,7 @@ from rethink_widgets.server.evaluation.catalog import (
 )
 from rethink_widgets.server.evaluation.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.schema import require_db
+from rethink_widgets.server.evaluation.tables import require_db
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import DatabaseRef, SingleSelection, Table, category
 from rethink_widgets.server.storage import SYSTEM_DB, TableInfo

@@ -16,12 +16,11 @@ from typing import Any
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError, ReqlResourceLimitError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.accumulators import Accumulator, Best, Count, Reduce, Sum, empty_message
 from rethink_widgets.server.evaluation.context import Context, check_finite
 from rethink_widgets.server.evaluation.fields import get_field, key_function
-from rethink_widgets.server.evaluation.reductions import Accumulator, Best, Count, Reduce, Sum, empty_message
-from rethink_widgets.server.evaluation.schema import require_index
-from rethink_widgets.server.evaluation.selections import as_table
-from rethink_widgets.server.evaluation.sequences import as_predicate
+from rethink_widgets.server.evaluation.rows import as_predicate
+from rethink_widgets.server.evaluation.tables import as_table, require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
 from rethink_widgets.server.evaluation.values import Func, Grouped, RowStep, Stream, TableSlice, category
 

@@ -14,9 +14,8 @@ from rethink_widgets.server.errors import ReqlNonExistenceError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.fields import key_function
-from rethink_widgets.server.evaluation.schema import require_index
-from rethink_widgets.server.evaluation.selections import as_table
-from rethink_widgets.server.evaluation.sequences import Sequence, expand_rows
+from rethink_widgets.server.evaluation.rows import Sequence, expand_rows
+from rethink_widgets.server.evaluation.tables import as_table, require_index
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Table, call
 

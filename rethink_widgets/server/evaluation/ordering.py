@@ -12,7 +12,7 @@ from rethink_widgets.server.errors import ReqlCompileError, ReqlNonExistenceErro
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.fields import Key, key_function
-from rethink_widgets.server.evaluation.schema import require_index
+from rethink_widgets.server.evaluation.tables import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Selection, Table, TableSlice
 

@@ -17,7 +17,7 @@ from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQuer
 from rethink_widgets.server.evaluation import catalog, datums, permissions
 from rethink_widgets.server.evaluation.catalog import WRITE_HOOK_PREFIX, WriteHook
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.selections import as_table
+from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import FuncNode, Node, Term, compile_function, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import Table, category
 from rethink_widgets.server.storage import SYSTEM_DB

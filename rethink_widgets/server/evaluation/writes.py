@@ -17,7 +17,6 @@ from typing import Any, cast
 
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, write_hooks
-from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
 from rethink_widgets.server.evaluation.catalog import conflicts_as_errors
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.literals import (
@@ -26,8 +25,8 @@ from rethink_widgets.server.evaluation.literals import (
     eval_allowing_literals,
     whole_patch,
 )
-from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
 from rethink_widgets.server.evaluation.system import SystemTable
+from rethink_widgets.server.evaluation.tables import as_table, primary_key_value
 from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
@@ -39,6 +38,7 @@ from rethink_widgets.server.evaluation.values import (
     TableWrites,
     category,
 )
+from rethink_widgets.server.evaluation.write_results import TOO_LARGE_FOR_DISK, WriteResult, fits_on_disk
 from rethink_widgets.server.storage import Snapshot
 
 CHUNK = 1000
@@ -47,53 +47,6 @@ WRITE_OPTARGS = ("durability", "return_changes", "return_vals", "ignore_write_ho
 UNSTORABLE = "`r.minval` and `r.maxval` cannot be written to disk."
 FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
 _DONE = object()
-
-
-class WriteResult:
-    """Counts, errors and changes of one write query, shaped as RethinkDB returns them."""
-
-    def __init__(self, return_changes: bool | str, array_limit: int) -> None:
-        self.counts = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
-        self.first_error: str | None = None
-        # RethinkDB checks every document of an insert before it writes any: those errors come first.
-        self.first_check_error: str | None = None
-        self.generated_keys: list[str] = []
-        self.return_changes = return_changes
-        self.changes: list[dict[str, Any]] = []
-        # RethinkDB truncates `changes` and `generated_keys` to the array limit and says so in `warnings`.
-        self.array_limit = array_limit
-
-    def record(self, kind: str, old: Any = None, new: Any = None) -> None:
-        self.counts[kind] += 1
-        if self.return_changes == "always" or (self.return_changes and kind in ("inserted", "replaced", "deleted")):
-            self.changes.append({"new_val": new, "old_val": old})
-
-    def error(self, message: str, old: Any = None, new: Any = None, *, check: bool = False) -> None:
-        self.counts["errors"] += 1
-        if check and self.first_check_error is None:
-            self.first_check_error = message
-        if self.first_error is None:
-            self.first_error = message
-        if self.return_changes == "always":
-            self.changes.append({"error": message, "new_val": new, "old_val": old})
-
-    def value(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(self.counts)
-        if self.first_error is not None:
-            out["first_error"] = self.first_check_error or self.first_error
-        warnings = []
-        limit = self.array_limit
-        if self.generated_keys:
-            out["generated_keys"] = self.generated_keys[:limit]
-            if len(self.generated_keys) > limit:
-                warnings.append(f"Too many generated keys ({len(self.generated_keys)}), array truncated to {limit}.")
-        if self.return_changes:
-            out["changes"] = self.changes[:limit]
-            if len(self.changes) > limit:
-                warnings.append(f"Too many changes, array truncated to {limit}.")
-        if warnings:
-            out["warnings"] = warnings
-        return out
 
 
 def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
