@@ -26,8 +26,8 @@ from typing import Any, NamedTuple
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError
-from rethink_widgets.server.evaluation import permissions
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, LimitWatch, PointWatch, RangeWatch
+from rethink_widgets.server.evaluation.system import permissions
 from rethink_widgets.server.storage import CommittedChange, Snapshot, Storage, TableInfo
 
 ABORTED = "Changefeed aborted (unavailable)."

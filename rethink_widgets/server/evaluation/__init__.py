@@ -15,8 +15,8 @@ from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, terms
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, ChangefeedUnion, feed_of
-from rethink_widgets.server.evaluation.config_tables import SystemFeeds
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system.database import SystemFeeds
 from rethink_widgets.server.evaluation.time_values import utc_now
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 # Importing the families registers their terms.
 from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
-    admin,
     arithmetic,
     arrays,
     changes,
@@ -41,7 +40,6 @@ from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     control,
     grouping,
     joins,
-    literals,
     objects,
     ordering,
     reductions,
@@ -50,9 +48,9 @@ from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     sequences,
     strings,
     times,
-    write_hooks,
     writes,
 )
+from rethink_widgets.server.evaluation.system import admin, grant, write_hooks  # noqa: F401  isort: skip
 
 GLOBAL_OPTARGS = frozenset({
     "db", "noreply", "profile", "read_mode", "durability", "array_limit", "changefeed_queue_size",

@@ -8,7 +8,7 @@ Evaluating `changes()` reads nothing. It unwinds the stream it is called on (a t
 from __future__ import annotations
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, permissions
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.changefeed_sources import (
     DEFAULT_QUEUE_SIZE,
     ChangefeedSource,
@@ -21,6 +21,7 @@ from rethink_widgets.server.evaluation.changefeed_sources import (
 )
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.ranked_slices import ranked_term
+from rethink_widgets.server.evaluation.system import permissions
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import (
     KeySelection,

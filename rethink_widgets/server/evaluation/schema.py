@@ -8,16 +8,17 @@ from typing import Any, cast
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, permissions, placement
-from rethink_widgets.server.evaluation.catalog import (
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system import permissions, placement
+from rethink_widgets.server.evaluation.system.catalog import (
     check_name,
     conflicts_as_errors,
     db_id,
     op_failed,
     table_config_row,
 )
-from rethink_widgets.server.evaluation.config_tables import SYSTEM_TABLES
-from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system.database import SYSTEM_TABLES
 from rethink_widgets.server.evaluation.tables import database, require_db, require_existing_index, table_of
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (

@@ -7,9 +7,9 @@ from typing import Any, cast
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation.catalog import check_name
-from rethink_widgets.server.evaluation.config_tables import system_table
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system.catalog import check_name
+from rethink_widgets.server.evaluation.system.database import system_table
 from rethink_widgets.server.evaluation.tables import as_table, database, primary_key_value, require_index, table_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import (

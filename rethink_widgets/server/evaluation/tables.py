@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, permissions
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system import permissions
 from rethink_widgets.server.evaluation.values import DatabaseRef, Table, category
 from rethink_widgets.server.storage import SYSTEM_DB, TableInfo
 

@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, write_hooks
-from rethink_widgets.server.evaluation.catalog import conflicts_as_errors
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.literals import (
     array_allowing_literals,
@@ -25,7 +24,9 @@ from rethink_widgets.server.evaluation.literals import (
     eval_allowing_literals,
     whole_patch,
 )
-from rethink_widgets.server.evaluation.system import SystemTable
+from rethink_widgets.server.evaluation.system import hook_runner
+from rethink_widgets.server.evaluation.system.catalog import conflicts_as_errors
+from rethink_widgets.server.evaluation.system.system_table import SystemTable
 from rethink_widgets.server.evaluation.tables import as_table, primary_key_value
 from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
@@ -94,7 +95,7 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     table = as_table(ctx, term.args[0])
     durability, return_changes = _options(ctx, term, table)
     conflict = _conflict(ctx, term)
-    hook = write_hooks.runner(ctx, term, table)
+    hook = hook_runner.runner(ctx, term, table)
     result = WriteResult(return_changes, ctx.array_limit)
     value = ctx.eval(term.args[1])
     single = None if isinstance(value, Stream) else ctx.as_datum(value)
@@ -131,7 +132,7 @@ def _insert_one(  # noqa: PLR0917
     writes: TableWrites,
     doc: Any,
     conflict: str | Func,
-    hook: write_hooks.Hook,
+    hook: hook_runner.Hook,
     result: WriteResult,
 ) -> None:
     if not isinstance(doc, dict):
@@ -242,7 +243,7 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], 
         raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(selection)}:")
     table = selection.table
     durability, return_changes = _options(ctx, term, table)
-    hook = write_hooks.runner(ctx, term, table)
+    hook = hook_runner.runner(ctx, term, table)
     result = WriteResult(return_changes, ctx.array_limit)
     pk = table.primary_key
     with _as_before_the_write(ctx, selection) as docs:

@@ -13,16 +13,16 @@ from dataclasses import replace
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import permissions, placement
-from rethink_widgets.server.evaluation.catalog import (
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system import permissions, placement
+from rethink_widgets.server.evaluation.system.catalog import (
     conflicts_as_errors,
     db_config_row,
     table_config_row,
     table_status_row,
     user_tables,
 )
-from rethink_widgets.server.evaluation.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
-from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
 from rethink_widgets.server.evaluation.tables import require_db
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import DatabaseRef, SingleSelection, Table, category
