@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 from rethink_widgets.server import wire
 from rethink_widgets.server.batches import Batch, BatchLimits
 from rethink_widgets.server.changefeeds import Entry
-from rethink_widgets.server.evaluation import SubscriptionRequest, datums
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.changefeed_sources import (
     ChangefeedSource,
     ChangefeedUnion,
     LimitWatch,
     PointWatch,
 )
+from rethink_widgets.server.evaluation.engine import SubscriptionRequest
 from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from rethink_widgets.server.errors import (
     ReqlResourceLimitError,
     ReqlTokenError,
 )
-from rethink_widgets.server.evaluation import Atom, Sequence, SubscriptionRequest
+from rethink_widgets.server.evaluation.engine import Atom, Sequence, SubscriptionRequest
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted

@@ -1,15 +1,16 @@
-"""Evaluation: ReQL terms to values.
+"""The engine: running one query.
 
-`Engine.start` compiles one query's term, evaluates it against storage and returns either an `Atom` (one datum) or a
-`Sequence` (a lazy iterator of datums that the protocol layer serves in batches). Term implementations live in
-modules named after their family and register themselves with `terms.operation`.
+`Engine.start` compiles one query's term, evaluates it against storage and returns an `Atom` (one datum), a `Sequence`
+(a lazy iterator of datums that the protocol layer serves in batches) or a `SubscriptionRequest` (a changefeed, which
+the server's changefeeds serve). Term implementations live in modules named after their family and register
+themselves with `terms.operation` when this module imports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
@@ -27,9 +28,7 @@ from rethink_widgets.server.evaluation.values import (
     Stream,
     category,
 )
-
-if TYPE_CHECKING:
-    from rethink_widgets.server.storage import Storage
+from rethink_widgets.server.storage import Storage
 
 # Importing the families registers their terms.
 from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
