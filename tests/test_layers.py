@@ -31,6 +31,97 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def type_checking_blocks(tree: ast.AST) -> set[ast.AST]:
+    """The statements under `if TYPE_CHECKING:`: imports made only for the type checker, never run."""
+    hidden: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            for statement in node.body:
+                hidden.update(ast.walk(statement))
+    return hidden
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module of the package and the package modules it imports, wherever in the file (outside `if
+    TYPE_CHECKING:`). `from pkg import name` imports the module `pkg.name` when there is one, else `pkg`."""
+    paths = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        hidden = type_checking_blocks(tree)
+        targets: set[str] = set()
+        for node in ast.walk(tree):
+            if node in hidden:
+                continue
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{parent}.{base}" if base else parent
+                for alias in node.names:
+                    targets.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in paths else base)
+        graph[name] = {target for target in targets if target in paths and target != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of the graph as the modules along it (first one repeated at the end), or [] when it has none."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return []
+        path.append(node)
+        for target in sorted(graph[node]):
+            cycle = visit(target)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(node)
+        return []
+
+    for node in sorted(graph):
+        cycle = visit(node)
+        if cycle:
+            return cycle
+    return []
+
+
+def test_no_import_cycles() -> None:
+    graph = import_graph()
+    assert "rethink_widgets.server.storage" in graph["rethink_widgets.server.server"]
+    cycle = find_cycle(graph)
+    assert not cycle, "import cycle: " + " -> ".join(cycle)
+
+
+def registers_terms(path: Path) -> bool:
+    """Whether a module is a term family: one that calls `terms.operation` to register its terms."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "operation"
+        for node in ast.walk(tree)
+    )
+
+
+def test_term_families_never_import_one_another() -> None:
+    families = {module_name(path) for path in (SERVER / "evaluation").rglob("*.py") if registers_terms(path)}
+    assert "rethink_widgets.server.evaluation.arithmetic" in families
+    graph = import_graph()
+    for family in sorted(families):
+        assert not graph[family] & families, f"{family} imports {sorted(graph[family] & families)}"
+
+
 def test_the_server_loads_nothing_of_jupyter() -> None:
     code = (
         "import sys, rethink_widgets.server.cli, rethink_widgets.server.server\n"
