@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError
-from rethink_widgets.server.evaluation import permissions
-from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, PointWatch, RangeWatch
-from rethink_widgets.server.storage import Change, Snapshot, Storage, TableInfo
+from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, LimitWatch, PointWatch, RangeWatch
+from rethink_widgets.server.evaluation.system import permissions
+from rethink_widgets.server.storage import CommittedChange, Snapshot, Storage, TableInfo
 
 ABORTED = "Changefeed aborted (unavailable)."
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Changefeeds:
         storage.add_drop_listener(self._dropped)
         storage.add_catalog_listener(self._catalog_changed)
 
-    def subscribe(self, changes: Changes, wake: Callable[[], None]) -> tuple[Subscription, Snapshot | None]:
+    def subscribe(self, changes: ChangefeedSource, wake: Callable[[], None]) -> tuple[Subscription, Snapshot | None]:
         """A subscription for `changes`, and a snapshot of the data at the instant it began (initial values)."""
         subscription = Subscription(self.storage, changes, wake)
         if not changes.options.include_initial and not isinstance(changes.watch, LimitWatch):
@@ -97,8 +97,8 @@ class Changefeeds:
         if not subscription.may_read():  # revoked after `changes()` checked it, before the catalog listener saw this
             self._end_unreadable([subscription])
 
-    def _committed(self, changes: list[Change]) -> None:
-        by_table: dict[str, list[tuple[Change, Entry]]] = {}
+    def _committed(self, changes: list[CommittedChange]) -> None:
+        by_table: dict[str, list[tuple[CommittedChange, Entry]]] = {}
         for change in changes:
             if change.table_id in self._by_table:
                 entry = Entry(keys.encode(change.key), change.old, change.new)
@@ -151,7 +151,7 @@ class Changefeeds:
 class Subscription:
     """The queue of one `changes()`: changes filed by the writer, taken by the feed's cursor."""
 
-    def __init__(self, storage: Storage, changes: Changes, wake: Callable[[], None]) -> None:
+    def __init__(self, storage: Storage, changes: ChangefeedSource, wake: Callable[[], None]) -> None:
         self.table = changes.table.info
         self.user = changes.ctx.user
         self.options = changes.options
@@ -183,7 +183,7 @@ class Subscription:
                 self.top = TopRows(self._storage, self.table, self._watch)
             self.initial = self.top.initial()
 
-    def offer(self, changes: list[tuple[Change, Entry]]) -> Callable[[], None] | None:
+    def offer(self, changes: list[tuple[CommittedChange, Entry]]) -> Callable[[], None] | None:
         """File a commit's changes of this table; returns the cursor's wake-up call if it was waiting."""
         entries = self._entries(changes)
         if not entries:
@@ -202,7 +202,7 @@ class Subscription:
             self.error = error
             return self._take_waiter()
 
-    def _entries(self, changes: list[tuple[Change, Entry]]) -> list[Entry]:
+    def _entries(self, changes: list[tuple[CommittedChange, Entry]]) -> list[Entry]:
         if self.top is not None:
             return [e for c, _ in changes for e in self.top.apply(c)]
         accepts = self._accepts
@@ -335,7 +335,7 @@ class TopRows:
     def initial(self) -> list[Entry]:
         return [Entry(row.rank[1], None, row.doc, None, i) for i, row in enumerate(self.rows)]
 
-    def apply(self, change: Change) -> list[Entry]:
+    def apply(self, change: CommittedChange) -> list[Entry]:
         """The changes of the top rows that one change of the table makes."""
         before = list(self.rows)
         full = len(before) >= self._watch.count

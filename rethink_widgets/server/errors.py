@@ -81,5 +81,12 @@ class ReqlUserError(ReqlRuntimeError):
     error_type = ERROR_TYPE.USER
 
 
+class EmptyError(ReqlQueryLogicError):
+    """`r.error()` without a message: where a missing value is being defaulted, it re-raises that error."""
+
+    def __init__(self) -> None:
+        super().__init__("Empty ERROR term outside a default block.")
+
+
 class ReqlPermissionError(ReqlRuntimeError):
     error_type = ERROR_TYPE.PERMISSION_ERROR

@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING, Any
 from rethink_widgets.server import wire
 from rethink_widgets.server.batches import Batch, BatchLimits
 from rethink_widgets.server.changefeeds import Entry
-from rethink_widgets.server.evaluation import Feed, datums
-from rethink_widgets.server.evaluation.changes import Changes, LimitWatch, PointWatch, UnionedChanges
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.changefeed_sources import (
+    ChangefeedSource,
+    ChangefeedUnion,
+    LimitWatch,
+    PointWatch,
+)
+from rethink_widgets.server.evaluation.engine import SubscriptionRequest
 from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
 
 if TYPE_CHECKING:
@@ -35,7 +41,7 @@ _TAKE_CHUNK = 256
 class Member:
     """One `changes()` of a feed (a union has several), with the steps applied to its change documents."""
 
-    def __init__(self, changes: Changes, steps: list[Step]) -> None:
+    def __init__(self, changes: ChangefeedSource, steps: list[Step]) -> None:
         self.changes = changes
         self.steps = steps
         self.subscription: Subscription | None = None
@@ -52,8 +58,8 @@ class Member:
 
 
 class FeedCursor:
-    def __init__(self, changefeeds: Changefeeds, feed: Feed, limits: BatchLimits) -> None:
-        members = feed.changes.members if isinstance(feed.changes, UnionedChanges) else [(feed.changes, [])]
+    def __init__(self, changefeeds: Changefeeds, feed: SubscriptionRequest, limits: BatchLimits) -> None:
+        members = feed.changes.members if isinstance(feed.changes, ChangefeedUnion) else [(feed.changes, [])]
         self._changefeeds = changefeeds
         self._members = [Member(changes, steps) for changes, steps in members]
         self._steps = feed.steps

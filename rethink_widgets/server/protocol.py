@@ -27,7 +27,7 @@ from rethink_widgets.server.errors import (
     ReqlResourceLimitError,
     ReqlTokenError,
 )
-from rethink_widgets.server.evaluation import Atom, Feed, Sequence
+from rethink_widgets.server.evaluation.engine import Atom, Sequence, SubscriptionRequest
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted
@@ -340,7 +340,7 @@ class Connection:
             if isinstance(error, asyncio.CancelledError):
                 raise
 
-    def _evaluate(self, term: Any, optargs: dict[str, Any]) -> str | Sequence | Feed:
+    def _evaluate(self, term: Any, optargs: dict[str, Any]) -> str | Sequence | SubscriptionRequest:
         """Evaluate a query on a worker thread; a whole result (an atom) comes back as its reply's text."""
         started = time.perf_counter()
         result = self.server.engine.start(term, optargs, self.user or "")

@@ -14,7 +14,7 @@ from typing import IO, Any, TypeVar
 
 from rethink_widgets.server import admission, interrupts, scram
 from rethink_widgets.server.changefeeds import Changefeeds
-from rethink_widgets.server.evaluation import Engine
+from rethink_widgets.server.evaluation.engine import Engine
 from rethink_widgets.server.fairness import WORKERS, Ticket, Turns, WorkerSlots
 from rethink_widgets.server.initial_password import apply_initial_password
 from rethink_widgets.server.interrupts import Run

@@ -150,7 +150,9 @@ class DoesNotExist(CatalogConflict):
 
 
 @dataclass(frozen=True)
-class Change:
+class CommittedChange:
+    """One document changed by a commit (`old` None: inserted; `new` None: deleted), as commit listeners get it."""
+
     table_id: str
     key: Any
     old: dict[str, Any] | None
@@ -233,7 +235,7 @@ class Storage:
         self._index_functions: dict[tuple[str, str], IndexFunction] = {}
         self._local = threading.local()
         self._lock = _WriteLock()
-        self._listeners: list[Callable[[list[Change]], None]] = []
+        self._listeners: list[Callable[[list[CommittedChange]], None]] = []
         self._drop_listeners: list[Callable[[TableInfo], None]] = []
         self._catalog_listeners: list[Callable[[], None]] = []
         self._readers: list[sqlite3.Connection] = []
@@ -343,7 +345,7 @@ class Storage:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
 
-    def add_commit_listener(self, listener: Callable[[list[Change]], None]) -> None:
+    def add_commit_listener(self, listener: Callable[[list[CommittedChange]], None]) -> None:
         """Call `listener` with each commit's changes, in commit order, on the writing thread."""
         self._listeners.append(listener)
 
@@ -355,7 +357,7 @@ class Storage:
         """Call `listener` after each change of the catalog, in order, while no other change can start."""
         self._catalog_listeners.append(listener)
 
-    def publish(self, changes: list[Change]) -> None:
+    def publish(self, changes: list[CommittedChange]) -> None:
         """Hand changes that no transaction made (those of the system tables) to the commit listeners."""
         with self._lock, interrupts.shielded():
             for listener in self._listeners:
@@ -441,7 +443,7 @@ class Storage:
     def tables(self) -> list[TableInfo]:
         return list(self._tables.values())
 
-    def _require_table(self, table: TableInfo) -> None:
+    def require_table(self, table: TableInfo) -> None:
         """That a table is still there (under the write lock): a query may hold it while another drops it."""
         if self._tables.get(table.id) is not table:
             raise DoesNotExist("table", table.qualified_name)
@@ -475,7 +477,7 @@ class Storage:
     def table_configure(self, table: TableInfo, **settings: Any) -> None:
         """Change a table's `name`, `db`, `durability`, `shards`, `write_acks` or `write_hook`."""
         with self._catalog_change() as done:
-            self._require_table(table)
+            self.require_table(table)
             if "name" in settings or "db" in settings:
                 db, name = settings.get("db", table.db), settings.get("name", table.name)
                 self._require_db(db)
@@ -491,7 +493,7 @@ class Storage:
     def table_drop(self, table: TableInfo) -> None:
         """Drop the table (by id, as RethinkDB does: if it was renamed meanwhile, it goes under its new name)."""
         with self._catalog_change() as done:
-            self._require_table(table)
+            self.require_table(table)
             self._drop_sql(table)
             done.append(functools.partial(self._forget, table))
 
@@ -518,7 +520,7 @@ class Storage:
         """Add an index; it is ready at once on a table of one chunk of rows, else the builder builds it."""
         index = IndexInfo(name, function, multi, geo, "")
         with self._catalog_change() as done:
-            self._require_table(table)
+            self.require_table(table)
             if name in table.indexes:
                 raise AlreadyExists("index", name, table.qualified_name)
             index.sql = self._next_sql("i")
@@ -648,7 +650,7 @@ class Storage:
             done.append(lambda: self._renamed_index(table, old, new))
 
     def _require_index(self, table: TableInfo, name: str) -> None:
-        self._require_table(table)
+        self.require_table(table)
         if name not in table.indexes:
             raise DoesNotExist("index", name, table.qualified_name)
 
@@ -696,7 +698,8 @@ class Storage:
                 for listener in self._catalog_listeners:
                     listener()
 
-    def _index_function(self, table: TableInfo, index: IndexInfo) -> IndexFunction:
+    def index_function(self, table: TableInfo, index: IndexInfo) -> IndexFunction:
+        """An index's function, compiled once (until the index goes)."""
         found = self._index_functions.get((table.id, index.name))
         if found is None:
             found = self._index_compiler(index.function, index.multi)
@@ -707,7 +710,17 @@ class Storage:
 
     def index_values(self, table: TableInfo, index: str, doc: dict[str, Any]) -> list[Any]:
         """The values `doc` has in a secondary index (none when the index skips it)."""
-        return self._index_function(table, table.indexes[index])(doc)
+        return self.index_function(table, table.indexes[index])(doc)
+
+    @contextlib.contextmanager
+    def reading_through(self, conn: sqlite3.Connection | None) -> Iterator[None]:
+        """Reads on this thread go through `conn` (a snapshot's connection) inside the block; None: the usual one."""
+        local = self._local
+        previous, local.pinned = getattr(local, "pinned", None), conn
+        try:
+            yield
+        finally:
+            local.pinned = previous
 
     def _reader(self) -> sqlite3.Connection:
         pinned: sqlite3.Connection | None = getattr(self._local, "pinned", None)
@@ -829,7 +842,7 @@ class Storage:
                 yield self._active
                 return
             self._set_sync(durability)
-            txn = self._active = Transaction(self)
+            txn = self._active = Transaction(self, self._writer)
             self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield txn
@@ -922,12 +935,8 @@ class Snapshot:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
-        local = self._storage._local
-        previous, local.pinned = getattr(local, "pinned", None), self._conn
-        try:
+        with self._storage.reading_through(self._conn):
             yield
-        finally:
-            local.pinned = previous
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -947,44 +956,44 @@ class Transaction:
     A table dropped before the transaction began raises DoesNotExist (the transaction holds the write lock, so none
     is dropped while it runs)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, writer: sqlite3.Connection) -> None:
         self._storage = storage
-        self._conn = storage._writer
-        self.changes: list[Change] = []
+        self._conn = writer
+        self.changes: list[CommittedChange] = []
 
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
-        self._storage._require_table(table)
+        self._storage.require_table(table)
         row = self._conn.execute(f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),)).fetchone()
         return json.loads(row[0]) if row else None
 
     def put(self, table: TableInfo, doc: dict[str, Any]) -> dict[str, Any] | None:
         """Store a document (replacing any with its key); returns the old one."""
         interrupts.check()  # a long write stops between documents (and rolls back)
-        self._storage._require_table(table)
+        self._storage.require_table(table)
         key = doc[table.primary_key]
         pkey = keys.encode(key)
         row = self._conn.execute(f"SELECT doc FROM {table.sql} WHERE key = ?", (pkey,)).fetchone()
         old = json.loads(row[0]) if row else None
         self._conn.execute(f"INSERT OR REPLACE INTO {table.sql} VALUES (?, ?)", (pkey, _dumps(doc)))
         self._reindex(table, pkey, old, doc)
-        self.changes.append(Change(table.id, key, old, doc))
+        self.changes.append(CommittedChange(table.id, key, old, doc))
         return old
 
     def delete(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         interrupts.check()
-        self._storage._require_table(table)
+        self._storage.require_table(table)
         pkey = keys.encode(key)
         row = self._conn.execute(f"DELETE FROM {table.sql} WHERE key = ? RETURNING doc", (pkey,)).fetchone()
         if row is None:
             return None
         old: dict[str, Any] = json.loads(row[0])
         self._reindex(table, pkey, old, None)
-        self.changes.append(Change(table.id, key, old, None))
+        self.changes.append(CommittedChange(table.id, key, old, None))
         return old
 
     def _reindex(self, table: TableInfo, pkey: bytes, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         for index in table.indexes.values():
-            compute = self._storage._index_function(table, index)
+            compute = self._storage.index_function(table, index)
             before = _index_entries(compute, old, pkey) if old is not None else []
             after = _index_entries(compute, new, pkey) if new is not None else []
             if before == after:

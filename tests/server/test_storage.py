@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rethink_widgets.server import keys, storage
-from rethink_widgets.server.storage import Change, Storage, TableInfo
+from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo
 
 
 def by_field(function: Any, multi: bool) -> Any:
@@ -126,7 +126,7 @@ def test_rollback_on_exception(store: Storage) -> None:
 
 
 def test_commit_listeners_see_changes_in_commit_order(store: Storage) -> None:
-    seen: list[Change] = []
+    seen: list[CommittedChange] = []
     store.add_commit_listener(seen.extend)
     table = store.table_create("test", "t")
     with store.transaction() as txn:

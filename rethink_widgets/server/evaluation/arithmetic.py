@@ -15,7 +15,6 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, integral, type_error
-from rethink_widgets.server.evaluation.control import truthy
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
 
 
@@ -268,7 +267,7 @@ def and_(ctx: Context, term: Term) -> Any:
     value: Any = True
     for node in term.args:
         value = ctx.datum(node)
-        if not truthy(value):
+        if not datums.truthy(value):
             return value
     return value
 
@@ -278,11 +277,11 @@ def or_(ctx: Context, term: Term) -> Any:
     value: Any = False
     for node in term.args:
         value = ctx.datum(node)
-        if truthy(value):
+        if datums.truthy(value):
             return value
     return value
 
 
 @operation("NOT", 1)
 def not_(ctx: Context, term: Term) -> bool:
-    return not truthy(ctx.datum(term.args[0]))
+    return not datums.truthy(ctx.datum(term.args[0]))

@@ -1,42 +1,24 @@
-"""Arrays: adding, removing and changing elements by position, set operations, offsets_of, sample and zip, and the
-ordered merge that `union(..., interleave=ORDER)` performs.
+"""Arrays: adding, removing and changing elements by position, set operations, offsets_of, sample and zip.
 
 Positions follow RethinkDB: a negative index counts from the end, where insert_at and splice_at count the gaps
 between elements (so -1 appends) and change_at and delete_at count the elements. Every array that grows is held to
-the query's `array_limit`; an array written to a table, to RethinkDB's fixed limit for stored arrays.
+the query's `array_limit` (an array written to a table, to RethinkDB's fixed limit for stored arrays: see
+`write_results`).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from typing import Any, TypeGuard
+from typing import Any
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, check_finite, type_error
-from rethink_widgets.server.evaluation.control import truthy
-from rethink_widgets.server.evaluation.ordering import key_function
-from rethink_widgets.server.evaluation.terms import Datum, Node, Term, operation
+from rethink_widgets.server.evaluation.rows import Sequence
+from rethink_widgets.server.evaluation.terms import Node, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selection, Stream
-
-Sequence = Stream | list[Any]
-Order = list[tuple[Callable[[Any], Any], bool]]  # (key of a row, descending) in turn
-
-# RethinkDB's own limit for stored arrays, whatever a query's `array_limit`.
-DISK_ARRAY_LIMIT = 100_000
-TOO_LARGE_FOR_DISK = "Array too large for disk writes (limit 100,000 elements)."
-
-
-def fits_on_disk(value: Any) -> bool:
-    """Whether every array in `value` (at any depth) is within the limit RethinkDB puts on stored arrays."""
-    if isinstance(value, list):
-        return len(value) <= DISK_ARRAY_LIMIT and all(fits_on_disk(item) for item in value)
-    if isinstance(value, dict):
-        return all(fits_on_disk(item) for item in value.values())
-    return True
-
 
 # ---------------------------------------------------------------- append, prepend
 
@@ -211,7 +193,7 @@ def offsets_of(ctx: Context, term: Term) -> Sequence:
 
 
 def _predicate(ctx: Context, func: Func) -> Callable[[Any], bool]:
-    return lambda row: truthy(ctx.as_datum(func(ctx, row)))
+    return lambda row: datums.truthy(ctx.as_datum(func(ctx, row)))
 
 
 def _equal_to(value: Any) -> Callable[[Any], bool]:
@@ -261,80 +243,3 @@ def _zipped(row: Any) -> Any:
     if "left" not in row:
         raise ReqlQueryLogicError("ZIP can only be called on the result of a join.")
     return datums.merge(row["left"], row["right"]) if "right" in row else row["left"]
-
-
-# ---------------------------------------------------------------- union(..., interleave=ORDER)
-
-
-def ordered_union(ctx: Context, seqs: list[Sequence], interleave: Node) -> Sequence | None:
-    """Merge sequences already sorted by `interleave` (a field, a function, r.asc/r.desc of one, or an array of
-    those) into one sorted sequence; None when `interleave` is a boolean, which asks for no merge.
-    """
-    order = _merge_order(ctx, interleave)
-    if order is None:
-        return None
-    if all(isinstance(s, list) for s in seqs):
-        return ctx.to_array(_merged(seqs, order))
-    return Stream(lambda: _merged(seqs, order), infinite=any(isinstance(s, Stream) and s.infinite for s in seqs))
-
-
-def _merge_order(ctx: Context, node: Node) -> Order | None:
-    if _is_term(node, "MAKE_ARRAY"):
-        items = node.args
-    elif _is_term(node, "ASC", "DESC"):
-        items = [node]
-    else:
-        value = ctx.eval(node)
-        if value is True or value is False:
-            return None
-        items = [Datum(value, deterministic=node.deterministic)]
-    order: Order = []
-    for item in items:
-        descending = _is_term(item, "DESC")
-        key_node = item.args[0] if _is_term(item, "ASC", "DESC") else item
-        order.append((key_function(ctx, key_node), descending))
-    return order
-
-
-def _is_term(node: Node, *names: str) -> TypeGuard[Term]:
-    return isinstance(node, Term) and node.name in names
-
-
-def _merged(seqs: list[Sequence], order: Order) -> Iterator[Any]:
-    """A k-way merge that checks, as it goes, that each input really is in `order`."""
-    heads: list[tuple[list[Any], Any, Iterator[Any]]] = []
-    for seq in seqs:
-        _advance(heads, iter(seq), order)
-    last: list[Any] | None = None
-    while heads:
-        best = 0
-        for i in range(1, len(heads)):
-            if _compare(heads[i][0], heads[best][0], order) < 0:
-                best = i
-        sort_keys, row, rows = heads.pop(best)
-        if last is not None and _compare(sort_keys, last, order) < 0:
-            raise ReqlQueryLogicError("The streams given as arguments are not ordered by given ordering.")
-        last = sort_keys
-        yield row
-        _advance(heads, rows, order, best)
-
-
-def _advance(
-    heads: list[tuple[list[Any], Any, Iterator[Any]]], rows: Iterator[Any], order: Order, at: int | None = None
-) -> None:
-    """Put the next row of `rows` (if any) among the heads, at position `at` so ties keep the inputs' order."""
-    row = next(rows, _END)
-    if row is not _END:
-        head = ([key(row) for key, _ in order], row, rows)
-        heads.insert(len(heads) if at is None else at, head)
-
-
-_END = object()
-
-
-def _compare(left: list[Any], right: list[Any], order: Order) -> int:
-    for a, b, (_, descending) in zip(left, right, order, strict=True):
-        result = datums.compare(a, b)
-        if result:
-            return -result if descending else result
-    return 0

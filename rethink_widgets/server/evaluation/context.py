@@ -1,14 +1,14 @@
 """The context a query evaluates in, and the coercions every term uses to read its arguments.
 
-A context holds the query's global optargs, its variable scope, the query's fixed `r.now()` and the user running it.
-Reading an argument "as a NUMBER" or "as a sequence" raises RethinkDB's own type errors, so term implementations stay
-short.
+A context holds the storage, the query's global optargs, its variable scope, the query's fixed `r.now()` and the user
+running it. Reading an argument "as a NUMBER" or "as a sequence" raises RethinkDB's own type errors, so term
+implementations stay short.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import (
@@ -17,19 +17,16 @@ from rethink_widgets.server.errors import (
     ReqlResourceLimitError,
 )
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.terms import Node, Term
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
-    Database,
+    DatabaseRef,
     Func,
     SingleSelection,
     Stream,
     category,
 )
-
-if TYPE_CHECKING:
-    from rethink_widgets.server.evaluation import Engine
-    from rethink_widgets.server.evaluation.terms import Node, Term
-    from rethink_widgets.server.storage import Storage
+from rethink_widgets.server.storage import Storage
 
 DEFAULT_ARRAY_LIMIT = 100_000
 _EXACT_INT = 2**53
@@ -67,11 +64,11 @@ def check_finite(seq: Any) -> None:
 
 
 class Context:
-    __slots__ = ("array_limit", "engine", "now", "optargs", "scope", "user")
+    __slots__ = ("array_limit", "now", "optargs", "scope", "storage", "user")
 
     def __init__(
         self,
-        engine: Engine,
+        storage: Storage,
         optargs: dict[str, Any],
         now: dict[str, Any],
         scope: dict[int, Any] | None = None,
@@ -79,19 +76,15 @@ class Context:
         *,
         user: str = "admin",
     ) -> None:
-        self.engine = engine
+        self.storage = storage
         self.optargs = optargs
         self.now = now
         self.scope = scope if scope is not None else {}
         self.array_limit = array_limit
         self.user = user
 
-    @property
-    def storage(self) -> Storage:
-        return self.engine.storage
-
     def with_scope(self, scope: dict[int, Any]) -> Context:
-        return Context(self.engine, self.optargs, self.now, scope, self.array_limit, user=self.user)
+        return Context(self.storage, self.optargs, self.now, scope, self.array_limit, user=self.user)
 
     # ---- evaluating arguments
 
@@ -106,7 +99,7 @@ class Context:
             return value.doc
         if isinstance(value, ArraySelection):
             return value.rows
-        if isinstance(value, (Stream, Func, Database)) or category(value) != "DATUM":
+        if isinstance(value, (Stream, Func, DatabaseRef)) or category(value) != "DATUM":
             raise ReqlQueryLogicError(f"Expected type DATUM but found {category(value)}:")
         return value
 
@@ -173,7 +166,7 @@ class Context:
     @property
     def db_name(self) -> str:
         db = self.optargs.get("db")
-        return db.name if isinstance(db, Database) else "test"
+        return db.name if isinstance(db, DatabaseRef) else "test"
 
     # ---- arrays
 

@@ -38,6 +38,11 @@ def type_name(value: Any) -> str:
     raise TypeError(f"not a datum: {type(value).__name__}")
 
 
+def truthy(value: Any) -> bool:
+    """Whether a datum counts as true where ReQL tests one (branch, filter, and, or): all but null and false."""
+    return value is not None and value is not False
+
+
 def is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

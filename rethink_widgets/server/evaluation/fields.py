@@ -1,15 +1,22 @@
-"""Reading a field of an object, with the errors RethinkDB gives for missing fields, pseudo-types and non-objects.
+"""Reading a field of an object, with the errors RethinkDB gives for missing fields, pseudo-types and non-objects,
+and the keys of rows that terms take as a field name or a function.
 
-Shared by the object terms (get_field, pluck, merge ...) and by the terms that read a field of each row by name
-(order_by, min, max).
+Shared by the object terms (get_field, pluck, merge ...) and by the terms that read a key of each row (order_by,
+group, min, max, sum, eq_join, union's interleave).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.terms import Node
+from rethink_widgets.server.evaluation.values import Func
+
+Key = Callable[[Any], Any]
 
 
 def non_object_error(term_name: str, value: Any) -> ReqlQueryLogicError:
@@ -36,3 +43,14 @@ def field_of(obj: dict[str, Any], field: str) -> Any:
 
 def get_field(value: Any, field: str, term_name: str = "get_field") -> Any:
     return field_of(check_object(value, term_name), field)
+
+
+def key_function(ctx: Context, node: Node) -> Key:
+    """A field name or a function, as `row -> value`; reading a missing field is a non-existence error."""
+    value = ctx.eval(node)
+    if isinstance(value, Func):
+        return lambda row: ctx.as_datum(value(ctx, row))
+    field = ctx.as_datum(value)
+    if not isinstance(field, str):
+        raise ReqlQueryLogicError(f"Expected type STRING but found {datums.type_name(field)}.")
+    return lambda row: get_field(row, field)

@@ -3,8 +3,8 @@
 `group` gives a GROUPED_STREAM: the rows of a sequence with their groups, read lazily. As in RethinkDB, the row-wise
 terms after it (map, filter, pluck ...) apply to each row, and the reductions (count, sum, avg, min, max, reduce) keep
 one accumulator per group, so grouping a large table holds one value per group, not its rows. Any other term gathers
-each group's rows into an array and runs once per group (see `per_group`, which `terms.Term.eval` calls for the terms
-whose first argument may be grouped).
+each group's rows into an array and runs once per group (see `GroupedStream.run_per_group`, which `terms.Term.eval`
+calls for the terms whose first argument may be grouped).
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from typing import Any
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError, ReqlResourceLimitError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.accumulators import Accumulator, Best, Count, Reduce, Sum, empty_message
 from rethink_widgets.server.evaluation.context import Context, check_finite
-from rethink_widgets.server.evaluation.fields import get_field
-from rethink_widgets.server.evaluation.ordering import key_function
-from rethink_widgets.server.evaluation.reductions import Accumulator, Best, Count, Reduce, Sum, empty_message
-from rethink_widgets.server.evaluation.schema import require_index
-from rethink_widgets.server.evaluation.selections import as_table
-from rethink_widgets.server.evaluation.sequences import as_predicate
-from rethink_widgets.server.evaluation.terms import VARIADIC, Datum, Node, Term, operation
+from rethink_widgets.server.evaluation.fields import get_field, key_function
+from rethink_widgets.server.evaluation.rows import as_predicate
+from rethink_widgets.server.evaluation.tables import as_table, require_index
+from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
 from rethink_widgets.server.evaluation.values import Func, Grouped, RowStep, Stream, TableSlice, category
 
 Pair = tuple[bytes, Any, Any]  # (encoded group, group, row)
@@ -72,6 +70,17 @@ class GroupedStream(Grouped):
         grouped = self.reduce(lambda: _Rows(total, limit))
         return grouped.items()
 
+    def run_per_group(self, ctx: Context, term: Term, at: int) -> Grouped:
+        """A reduction keeps one accumulator per group and a row-wise term applies to each row, both as the rows are
+        read; any other term runs on each group's rows gathered into an array."""
+        start = _grouped_reduction(ctx, term)
+        if start is not None:
+            return self.reduce(start)
+        step = _row_step(ctx, term) if term.name in ROW_WISE else None
+        if step is not None:
+            return self.then(step)
+        return super().run_per_group(ctx, term, at)
+
 
 class _Rows(Accumulator[list[Any]]):
     """A group's rows as an array, all groups' rows together held to `array_limit`."""
@@ -102,31 +111,6 @@ ROW_WISE = frozenset({
 })  # fmt: skip
 
 
-def per_group(ctx: Context, term: Term) -> Any:
-    """Run `term` once per group when its first argument (FUNCALL: second) is grouped, else as usual."""
-    at = 1 if term.name == "FUNCALL" else 0
-    value = ctx.eval(term.args[at])
-    if isinstance(value, GroupedStream):
-        start = _grouped_reduction(ctx, term)
-        if start is not None:
-            return value.reduce(start)
-        step = _row_step(ctx, term) if term.name in ROW_WISE else None
-        if step is not None:
-            return value.then(step)
-    if isinstance(value, Grouped):
-        results = {}
-        for group, rows in value.items():
-            results[keys.encode(group)] = (group, ctx.as_datum(_run_on(ctx, term, at, rows)))
-        return Grouped(results)
-    return _run_on(ctx, term, at, value)
-
-
-def _run_on(ctx: Context, term: Term, at: int, value: Any) -> Any:
-    """`term` with its argument `at` already evaluated to `value`."""
-    args = [*term.args[:at], Datum(value, at, term.args[at].deterministic), *term.args[at + 1 :]]
-    return term.op.fn(ctx, Term(term.op, args, term.optargs, None))
-
-
 class _NotRowWise(Exception):  # control flow only: never reaches a client
     """The term read its sequence (count, nth ...) instead of deriving a step per row."""
 
@@ -139,7 +123,7 @@ def _row_step(ctx: Context, term: Term) -> RowStep | None:
     """The per-row step `term` makes of a sequence, found by running it on a stand-in that may not be read."""
     probe = Stream(_refuse_rows)
     try:
-        result = _run_on(ctx, term, 0, probe)
+        result = term.run_on(ctx, 0, probe)
     except _NotRowWise:
         return None
     if isinstance(result, Stream) and result.origin is not None and result.origin[0] is probe:

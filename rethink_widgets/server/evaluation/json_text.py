@@ -12,7 +12,7 @@ from typing import Any
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.control import check_pseudotype
+from rethink_widgets.server.evaluation.pseudotypes import check_pseudotype
 
 # ---------------------------------------------------------------- writing
 

@@ -1,9 +1,9 @@
-"""r.literal, and the few places it may stand.
+"""r.literal, and evaluating the few arguments where it may stand.
 
 RethinkDB lets a literal appear only in the object given to `merge`, `update` or `filter` (directly, or as a value of
 object literals nested in it) and in what the functions given to `merge` and `update` return; anywhere else, and
-inside another literal, it is an error. Such arguments are evaluated with `eval_allowing_literals`, which gives
-`datums.Literal` markers where the literals stood.
+inside another literal, it is an error (the LITERAL term itself, see `objects`, only raises it). Such arguments are
+evaluated with `eval_allowing_literals`, which gives `datums.Literal` markers where the literals stood.
 """
 
 from __future__ import annotations
@@ -13,19 +13,14 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.control import check_pseudotype
-from rethink_widgets.server.evaluation.terms import Node, Term, operation
+from rethink_widgets.server.evaluation.pseudotypes import check_pseudotype
+from rethink_widgets.server.evaluation.terms import Node, Term
 from rethink_widgets.server.evaluation.values import Func
 
 STRAY = (
     "Stray literal keyword found: literal is only legal inside of the object passed to merge or update and "
     "cannot nest inside other literals."
 )
-
-
-@operation("LITERAL", (0, 1))
-def literal(ctx: Context, term: Term) -> Any:
-    raise ReqlQueryLogicError(STRAY)
 
 
 def eval_allowing_literals(ctx: Context, node: Node) -> Any:

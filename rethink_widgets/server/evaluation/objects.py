@@ -1,6 +1,6 @@
 """Objects and fields: bracket, get_field, pluck, without, merge, has_fields, with_fields, keys, values, r.object.
-On sequences these work row by row, lazily for streams. (r.literal, which only merge and update accept, lives in
-`literals`.)
+On sequences these work row by row, lazily for streams. And r.literal, which only merge and update accept (see
+`literals`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,14 @@ from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicE
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, integral
 from rethink_widgets.server.evaluation.fields import check_object, field_of
-from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
-from rethink_widgets.server.evaluation.sequences import Sequence, expand_rows, filter_rows, map_rows, nth_of
+from rethink_widgets.server.evaluation.literals import (
+    STRAY,
+    array_allowing_literals,
+    call_allowing_literals,
+    eval_allowing_literals,
+    whole_patch,
+)
+from rethink_widgets.server.evaluation.rows import Sequence, expand_rows, filter_rows, map_rows, nth_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, SingleSelection, Stream
 
@@ -203,7 +209,7 @@ def with_fields(ctx: Context, term: Term) -> Any:
 # ---------------------------------------------------------------- merge
 
 
-@operation("MERGE", (1, VARIADIC))
+@operation("MERGE", (1, VARIADIC), args_reader=array_allowing_literals)
 def merge(ctx: Context, term: Term) -> Any:
     patches = [eval_allowing_literals(ctx, node) for node in term.args[1:]]
 
@@ -215,6 +221,11 @@ def merge(ctx: Context, term: Term) -> Any:
         return result
 
     return _on_object_or_rows(ctx, ctx.eval(term.args[0]), "merge", merged, _mapped)
+
+
+@operation("LITERAL", (0, 1))
+def literal(ctx: Context, term: Term) -> Any:
+    raise ReqlQueryLogicError(STRAY)  # where r.literal may stand, `literals` evaluates it instead
 
 
 def _mergeable(value: Any) -> Any:

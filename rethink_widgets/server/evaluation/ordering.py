@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlCompileError, ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.fields import get_field
-from rethink_widgets.server.evaluation.schema import require_index
+from rethink_widgets.server.evaluation.fields import Key, key_function
+from rethink_widgets.server.evaluation.tables import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
-from rethink_widgets.server.evaluation.values import ArraySelection, Func, Selection, Table, TableSlice
-
-Key = Callable[[Any], Any]
+from rethink_widgets.server.evaluation.values import ArraySelection, Selection, Table, TableSlice
 
 
 @operation("ASC", 1)
@@ -34,17 +32,6 @@ def _direction(node: Node) -> tuple[Node, bool]:
     if isinstance(node, Term) and node.op.name in ("ASC", "DESC"):
         return node.args[0], node.op.name == "DESC"
     return node, False
-
-
-def key_function(ctx: Context, node: Node) -> Key:
-    """A field name or a function, as `row -> value`; reading a missing field is a non-existence error."""
-    value = ctx.eval(node)
-    if isinstance(value, Func):
-        return lambda row: ctx.as_datum(value(ctx, row))
-    field = ctx.as_datum(value)
-    if not isinstance(field, str):
-        raise ReqlQueryLogicError(f"Expected type STRING but found {datums.type_name(field)}.")
-    return lambda row: get_field(row, field)
 
 
 @operation("ORDER_BY", (1, VARIADIC), optargs=("index",))

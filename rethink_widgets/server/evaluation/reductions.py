@@ -1,148 +1,28 @@
-"""Reductions: sum, avg, reduce, fold, min and max, and the accumulators that reduce a sequence (or each group of a
-grouped stream, see `grouping`) one row at a time.
+"""Reductions: sum, avg, reduce, fold, min and max, each feeding a sequence to its accumulator (see `accumulators`).
 
-With `index=`, `min`/`max` read one row through the index, and remember the one-row ordered slice they read, so that
-`changes()` on them is a feed of that slice like `order_by(index=...).limit(1)`.
+With `index=`, `min`/`max` read one row through the index (see `ranked_slices`), and remember the one-row ordered slice
+they read, so that `changes()` on them is a feed of that slice like `order_by(index=...).limit(1)`.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.accumulators import Accumulator, Best, Reduce, Sum, empty_message
 from rethink_widgets.server.evaluation.context import Context, check_finite, type_error
-from rethink_widgets.server.evaluation.control import call
-from rethink_widgets.server.evaluation.ordering import key_function
-from rethink_widgets.server.evaluation.schema import require_index
+from rethink_widgets.server.evaluation.fields import key_function
+from rethink_widgets.server.evaluation.ranked_slices import ranked_slice
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import Func, LimitStep, SingleSelection, Stream, Table, TableSlice
+from rethink_widgets.server.evaluation.values import SingleSelection, Stream, Table, call
 
-# ---------------------------------------------------------------- accumulators
-
-
-R = TypeVar("R")
+T = TypeVar("T")
 
 
-class Accumulator(Generic[R]):
-    """A reduction fed one row at a time; `add` says whether the row took part (rows without a field do not)."""
-
-    def add(self, row: Any) -> bool:
-        raise NotImplementedError
-
-    def result(self) -> R:
-        raise NotImplementedError
-
-
-class Count(Accumulator[int]):
-    """count, of every row or of the rows that pass `test`."""
-
-    def __init__(self, test: Callable[[Any], bool] | None) -> None:
-        self.count = 0
-        self.test = test
-
-    def add(self, row: Any) -> bool:
-        if self.test is not None and not self.test(row):
-            return False
-        self.count += 1
-        return True
-
-    def result(self) -> int:
-        return self.count
-
-
-class Sum(Accumulator[int | float]):
-    """Sum and average, in doubles as RethinkDB adds."""
-
-    def __init__(self, key: Callable[[Any], Any] | None, average: bool) -> None:
-        self.total, self.count = 0.0, 0
-        self.key, self.average = key, average
-
-    def add(self, row: Any) -> bool:
-        value = _value_of(self.key, row)
-        if value is _SKIPPED or value is None:  # RethinkDB's error for a null is a non-existence error: skipped
-            return False
-        if not datums.is_number(value):
-            raise type_error("NUMBER", value)
-        self.total += value
-        self.count += 1
-        return True
-
-    def result(self) -> int | float:
-        if not self.average:
-            return datums.number(self.total)
-        if not self.count:
-            raise ReqlNonExistenceError(empty_message("average", "avg"))
-        return datums.number(self.total / self.count)
-
-
-class Best(Accumulator[Any]):
-    """min or max: the row with the smallest (largest) key, the first of equals."""
-
-    def __init__(self, key: Callable[[Any], Any] | None, descending: bool, empty: str) -> None:
-        self.best: tuple[Any, Any] | None = None
-        self.key, self.descending, self.empty = key, descending, empty
-
-    def add(self, row: Any) -> bool:
-        value = _value_of(self.key, row)
-        if value is _SKIPPED:
-            return False
-        if self.best is None:
-            self.best = (value, row)
-            return True
-        order = datums.compare(value, self.best[0])
-        if (order > 0) if self.descending else (order < 0):
-            self.best = (value, row)
-        return True
-
-    def result(self) -> Any:
-        if self.best is None:
-            raise ReqlNonExistenceError(self.empty)
-        return self.best[1]
-
-
-class Reduce(Accumulator[Any]):
-    """reduce: the rows combined pairwise by a two-argument function."""
-
-    def __init__(self, ctx: Context, func: Func) -> None:
-        self.acc: Any = _SKIPPED
-        self.ctx, self.func = ctx, func
-
-    def add(self, row: Any) -> bool:
-        self.acc = row if self.acc is _SKIPPED else self.ctx.as_datum(call(self.ctx, self.func, [self.acc, row]))
-        return True
-
-    def result(self) -> Any:
-        if self.acc is _SKIPPED:
-            raise ReqlNonExistenceError("Cannot reduce over an empty stream.")
-        return self.acc
-
-
-_SKIPPED = object()
-
-
-def _value_of(key: Callable[[Any], Any] | None, row: Any) -> Any:
-    if key is None:
-        return row
-    try:
-        return key(row)
-    except ReqlNonExistenceError:
-        return _SKIPPED  # rows without the field take no part (any other error does stop the query)
-
-
-def empty_message(noun: str, name: str) -> str:
-    """RethinkDB's error for the average, min or max of no rows."""
-    return (
-        f"Cannot take the {noun} of an empty stream.  (If you passed `{name}` a field name, "
-        "it may be that no elements of the stream had that field.)"
-    )
-
-
-def _total(seq: Iterable[Any], acc: Accumulator[R]) -> R:
+def _total(seq: Iterable[Any], acc: Accumulator[T]) -> T:
     check_finite(seq)
     for row in seq:
         interrupts.check()
@@ -264,24 +144,3 @@ def _by_index(ctx: Context, target: Any, index: str, name: str, descending: bool
         raise ReqlNonExistenceError(f"`{name}` found no entries in the specified index.")
     table: Table = target.table  # ranked_slice took it: a table (its own `table`) or a slice of one
     return RankedSelection(table, row, ranked)
-
-
-def ranked_term(ctx: Context, node: Any) -> Stream | None:
-    """For `min`/`max` with an index: the one-row slice it reads (unread, so a feed can follow an empty table)."""
-    if not isinstance(node, Term) or node.op.name not in ("MIN", "MAX") or "index" not in node.optargs:
-        return None
-    name = node.op.name.lower()
-    return ranked_slice(ctx.eval(node.args[0]), ctx.string(node.optargs["index"]), name, name == "max")
-
-
-def ranked_slice(target: Any, index: str, name: str, descending: bool) -> Stream:
-    if isinstance(target, TableSlice) and target.descending is None and target.index == index:
-        bounds = (target.lower, target.upper, target.lower_open, target.upper_open)
-        ordered = TableSlice(target.table, index, *bounds, descending=descending)
-    elif isinstance(target, Table):
-        if index != target.primary_key:
-            require_index(target.info, index)
-        ordered = TableSlice(target, index, descending=descending)
-    else:
-        raise ReqlQueryLogicError(f"Expected type TABLE or TABLE_SLICE with `{name}` and an index.")
-    return Stream(functools.partial(itertools.islice, ordered, 1), origin=(ordered, LimitStep(1)))

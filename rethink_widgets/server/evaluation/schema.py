@@ -8,19 +8,21 @@ from typing import Any, cast
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, permissions, placement
-from rethink_widgets.server.evaluation.catalog import (
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system import permissions, placement
+from rethink_widgets.server.evaluation.system.catalog import (
     check_name,
     conflicts_as_errors,
     db_id,
     op_failed,
     table_config_row,
 )
-from rethink_widgets.server.evaluation.config_tables import SYSTEM_TABLES
-from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system.database import SYSTEM_TABLES
+from rethink_widgets.server.evaluation.tables import database, require_db, require_existing_index, table_of
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
-    Database,
+    DatabaseRef,
     Selection,
     SingleSelection,
     Table,
@@ -29,27 +31,6 @@ from rethink_widgets.server.evaluation.values import (
     type_of,
 )
 from rethink_widgets.server.storage import SYSTEM_DB, CatalogConflict, TableInfo
-
-
-def database(ctx: Context, node: Any) -> str:
-    """The name of an existing database given by a DB term's value."""
-    value = ctx.eval(node)
-    if not isinstance(value, Database):
-        raise ReqlQueryLogicError("Expected type DATABASE but found DATUM:")
-    return value.name
-
-
-def require_db(ctx: Context, name: str) -> None:
-    if name != SYSTEM_DB and ctx.storage.db_id(name) is None:
-        raise ReqlOpFailedError(f"Database `{name}` does not exist.")
-
-
-def table_of(ctx: Context, db: str, name: str) -> Table:
-    require_db(ctx, db)
-    info = ctx.storage.table(db, name)
-    if info is None:
-        raise ReqlOpFailedError(f"Table `{db}.{name}` does not exist.")
-    return Table(permissions.storage_for(ctx, info), info)
 
 
 def _scope_db(ctx: Context, term: Term, args_before: int) -> str:
@@ -63,8 +44,8 @@ def _scope_db(ctx: Context, term: Term, args_before: int) -> str:
 
 
 @operation("DB", 1)
-def db(ctx: Context, term: Term) -> Database:
-    return Database(check_name("Database", ctx.string(term.args[0])))
+def db(ctx: Context, term: Term) -> DatabaseRef:
+    return DatabaseRef(check_name("Database", ctx.string(term.args[0])))
 
 
 @operation("DB_CREATE", 1)
@@ -153,7 +134,7 @@ def wait(ctx: Context, term: Term) -> dict[str, int]:
     if not term.args:
         raise ReqlQueryLogicError("`wait` can only be called on a table or database.")
     target = ctx.eval(term.args[0])
-    if isinstance(target, Database):
+    if isinstance(target, DatabaseRef):
         require_db(ctx, target.name)
         return {"ready": len(ctx.storage.table_list(target.name))}
     _table(target)
@@ -258,31 +239,17 @@ def index_rename(ctx: Context, term: Term) -> dict[str, int]:
     return {"renamed": 0 if old == new else 1}
 
 
-def require_index(info: TableInfo, name: str) -> None:
-    """An index a query may read: one that exists and whose build has finished."""
-    _require_existing(info, name)
-    if not info.indexes[name].ready:
-        raise ReqlOpFailedError(
-            f"Index `{name}` on table `{info.qualified_name}` was accessed before its construction was finished."
-        )
-
-
-def _require_existing(info: TableInfo, name: str) -> None:
-    if name not in info.indexes:
-        raise ReqlOpFailedError(f"Index `{name}` was not found on table `{info.qualified_name}`.")
-
-
 def _index_names(ctx: Context, term: Term, info: TableInfo) -> list[str]:
     names = [ctx.string(node) for node in term.args[1:]] or sorted(info.indexes)
     for name in names:
-        _require_existing(info, name)
+        require_existing_index(info, name)
     return names
 
 
 def _index_statuses(info: TableInfo, names: list[str]) -> list[dict[str, Any]]:
     out = []
     for name in names:
-        _require_existing(info, name)  # again: an index may be dropped while index_wait waits for it
+        require_existing_index(info, name)  # again: an index may be dropped while index_wait waits for it
         index = info.indexes[name]
         function = base64.b64encode(datums.dumps(index.function).encode()).decode()
         status = {"index": name} if index.ready else {"index": name, "progress": index.progress}
@@ -315,7 +282,7 @@ def index_wait(ctx: Context, term: Term) -> list[dict[str, Any]]:
 @operation("INFO", 1)
 def info(ctx: Context, term: Term) -> dict[str, Any]:
     value = ctx.eval(term.args[0])
-    if isinstance(value, Database):
+    if isinstance(value, DatabaseRef):
         require_db(ctx, value.name)
         return {"id": db_id(ctx.storage, value.name), "name": value.name, "type": "DB"}
     if isinstance(value, Table):

@@ -7,11 +7,10 @@ from typing import Any, cast
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.catalog import check_name
-from rethink_widgets.server.evaluation.config_tables import system_table
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.schema import database, require_index, table_of
+from rethink_widgets.server.evaluation.system.catalog import check_name
+from rethink_widgets.server.evaluation.system.database import system_table
+from rethink_widgets.server.evaluation.tables import as_table, database, primary_key_value, require_index, table_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import (
     KeySelection,
@@ -22,37 +21,6 @@ from rethink_widgets.server.evaluation.values import (
     category,
 )
 from rethink_widgets.server.storage import SYSTEM_DB
-
-MAX_KEY_LENGTH = 127
-
-
-def primary_key_value(key: Any) -> Any:
-    """Check a primary key value as RethinkDB does before it reaches storage."""
-    if key is None:
-        raise ReqlNonExistenceError("Keys cannot be NULL.")
-    if datums.is_object(key):
-        raise ReqlQueryLogicError(
-            "Primary keys must be either a number, string, bool, pseudotype or array (got type OBJECT):\n"
-            + datums.printed(key)
-        )
-    if _has_nul(key):
-        raise ReqlQueryLogicError(f"Primary keys may not contain the null character: {datums.printed(key)}")
-    if isinstance(key, str) and len(key.encode("utf-8")) > MAX_KEY_LENGTH:
-        raise ReqlQueryLogicError(f"Primary key too long (max {MAX_KEY_LENGTH} characters): {datums.printed(key)}")
-    return key
-
-
-def _has_nul(key: Any) -> bool:
-    if isinstance(key, str):
-        return "\x00" in key
-    return isinstance(key, list) and any(_has_nul(item) for item in key)
-
-
-def as_table(ctx: Context, node: Any) -> Table:
-    value = ctx.eval(node)
-    if not isinstance(value, Table):
-        raise ReqlQueryLogicError(f"Expected type TABLE but found {category(value)}:")
-    return value
 
 
 @operation("TABLE", (1, 2), optargs=("read_mode", "identifier_format", "use_outdated"))

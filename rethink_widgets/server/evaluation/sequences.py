@@ -11,93 +11,31 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rethink_widgets.server import interrupts, keys
-from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from rethink_widgets.server.errors import EmptyError, ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.arrays import ordered_union
-from rethink_widgets.server.evaluation.changes import union_of_changefeeds
+from rethink_widgets.server.evaluation.changefeed_sources import union_of_changefeeds
 from rethink_widgets.server.evaluation.context import Context, check_finite
-from rethink_widgets.server.evaluation.control import EmptyError, truthy
+from rethink_widgets.server.evaluation.interleave import ordered_union
 from rethink_widgets.server.evaluation.literals import eval_allowing_literals
-from rethink_widgets.server.evaluation.schema import require_index
-from rethink_widgets.server.evaluation.terms import VARIADIC, Datum, Term, is_deterministic, operation
+from rethink_widgets.server.evaluation.rows import (
+    Sequence,
+    as_predicate,
+    derived,
+    expand_rows,
+    filter_rows,
+    map_rows,
+    nth_of,
+)
+from rethink_widgets.server.evaluation.tables import require_index
+from rethink_widgets.server.evaluation.terms import VARIADIC, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
     Func,
     LimitStep,
-    RowStep,
-    Selection,
-    SingleSelection,
-    Step,
     Stream,
     Table,
     TableSlice,
 )
-
-Sequence = Stream | list[Any]
-
-
-def map_rows(ctx: Context, seq: Sequence, fn: Callable[[Any], Any], *, deterministic: bool = True) -> Sequence:
-    """Apply `fn` to every row, lazily for streams."""
-    if isinstance(seq, list):
-        return [fn(row) for row in seq]
-    step = RowStep(lambda row: [fn(row)], deterministic)
-    return Stream(lambda: (fn(row) for row in seq), infinite=seq.infinite, origin=(seq, step))
-
-
-def filter_rows(ctx: Context, seq: Sequence, keep: Callable[[Any], bool], *, deterministic: bool = True) -> Sequence:
-    """Keep the rows `keep` accepts; a selection stays a selection."""
-    if isinstance(seq, ArraySelection):
-        return ArraySelection(seq.table, [row for row in seq.rows if keep(row)])
-    if isinstance(seq, list):
-        return [row for row in seq if keep(row)]
-    step = RowStep(lambda row: [row] if keep(row) else [], deterministic)
-    return derived(seq, lambda: (row for row in seq if keep(row)), step)
-
-
-def derived(seq: Stream, source: Callable[[], Iterator[Any]], step: Step | None = None) -> Stream:
-    """A stream built from `seq` that keeps its kind: rows of a selection are still documents of its table."""
-    origin = (seq, step) if step is not None else None
-    if isinstance(seq, Selection):
-        return Selection(seq.table, source, origin)
-    return Stream(source, infinite=seq.infinite, origin=origin)
-
-
-def as_predicate(ctx: Context, value: Any) -> Callable[[Any], bool]:
-    """A function, an object pattern, or a constant, as a test of one row.
-
-    A function whose body is an object is a pattern too: `filter({'a': r.row['b']})` arrives as one. Other functions
-    are tests even when they return objects (such as `match` results), as in RethinkDB.
-    """
-    if isinstance(value, Func):
-        body = value.body
-        pattern = isinstance(body, Datum) or (isinstance(body, Term) and body.name == "MAKE_OBJ")
-
-        def test(row: Any) -> bool:
-            result = ctx.as_datum(value(ctx, row))
-            return _matches(row, result) if pattern and datums.is_object(result) else truthy(result)
-
-        return test
-    value = ctx.as_datum(value)
-    if datums.is_object(value) or isinstance(value, datums.Literal):
-        return lambda row: _matches(row, value)
-    return lambda _row: truthy(value)
-
-
-def _matches(row: Any, pattern: dict[str, Any] | datums.Literal) -> bool:
-    if isinstance(pattern, datums.Literal):
-        return datums.equal(row, pattern.value)  # a literal asks for exactly this value, not a sub-object
-    if not datums.is_object(row):
-        raise ReqlQueryLogicError(f"Cannot perform get_field on a non-object non-sequence `{datums.dumps(row)}`.")
-    for key, expected in pattern.items():
-        if key not in row:
-            raise ReqlNonExistenceError(f"No attribute `{key}` in object:\n{datums.printed(row)}")
-        actual = row[key]
-        if isinstance(expected, datums.Literal) or (datums.is_object(expected) and datums.is_object(actual)):
-            if not _matches(actual, expected):
-                return False
-        elif not datums.equal(actual, expected):
-            return False
-    return True
 
 
 @operation("FILTER", 2, optargs=("default",))
@@ -114,7 +52,7 @@ def filter_term(ctx: Context, term: Term) -> Sequence:
             if default is None:
                 return False
             try:
-                return truthy(ctx.datum(default))
+                return datums.truthy(ctx.datum(default))
             except EmptyError:
                 raise missing from None
 
@@ -148,17 +86,6 @@ def concat_map(ctx: Context, term: Term) -> Sequence:
         return ctx.as_sequence(func(ctx, row))
 
     return expand_rows(ctx, seq, expand, deterministic=is_deterministic(term.args[1]))
-
-
-def expand_rows(
-    ctx: Context, seq: Sequence, fn: Callable[[Any], Iterable[Any]], *, deterministic: bool = True
-) -> Sequence:
-    """Replace every row by the rows `fn` gives for it (none, one or more), lazily for streams."""
-    if isinstance(seq, list):
-        return ctx.to_array(itertools.chain.from_iterable(fn(row) for row in seq))
-    step = RowStep(lambda row: list(fn(row)), deterministic)
-    rows = lambda: itertools.chain.from_iterable(fn(row) for row in seq)  # noqa: E731
-    return Stream(rows, infinite=seq.infinite, origin=(seq, step))
 
 
 # ---------------------------------------------------------------- positions
@@ -245,28 +172,6 @@ def nth(ctx: Context, term: Term) -> Any:
     return nth_of(ctx, ctx.sequence(term.args[0]), ctx.integer(term.args[1]))
 
 
-def nth_of(ctx: Context, seq: Sequence, index: int) -> Any:
-    if isinstance(seq, Stream) and not isinstance(seq, ArraySelection) and index < -1:
-        raise ReqlQueryLogicError(f"Cannot use an index < -1 ({index}) on a stream.")
-    if isinstance(seq, Stream) and index >= 0:
-        row: Any = next(itertools.islice(seq, index, None), _MISSING)
-        if row is _MISSING:
-            raise ReqlNonExistenceError(f"Index out of bounds: {index}")
-    else:
-        rows = seq if isinstance(seq, list) else ctx.to_array(seq)
-        if index >= len(rows):
-            raise ReqlNonExistenceError(f"Index `{index}` out of bounds for array of size: `{len(rows)}`.")
-        if index < -len(rows):
-            raise ReqlNonExistenceError(f"Index out of bounds: {index}")
-        row = rows[index]
-    if isinstance(seq, (Selection, ArraySelection)):
-        return SingleSelection(seq.table, row[seq.table.primary_key], row)
-    return row
-
-
-_MISSING = object()
-
-
 # ---------------------------------------------------------------- whole-sequence questions
 
 
@@ -320,7 +225,10 @@ def contains(ctx: Context, term: Term) -> bool:
 @operation("IS_EMPTY", 1)
 def is_empty(ctx: Context, term: Term) -> bool:
     seq = ctx.sequence(term.args[0])
-    return next(iter(seq), _MISSING) is _MISSING
+    return next(iter(seq), _NONE) is _NONE
+
+
+_NONE = object()
 
 
 @operation("RANGE", (0, 2))

@@ -16,7 +16,7 @@ from rethinkdb.ql2_pb2 import Term as _Term
 
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.values import Func
+from rethink_widgets.server.evaluation.values import Func, Grouped
 
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
@@ -29,6 +29,13 @@ TERM_NAMES: dict[int, str] = {
 VARIADIC = None
 
 
+ArgsReader = Callable[["Context", "Node"], list[Any]]
+
+
+def _array(ctx: Context, node: Node) -> list[Any]:
+    return ctx.array(node)
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -36,19 +43,22 @@ class Operation:
     min_args: int
     max_args: int | None
     optargs: frozenset[str]
+    # How the array of an r.args standing among the term's arguments is read: RethinkDB evaluates r.args with the
+    # flags of the term it stands in (merge and update let r.literal stand in its objects).
+    args_reader: ArgsReader = _array
 
 
 OPERATIONS: dict[int, Operation] = {}
 
 
 def operation(
-    name: str, arity: int | tuple[int, int | None] = 0, optargs: tuple[str, ...] = ()
+    name: str, arity: int | tuple[int, int | None] = 0, optargs: tuple[str, ...] = (), args_reader: ArgsReader = _array
 ) -> Callable[[Callable[[Context, Term], Any]], Callable[[Context, Term], Any]]:
     """Register the implementation of term `name` (a TermType name such as "ADD")."""
     low, high = (arity, arity) if isinstance(arity, int) else arity
 
     def register(fn: Callable[[Context, Term], Any]) -> Callable[[Context, Term], Any]:
-        OPERATIONS[getattr(TERM, name)] = Operation(name, fn, low, high, frozenset(optargs))
+        OPERATIONS[getattr(TERM, name)] = Operation(name, fn, low, high, frozenset(optargs), args_reader)
         return fn
 
     return register
@@ -144,11 +154,7 @@ class Term(Node):
         return self.op.name
 
     def eval(self, ctx: Context) -> Any:
-        if self.per_group:
-            from rethink_widgets.server.evaluation.grouping import per_group  # it imports this module
-
-            return self.run(ctx, per_group)
-        return self.run(ctx, self.op.fn)
+        return self.run(ctx, _per_group if self.per_group else self.op.fn)
 
     def run(self, ctx: Context, fn: Callable[[Context, Term], T]) -> T:
         """Evaluate with `fn` standing in for the operation (e.g. one that accepts r.literal), keeping backtraces."""
@@ -160,6 +166,11 @@ class Term(Node):
                 error.backtrace.insert(0, self.frame)
             raise
 
+    def run_on(self, ctx: Context, at: int, value: Any) -> Any:
+        """The operation, with argument `at` already evaluated to `value`."""
+        args = [*self.args[:at], Datum(value, at, self.args[at].deterministic), *self.args[at + 1 :]]
+        return self.op.fn(ctx, Term(self.op, args, self.optargs, None))
+
     def _spliced(self, ctx: Context) -> Term:
         if self.op.name == "ORDER_BY" and any(_is_args(node) for node in self.args[1:]):
             raise ReqlQueryLogicError("r.args is not supported in an order_by or union command yet.")
@@ -169,12 +180,21 @@ class Term(Node):
                 # Each value keeps the determinism of r.args' argument, so that a write refuses what it would
                 # refuse written out (`t.replace(r.args([t.get(0)]))` reads t). An error in one points at this
                 # term, as in RethinkDB.
-                values = _spliced_values(ctx, self.op.name, node.args[0])
+                values = self.op.args_reader(ctx, node.args[0])
                 args.extend(Datum(value, None, node.deterministic) for value in values)
             else:
                 args.append(node)
         _check_arity(self.op, len(args))
         return Term(self.op, args, self.optargs, None)
+
+
+def _per_group(ctx: Context, term: Term) -> Any:
+    """Run `term` once per group when its first argument (FUNCALL: its second) is grouped, else as usual."""
+    at = 1 if term.name == "FUNCALL" else 0
+    value = ctx.eval(term.args[at])
+    if isinstance(value, Grouped):
+        return value.run_per_group(ctx, term, at)
+    return term.run_on(ctx, at, value)
 
 
 # Writes and meta operations, and the terms that refuse them in any argument but their first (a write inside
@@ -188,19 +208,6 @@ FORBIDS_WRITES = frozenset({
     "REPLACE", "INSERT", "COUNT", "SUM", "AVG", "MIN", "MAX",
 })  # fmt: skip
 NESTED_WRITE = "Cannot nest writes or meta ops in stream operations.  Use FOR_EACH instead."
-
-
-# Terms whose arguments may hold r.literal, and so the values r.args splices into them too (RethinkDB evaluates
-# r.args with the flags of the term it stands in).
-TAKES_LITERALS = frozenset({"MERGE", "UPDATE"})
-
-
-def _spliced_values(ctx: Context, parent: str, array: Node) -> list[Any]:
-    if parent in TAKES_LITERALS:
-        from rethink_widgets.server.evaluation.literals import array_allowing_literals  # it imports this module
-
-        return array_allowing_literals(ctx, array)
-    return ctx.array(array)
 
 
 def _is_args(node: Node) -> bool:

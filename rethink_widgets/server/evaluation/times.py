@@ -1,8 +1,8 @@
 """Times, UUIDs and binary values: r.now, r.time, r.epoch_time, r.iso8601, their accessors, r.uuid, r.binary.
 
-A time is the pseudo-type {"$reql_type$": "TIME", "epoch_time": seconds, "timezone": "+HH:MM"}: an instant (rounded
-to the millisecond) and the offset it is shown in. Its calendar fields are worked out by `calendar_dates`, for the
-years 1400 to 10000 that RethinkDB's Boost calendar spans.
+A time is the TIME pseudo-type (see `time_values`): an instant (rounded to the millisecond) and the offset it is shown
+in. Its calendar fields are worked out by `calendar_dates`, for the years 1400 to 10000 that RethinkDB's Boost calendar
+spans.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
@@ -27,6 +26,16 @@ from rethink_widgets.server.evaluation.calendar_dates import (
 )
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.terms import Term, operation
+from rethink_widgets.server.evaluation.time_values import (
+    IsoReader,
+    is_time,
+    make_time,
+    parse_timezone,
+    round_millis,
+    sanitize,
+    truncated,
+    valid_timezone,
+)
 
 UUID_NAMESPACE = uuid.UUID("91461c99-f89d-49d2-af96-d8e2e14e9b58")
 _WEEK_DATES = (
@@ -35,145 +44,14 @@ _WEEK_DATES = (
 )
 
 
-def _round_millis(seconds: float) -> float:
-    """Seconds rounded to the millisecond as C's round() does it (halves away from zero)."""
-    scaled = seconds * 1000
-    if not math.isfinite(scaled):
-        return scaled  # datums.number refuses it as RethinkDB does
-    whole = math.trunc(scaled)
-    if abs(scaled - whole) >= 0.5:
-        whole += 1 if scaled > 0 else -1
-    return whole / 1000
-
-
-def _trunc_print(value: Any) -> str:
-    text = datums.printed(value)
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-# ---------------------------------------------------------------- the pseudo-type
-
-
-def make_time(epoch: float, tz: str = "+00:00") -> dict[str, Any]:
-    return sanitize({"$reql_type$": "TIME", "epoch_time": epoch, "timezone": tz})
-
-
-def is_time(value: Any) -> TypeGuard[dict[str, Any]]:
-    return isinstance(value, dict) and value.get("$reql_type$") == "TIME"
-
-
-def sanitize(obj: dict[str, Any]) -> dict[str, Any]:
-    """Check a TIME object as RethinkDB does whenever one is built: round its instant, normalize its time zone."""
-    out = dict(obj)
-    for key in sorted(obj):
-        out[key], problem = _sanitized(key, obj[key])
-        if problem:
-            raise _invalid_time(problem, out)
-    for key in ("epoch_time", "timezone"):
-        if key not in obj:
-            raise _invalid_time(f"no field `{key}`", out)
-    return out
-
-
-def _sanitized(key: str, value: Any) -> tuple[Any, str]:
-    """A TIME field's sanitized value, or what is wrong with it."""
-    if key == datums.PTYPE:
-        return value, ""
-    if key == "epoch_time":
-        if datums.is_number(value):
-            return datums.number(_round_millis(value)), ""
-        return value, f"field `epoch_time` must be a number ({_got(value)})"
-    if key == "timezone":
-        if not isinstance(value, str):
-            return value, f"field `timezone` must be a string ({_got(value)})"
-        tz = _valid_timezone(value)
-        return (value, f"invalid timezone string `{_trunc_print(value)}`") if tz is None else (tz, "")
-    return value, f"unrecognized field `{key}`"
-
-
-def _got(value: Any) -> str:
-    return f"got `{_trunc_print(value)}` of type {datums.type_name(value)}"
-
-
-def _invalid_time(problem: str, obj: dict[str, Any]) -> ReqlQueryLogicError:
-    return ReqlQueryLogicError(f"Invalid time object constructed ({problem}):\n{_trunc_print(obj)}")
-
-
 def as_time(ctx: Context, node: Any) -> dict[str, Any]:
     value = ctx.datum(node)
     if not is_time(value):
-        raise ReqlQueryLogicError(f"Not a TIME pseudotype: `{_trunc_print(value)}`.")
+        raise ReqlQueryLogicError(f"Not a TIME pseudotype: `{truncated(value)}`.")
     return value
 
 
-# ---------------------------------------------------------------- reading ISO 8601 pieces
-
-
-class _Reader:
-    """Reads one piece of an ISO 8601 string; its complaints say "date string" for every piece, as RethinkDB's do."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.at = 0
-
-    @property
-    def done(self) -> bool:
-        return self.at == len(self.text)
-
-    def digits(self, count: int) -> str:
-        start = self.at
-        for _ in range(count):
-            if self.done:
-                raise ReqlQueryLogicError(f"Truncated date string `{self.text}`.")
-            char = self.text[self.at]
-            if not "0" <= char <= "9":
-                raise ReqlQueryLogicError(f"Invalid date string `{self.text}` (got `{char}` but expected a digit).")
-            self.at += 1
-        return self.text[start : self.at]
-
-    def number(self, count: int) -> int:
-        return int(self.digits(count))
-
-    def optional(self, char: str) -> bool:
-        if not self.done and self.text[self.at] == char:
-            self.at += 1
-            return True
-        return False
-
-    def end(self, what: str) -> None:
-        if not self.done:
-            raise ReqlQueryLogicError(
-                f"Garbage characters `{self.text[self.at :]}` at end of {what} string `{self.text}`."
-            )
-
-
-def parse_timezone(text: str) -> str:
-    """A time zone as RethinkDB accepts it (Z, ±HH, ±HHMM, ±HH:MM), written as ±HH:MM."""
-    if text in ("-00", "-00:00"):
-        raise ReqlQueryLogicError(f"`{text}` is not a valid time offset.")
-    if text == "Z":
-        return "+00:00"
-    reader = _Reader(text)
-    if not (reader.optional("-") or reader.optional("+")):
-        raise ReqlQueryLogicError(f"Timezone `{text}` does not start with `-` or `+`.")
-    sign, hours = text[0], reader.digits(2)
-    if reader.done:
-        return f"{sign}{hours}:00"  # RethinkDB checks the range only of the long forms
-    reader.optional(":")
-    minutes = reader.digits(2)
-    reader.end("timezone")
-    if not (hours[0] in "01" or (hours[0] == "2" and hours[1] <= "4")):
-        raise ReqlQueryLogicError(f"Hours out of range in `{text}`.")
-    if minutes[0] > "5":
-        raise ReqlQueryLogicError(f"Minutes out of range in `{text}`.")
-    return f"{sign}{hours}:{minutes}"
-
-
-def _valid_timezone(text: str) -> str | None:
-    try:
-        return parse_timezone(text)
-    except ReqlQueryLogicError:
-        return None
+# ---------------------------------------------------------------- reading ISO 8601 strings
 
 
 def _offset_ms(tz: str) -> int:
@@ -183,7 +61,7 @@ def _offset_ms(tz: str) -> int:
 
 def _iso_date(text: str) -> tuple[str, tuple[int, ...]]:
     """The date part: YYYY, YYYY-MM, YYYY-MM-DD, YYYYMMDD, YYYY-DDD, YYYYDDD (week dates are read, then refused)."""
-    reader = _Reader(text)
+    reader = IsoReader(text)
     year = reader.number(4)
     if reader.done:
         return "calendar", (year, 1, 1)
@@ -210,7 +88,7 @@ def _iso_date(text: str) -> tuple[str, tuple[int, ...]]:
 
 def _iso_time(text: str) -> int:
     """The time part (HH, HH:MM, HHMM, HH:MM:SS, HHMMSS, with a fraction) in milliseconds; digits past 3 are cut."""
-    reader = _Reader(text)
+    reader = IsoReader(text)
     hours = reader.number(2)
     if reader.done:
         return hours * 3_600_000
@@ -315,7 +193,7 @@ def iso8601(ctx: Context, term: Term) -> dict[str, Any]:
 def _default_timezone(default: str) -> str:
     if not default:
         raise ReqlQueryLogicError("ISO 8601 string has no time zone, and no default time zone was provided.")
-    tz = _valid_timezone(default)
+    tz = valid_timezone(default)
     if tz is None:
         raise ReqlQueryLogicError(f"Invalid ISO 8601 timezone: `{default}`.")
     return tz
@@ -370,7 +248,7 @@ def during(ctx: Context, term: Term) -> bool:
 def _bound_is_open(ctx: Context, term: Term, name: str, default: str) -> bool:
     bound = ctx.string(term.optargs[name]) if name in term.optargs else default
     if bound not in ("open", "closed"):
-        raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{_trunc_print(bound)}`).")
+        raise ReqlQueryLogicError(f"Expected `open` or `closed` for optarg `{name}` (got `{truncated(bound)}`).")
     return bound == "open"
 
 
@@ -386,7 +264,7 @@ def _portion(name: str, read: Callable[[_Local, float], Any]) -> None:
 
 def _seconds(when: _Local, epoch: float) -> int | float:
     # RethinkDB adds the epoch's own fraction (negative before 1970) to the whole seconds of the minute.
-    fraction = _round_millis(math.fmod(epoch, 1))
+    fraction = round_millis(math.fmod(epoch, 1))
     return datums.number(when.millis // 1000 % 60 + fraction)
 
 
@@ -439,8 +317,3 @@ def binary(ctx: Context, term: Term) -> dict[str, Any]:
     if not isinstance(value, str):
         raise type_error("STRING", value)
     return {"$reql_type$": "BINARY", "data": base64.b64encode(value.encode("utf-8")).decode("ascii")}
-
-
-def utc_now() -> dict[str, Any]:
-    # What make_time gives, without checking a time zone it knows to be fine (every query asks for it).
-    return {"$reql_type$": "TIME", "epoch_time": _round_millis(datetime.now(UTC).timestamp()), "timezone": "+00:00"}

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rethink_widgets.server import interrupts, keys
+from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.storage import TableInfo, Transaction
 
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
-    from rethink_widgets.server.evaluation.terms import Node
-    from rethink_widgets.server.storage import TableInfo, Transaction
+    from rethink_widgets.server.evaluation.terms import Node, Term
 
 
 class Func:
@@ -46,7 +47,21 @@ class Func:
         return ctx.with_scope(scope)
 
 
-class Database:
+def call(ctx: Context, func: Func, args: list[Any]) -> Any:
+    """Call a function with exactly its arity, as r.do does."""
+    if func.arity != len(args):
+        plural = "" if len(args) == 1 else "s"
+        fplural = "" if func.arity == 1 else "s"
+        raise ReqlQueryLogicError(
+            f"Expected function with {len(args)} argument{plural} but found function with "
+            f"{func.arity} argument{fplural}."
+        )
+    return func(ctx, *args)
+
+
+class DatabaseRef:
+    """A database as `r.db(name)` names it: only a name, checked when a term uses it."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -257,6 +272,13 @@ class Grouped:
     def items(self) -> list[tuple[Any, Any]]:
         return [self.groups[k] for k in sorted(self.groups)]
 
+    def run_per_group(self, ctx: Context, term: Term, at: int) -> Grouped:
+        """`term` run once per group, with the group's value as its argument `at` (the grouped one)."""
+        results = {}
+        for group, value in self.items():
+            results[keys.encode(group)] = (group, ctx.as_datum(term.run_on(ctx, at, value)))
+        return Grouped(results)
+
 
 def type_of(value: Any) -> str:
     """What `type_of` answers for any value."""
@@ -264,7 +286,7 @@ def type_of(value: Any) -> str:
         return value.type_name
     if isinstance(value, Func):
         return "FUNCTION"
-    if isinstance(value, Database):
+    if isinstance(value, DatabaseRef):
         return "DB"
     return datums.type_name(value)
 
@@ -283,7 +305,7 @@ def category(value: Any) -> str:
         return "SINGLE_SELECTION"
     if isinstance(value, Func):
         return "FUNCTION"
-    if isinstance(value, Database):
+    if isinstance(value, DatabaseRef):
         return "DATABASE"
     if isinstance(value, Grouped):
         return "GROUPED_DATA"

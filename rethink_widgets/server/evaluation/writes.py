@@ -16,13 +16,18 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, write_hooks
-from rethink_widgets.server.evaluation.arrays import TOO_LARGE_FOR_DISK, fits_on_disk
-from rethink_widgets.server.evaluation.catalog import conflicts_as_errors
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
-from rethink_widgets.server.evaluation.literals import call_allowing_literals, eval_allowing_literals, whole_patch
-from rethink_widgets.server.evaluation.selections import as_table, primary_key_value
-from rethink_widgets.server.evaluation.system import SystemTable
+from rethink_widgets.server.evaluation.literals import (
+    array_allowing_literals,
+    call_allowing_literals,
+    eval_allowing_literals,
+    whole_patch,
+)
+from rethink_widgets.server.evaluation.system import hook_runner
+from rethink_widgets.server.evaluation.system.catalog import conflicts_as_errors
+from rethink_widgets.server.evaluation.system.system_table import SystemTable
+from rethink_widgets.server.evaluation.tables import as_table, primary_key_value
 from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
@@ -34,6 +39,7 @@ from rethink_widgets.server.evaluation.values import (
     TableWrites,
     category,
 )
+from rethink_widgets.server.evaluation.write_results import TOO_LARGE_FOR_DISK, WriteResult, fits_on_disk
 from rethink_widgets.server.storage import Snapshot
 
 CHUNK = 1000
@@ -42,53 +48,6 @@ WRITE_OPTARGS = ("durability", "return_changes", "return_vals", "ignore_write_ho
 UNSTORABLE = "`r.minval` and `r.maxval` cannot be written to disk."
 FOR_EACH_WRITES = "FOR_EACH expects one or more basic write queries."
 _DONE = object()
-
-
-class WriteResult:
-    """Counts, errors and changes of one write query, shaped as RethinkDB returns them."""
-
-    def __init__(self, return_changes: bool | str, array_limit: int) -> None:
-        self.counts = dict.fromkeys(("deleted", "errors", "inserted", "replaced", "skipped", "unchanged"), 0)
-        self.first_error: str | None = None
-        # RethinkDB checks every document of an insert before it writes any: those errors come first.
-        self.first_check_error: str | None = None
-        self.generated_keys: list[str] = []
-        self.return_changes = return_changes
-        self.changes: list[dict[str, Any]] = []
-        # RethinkDB truncates `changes` and `generated_keys` to the array limit and says so in `warnings`.
-        self.array_limit = array_limit
-
-    def record(self, kind: str, old: Any = None, new: Any = None) -> None:
-        self.counts[kind] += 1
-        if self.return_changes == "always" or (self.return_changes and kind in ("inserted", "replaced", "deleted")):
-            self.changes.append({"new_val": new, "old_val": old})
-
-    def error(self, message: str, old: Any = None, new: Any = None, *, check: bool = False) -> None:
-        self.counts["errors"] += 1
-        if check and self.first_check_error is None:
-            self.first_check_error = message
-        if self.first_error is None:
-            self.first_error = message
-        if self.return_changes == "always":
-            self.changes.append({"error": message, "new_val": new, "old_val": old})
-
-    def value(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(self.counts)
-        if self.first_error is not None:
-            out["first_error"] = self.first_check_error or self.first_error
-        warnings = []
-        limit = self.array_limit
-        if self.generated_keys:
-            out["generated_keys"] = self.generated_keys[:limit]
-            if len(self.generated_keys) > limit:
-                warnings.append(f"Too many generated keys ({len(self.generated_keys)}), array truncated to {limit}.")
-        if self.return_changes:
-            out["changes"] = self.changes[:limit]
-            if len(self.changes) > limit:
-                warnings.append(f"Too many changes, array truncated to {limit}.")
-        if warnings:
-            out["warnings"] = warnings
-        return out
 
 
 def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
@@ -136,7 +95,7 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     table = as_table(ctx, term.args[0])
     durability, return_changes = _options(ctx, term, table)
     conflict = _conflict(ctx, term)
-    hook = write_hooks.runner(ctx, term, table)
+    hook = hook_runner.runner(ctx, term, table)
     result = WriteResult(return_changes, ctx.array_limit)
     value = ctx.eval(term.args[1])
     single = None if isinstance(value, Stream) else ctx.as_datum(value)
@@ -173,7 +132,7 @@ def _insert_one(  # noqa: PLR0917
     writes: TableWrites,
     doc: Any,
     conflict: str | Func,
-    hook: write_hooks.Hook,
+    hook: hook_runner.Hook,
     result: WriteResult,
 ) -> None:
     if not isinstance(doc, dict):
@@ -284,7 +243,7 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], 
         raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(selection)}:")
     table = selection.table
     durability, return_changes = _options(ctx, term, table)
-    hook = write_hooks.runner(ctx, term, table)
+    hook = hook_runner.runner(ctx, term, table)
     result = WriteResult(return_changes, ctx.array_limit)
     pk = table.primary_key
     with _as_before_the_write(ctx, selection) as docs:
@@ -334,7 +293,7 @@ def _require_atomic(ctx: Context, term: Term) -> None:
         raise ReqlQueryLogicError("Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?")
 
 
-@operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
+@operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"), args_reader=array_allowing_literals)
 def update(ctx: Context, term: Term) -> dict[str, Any]:
     _require_atomic(ctx, term)
     node = term.args[1]

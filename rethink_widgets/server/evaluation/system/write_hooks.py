@@ -1,8 +1,8 @@
-"""Write hooks: set_write_hook, get_write_hook, and running a table's hook on every document a write changes.
+"""Write hooks: the set_write_hook and get_write_hook terms.
 
-A hook is called as `hook(context, old_val, new_val)`, with `context` holding the document's `primary_key` and the
-query's `timestamp`, and what it returns is written instead of `new_val`. It may return null exactly when `new_val`
-is null: a hook never turns a write into a deletion or a deletion into a write.
+A hook is a deterministic function of three arguments, given as a function or as the binary `get_write_hook` returned;
+it is kept in the table's configuration (see `catalog`) and run on every document a write changes (see
+`hook_runner`).
 """
 
 from __future__ import annotations
@@ -10,24 +10,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import catalog, datums, permissions
-from rethink_widgets.server.evaluation.catalog import WRITE_HOOK_PREFIX, WriteHook
+from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.selections import as_table
+from rethink_widgets.server.evaluation.system import catalog, permissions
+from rethink_widgets.server.evaluation.system.catalog import WRITE_HOOK_PREFIX, WriteHook
+from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import FuncNode, Node, Term, compile_function, is_deterministic, operation
-from rethink_widgets.server.evaluation.values import Table, category
+from rethink_widgets.server.evaluation.values import category
 from rethink_widgets.server.storage import SYSTEM_DB
 
 NOT_DETERMINISTIC = "Could not prove function deterministic.  Write hook functions must be deterministic."
 NOT_A_HOOK_BLOB = "Cannot create a write hook except from a reql_write_hook_function returned from `get_write_hook`."
-TO_DELETION = "A write hook function must not turn a replace/insert into a deletion."
-FROM_DELETION = "A write hook function must not turn a deletion into a replace/insert."
-
-Hook = Callable[[Any, Any], Any]
 
 
 @operation("SET_WRITE_HOOK", 2)
@@ -89,29 +85,3 @@ def _uses_now(node: Node) -> bool:
     if not isinstance(node, Term):
         return False
     return node.op.name == "NOW" or any(_uses_now(n) for n in (*node.args, *node.optargs.values()))
-
-
-def runner(ctx: Context, term: Term, table: Table) -> Hook:
-    """What a write query does to each new value it writes: the table's hook, unless the query ignores it."""
-    hook = catalog.write_hook(ctx.storage, table.info)
-    if "ignore_write_hook" in term.optargs and ctx.boolean(term.optargs["ignore_write_hook"]):
-        permissions.require_config(ctx, info=table.info)
-        hook = None
-    if hook is None:
-        return lambda _old, new: new
-    function = hook.function.eval(ctx.with_scope({}))
-
-    def run(old: Any, new: Any) -> Any:
-        source = new if isinstance(new, dict) else old if isinstance(old, dict) else {}
-        context = {"primary_key": source.get(table.primary_key), "timestamp": ctx.now}
-        try:
-            result = ctx.as_datum(function(ctx, context, old, new))
-        except ReqlError as error:
-            raise type(error)(f"Error in write hook: {error.message}") from None
-        if new is None and result is not None:
-            raise ReqlOpFailedError(FROM_DELETION)
-        if new is not None and result is None:
-            raise ReqlOpFailedError(TO_DELETION)
-        return result
-
-    return run

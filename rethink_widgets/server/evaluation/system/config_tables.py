@@ -1,10 +1,7 @@
-"""The system database's catalog tables, its registry of tables, and the changes of system tables for changefeeds.
+"""The system tables of databases and tables: `db_config`, `table_config` and `table_status`.
 
 `db_config` and `table_config` hold one row per database and table: inserting a row creates one, updating it renames
-or reconfigures it, deleting it drops it. `table_status` is read only. `permissions` has a row per user and scope with
-permissions set; writing it grants and revokes them as `grant` does. `_debug_scratch` is an ordinary table kept in
-the system database. `SystemFeeds` follows every change of the catalog and publishes the rows it changed, so
-changefeeds on system tables see the same changes as queries that read them.
+or reconfigures it, deleting it drops it. `table_status` is read only.
 """
 
 from __future__ import annotations
@@ -13,47 +10,26 @@ import contextlib
 import uuid
 from typing import Any
 
-from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.catalog import (
-    SYSTEM_TABLE_NAMES,
+from rethink_widgets.server.evaluation.system.catalog import (
     conflicts_as_errors,
     db_config_row,
     op_failed,
-    system_id,
     table_config_row,
     table_status_row,
     user_tables,
     write_hook_row,
 )
-from rethink_widgets.server.evaluation.permissions import (
-    ADMIN,
-    ADMIN_PERMISSIONS,
-    GLOBAL,
-    SYSTEM_DB_ID,
-    db_id_of,
-    merge,
-    require,
+from rethink_widgets.server.evaluation.system.permissions import db_id_of, require
+from rethink_widgets.server.evaluation.system.system_table import SystemTable, check_keys, checked_name
+from rethink_widgets.server.storage import (
+    SYSTEM_DB,
+    AlreadyExists,
+    CatalogConflict,
+    TableInfo,
 )
-from rethink_widgets.server.evaluation.system import (
-    ClusterConfigTable,
-    CurrentIssuesTable,
-    JobsTable,
-    LogsTable,
-    ServerConfigTable,
-    ServerStatusTable,
-    StatsTable,
-    SystemTable,
-    UsersTable,
-    check_keys,
-    check_user,
-    checked_name,
-)
-from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import SYSTEM_DB, AlreadyExists, CatalogConflict, Change, Scope, Storage, TableInfo
 
-SCRATCH = "_debug_scratch"
 _CONFIG_FIELDS = ("name", "db", "id", "indexes", "primary_key", "shards", "write_acks", "durability", "write_hook")
 
 
@@ -239,178 +215,3 @@ def _uuid(value: Any) -> str:
         with contextlib.suppress(ValueError):
             return str(uuid.UUID(value))
     raise ReqlOpFailedError(f"In `id`: Expected a UUID; got {datums.printed(value)}")
-
-
-_SYSTEM_TABLE_IDS = {system_id(name): name for name in SYSTEM_TABLE_NAMES}
-
-
-class PermissionsTable(SystemTable):
-    """One row per user and scope with permissions set; the key is [user], [user, db id] or [user, db id, table id]."""
-
-    name = "permissions"
-    generates_keys = False  # a key names a user and a scope
-
-    def rows(self) -> list[dict[str, Any]]:
-        rows = [{"id": [ADMIN], "permissions": dict(ADMIN_PERMISSIONS), "user": ADMIN}]
-        for (user, kind, scope), permissions in self.storage.permissions().items():
-            key = self._key(user, (kind, scope))
-            if key is not None:
-                rows.append(self._row(key, permissions))
-        return rows
-
-    def _key(self, user: str, scope: Scope) -> list[str] | None:
-        kind, scope_id = scope
-        if kind == "global":
-            return [user]
-        if kind == "db":
-            return [user, scope_id]
-        db_id = self._table_db(scope_id)
-        return None if db_id is None else [user, db_id, scope_id]
-
-    def _table_db(self, table_id: str) -> str | None:
-        info = self.storage.table_by_id(table_id)
-        if info is not None:
-            return db_id_of(self.storage, info.db)
-        return SYSTEM_DB_ID if table_id in _SYSTEM_TABLE_IDS else None
-
-    def _row(self, key: list[str], permissions: dict[str, bool]) -> dict[str, Any]:
-        row: dict[str, Any] = {"id": key, "permissions": permissions, "user": key[0]}
-        if len(key) > 1:
-            row["database"] = key[1] if self.by_id else self._db_name(key[1])
-        if len(key) > 2:
-            row["table"] = key[2] if self.by_id else self._table_name(key[2])
-        return row
-
-    def _db_name(self, db_id: str) -> str:
-        names = {self.storage.db_id(name): name for name in self.storage.db_list()}
-        return SYSTEM_DB if db_id == SYSTEM_DB_ID else names.get(db_id, "__deleted_database__")
-
-    def _table_name(self, table_id: str) -> str:
-        info = self.storage.table_by_id(table_id)
-        return info.name if info is not None else _SYSTEM_TABLE_IDS[table_id]
-
-    def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
-        key = doc["id"]
-        user, scope = self._parse_key(key)
-        old = self.get(key)
-        fields = set(doc) - {"id", "user"}
-        for field, position in (("database", 1), ("table", 2)):
-            if field in doc and len(key) > position:
-                fields.discard(field)
-                wanted = self._row(key, {})[field]
-                if doc[field] != wanted:
-                    raise ReqlOpFailedError(f"The key `{field}` does not match the primary key.")
-        if "permissions" not in doc:
-            raise ReqlOpFailedError("Expected a field `permissions`.")
-        fields.discard("permissions")
-        new = merge(self.storage.permissions_of(user, scope), doc["permissions"], scope == GLOBAL)
-        if fields:
-            raise ReqlOpFailedError(f"Unexpected key(s) `{'`, `'.join(sorted(fields))}`.")
-        self.storage.permissions_put(user, scope, new)
-        return old
-
-    def delete(self, key: Any) -> dict[str, Any] | None:
-        old = self.get(key)
-        user, scope = self._parse_key(key)
-        self.storage.permissions_put(user, scope, {})
-        return old
-
-    def _parse_key(self, key: Any) -> tuple[str, Scope]:
-        if not isinstance(key, list) or not 1 <= len(key) <= 3:
-            raise ReqlOpFailedError(
-                f"Expected an array of one to three items in the primary key, got {datums.printed(key)}."
-            )
-        user = key[0]
-        if not isinstance(user, str):
-            raise ReqlOpFailedError(f"Expected a string as the username, got {datums.printed(user)}.")
-        scope = GLOBAL
-        if len(key) > 1:
-            db_id = key[1]
-            if not isinstance(db_id, str) or (db_id != SYSTEM_DB_ID and db_id not in self._db_ids()):
-                raise ReqlOpFailedError(_no_such("database", db_id))
-            scope = ("db", db_id)
-        if len(key) > 2:
-            table_id = key[2]
-            if not isinstance(table_id, str) or self._table_db(table_id) != key[1]:
-                raise ReqlOpFailedError(_no_such("table", table_id))
-            scope = ("table", table_id)
-        check_user(self.storage, user)
-        if user == ADMIN:
-            raise ReqlOpFailedError(f"The permissions of the user `{user}` can't be modified.")
-        return user, scope
-
-    def _db_ids(self) -> set[str | None]:
-        return {self.storage.db_id(name) for name in self.storage.db_list()}
-
-
-def _no_such(kind: str, value: Any) -> str:
-    if isinstance(value, str) and _is_uuid(value):
-        return f"No {kind} with UUID `{value}` exists."
-    return f"Expected a UUID as the {kind}, got {datums.printed(value)}."
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text.lower()
-    except ValueError:
-        return False
-
-
-# ---------------------------------------------------------------- the system database
-
-_SYSTEM_TABLES: dict[str, type[SystemTable]] = {
-    cls.name: cls
-    for cls in (
-        ClusterConfigTable, CurrentIssuesTable, DbConfigTable, JobsTable, LogsTable, PermissionsTable,
-        ServerConfigTable, ServerStatusTable, StatsTable, TableConfigTable, TableStatusTable, UsersTable,
-    )
-}  # fmt: skip
-SYSTEM_TABLES = tuple(sorted(_SYSTEM_TABLES))
-assert SYSTEM_TABLES == SYSTEM_TABLE_NAMES
-
-
-def system_table(storage: Storage, name: str, by_id: bool = False, user: str = ADMIN) -> Table:
-    if name in _SYSTEM_TABLES:
-        return _SYSTEM_TABLES[name](storage, by_id, user)
-    if name == SCRATCH:
-        return Table(storage, _scratch_table(storage))
-    raise ReqlOpFailedError(f"Table `{SYSTEM_DB}.{name}` does not exist.")
-
-
-def _scratch_table(storage: Storage) -> TableInfo:
-    """`rethinkdb._debug_scratch`: an ordinary table kept in the system database, made when first used."""
-    info = storage.table(SYSTEM_DB, SCRATCH)
-    if info is None:
-        with contextlib.suppress(ValueError):  # another query made it first
-            storage.table_create(SYSTEM_DB, SCRATCH)
-        info = storage.table(SYSTEM_DB, SCRATCH)
-    assert info is not None
-    return info
-
-
-class SystemFeeds:
-    """Publishes the changes of the system tables: after each change of the catalog, the rows it changed."""
-
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-        self._tables = [
-            cls(storage, by_id) for cls in _SYSTEM_TABLES.values() if cls.follows_catalog for by_id in (False, True)
-        ]
-        self._rows = [_by_key(table) for table in self._tables]
-        storage.add_catalog_listener(self._catalog_changed)
-
-    def _catalog_changed(self) -> None:
-        changes = []
-        for i, table in enumerate(self._tables):
-            before, after = self._rows[i], _by_key(table)
-            self._rows[i] = after
-            for key in [*before, *(key for key in after if key not in before)]:
-                old, new = before.get(key), after.get(key)
-                if old is None or new is None or not datums.equal(old, new):
-                    changes.append(Change(table.info.id, (new or before[key])["id"], old, new))
-        if changes:
-            self._storage.publish(changes)
-
-
-def _by_key(table: SystemTable) -> dict[bytes, dict[str, Any]]:
-    return {keys.encode(row["id"]): row for row in table.ordered_rows()}

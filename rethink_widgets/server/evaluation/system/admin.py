@@ -13,29 +13,29 @@ from dataclasses import replace
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import permissions, placement
-from rethink_widgets.server.evaluation.catalog import (
+from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.system import permissions, placement
+from rethink_widgets.server.evaluation.system.catalog import (
     conflicts_as_errors,
     db_config_row,
     table_config_row,
     table_status_row,
     user_tables,
 )
-from rethink_widgets.server.evaluation.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
-from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.schema import require_db
+from rethink_widgets.server.evaluation.system.config_tables import DbConfigTable, TableConfigTable, TableStatusTable
+from rethink_widgets.server.evaluation.tables import require_db
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import Database, SingleSelection, Table, category
+from rethink_widgets.server.evaluation.values import DatabaseRef, SingleSelection, Table, category
 from rethink_widgets.server.storage import SYSTEM_DB, TableInfo
 
 _REPAIR_MODES = ("unsafe_rollback", "unsafe_rollback_or_erase", "_debug_recommit")
 
 
-def _target(ctx: Context, term: Term, verb: str) -> Database | Table:
+def _target(ctx: Context, term: Term, verb: str) -> DatabaseRef | Table:
     if not term.args:
         raise ReqlQueryLogicError(f"`{verb}` can only be called on a table or database.")
     value = ctx.eval(term.args[0])
-    if isinstance(value, Database):
+    if isinstance(value, DatabaseRef):
         require_db(ctx, value.name)
         return value
     if not isinstance(value, Table):
@@ -54,7 +54,7 @@ def config(ctx: Context, term: Term) -> SingleSelection:
     # As in RethinkDB: `config` on the target, checked here; the row is read without `read` on the system table,
     # which a write through the selection does need (the system table checks the user's permissions then).
     target = _target(ctx, term, "config")
-    if isinstance(target, Database):
+    if isinstance(target, DatabaseRef):
         if target.name == SYSTEM_DB:
             raise ReqlOpFailedError(f"Database `{SYSTEM_DB}` is special; you can't configure it.")
         permissions.require_config(ctx, db=target.name)
@@ -70,7 +70,7 @@ def config(ctx: Context, term: Term) -> SingleSelection:
 @operation("STATUS", 1)
 def status(ctx: Context, term: Term) -> SingleSelection:
     target = _target(ctx, term, "status")
-    if isinstance(target, Database):
+    if isinstance(target, DatabaseRef):
         raise ReqlQueryLogicError("Expected type TABLE but found DATABASE:")
     info = _user_table(target, "meaningful statuses")
     permissions.require_read(ctx, info)  # as for index_status (RethinkDB itself checks nothing here)
@@ -130,12 +130,14 @@ def rebalance(ctx: Context, term: Term) -> dict[str, Any]:
     return {"rebalanced": len(tables), "status_changes": [{"new_val": s, "old_val": s} for s in statuses]}
 
 
-def _emergency_repair(ctx: Context, term: Term, target: Database | Table, mode: Any, dry_run: bool) -> dict[str, Any]:
+def _emergency_repair(
+    ctx: Context, term: Term, target: DatabaseRef | Table, mode: Any, dry_run: bool
+) -> dict[str, Any]:
     if mode not in _REPAIR_MODES:
         raise ReqlQueryLogicError('`emergency_repair` should be "unsafe_rollback" or "unsafe_rollback_or_erase"')
     if any(name in term.optargs for name in ("nonvoting_replica_tags", "primary_replica_tag", "replicas", "shards")):
         raise ReqlQueryLogicError("In emergency repair mode, you can't specify shards, replicas, etc.")
-    if isinstance(target, Database):
+    if isinstance(target, DatabaseRef):
         raise ReqlQueryLogicError(
             "Can't emergency repair an entire database at once; instead you should run `reconfigure()` on each "
             "table individually."

@@ -1,10 +1,5 @@
-"""Tables of the `rethinkdb` system database whose rows are computed when read: users, this server and its activity.
-
-A system table has the primary key `id` and no secondary indexes; it reads its rows from the server's catalog and
-turns writes into changes of it, one row at a time, errors counted per row as RethinkDB does. Reading one needs the
-`read` permission on it, writing it `write` (see permissions.py). Reading `users` lists users and whether they have a
-password; writing it adds users, changes passwords and removes users. Passwords become SCRAM credentials at once;
-the plain text is never stored.
+"""The system tables of this server and its activity: `server_config`, `server_status`, `cluster_config`,
+`current_issues`, `logs`, `jobs` and `stats`.
 
 This server is a cluster of one: `server_config` and `server_status` have its one row, `cluster_config` the `auth`
 and `heartbeat` rows, `current_issues` and `logs` are empty (nothing goes wrong that a cluster would report), `jobs`
@@ -13,144 +8,18 @@ lists the queries evaluating now and `stats` the counts of queries and of docume
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from rethink_widgets.server import interrupts, keys, scram, wire
+from rethink_widgets.server import interrupts, wire
 from rethink_widgets.server.activity import Rate
-from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, permissions, times
-from rethink_widgets.server.evaluation.catalog import system_id, user_tables, valid_name
-from rethink_widgets.server.evaluation.values import Table
-from rethink_widgets.server.storage import SYSTEM_DB, Storage, TableInfo
-
-
-class SystemTable(Table):
-    """A system table; `by_id` names databases and servers by id (`identifier_format="uuid"`)."""
-
-    name = ""
-    # Whether the rows change only with the catalog, so that changefeeds can follow them (see SystemFeeds).
-    follows_catalog = True
-    # Whether an insert without a primary key gets a generated one (a UUID), as for an ordinary table.
-    generates_keys = True
-    storage: Storage  # the whole storage, not a user's view of one table: system tables show the server's state
-
-    def __init__(self, storage: Storage, by_id: bool = False, user: str = "admin") -> None:
-        # Each format is a table of its own to changefeeds, which follow tables by id.
-        info = TableInfo(system_id(self.name + ("/uuid" if by_id else "")), SYSTEM_DB, self.name, "id", "hard", "")
-        super().__init__(storage, info)
-        self.by_id = by_id
-        self.user = user
-        self.source = lambda: iter(self.ordered_rows())
-
-    def rows(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    def require(self, permission: str) -> None:
-        permissions.require(self.storage, self.user, permission, permissions.SYSTEM_DB_ID, system_id(self.name))
-
-    def ordered_rows(self) -> list[dict[str, Any]]:
-        self.require("read")
-        return sorted(self.rows(), key=lambda row: keys.encode(row["id"]))
-
-    def get(self, key: Any) -> dict[str, Any] | None:
-        self.require("read")
-        wanted = keys.encode(key)
-        return next((row for row in self.rows() if keys.encode(row["id"]) == wanted), None)
-
-    def count(self) -> int:
-        self.require("read")
-        return len(self.rows())
-
-    def entries(  # noqa: PLR0917
-        self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
-    ) -> Iterator[tuple[Any, Any]]:
-        low, high = keys.encode(lower), keys.encode(upper)
-        rows = self.ordered_rows()
-        for row in reversed(rows) if reverse else rows:
-            key = keys.encode(row["id"])
-            above = key > low or (key == low and not lower_open)
-            below = key < high or (key == high and not upper_open)
-            if above and below:
-                yield row["id"], row
-
-    @contextlib.contextmanager
-    def writes(self, durability: str) -> Iterator[Any]:
-        # System tables ignore `durability`, as RethinkDB's do. Without `read`, RethinkDB names `read` here.
-        self.require("read")
-        self.require("write")
-        yield self
-
-    def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
-        """Store a row (the change it stands for); returns the old row."""
-        raise ReqlOpFailedError(f"It's illegal to write to the `{SYSTEM_DB}.{self.name}` table.")
-
-    def delete(self, key: Any) -> dict[str, Any] | None:
-        raise ReqlOpFailedError(f"It's illegal to write to the `{SYSTEM_DB}.{self.name}` table.")
-
-
-def check_keys(doc: dict[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(doc) - allowed)
-    if extra:
-        raise ReqlOpFailedError(f"Unexpected key(s) `{'`, `'.join(extra)}`.")
-
-
-def check_user(storage: Storage, name: str) -> None:
-    if name not in storage.users():
-        raise ReqlOpFailedError(f"No user named `{name}`.")
-
-
-def _required(doc: dict[str, Any], field: str) -> Any:
-    if field not in doc:
-        raise ReqlOpFailedError(f"Expected a field named `{field}`.")
-    return doc[field]
-
-
-class UsersTable(SystemTable):
-    name = "users"
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [_user_row(name, credentials) for name, credentials in self.storage.users().items()]
-
-    def get(self, key: Any) -> dict[str, Any] | None:
-        self.require("read")
-        credentials = self.storage.users().get(key) if isinstance(key, str) else None
-        return _user_row(key, credentials) if credentials is not None else None
-
-    def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
-        name = doc["id"]
-        if not isinstance(name, str) or not name:
-            raise ReqlQueryLogicError(f"Expected a string for the user name, got {datums.printed(name)}.")
-        check_keys(doc, {"id", "password"})
-        old = self.get(name)
-        password = doc.get("password", False)
-        if old is not None and password is True:
-            return old  # unchanged: `true` keeps the current password
-        if password is False:
-            password = ""
-        if not isinstance(password, str):
-            raise ReqlQueryLogicError(f"Expected a string or `false` for `password`, got {datums.printed(password)}.")
-        self.storage.user_put(name, scram.make_credentials(password))
-        return old
-
-    def delete(self, key: Any) -> dict[str, Any] | None:
-        old = self.get(key)
-        if old is None:
-            return None
-        if key == "admin":
-            raise ReqlOpFailedError("The user `admin` can't be deleted.")
-        self.storage.user_delete(key)
-        return old
-
-
-def _user_row(name: str, credentials: dict[str, Any]) -> dict[str, Any]:
-    return {"id": name, "password": bool(credentials.get("password"))}
-
-
-# ---------------------------------------------------------------- this server
+from rethink_widgets.server.errors import ReqlOpFailedError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.system.catalog import user_tables
+from rethink_widgets.server.evaluation.system.system_table import SystemTable, check_keys, checked_name, required_field
+from rethink_widgets.server.evaluation.time_values import make_time
+from rethink_widgets.server.storage import SYSTEM_DB
 
 
 class ServerConfigTable(SystemTable):
@@ -169,8 +38,8 @@ class ServerConfigTable(SystemTable):
         if doc["id"] != self.storage.server_id:
             raise ReqlOpFailedError(f"It's illegal to insert new rows into the `{SYSTEM_DB}.{self.name}` table.")
         old = self.rows()[0]
-        name = checked_name(_required(doc, "name"), "name", "server name")
-        tags = _required(doc, "tags")
+        name = checked_name(required_field(doc, "name"), "name", "server name")
+        tags = required_field(doc, "tags")
         if not isinstance(tags, list):
             raise ReqlOpFailedError(f"In `tags`: Expected an array, got {datums.printed(tags)}")
         tags = sorted({checked_name(tag, "tags", "server tag") for tag in tags})
@@ -185,17 +54,6 @@ class ServerConfigTable(SystemTable):
         raise ReqlOpFailedError(f"It's illegal to delete rows from the `{SYSTEM_DB}.{self.name}` table.")
 
 
-def checked_name(value: Any, field: str, what: str) -> str:
-    """A name written into a system table row (`field` of it), checked with RethinkDB's messages."""
-    if not isinstance(value, str):
-        raise ReqlOpFailedError(f"In `{field}`: Expected a {what}; got {datums.printed(value)}")
-    if not valid_name(value):
-        raise ReqlOpFailedError(
-            f"In `{field}`: {datums.printed(value)} is not a valid {what}; Use A-Z, a-z, 0-9, _ and - only."
-        )
-    return value
-
-
 class ServerStatusTable(SystemTable):
     """This server's process and network: read only."""
 
@@ -204,7 +62,7 @@ class ServerStatusTable(SystemTable):
 
     def rows(self) -> list[dict[str, Any]]:
         activity = self.storage.activity
-        started = times.make_time(round(activity.time_started, 3))
+        started = make_time(round(activity.time_started, 3))
         cache = self.storage.settings()["cache_size_mb"]
         network: dict[str, Any] = {
             "canonical_addresses": [], "cluster_port": None, "connected_to": {}, "hostname": socket.gethostname(),
@@ -237,11 +95,11 @@ class ClusterConfigTable(SystemTable):
         if old is None:
             raise ReqlOpFailedError(f"It's illegal to insert new rows into the `{SYSTEM_DB}.{self.name}` table.")
         if doc["id"] == "auth":
-            key = _required(doc, "auth_key")
+            key = required_field(doc, "auth_key")
             check_keys(doc, {"id", "auth_key"})
             self.storage.configure(auth_key=_auth_key(key))
         else:
-            timeout = _required(doc, "heartbeat_timeout_secs")
+            timeout = required_field(doc, "heartbeat_timeout_secs")
             check_keys(doc, {"id", "heartbeat_timeout_secs"})
             if not datums.is_number(timeout):
                 raise ReqlOpFailedError(f"Expected a number; got {datums.printed(timeout)}")

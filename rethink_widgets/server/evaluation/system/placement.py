@@ -11,8 +11,8 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.catalog import check_name
 from rethink_widgets.server.evaluation.context import Context, integral
+from rethink_widgets.server.evaluation.system.catalog import check_name
 from rethink_widgets.server.evaluation.terms import Term
 
 DEFAULT_TAG = "default"

@@ -1,4 +1,5 @@
-"""User permissions: checking them and the `grant` term (the `rethinkdb.permissions` table is in config_tables.py).
+"""User permissions: checking them, and merging a change of them (the `grant` term is in grant.py, the
+`rethinkdb.permissions` table in access_tables.py).
 
 A user holds `read`, `write` and `config` permissions on three scopes, table, database and global (`connect` only
 globally); each is true, false or unset, and the narrowest scope that sets one decides, unset everywhere meaning
@@ -16,12 +17,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlOpFailedError, ReqlPermissionError, ReqlQueryLogicError
+from rethink_widgets.server.errors import ReqlOpFailedError, ReqlPermissionError
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.evaluation.catalog import system_id
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import Database, Table, TableStorage, category
+from rethink_widgets.server.evaluation.system.catalog import system_id
+from rethink_widgets.server.evaluation.values import TableStorage
 from rethink_widgets.server.storage import SYSTEM_DB, Scope, Storage, TableInfo, Transaction
 
 ADMIN = "admin"
@@ -142,39 +142,6 @@ class GuardedStorage:
     def sync(self, table: TableInfo) -> None:
         self._check("write")  # `sync` is a write in RethinkDB
         self._storage.sync(table)
-
-
-# ---------------------------------------------------------------- grant
-
-
-@operation("GRANT", (2, 3))
-def grant(ctx: Context, term: Term) -> dict[str, Any]:
-    scope = _scope(ctx, ctx.eval(term.args[0])) if len(term.args) == 3 else GLOBAL
-    user = ctx.string(term.args[-2])
-    changes = ctx.datum(term.args[-1])
-    if user == ADMIN:
-        raise ReqlOpFailedError(f"The permissions of the user `{user}` can't be modified.")
-    permissions_table = system_id("permissions")
-    require(ctx.storage, ctx.user, "read", SYSTEM_DB_ID, permissions_table)
-    require(ctx.storage, ctx.user, "write", SYSTEM_DB_ID, permissions_table)
-    if user not in ctx.storage.users():
-        raise ReqlOpFailedError(f"User `{user}` not found.")
-    old = ctx.storage.permissions_of(user, scope)
-    new = merge(old, changes, scope == GLOBAL)
-    ctx.storage.permissions_put(user, scope, new)
-    return {"granted": 1, "permissions_changes": [{"new_val": new or None, "old_val": old or None}]}
-
-
-def _scope(ctx: Context, target: Any) -> Scope:
-    """The scope `db.grant` or `table.grant` works on."""
-    if isinstance(target, Database):
-        db_id = db_id_of(ctx.storage, target.name)
-        if db_id is None:
-            raise ReqlOpFailedError(f"Database `{target.name}` does not exist.")
-        return ("db", db_id)
-    if isinstance(target, Table):
-        return ("table", permission_ids(ctx.storage, target.info)[1])
-    raise ReqlQueryLogicError(f"Expected type TABLE but found {category(target)}:")
 
 
 def merge(old: dict[str, bool], changes: Any, is_global: bool) -> dict[str, bool]:

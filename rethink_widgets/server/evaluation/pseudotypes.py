@@ -1,0 +1,53 @@
+"""Pseudo-type objects checked as RethinkDB checks them whenever an object is built (a query's object literals,
+`r.json`, r.literal's objects): a TIME sanitized (see `time_values`), a BINARY's data in canonical base64, a GEOMETRY
+with its fields; any other `$reql_type$` is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation.time_values import sanitize
+
+
+def check_pseudotype(obj: dict[str, Any]) -> dict[str, Any]:
+    ptype = obj.get(datums.PTYPE)
+    if ptype is None:
+        return obj
+    required = {"TIME": ("epoch_time", "timezone"), "BINARY": ("data",), "GEOMETRY": ("type", "coordinates")}
+    if ptype not in required:
+        raise ReqlQueryLogicError(f"Unknown $reql_type$ `{ptype}`.")
+    if ptype == "TIME":
+        return sanitize(obj)
+    if ptype == "BINARY":
+        if "data" not in obj:
+            raise ReqlQueryLogicError("Invalid binary pseudotype: lacking `data` key.")
+        obj = {**obj, "data": canonical_base64(obj["data"])}
+    for field in required[ptype]:
+        if field not in obj:
+            raise ReqlQueryLogicError(
+                f"pseudo-type `{ptype}` object {datums.printed(obj)} does not have field `{field}`."
+            )
+    return obj
+
+
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def canonical_base64(data: Any) -> str:
+    """The data in standard padded base64; what RethinkDB's base64 reader refuses is refused with its messages.
+
+    Padding is optional on the way in, and binary values are always sent out padded, as drivers decode them."""
+    if not isinstance(data, str):
+        raise ReqlQueryLogicError(f"Expected type STRING but found {datums.type_name(data)}.")
+    body = data.rstrip("=")
+    if "=" in body:
+        raise ReqlQueryLogicError("Invalid base64 format, data found after padding character '='.")
+    for ch in body:
+        if ch not in _BASE64:
+            raise ReqlQueryLogicError(f"Invalid base64 character found: '{ch}'.")
+    if len(body) % 4 == 1:
+        raise ReqlQueryLogicError("Invalid base64 length: 1 character remaining, cannot decode a full byte.")
+    return body + "=" * (-len(body) % 4)
