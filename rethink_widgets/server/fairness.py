@@ -5,13 +5,12 @@ Two mechanisms, one before a worker thread is taken and one while it runs:
 - `WorkerSlots` bounds how many runs one connection and one user have on worker threads at once; the rest wait
   their turn in line on the event loop (taking no thread), so a flood from one client cannot use up the pool.
 - `Turns` keeps long runs from starving short ones. Every run starts short. One that is still going after
-  `LONG_AFTER` seconds becomes long: its thread drops to the lowest CPU priority (see workers.py), and long runs
-  then take turns: one at a time holds the turn, for `SLICE`
-  seconds when others wait, handed on to the waiter whose user and connection were served least. The holder also
-  pauses briefly at its check points while short runs are in progress or the event loop is busy. All threads
-  share one interpreter lock, and a thread that gives it up (every system call the event loop makes does) waits a
-  whole switch interval to get it back from a busy thread: without the pauses a point get would pay that many
-  times over behind every long query.
+  `LONG_AFTER` seconds becomes long: its thread drops to a lower CPU priority (see workers.py), and long runs then
+  take turns: one at a time holds the turn, for `SLICE` seconds when others wait, handed on to the waiter whose
+  user and connection were served least. The holder also pauses briefly at its check points while short runs are
+  in progress or the event loop is busy. All threads share one interpreter lock, and a thread that gives it up
+  (every system call the event loop makes does) waits a whole switch interval to get it back from a busy thread:
+  without the pauses a point get would pay that many times over behind every long query.
 """
 
 from __future__ import annotations

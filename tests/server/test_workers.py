@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rethink_widgets.server.workers import LOWEST_PRIORITY, Workers, lower_priority
+from rethink_widgets.server.workers import LOWERED_NICENESS, Workers, lower_priority
 
 
 @pytest.fixture
@@ -54,9 +54,9 @@ def test_an_idle_thread_is_used_again(workers: Workers) -> None:
     assert workers.submit(threading.current_thread).result(5) is first
 
 
-def test_a_lowered_thread_runs_at_the_lowest_priority_and_is_retired(workers: Workers) -> None:
+def test_a_lowered_thread_runs_at_a_lower_priority_and_is_retired(workers: Workers) -> None:
     lowered, priority = workers.submit(long_work).result(5)
-    assert priority == LOWEST_PRIORITY
+    assert priority == LOWERED_NICENESS
     lowered.join(5)
     assert not lowered.is_alive()
     nxt = workers.submit(lambda: (threading.current_thread(), thread_priority())).result(5)
