@@ -184,6 +184,8 @@ class LiveFeed(Background):
         self._on_changes = on_changes
         self._on_status = on_status
         self._ready = asyncio.Event()
+        self.expected: int | None = None  # how many rows the snapshot coming in brings, when a count is cheap
+        self._counting: asyncio.Task[None] | None = None
 
     async def ready(self, timeout: float | None = 10) -> None:
         """Wait until the result is complete and current; TimeoutError says what the feed is doing instead."""
@@ -204,9 +206,27 @@ class LiveFeed(Background):
         if self.info.ordered_limit:
             options["include_offsets"] = True
         self._cursor = await self.query.changes(**options).run(conn)
+        self.expected = None
+        if self.info.countable:
+            # Never cancelled: the driver closes a connection that answers a query whose caller is gone.
+            self._counting = asyncio.get_running_loop().create_task(self._count_rows(conn))
         async for message in self._cursor:
             self._go_on()
             self._handle(message)
+
+    async def _count_rows(self, conn: Any) -> None:
+        """Count the rows of a whole table while its snapshot comes in (a count is only there to show progress:
+        when it fails, the feed itself says why or goes on)."""
+        with contextlib.suppress(errors.ReqlError):
+            count = await self.query.count().run(conn)
+            if self.result.initializing:
+                self.expected = count
+
+    def progress(self) -> dict[str, int | None]:
+        """While a snapshot comes in, {rows: how many so far, of: how many in all or None when not known}."""
+        if not self.result.initializing:
+            return {}
+        return {"rows": self.result.arrived, "of": self.expected}
 
     def _handle(self, message: dict[str, Any]) -> None:
         state = message.get("state")
@@ -225,9 +245,9 @@ class LiveFeed(Background):
             raise Resync(message["error"])
         else:
             changes = self.result.apply(message)
-            if not self.result.initializing:
+            if not self.result.initializing:  # the rows of a snapshot are no changes per second
                 self._count(len(changes))
-                self._tell(changes)
+            self._tell(changes)
 
     def _tell(self, changes: list[RowChange]) -> None:
         if changes and self._on_changes is not None:

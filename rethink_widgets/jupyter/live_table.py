@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from rethink_widgets.jupyter import messages
+from rethink_widgets.jupyter.filtering import cell_text
 from rethink_widgets.jupyter.live_widget import Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.results import RowChange
-from rethink_widgets.jupyter.table_view import VALUE_COLUMN, cell_text
+from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
 if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
     import pandas
@@ -53,6 +54,9 @@ class LiveTable(LiveWidget):
     ).tag(sync=True)
     editable = traitlets.Bool(True, help="Whether views offer editing (only when rows map to a table).").tag(sync=True)
     key_column = traitlets.Unicode("", help="The primary key's column, when rows have one.").tag(sync=True)
+    progress = traitlets.Dict(
+        help="While a snapshot comes in: {rows: how many so far, of: how many in all, or null when not known}."
+    ).tag(sync=True)
 
     def __init__(
         self,
@@ -148,10 +152,12 @@ class LiveTable(LiveWidget):
     # ---------------------------------------------------------------- state for the views
 
     def _changed(self, changes: list[RowChange]) -> None:
+        snapshot = self.feed.result.initializing  # the rows of a first snapshot arrive: no row changed
         for change in changes:
             self._count_fields(change.old, -1)
             self._count_fields(change.new, +1)
-            self._pending.add(change.key)
+            if not snapshot:
+                self._pending.add(change.key)
         super()._changed(changes)
 
     def _count_fields(self, row: Any, delta: int) -> None:
@@ -196,6 +202,7 @@ class LiveTable(LiveWidget):
         self.total = len(result)
         self.matched = len(self.view)
         self.rate = self.feed.rate()
+        self.progress = self.feed.progress()
         if self.rate:  # draw again once the last second has passed, so a quiet table says 0 changes/s
             if self._decay is not None:
                 self._decay.cancel()

@@ -21,6 +21,7 @@ class QueryInfo:
     editable: bool  # rows are whole documents of `table`
     ordered_limit: bool  # `order_by(...).limit(n)`: rows are placed by the feed's offsets
     point: bool  # `get(key)`: at most one row
+    countable: bool  # a whole table, whose `count()` is cheap
 
     def name(self, default_db: str) -> str:
         """`db.table` as a person would say it, or `query` when it reads no single table."""
@@ -45,6 +46,7 @@ def describe(query: Any) -> QueryInfo:
         editable=table is not None and all(isinstance(term, _SELECTIONS) for term in chain),
         ordered_limit=limited,
         point=isinstance(query, ast.Get),
+        countable=isinstance(query, ast.Table),
     )
 
 

@@ -1,9 +1,11 @@
 """The current result of a changefeed, held in the kernel: rows keyed by primary key, or by value.
 
 A feed opened with `include_initial` and `include_states` says `initializing`, sends the rows, says `ready`, then
-sends changes. The rows of a new snapshot (the first, or one taken after a reconnect) are gathered aside and swapped
-in at `ready`, so what was shown stays until the fresh data replaces it, and only the rows that differ count as
-changed. Rows of an `order_by(...).limit(n)` feed are placed by the offsets the feed sends.
+sends changes (RethinkDB may send changes to rows it already sent before `ready`; each is applied in turn). The rows
+of the first snapshot go straight into the result, so views show them as they arrive. Those of a later snapshot (one
+taken after a reconnect) are gathered aside and swapped in at `ready`, so what was shown stays until the fresh data
+replaces it, and only the rows that differ count as changed. Rows of an `order_by(...).limit(n)` feed are placed by
+the offsets the feed sends.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class ResultSet:
         self._revisions: dict[str, int] = {}
         self._revision = 0
         self._staging: ResultSet | None = None
+        self.initializing = False  # a snapshot is coming in
+        self._filled = False  # a snapshot came in whole
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -78,13 +82,18 @@ class ResultSet:
     def rows(self) -> list[Any]:
         return [self._rows[key] for key in self.ordered_keys()]
 
+    def keys_and_rows(self) -> tuple[list[str], list[Any]]:
+        """Every key and every row, in the same order: two quick copies."""
+        return list(self._rows), list(self._rows.values())
+
     def by_key(self) -> dict[str, Any]:
         """A copy of the rows by key: one quick copy, where a dict grown key by key is resized again and again."""
         return self._rows.copy()
 
     @property
-    def initializing(self) -> bool:
-        return self._staging is not None
+    def arrived(self) -> int:
+        """How many rows the snapshot coming in has brought so far."""
+        return len(self._staging) if self._staging is not None else len(self)
 
     def key_of(self, row: Any) -> str:
         """A row's key: its primary key when it has one, else its value (repeated values get their own keys)."""
@@ -109,12 +118,17 @@ class ResultSet:
     # ---------------------------------------------------------------- feed messages
 
     def begin_snapshot(self) -> None:
-        """A new snapshot starts: gather its rows aside until `end_snapshot`."""
-        self._staging = ResultSet(self.primary_key, positioned=self.positioned)
+        """A new snapshot starts: the first fills the result as it comes, a later one is gathered aside until
+        `end_snapshot` (so is one after a first that broke off, which may have left some rows)."""
+        self.initializing = True
+        if self._filled or self._rows:
+            self._staging = ResultSet(self.primary_key, positioned=self.positioned)
 
     def end_snapshot(self) -> list[RowChange]:
-        """Swap in the gathered snapshot; the rows that differ from what was held are the changes."""
+        """The snapshot is whole: swap in the gathered one; the rows that differ from what was held are the changes
+        (none for a first snapshot, whose rows were changes as they came)."""
         staging, self._staging = self._staging, None
+        self.initializing, self._filled = False, True
         if staging is None:
             return []
         changes = [RowChange(key, row, None) for key, row in self._rows.items() if key not in staging._rows]
@@ -127,7 +141,8 @@ class ResultSet:
         return changes
 
     def apply(self, message: dict[str, Any]) -> list[RowChange]:
-        """Apply one change document (`{new_val}` or `{old_val, new_val}`, maybe with offsets)."""
+        """Apply one change document (`{new_val}` or `{old_val, new_val}`, maybe with offsets); the rows changed
+        (none while a snapshot is gathered aside)."""
         if self._staging is not None:
             self._staging.apply(message)
             return []

@@ -2,24 +2,36 @@
 
 ReQL orders values of different types by type name: arrays, booleans, null, numbers, objects, binary, times,
 strings. Views sort their rows the same way, so a table sorted by a mixed column reads as it would in `order_by`.
+
+A value's key is (group, comparable): its type's place in that order and a value that compares within the type.
+Sorting a million rows by such tuples takes seconds; `sorted_positions` sorts the comparables of each group as
+plain floats or strings instead, which Python sorts several times faster, in runs merged pairwise, so that no
+single step takes long: it is a generator that yields between steps and returns the sorted positions.
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
+import operator
+from collections.abc import Callable, Generator
 from typing import Any
 
 _ARRAY, _BOOL, _NULL, _NUMBER, _OBJECT, _BINARY, _TIME, _STRING = range(8)
+# Types whose values compare as they are (numbers as floats, as ReQL holds them) and so sort in one group.
+_SIMPLE = {int: _NUMBER, float: _NUMBER, str: _STRING, bool: _BOOL}
+
+Steps = Generator[None, None, Any]
 
 
-def sort_key(value: Any) -> tuple[Any, ...]:
+def sort_key(value: Any) -> tuple[int, Any]:
     """A key that orders any driver value as ReQL orders it (objects by their sorted items)."""
     if value is None:
-        return (_NULL,)
+        return (_NULL, 0)
     if isinstance(value, bool):
         return (_BOOL, value)
     if isinstance(value, int | float):
-        return (_NUMBER, value)
+        return (_NUMBER, float(value))
     if isinstance(value, str):
         return (_STRING, value)
     if isinstance(value, list | tuple):
@@ -31,3 +43,53 @@ def sort_key(value: Any) -> tuple[Any, ...]:
     if isinstance(value, bytes | bytearray):
         return (_BINARY, bytes(value))
     return (_STRING, str(value))
+
+
+def sort_keys(values: list[Any]) -> tuple[int | list[int], list[Any]]:
+    """The `sort_key` of each value as two columns, groups and comparables; the groups are one number when the
+    values share a simple type, the common case, which takes no Python loop at all."""
+    groups = {_SIMPLE.get(kind) for kind in set(map(type, values))}
+    if len(groups) == 1 and (group := groups.pop()) is not None:
+        return group, list(map(float, values)) if group == _NUMBER else values
+    keys = list(map(sort_key, values))
+    return [key[0] for key in keys], [key[1] for key in keys]
+
+
+def sorted_positions(positions: list[int], groups: int | list[int], comparables: list[Any], run: int) -> Steps:
+    """`positions` (indexes into the two columns) sorted by group and then comparable, stably: positions that tie
+    keep their order. Runs of `run` positions are sorted a step each, then merged pairwise a step each."""
+    if isinstance(groups, int):
+        return (yield from _sorted_by(positions, comparables, run))
+    by_group: dict[int, list[int]] = {}
+    for start in range(0, len(positions), run):
+        for position in positions[start : start + run]:
+            by_group.setdefault(groups[position], []).append(position)
+        yield
+    ordered: list[int] = []
+    for group in sorted(by_group):
+        ordered.extend((yield from _sorted_by(by_group.pop(group), comparables, run)))
+    return ordered
+
+
+def _sorted_by(positions: list[int], comparables: list[Any], run: int) -> Steps:
+    key = comparables.__getitem__
+    if _in_order(positions, key):  # rows often come in primary key order: nothing to do
+        return positions
+    yield
+    runs = []
+    for start in range(0, len(positions), run):
+        runs.append(sorted(positions[start : start + run], key=key))
+        yield
+    while len(runs) > 1:
+        merged = []
+        for left in range(0, len(runs), 2):
+            pair = runs[left] + runs[left + 1] if left + 1 < len(runs) else runs[left]
+            pair.sort(key=key)  # two sorted runs: Python's sort merges them in one linear pass
+            merged.append(pair)
+            yield
+        runs = merged
+    return runs[0] if runs else []
+
+
+def _in_order(positions: list[int], key: Callable[[int], Any]) -> bool:
+    return all(map(operator.le, map(key, positions), map(key, itertools.islice(positions, 1, None))))

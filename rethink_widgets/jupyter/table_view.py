@@ -1,116 +1,192 @@
-"""The rows a table view shows: a result set filtered, sorted and cut into pages, kept current change by change.
+"""The rows a table view shows: a result set filtered, sorted and cut into pages (or any window), kept current change
+by change.
 
-Sorting a million rows takes seconds, so the order is built when the sort or the filter changes and then
-maintained by bisection as rows change; a page is a slice of it. A new order is built in steps of `STEP_ROWS`
-rows (`step()`), so the kernel's loop can send updates and run cells in between; until it is done the old order
-stays on show, kept current, and the rows that change meanwhile are redone at the end, so the new order is exact.
+The order is held as entries, tuples that sort as the view reads: (group, value, identity group, identity value,
+key) when sorted by a column, (identity group, identity value, key) otherwise, where the identity is the primary key
+(or the row itself) and key the result's key. Ties in the sorted column so read in primary-key order, and no two
+entries are equal, so a row's old entry is found again by bisection when it changes: one change costs microseconds.
+Entries hold no row, so the garbage collector stops tracking them and a full collection does not grow with them.
+Every row's entry is kept (`everything`), and those that pass the filter (`shown`, the same when there is none).
+
+A new sort or filter is built from a copy of the result taken at once, in steps (`step()`) so that the kernel's loop
+can send updates and run cells in between: values are sorted column by column (sorting.py), the filter reads column
+by column (filtering.py), then the changes made meanwhile are replayed. Until it is done the old order stays on
+show, kept current, so what a view shows is never stale. A new filter on the same sort needs no sorting at all.
 """
 
 from __future__ import annotations
 
-import bisect
-import heapq
+import contextlib
 import itertools
-import json
+import operator
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
+from rethink_widgets.jupyter.filtering import Filter
 from rethink_widgets.jupyter.results import ResultSet, RowChange
-from rethink_widgets.jupyter.sorting import sort_key
+from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
+from rethink_widgets.jupyter.sorting import sort_key, sort_keys, sorted_positions
 
-STEP_ROWS = 5_000  # rows per step of a rebuild: some 10 ms of work on a shared core
-REDO_PER_STEP = 20  # changed rows redone per step: each moves up to a million entries of the order
+STEP_ROWS = 50_000  # rows per step of a rebuild: some 20 to 50 ms of work on a shared core
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
+MISSING_LAST = 8  # the group of rows without the sorted column, after every type (before them when descending)
 _MISSING = object()
+_KEY = operator.itemgetter(-1)  # an entry's key
 _DONE = object()
 
-
-def cell_text(value: Any) -> str:
-    """How a value reads in a cell: strings as they are, everything else compactly as JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, bool):
-        return "null" if value is None else "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)  # the same text as JSON, made faster (filters read every cell of every row)
-    return json.dumps(value, separators=(", ", ": "), default=str, ensure_ascii=False)
+Steps = Generator[None, None, Any]
 
 
 class _Order:
-    """The keys of the rows that pass a filter, sorted, and kept sorted by bisection as rows change."""
+    """The entries of a result's rows for one sort and filter."""
 
-    def __init__(self, result: ResultSet, sort_column: str | None, descending: bool, filter_text: str) -> None:
+    def __init__(self, result: ResultSet, column: str | None, descending: bool, filter_text: str) -> None:
         self.result = result
-        self.sort_column = sort_column
+        self.column = column
         self.descending = descending
-        self.filter = filter_text
-        self._needle = filter_text.casefold()
-        self.entries: list[tuple[Any, ...]] = []
-        self.position: dict[str, tuple[Any, ...]] = {}
+        self.filter = Filter(filter_text)
+        self.everything = SortedEntries()
+        self.shown = self.everything if not self.filter else SortedEntries()
+        self._missing = -1 if descending else MISSING_LAST
 
     @property
     def by_feed_order(self) -> bool:
-        """A limit feed unsorted by the user reads in the feed's own (offset) order."""
-        return self.result.positioned and self.sort_column is None
+        """A limit feed unsorted by the user reads in the feed's own (offset) order: it holds no entries."""
+        return self.result.positioned and self.column is None
 
-    def update(self, key: str, row: Any) -> None:
-        """Put the row with this key where it now belongs (`row` None: it went away)."""
-        entry = self.position.pop(key, None)
-        if entry is not None:
-            del self.entries[bisect.bisect_left(self.entries, entry)]
-        if row is not None and (entry := self.entry(key, row)) is not None:
-            self.position[key] = entry
-            bisect.insort(self.entries, entry)
+    def same_sort(self, other: _Order) -> bool:
+        return (self.result, self.column, self.descending) == (other.result, other.column, other.descending)
 
-    def __len__(self) -> int:
-        if self.by_feed_order:
-            return len(self.result) if not self.filter else sum(1 for _ in self._feed_keys())
-        return len(self.entries)
+    # ---------------------------------------------------------------- one row
+
+    def identity(self, row: Any) -> Any:
+        key = self.result.primary_key
+        return row[key] if key is not None and isinstance(row, dict) and key in row else row
+
+    def value(self, row: Any) -> Any:
+        if isinstance(row, dict):
+            return row.get(self.column, _MISSING)
+        return row if self.column == VALUE_COLUMN else _MISSING  # a row that is not an object is its one column
+
+    def entry(self, key: str, row: Any) -> Entry:
+        identity = sort_key(self.identity(row))
+        if self.column is None:
+            return (*identity, key)
+        value = self.value(row)
+        return (*((self._missing, 0) if value is _MISSING else sort_key(value)), *identity, key)
+
+    def update(self, change: RowChange) -> None:
+        if change.old is not None:
+            entry = self.entry(change.key, change.old)
+            self.everything.remove(entry)
+            if self.shown is not self.everything and self.filter.passes(change.old):
+                self.shown.remove(entry)
+        if change.new is not None:
+            entry = self.entry(change.key, change.new)
+            self.everything.add(entry)
+            if self.shown is not self.everything and self.filter.passes(change.new):
+                self.shown.add(entry)
 
     def keys(self, start: int, stop: int) -> list[str]:
         """The keys from `start` to `stop` in display order."""
         if self.by_feed_order:
             return list(itertools.islice(self._feed_keys(), start, stop))
         if self.descending:
-            count = len(self.entries)
-            chosen = self.entries[max(0, count - stop) : max(0, count - start)]
-            return [entry[-1] for entry in reversed(chosen)]
-        return [entry[-1] for entry in self.entries[start:stop]]
-
-    def unfiltered_keys(self) -> list[str]:
-        """Every key of the result in this order, whether it passes the filter or not."""
-        if self.by_feed_order:
-            return list(self.result.ordered_keys())
-        if not self.filter:
-            return self.keys(0, len(self.entries))
-        entries = sorted(self.sort_entry(key, self.result.get(key)) for key in self.result.ordered_keys())
-        return [entry[-1] for entry in (reversed(entries) if self.descending else entries)]
+            count = len(self.shown)
+            return list(map(_KEY, reversed(self.shown.between(count - stop, count - start))))
+        return list(map(_KEY, self.shown.between(start, stop)))
 
     def _feed_keys(self) -> Iterator[str]:
-        return (key for key in self.result.ordered_keys() if self.passes(self.result.get(key)))
+        return (key for key in self.result.ordered_keys() if self.filter.passes(self.result.get(key)))
 
-    def entry(self, key: str, row: Any) -> tuple[Any, ...] | None:
-        return self.sort_entry(key, row) if self.passes(row) else None
+    def __len__(self) -> int:
+        if self.by_feed_order:
+            return len(self.result) if not self.filter else sum(1 for _ in self._feed_keys())
+        return len(self.shown)
 
-    def sort_entry(self, key: str, row: Any) -> tuple[Any, ...]:
-        if self.sort_column is None:
-            identity = row.get(self.result.primary_key, _MISSING) if isinstance(row, dict) else _MISSING
-            return (*sort_key(row if identity is _MISSING else identity), key)  # flat tuples compare faster
-        if isinstance(row, dict):
-            value, missing = row.get(self.sort_column), self.sort_column not in row
-        else:  # a row that is not an object is its one column's value
-            value, missing = row, self.sort_column != VALUE_COLUMN
-        # Rows without the column go last either way, as a person expects of blanks.
-        return (missing != self.descending, *sort_key(value), key)
+    # ---------------------------------------------------------------- many rows at once
 
-    def passes(self, row: Any) -> bool:
+    def sort(self, keys: list[str], rows: list[Any], run: int) -> Steps:
+        """Fill the order with the entries of these rows, a step at a time."""
+        flags = yield from self._passing(rows, run)
+        positions = list(range(len(rows)))
+        yield
+        identities = self._column(rows, self.result.primary_key, self.identity)
+        yield
+        id_groups, id_values = sort_keys(identities)
+        del identities
+        yield
+        positions = yield from sorted_positions(positions, id_groups, id_values, run)
+        columns = [id_groups, id_values, keys]
+        if self.column is not None:
+            values = self._column(rows, self.column, self.value)
+            yield
+            groups, comparables = _with_missing(values, self._missing)
+            del values
+            yield
+            positions = yield from sorted_positions(positions, groups, comparables, run)
+            columns = [groups, comparables, *columns]
+        # Made in the result's order, then put in order: made in order, each would be a handful of cache misses.
+        entries: list[Entry] = []
+        for start in range(0, len(keys), run):
+            stop = min(start + run, len(keys))
+            entries.extend(zip(*(_part(column, start, stop) for column in columns), strict=True))
+            yield
+        del columns
+        for start in range(0, len(positions), run):
+            chunk = positions[start : start + run]
+            ordered = list(map(entries.__getitem__, chunk))
+            self.everything.extend_sorted(ordered)
+            if flags is not None:
+                self.shown.extend_sorted(list(itertools.compress(ordered, map(flags.__getitem__, chunk))))
+            yield
+
+    def adopt(self, entries: list[Entry], keys: list[str], rows: list[Any], run: int) -> Steps:
+        """Fill the order with `entries`, already in its order, of the rows `keys` and `rows`, a step at a time."""
+        flags = yield from self._passing(rows, run)
+        passing: set[str] = set()
+        for start in range(0, len(keys) if flags is not None else 0, run):
+            passing.update(itertools.compress(keys[start : start + run], flags[start : start + run]))
+            yield
+        for start in range(0, len(entries), run):
+            chunk = entries[start : start + run]
+            self.everything.extend_sorted(chunk)
+            if flags is not None:
+                self.shown.extend_sorted(list(itertools.compress(chunk, map(passing.__contains__, map(_KEY, chunk)))))
+            yield
+
+    def _passing(self, rows: list[Any], run: int) -> Steps:
+        """Whether each row passes the filter (None when there is none), a step at a time. Rows are read in the
+        result's order: one after the other in memory, where in sorted order each would be a cache miss."""
         if not self.filter:
-            return True
-        needle = self._needle
-        if isinstance(row, dict):
-            return any(needle in cell_text(value).casefold() for value in row.values())
-        return needle in cell_text(row).casefold()
+            return None
+        flags: list[bool] = []
+        for start in range(0, len(rows), run):
+            flags.extend(self.filter.matching(rows[start : start + run]))
+            yield
+        return flags
+
+    @staticmethod
+    def _column(rows: list[Any], name: str | None, of: Any) -> list[Any]:
+        """`of(row)` for each row; a C loop when every row is an object with this field, the common case."""
+        if name is not None:
+            with contextlib.suppress(KeyError, TypeError, IndexError):
+                return list(map(operator.itemgetter(name), rows))
+        return list(map(of, rows))
+
+
+def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], list[Any]]:
+    """`sort_keys` of the column's values, rows without it in the `missing` group."""
+    if not any(value is _MISSING for value in values):
+        return sort_keys(values)
+    keys = [(missing, 0) if value is _MISSING else sort_key(value) for value in values]
+    return [key[0] for key in keys], [key[1] for key in keys]
+
+
+def _part(column: int | list[Any], start: int, stop: int) -> Iterable[Any]:
+    """Items `start` to `stop` of a column, which may be one value for every row."""
+    return column[start:stop] if isinstance(column, list) else itertools.repeat(column, stop - start)
 
 
 class TableView:
@@ -121,8 +197,9 @@ class TableView:
         self.filter = ""
         self.step_rows = STEP_ROWS
         self._shown = _Order(result, None, False, "")
+        self._stale = True  # the order on show does not follow the result (not built yet, or a change too big)
         self._build: Iterator[None] | None = None
-        self._dirty: set[str] = set()
+        self._queued: list[RowChange] = []  # changes made since the copy a build works from
         self.rebuild()
 
     def configure(self, sort_column: str | None, descending: bool, filter_text: str) -> None:
@@ -167,72 +244,71 @@ class TableView:
             pass
 
     def apply(self, changes: list[RowChange]) -> None:
+        if self._shown.by_feed_order:
+            return
+        if not self._stale and len(changes) > self.step_rows:
+            # A fresh snapshot that differs a lot: building anew in steps beats moving each row while the loop waits.
+            self._stale = True
+            self._start()
+            return
         if self._build is not None:
-            self._dirty.update(change.key for change in changes)
-        if not self._shown.by_feed_order:
+            self._queued.extend(changes)
+        if not self._stale:
             for change in changes:
-                self._shown.update(change.key, change.new)
+                self._shown.update(change)
 
     def __len__(self) -> int:
         """How many rows pass the filter (in the order on show)."""
         return len(self._shown)
 
+    def window(self, start: int, stop: int) -> list[str]:
+        """The keys from `start` to `stop` (from 0) in display order."""
+        keys = self._shown.keys(start, stop)
+        return [key for key in keys if key in self.result] if self._stale else keys
+
     def page(self, number: int, size: int) -> list[str]:
         """The keys on page `number` (from 0), in display order."""
-        return self._shown.keys(number * size, (number + 1) * size)
+        return self.window(number * size, (number + 1) * size)
 
     def ordered_keys(self) -> list[str]:
         """Every key that passes the filter, in display order."""
-        return self._shown.keys(0, len(self.result))
+        return self.window(0, len(self.result))
 
     def unfiltered_keys(self) -> list[str]:
         """Every key of the result, in the display's sort order, filtered out or not."""
-        return self._shown.unfiltered_keys()
+        shown = self._shown
+        if shown.by_feed_order:
+            return list(self.result.ordered_keys())
+        keys = list(map(_KEY, shown.everything))
+        return keys[::-1] if shown.descending else keys
 
     def _start(self) -> None:
-        self._build = self._rebuilding(_Order(self.result, self.sort_column, self.descending, self.filter))
-        self._dirty = set()
-
-    def _rebuilding(self, order: _Order) -> Iterator[None]:
-        """Fill `order`, redo the rows that changed meanwhile, show it, and let the old order go, step by step."""
-        yield from self._filling(order)
-        while self._dirty:  # rows keep changing meanwhile; the order is shown once none is left to redo
-            for _ in range(min(REDO_PER_STEP, len(self._dirty))):
-                key = self._dirty.pop()
-                order.update(key, self.result.get(key))
-            yield
-        old, self._shown = self._shown, order
-        # Freeing a million entries at once would stall the loop as long as a step of building them.
-        while old.position:
-            for _ in range(min(self.step_rows, len(old.position))):
-                old.position.popitem()
-            del old.entries[-self.step_rows :]
-            yield
-
-    def _filling(self, order: _Order) -> Iterator[None]:
-        """Fill `order` a step at a time: sort runs of rows, then merge them."""
+        """Start building from a copy of the result as it is now; the changes made from here on are queued."""
+        order = _Order(self.result, self.sort_column, self.descending, self.filter)
+        self._queued = []
         if order.by_feed_order:
-            return
-        # The result may change between steps: the rows changed meanwhile are redone at the end.
-        position = order.position = self.result.by_key()  # its values are replaced by entries as they are made
-        yield
-        keys = list(position)
-        yield
-        runs = []
-        for start in range(0, len(keys), self.step_rows):
-            run = []
-            for key in keys[start : start + self.step_rows]:
-                row = self.result.get(key)
-                entry = None if row is None else order.entry(key, row)
-                if entry is None:
-                    del position[key]
-                else:
-                    position[key] = entry
-                    run.append(entry)
-            run.sort()
-            runs.append(run)
+            self._build = self._showing(order, iter(()))
+        elif order.same_sort(self._shown) and not self._stale:
+            if not order.filter:  # every row, in the order held already
+                order.everything = order.shown = self._shown.everything
+                self._shown, self._build = order, None
+                return
+            keys, rows = self.result.keys_and_rows()
+            self._build = self._showing(order, order.adopt(list(self._shown.everything), keys, rows, self.step_rows))
+        else:
+            keys, rows = self.result.keys_and_rows()
+            self._build = self._showing(order, order.sort(keys, rows, self.step_rows))
+
+    def _showing(self, order: _Order, building: Iterator[None]) -> Steps:
+        """Build `order`, replay the changes made meanwhile, show it, and let the old order go, step by step."""
+        yield from building
+        replays = max(1, self.step_rows // 10)
+        while self._queued:  # rows keep changing meanwhile; the order is shown once none is left to replay
+            replay, self._queued = self._queued[:replays], self._queued[replays:]
+            for change in replay:
+                order.update(change)
             yield
-        merged = heapq.merge(*runs)
-        while chunk := list(itertools.islice(merged, self.step_rows)):
-            order.entries.extend(chunk)
-            yield
+        old, self._shown, self._stale = self._shown, order, False
+        if old.everything is not order.everything:
+            while not old.everything.drop_some(self.step_rows):
+                yield

@@ -67,3 +67,33 @@ def test_canonical_text_of_equal_values() -> None:
     result = ResultSet("id")
     result.apply({"new_val": {"id": 1.0}})
     assert "1" in result
+
+
+def test_the_first_snapshot_fills_the_result_as_it_comes() -> None:
+    result = ResultSet("id")
+    result.begin_snapshot()
+    assert result.initializing and result.arrived == 0
+    assert result.apply({"new_val": {"id": 1}}) == [RowChange("1", None, {"id": 1})]
+    result.apply({"new_val": {"id": 2, "v": 0}})
+    # RethinkDB may send a change to a row it already sent before it says ready.
+    assert result.apply({"old_val": {"id": 2, "v": 0}, "new_val": {"id": 2, "v": 1}}) == [
+        RowChange("2", {"id": 2, "v": 0}, {"id": 2, "v": 1})
+    ]
+    result.apply({"old_val": {"id": 1}, "new_val": None})
+    result.apply({"new_val": {"id": 3}})
+    assert result.arrived == 2 and len(result) == 2
+    assert result.end_snapshot() == [] and not result.initializing
+    assert result.rows() == [{"id": 2, "v": 1}, {"id": 3}]
+
+
+def test_a_snapshot_after_one_that_broke_off_is_gathered_aside() -> None:
+    result = ResultSet("id")
+    result.begin_snapshot()
+    result.apply({"new_val": {"id": 1, "v": 0}})
+    result.apply({"new_val": {"id": 2, "v": 0}})
+    result.begin_snapshot()  # the connection dropped: a fresh snapshot, while the rows so far stay on show
+    assert result.apply({"new_val": {"id": 2, "v": 5}}) == [] and result.arrived == 1 and len(result) == 2
+    result.apply({"new_val": {"id": 4, "v": 0}})
+    changes = result.end_snapshot()
+    assert sorted((c.key, c.new) for c in changes) == [("1", None), ("2", {"id": 2, "v": 5}), ("4", {"id": 4, "v": 0})]
+    assert result.rows() == [{"id": 2, "v": 5}, {"id": 4, "v": 0}]

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from rethink_widgets.jupyter.filtering import Filter, cell_text
 from rethink_widgets.jupyter.results import ResultSet
-from rethink_widgets.jupyter.table_view import TableView, cell_text
+from rethink_widgets.jupyter.sorting import sort_key
+from rethink_widgets.jupyter.table_view import TableView
 
 
 def filled(count: int) -> ResultSet:
@@ -130,3 +136,93 @@ def test_cell_text() -> None:
     assert cell_text("plain") == "plain"
     assert cell_text({"a": [1, None]}) == '{"a": [1, null]}'
     assert cell_text(True) == "true"
+
+
+def mixed_rows(count: int, seed: int) -> list[dict[str, Any]]:
+    """Rows whose `v` is of every ReQL type, often tied, sometimes missing; keys numbers and strings."""
+    rng = random.Random(seed)
+    choices: list[Callable[[], Any]] = [
+        lambda: rng.randrange(20),
+        lambda: rng.randrange(20) / 4,
+        lambda: rng.choice(["a", "B", "Straße", "STRASSE", "ß", "none", "null", "7"]),
+        lambda: rng.random() < 0.5,
+        lambda: None,
+        lambda: [rng.randrange(3), "x"],
+        lambda: {"k": rng.randrange(3)},
+    ]
+    rows = []
+    for i in range(count):
+        row: dict[str, Any] = {"id": i if i % 3 else f"k{i}", "name": rng.choice(["Ada", "bob", "Cy ß"])}
+        if rng.random() < 0.9:
+            row["v"] = rng.choice(choices)()
+        rows.append(row)
+    return rows
+
+
+def expected(rows: list[dict[str, Any]], column: str, descending: bool, needle: str) -> list[Any]:
+    """The ids a view sorted by `column` and filtered by `needle` shows: Python's sorted in ReQL's order, ties by
+    primary key, rows without the column last either way."""
+    kept = [
+        row for row in rows if not needle or any(needle.casefold() in cell_text(v).casefold() for v in row.values())
+    ]
+    having = sorted(
+        (row for row in kept if column in row), key=lambda row: (sort_key(row[column]), sort_key(row["id"]))
+    )
+    lacking = sorted((row for row in kept if column not in row), key=lambda row: sort_key(row["id"]))
+    if descending:
+        having.reverse()
+        lacking.reverse()
+    return [row["id"] for row in having + lacking]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("needle", ["", "a", "ss", "none", "null", "7", "TRUE", '"k": 1'])
+def test_sort_and_filter_match_pythons_sorted_in_reql_order(descending: bool, needle: str) -> None:
+    rows = mixed_rows(2000, seed=len(needle) + descending)
+    result = ResultSet("id")
+    for row in rows:
+        result.apply({"new_val": row})
+    view = TableView(result)
+    view.step_rows = 97  # many runs to merge
+    view.configure("v", descending, needle)
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, "v", descending, needle)
+    assert view.page(3, 10) == view.ordered_keys()[30:40]
+
+
+def test_a_filter_reads_many_rows_as_it_reads_one() -> None:
+    rows: list[Any] = mixed_rows(500, seed=5)
+    plain = [{k: v for k, v in row.items() if not isinstance(v, list | dict)} for row in rows]  # read by C loops
+    for needle in ["ss", "none", "null", "true", "fa", "1.5", "a\x00b", "[1, ", "x", "straße", "k1"]:
+        assert Filter(needle).matching(rows) == [Filter(needle).passes(row) for row in rows], needle
+        assert Filter(needle).matching(plain) == [Filter(needle).passes(row) for row in plain], needle
+    assert sum(Filter("ss").matching(plain)) > 100
+    values: list[Any] = [5, "Ss", None, [1], True]  # rows that are not objects
+    assert Filter("s").matching(values) == [False, True, False, False, False]
+
+
+def test_changes_while_sorted_and_filtered_and_a_big_change_at_once() -> None:
+    rng = random.Random(9)
+    rows = mixed_rows(1500, seed=9)
+    result = ResultSet("id")
+    for row in rows:
+        result.apply({"new_val": row})
+    view = TableView(result)
+    view.step_rows = 200
+    view.configure("v", True, "a")
+    view.settle()
+    for i in range(400):  # one row at a time: each moves where it belongs
+        old = rows[rng.randrange(len(rows))]
+        new = {**old, "v": rng.choice([rng.randrange(9), "abc", None, False])}
+        view.apply(result.apply({"old_val": result.get(result.key_of(old)), "new_val": new}))
+        rows[rows.index(old)] = new
+        if i % 50 == 0:
+            assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, "v", True, "a")
+    result.begin_snapshot()  # a fresh snapshot that differs in many rows: the order is built again in steps
+    rows = mixed_rows(1200, seed=10)
+    for row in rows:
+        result.apply({"new_val": row})
+    view.apply(result.end_snapshot())
+    assert view.building and all(key in result for key in view.page(0, 2000))
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, "v", True, "a")
