@@ -34,10 +34,26 @@ function filterBox(model) {
 }
 
 function statusText(model, state) {
+  const { rows, of } = model.get("progress") || {};
+  if (rows !== undefined) {
+    // A snapshot is coming in: the rows so far show already; say how far it is.
+    return `${state} · ${of == null ? `${rows} rows so far` : `${Math.min(rows, of)} of ${of} rows`}`;
+  }
   const total = model.get("total");
   const matched = model.get("matched");
   const counted = matched === total ? `${total} rows` : `${matched} of ${total} rows`;
   return `${state} · ${counted} · ${model.get("rate").toFixed(0)} changes/s`;
+}
+
+// Fills while a snapshot comes in (moves without filling when its size is not known); hidden otherwise.
+function drawProgress(bar, model) {
+  const { rows, of } = model.get("progress") || {};
+  bar.hidden = rows === undefined;
+  if (of == null) bar.removeAttribute("value");
+  else {
+    bar.max = Math.max(1, of);
+    bar.value = Math.min(rows, of);
+  }
 }
 
 // ---------------------------------------------------------------- the header
@@ -239,7 +255,8 @@ function render({ model, el }) {
   const bar = element("div", { class: "rw-bar" });
   const title = element("span", { class: "rw-title" });
   const status = element("span", { class: "rw-status", role: "status" });
-  bar.append(title, status, filterBox(model));
+  const loading = element("progress", { class: "rw-progress", "aria-label": "Rows loaded" });
+  bar.append(title, status, loading, filterBox(model));
   const head = header(model);
   const body = rows(model);
   const table = element("table");
@@ -259,6 +276,7 @@ function render({ model, el }) {
     title.textContent = model.get("title");
     status.dataset.state = state.split(":")[0];
     status.textContent = statusText(model, state);
+    drawProgress(loading, model);
     pages.draw();
     adding.hidden = !model.get("editable");
     message.textContent = model.get("message");
