@@ -132,8 +132,9 @@ def test_sort_and_filter_give_the_right_rows_and_leave_the_loop_free(kernel: Ker
         assert not turns.error, turns.error
         assert int(turns.text) >= 20, f"the loop turned only {turns.text} times while sorting"
         want = expected_ids(sort[0], sort[1] == "desc", needle)
-        first = want[:1000]
-        kernel.wait_for(lambda: shown_ids(kernel.state(comm)) == first, timeout=30, what=f"{sort} {needle!r}")  # noqa: B023
+        kernel.wait_for(
+            lambda first=want[:1000]: shown_ids(kernel.state(comm)) == first, timeout=30, what=f"{sort} {needle!r}"
+        )
         assert kernel.state(comm)["matched"] == len(want)
         everything = json.loads(kernel.run("import json; print(json.dumps([row['id'] for row in t.rows]))").stdout)
         assert everything == expected_ids(sort[0], sort[1] == "desc", "")
