@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -108,8 +108,9 @@ def expected_ids(column: str, descending: bool, needle: str) -> list[int]:
     return ids[::-1] + lacking[::-1] if descending else ids + lacking
 
 
-def shown_ids(state: dict[str, Any]) -> list[int]:
-    return [row["cells"]["id"] for row in state["page_rows"]]
+def shows(kernel: Kernel, comm: str, ids: list[int]) -> Callable[[], bool]:
+    """Whether the widget's page shows the rows with these ids, in this order."""
+    return lambda: [row["cells"]["id"] for row in kernel.state(comm)["page_rows"]] == ids
 
 
 def test_sort_and_filter_give_the_right_rows_and_leave_the_loop_free(kernel: Kernel, big: str) -> None:
@@ -132,9 +133,7 @@ def test_sort_and_filter_give_the_right_rows_and_leave_the_loop_free(kernel: Ker
         assert not turns.error, turns.error
         assert int(turns.text) >= 20, f"the loop turned only {turns.text} times while sorting"
         want = expected_ids(sort[0], sort[1] == "desc", needle)
-        kernel.wait_for(
-            lambda first=want[:1000]: shown_ids(kernel.state(comm)) == first, timeout=30, what=f"{sort} {needle!r}"
-        )
+        kernel.wait_for(shows(kernel, comm, want[:1000]), timeout=30, what=f"{sort} {needle!r}")
         assert kernel.state(comm)["matched"] == len(want)
         everything = json.loads(kernel.run("import json; print(json.dumps([row['id'] for row in t.rows]))").stdout)
         assert everything == expected_ids(sort[0], sort[1] == "desc", "")
