@@ -124,7 +124,7 @@ async def memory(port: int, rows: int) -> tuple[float, float]:
 async def rebuilds(rows: int, runs: int) -> dict[str, list[tuple[float, float]]]:
     """Per way of building ("in steps", "in one go"), per run: (seconds to apply a sort then a filter, longest
     stall of the loop)."""
-    from rethink_widgets.jupyter.live_table import STEP_SECONDS
+    from rethink_widgets.jupyter.live_widget import STEP_SECONDS
     from rethink_widgets.jupyter.results import ResultSet
     from rethink_widgets.jupyter.table_view import TableView
 

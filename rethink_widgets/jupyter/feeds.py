@@ -34,6 +34,7 @@ from rethink_widgets.jupyter.results import ResultSet, RowChange
 log = logging.getLogger(__name__)
 
 FIRST_RETRY, LAST_RETRY = 0.1, 5.0
+SLICE_SECONDS = 0.02  # the longest a feed handles rows of one batch before letting the loop run others
 
 LIVE: dict[int, Background] = {}  # every open feed and watch, by number, for `%rethink`
 _numbers = iter(range(1, 1 << 62))
@@ -210,9 +211,14 @@ class LiveFeed(Background):
         if self.info.countable:
             # Never cancelled: the driver closes a connection that answers a query whose caller is gone.
             self._counting = asyncio.get_running_loop().create_task(self._count_rows(conn))
+        pause_at = time.monotonic() + SLICE_SECONDS
         async for message in self._cursor:
             self._go_on()
             self._handle(message)
+            # The driver hands out a batch's rows (tens of thousands in a snapshot) without a pause: make some.
+            if time.monotonic() > pause_at:
+                await asyncio.sleep(0)
+                pause_at = time.monotonic() + SLICE_SECONDS
 
     async def _count_rows(self, conn: Any) -> None:
         """Count the rows of a whole table while its snapshot comes in (a count is only there to show progress:

@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
 MAX_PAGE_SIZE = 1000
 SNAPSHOT_ROWS = 100  # rows a saved notebook keeps for readers that cannot draw the widget
-STEP_SECONDS = 0.02  # the longest a re-sort or re-filter keeps the kernel's loop before letting others run
 
 
 class LiveTable(LiveWidget):
@@ -74,7 +73,6 @@ class LiveTable(LiveWidget):
         self._fields: dict[str, int] = {}
         self._pending: set[str] = set()
         self._decay: asyncio.TimerHandle | None = None
-        self._building: asyncio.Handle | None = None
         super().__init__(query, conn=conn, page_size=page_size, columns=columns or [])
         self.editable = editable and self.feed.info.editable
         self.observe(self._view_changed, names=["page", "page_size", "sort", "filter"])
@@ -177,16 +175,7 @@ class LiveTable(LiveWidget):
         column, direction = [*self.sort, None, None][:2]
         self.view.configure(column, direction == "desc", self.filter)
         self._throttle.poke()  # a new page shows at once; a new order when it is built
-        if self._building is None:
-            self._build_step()
-
-    def _build_step(self) -> None:
-        """Build the view's new order a slice at a time, so feed updates go out and cells run in between."""
-        self._building = None
-        if self.view.advance(STEP_SECONDS):
-            self._throttle.poke()
-        else:
-            self._building = self._loop.call_soon(self._build_step)
+        self._keep_building()
 
     def _draw(self) -> None:
         result = self.feed.result

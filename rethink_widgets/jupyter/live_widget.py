@@ -30,6 +30,7 @@ from rethink_widgets.jupyter.table_view import TableView
 log = logging.getLogger(__name__)
 
 UPDATES_PER_SECOND = 30
+STEP_SECONDS = 0.02  # the longest building a view's new order keeps the kernel's loop before letting others run
 # What carries out each request type a widget's views may make (its result is not used).
 Handlers = Mapping[type[messages.Request], Callable[[Any], Awaitable[object]]]
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -126,6 +127,7 @@ class LiveWidget(anywidget.AnyWidget):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
         self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND, KERNEL_BUDGET)
+        self._building: asyncio.Handle | None = None
         self.feed = LiveFeed(
             query, self.database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
         )
@@ -169,8 +171,21 @@ class LiveWidget(anywidget.AnyWidget):
         if self.view.result is not self.feed.result:  # the feed started over with a new result
             self.view.use(self.feed.result)
         else:
-            self.view.apply(changes)
+            self.view.apply(changes)  # a change too big to follow row by row builds the order anew
+        self._keep_building()
         self._throttle.poke()
+
+    def _keep_building(self) -> None:
+        """Build the view's new order a slice at a time, so feed updates go out and cells run in between."""
+        if self._building is None and self.view.building:
+            self._building = self._loop.call_soon(self._build_step)
+
+    def _build_step(self) -> None:
+        self._building = None
+        if self.view.advance(STEP_SECONDS):
+            self._throttle.poke()
+        else:
+            self._building = self._loop.call_soon(self._build_step)
 
     def _status_changed(self, status: str) -> None:
         self._throttle.poke()

@@ -11,10 +11,10 @@ single step takes long: it is a generator that yields between steps and returns 
 
 from __future__ import annotations
 
+import array
+import bisect
 import datetime
-import itertools
-import operator
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 _ARRAY, _BOOL, _NULL, _NUMBER, _OBJECT, _BINARY, _TIME, _STRING = range(8)
@@ -45,17 +45,18 @@ def sort_key(value: Any) -> tuple[int, Any]:
     return (_STRING, str(value))
 
 
-def sort_keys(values: list[Any]) -> tuple[int | list[int], list[Any]]:
+def sort_keys(values: list[Any]) -> tuple[int | list[int], Sequence[Any]]:
     """The `sort_key` of each value as two columns, groups and comparables; the groups are one number when the
-    values share a simple type, the common case, which takes no Python loop at all."""
+    values share a simple type, the common case, which takes no Python loop at all. Numbers are held in an array:
+    unlike a list of a million floats, the garbage collector never walks it."""
     groups = {_SIMPLE.get(kind) for kind in set(map(type, values))}
     if len(groups) == 1 and (group := groups.pop()) is not None:
-        return group, list(map(float, values)) if group == _NUMBER else values
+        return group, array.array("d", map(float, values)) if group == _NUMBER else values
     keys = list(map(sort_key, values))
     return [key[0] for key in keys], [key[1] for key in keys]
 
 
-def sorted_positions(positions: list[int], groups: int | list[int], comparables: list[Any], run: int) -> Steps:
+def sorted_positions(positions: Sequence[int], groups: int | list[int], comparables: Sequence[Any], run: int) -> Steps:
     """`positions` (indexes into the two columns) sorted by group and then comparable, stably: positions that tie
     keep their order. Runs of `run` positions are sorted a step each, then merged pairwise a step each."""
     if isinstance(groups, int):
@@ -71,25 +72,35 @@ def sorted_positions(positions: list[int], groups: int | list[int], comparables:
     return ordered
 
 
-def _sorted_by(positions: list[int], comparables: list[Any], run: int) -> Steps:
+def _sorted_by(positions: Sequence[int], comparables: Sequence[Any], run: int) -> Steps:
     key = comparables.__getitem__
-    if _in_order(positions, key):  # rows often come in primary key order: nothing to do
-        return positions
-    yield
     runs = []
     for start in range(0, len(positions), run):
         runs.append(sorted(positions[start : start + run], key=key))
         yield
     while len(runs) > 1:
-        merged = []
-        for left in range(0, len(runs), 2):
-            pair = runs[left] + runs[left + 1] if left + 1 < len(runs) else runs[left]
-            pair.sort(key=key)  # two sorted runs: Python's sort merges them in one linear pass
-            merged.append(pair)
-            yield
-        runs = merged
+        paired = []
+        for left in range(0, len(runs) - 1, 2):
+            paired.append((yield from _merged(runs[left], runs[left + 1], key, run)))  # noqa: PERF401 (it yields)
+        runs = paired + runs[len(paired) * 2 :]
     return runs[0] if runs else []
 
 
-def _in_order(positions: list[int], key: Callable[[int], Any]) -> bool:
-    return all(map(operator.le, map(key, positions), map(key, itertools.islice(positions, 1, None))))
+def _merged(first: list[int], second: list[int], key: Callable[[int], Any], run: int) -> Steps:
+    """Two sorted runs merged, those of `first` before those of `second` that tie, about `run` positions a step."""
+    if key(first[-1]) <= key(second[0]):  # already in order, as rows in primary key order are
+        first.extend(second)  # grown in place: a new list of a million would be young, walked by the collector
+        return first
+    merged: list[int] = []
+    i = j = 0
+    while i < len(first):
+        # Up to `run` of the first, and the second's that go before the last of them.
+        i_end = min(len(first), i + run)
+        j_end = bisect.bisect_left(second, key(first[i_end - 1]), j, key=key)
+        part = first[i:i_end] + second[j:j_end]
+        part.sort(key=key)  # two sorted runs: Python's sort merges them in one linear pass, stably
+        merged.extend(part)
+        i, j = i_end, j_end
+        yield
+    merged.extend(second[j:])
+    return merged

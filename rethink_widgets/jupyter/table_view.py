@@ -9,8 +9,8 @@ Entries hold no row, so the garbage collector stops tracking them and a full col
 Every row's entry is kept (`everything`), and those that pass the filter (`shown`, the same when there is none).
 
 A new sort or filter is built from a copy of the result taken at once, in steps (`step()`) so that the kernel's loop
-can send updates and run cells in between: values are sorted column by column (sorting.py), the filter reads column
-by column (filtering.py), then the changes made meanwhile are replayed. Until it is done the old order stays on
+can send updates and run cells in between: values are sorted column by column (sorting.py), the filter reads many
+rows per call (filtering.py), then the changes made meanwhile are replayed. Until it is done the old order stays on
 show, kept current, so what a view shows is never stale. A new filter on the same sort needs no sorting at all.
 """
 
@@ -20,7 +20,7 @@ import contextlib
 import itertools
 import operator
 import time
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from rethink_widgets.jupyter.filtering import Filter
@@ -107,23 +107,21 @@ class _Order:
 
     # ---------------------------------------------------------------- many rows at once
 
-    def sort(self, keys: list[str], rows: list[Any], run: int) -> Steps:
-        """Fill the order with the entries of these rows, a step at a time."""
+    def sort(self, keys: list[str], rows: list[Any], run: int, spares: tuple[list[Any], list[Any]]) -> Steps:
+        """Fill the order with the entries of these rows, a step at a time (`spares`: two lists to fill, for the
+        identities and the sorted column's values)."""
         flags = yield from self._passing(rows, run)
-        positions = list(range(len(rows)))
-        yield
-        identities = self._column(rows, self.result.primary_key, self.identity)
+        positions: Sequence[int] = range(len(rows))
+        identities = _column(rows, self.result.primary_key, self.identity, spares[0])
         yield
         id_groups, id_values = sort_keys(identities)
-        del identities
         yield
         positions = yield from sorted_positions(positions, id_groups, id_values, run)
         columns = [id_groups, id_values, keys]
         if self.column is not None:
-            values = self._column(rows, self.column, self.value)
+            values = _column(rows, self.column, self.value, spares[1])
             yield
             groups, comparables = _with_missing(values, self._missing)
-            del values
             yield
             positions = yield from sorted_positions(positions, groups, comparables, run)
             columns = [groups, comparables, *columns]
@@ -167,16 +165,20 @@ class _Order:
             yield
         return flags
 
-    @staticmethod
-    def _column(rows: list[Any], name: str | None, of: Any) -> list[Any]:
-        """`of(row)` for each row; a C loop when every row is an object with this field, the common case."""
-        if name is not None:
-            with contextlib.suppress(KeyError, TypeError, IndexError):
-                return list(map(operator.itemgetter(name), rows))
-        return list(map(of, rows))
+
+def _column(rows: list[Any], name: str | None, of: Any, into: list[Any]) -> list[Any]:
+    """`into`, filled with `of(row)` for each row: by a C loop when every row is an object with this field, the
+    common case."""
+    if name is not None:
+        with contextlib.suppress(KeyError, TypeError, IndexError):
+            into.extend(map(operator.itemgetter(name), rows))
+            return into
+        into.clear()
+    into.extend(map(of, rows))
+    return into
 
 
-def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], list[Any]]:
+def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], Sequence[Any]]:
     """`sort_keys` of the column's values, rows without it in the `missing` group."""
     if not any(value is _MISSING for value in values):
         return sort_keys(values)
@@ -184,9 +186,9 @@ def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], lis
     return [key[0] for key in keys], [key[1] for key in keys]
 
 
-def _part(column: int | list[Any], start: int, stop: int) -> Iterable[Any]:
+def _part(column: int | Sequence[Any], start: int, stop: int) -> Iterable[Any]:
     """Items `start` to `stop` of a column, which may be one value for every row."""
-    return column[start:stop] if isinstance(column, list) else itertools.repeat(column, stop - start)
+    return itertools.repeat(column, stop - start) if isinstance(column, int) else column[start:stop]
 
 
 class TableView:
@@ -200,6 +202,12 @@ class TableView:
         self._stale = True  # the order on show does not follow the result (not built yet, or a change too big)
         self._build: Iterator[None] | None = None
         self._queued: list[RowChange] = []  # changes made since the copy a build works from
+        # The copies a build works from. Filled anew each time, never made anew: a new list of a million is young,
+        # and the garbage collector's young collections would walk it, some 100 ms each; these grew old empty.
+        self._keys: list[str] = []
+        self._rows: list[Any] = []
+        self._entries: list[Entry] = []
+        self._spares: tuple[list[Any], list[Any]] = ([], [])
         self.rebuild()
 
     def configure(self, sort_column: str | None, descending: bool, filter_text: str) -> None:
@@ -293,11 +301,18 @@ class TableView:
                 order.everything = order.shown = self._shown.everything
                 self._shown, self._build = order, None
                 return
-            keys, rows = self.result.keys_and_rows()
-            self._build = self._showing(order, order.adopt(list(self._shown.everything), keys, rows, self.step_rows))
+            self._copy(self._shown.everything)
+            self._build = self._showing(order, order.adopt(self._entries, self._keys, self._rows, self.step_rows))
         else:
-            keys, rows = self.result.keys_and_rows()
-            self._build = self._showing(order, order.sort(keys, rows, self.step_rows))
+            self._copy(())
+            self._build = self._showing(order, order.sort(self._keys, self._rows, self.step_rows, self._spares))
+
+    def _copy(self, entries: Iterable[Entry]) -> None:
+        """Copy the result's keys and rows, and `entries`, as they are now."""
+        for copy in (self._keys, self._rows, self._entries, *self._spares):
+            copy.clear()
+        self.result.copy_into(self._keys, self._rows)
+        self._entries.extend(entries)
 
     def _showing(self, order: _Order, building: Iterator[None]) -> Steps:
         """Build `order`, replay the changes made meanwhile, show it, and let the old order go, step by step."""
@@ -309,6 +324,8 @@ class TableView:
                 order.update(change)
             yield
         old, self._shown, self._stale = self._shown, order, False
+        for copy in (self._keys, self._rows, self._entries, *self._spares):
+            copy.clear()
         if old.everything is not order.everything:
             while not old.everything.drop_some(self.step_rows):
                 yield

@@ -118,7 +118,7 @@ def test_sort_and_filter_give_the_right_rows_and_leave_the_loop_free(kernel: Ker
     assert not cell.error, cell.error
     comm = kernel.widget(cell)
     # One step of the build per turn of the loop, so the count of turns below does not depend on speed.
-    kernel.run("from rethink_widgets.jupyter import live_table; live_table.STEP_SECONDS = 0; t.view.step_rows = 2000")
+    kernel.run("from rethink_widgets.jupyter import live_widget; live_widget.STEP_SECONDS = 0; t.view.step_rows = 2000")
     for sort, needle in [(["v", "desc"], ""), (["v", "asc"], "1"), (["name", "desc"], "ROW 2")]:
         turns = kernel.run(
             f"t.sort, t.filter = {sort!r}, {needle!r}\n"
