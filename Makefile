@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/server.py
 	$(PY) -m benchmarks.changefeeds
 	$(PY) -m benchmarks.livetable
+	$(PY) -m benchmarks.big_results
 	$(PY) -m benchmarks.browser
 	$(PY) -m benchmarks.hostile
 
