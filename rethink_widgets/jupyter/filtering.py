@@ -14,6 +14,8 @@ from typing import Any
 _SEPARATOR = "\x00"  # between cells: never in a filter's text (a filter with it is checked row by row)
 # Types whose str(), casefolded, reads as their cell_text casefolded (True: "True", "true"); and null, but as "none".
 _STR_AS_CELL = frozenset((str, int, float, bool, type(None)))
+# Every character of a number's, a boolean's or null's text: a filter with another can only match strings.
+_PLAIN_TEXT = frozenset("0123456789.-+einfatrulso")
 
 
 def cell_text(value: Any) -> str:
@@ -54,8 +56,15 @@ class Filter:
             return [self.passes(row) for row in rows]
         if not needle or _SEPARATOR in needle or not kinds <= _STR_AS_CELL or _misread_none(kinds, needle):
             return [self.passes(row) for row in rows]
-        texts = map(_SEPARATOR.join, map(map, itertools.repeat(str), map(dict.values, rows)))
+        cells = map(dict.values, rows)
+        if set(needle) <= _PLAIN_TEXT:
+            texts = map(_SEPARATOR.join, map(map, itertools.repeat(str), cells))
+        else:  # only the strings can match: the others need no text at all
+            texts = map(_SEPARATOR.join, map(filter, itertools.repeat(_is_str), cells))
         return list(map(operator.contains, map(str.casefold, texts), itertools.repeat(needle)))
+
+
+_is_str = str.__instancecheck__  # isinstance(value, str), called from C
 
 
 def _misread_none(kinds: set[type], needle: str) -> bool:

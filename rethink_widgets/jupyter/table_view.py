@@ -31,7 +31,13 @@ from rethink_widgets.jupyter.sorting import sort_key, sort_keys, sorted_position
 STEP_ROWS = 50_000  # rows per step of a rebuild: some 20 to 50 ms of work on a shared core
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 MISSING_LAST = 8  # the group of rows without the sorted column, after every type (before them when descending)
-_MISSING = object()
+
+
+class _Missing:
+    """The value of a column a row does not have."""
+
+
+_MISSING = _Missing()
 _KEY = operator.itemgetter(-1)  # an entry's key
 _DONE = object()
 
@@ -180,7 +186,7 @@ def _column(rows: list[Any], name: str | None, of: Any, into: list[Any]) -> list
 
 def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], Sequence[Any]]:
     """`sort_keys` of the column's values, rows without it in the `missing` group."""
-    if not any(value is _MISSING for value in values):
+    if _Missing not in set(map(type, values)):
         return sort_keys(values)
     keys = [(missing, 0) if value is _MISSING else sort_key(value) for value in values]
     return [key[0] for key in keys], [key[1] for key in keys]
