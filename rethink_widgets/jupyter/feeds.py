@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY, LAST_RETRY = 0.1, 5.0
 SLICE_SECONDS = 0.02  # the longest a feed handles rows of one batch before letting the loop run others
+SLICE_ROWS = 20_000  # rows of a fresh snapshot compared with those held before letting the loop run others
 
 LIVE: dict[int, Background] = {}  # every open feed and watch, by number, for `%rethink`
 _numbers = iter(range(1, 1 << 62))
@@ -214,7 +215,10 @@ class LiveFeed(Background):
         pause_at = time.monotonic() + SLICE_SECONDS
         async for message in self._cursor:
             self._go_on()
-            self._handle(message)
+            if message.get("state") == "ready":
+                await self._end_snapshot()
+            else:
+                self._handle(message)
             # The driver hands out a batch's rows (tens of thousands in a snapshot) without a pause: make some.
             if time.monotonic() > pause_at:
                 await asyncio.sleep(0)
@@ -234,17 +238,28 @@ class LiveFeed(Background):
             return {}
         return {"rows": self.result.arrived, "of": self.expected}
 
+    async def _end_snapshot(self) -> None:
+        """The snapshot is whole: compare it with what was held a slice at a time (no message is read meanwhile),
+        swap it in, say ready."""
+        ending = self.result.ending(SLICE_ROWS)
+        while True:
+            try:
+                next(ending)
+            except StopIteration as done:
+                changes: list[RowChange] = done.value
+                break
+            await asyncio.sleep(0)
+            self._go_on()
+        self._delay = FIRST_RETRY
+        self._set_status("ready")
+        self._ready.set()
+        self._tell(changes)
+
     def _handle(self, message: dict[str, Any]) -> None:
         state = message.get("state")
         if state == "initializing":
             self.result.begin_snapshot()
             self._set_status("initializing" if self.status == "connecting" else "reconnecting")
-        elif state == "ready":
-            changes = self.result.end_snapshot()
-            self._delay = FIRST_RETRY
-            self._set_status("ready")
-            self._ready.set()
-            self._tell(changes)
         elif "error" in message:
             # The result is stale from now on, not from when the fresh snapshot begins.
             self._lost("reconnecting", Resync(message["error"]))

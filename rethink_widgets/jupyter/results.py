@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import datetime
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _string_json
 from typing import Any
@@ -26,6 +27,9 @@ class RowChange:
     key: str
     old: Any
     new: Any
+
+
+_FLAT = frozenset((str, int, float, bool, type(None)))  # types Python compares as ReQL does, 1 and True apart
 
 
 def canonical(value: Any) -> str:
@@ -44,6 +48,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"cannot key a {type(value).__name__}")
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether two rows are equal ReQL values: Python's equality, and the same types field by field (Python holds
+    1 and True equal) or, for nested values, the same canonical text."""
+    if old != new:
+        return False
+    if isinstance(old, dict) and isinstance(new, dict):
+        kinds = list(map(type, old.values()))
+        if kinds == list(map(type, new.values())) and _FLAT.issuperset(kinds):
+            return True
+    return canonical(old) == canonical(new)
 
 
 def _normal(value: Any) -> Any:
@@ -128,16 +144,36 @@ class ResultSet:
     def end_snapshot(self) -> list[RowChange]:
         """The snapshot is whole: swap in the gathered one; the rows that differ from what was held are the changes
         (none for a first snapshot, whose rows were changes as they came)."""
-        staging, self._staging = self._staging, None
-        self.initializing, self._filled = False, True
+        ending = self.ending(len(self._rows) + 1)
+        while True:
+            try:
+                next(ending)
+            except StopIteration as done:
+                changes: list[RowChange] = done.value
+                return changes
+
+    def ending(self, run: int) -> Generator[None, None, list[RowChange]]:
+        """`end_snapshot` in steps of about `run` rows (a million rows take seconds to compare): what is held stays
+        as it was until the last step swaps the snapshot in. No message may be applied meanwhile."""
+        staging = self._staging
         if staging is None:
+            self.initializing, self._filled = False, True
             return []
-        changes = [RowChange(key, row, None) for key, row in self._rows.items() if key not in staging._rows]
-        for key, row in staging._rows.items():
-            old = self._rows.get(key)
-            if old is None or canonical(old) != canonical(row):
-                changes.append(RowChange(key, old, row))
-        self._rows, self._positions = staging._rows, staging._positions
+        held, fresh = self._rows, staging._rows
+        changes: list[RowChange] = []
+        gone = iter(held.items())  # neither changes meanwhile
+        while part := list(itertools.islice(gone, run)):
+            changes.extend(RowChange(key, row, None) for key, row in part if key not in fresh)
+            yield
+        arrived = iter(fresh.items())
+        while part := list(itertools.islice(arrived, run)):
+            for key, row in part:
+                old = held.get(key)
+                if old is None or not _same(old, row):
+                    changes.append(RowChange(key, old, row))
+            yield
+        self._staging, self.initializing, self._filled = None, False, True
+        self._rows, self._positions = fresh, staging._positions
         self._bump(changes)
         return changes
 

@@ -97,3 +97,27 @@ def test_a_snapshot_after_one_that_broke_off_is_gathered_aside() -> None:
     changes = result.end_snapshot()
     assert sorted((c.key, c.new) for c in changes) == [("1", None), ("2", {"id": 2, "v": 5}), ("4", {"id": 4, "v": 0})]
     assert result.rows() == [{"id": 2, "v": 5}, {"id": 4, "v": 0}]
+
+
+def test_a_fresh_snapshot_finds_every_change_python_would_call_equal() -> None:
+    result = ResultSet("id")
+    before = [{"id": 1, "v": 1}, {"id": 2, "v": [1]}, {"id": 3, "v": "x"}, {"id": 4, "a": 1, "b": 2}, {"id": 5, "v": 0}]
+    for row in before:
+        result.apply({"new_val": row})
+    result.begin_snapshot()
+    after = [{"id": 1, "v": True}, {"id": 2, "v": [True]}, {"id": 3, "v": "x"}, {"id": 4, "b": 2, "a": 1}, {"id": 5}]
+    for row in after:
+        result.apply({"new_val": row})
+    ending = result.ending(2)  # in steps of two rows: what is held stays until the last
+    steps = 0
+    while True:
+        try:
+            next(ending)
+        except StopIteration as done:
+            changes = done.value
+            break
+        steps += 1
+        assert result.get("1") == {"id": 1, "v": 1}
+    assert steps >= 4
+    assert sorted(change.key for change in changes) == ["1", "2", "5"]  # Python holds 1 and True equal, ReQL not
+    assert result.get("1") == {"id": 1, "v": True} and not result.initializing
