@@ -29,6 +29,7 @@ class RowChange:
     new: Any
 
 
+FIRST_REVISION = 1  # of a row as a snapshot brought it: held by a million rows, so not held per row
 _FLAT = frozenset((str, int, float, bool, type(None)))  # types Python compares as ReQL does, 1 and True apart
 
 
@@ -72,8 +73,8 @@ class ResultSet:
         self.positioned = positioned
         self._rows: dict[str, Any] = {}
         self._positions: list[str] = []
-        self._revisions: dict[str, int] = {}
-        self._revision = 0
+        self._revisions: dict[str, int] = {}  # rows changed since they arrived; others are at FIRST_REVISION
+        self._revision = FIRST_REVISION
         self._staging: ResultSet | None = None
         self.initializing = False  # a snapshot is coming in
         self._filled = False  # a snapshot came in whole
@@ -89,7 +90,7 @@ class ResultSet:
 
     def revision(self, key: str) -> int:
         """A number that changes whenever the row with this key does (0 when there is no such row)."""
-        return self._revisions.get(key, 0)
+        return self._revisions.get(key, FIRST_REVISION if key in self._rows else 0)
 
     def ordered_keys(self) -> Iterator[str]:
         """Keys in the feed's own order: by offset for a limit feed, else as the rows arrived."""
@@ -188,7 +189,10 @@ class ResultSet:
             changes = self._move(old, new, message.get("old_offset"), message.get("new_offset"))
         else:
             changes = self._replace(old, new)
-        self._bump(changes)
+        if self.initializing and "old_val" not in message:  # a row as the snapshot brings it: FIRST_REVISION
+            self._bump([change for change in changes if change.old is not None])
+        else:
+            self._bump(changes)
         return changes
 
     def _replace(self, old: Any, new: Any) -> list[RowChange]:

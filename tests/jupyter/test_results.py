@@ -121,3 +121,19 @@ def test_a_fresh_snapshot_finds_every_change_python_would_call_equal() -> None:
     assert steps >= 4
     assert sorted(change.key for change in changes) == ["1", "2", "5"]  # Python holds 1 and True equal, ReQL not
     assert result.get("1") == {"id": 1, "v": True} and not result.initializing
+
+
+def test_rows_of_a_snapshot_share_a_revision_until_they_change() -> None:
+    result = ResultSet("id")
+    result.begin_snapshot()
+    result.apply({"new_val": {"id": 1}})
+    result.apply({"new_val": {"id": 2}})
+    first = result.revision("1")
+    assert first == result.revision("2") > 0 and result.revision("3") == 0
+    result.apply({"old_val": {"id": 2}, "new_val": {"id": 2, "v": 1}})  # changed before ready
+    result.end_snapshot()
+    assert result.revision("2") not in (0, first)
+    result.apply({"old_val": {"id": 1}, "new_val": None})
+    assert result.revision("1") == 0
+    result.apply({"old_val": None, "new_val": {"id": 1}})  # back, as it was: still another revision
+    assert result.revision("1") not in (0, first, result.revision("2"))
