@@ -177,15 +177,15 @@ class LiveWidget(anywidget.AnyWidget):
 
     def _keep_building(self) -> None:
         """Build the view's new order a slice at a time, so feed updates go out and cells run in between."""
-        if self._building is None and self.view.building:
+        if self._building is None and self.view.busy:
             self._building = self._loop.call_soon(self._build_step)
 
     def _build_step(self) -> None:
         self._building = None
-        if self.view.advance(STEP_SECONDS):
-            self._throttle.poke()
-        else:
-            self._building = self._loop.call_soon(self._build_step)
+        was_building = self.view.building
+        if self.view.advance(STEP_SECONDS) and was_building:
+            self._throttle.poke()  # the new order shows
+        self._keep_building()
 
     def _status_changed(self, status: str) -> None:
         self._throttle.poke()

@@ -207,6 +207,7 @@ class TableView:
         self._shown = _Order(result, None, False, "")
         self._stale = True  # the order on show does not follow the result (not built yet, or a change too big)
         self._build: Iterator[None] | None = None
+        self._leftovers: list[SortedEntries] = []  # orders no longer shown, let go of a step at a time
         self._queued: list[RowChange] = []  # changes made since the copy a build works from
         # The copies a build works from. Filled anew each time, never made anew: a new list of a million is young,
         # and the garbage collector's young collections would walk it, some 100 ms each; these grew old empty.
@@ -235,9 +236,17 @@ class TableView:
     def building(self) -> bool:
         return self._build is not None
 
+    @property
+    def busy(self) -> bool:
+        """Building an order, or letting go of one no longer shown: `step()` has more to do."""
+        return self._build is not None or bool(self._leftovers)
+
     def step(self) -> bool:
-        """Do one step (about `step_rows` rows) of the order being built; True when it is built."""
+        """Do one step (about `step_rows` rows) of the order being built, or else of letting go of an old one;
+        True when the order is built."""
         if self._build is None:
+            if self._leftovers and self._leftovers[0].drop_some(self.step_rows):
+                del self._leftovers[0]
             return True
         if next(self._build, _DONE) is not _DONE:
             return False
@@ -321,7 +330,7 @@ class TableView:
         self._entries.extend(entries)
 
     def _showing(self, order: _Order, building: Iterator[None]) -> Steps:
-        """Build `order`, replay the changes made meanwhile, show it, and let the old order go, step by step."""
+        """Build `order`, replay the changes made meanwhile and show it, step by step."""
         yield from building
         replays = max(1, self.step_rows // 10)
         while self._queued:  # rows keep changing meanwhile; the order is shown once none is left to replay
@@ -332,6 +341,5 @@ class TableView:
         old, self._shown, self._stale = self._shown, order, False
         for copy in (self._keys, self._rows, self._entries, *self._spares):
             copy.clear()
-        if old.everything is not order.everything:
-            while not old.everything.drop_some(self.step_rows):
-                yield
+        if old.everything is not order.everything:  # shown already: let go of the old one afterwards
+            self._leftovers.append(old.everything)
