@@ -28,6 +28,7 @@ from typing import Any, Protocol, Self
 from rethinkdb import errors
 
 from rethink_widgets.jupyter.connection import Connector
+from rethink_widgets.jupyter.feed_check import waiting_for
 from rethink_widgets.jupyter.queries import QueryInfo, describe
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 
@@ -138,7 +139,8 @@ class Background:
             self._lost("reconnecting", error)
             return True
         if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
-            self._lost(f"error: {_message(error)} (retrying)", error)
+            waiting = waiting_for(_message(error))
+            self._lost(waiting or f"error: {_message(error)} (retrying)", error)
             return True
         if not isinstance(error, errors.ReqlError):
             log.error("feed %s failed", self.name, exc_info=error)
@@ -183,14 +185,18 @@ class LiveFeed(Background):
         self.primary_key: str | None = None
         self._on_changes = on_changes
         self._on_status = on_status
-        self._ready = asyncio.Event()
+        self._ready = asyncio.Event()  # set when the result is current, or when the feed failed for good
+        self.failure: Exception | None = None
 
     async def ready(self, timeout: float | None = 10) -> None:
-        """Wait until the result is complete and current; TimeoutError says what the feed is doing instead."""
+        """Wait until the result is complete and current; raises the feed's error if it failed for good, and
+        TimeoutError says what the feed is doing instead."""
         try:
             await asyncio.wait_for(asyncio.shield(self._ready.wait()), timeout)
         except TimeoutError:
             raise TimeoutError(f"{self.name} is not ready after {timeout} s: {self.status}") from None
+        if self.failure is not None:
+            raise self.failure.with_traceback(None)  # each await raises it afresh, not with the last one's frames
 
     async def _follow(self, conn: Any) -> None:
         if self._prepare is not None:
@@ -199,11 +205,7 @@ class LiveFeed(Background):
         if self.info.table is not None and self.primary_key is None:
             self.primary_key = (await self.database.table(self.info).info().run(conn))["primary_key"]
             self.result = ResultSet(self.primary_key, positioned=self.info.ordered_limit)
-        # squash: a view needs only the latest state of each row, so a feed that falls behind skips the rest.
-        options = {"include_initial": True, "include_states": True, "squash": True}
-        if self.info.ordered_limit:
-            options["include_offsets"] = True
-        self._cursor = await self.query.changes(**options).run(conn)
+        self._cursor = await self.query.changes(**feed_options(self.info)).run(conn)
         async for message in self._cursor:
             self._go_on()
             self._handle(message)
@@ -237,12 +239,25 @@ class LiveFeed(Background):
         self._ready.clear()
         super()._lost(status, error)
 
+    def _failed(self, error: Exception) -> None:
+        self.failure = error
+        self._ready.set()  # `ready()` wakes and raises it
+
     def _set_status(self, status: str) -> None:
         if self._closed or status == self.status:
             return
         self.status = status
         if self._on_status is not None:
             self._on_status(status)
+
+
+def feed_options(info: QueryInfo) -> dict[str, Any]:
+    """What a `LiveFeed` of a query asks `changes()` for."""
+    # squash: a view needs only the latest state of each row, so a feed that falls behind skips the rest.
+    options = {"include_initial": True, "include_states": True, "squash": True}
+    if info.ordered_limit:
+        options["include_offsets"] = True
+    return options
 
 
 def _message(error: BaseException) -> str:

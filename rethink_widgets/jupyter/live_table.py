@@ -124,7 +124,8 @@ class LiveTable(LiveWidget):
         columns = self._fixed_columns or self._inferred_columns()
         rows = [self._row(key, columns)["cells"] for key in self.view.page(0, SNAPSHOT_ROWS)]
         count = len(self.feed.result)
-        note = f"{self.title}: not live, a snapshot of {len(rows)} of {count} rows taken when it was shown"
+        counted = f"{count} row{'' if count == 1 else 's'}"
+        note = f"{self.title}: not live, a snapshot of {len(rows)} of {counted} taken when it was shown"
         head = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
         body = "".join(
             "<tr>" + "".join(f"<td>{_cell_html(cells, column)}</td>" for column in columns) + "</tr>" for cells in rows

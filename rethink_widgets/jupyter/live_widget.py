@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ import anywidget
 import traitlets
 from rethinkdb.errors import ReqlError
 
-from rethink_widgets.jupyter import connection, messages
-from rethink_widgets.jupyter.feeds import LiveFeed, replace_earlier_run
+from rethink_widgets.jupyter import connection, feed_check, messages
+from rethink_widgets.jupyter.feeds import LiveFeed, feed_options, replace_earlier_run
+from rethink_widgets.jupyter.queries import describe
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import TableView
 
@@ -113,15 +115,18 @@ class LiveWidget(anywidget.AnyWidget):
     """Base of the live widgets: owns the feed of `query` and keeps the synced state current."""
 
     title = traitlets.Unicode("", help="Where the rows come from, as `db.table`.").tag(sync=True)
-    status = FeedStatus("connecting", help="connecting, initializing, ready, reconnecting, error: ..., or closed.").tag(
-        sync=True
-    )
+    status = FeedStatus(
+        "connecting",
+        help="connecting, initializing, ready, reconnecting, waiting for table db.t to be created, error: ..., closed.",
+    ).tag(sync=True)
     message = traitlets.Unicode("", help="The outcome of the last write that did not go as asked.").tag(sync=True)
     version = traitlets.Int(0, help="Counts state updates, so views can tell fresh state from stale.").tag(sync=True)
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
+        database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
+        self._check_query(query, database)  # before the widget exists: a query refused leaves nothing behind
         super().__init__(**kwargs)
-        self.database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
+        self.database = database
         self._loop = asyncio.get_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
@@ -135,6 +140,19 @@ class LiveWidget(anywidget.AnyWidget):
         self.on_msg(self._received)
         replace_earlier_run(self)
         self.feed.start()
+
+    def _check_query(self, query: Any, database: connection.Connector) -> None:
+        """Refuse here, in the cell, a query the database will not follow; say so when the widget is to wait for
+        its table."""
+        options = {**feed_options(describe(query)), "include_initial": False}
+        missing = feed_check.check(type(self).__name__, query, options, database)
+        if missing is not None:
+            self._say_waiting(missing)
+
+    def _say_waiting(self, missing: str) -> None:
+        """Tell the person running the cell that the widget waits for its table (a typo in its name shows here);
+        `missing` is RethinkDB's word that it does not exist."""
+        print(f"{type(self).__name__}: {missing[:-1]}; waiting for it to be created.", file=sys.stderr)
 
     # ---------------------------------------------------------------- Python API
 
@@ -156,6 +174,8 @@ class LiveWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop the feed and close the widget's comm (every view of it)."""
+        if "feed" not in self.__dict__:  # refused in its cell, so never made (ipywidgets closes it when collected)
+            return
         self.feed.close()
         self._throttle.cancel()
         for task in self._tasks:
