@@ -1,5 +1,5 @@
-// What both widgets' views share: building elements, the "not live" handshake with the kernel, and keeping a
-// list's children by key. Values are always set as text (textContent), never parsed as HTML.
+// What both widgets' views share: building elements, the "not live" handshake with the kernel, keeping a list's
+// children by key, counts in words, and the box that shows a widget's trouble. Values are always set as text (textContent), never parsed as HTML.
 
 export function element(tag, attributes = {}, text) {
   const node = document.createElement(tag);
@@ -53,4 +53,20 @@ export function reconcile(parent, entries, make, update) {
     if (parent.children[i] !== child) parent.insertBefore(child, parent.children[i] || null);
   });
   while (parent.children.length > children.length) parent.lastElementChild.remove();
+}
+
+// "1 row", "2 rows".
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+// A status that leaves the widget unable to show its rows: an error, or waiting for its table to be created. The
+// widget shows `text` prominently instead of controls that cannot work; a feed that stopped says how to go on.
+export function trouble(status) {
+  const kind = status.split(/[: ]/)[0];
+  if (kind === "waiting") return { kind, text: `${status[0].toUpperCase()}${status.slice(1)}: it shows once it is.` };
+  if (kind !== "error") return null;
+  const reason = status.slice("error: ".length);
+  const retrying = reason.endsWith("(retrying)");
+  return { kind, text: retrying ? reason : `${reason} The feed stopped: fix the query and run its cell again.` };
 }

@@ -62,6 +62,7 @@ class LiveTable(LiveWidget):
         editable: bool = True,
         conn: Any = None,
     ) -> None:
+        __tracebackhide__ = True  # see LiveWidget.__init__
         if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):

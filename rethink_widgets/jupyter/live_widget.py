@@ -123,6 +123,7 @@ class LiveWidget(anywidget.AnyWidget):
     version = traitlets.Int(0, help="Counts state updates, so views can tell fresh state from stale.").tag(sync=True)
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
+        __tracebackhide__ = True  # IPython shows a refusal with the user's cell and where it is raised, no more
         database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
         self._check_query(query, database)  # before the widget exists: a query refused leaves nothing behind
         super().__init__(**kwargs)
@@ -144,6 +145,7 @@ class LiveWidget(anywidget.AnyWidget):
     def _check_query(self, query: Any, database: connection.Connector) -> None:
         """Refuse here, in the cell, a query the database will not follow; say so when the widget is to wait for
         its table."""
+        __tracebackhide__ = True
         options = {**feed_options(describe(query)), "include_initial": False}
         missing = feed_check.check(type(self).__name__, query, options, database)
         if missing is not None:

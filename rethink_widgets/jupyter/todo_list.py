@@ -90,6 +90,7 @@ class TodoList(LiveWidget):
     others = traitlets.Int(0, help="Documents that are not items (no `text` string), not shown.").tag(sync=True)
 
     def __init__(self, query: Any, conn: Any = None) -> None:
+        __tracebackhide__ = True  # see LiveWidget.__init__
         info = describe(query)
         if not info.editable or info.point:
             raise ValueError("TodoList needs a table (or a filter of one), such as r.table('todo')")
