@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from rethink_widgets.jupyter import messages
-from rethink_widgets.jupyter.live_widget import Handlers, LiveWidget, asset
+from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN, cell_text
 
@@ -39,8 +39,8 @@ class LiveTable(LiveWidget):
     page_rows = traitlets.List(
         traitlets.Dict(), help="The rows on the current page: {key, rev, cells}, cells as JSON values."
     ).tag(sync=True)
-    total = traitlets.Int(0, help="Rows in the result.").tag(sync=True)
-    matched = traitlets.Int(0, help="Rows that pass the filter.").tag(sync=True)
+    total = CurrentCount(lambda table: len(table.feed.result), help="Rows in the result.").tag(sync=True)
+    matched = CurrentCount(lambda table: len(table.view), help="Rows that pass the filter.").tag(sync=True)
     page = traitlets.Int(0, help="The page shown, from 0.").tag(sync=True)
     page_size = traitlets.Int(50, help="Rows per page.").tag(sync=True)
     sort: traitlets.List[str] = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(

@@ -111,6 +111,20 @@ class FeedStatus(traitlets.Unicode[str, str | bytes]):
         return feed.status if isinstance(feed, LiveFeed) else super().get(obj, cls)
 
 
+class CurrentCount(traitlets.Int[int, int]):
+    """A count that reads, in Python, from the result as it is at this moment (as `status` does): views are sent it
+    with the next (throttled) update, but a count never disagrees with the rows read beside it, as in
+    `await todo.wait_until(lambda t: t.left == 2)` followed by `todo.items`."""
+
+    def __init__(self, count: Callable[[Any], int], help: str) -> None:
+        super().__init__(0, help=help)
+        self._count = count
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        made = isinstance(obj.__dict__.get("feed"), LiveFeed)  # not yet while the widget is being made
+        return self._count(obj) if made else super().get(obj, cls)
+
+
 class LiveWidget(anywidget.AnyWidget):
     """Base of the live widgets: owns the feed of `query` and keeps the synced state current."""
 

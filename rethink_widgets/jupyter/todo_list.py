@@ -21,7 +21,7 @@ from typing import Any
 import traitlets
 
 from rethink_widgets.jupyter import messages
-from rethink_widgets.jupyter.live_widget import Handlers, LiveWidget, asset
+from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.messages import check_id
 from rethink_widgets.jupyter.queries import describe
 
@@ -85,9 +85,14 @@ class TodoList(LiveWidget):
     items_shown = traitlets.List(traitlets.Dict(), help="The items in creation order: {key, id, text, done}.").tag(
         sync=True
     )
-    left = traitlets.Int(0, help="How many items are not done.").tag(sync=True)
-    total = traitlets.Int(0, help="How many items there are.").tag(sync=True)
-    others = traitlets.Int(0, help="Documents that are not items (no `text` string), not shown.").tag(sync=True)
+    left = CurrentCount(
+        lambda todo: sum(1 for item in todo.items if item.get("done") is not True), help="How many items are not done."
+    ).tag(sync=True)
+    total = CurrentCount(lambda todo: len(todo.items), help="How many items there are.").tag(sync=True)
+    others = CurrentCount(
+        lambda todo: len(todo.feed.result) - len(todo.items),
+        help="Documents that are not items (no `text` string), not shown.",
+    ).tag(sync=True)
 
     def __init__(self, query: Any, conn: Any = None) -> None:
         __tracebackhide__ = True  # see LiveWidget.__init__

@@ -241,3 +241,17 @@ def test_bad_messages_bugs_and_refusals_each_say_what_they_are(
     kernel.send_custom(comm, {"type": "clear_completed"})
     kernel.wait_for(lambda: kernel.state(comm)["message"].startswith("The database refused: Table"), what="refusal")
     assert kernel.run("logged").text == "[('ERROR', 'RuntimeError')]"
+
+
+def test_counts_agree_with_the_items_read_beside_them(kernel: Kernel, todo: str) -> None:
+    # Views get counts with throttled updates; Python must never see a count from before the items it reads.
+    open_list(kernel, todo)
+    cell = kernel.run(
+        "seen = []\n"
+        "for n in range(1, 31):\n"
+        "    await todo.add(f'item {n}')\n"
+        "    await todo.wait_until(lambda t: len(t.items) == n)\n"
+        "    seen.append((len(todo.items), todo.total, todo.left))\n"
+        "[s for s in seen if len({*s}) != 1]"
+    )
+    assert cell.text == "[]"
