@@ -3,7 +3,7 @@
 // Parts, top to bottom: the bar (title, status, filter), the header (sorting), the rows (editing a cell, deleting a
 // row), the pager, the box that adds a row, then the message and the "not live" notice.
 
-import { element, greetKernel, reconcile } from "./shared.js";
+import { element, reconcile, watchKernel } from "./shared.js";
 import OWN_STYLE from "./live_table.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -234,7 +234,7 @@ function adder(model) {
 // ---------------------------------------------------------------- the view
 
 function render({ model, el }) {
-  const root = element("div", { class: "rw-table" });
+  const root = element("fieldset", { class: "rw-table" }); // disabled while not live (shared.js)
   root.append(element("style", {}, STYLE));
   const bar = element("div", { class: "rw-bar" });
   const title = element("span", { class: "rw-title" });
@@ -251,7 +251,7 @@ function render({ model, el }) {
   root.append(bar, table, pages.bar, adding, message, offline);
   el.append(root);
 
-  const kernel = greetKernel(model, root, offline, drawStatus);
+  const kernel = watchKernel(model, root, offline, drawStatus);
 
   // Everything but the table itself: the status line, the pager, the adder and the message.
   function drawStatus() {

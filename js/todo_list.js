@@ -2,7 +2,7 @@
 // messages.py). A checkbox flips at once (the browser's own state) and the kernel's next update confirms or rolls
 // it back. Text is always set as text (textContent, input values), never parsed as HTML.
 
-import { element, greetKernel, reconcile } from "./shared.js";
+import { element, reconcile, watchKernel } from "./shared.js";
 import OWN_STYLE from "./todo_list.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -81,7 +81,7 @@ function fillItem(li, item) {
 }
 
 function render({ model, el }) {
-  const root = element("div", { class: "rw-todo" });
+  const root = element("fieldset", { class: "rw-todo" }); // disabled while not live (shared.js)
   root.append(element("style", {}, STYLE));
   const head = element("div", { class: "rw-bar" });
   const title = element("span", { class: "rw-title" });
@@ -100,7 +100,7 @@ function render({ model, el }) {
   root.append(head, entry, list, foot, message, offline);
   el.append(root);
 
-  const kernel = greetKernel(model, root, offline, draw);
+  const kernel = watchKernel(model, root, offline, draw);
 
   function draw() {
     title.textContent = model.get("title");

@@ -212,14 +212,14 @@ class LiveWidget(anywidget.AnyWidget):
             self.send_state([key for key in sync_data if key in self.keys])
 
     def _received(self, _: Any, content: Any, buffers: Any) -> None:
-        self.on_loop(lambda: self._receive(content))
-
-    def _receive(self, content: Any) -> None:
-        """A view's message (see messages.py): a hello is answered at once, requests are carried out in turn."""
+        """A view's message (see messages.py). A hello is answered at once on this thread: on a subshell (ipykernel
+        routes a comm's messages to the subshell it last sent from) even while a cell keeps the loop busy. Requests
+        are carried out in turn on the loop."""
         if messages.is_hello(content):
-            self.send(messages.Live().to_json())
+            if self.comm is not None:  # not closed
+                self.send(messages.Live().to_json())
         else:
-            self.spawn(self._handle(content))
+            self.on_loop(lambda: self.spawn(self._handle(content)))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = self._loop.create_task(work)
