@@ -87,6 +87,22 @@ class Background:
         self._recent.extend(now for _ in range(changes))
         self.changes_seen += changes
 
+    def reopen(self, database: Connector) -> None:
+        """Follow the query again, on `database`, once closed (`%reload_ext` closes every feed, then reopens the
+        widgets' and watches' on its new connection): as after a lost connection, a LiveFeed takes a fresh snapshot."""
+        earlier = self._task
+        self.database = database
+        self._closed = False
+        self._delay = FIRST_RETRY
+        self._set_status("connecting")
+        LIVE[self.number] = self
+        self._task = asyncio.get_event_loop().create_task(self._run_after(earlier))
+
+    async def _run_after(self, earlier: asyncio.Task[None] | None) -> None:
+        if earlier is not None:
+            await asyncio.wait([earlier])  # it closes its cursor first: the two never share `_cursor`
+        await self._run()
+
     def close(self) -> None:
         """Cancel the task; its cursor and connection are closed. A feed that failed keeps saying why."""
         LIVE.pop(self.number, None)
@@ -236,6 +252,10 @@ class LiveFeed(Background):
     def _lost(self, status: str, error: BaseException) -> None:
         self._ready.clear()
         super()._lost(status, error)
+
+    def reopen(self, database: Connector) -> None:
+        self._ready.clear()
+        super().reopen(database)
 
     def _set_status(self, status: str) -> None:
         if self._closed or status == self.status:

@@ -121,13 +121,13 @@ class LiveWidget(anywidget.AnyWidget):
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
+        database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
         self._loop = asyncio.get_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
         self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND, KERNEL_BUDGET)
         self.feed = LiveFeed(
-            query, self.database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
+            query, database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
         )
         self.feed.kind = type(self).__name__
         self.title = self.feed.name
@@ -137,6 +137,11 @@ class LiveWidget(anywidget.AnyWidget):
         self.feed.start()
 
     # ---------------------------------------------------------------- Python API
+
+    @property
+    def database(self) -> connection.Connector:
+        """Where the rows come from and writes go: the feed's (`%reload_ext` moves it to the new connection)."""
+        return self.feed.database
 
     @property
     def result(self) -> Any:
