@@ -80,6 +80,10 @@ def load(shell: Any) -> None:
             state.added[name] = value
     shell.register_magics(RethinkMagics)
     _resume(database)
+    if state.embedded():  # never one the user configured, nor another server found on the port
+        state.keeper = asyncio.get_event_loop().create_task(
+            embedded_server.keep_running(lambda: connection.current().settings, settings)
+        )
 
 
 def _resume(database: connection.Connector) -> None:
@@ -90,6 +94,9 @@ def _resume(database: connection.Connector) -> None:
 
 
 def unload(shell: Any) -> None:
+    if state.keeper is not None:
+        state.keeper.cancel()
+        state.keeper = None
     state.unloaded_database = connection.current()
     for live in list(feeds.LIVE.values()):
         if isinstance(live, feeds.LiveFeed | feeds.Watch):  # a `feed()` loop has ended: nothing to resume

@@ -27,7 +27,7 @@ from typing import Any, Protocol, Self
 
 from rethinkdb import errors
 
-from rethink_widgets.jupyter.connection import Connector
+from rethink_widgets.jupyter.connection import Connector, reconnecting
 from rethink_widgets.jupyter.queries import QueryInfo, describe
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 
@@ -151,7 +151,7 @@ class Background:
         """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
         lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
         if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
-            self._lost("reconnecting", error)
+            self._lost(reconnecting(self.database.settings, error, LAST_RETRY), error)
             return True
         if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
             self._lost(f"error: {_message(error)} (retrying)", error)
