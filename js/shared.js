@@ -18,6 +18,7 @@ const TICK = 1000;
 export const NOT_LIVE = {
   // For good: the kernel that made the widget is gone, and with it the widget (a new kernel has no such widget).
   restarted: "Not live: the kernel restarted, so this widget is gone. Re-run this cell.",
+  died: "Not live: the kernel died and was started again, so this widget is gone. Re-run this cell.",
   stopped: "Not live: the kernel stopped. Start it again (Kernel ▸ Restart Kernel…), then re-run this cell.",
   changed: "Not live: the notebook now runs another kernel, which does not have this widget. Re-run this cell.",
   // For now: an answer makes the view live again.
@@ -78,12 +79,14 @@ export function watchKernel(model, root, notice, redraw) {
   }
 
   function end(reason) {
-    if (!gone) gone = reason;
+    // A kernel that died is first said `restarting`, then `autorestarting`: the second says more.
+    if (!gone || (gone === NOT_LIVE.restarted && reason === NOT_LIVE.died)) gone = reason;
     show(gone);
   }
 
   function onStatus(_, status) {
-    if (status === "restarting" || status === "autorestarting") end(NOT_LIVE.restarted);
+    if (status === "restarting") end(NOT_LIVE.restarted);
+    else if (status === "autorestarting") end(NOT_LIVE.died);
     else if (status === "dead") end(NOT_LIVE.stopped);
   }
   if (first) first.statusChanged.connect(onStatus);

@@ -93,6 +93,19 @@ def test_a_kernel_restart_in_notebook_7(notebook7: Lab, chores: str, page: Page)
     says_restarted_and_does_nothing(page)
 
 
+def test_a_kernel_that_died_is_said_with_the_fix(lab: Lab, chores: str, page: Page) -> None:
+    """The kernel's process killed: Jupyter starts a new kernel, which never made these widgets."""
+    path = show(page, lab, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))", "import os"])
+    both_ready(page)
+    kill = f"""(path) => {{ ({_PANEL})(path).sessionContext.session.kernel.requestExecute(
+        {{ code: 'os.kill(os.getpid(), 9)' }}); }}"""
+    page.evaluate(kill, path)
+    died = "Not live: the kernel died and was started again, so this widget is gone. Re-run this cell."
+    for view in (page.locator(".rw-table"), page.locator(".rw-todo")):
+        expect(view.locator(".rw-offline")).to_have_text(died, timeout=TIMEOUT)
+        expect(view.locator("input").first).to_be_disabled()
+
+
 # Records every text the views' notices show and whether a view was ever disabled, from now on.
 _RECORD = """() => { window.rwSeen = new Set(); window.rwDisabled = false;
     window.rwRecorder = setInterval(() => {
