@@ -4,7 +4,7 @@
 // row), the pager, the box that adds a row, then the message and the "not live" notice. A widget in trouble (an
 // error, or waiting for its table) says so under the bar, in place of the table and its controls.
 
-import { element, greetKernel, plural, reconcile, trouble } from "./shared.js";
+import { element, plural, reconcile, trouble, watchKernel } from "./shared.js";
 import OWN_STYLE from "./live_table.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -235,7 +235,7 @@ function adder(model) {
 // ---------------------------------------------------------------- the view
 
 function render({ model, el }) {
-  const root = element("div", { class: "rw-table" });
+  const root = element("fieldset", { class: "rw-table" }); // disabled while not live (shared.js)
   root.append(element("style", {}, STYLE));
   const bar = element("div", { class: "rw-bar" });
   const title = element("span", { class: "rw-title" });
@@ -254,7 +254,7 @@ function render({ model, el }) {
   root.append(bar, troubleBox, table, pages.bar, adding, message, offline);
   el.append(root);
 
-  const kernel = greetKernel(model, root, offline, drawStatus);
+  const kernel = watchKernel(model, root, offline, drawStatus);
 
   // Everything but the table's rows: the status line, the trouble box, the pager, the adder and the message.
   function drawStatus() {

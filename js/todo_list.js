@@ -4,7 +4,7 @@
 // are not items (no `text` string) are not shown, and a line says how many; a widget in trouble (an error, or waiting
 // for its table) says so in place of the list and its controls.
 
-import { element, greetKernel, plural, reconcile, trouble } from "./shared.js";
+import { element, plural, reconcile, trouble, watchKernel } from "./shared.js";
 import OWN_STYLE from "./todo_list.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -83,7 +83,7 @@ function fillItem(li, item) {
 }
 
 function render({ model, el }) {
-  const root = element("div", { class: "rw-todo" });
+  const root = element("fieldset", { class: "rw-todo" }); // disabled while not live (shared.js)
   root.append(element("style", {}, STYLE));
   const head = element("div", { class: "rw-bar" });
   const title = element("span", { class: "rw-title" });
@@ -104,7 +104,7 @@ function render({ model, el }) {
   root.append(head, troubleBox, entry, list, others, foot, message, offline);
   el.append(root);
 
-  const kernel = greetKernel(model, root, offline, draw);
+  const kernel = watchKernel(model, root, offline, draw);
 
   function draw() {
     const state = kernel.stale() ? "not live" : model.get("status");

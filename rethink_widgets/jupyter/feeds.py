@@ -27,7 +27,7 @@ from typing import Any, Protocol, Self
 
 from rethinkdb import errors
 
-from rethink_widgets.jupyter.connection import Connector
+from rethink_widgets.jupyter.connection import Connector, reconnecting
 from rethink_widgets.jupyter.feed_check import waiting_for
 from rethink_widgets.jupyter.queries import QueryInfo, describe
 from rethink_widgets.jupyter.results import ResultSet, RowChange
@@ -88,6 +88,22 @@ class Background:
         self._recent.extend(now for _ in range(changes))
         self.changes_seen += changes
 
+    def reopen(self, database: Connector) -> None:
+        """Follow the query again, on `database`, once closed (`%reload_ext` closes every feed, then reopens the
+        widgets' and watches' on its new connection): as after a lost connection, a LiveFeed takes a fresh snapshot."""
+        earlier = self._task
+        self.database = database
+        self._closed = False
+        self._delay = FIRST_RETRY
+        self._set_status("connecting")
+        LIVE[self.number] = self
+        self._task = asyncio.get_event_loop().create_task(self._run_after(earlier))
+
+    async def _run_after(self, earlier: asyncio.Task[None] | None) -> None:
+        if earlier is not None:
+            await asyncio.wait([earlier])  # it closes its cursor first: the two never share `_cursor`
+        await self._run()
+
     def close(self) -> None:
         """Cancel the task; its cursor and connection are closed. A feed that failed keeps saying why."""
         LIVE.pop(self.number, None)
@@ -136,7 +152,7 @@ class Background:
         """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
         lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
         if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
-            self._lost("reconnecting", error)
+            self._lost(reconnecting(self.database.settings, error, LAST_RETRY), error)
             return True
         if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
             waiting = waiting_for(_message(error))
@@ -242,6 +258,11 @@ class LiveFeed(Background):
     def _failed(self, error: Exception) -> None:
         self.failure = error
         self._ready.set()  # `ready()` wakes and raises it
+
+    def reopen(self, database: Connector) -> None:
+        self._ready.clear()
+        self.failure = None
+        super().reopen(database)
 
     def _set_status(self, status: str) -> None:
         if self._closed or status == self.status:

@@ -141,13 +141,12 @@ class LiveWidget(anywidget.AnyWidget):
         database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
         self._check_query(query, database)  # before the widget exists: a query refused leaves nothing behind
         super().__init__(**kwargs)
-        self.database = database
         self._loop = asyncio.get_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
         self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND, KERNEL_BUDGET)
         self.feed = LiveFeed(
-            query, self.database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
+            query, database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
         )
         self.feed.kind = type(self).__name__
         self.title = self.feed.name
@@ -171,6 +170,11 @@ class LiveWidget(anywidget.AnyWidget):
         print(f"{type(self).__name__}: {missing[:-1]}; waiting for it to be created.", file=sys.stderr)
 
     # ---------------------------------------------------------------- Python API
+
+    @property
+    def database(self) -> connection.Connector:
+        """Where the rows come from and writes go: the feed's (`%reload_ext` moves it to the new connection)."""
+        return self.feed.database
 
     @property
     def result(self) -> Any:
@@ -248,14 +252,14 @@ class LiveWidget(anywidget.AnyWidget):
             self.send_state([key for key in sync_data if key in self.keys])
 
     def _received(self, _: Any, content: Any, buffers: Any) -> None:
-        self.on_loop(lambda: self._receive(content))
-
-    def _receive(self, content: Any) -> None:
-        """A view's message (see messages.py): a hello is answered at once, requests are carried out in turn."""
+        """A view's message (see messages.py). A hello is answered at once on this thread: on a subshell (ipykernel
+        routes a comm's messages to the subshell it last sent from) even while a cell keeps the loop busy. Requests
+        are carried out in turn on the loop."""
         if messages.is_hello(content):
-            self.send(messages.Live().to_json())
+            if self.comm is not None:  # not closed
+                self.send(messages.Live().to_json())
         else:
-            self.spawn(self._handle(content))
+            self.on_loop(lambda: self.spawn(self._handle(content)))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = self._loop.create_task(work)

@@ -228,7 +228,10 @@ def test_server_restart_reconnects(tmp_path: Path, r: RethinkDB) -> None:
         k.run("%load_ext rethink_widgets")
         comm = open_table(k, "LiveTable(r.table('live'))")
         first.kill()
-        k.wait_for(lambda: k.state(comm)["status"] == "reconnecting", what="reconnecting")
+        # It says to what, why and what to do (the database was configured: not the embedded server).
+        lost = f"reconnecting: 127.0.0.1:{port} refuses connections (no server is running there); trying again"
+        k.wait_for(lambda: k.state(comm)["status"].startswith(lost), what="reconnecting")
+        assert k.state(comm)["status"].endswith("s; start it, or use another one with `%rethink connect HOST:PORT`")
         second = start_server(data, "--driver-port", str(port))
         try:
             conn = r.connect("127.0.0.1", port)
