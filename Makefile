@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo notebooks server lint bench clean chromium front-end
+.PHONY: test demo demo-copies notebooks server lint bench clean chromium front-end
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -47,9 +47,21 @@ chromium:
 test: lint chromium
 	$(PY) -m pytest
 
-# `%load_ext rethink_widgets` in each notebook starts the embedded server when no database answers.
-demo: $(STAMP)
-	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
+# The demo opens working copies of the notebooks in demo/ (git-ignored), each copied from notebooks/ only when it is
+# missing there: running and saving them never changes the tracked ones, and a person's edits are kept. JupyterLab
+# starts no server: `%load_ext rethink_widgets` in a notebook starts the embedded one when no database answers.
+DEMO       := demo
+DEMO_BOOKS := $(patsubst notebooks/%,$(DEMO)/%,$(wildcard notebooks/*.ipynb))
+
+# Order-only: a copy that exists is never replaced, even by a newer notebook (delete it for a fresh one).
+$(DEMO)/%.ipynb: | notebooks/%.ipynb
+	@mkdir -p $(DEMO)
+	cp notebooks/$*.ipynb $@
+
+demo-copies: $(DEMO_BOOKS)
+
+demo: $(STAMP) demo-copies
+	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(DEMO)/
 
 # Re-run the demo notebooks against a fresh server, storing the outputs nbval compares with.
 notebooks: $(STAMP)

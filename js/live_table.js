@@ -1,9 +1,10 @@
 // LiveTable's view: draws the page of rows the kernel keeps in the model, and sends edits back as requests (see
 // messages.py). Everything shown comes from synced traits, so a reload or a second view draws the same table.
 // Parts, top to bottom: the bar (title, status, filter), the header (sorting), the rows (editing a cell, deleting a
-// row), the pager, the box that adds a row, then the message and the "not live" notice.
+// row), the pager, the box that adds a row, then the message and the "not live" notice. A widget in trouble (an
+// error, or waiting for its table) says so under the bar, in place of the table and its controls.
 
-import { element, greetKernel, reconcile } from "./shared.js";
+import { element, plural, reconcile, trouble, watchKernel } from "./shared.js";
 import OWN_STYLE from "./live_table.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -41,8 +42,8 @@ function statusText(model, state) {
   }
   const total = model.get("total");
   const matched = model.get("matched");
-  const counted = matched === total ? `${total} rows` : `${matched} of ${total} rows`;
-  return `${state} · ${counted} · ${model.get("rate").toFixed(0)} changes/s`;
+  const counted = matched === total ? plural(total, "row") : `${matched} of ${plural(total, "row")}`;
+  return `${state} · ${counted} · ${plural(Number(model.get("rate").toFixed(0)), "change")}/s`;
 }
 
 // Fills while a snapshot comes in (moves without filling when its size is not known); hidden otherwise.
@@ -250,13 +251,15 @@ function adder(model) {
 // ---------------------------------------------------------------- the view
 
 function render({ model, el }) {
-  const root = element("div", { class: "rw-table" });
+  const root = element("fieldset", { class: "rw-table" }); // disabled while not live (shared.js)
   root.append(element("style", {}, STYLE));
   const bar = element("div", { class: "rw-bar" });
   const title = element("span", { class: "rw-title" });
   const status = element("span", { class: "rw-status", role: "status" });
   const loading = element("progress", { class: "rw-progress", "aria-label": "Rows loaded" });
-  bar.append(title, status, loading, filterBox(model));
+  const filter = filterBox(model);
+  bar.append(title, status, loading, filter);
+  const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
   const head = header(model);
   const body = rows(model);
   const table = element("table");
@@ -265,20 +268,26 @@ function render({ model, el }) {
   const adding = adder(model);
   const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
-  root.append(bar, table, pages.bar, adding, message, offline);
+  root.append(bar, troubleBox, table, pages.bar, adding, message, offline);
   el.append(root);
 
-  const kernel = greetKernel(model, root, offline, drawStatus);
+  const kernel = watchKernel(model, root, offline, drawStatus);
 
-  // Everything but the table itself: the status line, the pager, the adder and the message.
+  // Everything but the table's rows: the status line, the trouble box, the pager, the adder and the message.
   function drawStatus() {
     const state = kernel.stale() ? "not live" : model.get("status");
+    const problem = trouble(state);
     title.textContent = model.get("title");
-    status.dataset.state = state.split(":")[0];
-    status.textContent = statusText(model, state);
+    status.dataset.state = state.split(/[: ]/)[0];
+    status.textContent = problem ? problem.kind : statusText(model, state);
     drawProgress(loading, model);
+    troubleBox.hidden = !problem;
+    troubleBox.dataset.kind = problem ? problem.kind : "";
+    troubleBox.textContent = problem ? problem.text : "";
+    filter.hidden = table.hidden = !!problem;
     pages.draw();
-    adding.hidden = !model.get("editable");
+    pages.bar.hidden ||= !!problem;
+    adding.hidden = !!problem || !model.get("editable");
     message.textContent = model.get("message");
   }
 

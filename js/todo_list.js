@@ -1,8 +1,10 @@
 // TodoList's view: the items the kernel keeps in the model; every action is a request the kernel validates (see
 // messages.py). A checkbox flips at once (the browser's own state) and the kernel's next update confirms or rolls
-// it back. Text is always set as text (textContent, input values), never parsed as HTML.
+// it back. Text is always set as text (textContent, input values), never parsed as HTML. Documents of the table that
+// are not items (no `text` string) are not shown, and a line says how many; a widget in trouble (an error, or waiting
+// for its table) says so in place of the list and its controls.
 
-import { element, greetKernel, reconcile } from "./shared.js";
+import { element, plural, reconcile, trouble, watchKernel } from "./shared.js";
 import OWN_STYLE from "./todo_list.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -81,15 +83,17 @@ function fillItem(li, item) {
 }
 
 function render({ model, el }) {
-  const root = element("div", { class: "rw-todo" });
+  const root = element("fieldset", { class: "rw-todo" }); // disabled while not live (shared.js)
   root.append(element("style", {}, STYLE));
   const head = element("div", { class: "rw-bar" });
   const title = element("span", { class: "rw-title" });
   const status = element("span", { class: "rw-status", role: "status" });
   head.append(title, status);
+  const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
   const entry = element("div", { class: "rw-bar" });
   entry.append(entryBox(model));
   const list = element("ul", { "aria-label": "Items" });
+  const others = element("div", { class: "rw-others" });
   const foot = element("div", { class: "rw-bar" });
   const left = element("span", { class: "rw-left" });
   const clear = element("button", {}, "Clear completed");
@@ -97,17 +101,27 @@ function render({ model, el }) {
   foot.append(left, clear);
   const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
-  root.append(head, entry, list, foot, message, offline);
+  root.append(head, troubleBox, entry, list, others, foot, message, offline);
   el.append(root);
 
-  const kernel = greetKernel(model, root, offline, draw);
+  const kernel = watchKernel(model, root, offline, draw);
 
   function draw() {
+    const state = kernel.stale() ? "not live" : model.get("status");
+    const problem = trouble(state);
     title.textContent = model.get("title");
-    status.textContent = kernel.stale() ? "not live" : model.get("status");
+    status.textContent = problem ? problem.kind : state;
+    troubleBox.hidden = !problem;
+    troubleBox.dataset.kind = problem ? problem.kind : "";
+    troubleBox.textContent = problem ? problem.text : "";
+    entry.hidden = list.hidden = foot.hidden = !!problem;
     const count = model.get("left");
-    left.textContent = `${count} item${count === 1 ? "" : "s"} left`;
+    left.textContent = `${plural(count, "item")} left`;
     clear.hidden = model.get("total") === count;
+    const skipped = model.get("others");
+    others.hidden = !!problem || skipped === 0;
+    others.textContent = `${plural(skipped, "document")} ${skipped === 1 ? "is not a todo item" : "are not todo items"}`
+      + " (no `text` string): not shown.";
     message.textContent = model.get("message");
     // Items are kept by key, so an item being edited survives changes to the others.
     reconcile(list, model.get("items_shown"), () => makeItem(model), fillItem);

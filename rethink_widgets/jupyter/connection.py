@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rethinkdb import RethinkDB, net
+from rethinkdb.errors import ReqlTimeoutError
 
 from rethink_widgets.jupyter import embedded
 from rethink_widgets.jupyter.queries import QueryInfo
@@ -169,6 +170,23 @@ class UserConnection(net.DefaultConnection):  # type: ignore[misc]  # the driver
             return True
         except OSError:
             return False
+
+
+def reconnecting(settings: Settings, error: BaseException, every: float) -> str:
+    """What a feed that lost its database says: to what, why, and what to do (or what happens meanwhile)."""
+    why, advice = _why(error), embedded.advice(settings)
+    return f"reconnecting: {settings.address} {why}; trying again at least every {every:g} s; {advice}"
+
+
+def _why(error: BaseException) -> str:
+    text = str(getattr(error, "message", None) or error)
+    if "refused" in text or "Connect call failed" in text:
+        return "refuses connections (no server is running there)"
+    if isinstance(error, ReqlTimeoutError) or "timed out" in text:
+        return "does not answer"
+    if "closed" in text.lower():
+        return "closed the connection (the server stopped or restarted)"
+    return f"failed: {text}"
 
 
 _current: Connector | None = None

@@ -5,6 +5,11 @@ The server runs as a process of its own, detached from the kernel, on the user's
 in: every kernel of the user shares it, and it outlives a kernel restart. Its directory lock keeps a second one from
 starting; a kernel that loses that race uses the one that won. The directory and its files are the user's alone.
 
+It runs until it is stopped: `%rethink server stop` (or a SIGTERM to the pid in its `LOCK` file) stops it, and it
+stays stopped (a `STOPPED` file says so) until `%rethink server start` or the next `%load_ext`. Short of that, a
+kernel that uses it starts it again when it dies (`keep_running`); kernels racing to do so meet at the directory
+lock, as at the first start. It does not stop with JupyterLab: other notebooks and programs may still use it.
+
 It is started with `--initial-password auto`: on its first start, and on the first start of a directory an older
 version left with the empty password, it generates an admin password and keeps it in the directory's
 `admin_password` file, which kernels read to connect. The password never appears on a command line or in a log.
@@ -13,22 +18,33 @@ Nothing here imports the server: it is started as a command.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
+import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rethink_widgets.jupyter.connection import Settings
 
+log = logging.getLogger(__name__)
+
 PASSWORD_FILE = "admin_password"
 LOCK_FILE = "LOCK"
 LOG_FILE = "server.log"
+STOPPED_FILE = "STOPPED"  # there while the server is stopped on purpose: no kernel starts it again
+KEEP_EVERY = 1.0  # s between a keeping kernel's looks at the server
+STOP_TIMEOUT = 30.0
+
+_keeping: Settings | None = None  # the embedded server's settings, while this kernel keeps it running
 OLD_DIRECTORY = Path("rethinkdb_data")  # where older versions kept the data, in the kernel's working directory
 START_TIMEOUT = 30.0
 
@@ -78,6 +94,7 @@ def ensure_server(settings: Settings) -> str | None:
         return None
     directory = data_directory()
     _private_directories(directory)
+    (directory / STOPPED_FILE).unlink(missing_ok=True)  # asked for: no longer stopped on purpose
     log_path = directory / LOG_FILE
     command = [sys.executable, "-m", "rethink_widgets.server", "--driver-port", str(settings.port)]
     command += ["--directory", str(directory), "--initial-password", "auto"]
@@ -105,6 +122,85 @@ def ensure_server(settings: Settings) -> str | None:
     if OLD_DIRECTORY.is_dir() and OLD_DIRECTORY.resolve() != directory.resolve():
         said += f"\nrethink_widgets: ./{OLD_DIRECTORY} (older versions' data) is not used; see the README to move it"
     return said
+
+
+def holder() -> int | None:
+    """The pid of the server holding the data directory, if one does."""
+    if not running():
+        return None
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        return int((data_directory() / LOCK_FILE).read_text().strip())
+    return None
+
+
+def stopped_on_purpose() -> bool:
+    return (data_directory() / STOPPED_FILE).exists()
+
+
+def stop() -> str:
+    """Stop the server holding the data directory, whoever started it, and keep it stopped; says what happened."""
+    directory = data_directory()
+    pid = holder()
+    if pid is None:
+        return f"rethink_widgets: the embedded ReQL server is not running (data in {directory})"
+    (directory / STOPPED_FILE).touch(mode=0o600)  # first, so that no kernel keeping it starts it again
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while running():
+        if time.monotonic() > deadline:
+            return f"rethink_widgets: the embedded ReQL server (pid {pid}) did not stop within {STOP_TIMEOUT:.0f} s"
+        time.sleep(0.05)
+    return (
+        f"rethink_widgets: stopped the embedded ReQL server (pid {pid}, data in {directory}); it stays stopped until"
+        " `%rethink server start` or `%load_ext rethink_widgets`"
+    )
+
+
+def status() -> str:
+    """Whether the embedded server runs, for `%rethink server`."""
+    directory = data_directory()
+    pid = holder()
+    if pid is not None:
+        return f"the embedded ReQL server runs (pid {pid}, data in {directory}); `%rethink server stop` stops it"
+    why = " (stopped with `%rethink server stop`)" if stopped_on_purpose() else ""
+    return f"the embedded ReQL server is not running{why}; `%rethink server start` starts it"
+
+
+def advice(settings: Settings) -> str:
+    """What to do, or what happens, while the database at `settings` does not answer."""
+    if settings != _keeping:
+        return "start it, or use another one with `%rethink connect HOST:PORT`"
+    if stopped_on_purpose():
+        return "it was stopped with `%rethink server stop`: `%rethink server start` starts it again"
+    return "the embedded server is being started again"
+
+
+async def keep_running(settings_now: Callable[[], Settings], kept: Settings) -> None:
+    """Start the embedded server again whenever it died (not stopped on purpose), as long as the widgets use it: on
+    the same port and data directory. Several kernels may race to: the directory lock lets one server win."""
+    global _keeping
+    _keeping = kept
+    try:
+        while True:
+            await asyncio.sleep(KEEP_EVERY)
+            if settings_now() == kept and not running() and not stopped_on_purpose():
+                await _start_again(kept)
+    finally:
+        if _keeping is kept:  # not yet another keeper's (`%reload_ext` starts the next before this one ends)
+            _keeping = None
+
+
+async def _start_again(settings: Settings) -> None:
+    if answers(settings.host, settings.port):
+        return  # something else took the port: not ours to replace
+    log.warning("rethink_widgets: the embedded ReQL server on %s stopped; starting it again", settings.address)
+    try:
+        said = await asyncio.get_running_loop().run_in_executor(None, ensure_server, settings)
+    except RuntimeError as error:  # it says why; the next look tries again
+        log.error("rethink_widgets: %s", error)  # noqa: TRY400  # its message says it all: no traceback
+    else:
+        if said:
+            log.warning("%s", said)
 
 
 def _holds(process: subprocess.Popen[bytes], lock_file: Path, deadline: float) -> bool:

@@ -7,7 +7,8 @@
 Names put in the user namespace, unless the user already has them: `r` (the driver's usual synchronous instance),
 `conn` (a synchronous connection, also the default for a bare `.run()`; it opens itself again after a server
 restart), `LiveTable`, `TodoList`, `watch` and `feed`. Re-running a cell stops the watches and feeds it made before,
-as it closes its widgets. `%unload_ext` closes every live feed; `%reload_ext` does both.
+as it closes its widgets. `%unload_ext` closes every live feed (widgets say `closed`); `%load_ext` again, or
+`%reload_ext`, resumes the widgets and watches it closed, on the database it connects to (`feed()` loops end for good).
 """
 
 from __future__ import annotations
@@ -78,10 +79,28 @@ def load(shell: Any) -> None:
             shell.user_ns[name] = value
             state.added[name] = value
     shell.register_magics(RethinkMagics)
+    _resume(database)
+    if state.embedded():  # never one the user configured, nor another server found on the port
+        state.keeper = asyncio.get_event_loop().create_task(
+            embedded_server.keep_running(lambda: connection.current().settings, settings)
+        )
+
+
+def _resume(database: connection.Connector) -> None:
+    """Reopen what `unload` stopped: what used the old default database now uses the new one."""
+    stopped, state.stopped = state.stopped, []
+    for live, used in stopped:
+        live.reopen(database if used is state.unloaded_database else used)
 
 
 def unload(shell: Any) -> None:
+    if state.keeper is not None:
+        state.keeper.cancel()
+        state.keeper = None
+    state.unloaded_database = connection.current()
     for live in list(feeds.LIVE.values()):
+        if isinstance(live, feeds.LiveFeed | feeds.Watch):  # a `feed()` loop has ended: nothing to resume
+            state.stopped.append((live, live.database))
         live.close()
     for name, value in list(state.added.items()):
         if shell.user_ns.get(name) is value:

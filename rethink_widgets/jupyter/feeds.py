@@ -27,7 +27,8 @@ from typing import Any, Protocol, Self
 
 from rethinkdb import errors
 
-from rethink_widgets.jupyter.connection import Connector
+from rethink_widgets.jupyter.connection import Connector, reconnecting
+from rethink_widgets.jupyter.feed_check import waiting_for
 from rethink_widgets.jupyter.queries import QueryInfo, describe
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 
@@ -89,6 +90,22 @@ class Background:
         self._recent.extend(now for _ in range(changes))
         self.changes_seen += changes
 
+    def reopen(self, database: Connector) -> None:
+        """Follow the query again, on `database`, once closed (`%reload_ext` closes every feed, then reopens the
+        widgets' and watches' on its new connection): as after a lost connection, a LiveFeed takes a fresh snapshot."""
+        earlier = self._task
+        self.database = database
+        self._closed = False
+        self._delay = FIRST_RETRY
+        self._set_status("connecting")
+        LIVE[self.number] = self
+        self._task = asyncio.get_event_loop().create_task(self._run_after(earlier))
+
+    async def _run_after(self, earlier: asyncio.Task[None] | None) -> None:
+        if earlier is not None:
+            await asyncio.wait([earlier])  # it closes its cursor first: the two never share `_cursor`
+        await self._run()
+
     def close(self) -> None:
         """Cancel the task; its cursor and connection are closed. A feed that failed keeps saying why."""
         LIVE.pop(self.number, None)
@@ -137,10 +154,11 @@ class Background:
         """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
         lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
         if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
-            self._lost("reconnecting", error)
+            self._lost(reconnecting(self.database.settings, error, LAST_RETRY), error)
             return True
         if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
-            self._lost(f"error: {_message(error)} (retrying)", error)
+            waiting = waiting_for(_message(error))
+            self._lost(waiting or f"error: {_message(error)} (retrying)", error)
             return True
         if not isinstance(error, errors.ReqlError):
             log.error("feed %s failed", self.name, exc_info=error)
@@ -185,16 +203,20 @@ class LiveFeed(Background):
         self.primary_key: str | None = None
         self._on_changes = on_changes
         self._on_status = on_status
-        self._ready = asyncio.Event()
+        self._ready = asyncio.Event()  # set when the result is current, or when the feed failed for good
+        self.failure: Exception | None = None
         self.expected: int | None = None  # how many rows the snapshot coming in brings, when a count is cheap
         self._counting: asyncio.Task[None] | None = None
 
     async def ready(self, timeout: float | None = 10) -> None:
-        """Wait until the result is complete and current; TimeoutError says what the feed is doing instead."""
+        """Wait until the result is complete and current; raises the feed's error if it failed for good, and
+        TimeoutError says what the feed is doing instead."""
         try:
             await asyncio.wait_for(asyncio.shield(self._ready.wait()), timeout)
         except TimeoutError:
             raise TimeoutError(f"{self.name} is not ready after {timeout} s: {self.status}") from None
+        if self.failure is not None:
+            raise self.failure.with_traceback(None)  # each await raises it afresh, not with the last one's frames
 
     async def _follow(self, conn: Any) -> None:
         if self._prepare is not None:
@@ -203,11 +225,7 @@ class LiveFeed(Background):
         if self.info.table is not None and self.primary_key is None:
             self.primary_key = (await self.database.table(self.info).info().run(conn))["primary_key"]
             self.result = ResultSet(self.primary_key, positioned=self.info.ordered_limit)
-        # squash: a view needs only the latest state of each row, so a feed that falls behind skips the rest.
-        options = {"include_initial": True, "include_states": True, "squash": True}
-        if self.info.ordered_limit:
-            options["include_offsets"] = True
-        self._cursor = await self.query.changes(**options).run(conn)
+        self._cursor = await self.query.changes(**feed_options(self.info)).run(conn)
         self.expected = None
         if self.info.countable:
             # Never cancelled: the driver closes a connection that answers a query whose caller is gone.
@@ -278,12 +296,30 @@ class LiveFeed(Background):
         self._ready.clear()
         super()._lost(status, error)
 
+    def _failed(self, error: Exception) -> None:
+        self.failure = error
+        self._ready.set()  # `ready()` wakes and raises it
+
+    def reopen(self, database: Connector) -> None:
+        self._ready.clear()
+        self.failure = None
+        super().reopen(database)
+
     def _set_status(self, status: str) -> None:
         if self._closed or status == self.status:
             return
         self.status = status
         if self._on_status is not None:
             self._on_status(status)
+
+
+def feed_options(info: QueryInfo) -> dict[str, Any]:
+    """What a `LiveFeed` of a query asks `changes()` for."""
+    # squash: a view needs only the latest state of each row, so a feed that falls behind skips the rest.
+    options = {"include_initial": True, "include_states": True, "squash": True}
+    if info.ordered_limit:
+        options["include_offsets"] = True
+    return options
 
 
 def _message(error: BaseException) -> str:

@@ -20,7 +20,7 @@ import traitlets
 
 from rethink_widgets.jupyter import messages
 from rethink_widgets.jupyter.filtering import cell_text
-from rethink_widgets.jupyter.live_widget import Handlers, LiveWidget, asset
+from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
@@ -39,8 +39,8 @@ class LiveTable(LiveWidget):
     page_rows = traitlets.List(
         traitlets.Dict(), help="The rows on the current page: {key, rev, cells}, cells as JSON values."
     ).tag(sync=True)
-    total = traitlets.Int(0, help="Rows in the result.").tag(sync=True)
-    matched = traitlets.Int(0, help="Rows that pass the filter.").tag(sync=True)
+    total = CurrentCount(lambda table: len(table.feed.result), help="Rows in the result.").tag(sync=True)
+    matched = CurrentCount(lambda table: len(table.view), help="Rows that pass the filter.").tag(sync=True)
     page = traitlets.Int(0, help="The page shown, from 0.").tag(sync=True)
     page_size = traitlets.Int(50, help="Rows per page.").tag(sync=True)
     sort: traitlets.List[str] = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(
@@ -65,6 +65,7 @@ class LiveTable(LiveWidget):
         editable: bool = True,
         conn: Any = None,
     ) -> None:
+        __tracebackhide__ = True  # see LiveWidget.__init__
         if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
@@ -126,7 +127,8 @@ class LiveTable(LiveWidget):
         columns = self._fixed_columns or self._inferred_columns()
         rows = [self._row(key, columns)["cells"] for key in self.view.page(0, SNAPSHOT_ROWS)]
         count = len(self.feed.result)
-        note = f"{self.title}: not live, a snapshot of {len(rows)} of {count} rows taken when it was shown"
+        counted = f"{count} row{'' if count == 1 else 's'}"
+        note = f"{self.title}: not live, a snapshot of {len(rows)} of {counted} taken when it was shown"
         head = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
         body = "".join(
             "<tr>" + "".join(f"<td>{_cell_html(cells, column)}</td>" for column in columns) + "</tr>" for cells in rows

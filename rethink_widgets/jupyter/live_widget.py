@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ import anywidget
 import traitlets
 from rethinkdb.errors import ReqlError
 
-from rethink_widgets.jupyter import connection, messages
-from rethink_widgets.jupyter.feeds import LiveFeed, replace_earlier_run
+from rethink_widgets.jupyter import connection, feed_check, messages
+from rethink_widgets.jupyter.feeds import LiveFeed, feed_options, replace_earlier_run
+from rethink_widgets.jupyter.queries import describe
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import TableView
 
@@ -110,26 +112,43 @@ class FeedStatus(traitlets.Unicode[str, str | bytes]):
         return feed.status if isinstance(feed, LiveFeed) else super().get(obj, cls)
 
 
+class CurrentCount(traitlets.Int[int, int]):
+    """A count that reads, in Python, from the result as it is at this moment (as `status` does): views are sent it
+    with the next (throttled) update, but a count never disagrees with the rows read beside it, as in
+    `await todo.wait_until(lambda t: t.left == 2)` followed by `todo.items`."""
+
+    def __init__(self, count: Callable[[Any], int], help: str) -> None:
+        super().__init__(0, help=help)
+        self._count = count
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        made = isinstance(obj.__dict__.get("feed"), LiveFeed)  # not yet while the widget is being made
+        return self._count(obj) if made else super().get(obj, cls)
+
+
 class LiveWidget(anywidget.AnyWidget):
     """Base of the live widgets: owns the feed of `query` and keeps the synced state current."""
 
     title = traitlets.Unicode("", help="Where the rows come from, as `db.table`.").tag(sync=True)
-    status = FeedStatus("connecting", help="connecting, initializing, ready, reconnecting, error: ..., or closed.").tag(
-        sync=True
-    )
+    status = FeedStatus(
+        "connecting",
+        help="connecting, initializing, ready, reconnecting, waiting for table db.t to be created, error: ..., closed.",
+    ).tag(sync=True)
     message = traitlets.Unicode("", help="The outcome of the last write that did not go as asked.").tag(sync=True)
     version = traitlets.Int(0, help="Counts state updates, so views can tell fresh state from stale.").tag(sync=True)
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
+        __tracebackhide__ = True  # IPython shows a refusal with the user's cell and where it is raised, no more
+        database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
+        self._check_query(query, database)  # before the widget exists: a query refused leaves nothing behind
         super().__init__(**kwargs)
-        self.database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
         self._loop = asyncio.get_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requests = asyncio.Lock()  # one view request at a time, in the order they were made
         self._throttle = Throttle(self._loop, self._flush, UPDATES_PER_SECOND, KERNEL_BUDGET)
         self._building: asyncio.Handle | None = None
         self.feed = LiveFeed(
-            query, self.database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
+            query, database, on_changes=self._changed, on_status=self._status_changed, prepare=self._prepare
         )
         self.feed.kind = type(self).__name__
         self.title = self.feed.name
@@ -138,7 +157,26 @@ class LiveWidget(anywidget.AnyWidget):
         replace_earlier_run(self)
         self.feed.start()
 
+    def _check_query(self, query: Any, database: connection.Connector) -> None:
+        """Refuse here, in the cell, a query the database will not follow; say so when the widget is to wait for
+        its table."""
+        __tracebackhide__ = True
+        options = {**feed_options(describe(query)), "include_initial": False}
+        missing = feed_check.check(type(self).__name__, query, options, database)
+        if missing is not None:
+            self._say_waiting(missing)
+
+    def _say_waiting(self, missing: str) -> None:
+        """Tell the person running the cell that the widget waits for its table (a typo in its name shows here);
+        `missing` is RethinkDB's word that it does not exist."""
+        print(f"{type(self).__name__}: {missing[:-1]}; waiting for it to be created.", file=sys.stderr)
+
     # ---------------------------------------------------------------- Python API
+
+    @property
+    def database(self) -> connection.Connector:
+        """Where the rows come from and writes go: the feed's (`%reload_ext` moves it to the new connection)."""
+        return self.feed.database
 
     @property
     def result(self) -> Any:
@@ -158,6 +196,8 @@ class LiveWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop the feed and close the widget's comm (every view of it)."""
+        if "feed" not in self.__dict__:  # refused in its cell, so never made (ipywidgets closes it when collected)
+            return
         self.feed.close()
         self._throttle.cancel()
         for task in self._tasks:
@@ -227,14 +267,14 @@ class LiveWidget(anywidget.AnyWidget):
             self.send_state([key for key in sync_data if key in self.keys])
 
     def _received(self, _: Any, content: Any, buffers: Any) -> None:
-        self.on_loop(lambda: self._receive(content))
-
-    def _receive(self, content: Any) -> None:
-        """A view's message (see messages.py): a hello is answered at once, requests are carried out in turn."""
+        """A view's message (see messages.py). A hello is answered at once on this thread: on a subshell (ipykernel
+        routes a comm's messages to the subshell it last sent from) even while a cell keeps the loop busy. Requests
+        are carried out in turn on the loop."""
         if messages.is_hello(content):
-            self.send(messages.Live().to_json())
+            if self.comm is not None:  # not closed
+                self.send(messages.Live().to_json())
         else:
-            self.spawn(self._handle(content))
+            self.on_loop(lambda: self.spawn(self._handle(content)))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = self._loop.create_task(work)

@@ -3,6 +3,9 @@
 %rethink                     status: server, connection, every live feed (query, state, rows, changes/s)
 %rethink connect HOST:PORT   use another database from now on (new widgets and feeds, and `conn`)
 %rethink stop N | all        stop live feed N, or all of them
+%rethink server              whether the embedded ReQL server runs
+%rethink server stop         stop it (whoever started it); it stays stopped until `%rethink server start`
+%rethink server start        start it (when no database is configured)
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from rethink_widgets.jupyter import connection, feeds, state
+from rethink_widgets.jupyter import embedded as embedded_server
 
 STOP_USAGE = "usage: %rethink stop N (a feed %rethink lists) or %rethink stop all"
 
@@ -26,6 +30,12 @@ class RethinkMagics(Magics):
         elif words[0] == "stop":
             # Never a bare "stop" for all: stopping every feed is asked for by name.
             print(stop(words[1]) if len(words) == 2 else STOP_USAGE)
+        elif words == ["server"]:
+            print("rethink_widgets: " + embedded_server.status())
+        elif words == ["server", "stop"]:
+            print(embedded_server.stop())
+        elif words == ["server", "start"]:
+            print(start_server())
         else:
             print(__doc__)
 
@@ -62,6 +72,17 @@ def stop(which: str) -> str:
         return f"no live feed {which}; %rethink lists them"
     feeds.LIVE[int(which)].close()
     return f"stopped feed {which}"
+
+
+def start_server() -> str:
+    settings = connection.current().settings
+    if settings.configured:
+        return f"rethink_widgets: the widgets use {settings.address} (configured), not the embedded server"
+    try:
+        said = embedded_server.ensure_server(settings)
+    except RuntimeError as error:
+        return f"rethink_widgets: {error}"
+    return said or "rethink_widgets: " + embedded_server.status()
 
 
 def _server() -> str:

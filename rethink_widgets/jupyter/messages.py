@@ -5,9 +5,11 @@ draw (rows, status, page, sort, message ...) travels as synced traits instead; t
 requests. Each request is carried out in the order the views sent it; one the kernel refuses leaves the reason in
 the widget's `message` trait, and views redraw from the kernel's state.
 
-Every widget:
-    view -> kernel   hello              {type}                          a view is drawn; the kernel answers `live`
-    kernel -> view   live               {type}                          the kernel heard: the view is live
+Every widget (a view asks when it is drawn and every few seconds while it hears nothing else; no answer while the
+kernel could give one means the kernel no longer has the widget, see js/shared.js):
+    view -> kernel   hello              {type}                          is this widget still here?
+    kernel -> view   live               {type}                          yes: the answer, sent at once from the
+                                                                        thread that got the hello
 
 LiveTable (a row is named by its `key` and the revision `rev` the person saw; a row changed since is refused):
     view -> kernel   edit               {type, key, rev, column, text}  set one cell to the text the person typed

@@ -4,15 +4,20 @@ the extension."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
-from rethink_widgets.jupyter import connection
+from rethink_widgets.jupyter import connection, feeds
 from rethink_widgets.jupyter import embedded as embedded_server
 
 added: dict[str, Any] = {}  # the names put in the user namespace, with the values put there
 user_conn: connection.UserConnection | None = None  # the synchronous connection for the user's cells, once loaded
 started_embedded = False  # whether this kernel's `%load_ext` started the embedded server
+keeper: asyncio.Task[None] | None = None  # starts the embedded server again if it dies (`embedded.keep_running`)
+# The widgets' feeds and the watches `%unload_ext` stopped, with the database each used, for `%load_ext` to reopen.
+stopped: list[tuple[feeds.Background, connection.Connector]] = []
+unloaded_database: connection.Connector | None = None  # the default database when `%unload_ext` ran
 
 
 def embedded() -> bool:

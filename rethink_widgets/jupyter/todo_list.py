@@ -4,8 +4,10 @@
     await todo.add("buy milk")
 
 Items are documents `{id, text, done, created_at}`, shown in creation order; `created_at` is set by the database
-(`r.now()`). Every action, from a view or from Python, is a request the kernel validates and writes; the list follows
-the changefeed, so two users (two views, two kernels, two browsers) always converge on what the database holds.
+(`r.now()`). A document of the table with no `text` string is not an item: it is not shown, and the views say how
+many there are. Every action, from a view or from Python, is a request the kernel validates and writes; the list
+follows the changefeed, so two users (two views, two kernels, two browsers) always converge on what the database
+holds.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from typing import Any
 import traitlets
 
 from rethink_widgets.jupyter import messages
-from rethink_widgets.jupyter.live_widget import Handlers, LiveWidget, asset
+from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.messages import check_id
 from rethink_widgets.jupyter.queries import describe
-from rethink_widgets.jupyter.results import canonical
 
 MAX_TEXT = 500
 MAX_SHOWN = 1000  # items sent to the views; a todo list longer than this is a table (use LiveTable)
@@ -40,6 +41,16 @@ def clean_text(text: Any) -> str:
     if len(stripped) > MAX_TEXT:
         raise ValueError(f"A todo's text can be at most {MAX_TEXT} characters (this one has {len(stripped)}).")
     return stripped
+
+
+def is_item(doc: Any) -> bool:
+    """Whether a document is a todo item: its `text` is a string (as `add` and `edit` write it)."""
+    return isinstance(doc, dict) and isinstance(doc.get("text"), str)
+
+
+def _done_item(doc: Any) -> Any:
+    """`is_item(doc)` and done, as a ReQL predicate."""
+    return doc["done"].default(False).eq(True) & doc["text"].default(None).type_of().eq("STRING")
 
 
 class _OrderedIds:
@@ -74,10 +85,17 @@ class TodoList(LiveWidget):
     items_shown = traitlets.List(traitlets.Dict(), help="The items in creation order: {key, id, text, done}.").tag(
         sync=True
     )
-    left = traitlets.Int(0, help="How many items are not done.").tag(sync=True)
-    total = traitlets.Int(0, help="How many items there are.").tag(sync=True)
+    left = CurrentCount(
+        lambda todo: sum(1 for item in todo.items if item.get("done") is not True), help="How many items are not done."
+    ).tag(sync=True)
+    total = CurrentCount(lambda todo: len(todo.items), help="How many items there are.").tag(sync=True)
+    others = CurrentCount(
+        lambda todo: len(todo.feed.result) - len(todo.items),
+        help="Documents that are not items (no `text` string), not shown.",
+    ).tag(sync=True)
 
     def __init__(self, query: Any, conn: Any = None) -> None:
+        __tracebackhide__ = True  # see LiveWidget.__init__
         info = describe(query)
         if not info.editable or info.point:
             raise ValueError("TodoList needs a table (or a filter of one), such as r.table('todo')")
@@ -88,12 +106,13 @@ class TodoList(LiveWidget):
 
     @property
     def items(self) -> list[dict[str, Any]]:
-        """Every item, in creation order."""
-        return [self.feed.result.get(key) for key in self.view.ordered_keys()]
+        """Every item, in creation order (documents that are not items left out)."""
+        return [doc for key in self.view.ordered_keys() if is_item(doc := self.feed.result.get(key))]
 
     def __repr__(self) -> str:
         items = f"{self.total} item{'' if self.total == 1 else 's'}"
-        return f"TodoList({self.title}, {items}, {self.left} left, {self.status})"
+        others = f", {self.others} other document{'' if self.others == 1 else 's'} not shown" if self.others else ""
+        return f"TodoList({self.title}, {items}, {self.left} left{others}, {self.status})"
 
     async def add(self, text: str) -> str:
         """Add an item; returns its id."""
@@ -121,11 +140,15 @@ class TodoList(LiveWidget):
             raise ValueError(GONE)
 
     async def clear_completed(self) -> int:
-        """Delete every item that is done; returns how many."""
-        result = await self._write(self._table().filter({"done": True}).delete())
+        """Delete every item that is done; returns how many. Documents that are not items are left alone."""
+        result = await self._write(self._table().filter(_done_item).delete())
         return int(result.get("deleted", 0))
 
     # ---------------------------------------------------------------- the feed and the views
+
+    def _say_waiting(self, missing: str) -> None:
+        if not missing.startswith("Table "):  # a missing table is no news: the feed creates it (`_prepare`)
+            super()._say_waiting(missing)
 
     async def _prepare(self, conn: Any) -> None:
         """Create the table on first use (another kernel may create it at the same moment: that is fine)."""
@@ -143,16 +166,20 @@ class TodoList(LiveWidget):
 
     def _draw(self) -> None:
         result = self.feed.result
-        keys = self.view.ordered_keys()
+        keys = [key for key in self.view.ordered_keys() if is_item(result.get(key))]
         self.items_shown = [self._item(key) for key in keys[:MAX_SHOWN]]
-        self.total = len(result)
+        self.total = len(keys)
+        self.others = len(result) - len(keys)
         self.left = sum(1 for key in keys if result.get(key).get("done") is not True)
 
     def _item(self, key: str) -> dict[str, Any]:
         item = self.feed.result.get(key)
-        text = item.get("text")
-        shown = text if isinstance(text, str) else canonical(text)
-        return {"key": key, "id": item.get(self.feed.primary_key), "text": shown, "done": item.get("done") is True}
+        return {
+            "key": key,
+            "id": item.get(self.feed.primary_key),
+            "text": item["text"],
+            "done": item.get("done") is True,
+        }
 
     def _handlers(self) -> Handlers:
         return {

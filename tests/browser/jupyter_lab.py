@@ -143,8 +143,9 @@ _FRONT_ENDS = {
 
 
 @contextlib.contextmanager
-def serve(app: str, server: Any, base: Path) -> Iterator[Lab]:
-    """Run `jupyter lab` or `jupyter notebook` on a free port with a token and directories of its own."""
+def serve(app: str, server: Any, base: Path, environment: dict[str, str] | None = None) -> Iterator[Lab]:
+    """Run `jupyter lab` or `jupyter notebook` on a free port with a token and directories of its own; its kernels
+    use `server`, or, when it is None, the embedded server (`environment` adds to the kernels' environment)."""
     names = ("root", "config", "runtime", "workspaces", "data")
     root, config, runtime, workspaces, data = (base / name for name in names)
     for directory in (root, runtime, workspaces, data):
@@ -157,13 +158,13 @@ def serve(app: str, server: Any, base: Path) -> Iterator[Lab]:
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *flags,
     ]  # fmt: skip
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if not name.startswith("RETHINKDB_")},
         "JUPYTER_CONFIG_DIR": str(config),
         "JUPYTER_RUNTIME_DIR": str(runtime),
         "JUPYTER_DATA_DIR": str(data),
         "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
-        "RETHINKDB_HOST": server.host,
-        "RETHINKDB_PORT": str(server.port),
+        **({"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)} if server is not None else {}),
+        **(environment or {}),
     }
     log_path = base / f"{app}.log"
     with log_path.open("wb") as log:

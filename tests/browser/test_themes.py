@@ -66,13 +66,15 @@ def set_theme(page: Page, theme: str) -> None:
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_text_is_readable_in_each_theme(lab: Lab, table: str, page: Page, theme: str) -> None:
-    cells = ["%load_ext rethink_widgets", f"LiveTable(r.table('{table}'))", f"TodoList(r.table('{table}'))"]
+    in_error = f"LiveTable(r.table('{table}').filter(r.row['text'] * 2 > 0))"  # text is no number: the feed fails
+    cells = ["%load_ext rethink_widgets", f"LiveTable(r.table('{table}'))", f"TodoList(r.table('{table}'))", in_error]
     path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", cells)
     open_notebook(page, lab, path)
     set_theme(page, theme)
     run_all(page, path)
-    expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
+    expect(page.locator(".rw-table .rw-status").first).to_contain_text("ready", timeout=TIMEOUT)
     expect(page.locator(".rw-todo li")).to_have_count(3, timeout=TIMEOUT)
+    expect(page.locator(".rw-trouble[data-kind='error']")).to_be_visible(timeout=TIMEOUT)
     page.wait_for_function("() => document.getAnimations().length === 0")  # changed rows' highlights have faded
     dark = "Dark" in theme
     for selector in (
@@ -82,6 +84,7 @@ def test_text_is_readable_in_each_theme(lab: Lab, table: str, page: Page, theme:
         ".rw-todo .rw-text",
         ".rw-todo input[type=text]",
         ".rw-todo .rw-left",
+        ".rw-trouble[data-kind='error']",
     ):
         ratio, background = contrast(page, selector)
         assert ratio >= 4.5, f"{selector}: contrast {ratio:.1f} in {theme}"  # WCAG AA for normal text

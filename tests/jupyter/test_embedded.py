@@ -8,7 +8,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -230,3 +230,62 @@ def test_a_configured_server_with_its_own_password_is_unaffected(home: Path, tmp
 
 def test_answers() -> None:
     assert not answers("127.0.0.1", free_port())
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_the_extension_starts_a_dead_embedded_server_again(home: Path, tmp_path: Path) -> None:
+    port = free_port()
+    kernel = start_kernel(tmp_path / "k", {"XDG_DATA_HOME": str(home)}, port)
+    try:
+        assert "started the embedded ReQL server" in kernel.run("%load_ext rethink_widgets").stdout
+        cell = kernel.run("r.table_create('kept').run(conn); t = LiveTable(r.table('kept')); await t.ready(); t")
+        comm = kernel.widget(cell)
+        first = embedded.holder()
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: embedded.holder() not in (None, first), "a new embedded server")
+        conn = Connector(embedded_settings(port)).connect_sync()  # the same data and password, on the same port
+        RethinkDB().table("kept").insert({"id": "after"}).run(conn)
+        conn.close()
+        kernel.wait_for(lambda: kernel.state(comm)["total"] == 1, timeout=60, what="the row written afterwards")
+        cell = kernel.run("t.rows, t.status, r.table('kept').count().run(conn)")  # `conn` opened itself again
+        assert (cell.error, cell.text) == ("", "([{'id': 'after'}], 'ready', 1)")
+    finally:
+        kernel.close()
+
+
+def test_server_stop_stops_it_until_server_start(home: Path, tmp_path: Path) -> None:
+    port = free_port()
+    kernel = start_kernel(tmp_path / "k", {"XDG_DATA_HOME": str(home)}, port)
+    try:
+        kernel.run("%load_ext rethink_widgets")
+        pid = embedded.holder()
+        assert kernel.run("%rethink server").stdout.startswith(
+            f"rethink_widgets: the embedded ReQL server runs (pid {pid}"
+        )
+        kernel.run("r.table_create('kept').run(conn); t = LiveTable(r.table('kept')); await t.ready()")
+        said = kernel.run("%rethink server stop").stdout
+        assert said.startswith(f"rethink_widgets: stopped the embedded ReQL server (pid {pid}, data in ")
+        assert not embedded.running()
+        # The widget says what happened and what to do; no kernel started the server meanwhile.
+        cell = kernel.run("await t.wait_until(lambda t: 'refuses' in t.status, timeout=30)\nprint(t.status)")
+        assert cell.stdout.strip() == (
+            f"reconnecting: localhost:{port} refuses connections (no server is running there); trying again at least"
+            " every 5 s; it was stopped with `%rethink server stop`: `%rethink server start` starts it again"
+        )
+        # The kernel's keeper looks every KEEP_EVERY s and, were it to start the server, would first clear the mark.
+        kernel.run(f"import asyncio; await asyncio.sleep({5 * embedded.KEEP_EVERY})")
+        assert (embedded.data_directory() / embedded.STOPPED_FILE).exists() and not embedded.running()
+        stopped = "the embedded ReQL server is not running (stopped with `%rethink server stop`)"
+        assert stopped in kernel.run("%rethink server").stdout
+        assert "started the embedded ReQL server" in kernel.run("%rethink server start").stdout
+        cell = kernel.run("await t.wait_until(lambda t: t.status == 'ready', timeout=30)\nt.status")
+        assert (cell.error, cell.text) == ("", "'ready'")
+    finally:
+        kernel.close()

@@ -121,3 +121,19 @@ def test_view_updates_from_a_subshell_are_applied_on_the_main_thread(
     kernel.send_update(comm, {"page": 1}, subshell)
     kernel.wait_for(lambda: [row["key"] for row in kernel.state(comm)["page_rows"]] == ["10", "11", "12", "13", "14"])
     assert kernel.run("on_main, t.page").text == "([True], 1)"
+
+
+def test_a_view_asking_is_answered_while_a_cell_runs(kernel: Kernel, table: str) -> None:
+    """Views ask every few seconds whether the kernel still has their widget. ipykernel routes a comm's messages to
+    the subshell it last sent from: there, the answer comes at once even while a cell keeps the main thread busy."""
+    comm = kernel.widget(kernel.run(f"t = LiveTable(r.table('{table}')); await t.ready(); t"))
+    subshell = kernel.subshell()
+    kernel.drain(quiet=1.5)  # the widget's own updates from the main loop die down ...
+    kernel.run("t.message = 'from a subshell'", subshell=subshell)  # ... so the comm now hears from that subshell
+    running = kernel.start("import time; time.sleep(60)")
+    kernel.send_custom(comm, {"type": "hello"}, subshell)
+    try:
+        kernel.wait_for(lambda: (comm, {"type": "live"}) in kernel.custom, timeout=45, what="the kernel's answer")
+    finally:
+        kernel.manager.interrupt_kernel()
+        kernel.finish(running)

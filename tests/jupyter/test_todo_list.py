@@ -184,6 +184,25 @@ def test_bad_ids_and_odd_rows_get_clear_answers(kernel: Kernel, conn: Any, r: Re
     assert r.table(todo).get("odd")["done"].run(conn) is True
 
 
+def test_documents_that_are_not_items_are_counted_not_shown(kernel: Kernel, conn: Any, r: RethinkDB, todo: str) -> None:
+    r.table_create(todo).run(conn)
+    others = [{"id": "a", "name": "no text"}, {"id": "b", "text": None}, {"id": "c", "text": 5, "done": True}]
+    items = [{"id": "d", "text": "to do", "done": False}, {"id": "e", "text": "done", "done": True}]
+    r.table(todo).insert([{**doc, "created_at": r.now()} for doc in items] + others).run(conn)
+    comm, cell = open_list(kernel, todo)
+    assert cell.text == f"TodoList(test.{todo}, 2 items, 1 left, 3 other documents not shown, ready)"
+    state = kernel.state(comm)
+    assert (state["total"], state["left"], state["others"]) == (2, 1, 3)
+    assert texts(kernel, comm) == ["to do", "done"]
+    assert kernel.run("[item['id'] for item in todo.items]").text == "['d', 'e']"
+    assert kernel.run("await todo.clear_completed()").text == "1"  # not "c": it is done, but no item
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 1, what="the item cleared")
+    assert sorted(r.table(todo)["id"].run(conn)) == ["a", "b", "c", "d"]
+    r.table(todo).get("a").update({"text": "now an item", "created_at": r.now()}).run(conn)
+    kernel.wait_for(lambda: kernel.state(comm)["others"] == 2, what="a document become an item")
+    assert texts(kernel, comm) == ["to do", "now an item"]
+
+
 def test_refuses_what_is_not_a_table(kernel: Kernel, todo: str) -> None:
     cell = kernel.run(f"TodoList(r.table('{todo}').map(r.row['text']))")
     assert cell.error == "ValueError: TodoList needs a table (or a filter of one), such as r.table('todo')"
@@ -222,3 +241,17 @@ def test_bad_messages_bugs_and_refusals_each_say_what_they_are(
     kernel.send_custom(comm, {"type": "clear_completed"})
     kernel.wait_for(lambda: kernel.state(comm)["message"].startswith("The database refused: Table"), what="refusal")
     assert kernel.run("logged").text == "[('ERROR', 'RuntimeError')]"
+
+
+def test_counts_agree_with_the_items_read_beside_them(kernel: Kernel, todo: str) -> None:
+    # Views get counts with throttled updates; Python must never see a count from before the items it reads.
+    open_list(kernel, todo)
+    cell = kernel.run(
+        "seen = []\n"
+        "for n in range(1, 31):\n"
+        "    await todo.add(f'item {n}')\n"
+        "    await todo.wait_until(lambda t: len(t.items) == n)\n"
+        "    seen.append((len(todo.items), todo.total, todo.left))\n"
+        "[s for s in seen if len({*s}) != 1]"
+    )
+    assert cell.text == "[]"
