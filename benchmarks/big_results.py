@@ -121,7 +121,7 @@ def live_table(kernel: Kernel, name: str) -> tuple[float, float, float, int]:
     started = time.time()  # the clock the kernel stamps its messages with
     run(kernel, f"t = LiveTable(r.table('{name}')); t")
     kernel.wait_for(lambda: any(s.get("status") == "ready" for s in kernel.states.values()), 600, "ready")
-    first = min(sent for sent, _, state in kernel.updates if state.get("page_rows"))
+    first = min(sent for sent, _, state in kernel.updates if state.get("window_rows"))
     ready = min(sent for sent, _, state in kernel.updates if state.get("status") == "ready")
     stall = float(run(kernel, 'lag["max"]'))
     after = int(run(kernel, "import gc; gc.collect(); rss()"))

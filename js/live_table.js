@@ -1,10 +1,10 @@
-// LiveTable's view: draws the page of rows the kernel keeps in the model, and sends edits back as requests (see
-// messages.py). Everything shown comes from synced traits, so a reload or a second view draws the same table.
-// Parts, top to bottom: the bar (title, status, filter), the header (sorting), the rows (editing a cell, deleting a
-// row), the pager, the box that adds a row, then the message and the "not live" notice. A widget in trouble (an
-// error, or waiting for its table) says so under the bar, in place of the table and its controls.
+// LiveTable's view: a scrolling grid of the rows the kernel keeps, drawing the window of them the kernel sends, and
+// sending edits back as requests (see messages.py). Everything shown comes from synced traits, so a reload or a second
+// view draws the same table. Parts, top to bottom: the bar (title, status, filter), the grid (sorting by a header,
+// editing a cell, deleting a row), the box that adds a row, then the message and the "not live" notice. A widget in
+// trouble (an error, or waiting for its table) says so under the bar, in place of the grid and its controls.
 
-import { element, plural, reconcile, trouble, watchKernel } from "./shared.js";
+import { element, plural, trouble, watchKernel } from "./shared.js";
 import OWN_STYLE from "./live_table.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -18,7 +18,7 @@ function cellText(value) {
 
 // ---------------------------------------------------------------- the bar
 
-// Typing filters the rows (on the kernel) once the person pauses, from the first page.
+// Typing filters the rows (on the kernel) once the person pauses, from the first row.
 function filterBox(model) {
   const filter = element("input", { type: "search", placeholder: "Filter", "aria-label": "Filter rows" });
   filter.value = model.get("filter");
@@ -27,7 +27,7 @@ function filterBox(model) {
     clearTimeout(typing);
     typing = setTimeout(() => {
       model.set("filter", filter.value);
-      model.set("page", 0);
+      model.set("window", [0, Math.min(MAX_WINDOW, 2 * MARGIN)]);
       model.save_changes();
     }, 200);
   });
@@ -57,176 +57,213 @@ function drawProgress(bar, model) {
   }
 }
 
-// ---------------------------------------------------------------- the header
+// ---------------------------------------------------------------- the grid
 
-// A column's header sorts by it: ascending, then descending, then unsorted; from the first page.
+// regular-table (a kept library, bundled) draws only the rows in sight and asks for the cells it needs; the view
+// asks the kernel for a window of rows around them (`window`), and draws what the kernel sends (`window_rows`).
+const ROW_HEIGHT = 24; // px, as the CSS sets it
+const MAX_HEIGHT = 400; // px: the scroll area's height, or less when the rows fit
+const MARGIN = 100; // rows asked for above and below those in sight, so a scroll rarely waits for the kernel
+const MAX_WINDOW = 1000; // as the kernel allows
+
+// The custom element is defined once per page, however many times the bundle is loaded.
+async function gridElement() {
+  if (!customElements.get("regular-table")) await import("regular-table");
+  return document.createElement("regular-table");
+}
+
+// A column's header sorts by it: ascending, then descending, then unsorted; from the first row.
 function sortBy(model, column) {
   const [current, direction] = model.get("sort") || [];
   let sort = [column, "asc"];
   if (current === column && direction === "asc") sort = [column, "desc"];
   else if (current === column && direction === "desc") sort = [];
   model.set("sort", sort);
-  model.set("page", 0);
+  model.set("window", [0, Math.min(MAX_WINDOW, 2 * MARGIN)]);
   model.save_changes();
 }
 
-function header(model) {
-  const head = element("thead");
-  let drawn = "";
-  function draw() {
-    const [sorted, direction] = model.get("sort") || [];
-    const signature = JSON.stringify([model.get("columns"), sorted, direction, model.get("editable")]);
-    if (signature === drawn) return; // redrawing would lose the keyboard focus of a header
-    drawn = signature;
-    const row = element("tr");
-    for (const column of model.get("columns")) {
-      const th = element("th", { scope: "col", tabindex: "0" }, column);
-      if (column === sorted) th.setAttribute("aria-sort", direction === "desc" ? "descending" : "ascending");
-      th.addEventListener("click", () => sortBy(model, column));
-      th.addEventListener("keydown", (event) => {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          sortBy(model, column);
-        }
-      });
-      row.append(th);
-    }
-    if (model.get("editable")) row.append(element("th", { "aria-label": "Actions" }));
-    head.replaceChildren(row);
-  }
-  return { head, draw };
+function cellKind(value) {
+  if (value === undefined) return "missing";
+  if (value === null) return "null";
+  if (typeof value === "object") return "nested";
+  return typeof value; // number, boolean, string
 }
 
-// ---------------------------------------------------------------- the rows
+function grid(model, table) {
+  const box = element("div", { class: "rw-grid" });
+  box.append(table);
+  let editing = null; // {key, rev, column, input} while a cell is edited
+  let flashed = -1; // the version whose changed rows flashed already
 
-function fillCell(td, value) {
-  td.textContent = cellText(value);
-  td.title = cellText(value);
-  td.classList.toggle("rw-missing", value === undefined);
-  td.classList.toggle("rw-nested", value !== null && typeof value === "object");
-}
+  const windowRows = () => ({ start: model.get("window_start"), rows: model.get("window_rows") });
+  const columnsShown = () => [...model.get("columns"), ...(model.get("editable") ? [null] : [])];
 
-// An edit keeps the row's revision from when it began: if the row changes meanwhile, the kernel refuses it.
-function editCell(model, td, column) {
-  const row = td.parentElement.row;
-  if (!model.get("editable") || column === model.get("key_column") || td.querySelector("input")) return;
-  const input = element("input", { "aria-label": `New value of ${column}` });
-  input.value = cellText(row.cells[column]);
-  td.replaceChildren(input);
-  input.focus();
-  input.select();
-  let done = false;
-  const finish = (save) => {
-    if (done) return;
-    done = true;
-    if (save && input.value !== cellText(row.cells[column])) {
-      model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value });
-    }
-    fillCell(td, td.parentElement.row.cells[column]);
-  };
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") finish(true);
-    else if (event.key === "Escape") finish(false);
-  });
-  input.addEventListener("blur", () => finish(false));
-}
-
-function makeRow(model, columns, editable) {
-  const tr = element("tr");
-  for (const column of columns) {
-    const td = element("td");
-    td.addEventListener("dblclick", () => editCell(model, td, column));
-    if (editable && column !== model.get("key_column")) {
-      td.tabIndex = 0; // keyboard users edit with Enter or F2
-      td.addEventListener("keydown", (event) => {
-        if ((event.key === "Enter" || event.key === "F2") && event.target === td) editCell(model, td, column);
-      });
-    }
-    tr.append(td);
-  }
-  if (editable) {
-    const remove = element("button", { "aria-label": "Delete row", title: "Delete row" }, "✕");
-    remove.addEventListener("click", () => model.send({ type: "delete", key: tr.row.key, rev: tr.row.rev }));
-    const actions = element("td");
-    actions.append(remove);
-    tr.append(actions);
-  }
-  return tr;
-}
-
-// Rows are kept by key, so a cell being edited survives updates to other rows; rows the kernel marks as changed
-// flash.
-function rows(model) {
-  const body = element("tbody");
-  let shape = "";
-  function draw() {
-    const columns = model.get("columns");
-    const editable = model.get("editable");
-    const changed = new Set(model.get("changed"));
-    const layout = JSON.stringify([columns, editable]);
-    if (layout !== shape) body.replaceChildren(); // rows of another shape are made anew
-    shape = layout;
-    const flashing = [];
-    const update = (tr, row) => {
-      tr.row = row;
-      columns.forEach((column, i) => {
-        const td = tr.children[i];
-        if (!td.querySelector("input")) fillCell(td, row.cells[column]);
-      });
-      if (changed.has(row.key)) {
-        tr.classList.remove("rw-flash");
-        flashing.push(tr);
-      }
-    };
-    reconcile(body, model.get("page_rows"), () => makeRow(model, columns, editable), update);
-    if (flashing.length) {
-      void body.offsetWidth; // one layout for all rows, so their highlight animations start again
-      for (const tr of flashing) tr.classList.add("rw-flash");
-    }
-  }
-  return { body, draw };
-}
-
-// ---------------------------------------------------------------- the pager
-
-function pager(model) {
-  const bar = element("div", { class: "rw-bar rw-pager" });
-  const first = element("button", { "aria-label": "First page" }, "«");
-  const previous = element("button", { "aria-label": "Previous page" }, "‹");
-  const label = element("span", { class: "rw-page" });
-  const next = element("button", { "aria-label": "Next page" }, "›");
-  const last = element("button", { "aria-label": "Last page" }, "»");
-  const jump = element("input", { type: "number", min: "1", "aria-label": "Go to page", placeholder: "page" });
-  jump.style.width = "6em";
-  bar.append(first, previous, label, next, last, jump);
-
-  const pageCount = () => Math.max(1, Math.ceil(model.get("matched") / model.get("page_size")));
-  function goTo(page) {
-    model.set("page", Math.min(Math.max(0, page), pageCount() - 1));
+  // Ask for the rows around y0..y1 unless they are here or asked for already.
+  function want(y0, y1) {
+    const { start, rows } = windowRows();
+    const count = model.get("matched");
+    const stop = Math.min(y1, count);
+    if (y0 >= start && stop <= start + rows.length) return;
+    const [asked, upTo] = model.get("window");
+    if (y0 >= asked && stop <= upTo) return;
+    const from = Math.max(0, y0 - MARGIN);
+    model.set("window", [from, Math.min(from + MAX_WINDOW, y1 + MARGIN)]);
     model.save_changes();
   }
-  first.addEventListener("click", () => goTo(0));
-  previous.addEventListener("click", () => goTo(model.get("page") - 1));
-  next.addEventListener("click", () => goTo(model.get("page") + 1));
-  last.addEventListener("click", () => goTo(pageCount() - 1));
-  // Enter jumps to the page typed (counted from 1, as shown); a number past either end goes to that end.
-  jump.addEventListener("keydown", (event) => {
-    const typed = Number.parseInt(jump.value, 10);
-    if (event.key !== "Enter" || Number.isNaN(typed)) return;
-    goTo(typed - 1);
-    jump.value = "";
+
+  function deleteButton(row) {
+    const remove = element("button", { "aria-label": "Delete row", title: "Delete row" }, "✕");
+    remove.addEventListener("click", () => model.send({ type: "delete", key: row.key, rev: row.rev }));
+    return remove;
+  }
+
+  function cell(row, column) {
+    if (!row) return "";
+    if (column === null) return deleteButton(row);
+    if (editing && editing.key === row.key && editing.column === column) return editing.input;
+    return cellText(row.cells[column]);
+  }
+
+  table.setDataListener(
+    (x0, y0, x1, yEnd) => {
+      const y1 = Math.min(yEnd, model.get("matched"));
+      want(y0, y1);
+      const { start, rows } = windowRows();
+      const columns = columnsShown();
+      const data = [];
+      for (let x = x0; x < Math.min(x1, columns.length); x++) {
+        const column = [];
+        for (let y = y0; y < y1; y++) column.push(cell(rows[y - start], columns[x]));
+        data.push(column);
+      }
+      return {
+        num_rows: model.get("matched"),
+        num_columns: columns.length,
+        column_headers: columns.slice(x0, x1).map((column) => [column === null ? "" : column]),
+        data,
+      };
+    },
+    { virtual_mode: "both" },
+  );
+
+  // Cells say what they hold (for alignment and colour), rows their key; rows the kernel marks as changed flash.
+  table.addStyleListener(() => {
+    const { start, rows } = windowRows();
+    const columns = columnsShown();
+    const [sorted, direction] = model.get("sort") || [];
+    const changed = new Set(model.get("changed"));
+    const flash = flashed !== model.get("version");
+    flashed = model.get("version");
+    for (const th of table.querySelectorAll("thead th")) {
+      const column = columns[table.getMeta(th)?.x];
+      if (column === null || column === undefined) th.removeAttribute("aria-sort");
+      else if (column === sorted) th.setAttribute("aria-sort", direction === "desc" ? "descending" : "ascending");
+      else th.removeAttribute("aria-sort");
+      th.tabIndex = column ? 0 : -1;
+    }
+    for (const tr of table.querySelectorAll("tbody tr")) {
+      const first = tr.querySelector("td");
+      const meta = first && table.getMeta(first);
+      const row = meta && rows[meta.y - start];
+      if (row) tr.dataset.key = row.key;
+      else delete tr.dataset.key;
+      if (flash) {
+        tr.classList.remove("rw-flash");
+        if (row && changed.has(row.key)) {
+          void tr.offsetWidth; // the highlight animation starts again
+          tr.classList.add("rw-flash");
+        }
+      }
+      for (const td of tr.querySelectorAll("td")) {
+        const column = columns[table.getMeta(td)?.x];
+        const value = row && column ? row.cells[column] : undefined;
+        td.dataset.kind = column === null ? "actions" : row ? cellKind(value) : "loading";
+        td.title = column && row ? cellText(value) : "";
+        const editable = model.get("editable") && column && column !== model.get("key_column");
+        if (editable) td.tabIndex = 0; // keyboard users edit with Enter or F2
+        else td.removeAttribute("tabindex");
+      }
+    }
   });
 
-  function draw() {
-    const pages = pageCount();
-    const page = model.get("page");
-    label.textContent = `page ${page + 1} of ${pages}`;
-    first.disabled = previous.disabled = page <= 0;
-    next.disabled = last.disabled = page + 1 >= pages;
-    jump.max = String(pages);
-    bar.hidden = pages <= 1;
+  // The cell's row and column, when it shows a row's cell.
+  function cellAt(td) {
+    const meta = td && table.getMeta(td);
+    if (!meta || meta.y === undefined || meta.x === undefined) return null;
+    const { start, rows } = windowRows();
+    const row = rows[meta.y - start];
+    const column = columnsShown()[meta.x];
+    return row && column ? { row, column } : null;
   }
-  return { bar, draw };
+
+  // An edit keeps the row's revision from when it began: if the row changes meanwhile, the kernel refuses it.
+  // Enter or a click elsewhere saves; Escape cancels.
+  function edit(td) {
+    const at = cellAt(td);
+    if (!at || editing || !model.get("editable") || at.column === model.get("key_column")) return;
+    const { row, column } = at;
+    const input = element("input", { "aria-label": `New value of ${column}` });
+    const before = cellText(row.cells[column]);
+    input.value = before;
+    editing = { key: row.key, rev: row.rev, column, input };
+    const finish = (save) => {
+      if (editing?.input !== input) return;
+      editing = null;
+      if (save && input.value !== before) {
+        model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value });
+      }
+      table.draw();
+    };
+    input.addEventListener("keydown", (event) => {
+      event.stopPropagation();
+      if (event.key === "Enter") finish(true);
+      else if (event.key === "Escape") finish(false);
+    });
+    input.addEventListener("blur", () => finish(true));
+    input.addEventListener("dblclick", (event) => event.stopPropagation());
+    table.draw().then(() => {
+      input.focus();
+      input.select();
+    });
+  }
+
+  table.addEventListener("click", (event) => {
+    const th = event.target.closest("thead th");
+    if (!th || event.target.classList.contains("rt-column-resize")) return;
+    const column = columnsShown()[table.getMeta(th)?.x];
+    if (column) sortBy(model, column);
+  });
+  table.addEventListener("dblclick", (event) => edit(event.target.closest("tbody td")));
+  table.addEventListener("keydown", (event) => {
+    const th = event.target.closest?.("thead th");
+    if (th && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      const column = columnsShown()[table.getMeta(th)?.x];
+      if (column) sortBy(model, column);
+    } else if (event.target.matches?.("tbody td") && (event.key === "Enter" || event.key === "F2")) {
+      event.preventDefault();
+      edit(event.target);
+    }
+  });
+
+  // The scroll area is as tall as its rows, up to MAX_HEIGHT. The grid measures itself as it draws, so it draws only
+  // once it is on screen (a notebook may render the output before showing it).
+  let shown = false;
+  new ResizeObserver(() => {
+    shown = box.offsetWidth > 0 && box.offsetHeight > 0;
+    if (shown) table.draw();
+  }).observe(box);
+  function draw() {
+    const rows = Math.max(1, model.get("matched"));
+    box.style.height = `${Math.min(MAX_HEIGHT, (rows + 1) * ROW_HEIGHT + 16)}px`;
+    if (shown) table.draw();
+  }
+  // A new sort or filter shows from the first row.
+  function toTop() {
+    table.scrollTop = 0;
+  }
+  return { box, draw, toTop };
 }
 
 // ---------------------------------------------------------------- adding a row
@@ -250,7 +287,7 @@ function adder(model) {
 
 // ---------------------------------------------------------------- the view
 
-function render({ model, el }) {
+async function render({ model, el }) {
   const root = element("fieldset", { class: "rw-table" }); // disabled while not live (shared.js)
   root.append(element("style", {}, STYLE));
   const bar = element("div", { class: "rw-bar" });
@@ -260,20 +297,16 @@ function render({ model, el }) {
   const filter = filterBox(model);
   bar.append(title, status, loading, filter);
   const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
-  const head = header(model);
-  const body = rows(model);
-  const table = element("table");
-  table.append(head.head, body.body);
-  const pages = pager(model);
+  const table = grid(model, await gridElement());
   const adding = adder(model);
   const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
-  root.append(bar, troubleBox, table, pages.bar, adding, message, offline);
+  root.append(bar, troubleBox, table.box, adding, message, offline);
   el.append(root);
 
   const kernel = watchKernel(model, root, offline, drawStatus);
 
-  // Everything but the table's rows: the status line, the trouble box, the pager, the adder and the message.
+  // Everything but the grid: the status line, the trouble box, the adder and the message.
   function drawStatus() {
     const state = kernel.stale() ? "not live" : model.get("status");
     const problem = trouble(state);
@@ -284,25 +317,22 @@ function render({ model, el }) {
     troubleBox.hidden = !problem;
     troubleBox.dataset.kind = problem ? problem.kind : "";
     troubleBox.textContent = problem ? problem.text : "";
-    filter.hidden = table.hidden = !!problem;
-    pages.draw();
-    pages.bar.hidden ||= !!problem;
+    filter.hidden = table.box.hidden = !!problem;
     adding.hidden = !!problem || !model.get("editable");
     message.textContent = model.get("message");
   }
 
   function draw() {
     kernel.heard();
-    head.draw();
-    body.draw();
+    table.draw();
     drawStatus();
   }
 
   model.on("change:version", draw);
-  model.on("change:sort", head.draw);
+  model.on("change:sort", table.toTop);
+  model.on("change:filter", table.toTop);
   model.on("change:message", drawStatus);
-  head.draw();
-  body.draw();
+  table.draw();
   drawStatus();
   return kernel.stop;
 }

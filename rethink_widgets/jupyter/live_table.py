@@ -3,7 +3,8 @@
     LiveTable(r.table("todo"))
     LiveTable(r.table("scores").order_by(index=r.desc("score")).limit(10))
 
-The kernel holds the whole result; views get one page of it (`rows`), so a million-row table stays responsive.
+The kernel holds the whole result; views get the window of it they show (`window_rows`), so a million-row table stays
+responsive.
 An edit names the row's key and the revision the person saw: when the row changed meanwhile, the write is refused
 and the view says so, and the database checks the same thing atomically, so no update is ever lost.
 """
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
     import pandas
 
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
-MAX_PAGE_SIZE = 1000
+MAX_WINDOW = 1000  # rows a view may ask for at once
 SNAPSHOT_ROWS = 100  # rows a saved notebook keeps for readers that cannot draw the widget
 
 
@@ -36,20 +37,22 @@ class LiveTable(LiveWidget):
     _esm = asset("live_table.js")
 
     columns = traitlets.List(traitlets.Unicode(), help="Column names, in display order.").tag(sync=True)
-    page_rows = traitlets.List(
-        traitlets.Dict(), help="The rows on the current page: {key, rev, cells}, cells as JSON values."
+    window = traitlets.List(
+        traitlets.Int(), help="[start, stop]: the rows (from 0, in display order) a view shows; set by views."
+    ).tag(sync=True)
+    window_start = traitlets.Int(0, help="Where `window_rows` start: the window they were read for.").tag(sync=True)
+    window_rows = traitlets.List(
+        traitlets.Dict(), help="The rows in the window: {key, rev, cells}, cells as JSON values."
     ).tag(sync=True)
     total = CurrentCount(lambda table: len(table.feed.result), help="Rows in the result.").tag(sync=True)
     matched = CurrentCount(lambda table: len(table.view), help="Rows that pass the filter.").tag(sync=True)
-    page = traitlets.Int(0, help="The page shown, from 0.").tag(sync=True)
-    page_size = traitlets.Int(50, help="Rows per page.").tag(sync=True)
     sort: traitlets.List[str] = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(
         sync=True
     )
     filter = traitlets.Unicode("", help="Show only rows with a cell containing this text (any case).").tag(sync=True)
     rate = traitlets.Float(0.0, help="Changes per second over the last second.").tag(sync=True)
     changed = traitlets.List(
-        traitlets.Unicode(), help="Keys of the rows on this page changed since the last update."
+        traitlets.Unicode(), help="Keys of the rows in the window changed since the last update."
     ).tag(sync=True)
     editable = traitlets.Bool(True, help="Whether views offer editing (only when rows map to a table).").tag(sync=True)
     key_column = traitlets.Unicode("", help="The primary key's column, when rows have one.").tag(sync=True)
@@ -66,30 +69,27 @@ class LiveTable(LiveWidget):
         conn: Any = None,
     ) -> None:
         __tracebackhide__ = True  # see LiveWidget.__init__
-        if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
+        if not isinstance(page_size, int) or not 1 <= page_size <= MAX_WINDOW:
+            raise ValueError(f"page_size must be a whole number from 1 to {MAX_WINDOW}, not {page_size!r}")
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
             raise TypeError("columns must be a list of column names")
         self._fixed_columns = columns
         self._fields: dict[str, int] = {}
         self._pending: set[str] = set()
         self._decay: asyncio.TimerHandle | None = None
-        super().__init__(query, conn=conn, page_size=page_size, columns=columns or [])
+        super().__init__(query, conn=conn, window=[0, page_size], columns=columns or [])
         self.editable = editable and self.feed.info.editable
-        self.observe(self._view_changed, names=["page", "page_size", "sort", "filter"])
+        self.observe(self._view_changed, names=["window", "sort", "filter"])
 
     # Views set these; a view that sends nonsense gets a clear error, and the table keeps what it had.
-    @traitlets.validate("page")
-    def _valid_page(self, proposal: Any) -> int:
-        if proposal["value"] < 0:
-            raise traitlets.TraitError(f"page must be 0 or more, not {proposal['value']}")
-        return int(proposal["value"])
-
-    @traitlets.validate("page_size")
-    def _valid_page_size(self, proposal: Any) -> int:
-        if not 1 <= proposal["value"] <= MAX_PAGE_SIZE:
-            raise traitlets.TraitError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, not {proposal['value']}")
-        return int(proposal["value"])
+    @traitlets.validate("window")
+    def _valid_window(self, proposal: Any) -> list[int]:
+        window = proposal["value"]
+        if not (len(window) == 2 and 0 <= window[0] <= window[1] <= window[0] + MAX_WINDOW):
+            raise traitlets.TraitError(
+                f"window must be [start, stop] with 0 <= start <= stop <= start + {MAX_WINDOW}, not {window!r}"
+            )
+        return list(window)
 
     @traitlets.validate("sort")
     def _valid_sort(self, proposal: Any) -> list[str]:
@@ -125,7 +125,7 @@ class LiveTable(LiveWidget):
     def _snapshot(self) -> str:
         """The first `SNAPSHOT_ROWS` rows in display order, as escaped HTML, saying they are not live."""
         columns = self._fixed_columns or self._inferred_columns()
-        rows = [self._row(key, columns)["cells"] for key in self.view.page(0, SNAPSHOT_ROWS)]
+        rows = [self._row(key, columns)["cells"] for key in self.view.window(0, SNAPSHOT_ROWS)]
         count = len(self.feed.result)
         counted = f"{count} row{'' if count == 1 else 's'}"
         note = f"{self.title}: not live, a snapshot of {len(rows)} of {counted} taken when it was shown"
@@ -176,18 +176,17 @@ class LiveTable(LiveWidget):
     def _reconfigure(self) -> None:
         column, direction = [*self.sort, None, None][:2]
         self.view.configure(column, direction == "desc", self.filter)
-        self._throttle.poke()  # a new page shows at once; a new order when it is built
+        self._throttle.poke()  # a new window shows at once; a new order when it is built
         self._keep_building()
 
     def _draw(self) -> None:
         result = self.feed.result
-        pages = max(1, -(-len(self.view) // self.page_size))
-        if self.page >= pages:
-            self.page = pages - 1
-        keys = self.view.page(self.page, self.page_size)
+        start, stop = self.window
+        keys = self.view.window(start, stop)
         self.key_column = result.primary_key or ""
         self.columns = self._fixed_columns or self._inferred_columns()
-        self.page_rows = [self._row(key, self.columns) for key in keys]
+        self.window_start = start
+        self.window_rows = [self._row(key, self.columns) for key in keys]
         self.changed = [key for key in keys if key in self._pending]
         self._pending.clear()
         self.total = len(result)

@@ -43,7 +43,7 @@ def big(server: ServerProcess, r: RethinkDB) -> Iterator[str]:
 
 def updates(kernel: Kernel, comm: str) -> list[dict[str, Any]]:
     """Every state the widget sent, each as a view had it then (from the traits' first values)."""
-    state: dict[str, Any] = {"status": "connecting", "progress": {}, "page_rows": [], "changed": []}
+    state: dict[str, Any] = {"status": "connecting", "progress": {}, "window_rows": [], "changed": []}
     seen = []
     for _, c, update in kernel.updates:
         if c == comm:
@@ -58,16 +58,16 @@ def test_rows_show_while_the_snapshot_comes_in_with_progress(kernel: Kernel, big
     comm = kernel.widget(cell)
     kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready")
     during = [state for state in updates(kernel, comm) if state["status"] == "initializing"]
-    shown = [state for state in during if state["page_rows"]]
+    shown = [state for state in during if state["window_rows"]]
     assert shown, "no rows were shown before ready"
     assert all(0 < state["progress"]["rows"] < ROWS for state in shown)
     assert any(state["progress"]["of"] == ROWS for state in shown)  # a whole table: counted
     # The first page is rows in primary key order from the first update on: it fills, it does not jump.
-    first_ids = [[row["cells"]["id"] for row in state["page_rows"]] for state in shown]
+    first_ids = [[row["cells"]["id"] for row in state["window_rows"]] for state in shown]
     assert all(ids == list(range(len(ids))) for ids in first_ids)
     assert not any(state["changed"] for state in during)  # arriving rows do not flash as changed
     final = kernel.state(comm)
-    assert (final["progress"], final["total"], len(final["page_rows"])) == ({}, ROWS, 20)
+    assert (final["progress"], final["total"], len(final["window_rows"])) == ({}, ROWS, 20)
 
 
 def test_a_query_that_cannot_be_counted_says_rows_so_far(kernel: Kernel, big: str) -> None:
@@ -110,7 +110,7 @@ def expected_ids(column: str, descending: bool, needle: str) -> list[int]:
 
 def shows(kernel: Kernel, comm: str, ids: list[int]) -> Callable[[], bool]:
     """Whether the widget's page shows the rows with these ids, in this order."""
-    return lambda: [row["cells"]["id"] for row in kernel.state(comm)["page_rows"]] == ids
+    return lambda: [row["cells"]["id"] for row in kernel.state(comm)["window_rows"]] == ids
 
 
 def test_sort_and_filter_give_the_right_rows_and_leave_the_loop_free(kernel: Kernel, big: str) -> None:

@@ -13,7 +13,7 @@ from servers import ServerProcess, start_server
 
 
 def cells(state: dict[str, Any], column: str) -> list[Any]:
-    return [row["cells"].get(column) for row in state["page_rows"]]
+    return [row["cells"].get(column) for row in state["window_rows"]]
 
 
 def test_rows_appear_and_follow_writes(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
@@ -49,13 +49,14 @@ def open_table(kernel: Kernel, code: str) -> str:
     return comm
 
 
-def test_sort_filter_and_pages(kernel: Kernel, people: str) -> None:
+def test_sort_filter_and_windows(kernel: Kernel, people: str) -> None:
     comm = open_table(kernel, f"LiveTable(r.table('{people}'), page_size=50)")
     state = kernel.state(comm)
-    assert (state["total"], state["matched"], len(state["page_rows"])) == (120, 120, 50)
-    kernel.send_update(comm, {"page": 2})
-    kernel.wait_for(lambda: cells(kernel.state(comm), "id") == list(range(100, 120)), what="page 3")
-    kernel.send_update(comm, {"page": 0, "sort": ["age", "desc"]})
+    assert (state["total"], state["matched"], len(state["window_rows"])) == (120, 120, 50)
+    kernel.send_update(comm, {"window": [100, 150]})
+    kernel.wait_for(lambda: cells(kernel.state(comm), "id") == list(range(100, 120)), what="the last 20 rows")
+    assert kernel.state(comm)["window_start"] == 100
+    kernel.send_update(comm, {"window": [0, 50], "sort": ["age", "desc"]})
     kernel.wait_for(lambda: cells(kernel.state(comm), "age")[0] == 49, what="sorted by age")
     ages = cells(kernel.state(comm), "age")
     assert ages == sorted(ages, reverse=True)
@@ -72,19 +73,19 @@ def test_sort_filter_and_pages(kernel: Kernel, people: str) -> None:
 
 def test_edit_conflict_delete_and_add(kernel: Kernel, conn: Any, r: RethinkDB, people: str) -> None:
     comm = open_table(kernel, f"LiveTable(r.table('{people}'))")
-    row = kernel.state(comm)["page_rows"][0]
+    row = kernel.state(comm)["window_rows"][0]
     kernel.send_custom(comm, {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "age", "text": "33"})
     kernel.wait_for(lambda: cells(kernel.state(comm), "age")[0] == 33, what="the edit")
     assert r.table(people).get(0).run(conn)["age"] == 33
     # The row changes elsewhere; an edit made from the old view is refused and nothing is lost.
-    stale = kernel.state(comm)["page_rows"][0]
+    stale = kernel.state(comm)["window_rows"][0]
     r.table(people).get(0).update({"name": "elsewhere"}).run(conn)
     kernel.wait_for(lambda: cells(kernel.state(comm), "name")[0] == "elsewhere", what="the outside write")
     kernel.send_custom(comm, {"type": "edit", "key": stale["key"], "rev": stale["rev"], "column": "age", "text": "1"})
     kernel.wait_for(lambda: "changed since you saw it" in kernel.state(comm)["message"], what="the conflict")
     assert r.table(people).get(0).run(conn) == {"id": 0, "name": "elsewhere", "age": 33}
     # A text column keeps text; a number column refuses what is not JSON.
-    row = kernel.state(comm)["page_rows"][1]
+    row = kernel.state(comm)["window_rows"][1]
     kernel.send_custom(comm, {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "age", "text": "x"})
     kernel.wait_for(lambda: "not a valid value" in kernel.state(comm)["message"], what="the refusal")
     kernel.send_custom(comm, {"type": "delete", "key": row["key"], "rev": row["rev"]})
@@ -152,7 +153,7 @@ def test_rows_that_are_not_objects_sort_by_value(kernel: Kernel, conn: Any, r: R
 def test_a_time_cell_is_edited_as_the_text_it_shows(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
     r.table(table).insert({"id": 1, "due": r.time(2024, 5, 1, 12, 30, 0, "+02:00")}).run(conn)
     comm = open_table(kernel, f"LiveTable(r.table('{table}'))")
-    row = kernel.state(comm)["page_rows"][0]
+    row = kernel.state(comm)["window_rows"][0]
     assert row["cells"]["due"] == "2024-05-01T12:30:00+02:00"
     edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "due", "text": "2025-01-02T03:04:05+02:00"}
     kernel.send_custom(comm, edit)
@@ -160,7 +161,7 @@ def test_a_time_cell_is_edited_as_the_text_it_shows(kernel: Kernel, conn: Any, r
     due = r.table(table).get(1)["due"]
     assert due.type_of().run(conn) == "PTYPE<TIME>"
     assert due.to_iso8601().run(conn) == "2025-01-02T03:04:05+02:00"
-    row = kernel.state(comm)["page_rows"][0]
+    row = kernel.state(comm)["window_rows"][0]
     edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "due", "text": "next tuesday"}
     kernel.send_custom(comm, edit)
     kernel.wait_for(lambda: "is not a time" in kernel.state(comm)["message"], what="the refusal")
@@ -257,7 +258,7 @@ def test_requests_handled_on_a_subshell_thread(kernel: Kernel, conn: Any, r: Ret
     # let the widget's own updates (sent from the main loop) die down, then have it speak from the subshell.
     kernel.drain(quiet=1.5)
     kernel.run("t.message = 'from a subshell'", subshell=subshell)
-    row = kernel.state(comm)["page_rows"][0]
+    row = kernel.state(comm)["window_rows"][0]
     edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "name", "text": "via subshell"}
     kernel.send_custom(comm, edit, subshell=subshell)
     kernel.wait_for(lambda: cells(kernel.state(comm), "name")[0] == "via subshell", what="the edit")
@@ -267,12 +268,15 @@ def test_requests_handled_on_a_subshell_thread(kernel: Kernel, conn: Any, r: Ret
 
 def test_bad_input_from_a_view_or_python(kernel: Kernel, people: str) -> None:
     comm = open_table(kernel, f"LiveTable(r.table('{people}'), page_size=10)")
-    kernel.send_update(comm, {"page_size": 0, "sort": ["age", "sideways"], "page": -3})
-    kernel.wait_for(lambda: "must be" in kernel.state(comm)["message"], what="the refusal")
-    assert kernel.state(comm)["page_size"] == 10  # the kernel's value, sent back to the view
-    kernel.send_update(comm, {"page": 1})
-    kernel.wait_for(lambda: cells(kernel.state(comm), "id")[0] == 10, what="the next page, still 10 rows a page")
-    assert kernel.run("t.page_size, t.sort, t.page").text == "(10, [], 1)"
+    for window in ([-3, 5], [5, 2], [0, 1001], [0]):
+        kernel.send_update(comm, {"message": "", "window": window})
+        kernel.wait_for(lambda: "window must be" in kernel.state(comm)["message"], what=f"the refusal of {window}")
+        assert kernel.state(comm)["window"] == [0, 10]  # the kernel's value, sent back to the view
+    kernel.send_update(comm, {"sort": ["age", "sideways"]})
+    kernel.wait_for(lambda: "sort must be" in kernel.state(comm)["message"], what="the refusal of the sort")
+    kernel.send_update(comm, {"window": [10, 20]})
+    kernel.wait_for(lambda: cells(kernel.state(comm), "id")[0] == 10, what="the next 10 rows")
+    assert kernel.run("t.window, t.sort").text == "([10, 20], [])"
     assert "page_size must be a whole number" in kernel.run(f"LiveTable(r.table('{people}'), page_size=0)").error
     assert kernel.run("LiveTable('people')").error.startswith("TypeError: expected a ReQL query")
     kernel.run("import asyncio")
@@ -286,7 +290,7 @@ def test_chosen_columns(kernel: Kernel, people: str) -> None:
     comm = open_table(kernel, f"LiveTable(r.table('{people}'), columns=['name', 'missing'])")
     state = kernel.state(comm)
     assert state["columns"] == ["name", "missing"]
-    assert state["page_rows"][0]["cells"] == {"name": "p00"}  # only what is shown crosses the wire
+    assert state["window_rows"][0]["cells"] == {"name": "p00"}  # only what is shown crosses the wire
 
 
 def test_to_dataframe(kernel: Kernel, people: str) -> None:
