@@ -57,7 +57,8 @@ def test_a_big_table_shows_rows_before_ready(lab: Lab, big: str, page: Page) -> 
         d for d in drawn if (m := re.match(rf"initializing · (\d+) of {ROWS} rows$", d["status"])) and int(m[1]) > 0
     ]
     assert loading, f"no rows with progress before ready: {[d['status'] for d in drawn][:20]}"
-    # The first page shows from the first rows on, in primary key order (it fills, it does not jump), and a bar fills.
-    assert any(d["rows"] == 50 and d["first"] == "0" for d in loading)
+    # The rows in sight show from the first rows on, in primary key order (the grid fills, it does not jump), and a
+    # bar fills.
+    assert any(d["rows"] >= 10 and d["first"] == "0" for d in loading)
     assert all(d["first"] in (None, "0") for d in loading)
     assert any(d["bar"] and 0 < d["bar"][0] < d["bar"][1] == ROWS for d in loading)
