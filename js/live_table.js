@@ -72,12 +72,29 @@ async function gridElement() {
   return document.createElement("regular-table");
 }
 
-// A column's header sorts by it: ascending, then descending, then unsorted; from the first row.
-function sortBy(model, column) {
-  const [current, direction] = model.get("sort") || [];
-  let sort = [column, "asc"];
-  if (current === column && direction === "asc") sort = [column, "desc"];
-  else if (current === column && direction === "desc") sort = [];
+// The sort keys, [[column, "asc" or "desc"], ...], first the most significant (a kernel may hold one as a pair).
+function sortKeys(model) {
+  const sort = model.get("sort") || [];
+  return sort.length === 2 && typeof sort[0] === "string" ? [sort] : sort;
+}
+
+// A column's header sorts by it alone: ascending, then descending, then unsorted; with `add` (shift-click) it is
+// added as a further key, or its key turned the same way round. Either shows from the first row.
+function sortBy(model, column, add) {
+  const keys = sortKeys(model);
+  const at = keys.findIndex(([name]) => name === column);
+  const direction = at < 0 ? null : keys[at][1];
+  const next = direction === null ? "asc" : direction === "asc" ? "desc" : null;
+  let sort;
+  if (add) {
+    sort = keys.map((key) => [...key]);
+    if (at < 0) sort.push([column, "asc"]);
+    else if (next) sort[at][1] = next;
+    else sort.splice(at, 1);
+  } else {
+    const alone = keys.length === 1 && at === 0;
+    sort = !alone ? [[column, "asc"]] : next ? [[column, next]] : [];
+  }
   model.set("sort", sort);
   model.set("window", [0, Math.min(MAX_WINDOW, 2 * MARGIN)]);
   model.save_changes();
@@ -151,15 +168,17 @@ function grid(model, table) {
   table.addStyleListener(() => {
     const { start, rows } = windowRows();
     const columns = columnsShown();
-    const [sorted, direction] = model.get("sort") || [];
+    const keys = sortKeys(model);
     const changed = new Set(model.get("changed"));
     const flash = flashed !== model.get("version");
     flashed = model.get("version");
     for (const th of table.querySelectorAll("thead th")) {
       const column = columns[table.getMeta(th)?.x];
-      if (column === null || column === undefined) th.removeAttribute("aria-sort");
-      else if (column === sorted) th.setAttribute("aria-sort", direction === "desc" ? "descending" : "ascending");
-      else th.removeAttribute("aria-sort");
+      const at = column ? keys.findIndex(([name]) => name === column) : -1;
+      if (at < 0) th.removeAttribute("aria-sort");
+      else th.setAttribute("aria-sort", keys[at][1] === "desc" ? "descending" : "ascending");
+      if (at >= 0 && keys.length > 1) th.dataset.sortRank = String(at + 1); // which key it is, from the first
+      else delete th.dataset.sortRank;
       th.tabIndex = column ? 0 : -1;
     }
     for (const tr of table.querySelectorAll("tbody tr")) {
@@ -232,7 +251,7 @@ function grid(model, table) {
     const th = event.target.closest("thead th");
     if (!th || event.target.classList.contains("rt-column-resize")) return;
     const column = columnsShown()[table.getMeta(th)?.x];
-    if (column) sortBy(model, column);
+    if (column) sortBy(model, column, event.shiftKey);
   });
   table.addEventListener("dblclick", (event) => edit(event.target.closest("tbody td")));
   table.addEventListener("keydown", (event) => {
@@ -240,7 +259,7 @@ function grid(model, table) {
     if (th && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
       const column = columnsShown()[table.getMeta(th)?.x];
-      if (column) sortBy(model, column);
+      if (column) sortBy(model, column, event.shiftKey);
     } else if (event.target.matches?.("tbody td") && (event.key === "Enter" || event.key === "F2")) {
       event.preventDefault();
       edit(event.target);

@@ -46,9 +46,10 @@ class LiveTable(LiveWidget):
     ).tag(sync=True)
     total = CurrentCount(lambda table: len(table.feed.result), help="Rows in the result.").tag(sync=True)
     matched = CurrentCount(lambda table: len(table.view), help="Rows that pass the filter.").tag(sync=True)
-    sort: traitlets.List[str] = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(
-        sync=True
-    )
+    sort: traitlets.List[list[str]] = traitlets.List(
+        help="[[column, 'asc' or 'desc'], ...]: the sort keys, first the most significant; [] for the query's own "
+        "order. One key may be given as [column, 'asc' or 'desc']."
+    ).tag(sync=True)
     filter = traitlets.Unicode("", help="Show only rows with a cell containing this text (any case).").tag(sync=True)
     rate = traitlets.Float(0.0, help="Changes per second over the last second.").tag(sync=True)
     changed = traitlets.List(
@@ -92,11 +93,15 @@ class LiveTable(LiveWidget):
         return list(window)
 
     @traitlets.validate("sort")
-    def _valid_sort(self, proposal: Any) -> list[str]:
+    def _valid_sort(self, proposal: Any) -> list[list[str]]:
         sort = proposal["value"]
-        if sort and not (len(sort) == 2 and isinstance(sort[0], str) and sort[1] in ("asc", "desc")):
-            raise traitlets.TraitError(f"sort must be [] or [column, 'asc' or 'desc'], not {sort!r}")
-        return list(sort)
+        keys = [sort] if _sort_key(sort) else sort
+        columns = [key[0] for key in keys if _sort_key(key)]
+        if len(columns) != len(keys) or len(set(columns)) != len(columns):
+            raise traitlets.TraitError(
+                f"sort must be a list of [column, 'asc' or 'desc'] (each column once), or [], not {sort!r}"
+            )
+        return [list(key) for key in keys]
 
     # ---------------------------------------------------------------- Python API
 
@@ -174,8 +179,7 @@ class LiveTable(LiveWidget):
         self.on_loop(self._reconfigure)
 
     def _reconfigure(self) -> None:
-        column, direction = [*self.sort, None, None][:2]
-        self.view.configure(column, direction == "desc", self.filter)
+        self.view.configure(tuple((column, direction == "desc") for column, direction in self.sort), self.filter)
         self._throttle.poke()  # a new window shows at once; a new order when it is built
         self._keep_building()
 
@@ -299,3 +303,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+def _sort_key(key: Any) -> bool:
+    """Whether `key` is one sort key, [column, 'asc' or 'desc']."""
+    return isinstance(key, list | tuple) and len(key) == 2 and isinstance(key[0], str) and key[1] in ("asc", "desc")

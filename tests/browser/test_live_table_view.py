@@ -88,6 +88,32 @@ def test_sort_filter_edit_and_conflict(lab: Lab, conn: Any, r: RethinkDB, people
     assert r.table(people).get(2).run(conn)["name"] == "someone else"
 
 
+def test_shift_click_sorts_by_a_further_column(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    r.table(people).update({"team": r.row["id"] % 2}).run(conn)
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    team = page.locator(".rw-table thead th", has_text="team")
+    age = page.locator(".rw-table thead th", has_text="age")
+    docs = list(r.table(people).run(conn))
+    team.click()
+    expect(team).to_have_attribute("aria-sort", "ascending", timeout=TIMEOUT)
+    age.click(modifiers=["Shift"])
+    age.click(modifiers=["Shift"])  # the further key turned round: team ascending, then age descending
+    by_team_then_age = sorted(docs, key=lambda doc: (doc["team"], -doc["age"]))
+    expect(page.locator(".rw-table tbody tr td:nth-child(1)")).to_have_text(
+        [str(doc["id"]) for doc in by_team_then_age], timeout=TIMEOUT
+    )
+    expect(age).to_have_attribute("aria-sort", "descending")
+    expect(team).to_have_attribute("data-sort-rank", "1")
+    expect(age).to_have_attribute("data-sort-rank", "2")
+    age.click()  # a plain click sorts by that column alone
+    by_age = sorted(docs, key=lambda doc: doc["age"])
+    expect(page.locator(".rw-table tbody tr td:nth-child(1)")).to_have_text(
+        [str(doc["id"]) for doc in by_age], timeout=TIMEOUT
+    )
+    expect(team).not_to_have_attribute("aria-sort", "ascending")
+    expect(age).not_to_have_attribute("data-sort-rank", "1")
+
+
 def test_delete_add_and_bad_input(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
     show(page, lab, f"LiveTable(r.table('{people}'))")
     page.locator(".rw-table tbody tr[data-key='3'] button[aria-label='Delete row']").click()
