@@ -65,6 +65,7 @@ const ROW_HEIGHT = 24; // px, as the CSS sets it
 const MAX_HEIGHT = 400; // px: the scroll area's height, or less when the rows fit
 const MARGIN = 100; // rows asked for above and below those in sight, so a scroll rarely waits for the kernel
 const MAX_WINDOW = 1000; // as the kernel allows
+const UNDO_MS = 8000; // how long "Row deleted. Undo" stays
 
 // The custom element is defined once per page, however many times the bundle is loaded.
 async function gridElement() {
@@ -287,6 +288,25 @@ function grid(model, table) {
 
 // ---------------------------------------------------------------- adding a row
 
+// After a row is deleted from a view: "Row deleted. Undo" for a few seconds; Undo asks the kernel to put it back.
+function undoNotice(model) {
+  const button = element("button", { type: "button" }, "Undo");
+  const notice = element("div", { class: "rw-undo", role: "status" }, "Row deleted. ");
+  notice.append(button);
+  notice.hidden = true;
+  let timer = null;
+  button.addEventListener("click", () => {
+    model.send({ type: "undo_delete", key: model.get("undo") });
+    notice.hidden = true;
+  });
+  model.on("change:undo", () => {
+    clearTimeout(timer);
+    notice.hidden = !model.get("undo");
+    timer = setTimeout(() => (notice.hidden = true), UNDO_MS);
+  });
+  return notice;
+}
+
 // The kernel parses the text and refuses what is not a JSON object, with a message.
 function adder(model) {
   const bar = element("div", { class: "rw-bar rw-add" });
@@ -318,9 +338,10 @@ async function render({ model, el }) {
   const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
   const table = grid(model, await gridElement());
   const adding = adder(model);
+  const undo = undoNotice(model);
   const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
-  root.append(bar, troubleBox, table.box, adding, message, offline);
+  root.append(bar, troubleBox, table.box, adding, undo, message, offline);
   el.append(root);
 
   const kernel = watchKernel(model, root, offline, drawStatus);

@@ -57,6 +57,9 @@ class LiveTable(LiveWidget):
     ).tag(sync=True)
     editable = traitlets.Bool(True, help="Whether views offer editing (only when rows map to a table).").tag(sync=True)
     key_column = traitlets.Unicode("", help="The primary key's column, when rows have one.").tag(sync=True)
+    undo = traitlets.Unicode(
+        "", help="The key of the row last deleted from a view, which a view may ask to put back ('' when none)."
+    ).tag(sync=True)
     progress = traitlets.Dict(
         help="While a snapshot comes in: {rows: how many so far, of: how many in all, or null when not known}."
     ).tag(sync=True)
@@ -78,6 +81,7 @@ class LiveTable(LiveWidget):
         self._fields: dict[str, int] = {}
         self._pending: set[str] = set()
         self._decay: asyncio.TimerHandle | None = None
+        self._deleted: Any = None  # the document last deleted from a view, as the database held it, for an undo
         super().__init__(query, conn=conn, window=[0, page_size], columns=columns or [])
         self.editable = editable and self.feed.info.editable
         self.observe(self._view_changed, names=["window", "sort", "filter"])
@@ -217,7 +221,12 @@ class LiveTable(LiveWidget):
     # ---------------------------------------------------------------- writes from the views
 
     def _handlers(self) -> Handlers:
-        return {messages.EditCell: self._edit, messages.DeleteRow: self._delete, messages.InsertRow: self._insert}
+        return {
+            messages.EditCell: self._edit,
+            messages.DeleteRow: self._delete,
+            messages.InsertRow: self._insert,
+            messages.UndoDelete: self._undo_delete,
+        }
 
     def _writable(self) -> None:
         if not self.editable:
@@ -252,7 +261,21 @@ class LiveTable(LiveWidget):
         self._writable()
         row, pk = self._seen(request.key, request.rev)
         r = self.database.r
-        await self._write(self._table().get(pk).replace(lambda doc: r.branch(doc.eq(row), None, r.error(CHANGED))))
+        result = await self._write(
+            self._table()
+            .get(pk)
+            .replace(lambda doc: r.branch(doc.eq(row), None, r.error(CHANGED)), return_changes=True)
+        )
+        self._deleted = result["changes"][0]["old_val"] if result.get("changes") else None
+        self.undo = request.key if self._deleted is not None else ""
+
+    async def _undo_delete(self, request: messages.UndoDelete) -> None:
+        """Put back the document last deleted, as any insert: a row that took its key meanwhile is not replaced."""
+        self._writable()
+        if self._deleted is None or request.key != self.undo:
+            raise ValueError("There is no deleted row to put back: only the last one deleted here can be.")
+        doc, self._deleted, self.undo = self._deleted, None, ""
+        await self._write(self._table().insert(doc))
 
     async def _insert(self, request: messages.InsertRow) -> None:
         self._writable()

@@ -114,6 +114,23 @@ def test_shift_click_sorts_by_a_further_column(lab: Lab, conn: Any, r: RethinkDB
     expect(age).not_to_have_attribute("data-sort-rank", "1")
 
 
+def test_undo_a_delete(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    before = r.table(people).get(3).run(conn)
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    rows = page.locator(".rw-table tbody tr")
+    page.locator(".rw-table tbody tr[data-key='3'] button[aria-label='Delete row']").click()
+    expect(rows).to_have_count(6, timeout=TIMEOUT)
+    notice = page.locator(".rw-table .rw-undo")
+    expect(notice).to_contain_text("Row deleted.")
+    assert r.table(people).get(3).run(conn) is None
+    notice.get_by_role("button", name="Undo").click()
+    expect(rows).to_have_count(7, timeout=TIMEOUT)
+    expect(page.locator(".rw-table tbody tr[data-key='3']")).to_contain_text("person 3")
+    assert r.table(people).get(3).run(conn) == before
+    expect(notice).to_be_hidden()
+    expect(page.locator(".rw-table .rw-message")).to_have_text("")
+
+
 def test_delete_add_and_bad_input(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
     show(page, lab, f"LiveTable(r.table('{people}'))")
     page.locator(".rw-table tbody tr[data-key='3'] button[aria-label='Delete row']").click()

@@ -106,6 +106,26 @@ def test_edit_conflict_delete_and_add(kernel: Kernel, conn: Any, r: RethinkDB, p
     kernel.send_custom(comm, {"type": "insert", "text": "[1, 2"})
     kernel.wait_for(lambda: "JSON object" in kernel.state(comm)["message"], what="the bad row")
     assert r.table(people).count().run(conn) == 120
+    # The row deleted last can be put back, as any insert: not over a row that took its key meanwhile.
+    assert kernel.state(comm)["undo"] == row["key"]
+    kernel.send_custom(comm, {"type": "undo_delete", "key": "nonsense"})
+    kernel.wait_for(lambda: "no deleted row to put back" in kernel.state(comm)["message"], what="a wrong undo")
+    r.table(people).insert({"id": 1, "name": "took its key"}).run(conn)
+    kernel.send_custom(comm, {"type": "undo_delete", "key": row["key"]})
+    kernel.wait_for(lambda: "Duplicate primary key" in kernel.state(comm)["message"], what="the refused undo")
+    assert r.table(people).get(1).run(conn) == {"id": 1, "name": "took its key"} and kernel.state(comm)["undo"] == ""
+
+
+def test_undo_a_delete_puts_the_document_back(kernel: Kernel, conn: Any, r: RethinkDB, people: str) -> None:
+    comm = open_table(kernel, f"LiveTable(r.table('{people}'))")
+    row = kernel.state(comm)["window_rows"][5]
+    before = r.table(people).get(5).run(conn)
+    kernel.send_custom(comm, {"type": "delete", "key": row["key"], "rev": row["rev"]})
+    kernel.wait_for(lambda: (kernel.state(comm)["undo"], kernel.state(comm)["total"]) == (row["key"], 119), what="del")
+    assert r.table(people).get(5).run(conn) is None
+    kernel.send_custom(comm, {"type": "undo_delete", "key": row["key"]})
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 120, what="the undo")
+    assert r.table(people).get(5).run(conn) == before and kernel.state(comm)["undo"] == ""
 
 
 def test_burst_is_coalesced_and_exact(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
