@@ -112,6 +112,11 @@ function grid(model, table) {
   const box = element("div", { class: "rw-grid" });
   box.append(table);
   let editing = null; // {key, rev, column, input} while a cell is edited
+  let edited = null; // {key, rev shown when sent, column} of this view's last edit, until written or refused
+  let noted = null; // {key, column}: the cell the note (the kernel's refusal of an edit) is next to
+  const note = element("div", { class: "rw-cell-message", role: "alert" });
+  note.hidden = true;
+  box.append(note);
   let flashed = -1; // the version whose changed rows flashed already
 
   const windowRows = () => ({ start: model.get("window_start"), rows: model.get("window_rows") });
@@ -205,6 +210,30 @@ function grid(model, table) {
         else td.removeAttribute("tabindex");
       }
     }
+    placeNote();
+  });
+
+  // The kernel's refusal of this view's edit shows next to the cell (as well as below the grid), while in sight.
+  function placeNote() {
+    const { rows } = windowRows();
+    if (edited && rows.some((row) => row.key === edited.key && row.rev !== edited.rev)) edited = null; // written
+    const td = noted && [...table.querySelectorAll("tbody td")].find((cell) => {
+      const at = cellAt(cell);
+      return at && at.row.key === noted.key && at.column === noted.column;
+    });
+    note.hidden = !td;
+    if (!td) return;
+    const cellBox = td.getBoundingClientRect();
+    const gridBox = box.getBoundingClientRect();
+    note.style.left = `${cellBox.left - gridBox.left}px`;
+    note.style.top = `${cellBox.bottom - gridBox.top}px`;
+  }
+  model.on("change:message", () => {
+    const text = model.get("message");
+    noted = text && edited ? { key: edited.key, column: edited.column } : null;
+    note.textContent = noted ? text : "";
+    edited = null;
+    placeNote();
   });
 
   // The cell's row and column, when it shows a row's cell.
@@ -222,6 +251,8 @@ function grid(model, table) {
   function edit(td) {
     const at = cellAt(td);
     if (!at || editing || !model.get("editable") || at.column === model.get("key_column")) return;
+    noted = null;
+    placeNote();
     const { row, column } = at;
     const input = element("input", { "aria-label": `New value of ${column}` });
     const before = cellText(row.cells[column]);
@@ -231,6 +262,8 @@ function grid(model, table) {
       if (editing?.input !== input) return;
       editing = null;
       if (save && input.value !== before) {
+        const shown = windowRows().rows.find((other) => other.key === row.key); // it may have changed meanwhile
+        edited = { key: row.key, rev: shown ? shown.rev : row.rev, column };
         model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value });
       }
       table.draw();

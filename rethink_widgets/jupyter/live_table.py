@@ -251,11 +251,18 @@ class LiveTable(LiveWidget):
             raise ValueError("The primary key cannot be edited; add a new row instead.")
         value = parse_cell(request.text, row.get(column))
         r = self.database.r
-        await self._write(
-            self._table()
-            .get(pk)
-            .replace(lambda doc: r.branch(doc.eq(row), doc.without(column).merge({column: value}), r.error(CHANGED)))
-        )
+        self.view.pin(request.key)  # the edited row stays in sight until the next sort action
+        try:
+            await self._write(
+                self._table()
+                .get(pk)
+                .replace(
+                    lambda doc: r.branch(doc.eq(row), doc.without(column).merge({column: value}), r.error(CHANGED))
+                )
+            )
+        except BaseException:
+            self.view.unpin(request.key)
+            raise
 
     async def _delete(self, request: messages.DeleteRow) -> None:
         self._writable()

@@ -56,6 +56,8 @@ class _Order:
         self.filter = Filter(filter_text)
         self.everything = SortedEntries()
         self.shown = self.everything if not self.filter else SortedEntries()
+        # Rows kept where they were (an edited row, until the next sort action): key -> the row as its entry reads.
+        self.pinned: dict[str, Any] = {}
 
     @property
     def by_feed_order(self) -> bool:
@@ -82,6 +84,25 @@ class _Order:
         return (*parts, *sort_key(self.identity(row)), key)
 
     def update(self, change: RowChange) -> None:
+        old = self.pinned.get(change.key, change.old)
+        if change.key in self.pinned:
+            if change.new is not None:
+                return  # it stays where it is, showing its new values
+            del self.pinned[change.key]
+        self._move(change.key, old, change.new)
+
+    def pin(self, key: str, row: Any) -> None:
+        """Keep the row `key` (now `row`) where it is whatever its next changes, until `unpin`."""
+        if not self.by_feed_order:
+            self.pinned.setdefault(key, row)
+
+    def unpin(self, key: str, row: Any) -> None:
+        """Put a pinned row (now `row`, None when gone) where it belongs."""
+        if key in self.pinned:
+            self._move(key, self.pinned.pop(key), row)
+
+    def _move(self, key: str, old: Any, new: Any) -> None:
+        change = RowChange(key, old, new)
         if change.old is not None:
             entry = self.entry(change.key, change.old)
             self.everything.remove(entry)
@@ -311,8 +332,19 @@ class TableView:
             return list(self.result.ordered_keys())
         return list(map(_KEY, shown.everything))
 
+    def pin(self, key: str) -> None:
+        """Keep the row `key` where it is now, whatever its changes, until the next sort or filter (an edited row)."""
+        if key in self.result:
+            self._shown.pin(key, self.result.get(key))
+
+    def unpin(self, key: str) -> None:
+        """Put a pinned row where it belongs now."""
+        self._shown.unpin(key, self.result.get(key))
+
     def _start(self) -> None:
         """Start building from a copy of the result as it is now; the changes made from here on are queued."""
+        for key in list(self._shown.pinned):  # pinned rows go where they belong: the order is built anew
+            self.unpin(key)
         order = _Order(self.result, self.sort, self.filter)
         self._queued = []
         if order.by_feed_order:

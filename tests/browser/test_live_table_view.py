@@ -84,6 +84,11 @@ def test_sort_filter_edit_and_conflict(lab: Lab, conn: Any, r: RethinkDB, people
     page.keyboard.type("mine")
     page.keyboard.press("Enter")
     expect(page.locator(".rw-table .rw-message")).to_contain_text("changed since you saw it", timeout=TIMEOUT)
+    note = page.locator(".rw-table .rw-cell-message")  # next to the cell too, not only below the grid
+    expect(note).to_contain_text("changed since you saw it")
+    cell_box, note_box = name_cell.bounding_box(), note.bounding_box()
+    assert cell_box and note_box
+    assert abs(note_box["y"] - (cell_box["y"] + cell_box["height"])) < 4 and abs(note_box["x"] - cell_box["x"]) < 4
     expect(name_cell).to_have_text("someone else")
     assert r.table(people).get(2).run(conn)["name"] == "someone else"
 
@@ -112,6 +117,29 @@ def test_shift_click_sorts_by_a_further_column(lab: Lab, conn: Any, r: RethinkDB
     )
     expect(team).not_to_have_attribute("aria-sort", "ascending")
     expect(age).not_to_have_attribute("data-sort-rank", "1")
+
+
+def test_click_away_saves_and_the_edited_row_stays_in_place(
+    lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page
+) -> None:
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    page.locator(".rw-table thead th", has_text="age").click()
+    youngest = min(r.table(people).run(conn), key=lambda doc: doc["age"])
+    first = page.locator(".rw-table tbody tr").first
+    expect(first).to_have_attribute("data-key", str(youngest["id"]), timeout=TIMEOUT)
+    keys = [tr.get_attribute("data-key") for tr in page.locator(".rw-table tbody tr").all()]
+    age = first.locator("td:nth-child(2)")
+    age.dblclick()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("99")
+    page.locator(".rw-table .rw-status").click()  # away from the cell: saves
+    expect(age).to_have_text("99", timeout=TIMEOUT)
+    assert r.table(people).get(youngest["id"]).run(conn)["age"] == 99
+    # Now the oldest, it stays where it was until the next sort action.
+    assert [tr.get_attribute("data-key") for tr in page.locator(".rw-table tbody tr").all()] == keys
+    page.locator(".rw-table thead th", has_text="name").click()
+    page.locator(".rw-table thead th", has_text="age").click()
+    expect(page.locator(".rw-table tbody tr").last).to_have_attribute("data-key", str(youngest["id"]), timeout=TIMEOUT)
 
 
 def test_undo_a_delete(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:

@@ -217,6 +217,32 @@ def test_two_sort_keys_each_in_its_own_direction(directions: tuple[bool, bool]) 
     assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
 
 
+def test_a_pinned_row_stays_in_place_until_the_next_sort() -> None:
+    result = filled(10)  # score (i * 37) % 11: 0, 4, 8, 1, 5, 9, 2, 6, 10, 3
+    view = TableView(result)
+    view.configure((("score", False),), "")
+    view.settle()
+    before = view.ordered_keys()
+    view.pin(result.key_of({"id": 8}))
+    view.apply(result.apply({"old_val": result.get("8"), "new_val": {"id": 8, "name": "n8", "score": -1}}))
+    assert view.ordered_keys() == before  # edited to sort first, it stays where it was
+    view.apply(result.apply({"old_val": result.get("1"), "new_val": {"id": 1, "name": "n1", "score": 99}}))
+    assert ids(view)[-1] == 1  # other rows move as ever
+    view.configure((("score", True),), "")
+    view.settle()
+    assert ids(view)[-1] == 8  # the next sort puts it where it belongs
+    view.pin("8")
+    view.apply(result.apply({"old_val": result.get("8"), "new_val": None}))
+    assert 8 not in ids(view) and len(view) == 9  # a pinned row deleted goes
+    view.pin("3")
+    view.apply(result.apply({"old_val": result.get("3"), "new_val": {"id": 3, "name": "n3", "score": 1000}}))
+    view.unpin("3")
+    assert ids(view)[0] == 3
+    view.configure((), "")  # on the same order again, without pins
+    view.settle()
+    assert ids(view) == [0, 1, 2, 3, 4, 5, 6, 7, 9]
+
+
 def test_a_filter_reads_many_rows_as_it_reads_one() -> None:
     rows: list[Any] = mixed_rows(500, seed=5)
     plain = [{k: v for k, v in row.items() if not isinstance(v, list | dict)} for row in rows]  # read by C loops
