@@ -204,7 +204,8 @@ function grid(model, table) {
         const column = columns[table.getMeta(td)?.x];
         const value = row && column ? row.cells[column] : undefined;
         td.dataset.kind = column === null ? "actions" : row ? cellKind(value) : "loading";
-        td.title = column && row ? cellText(value) : "";
+        // The whole value on hover: a long one is cut short, a nested one shown on one line.
+        td.title = !column || !row ? "" : cellKind(value) === "nested" ? JSON.stringify(value, null, 2) : cellText(value);
         const editable = model.get("editable") && column && column !== model.get("key_column");
         if (editable) td.tabIndex = 0; // keyboard users edit with Enter or F2
         else td.removeAttribute("tabindex");

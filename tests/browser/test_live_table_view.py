@@ -142,6 +142,51 @@ def test_click_away_saves_and_the_edited_row_stays_in_place(
     expect(page.locator(".rw-table tbody tr").last).to_have_attribute("data-key", str(youngest["id"]), timeout=TIMEOUT)
 
 
+def test_display_of_values_and_columns(lab: Lab, conn: Any, r: RethinkDB, table: str, page: Page) -> None:
+    long = "x" * 500
+    for doc in (
+        {"id": 1, "zeta": True},
+        {"id": 2, "zeta": False, "alpha": long, "nested": {"a": 1, "b": [1, 2]}},
+        {"id": 3, "mid": [1, {"c": "d"}]},
+    ):
+        r.table(table).insert(doc).run(conn)
+    show(page, lab, f"LiveTable(r.table('{table}'))")
+    headers = page.locator(".rw-table thead th")
+    expect(headers).to_have_count(6)  # and the delete buttons' column
+    # The key first, then fields as they first came (a document's own fields come sorted from the database).
+    assert headers.all_inner_texts()[:5] == ["id", "zeta", "alpha", "nested", "mid"]
+    flag = page.locator(".rw-table tbody tr[data-key='1'] td:nth-child(2)")
+    expect(flag).to_have_text("true")
+    assert flag.evaluate("td => getComputedStyle(td).textAlign") == "center"
+    nested = page.locator(".rw-table tbody tr[data-key='2'] td:nth-child(4)")
+    expect(nested).to_have_text('{"a":1,"b":[1,2]}')  # one line
+    assert json.loads(nested.get_attribute("title") or "") == {"a": 1, "b": [1, 2]}
+    assert nested.evaluate("td => td.getClientRects().length === 1 && td.offsetHeight < 30")
+    # A long value is cut short inside the grid, and the grid inside the output area.
+    cell = page.locator(".rw-table tbody tr[data-key='2'] td:nth-child(3)")
+    assert cell.get_attribute("title") == long
+    output = page.locator(".jp-OutputArea-output", has=page.locator(".rw-table")).bounding_box()
+    grid, cell_box = page.locator(".rw-table .rw-grid").bounding_box(), cell.bounding_box()
+    assert output and grid and cell_box
+    assert grid["x"] + grid["width"] <= output["x"] + output["width"] + 1
+    assert cell_box["width"] < output["width"]
+
+
+def test_resizing_a_column(lab: Lab, people: str, page: Page) -> None:
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    header = page.locator(".rw-table thead th", has_text="name")
+    before = header.bounding_box()
+    handle = header.locator(".rt-column-resize").bounding_box()
+    assert before and handle
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 80, handle["y"] + handle["height"] / 2, steps=8)
+    page.mouse.up()
+    expect(header).not_to_have_attribute("aria-sort", "ascending")  # a drag does not sort
+    after = header.bounding_box()
+    assert after and after["width"] > before["width"] + 40
+
+
 def test_undo_a_delete(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
     before = r.table(people).get(3).run(conn)
     show(page, lab, f"LiveTable(r.table('{people}'))")
