@@ -187,6 +187,22 @@ def test_resizing_a_column(lab: Lab, people: str, page: Page) -> None:
     assert after and after["width"] > before["width"] + 40
 
 
+def test_no_flash_on_first_load(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    """The rows of the first snapshot are new to the view, not changed: only a later change flashes its row."""
+    page.add_init_script(
+        """window.flashed = [];
+        new MutationObserver((records) => { for (const { target } of records)
+            if (target.classList?.contains("rw-flash")) window.flashed.push(target.dataset.key); })
+          .observe(document, { subtree: true, attributes: true, attributeFilter: ["class"] });"""
+    )
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    expect(page.locator(".rw-table tbody tr")).to_have_count(7)
+    r.table(people).get(5).update({"age": 1}).run(conn)
+    expect(page.locator(".rw-table tbody tr[data-key='5'] td:nth-child(2)")).to_have_text("1", timeout=TIMEOUT)
+    page.wait_for_function("window.flashed.length > 0", timeout=TIMEOUT)  # the watch sees a flash
+    assert set(page.evaluate("window.flashed")) == {"5"}
+
+
 def test_undo_a_delete(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
     before = r.table(people).get(3).run(conn)
     show(page, lab, f"LiveTable(r.table('{people}'))")
