@@ -59,16 +59,7 @@ def sort_keys(values: list[Any]) -> tuple[int | list[int], Sequence[Any]]:
 
 def inverted(group: int, comparable: Any) -> tuple[int, Any]:
     """A key that sorts as `(group, comparable)` does, backwards (for a descending sort key)."""
-    return _LAST_TYPE - group, _inverted(comparable)
-
-
-def inverted_keys(groups: int | list[int], comparables: Sequence[Any]) -> tuple[int | list[int], Sequence[Any]]:
-    """`sort_keys` output inverted as `inverted` inverts one key; numbers stay a flat array."""
-    if isinstance(groups, int):
-        if groups == _NUMBER:
-            return _LAST_TYPE - groups, array.array("d", (-value for value in comparables))
-        return _LAST_TYPE - groups, list(map(_inverted, comparables))
-    return [_LAST_TYPE - group for group in groups], list(map(_inverted, comparables))
+    return _LAST_TYPE - group, inverted_comparable(comparable)
 
 
 class _Backwards:
@@ -92,7 +83,8 @@ class _Backwards:
         return hash(self.value)
 
 
-def _inverted(comparable: Any) -> Any:
+def inverted_comparable(comparable: Any) -> Any:
+    """A comparable that sorts backwards among those of its type."""
     if isinstance(comparable, bool):
         return not comparable
     if isinstance(comparable, float):

@@ -17,6 +17,7 @@ show, kept current, so what a view shows is never stale. A new filter on the sam
 
 from __future__ import annotations
 
+import array
 import contextlib
 import itertools
 import operator
@@ -27,11 +28,12 @@ from typing import Any
 from rethink_widgets.jupyter.filtering import Filter
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
-from rethink_widgets.jupyter.sorting import inverted, inverted_keys, sort_key, sort_keys, sorted_positions
+from rethink_widgets.jupyter.sorting import inverted, inverted_comparable, sort_key, sort_keys, sorted_positions
 
 STEP_ROWS = 50_000  # rows per step of a rebuild: some 20 to 50 ms of work on a shared core
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 MISSING_LAST = 8  # the group of rows without a sorted column, after every type in either direction
+MISSING_FIRST = -1  # and before every type, to sort a descending key backwards
 
 Sort = tuple[tuple[str, bool], ...]  # (column, descending) for each sort key, first the most significant
 
@@ -145,9 +147,14 @@ class _Order:
             into = spares[1] if index == 0 else []  # a column's values may be its comparables, kept for the entries
             values = _column(rows, column, lambda row, column=column: _value(row, column), into)
             yield
-            groups, comparables = _with_missing(values, descending)
+            groups, comparables = _with_missing(values, MISSING_FIRST if descending else MISSING_LAST)
             yield
-            positions = yield from sorted_positions(positions, groups, comparables, run)
+            if descending:  # stably backwards: forwards over the order reversed, then reversed (plain values sort
+                # several times faster than inverted ones, which compare in Python); the entries hold them inverted
+                positions = (yield from sorted_positions(positions[::-1], groups, comparables, run))[::-1]
+                groups, comparables = yield from _inverted_column(groups, comparables, run)
+            else:
+                positions = yield from sorted_positions(positions, groups, comparables, run)
             columns = [groups, comparables, *columns]
         # Made in the result's order, then put in order: made in order, each would be a handful of cache misses.
         entries: list[Entry] = []
@@ -208,14 +215,31 @@ def _value(row: Any, column: str) -> Any:
     return row if column == VALUE_COLUMN else _MISSING  # a row that is not an object is its one column
 
 
-def _with_missing(values: list[Any], descending: bool) -> tuple[int | list[int], Sequence[Any]]:
-    """`sort_keys` of the column's values (inverted when `descending`), rows without it in the last group."""
+def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], Sequence[Any]]:
+    """`sort_keys` of the column's values, rows without it in the `missing` group."""
     if _Missing not in set(map(type, values)):
-        return inverted_keys(*sort_keys(values)) if descending else sort_keys(values)
-    keys = [
-        (MISSING_LAST, 0) if value is _MISSING else inverted(*sort_key(value)) if descending else sort_key(value)
-        for value in values
-    ]
+        return sort_keys(values)
+    keys = [(missing, 0) if value is _MISSING else sort_key(value) for value in values]
+    return [key[0] for key in keys], [key[1] for key in keys]
+
+
+def _inverted_column(groups: int | list[int], comparables: Sequence[Any], run: int) -> Steps:
+    """A descending key's groups and comparables (rows without the column in MISSING_FIRST) as its entries hold
+    them: `inverted`, rows without the column last; a step per `run` values."""
+    if isinstance(groups, int):
+        group, _ = inverted(groups, 0)
+        flipped: Any = array.array("d") if isinstance(comparables, array.array) else []
+        for start in range(0, len(comparables), run):
+            flipped.extend(map(inverted_comparable, comparables[start : start + run]))
+            yield
+        return group, flipped
+    keys: list[tuple[int, Any]] = []
+    for start in range(0, len(groups), run):
+        keys.extend(
+            (MISSING_LAST, 0) if group == MISSING_FIRST else inverted(group, value)
+            for group, value in zip(groups[start : start + run], comparables[start : start + run], strict=True)
+        )
+        yield
     return [key[0] for key in keys], [key[1] for key in keys]
 
 
