@@ -135,7 +135,7 @@ async def rebuilds(rows: int, runs: int) -> dict[str, list[tuple[float, float]]]
     figures: dict[str, list[tuple[float, float]]] = {"in steps": [], "in one go": []}
     for _ in range(runs):
         for way, measured in figures.items():
-            view.configure(None, False, "")
+            view.configure((), "")
             view.settle()
             measured.append(await _sort_then_filter(view, way == "in steps", STEP_SECONDS))
             stepped = view.page(0, rows)
@@ -159,7 +159,7 @@ async def _sort_then_filter(view: Any, in_steps: bool, step_seconds: float) -> t
             i = rng.randrange(len(view.result))
             view.apply(view.result.apply({"old_val": view.result.get(str(i)), "new_val": {"id": i, "n": -1}}))
 
-    def build(steps: list[tuple[str | None, bool, str]]) -> None:
+    def build(steps: list[tuple[tuple[tuple[str, bool], ...], str]]) -> None:
         if not steps:
             done.set()
         elif in_steps:
@@ -173,7 +173,7 @@ async def _sort_then_filter(view: Any, in_steps: bool, step_seconds: float) -> t
     ticker = asyncio.ensure_future(tick())
     await asyncio.sleep(0.01)
     start = time.perf_counter()
-    build([("n", False, ""), ("n", False, "row 1")])
+    build([((("n", False),), ""), ((("n", False),), "row 1")])
     await done.wait()
     elapsed = time.perf_counter() - start
     await ticker

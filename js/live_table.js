@@ -65,6 +65,7 @@ const ROW_HEIGHT = 24; // px, as the CSS sets it
 const MAX_HEIGHT = 400; // px: the scroll area's height, or less when the rows fit
 const MARGIN = 100; // rows asked for above and below those in sight, so a scroll rarely waits for the kernel
 const MAX_WINDOW = 1000; // as the kernel allows
+const UNDO_MS = 8000; // how long "Row deleted. Undo" stays
 
 // The custom element is defined once per page, however many times the bundle is loaded.
 async function gridElement() {
@@ -72,12 +73,29 @@ async function gridElement() {
   return document.createElement("regular-table");
 }
 
-// A column's header sorts by it: ascending, then descending, then unsorted; from the first row.
-function sortBy(model, column) {
-  const [current, direction] = model.get("sort") || [];
-  let sort = [column, "asc"];
-  if (current === column && direction === "asc") sort = [column, "desc"];
-  else if (current === column && direction === "desc") sort = [];
+// The sort keys, [[column, "asc" or "desc"], ...], first the most significant (a kernel may hold one as a pair).
+function sortKeys(model) {
+  const sort = model.get("sort") || [];
+  return sort.length === 2 && typeof sort[0] === "string" ? [sort] : sort;
+}
+
+// A column's header sorts by it alone: ascending, then descending, then unsorted; with `add` (shift-click) it is
+// added as a further key, or its key turned the same way round. Either shows from the first row.
+function sortBy(model, column, add) {
+  const keys = sortKeys(model);
+  const at = keys.findIndex(([name]) => name === column);
+  const direction = at < 0 ? null : keys[at][1];
+  const next = direction === null ? "asc" : direction === "asc" ? "desc" : null;
+  let sort;
+  if (add) {
+    sort = keys.map((key) => [...key]);
+    if (at < 0) sort.push([column, "asc"]);
+    else if (next) sort[at][1] = next;
+    else sort.splice(at, 1);
+  } else {
+    const alone = keys.length === 1 && at === 0;
+    sort = !alone ? [[column, "asc"]] : next ? [[column, next]] : [];
+  }
   model.set("sort", sort);
   model.set("window", [0, Math.min(MAX_WINDOW, 2 * MARGIN)]);
   model.save_changes();
@@ -94,6 +112,11 @@ function grid(model, table) {
   const box = element("div", { class: "rw-grid" });
   box.append(table);
   let editing = null; // {key, rev, column, input} while a cell is edited
+  let edited = null; // {key, rev shown when sent, column} of this view's last edit, until written or refused
+  let noted = null; // {key, column}: the cell the note (the kernel's refusal of an edit) is next to
+  const note = element("div", { class: "rw-cell-message", role: "alert" });
+  note.hidden = true;
+  box.append(note);
   let flashed = -1; // the version whose changed rows flashed already
 
   const windowRows = () => ({ start: model.get("window_start"), rows: model.get("window_rows") });
@@ -151,15 +174,17 @@ function grid(model, table) {
   table.addStyleListener(() => {
     const { start, rows } = windowRows();
     const columns = columnsShown();
-    const [sorted, direction] = model.get("sort") || [];
+    const keys = sortKeys(model);
     const changed = new Set(model.get("changed"));
     const flash = flashed !== model.get("version");
     flashed = model.get("version");
     for (const th of table.querySelectorAll("thead th")) {
       const column = columns[table.getMeta(th)?.x];
-      if (column === null || column === undefined) th.removeAttribute("aria-sort");
-      else if (column === sorted) th.setAttribute("aria-sort", direction === "desc" ? "descending" : "ascending");
-      else th.removeAttribute("aria-sort");
+      const at = column ? keys.findIndex(([name]) => name === column) : -1;
+      if (at < 0) th.removeAttribute("aria-sort");
+      else th.setAttribute("aria-sort", keys[at][1] === "desc" ? "descending" : "ascending");
+      if (at >= 0 && keys.length > 1) th.dataset.sortRank = String(at + 1); // which key it is, from the first
+      else delete th.dataset.sortRank;
       th.tabIndex = column ? 0 : -1;
     }
     for (const tr of table.querySelectorAll("tbody tr")) {
@@ -179,12 +204,37 @@ function grid(model, table) {
         const column = columns[table.getMeta(td)?.x];
         const value = row && column ? row.cells[column] : undefined;
         td.dataset.kind = column === null ? "actions" : row ? cellKind(value) : "loading";
-        td.title = column && row ? cellText(value) : "";
+        // The whole value on hover: a long one is cut short, a nested one shown on one line.
+        td.title = !column || !row ? "" : cellKind(value) === "nested" ? JSON.stringify(value, null, 2) : cellText(value);
         const editable = model.get("editable") && column && column !== model.get("key_column");
         if (editable) td.tabIndex = 0; // keyboard users edit with Enter or F2
         else td.removeAttribute("tabindex");
       }
     }
+    placeNote();
+  });
+
+  // The kernel's refusal of this view's edit shows next to the cell (as well as below the grid), while in sight.
+  function placeNote() {
+    const { rows } = windowRows();
+    if (edited && rows.some((row) => row.key === edited.key && row.rev !== edited.rev)) edited = null; // written
+    const td = noted && [...table.querySelectorAll("tbody td")].find((cell) => {
+      const at = cellAt(cell);
+      return at && at.row.key === noted.key && at.column === noted.column;
+    });
+    note.hidden = !td;
+    if (!td) return;
+    const cellBox = td.getBoundingClientRect();
+    const gridBox = box.getBoundingClientRect();
+    note.style.left = `${cellBox.left - gridBox.left}px`;
+    note.style.top = `${cellBox.bottom - gridBox.top}px`;
+  }
+  model.on("change:message", () => {
+    const text = model.get("message");
+    noted = text && edited ? { key: edited.key, column: edited.column } : null;
+    note.textContent = noted ? text : "";
+    edited = null;
+    placeNote();
   });
 
   // The cell's row and column, when it shows a row's cell.
@@ -202,6 +252,8 @@ function grid(model, table) {
   function edit(td) {
     const at = cellAt(td);
     if (!at || editing || !model.get("editable") || at.column === model.get("key_column")) return;
+    noted = null;
+    placeNote();
     const { row, column } = at;
     const input = element("input", { "aria-label": `New value of ${column}` });
     const before = cellText(row.cells[column]);
@@ -211,6 +263,8 @@ function grid(model, table) {
       if (editing?.input !== input) return;
       editing = null;
       if (save && input.value !== before) {
+        const shown = windowRows().rows.find((other) => other.key === row.key); // it may have changed meanwhile
+        edited = { key: row.key, rev: shown ? shown.rev : row.rev, column };
         model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value });
       }
       table.draw();
@@ -232,7 +286,7 @@ function grid(model, table) {
     const th = event.target.closest("thead th");
     if (!th || event.target.classList.contains("rt-column-resize")) return;
     const column = columnsShown()[table.getMeta(th)?.x];
-    if (column) sortBy(model, column);
+    if (column) sortBy(model, column, event.shiftKey);
   });
   table.addEventListener("dblclick", (event) => edit(event.target.closest("tbody td")));
   table.addEventListener("keydown", (event) => {
@@ -240,7 +294,7 @@ function grid(model, table) {
     if (th && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
       const column = columnsShown()[table.getMeta(th)?.x];
-      if (column) sortBy(model, column);
+      if (column) sortBy(model, column, event.shiftKey);
     } else if (event.target.matches?.("tbody td") && (event.key === "Enter" || event.key === "F2")) {
       event.preventDefault();
       edit(event.target);
@@ -267,6 +321,25 @@ function grid(model, table) {
 }
 
 // ---------------------------------------------------------------- adding a row
+
+// After a row is deleted from a view: "Row deleted. Undo" for a few seconds; Undo asks the kernel to put it back.
+function undoNotice(model) {
+  const button = element("button", { type: "button" }, "Undo");
+  const notice = element("div", { class: "rw-undo", role: "status" }, "Row deleted. ");
+  notice.append(button);
+  notice.hidden = true;
+  let timer = null;
+  button.addEventListener("click", () => {
+    model.send({ type: "undo_delete", key: model.get("undo") });
+    notice.hidden = true;
+  });
+  model.on("change:undo", () => {
+    clearTimeout(timer);
+    notice.hidden = !model.get("undo");
+    timer = setTimeout(() => (notice.hidden = true), UNDO_MS);
+  });
+  return notice;
+}
 
 // The kernel parses the text and refuses what is not a JSON object, with a message.
 function adder(model) {
@@ -299,9 +372,10 @@ async function render({ model, el }) {
   const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
   const table = grid(model, await gridElement());
   const adding = adder(model);
+  const undo = undoNotice(model);
   const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
-  root.append(bar, troubleBox, table.box, adding, message, offline);
+  root.append(bar, troubleBox, table.box, adding, undo, message, offline);
   el.append(root);
 
   const kernel = watchKernel(model, root, offline, drawStatus);

@@ -46,9 +46,10 @@ class LiveTable(LiveWidget):
     ).tag(sync=True)
     total = CurrentCount(lambda table: len(table.feed.result), help="Rows in the result.").tag(sync=True)
     matched = CurrentCount(lambda table: len(table.view), help="Rows that pass the filter.").tag(sync=True)
-    sort: traitlets.List[str] = traitlets.List(help="[column, 'asc' or 'desc'], or [] for the query's own order.").tag(
-        sync=True
-    )
+    sort: traitlets.List[list[str]] = traitlets.List(
+        help="[[column, 'asc' or 'desc'], ...]: the sort keys, first the most significant; [] for the query's own "
+        "order. One key may be given as [column, 'asc' or 'desc']."
+    ).tag(sync=True)
     filter = traitlets.Unicode("", help="Show only rows with a cell containing this text (any case).").tag(sync=True)
     rate = traitlets.Float(0.0, help="Changes per second over the last second.").tag(sync=True)
     changed = traitlets.List(
@@ -56,6 +57,9 @@ class LiveTable(LiveWidget):
     ).tag(sync=True)
     editable = traitlets.Bool(True, help="Whether views offer editing (only when rows map to a table).").tag(sync=True)
     key_column = traitlets.Unicode("", help="The primary key's column, when rows have one.").tag(sync=True)
+    undo = traitlets.Unicode(
+        "", help="The key of the row last deleted from a view, which a view may ask to put back ('' when none)."
+    ).tag(sync=True)
     progress = traitlets.Dict(
         help="While a snapshot comes in: {rows: how many so far, of: how many in all, or null when not known}."
     ).tag(sync=True)
@@ -77,6 +81,7 @@ class LiveTable(LiveWidget):
         self._fields: dict[str, int] = {}
         self._pending: set[str] = set()
         self._decay: asyncio.TimerHandle | None = None
+        self._deleted: Any = None  # the document last deleted from a view, as the database held it, for an undo
         super().__init__(query, conn=conn, window=[0, page_size], columns=columns or [])
         self.editable = editable and self.feed.info.editable
         self.observe(self._view_changed, names=["window", "sort", "filter"])
@@ -92,11 +97,15 @@ class LiveTable(LiveWidget):
         return list(window)
 
     @traitlets.validate("sort")
-    def _valid_sort(self, proposal: Any) -> list[str]:
+    def _valid_sort(self, proposal: Any) -> list[list[str]]:
         sort = proposal["value"]
-        if sort and not (len(sort) == 2 and isinstance(sort[0], str) and sort[1] in ("asc", "desc")):
-            raise traitlets.TraitError(f"sort must be [] or [column, 'asc' or 'desc'], not {sort!r}")
-        return list(sort)
+        keys = [sort] if _sort_key(sort) else sort
+        columns = [key[0] for key in keys if _sort_key(key)]
+        if len(columns) != len(keys) or len(set(columns)) != len(columns):
+            raise traitlets.TraitError(
+                f"sort must be a list of [column, 'asc' or 'desc'] (each column once), or [], not {sort!r}"
+            )
+        return [list(key) for key in keys]
 
     # ---------------------------------------------------------------- Python API
 
@@ -174,8 +183,7 @@ class LiveTable(LiveWidget):
         self.on_loop(self._reconfigure)
 
     def _reconfigure(self) -> None:
-        column, direction = [*self.sort, None, None][:2]
-        self.view.configure(column, direction == "desc", self.filter)
+        self.view.configure(tuple((column, direction == "desc") for column, direction in self.sort), self.filter)
         self._throttle.poke()  # a new window shows at once; a new order when it is built
         self._keep_building()
 
@@ -213,7 +221,12 @@ class LiveTable(LiveWidget):
     # ---------------------------------------------------------------- writes from the views
 
     def _handlers(self) -> Handlers:
-        return {messages.EditCell: self._edit, messages.DeleteRow: self._delete, messages.InsertRow: self._insert}
+        return {
+            messages.EditCell: self._edit,
+            messages.DeleteRow: self._delete,
+            messages.InsertRow: self._insert,
+            messages.UndoDelete: self._undo_delete,
+        }
 
     def _writable(self) -> None:
         if not self.editable:
@@ -238,17 +251,38 @@ class LiveTable(LiveWidget):
             raise ValueError("The primary key cannot be edited; add a new row instead.")
         value = parse_cell(request.text, row.get(column))
         r = self.database.r
-        await self._write(
-            self._table()
-            .get(pk)
-            .replace(lambda doc: r.branch(doc.eq(row), doc.without(column).merge({column: value}), r.error(CHANGED)))
-        )
+        self.view.pin(request.key)  # the edited row stays in sight until the next sort action
+        try:
+            await self._write(
+                self._table()
+                .get(pk)
+                .replace(
+                    lambda doc: r.branch(doc.eq(row), doc.without(column).merge({column: value}), r.error(CHANGED))
+                )
+            )
+        except BaseException:
+            self.view.unpin(request.key)
+            raise
 
     async def _delete(self, request: messages.DeleteRow) -> None:
         self._writable()
         row, pk = self._seen(request.key, request.rev)
         r = self.database.r
-        await self._write(self._table().get(pk).replace(lambda doc: r.branch(doc.eq(row), None, r.error(CHANGED))))
+        result = await self._write(
+            self._table()
+            .get(pk)
+            .replace(lambda doc: r.branch(doc.eq(row), None, r.error(CHANGED)), return_changes=True)
+        )
+        self._deleted = result["changes"][0]["old_val"] if result.get("changes") else None
+        self.undo = request.key if self._deleted is not None else ""
+
+    async def _undo_delete(self, request: messages.UndoDelete) -> None:
+        """Put back the document last deleted, as any insert: a row that took its key meanwhile is not replaced."""
+        self._writable()
+        if self._deleted is None or request.key != self.undo:
+            raise ValueError("There is no deleted row to put back: only the last one deleted here can be.")
+        doc, self._deleted, self.undo = self._deleted, None, ""
+        await self._write(self._table().insert(doc))
 
     async def _insert(self, request: messages.InsertRow) -> None:
         self._writable()
@@ -299,3 +333,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+def _sort_key(key: Any) -> bool:
+    """Whether `key` is one sort key, [column, 'asc' or 'desc']."""
+    return isinstance(key, list | tuple) and len(key) == 2 and isinstance(key[0], str) and key[1] in ("asc", "desc")

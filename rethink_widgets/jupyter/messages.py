@@ -15,6 +15,7 @@ LiveTable (a row is named by its `key` and the revision `rev` the person saw; a 
     view -> kernel   edit               {type, key, rev, column, text}  set one cell to the text the person typed
     view -> kernel   delete             {type, key, rev}                delete the row
     view -> kernel   insert             {type, text}                    add a row given as a JSON object's text
+    view -> kernel   undo_delete        {type, key}                     put back the row last deleted from a view
 
 TodoList (an item is named by its `id`, a string or a number):
     view -> kernel   add                {type, text, ref?}              add an item; `ref` names this request
@@ -111,6 +112,16 @@ class InsertRow(Request):
     @classmethod
     def from_json(cls, content: Mapping[str, Any]) -> Self:
         return cls(_field(content, cls.kind, "text", str))
+
+
+@dataclass(frozen=True)
+class UndoDelete(Request):
+    kind: ClassVar[str] = "undo_delete"
+    key: str
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        return cls(_field(content, cls.kind, "key", str))
 
 
 @dataclass(frozen=True)

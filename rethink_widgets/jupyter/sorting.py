@@ -19,6 +19,7 @@ from typing import Any
 
 _ARRAY, _BOOL, _NULL, _NUMBER, _OBJECT, _BINARY, _TIME, _STRING = range(8)
 # Types whose values compare as they are (numbers as floats, as ReQL holds them) and so sort in one group.
+_LAST_TYPE = _STRING
 _SIMPLE = {int: _NUMBER, float: _NUMBER, str: _STRING, bool: _BOOL}
 
 Steps = Generator[None, None, Any]
@@ -54,6 +55,41 @@ def sort_keys(values: list[Any]) -> tuple[int | list[int], Sequence[Any]]:
         return group, array.array("d", map(float, values)) if group == _NUMBER else values
     keys = list(map(sort_key, values))
     return [key[0] for key in keys], [key[1] for key in keys]
+
+
+def inverted(group: int, comparable: Any) -> tuple[int, Any]:
+    """A key that sorts as `(group, comparable)` does, backwards (for a descending sort key)."""
+    return _LAST_TYPE - group, inverted_comparable(comparable)
+
+
+class _Backwards:
+    """A comparable that sorts backwards: for strings and nested values, which have no negative."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Backwards) -> bool:
+        return bool(other.value < self.value)
+
+    def __le__(self, other: _Backwards) -> bool:
+        return bool(other.value <= self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Backwards) and bool(self.value == other.value)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def inverted_comparable(comparable: Any) -> Any:
+    """A comparable that sorts backwards among those of its type."""
+    if isinstance(comparable, bool):
+        return not comparable
+    if isinstance(comparable, float):
+        return -comparable
+    return _Backwards(comparable)
 
 
 def sorted_positions(positions: Sequence[int], groups: int | list[int], comparables: Sequence[Any], run: int) -> Steps:

@@ -1,9 +1,10 @@
 """The rows a table view shows: a result set filtered, sorted and cut into pages (or any window), kept current change
 by change.
 
-The order is held as entries, tuples that sort as the view reads: (group, value, identity group, identity value,
-key) when sorted by a column, (identity group, identity value, key) otherwise, where the identity is the primary key
-(or the row itself) and key the result's key. Ties in the sorted column so read in primary-key order, and no two
+The order is held as entries, tuples that sort as the view reads: (group, value) for each sort key in turn, then
+(identity group, identity value, key), where the identity is the primary key (or the row itself) and key the result's
+key. A descending key's part is inverted (sorting.py's `inverted`), so each key has its own direction and rows without
+the column come last either way. Ties in every sorted column so read in primary-key order, and no two
 entries are equal, so a row's old entry is found again by bisection when it changes: one change costs microseconds.
 Entries hold no row, so the garbage collector stops tracking them and a full collection does not grow with them.
 Every row's entry is kept (`everything`), and those that pass the filter (`shown`, the same when there is none).
@@ -16,6 +17,7 @@ show, kept current, so what a view shows is never stale. A new filter on the sam
 
 from __future__ import annotations
 
+import array
 import contextlib
 import itertools
 import operator
@@ -26,11 +28,14 @@ from typing import Any
 from rethink_widgets.jupyter.filtering import Filter
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
-from rethink_widgets.jupyter.sorting import sort_key, sort_keys, sorted_positions
+from rethink_widgets.jupyter.sorting import inverted, inverted_comparable, sort_key, sort_keys, sorted_positions
 
 STEP_ROWS = 50_000  # rows per step of a rebuild: some 20 to 50 ms of work on a shared core
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
-MISSING_LAST = 8  # the group of rows without the sorted column, after every type (before them when descending)
+MISSING_LAST = 8  # the group of rows without a sorted column, after every type in either direction
+MISSING_FIRST = -1  # and before every type, to sort a descending key backwards
+
+Sort = tuple[tuple[str, bool], ...]  # (column, descending) for each sort key, first the most significant
 
 
 class _Missing:
@@ -47,22 +52,22 @@ Steps = Generator[None, None, Any]
 class _Order:
     """The entries of a result's rows for one sort and filter."""
 
-    def __init__(self, result: ResultSet, column: str | None, descending: bool, filter_text: str) -> None:
+    def __init__(self, result: ResultSet, sort: Sort, filter_text: str) -> None:
         self.result = result
-        self.column = column
-        self.descending = descending
+        self.sort_keys = sort
         self.filter = Filter(filter_text)
         self.everything = SortedEntries()
         self.shown = self.everything if not self.filter else SortedEntries()
-        self._missing = -1 if descending else MISSING_LAST
+        # Rows kept where they were (an edited row, until the next sort action): key -> the row as its entry reads.
+        self.pinned: dict[str, Any] = {}
 
     @property
     def by_feed_order(self) -> bool:
         """A limit feed unsorted by the user reads in the feed's own (offset) order: it holds no entries."""
-        return self.result.positioned and self.column is None
+        return self.result.positioned and not self.sort_keys
 
     def same_sort(self, other: _Order) -> bool:
-        return (self.result, self.column, self.descending) == (other.result, other.column, other.descending)
+        return (self.result, self.sort_keys) == (other.result, other.sort_keys)
 
     # ---------------------------------------------------------------- one row
 
@@ -70,19 +75,36 @@ class _Order:
         key = self.result.primary_key
         return row[key] if key is not None and isinstance(row, dict) and key in row else row
 
-    def value(self, row: Any) -> Any:
-        if isinstance(row, dict):
-            return row.get(self.column, _MISSING)
-        return row if self.column == VALUE_COLUMN else _MISSING  # a row that is not an object is its one column
-
     def entry(self, key: str, row: Any) -> Entry:
-        identity = sort_key(self.identity(row))
-        if self.column is None:
-            return (*identity, key)
-        value = self.value(row)
-        return (*((self._missing, 0) if value is _MISSING else sort_key(value)), *identity, key)
+        parts: list[Any] = []
+        for column, descending in self.sort_keys:
+            value = _value(row, column)
+            if value is _MISSING:
+                parts += (MISSING_LAST, 0)
+            else:
+                parts += inverted(*sort_key(value)) if descending else sort_key(value)
+        return (*parts, *sort_key(self.identity(row)), key)
 
     def update(self, change: RowChange) -> None:
+        old = self.pinned.get(change.key, change.old)
+        if change.key in self.pinned:
+            if change.new is not None:
+                return  # it stays where it is, showing its new values
+            del self.pinned[change.key]
+        self._move(change.key, old, change.new)
+
+    def pin(self, key: str, row: Any) -> None:
+        """Keep the row `key` (now `row`) where it is whatever its next changes, until `unpin`."""
+        if not self.by_feed_order:
+            self.pinned.setdefault(key, row)
+
+    def unpin(self, key: str, row: Any) -> None:
+        """Put a pinned row (now `row`, None when gone) where it belongs."""
+        if key in self.pinned:
+            self._move(key, self.pinned.pop(key), row)
+
+    def _move(self, key: str, old: Any, new: Any) -> None:
+        change = RowChange(key, old, new)
         if change.old is not None:
             entry = self.entry(change.key, change.old)
             self.everything.remove(entry)
@@ -98,9 +120,6 @@ class _Order:
         """The keys from `start` to `stop` in display order."""
         if self.by_feed_order:
             return list(itertools.islice(self._feed_keys(), start, stop))
-        if self.descending:
-            count = len(self.shown)
-            return list(map(_KEY, reversed(self.shown.between(count - stop, count - start))))
         return list(map(_KEY, self.shown.between(start, stop)))
 
     def _feed_keys(self) -> Iterator[str]:
@@ -115,7 +134,7 @@ class _Order:
 
     def sort(self, keys: list[str], rows: list[Any], run: int, spares: tuple[list[Any], list[Any]]) -> Steps:
         """Fill the order with the entries of these rows, a step at a time (`spares`: two lists to fill, for the
-        identities and the sorted column's values)."""
+        identities and each sorted column's values)."""
         flags = yield from self._passing(rows, run)
         positions: Sequence[int] = range(len(rows))
         identities = _column(rows, self.result.primary_key, self.identity, spares[0])
@@ -124,12 +143,18 @@ class _Order:
         yield
         positions = yield from sorted_positions(positions, id_groups, id_values, run)
         columns = [id_groups, id_values, keys]
-        if self.column is not None:
-            values = _column(rows, self.column, self.value, spares[1])
+        for index, (column, descending) in enumerate(reversed(self.sort_keys)):  # stable: the most significant last
+            into = spares[1] if index == 0 else []  # a column's values may be its comparables, kept for the entries
+            values = _column(rows, column, lambda row, column=column: _value(row, column), into)
             yield
-            groups, comparables = _with_missing(values, self._missing)
+            groups, comparables = _with_missing(values, MISSING_FIRST if descending else MISSING_LAST)
             yield
-            positions = yield from sorted_positions(positions, groups, comparables, run)
+            if descending:  # stably backwards: forwards over the order reversed, then reversed (plain values sort
+                # several times faster than inverted ones, which compare in Python); the entries hold them inverted
+                positions = (yield from sorted_positions(positions[::-1], groups, comparables, run))[::-1]
+                groups, comparables = yield from _inverted_column(groups, comparables, run)
+            else:
+                positions = yield from sorted_positions(positions, groups, comparables, run)
             columns = [groups, comparables, *columns]
         # Made in the result's order, then put in order: made in order, each would be a handful of cache misses.
         entries: list[Entry] = []
@@ -184,11 +209,37 @@ def _column(rows: list[Any], name: str | None, of: Any, into: list[Any]) -> list
     return into
 
 
+def _value(row: Any, column: str) -> Any:
+    if isinstance(row, dict):
+        return row.get(column, _MISSING)
+    return row if column == VALUE_COLUMN else _MISSING  # a row that is not an object is its one column
+
+
 def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], Sequence[Any]]:
     """`sort_keys` of the column's values, rows without it in the `missing` group."""
     if _Missing not in set(map(type, values)):
         return sort_keys(values)
     keys = [(missing, 0) if value is _MISSING else sort_key(value) for value in values]
+    return [key[0] for key in keys], [key[1] for key in keys]
+
+
+def _inverted_column(groups: int | list[int], comparables: Sequence[Any], run: int) -> Steps:
+    """A descending key's groups and comparables (rows without the column in MISSING_FIRST) as its entries hold
+    them: `inverted`, rows without the column last; a step per `run` values."""
+    if isinstance(groups, int):
+        group, _ = inverted(groups, 0)
+        flipped: Any = array.array("d") if isinstance(comparables, array.array) else []
+        for start in range(0, len(comparables), run):
+            flipped.extend(map(inverted_comparable, comparables[start : start + run]))
+            yield
+        return group, flipped
+    keys: list[tuple[int, Any]] = []
+    for start in range(0, len(groups), run):
+        keys.extend(
+            (MISSING_LAST, 0) if group == MISSING_FIRST else inverted(group, value)
+            for group, value in zip(groups[start : start + run], comparables[start : start + run], strict=True)
+        )
+        yield
     return [key[0] for key in keys], [key[1] for key in keys]
 
 
@@ -200,11 +251,10 @@ def _part(column: int | Sequence[Any], start: int, stop: int) -> Iterable[Any]:
 class TableView:
     def __init__(self, result: ResultSet) -> None:
         self.result = result
-        self.sort_column: str | None = None
-        self.descending = False
+        self.sort: Sort = ()
         self.filter = ""
         self.step_rows = STEP_ROWS
-        self._shown = _Order(result, None, False, "")
+        self._shown = _Order(result, (), "")
         self._stale = True  # the order on show does not follow the result (not built yet, or a change too big)
         self._build: Iterator[None] | None = None
         self._leftovers: list[SortedEntries] = []  # orders no longer shown, let go of a step at a time
@@ -217,10 +267,12 @@ class TableView:
         self._spares: tuple[list[Any], list[Any]] = ([], [])
         self.rebuild()
 
-    def configure(self, sort_column: str | None, descending: bool, filter_text: str) -> None:
-        """Start building the order for this sort and filter; `step()` builds it, `settle()` finishes it."""
-        if (sort_column, descending, filter_text) != (self.sort_column, self.descending, self.filter):
-            self.sort_column, self.descending, self.filter = sort_column, descending, filter_text
+    def configure(self, sort: Sort, filter_text: str) -> None:
+        """Start building the order for this sort ((column, descending) for each key) and filter; `step()` builds
+        it, `settle()` finishes it."""
+        sort = tuple(sort)
+        if (sort, filter_text) != (self.sort, self.filter):
+            self.sort, self.filter = sort, filter_text
             self._start()
 
     def use(self, result: ResultSet) -> None:
@@ -302,12 +354,22 @@ class TableView:
         shown = self._shown
         if shown.by_feed_order:
             return list(self.result.ordered_keys())
-        keys = list(map(_KEY, shown.everything))
-        return keys[::-1] if shown.descending else keys
+        return list(map(_KEY, shown.everything))
+
+    def pin(self, key: str) -> None:
+        """Keep the row `key` where it is now, whatever its changes, until the next sort or filter (an edited row)."""
+        if key in self.result:
+            self._shown.pin(key, self.result.get(key))
+
+    def unpin(self, key: str) -> None:
+        """Put a pinned row where it belongs now."""
+        self._shown.unpin(key, self.result.get(key))
 
     def _start(self) -> None:
         """Start building from a copy of the result as it is now; the changes made from here on are queued."""
-        order = _Order(self.result, self.sort_column, self.descending, self.filter)
+        for key in list(self._shown.pinned):  # pinned rows go where they belong: the order is built anew
+            self.unpin(key)
+        order = _Order(self.result, self.sort, self.filter)
         self._queued = []
         if order.by_feed_order:
             self._build = self._showing(order, iter(()))

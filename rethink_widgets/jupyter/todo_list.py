@@ -100,7 +100,7 @@ class TodoList(LiveWidget):
         if not info.editable or info.point:
             raise ValueError("TodoList needs a table (or a filter of one), such as r.table('todo')")
         super().__init__(query, conn=conn)
-        self.view.configure("created_at", False, "")
+        self.view.configure((("created_at", False),), "")
 
     # ---------------------------------------------------------------- Python API
 

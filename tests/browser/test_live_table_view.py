@@ -84,8 +84,140 @@ def test_sort_filter_edit_and_conflict(lab: Lab, conn: Any, r: RethinkDB, people
     page.keyboard.type("mine")
     page.keyboard.press("Enter")
     expect(page.locator(".rw-table .rw-message")).to_contain_text("changed since you saw it", timeout=TIMEOUT)
+    note = page.locator(".rw-table .rw-cell-message")  # next to the cell too, not only below the grid
+    expect(note).to_contain_text("changed since you saw it")
+    cell_box, note_box = name_cell.bounding_box(), note.bounding_box()
+    assert cell_box and note_box
+    assert abs(note_box["y"] - (cell_box["y"] + cell_box["height"])) < 4 and abs(note_box["x"] - cell_box["x"]) < 4
     expect(name_cell).to_have_text("someone else")
     assert r.table(people).get(2).run(conn)["name"] == "someone else"
+
+
+def test_shift_click_sorts_by_a_further_column(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    r.table(people).update({"team": r.row["id"] % 2}).run(conn)
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    team = page.locator(".rw-table thead th", has_text="team")
+    age = page.locator(".rw-table thead th", has_text="age")
+    docs = list(r.table(people).run(conn))
+    team.click()
+    expect(team).to_have_attribute("aria-sort", "ascending", timeout=TIMEOUT)
+    age.click(modifiers=["Shift"])
+    age.click(modifiers=["Shift"])  # the further key turned round: team ascending, then age descending
+    by_team_then_age = sorted(docs, key=lambda doc: (doc["team"], -doc["age"]))
+    expect(page.locator(".rw-table tbody tr td:nth-child(1)")).to_have_text(
+        [str(doc["id"]) for doc in by_team_then_age], timeout=TIMEOUT
+    )
+    expect(age).to_have_attribute("aria-sort", "descending")
+    expect(team).to_have_attribute("data-sort-rank", "1")
+    expect(age).to_have_attribute("data-sort-rank", "2")
+    age.click()  # a plain click sorts by that column alone
+    by_age = sorted(docs, key=lambda doc: doc["age"])
+    expect(page.locator(".rw-table tbody tr td:nth-child(1)")).to_have_text(
+        [str(doc["id"]) for doc in by_age], timeout=TIMEOUT
+    )
+    expect(team).not_to_have_attribute("aria-sort", "ascending")
+    expect(age).not_to_have_attribute("data-sort-rank", "1")
+
+
+def test_click_away_saves_and_the_edited_row_stays_in_place(
+    lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page
+) -> None:
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    page.locator(".rw-table thead th", has_text="age").click()
+    youngest = min(r.table(people).run(conn), key=lambda doc: doc["age"])
+    first = page.locator(".rw-table tbody tr").first
+    expect(first).to_have_attribute("data-key", str(youngest["id"]), timeout=TIMEOUT)
+    keys = [tr.get_attribute("data-key") for tr in page.locator(".rw-table tbody tr").all()]
+    age = first.locator("td:nth-child(2)")
+    age.dblclick()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("99")
+    page.locator(".rw-table .rw-status").click()  # away from the cell: saves
+    expect(age).to_have_text("99", timeout=TIMEOUT)
+    assert r.table(people).get(youngest["id"]).run(conn)["age"] == 99
+    # Now the oldest, it stays where it was until the next sort action.
+    assert [tr.get_attribute("data-key") for tr in page.locator(".rw-table tbody tr").all()] == keys
+    page.locator(".rw-table thead th", has_text="name").click()
+    page.locator(".rw-table thead th", has_text="age").click()
+    expect(page.locator(".rw-table tbody tr").last).to_have_attribute("data-key", str(youngest["id"]), timeout=TIMEOUT)
+
+
+def test_display_of_values_and_columns(lab: Lab, conn: Any, r: RethinkDB, table: str, page: Page) -> None:
+    long = "x" * 500
+    for doc in (
+        {"id": 1, "zeta": True},
+        {"id": 2, "zeta": False, "alpha": long, "nested": {"a": 1, "b": [1, 2]}},
+        {"id": 3, "mid": [1, {"c": "d"}]},
+    ):
+        r.table(table).insert(doc).run(conn)
+    show(page, lab, f"LiveTable(r.table('{table}'))")
+    headers = page.locator(".rw-table thead th")
+    expect(headers).to_have_count(6)  # and the delete buttons' column
+    # The key first, then fields as they first came (a document's own fields come sorted from the database).
+    assert headers.all_inner_texts()[:5] == ["id", "zeta", "alpha", "nested", "mid"]
+    flag = page.locator(".rw-table tbody tr[data-key='1'] td:nth-child(2)")
+    expect(flag).to_have_text("true")
+    assert flag.evaluate("td => getComputedStyle(td).textAlign") == "center"
+    nested = page.locator(".rw-table tbody tr[data-key='2'] td:nth-child(4)")
+    expect(nested).to_have_text('{"a":1,"b":[1,2]}')  # one line
+    assert json.loads(nested.get_attribute("title") or "") == {"a": 1, "b": [1, 2]}
+    assert nested.evaluate("td => td.getClientRects().length === 1 && td.offsetHeight < 30")
+    # A long value is cut short inside the grid, and the grid inside the output area.
+    cell = page.locator(".rw-table tbody tr[data-key='2'] td:nth-child(3)")
+    assert cell.get_attribute("title") == long
+    output = page.locator(".jp-OutputArea-output", has=page.locator(".rw-table")).bounding_box()
+    grid, cell_box = page.locator(".rw-table .rw-grid").bounding_box(), cell.bounding_box()
+    assert output and grid and cell_box
+    assert grid["x"] + grid["width"] <= output["x"] + output["width"] + 1
+    assert cell_box["width"] < output["width"]
+
+
+def test_resizing_a_column(lab: Lab, people: str, page: Page) -> None:
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    header = page.locator(".rw-table thead th", has_text="name")
+    before = header.bounding_box()
+    handle = header.locator(".rt-column-resize").bounding_box()
+    assert before and handle
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 80, handle["y"] + handle["height"] / 2, steps=8)
+    page.mouse.up()
+    expect(header).not_to_have_attribute("aria-sort", "ascending")  # a drag does not sort
+    after = header.bounding_box()
+    assert after and after["width"] > before["width"] + 40
+
+
+def test_no_flash_on_first_load(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    """The rows of the first snapshot are new to the view, not changed: only a later change flashes its row."""
+    page.add_init_script(
+        """window.flashed = [];
+        new MutationObserver((records) => { for (const { target } of records)
+            if (target.classList?.contains("rw-flash")) window.flashed.push(target.dataset.key); })
+          .observe(document, { subtree: true, attributes: true, attributeFilter: ["class"] });"""
+    )
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    expect(page.locator(".rw-table tbody tr")).to_have_count(7)
+    r.table(people).get(5).update({"age": 1}).run(conn)
+    expect(page.locator(".rw-table tbody tr[data-key='5'] td:nth-child(2)")).to_have_text("1", timeout=TIMEOUT)
+    page.wait_for_function("window.flashed.length > 0", timeout=TIMEOUT)  # the watch sees a flash
+    assert set(page.evaluate("window.flashed")) == {"5"}
+
+
+def test_undo_a_delete(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:
+    before = r.table(people).get(3).run(conn)
+    show(page, lab, f"LiveTable(r.table('{people}'))")
+    rows = page.locator(".rw-table tbody tr")
+    page.locator(".rw-table tbody tr[data-key='3'] button[aria-label='Delete row']").click()
+    expect(rows).to_have_count(6, timeout=TIMEOUT)
+    notice = page.locator(".rw-table .rw-undo")
+    expect(notice).to_contain_text("Row deleted.")
+    assert r.table(people).get(3).run(conn) is None
+    notice.get_by_role("button", name="Undo").click()
+    expect(rows).to_have_count(7, timeout=TIMEOUT)
+    expect(page.locator(".rw-table tbody tr[data-key='3']")).to_contain_text("person 3")
+    assert r.table(people).get(3).run(conn) == before
+    expect(notice).to_be_hidden()
+    expect(page.locator(".rw-table .rw-message")).to_have_text("")
 
 
 def test_delete_add_and_bad_input(lab: Lab, conn: Any, r: RethinkDB, people: str, page: Page) -> None:

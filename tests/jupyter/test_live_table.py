@@ -60,6 +60,14 @@ def test_sort_filter_and_windows(kernel: Kernel, people: str) -> None:
     kernel.wait_for(lambda: cells(kernel.state(comm), "age")[0] == 49, what="sorted by age")
     ages = cells(kernel.state(comm), "age")
     assert ages == sorted(ages, reverse=True)
+    assert kernel.run("t.sort").text == "[['age', 'desc']]"  # one key given as a pair is one key of a list
+    # Two keys, each in its own direction: age descending, then name descending among equal ages.
+    kernel.send_update(comm, {"sort": [["age", "desc"], ["name", "desc"]]})
+    people_rows = sorted(((20 + (i * 7) % 30, f"p{i:02}") for i in range(120)), reverse=True)
+    kernel.wait_for(lambda: cells(kernel.state(comm), "name") == [name for _, name in people_rows[:50]], what="2 keys")
+    kernel.send_update(comm, {"sort": [["age", "asc"], ["name", "desc"]]})
+    mixed = sorted(people_rows, key=lambda row: row[0])  # stable: names stay descending within an age
+    kernel.wait_for(lambda: cells(kernel.state(comm), "name") == [name for _, name in mixed[:50]], what="mixed keys")
     kernel.send_update(comm, {"sort": [], "filter": "P1"})  # any case: p10..p19, p100..p119
     kernel.wait_for(lambda: kernel.state(comm)["matched"] == 30, what="filtered")
     assert cells(kernel.state(comm), "id")[:3] == [10, 11, 12]
@@ -98,6 +106,26 @@ def test_edit_conflict_delete_and_add(kernel: Kernel, conn: Any, r: RethinkDB, p
     kernel.send_custom(comm, {"type": "insert", "text": "[1, 2"})
     kernel.wait_for(lambda: "JSON object" in kernel.state(comm)["message"], what="the bad row")
     assert r.table(people).count().run(conn) == 120
+    # The row deleted last can be put back, as any insert: not over a row that took its key meanwhile.
+    assert kernel.state(comm)["undo"] == row["key"]
+    kernel.send_custom(comm, {"type": "undo_delete", "key": "nonsense"})
+    kernel.wait_for(lambda: "no deleted row to put back" in kernel.state(comm)["message"], what="a wrong undo")
+    r.table(people).insert({"id": 1, "name": "took its key"}).run(conn)
+    kernel.send_custom(comm, {"type": "undo_delete", "key": row["key"]})
+    kernel.wait_for(lambda: "Duplicate primary key" in kernel.state(comm)["message"], what="the refused undo")
+    assert r.table(people).get(1).run(conn) == {"id": 1, "name": "took its key"} and kernel.state(comm)["undo"] == ""
+
+
+def test_undo_a_delete_puts_the_document_back(kernel: Kernel, conn: Any, r: RethinkDB, people: str) -> None:
+    comm = open_table(kernel, f"LiveTable(r.table('{people}'))")
+    row = kernel.state(comm)["window_rows"][5]
+    before = r.table(people).get(5).run(conn)
+    kernel.send_custom(comm, {"type": "delete", "key": row["key"], "rev": row["rev"]})
+    kernel.wait_for(lambda: (kernel.state(comm)["undo"], kernel.state(comm)["total"]) == (row["key"], 119), what="del")
+    assert r.table(people).get(5).run(conn) is None
+    kernel.send_custom(comm, {"type": "undo_delete", "key": row["key"]})
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 120, what="the undo")
+    assert r.table(people).get(5).run(conn) == before and kernel.state(comm)["undo"] == ""
 
 
 def test_burst_is_coalesced_and_exact(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
@@ -272,8 +300,9 @@ def test_bad_input_from_a_view_or_python(kernel: Kernel, people: str) -> None:
         kernel.send_update(comm, {"message": "", "window": window})
         kernel.wait_for(lambda: "window must be" in kernel.state(comm)["message"], what=f"the refusal of {window}")
         assert kernel.state(comm)["window"] == [0, 10]  # the kernel's value, sent back to the view
-    kernel.send_update(comm, {"sort": ["age", "sideways"]})
-    kernel.wait_for(lambda: "sort must be" in kernel.state(comm)["message"], what="the refusal of the sort")
+    for sort in (["age", "sideways"], [["age", "asc"], ["age", "desc"]], [["age"]], "age"):
+        kernel.send_update(comm, {"message": "", "sort": sort})
+        kernel.wait_for(lambda: "sort must be" in kernel.state(comm)["message"], what=f"the refusal of {sort}")
     kernel.send_update(comm, {"window": [10, 20]})
     kernel.wait_for(lambda: cells(kernel.state(comm), "id")[0] == 10, what="the next 10 rows")
     assert kernel.run("t.window, t.sort").text == "([10, 20], [])"

@@ -36,11 +36,11 @@ def test_sorting_by_a_column_keeps_blanks_last() -> None:
     result = filled(20)
     result.apply({"new_val": {"id": 99}})
     view = TableView(result)
-    view.configure("score", False, "")
+    view.configure((("score", False),), "")
     view.settle()
     scores = [result.get(k).get("score") for k in view.page(0, 50)]
     assert scores[:-1] == sorted(scores[:-1]) and scores[-1] is None
-    view.configure("score", True, "")
+    view.configure((("score", True),), "")
     view.settle()
     scores = [result.get(k).get("score") for k in view.page(0, 50)]
     assert scores[:-1] == sorted(scores[:-1], reverse=True) and scores[-1] is None
@@ -50,7 +50,7 @@ def test_changes_keep_the_order_as_a_full_rebuild_would() -> None:
     rng = random.Random(7)
     result = filled(200)
     view = TableView(result)
-    view.configure("score", True, "1")
+    view.configure((("score", True),), "1")
     view.settle()
     for _ in range(500):
         i = rng.randrange(250)
@@ -58,7 +58,7 @@ def test_changes_keep_the_order_as_a_full_rebuild_would() -> None:
         new = None if rng.random() < 0.2 else {"id": i, "name": f"n{rng.randrange(30)}", "score": rng.randrange(20)}
         view.apply(result.apply({"old_val": old, "new_val": new}))
     rebuilt = TableView(result)
-    rebuilt.configure("score", True, "1")
+    rebuilt.configure((("score", True),), "1")
     rebuilt.settle()
     assert view.page(0, 1000) == rebuilt.page(0, 1000)
     assert len(view) == len(rebuilt) < len(result)
@@ -70,7 +70,7 @@ def test_filter_matches_any_cell_in_any_case() -> None:
     result.apply({"new_val": {"id": 2, "name": "RED wine"}})
     result.apply({"new_val": {"id": 3, "name": "green"}})
     view = TableView(result)
-    view.configure(None, False, "red")
+    view.configure((), "red")
     view.settle()
     assert ids(view) == [1, 2]
 
@@ -81,7 +81,7 @@ def test_a_limit_feed_reads_in_offset_order_until_sorted() -> None:
         result.apply({"new_val": {"id": i}, "new_offset": offset})
     view = TableView(result)
     assert ids(view) == [5, 3, 9]
-    view.configure("id", False, "")
+    view.configure((("id", False),), "")
     view.settle()
     assert ids(view) == [3, 5, 9]
 
@@ -91,7 +91,7 @@ def test_a_new_order_is_built_in_steps_and_exact_despite_changes_meanwhile() -> 
     result = filled(300)
     view = TableView(result)
     view.step_rows = 7
-    view.configure("name", True, "n1")
+    view.configure((("name", True),), "n1")
     steps = 0
     while not view.step():
         steps += 1
@@ -101,7 +101,7 @@ def test_a_new_order_is_built_in_steps_and_exact_despite_changes_meanwhile() -> 
         view.apply(result.apply({"old_val": result.get(str(i)), "new_val": new}))
     assert steps > 40
     rebuilt = TableView(result)
-    rebuilt.configure("name", True, "n1")
+    rebuilt.configure((("name", True),), "n1")
     rebuilt.settle()
     assert view.page(0, 1000) == rebuilt.page(0, 1000) and len(view) == len(rebuilt) > 0
     names = [result.get(key)["name"] for key in view.page(0, 1000)]
@@ -113,10 +113,10 @@ def test_rows_that_are_not_objects_sort_by_value() -> None:
     for n in [10, 100, 2, 9, "x", 2]:
         result.apply({"new_val": n})
     view = TableView(result)
-    view.configure("value", False, "")
+    view.configure((("value", False),), "")
     view.settle()
     assert [result.get(key) for key in view.page(0, 10)] == [2, 2, 9, 10, 100, "x"]
-    view.configure("value", True, "")
+    view.configure((("value", True),), "")
     view.settle()
     assert [result.get(key) for key in view.page(0, 10)] == ["x", 100, 10, 9, 2, 2]
 
@@ -124,7 +124,7 @@ def test_rows_that_are_not_objects_sort_by_value() -> None:
 def test_unfiltered_keys_keep_the_sort_and_ignore_the_filter() -> None:
     result = filled(30)
     view = TableView(result)
-    view.configure("score", True, "n2")
+    view.configure((("score", True),), "n2")
     view.settle()
     assert len(view) == 11  # n2, n20..n29
     everything = [result.get(key) for key in view.unfiltered_keys()]
@@ -159,20 +159,20 @@ def mixed_rows(count: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def expected(rows: list[dict[str, Any]], column: str, descending: bool, needle: str) -> list[Any]:
-    """The ids a view sorted by `column` and filtered by `needle` shows: Python's sorted in ReQL's order, ties by
-    primary key, rows without the column last either way."""
+def expected(rows: list[dict[str, Any]], sort: list[tuple[str, bool]], needle: str) -> list[Any]:
+    """The ids a view sorted by `sort` ((column, descending) for each key) and filtered by `needle` shows: Python's
+    sorted in ReQL's order, one stable sort per key from the least significant, rows without a key's column last
+    either way, ties in every key by primary key."""
     kept = [
         row for row in rows if not needle or any(needle.casefold() in cell_text(v).casefold() for v in row.values())
     ]
-    having = sorted(
-        (row for row in kept if column in row), key=lambda row: (sort_key(row[column]), sort_key(row["id"]))
-    )
-    lacking = sorted((row for row in kept if column not in row), key=lambda row: sort_key(row["id"]))
-    if descending:
-        having.reverse()
-        lacking.reverse()
-    return [row["id"] for row in having + lacking]
+    ordered = sorted(kept, key=lambda row: sort_key(row["id"]))
+    for column, descending in reversed(sort):
+        having = sorted(
+            (row for row in ordered if column in row), key=lambda row: sort_key(row[column]), reverse=descending
+        )
+        ordered = having + [row for row in ordered if column not in row]
+    return [row["id"] for row in ordered]
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -184,10 +184,63 @@ def test_sort_and_filter_match_pythons_sorted_in_reql_order(descending: bool, ne
         result.apply({"new_val": row})
     view = TableView(result)
     view.step_rows = 97  # many runs to merge
-    view.configure("v", descending, needle)
+    view.configure((("v", descending),), needle)
     view.settle()
-    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, "v", descending, needle)
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], needle)
     assert view.page(3, 10) == view.ordered_keys()[30:40]
+
+
+@pytest.mark.parametrize("directions", [(False, True), (True, False), (True, True)])
+def test_two_sort_keys_each_in_its_own_direction(directions: tuple[bool, bool]) -> None:
+    rng = random.Random(sum(directions))
+    rows = mixed_rows(2000, seed=3)
+    for row in rows:
+        row["w"] = rng.choice([1, 2.5, "a", "b", None, True, [1], {"k": 1}])
+        if rng.random() < 0.1:
+            del row["w"]
+    sort = [("name", directions[0]), ("w", directions[1])]
+    result = ResultSet("id")
+    for row in rows:
+        result.apply({"new_val": row})
+    view = TableView(result)
+    view.step_rows = 97  # many runs to merge
+    view.configure(tuple(sort), "")
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
+    for i in range(300):  # one row at a time: each moves where it belongs, by both keys
+        old = rows[rng.randrange(len(rows))]
+        new = {**old, "w": rng.choice([0, "c", None, False]), "name": rng.choice(["Ada", "bob"])}
+        view.apply(result.apply({"old_val": result.get(result.key_of(old)), "new_val": new}))
+        rows[rows.index(old)] = new
+        if i % 100 == 0:
+            assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
+
+
+def test_a_pinned_row_stays_in_place_until_the_next_sort() -> None:
+    result = filled(10)  # score (i * 37) % 11: 0, 4, 8, 1, 5, 9, 2, 6, 10, 3
+    view = TableView(result)
+    view.configure((("score", False),), "")
+    view.settle()
+    before = view.ordered_keys()
+    view.pin(result.key_of({"id": 8}))
+    view.apply(result.apply({"old_val": result.get("8"), "new_val": {"id": 8, "name": "n8", "score": -1}}))
+    assert view.ordered_keys() == before  # edited to sort first, it stays where it was
+    view.apply(result.apply({"old_val": result.get("1"), "new_val": {"id": 1, "name": "n1", "score": 99}}))
+    assert ids(view)[-1] == 1  # other rows move as ever
+    view.configure((("score", True),), "")
+    view.settle()
+    assert ids(view)[-1] == 8  # the next sort puts it where it belongs
+    view.pin("8")
+    view.apply(result.apply({"old_val": result.get("8"), "new_val": None}))
+    assert 8 not in ids(view) and len(view) == 9  # a pinned row deleted goes
+    view.pin("3")
+    view.apply(result.apply({"old_val": result.get("3"), "new_val": {"id": 3, "name": "n3", "score": 1000}}))
+    view.unpin("3")
+    assert ids(view)[0] == 3
+    view.configure((), "")  # on the same order again, without pins
+    view.settle()
+    assert ids(view) == [0, 1, 2, 3, 4, 5, 6, 7, 9]
 
 
 def test_a_filter_reads_many_rows_as_it_reads_one() -> None:
@@ -209,7 +262,7 @@ def test_changes_while_sorted_and_filtered_and_a_big_change_at_once() -> None:
         result.apply({"new_val": row})
     view = TableView(result)
     view.step_rows = 200
-    view.configure("v", True, "a")
+    view.configure((("v", True),), "a")
     view.settle()
     for i in range(400):  # one row at a time: each moves where it belongs
         old = rows[rng.randrange(len(rows))]
@@ -217,7 +270,7 @@ def test_changes_while_sorted_and_filtered_and_a_big_change_at_once() -> None:
         view.apply(result.apply({"old_val": result.get(result.key_of(old)), "new_val": new}))
         rows[rows.index(old)] = new
         if i % 50 == 0:
-            assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, "v", True, "a")
+            assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", True)], "a")
     result.begin_snapshot()  # a fresh snapshot that differs in many rows: the order is built again in steps
     rows = mixed_rows(1200, seed=10)
     for row in rows:
@@ -225,4 +278,4 @@ def test_changes_while_sorted_and_filtered_and_a_big_change_at_once() -> None:
     view.apply(result.end_snapshot())
     assert view.building and all(key in result for key in view.page(0, 2000))
     view.settle()
-    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, "v", True, "a")
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", True)], "a")
