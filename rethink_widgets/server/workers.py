@@ -67,7 +67,8 @@ class Workers(Executor):
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
-        self._idle = 0
+        self._idle = 0  # threads waiting for work that no work queued has claimed
+        self._unclaimed = 0  # work queued while the pool was full: the next thread to finish takes it
         self._made = 0
         self._closed = False
 
@@ -81,6 +82,8 @@ class Workers(Executor):
                 self._idle -= 1  # that thread takes this work
             elif len(self._threads) < self._limit:
                 self._start()
+            else:
+                self._unclaimed += 1
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -105,10 +108,13 @@ class Workers(Executor):
             settle = work.run()
             del work  # (its arguments are not kept alive while this thread waits)
             with self._lock:
-                # A lowered thread stays only while the pool is full and work waits for a thread, since no fresh
-                # thread could take that work.
-                retiring = _thread.lowered and (self._queue.empty() or len(self._threads) < self._limit)
-                if retiring:
+                # Work that waits for a thread is taken first, even by a lowered thread: no fresh thread was made
+                # for it, and none made by a lowered thread would run at full priority.
+                retiring = False
+                if self._unclaimed:
+                    self._unclaimed -= 1
+                elif _thread.lowered:
+                    retiring = True
                     self._threads.discard(threading.current_thread())
                 else:
                     self._idle += 1  # before the caller hears back: its next work finds this thread waiting

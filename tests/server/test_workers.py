@@ -86,3 +86,16 @@ def test_shutdown_finishes_queued_work_then_refuses_more(workers: Workers) -> No
     assert [f.result(0) for f in futures] == list(range(10))
     with pytest.raises(RuntimeError, match="shut down"):
         workers.submit(sum, [])
+
+
+def test_a_full_pool_of_retiring_threads_leaves_no_work_behind() -> None:
+    pool = Workers(2, "test")
+    release = threading.Event()
+    long = [pool.submit(lambda: (release.wait(5), long_work())[1]) for _ in range(2)]
+    queued = [pool.submit(thread_priority) for _ in range(2)]  # the pool is full: these wait for a thread
+    release.set()
+    for future in (*long, *queued):
+        future.result(5)
+    # Every thread ran a long query; later work still finds a thread.
+    assert [pool.submit(sum, [n]).result(5) for n in range(4)] == [0, 1, 2, 3]
+    pool.shutdown()
