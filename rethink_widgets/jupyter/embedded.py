@@ -183,8 +183,11 @@ async def keep_running(settings_now: Callable[[], Settings], kept: Settings) -> 
     try:
         while True:
             await asyncio.sleep(KEEP_EVERY)
-            if settings_now() == kept and not running() and not stopped_on_purpose():
-                await _start_again(kept)
+            try:
+                if settings_now() == kept and not running() and not stopped_on_purpose():
+                    await _start_again(kept)
+            except Exception:  # (a full disk, a directory gone...): said in the kernel's log; the next look tries again
+                log.exception("rethink_widgets: could not start the embedded ReQL server again")
     finally:
         if _keeping is kept:  # not yet another keeper's (`%reload_ext` starts the next before this one ends)
             _keeping = None

@@ -200,6 +200,9 @@ class LiveWidget(anywidget.AnyWidget):
             return
         self.feed.close()
         self._throttle.cancel()
+        if self._building is not None:  # a closed view's order is not worth building any further
+            self._building.cancel()
+            self._building = None
         for task in self._tasks:
             task.cancel()
         self.status = "closed"  # the views' last word

@@ -357,8 +357,9 @@ class TableView:
         return list(map(_KEY, shown.everything))
 
     def pin(self, key: str) -> None:
-        """Keep the row `key` where it is now, whatever its changes, until the next sort or filter (an edited row)."""
-        if key in self.result:
+        """Keep the row `key` where it is now, whatever its changes, until the next sort or filter (an edited row).
+        Not while an order is being built: the order on show then does not hold the row as it is now."""
+        if key in self.result and not self._stale and self._build is None:
             self._shown.pin(key, self.result.get(key))
 
     def unpin(self, key: str) -> None:

@@ -140,8 +140,9 @@ class TodoList(LiveWidget):
             raise ValueError(GONE)
 
     async def clear_completed(self) -> int:
-        """Delete every item that is done; returns how many. Documents that are not items are left alone."""
-        result = await self._write(self._table().filter(_done_item).delete())
+        """Delete every item of this list that is done; returns how many. Documents that are not items, and items
+        outside the list's own query (a filter of the table), are left alone."""
+        result = await self._write(self.feed.query.filter(_done_item).delete())
         return int(result.get("deleted", 0))
 
     # ---------------------------------------------------------------- the feed and the views

@@ -255,3 +255,17 @@ def test_counts_agree_with_the_items_read_beside_them(kernel: Kernel, todo: str)
         "[s for s in seen if len({*s}) != 1]"
     )
     assert cell.text == "[]"
+
+
+def test_clear_completed_keeps_to_the_lists_own_items(kernel: Kernel, conn: Any, r: RethinkDB, todo: str) -> None:
+    r.table_create(todo).run(conn)
+    docs = [
+        {"id": f"{group}{n}", "text": f"{group} {n}", "done": True, "list": group} for group in "ab" for n in (1, 2)
+    ]
+    r.table(todo).insert(docs).run(conn)
+    cell = kernel.run(
+        f"groceries = TodoList(r.table('{todo}').filter({{'list': 'a'}})); await groceries.ready()\n"
+        "await groceries.clear_completed()"
+    )
+    assert cell.text == "2", cell.error
+    assert sorted(r.table(todo)["id"].run(conn)) == ["b1", "b2"]
