@@ -301,12 +301,30 @@ def parse_cell(text: str, old: Any) -> Any:
         return text
     if isinstance(old, datetime.datetime):
         return parse_time(text, old.tzinfo or datetime.UTC)
+    if isinstance(old, dict | list) and not _plain_json(old):
+        # The view shows times and binary data inside it as text, and large integers rounded: saved back, they
+        # would change without anyone typing it.
+        raise ValueError(
+            "This value holds times, binary data or integers too large for the browser, which editing it as text "
+            "would change: update it from Python instead."
+        )
     try:
         return json.loads(text)
     except ValueError:
         if old is None:
             return text
         raise ValueError(f"{text!r} is not a valid value here: type a number, true, false, null or JSON.") from None
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether the view shows `value` exactly as it is."""
+    if isinstance(value, dict):
+        return all(_plain_json(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_plain_json(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= 2**53
+    return value is None or isinstance(value, str | float | bool)
 
 
 def parse_time(text: str, zone: datetime.tzinfo) -> datetime.datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import socket
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
 from servers import ServerProcess, start_server
+
+from rethink_widgets.jupyter.live_table import parse_cell
 
 
 def cells(state: dict[str, Any], column: str) -> list[Any]:
@@ -328,3 +331,11 @@ def test_to_dataframe(kernel: Kernel, people: str) -> None:
     assert cell.text == "(['id', 'age', 'name'], 120, [0, 1, 2])", cell.error
     kernel.run(f"n = LiveTable(r.table('{people}').map(r.row['age'])); await n.ready()")
     assert kernel.run("d = n.to_dataframe(); list(d.columns), len(d)").text == "(['value'], 120)"
+
+
+def test_an_edit_never_changes_what_the_view_cannot_show_exactly() -> None:
+    when = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
+    assert parse_cell('{"a": [1, 2.5, "x", null, true]}', {"a": [1]}) == {"a": [1, 2.5, "x", None, True]}
+    for old in ({"at": when}, [b"\x00\x01"], {"n": 2**60}):
+        with pytest.raises(ValueError, match="update it from Python instead"):
+            parse_cell('{"at": "2024-05-01T00:00:00+00:00"}', old)

@@ -94,8 +94,10 @@ def test_a_full_pool_of_retiring_threads_leaves_no_work_behind() -> None:
     long = [pool.submit(lambda: (release.wait(5), long_work())[1]) for _ in range(2)]
     queued = [pool.submit(thread_priority) for _ in range(2)]  # the pool is full: these wait for a thread
     release.set()
-    for future in (*long, *queued):
-        future.result(5)
+    for done in long:
+        done.result(5)
+    for waited in queued:
+        waited.result(5)
     # Every thread ran a long query; later work still finds a thread.
     assert [pool.submit(sum, [n]).result(5) for n in range(4)] == [0, 1, 2, 3]
     pool.shutdown()
