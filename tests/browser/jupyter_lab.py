@@ -83,6 +83,14 @@ def run_all(page: Page, path: str) -> None:
     )
 
 
+def run_notebook(page: Page, lab: Lab, cells: list[str]) -> str:
+    """A new notebook of `%load_ext rethink_widgets` then `cells`, opened in `page` and run; returns its path."""
+    path = lab.notebook(f"{secrets.token_hex(4)}.ipynb", ["%load_ext rethink_widgets", *cells])
+    open_notebook(page, lab, path)
+    run_all(page, path)
+    return path
+
+
 def save(page: Page, path: str) -> None:
     page.evaluate(
         f"""async (path) => {{ const w = ({_FIND_PANEL})(path);

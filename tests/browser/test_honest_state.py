@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_lab import Lab, open_notebook, run_all, save
+from jupyter_lab import Lab, open_notebook, run_all, run_notebook, save
 from playwright.sync_api import Locator, Page, expect
 from rethinkdb import RethinkDB
 
@@ -31,13 +31,6 @@ def chores(conn: Any, r: RethinkDB) -> Iterator[str]:
     r.table(name).insert([{"text": f"chore {i}", "done": False, "created_at": r.now()} for i in range(3)]).run(conn)
     yield name
     r.table_drop(name).run(conn)
-
-
-def show(page: Page, lab: Lab, cells: list[str]) -> str:
-    path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", *cells])
-    open_notebook(page, lab, path)
-    run_all(page, path)
-    return path
 
 
 def both_ready(page: Page) -> None:
@@ -73,7 +66,7 @@ def says_restarted_and_does_nothing(page: Page) -> None:
 def test_a_kernel_restart_is_said_with_the_fix_and_controls_are_disabled(
     lab: Lab, conn: Any, r: RethinkDB, chores: str, page: Page
 ) -> None:
-    path = show(page, lab, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))"])
+    path = run_notebook(page, lab, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))"])
     both_ready(page)
     restart_kernel(page, path)
     says_restarted_and_does_nothing(page)
@@ -87,7 +80,7 @@ def test_a_kernel_restart_is_said_with_the_fix_and_controls_are_disabled(
 
 
 def test_a_kernel_restart_in_notebook_7(notebook7: Lab, chores: str, page: Page) -> None:
-    path = show(page, notebook7, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))"])
+    path = run_notebook(page, notebook7, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))"])
     both_ready(page)
     restart_kernel(page, path)
     says_restarted_and_does_nothing(page)
@@ -95,7 +88,7 @@ def test_a_kernel_restart_in_notebook_7(notebook7: Lab, chores: str, page: Page)
 
 def test_a_kernel_that_died_is_said_with_the_fix(lab: Lab, chores: str, page: Page) -> None:
     """The kernel's process killed: Jupyter starts a new kernel, which never made these widgets."""
-    path = show(page, lab, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))", "import os"])
+    path = run_notebook(page, lab, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))", "import os"])
     both_ready(page)
     kill = f"""(path) => {{ ({_PANEL})(path).sessionContext.session.kernel.requestExecute(
         {{ code: 'os.kill(os.getpid(), 9)' }}); }}"""
@@ -120,7 +113,7 @@ def test_a_long_cell_does_not_make_views_claim_the_kernel_is_gone(
 ) -> None:
     """While a cell runs, widget messages wait behind it (ipykernel routes them to the main shell): the views hear
     nothing for a while, and must not take that for a kernel that is gone."""
-    path = show(page, lab, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))"])
+    path = run_notebook(page, lab, [f"LiveTable(r.table('{chores}'))", f"TodoList(r.table('{chores}'))"])
     both_ready(page)
     page.evaluate(_RECORD)
     run_long_cell = f"""async (path) => {{ const kernel = ({_PANEL})(path).sessionContext.session.kernel;
@@ -139,7 +132,7 @@ def test_a_long_cell_does_not_make_views_claim_the_kernel_is_gone(
 
 def test_a_second_tab_tells_an_earlier_runs_snapshot_from_a_missing_kernel(lab: Lab, chores: str, page: Page) -> None:
     """Saved, then the cell ran again: a second tab shows the file's views, which the running kernel no longer has."""
-    path = show(page, lab, [f"TodoList(r.table('{chores}'))"])
+    path = run_notebook(page, lab, [f"TodoList(r.table('{chores}'))"])
     expect(page.locator(".rw-todo .rw-status")).to_have_text("ready", timeout=TIMEOUT)
     save(page, path)
     run_all(page, path)  # a new widget; the file still shows the old one

@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from jupyter_lab import Lab, open_notebook, run_all, save
+from jupyter_lab import Lab, open_notebook, run_all, run_notebook, save
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from playwright.sync_api import Page, expect
@@ -31,9 +31,7 @@ def people(conn: Any, r: RethinkDB) -> Iterator[str]:
 
 
 def show(page: Page, lab: Lab, code: str) -> None:
-    path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", code])
-    open_notebook(page, lab, path)
-    run_all(page, path)
+    run_notebook(page, lab, [code])
     expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_lab import Lab, free_port, open_notebook, run_all, save
+from jupyter_lab import Lab, free_port, open_notebook, run_notebook, save
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
 from servers import start_server
@@ -26,9 +26,7 @@ def counters(conn: Any, r: RethinkDB) -> Iterator[str]:
 
 
 def show(page: Page, lab: Lab, cells: list[str]) -> str:
-    path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", *cells])
-    open_notebook(page, lab, path)
-    run_all(page, path)
+    path = run_notebook(page, lab, cells)
     expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
     return path
 

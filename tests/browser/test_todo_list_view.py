@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_lab import Lab, open_notebook, run_all, screenshot
+from jupyter_lab import Lab, run_notebook, screenshot
 from playwright.sync_api import Browser, Page, expect
 from rethinkdb import RethinkDB
 
@@ -23,9 +23,7 @@ def todo(conn: Any, r: RethinkDB) -> Iterator[str]:
 
 
 def show(page: Page, lab: Lab, table: str) -> None:
-    path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", f"TodoList(r.table('{table}'))"])
-    open_notebook(page, lab, path)
-    run_all(page, path)
+    run_notebook(page, lab, [f"TodoList(r.table('{table}'))"])
     expect(page.locator(".rw-todo .rw-status")).to_have_text("ready", timeout=TIMEOUT)
 
 

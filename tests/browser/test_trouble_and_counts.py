@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_lab import Lab, open_notebook, run_all
+from jupyter_lab import Lab, run_notebook
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
 
@@ -27,12 +27,6 @@ def tables(conn: Any, r: RethinkDB) -> Iterator[list[str]]:
     for name in names:
         if name in r.table_list().run(conn):
             r.table_drop(name).run(conn)
-
-
-def run_notebook(page: Page, lab: Lab, cells: list[str]) -> None:
-    path = lab.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", ["%load_ext rethink_widgets", *cells])
-    open_notebook(page, lab, path)
-    run_all(page, path)
 
 
 def test_a_feed_in_error_shows_it_in_place_of_its_controls(
