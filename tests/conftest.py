@@ -59,3 +59,12 @@ def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
     assert not cell.error, cell.error
     yield k
     k.close()
+
+
+@pytest.fixture
+def todo(conn: Any, r: RethinkDB) -> Iterator[str]:
+    """The name of a todo table that does not exist yet (a TodoList creates it), dropped afterwards."""
+    name = "todo_" + uuid.uuid4().hex[:8]
+    yield name
+    if name in r.table_list().run(conn):
+        r.table_drop(name).run(conn)

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from jupyter_lab import Lab, run_notebook, screenshot
 from playwright.sync_api import Browser, Page, expect
 from rethinkdb import RethinkDB
 
 TIMEOUT = 15_000
-
-
-@pytest.fixture
-def todo(conn: Any, r: RethinkDB) -> Iterator[str]:
-    name = "todo_" + uuid.uuid4().hex[:8]
-    yield name
-    if name in r.table_list().run(conn):
-        r.table_drop(name).run(conn)
 
 
 def show(page: Page, lab: Lab, table: str) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
 from servers import ServerProcess
@@ -17,14 +14,6 @@ def start_kernel(server: ServerProcess, cwd: Path) -> Kernel:
     k = Kernel(cwd, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
     assert not k.run("%load_ext rethink_widgets").error
     return k
-
-
-@pytest.fixture
-def todo(conn: Any, r: RethinkDB) -> Iterator[str]:
-    name = "todo_" + uuid.uuid4().hex[:8]
-    yield name
-    if name in r.table_list().run(conn):
-        r.table_drop(name).run(conn)
 
 
 def open_list(kernel: Kernel, table: str, name: str = "todo") -> tuple[str, Any]:
