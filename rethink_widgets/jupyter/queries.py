@@ -50,6 +50,36 @@ def describe(query: Any) -> QueryInfo:
     )
 
 
+def filter_fields(query: Any) -> dict[str, Any]:
+    """The fields every row of `query` has by its `filter({...})` steps with literal values, such as
+    `{"list": "work"}` for `r.table("todo").filter({"list": "work"})`: a row added to what the query shows needs
+    them."""
+    fields: dict[str, Any] = {}
+    for term in _chain(query):
+        if isinstance(term, ast.Filter) and len(term._args) == 2:
+            literal = _datum(term._args[1])
+            if isinstance(literal, dict):
+                fields = {**literal, **fields}  # a later filter (nearer the query's end) is read first
+    return fields
+
+
+_NOT_LITERAL = object()
+
+
+def _datum(term: Any) -> Any:
+    """The value of a term built from literals only (objects, arrays, strings, numbers ...), else `_NOT_LITERAL`."""
+    if isinstance(term, ast.Datum):
+        return term.data
+    if isinstance(term, ast.MakeObj):
+        values = {name: _datum(value) for name, value in term.optargs.items()}
+    elif isinstance(term, ast.MakeArray):
+        values = [_datum(value) for value in term._args]
+    else:
+        return _NOT_LITERAL
+    inner = values.values() if isinstance(values, dict) else values
+    return _NOT_LITERAL if any(value is _NOT_LITERAL for value in inner) else values
+
+
 def _chain(query: Any) -> Any:
     """The query and the terms it is built on, down to its table (first arguments only)."""
     term = query

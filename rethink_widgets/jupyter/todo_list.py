@@ -12,6 +12,7 @@ holds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import unicodedata
@@ -19,11 +20,12 @@ import uuid
 from typing import Any
 
 import traitlets
+from rethinkdb import errors
 
-from rethink_widgets.jupyter import messages
+from rethink_widgets.jupyter import connection, messages
 from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.messages import check_id
-from rethink_widgets.jupyter.queries import describe
+from rethink_widgets.jupyter.queries import QueryInfo, describe, filter_fields
 
 MAX_TEXT = 500
 MAX_SHOWN = 1000  # items sent to the views; a todo list longer than this is a table (use LiveTable)
@@ -79,6 +81,13 @@ class _OrderedIds:
 new_id = _OrderedIds()
 
 
+def _table_creation(info: QueryInfo, database: connection.Connector) -> Any:
+    """ReQL that creates the table of `info` when it is missing; its value says whether it did."""
+    r = database.r
+    db = r.db(info.db or database.default_db)
+    return r.branch(db.table_list().contains(info.table), False, db.table_create(info.table)["tables_created"].eq(1))
+
+
 class TodoList(LiveWidget):
     _esm = asset("todo_list.js")
 
@@ -115,10 +124,12 @@ class TodoList(LiveWidget):
         return f"TodoList({self.title}, {items}, {self.left} left{others}, {self.status})"
 
     async def add(self, text: str) -> str:
-        """Add an item; returns its id."""
+        """Add an item; returns its id. On a list of `filter({...})`, the item gets the filter's fields, so that it
+        is in the list."""
         r = self.database.r
         item_id = new_id()
-        item = {"id": item_id, "text": clean_text(text), "done": False, "created_at": r.now()}
+        fields = filter_fields(self.feed.query)
+        item = {**fields, "id": item_id, "text": clean_text(text), "done": False, "created_at": r.now()}
         await self._write(self._table().insert(item))
         return item_id
 
@@ -147,23 +158,36 @@ class TodoList(LiveWidget):
 
     # ---------------------------------------------------------------- the feed and the views
 
+    def _check_query(self, query: Any, database: connection.Connector) -> None:
+        """Create the table here, in the cell, when it is missing, so that a later cell on it (a LiveTable of the
+        same table) finds it."""
+        __tracebackhide__ = True
+        created = False
+        # Whatever goes wrong here (no answer, no such database, a race) the check below or the feed tells.
+        with contextlib.suppress(errors.ReqlError):
+            conn = database.connect_sync()
+            try:
+                created = _table_creation(describe(query), database).run(conn)
+            finally:
+                conn.close(noreply_wait=False)
+        if created:
+            print(f"rethink_widgets: created table {describe(query).name(database.default_db)}")
+        super()._check_query(query, database)
+
     def _say_waiting(self, missing: str) -> None:
-        if not missing.startswith("Table "):  # a missing table is no news: the feed creates it (`_prepare`)
+        if not missing.startswith("Table "):  # the feed creates a missing table (`_prepare`)
             super()._say_waiting(missing)
 
     async def _prepare(self, conn: Any) -> None:
-        """Create the table on first use (another kernel may create it at the same moment: that is fine)."""
-        info, r = self.feed.info, self.database.r
-        db = r.db(info.db or self.database.default_db)
-        if info.table in await db.table_list().run(conn):
-            return
+        """Create the table if the cell could not (the database did not answer then)."""
         try:
-            await db.table_create(info.table).run(conn)
-        except Exception as error:
-            if "already exists" not in str(error):
+            created = await _table_creation(self.feed.info, self.database).run(conn)
+        except errors.ReqlOpFailedError as error:
+            if "already exists" not in str(error):  # another kernel made it at the same moment: that is fine
                 raise
-            return
-        print(f"rethink_widgets: created table {self.title}")
+            created = False
+        if created:
+            print(f"rethink_widgets: created table {self.title}")
 
     def _draw(self) -> None:
         result = self.feed.result

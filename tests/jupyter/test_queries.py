@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rethinkdb import RethinkDB
 
-from rethink_widgets.jupyter.queries import describe
+from rethink_widgets.jupyter.queries import describe, filter_fields
 
 r = RethinkDB()
 
@@ -33,3 +33,11 @@ def test_not_a_query() -> None:
     with pytest.raises(TypeError, match="expected a ReQL query"):
         describe("todo")
     assert describe(r.expr([1, 2])).name("test") == "query"
+
+
+def test_filter_fields_are_the_literal_objects_filtered_on() -> None:
+    query = r.table("t").filter({"list": "work", "tags": ["a", 1], "owner": {"name": "ann"}}).between(1, 5)
+    assert filter_fields(query) == {"list": "work", "tags": ["a", 1], "owner": {"name": "ann"}}
+    assert filter_fields(r.table("t").filter({"due": r.now()})) == {}  # not a literal: nothing a row can carry
+    assert filter_fields(r.table("t").filter(r.row["list"] == "work")) == {}
+    assert filter_fields(r.table("t")) == {}

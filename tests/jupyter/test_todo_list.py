@@ -258,3 +258,20 @@ def test_clear_completed_keeps_to_the_lists_own_items(kernel: Kernel, conn: Any,
     )
     assert cell.text == "2", cell.error
     assert sorted(r.table(todo)["id"].run(conn)) == ["b1", "b2"]
+
+
+def test_an_item_added_to_a_filtered_list_is_in_it(kernel: Kernel, conn: Any, r: RethinkDB, todo: str) -> None:
+    cell = kernel.run(
+        f"work = TodoList(r.table('{todo}').filter({{'list': 'work'}})); await work.ready()\n"
+        "await work.add('send the report'); await work.wait_until(lambda w: w.total == 1)"
+    )
+    assert not cell.error, cell.error
+    assert f"rethink_widgets: created table test.{todo}" in cell.stdout
+    (item,) = r.table(todo).run(conn)
+    assert (item["list"], item["text"]) == ("work", "send the report")
+
+
+def test_a_todo_list_makes_its_table_in_its_cell(kernel: Kernel, todo: str) -> None:
+    # The next line of the cell (or the next cell of a Run All) finds the table: nothing waits for it.
+    cell = kernel.run(f"todo = TodoList(r.table('{todo}')); LiveTable(r.table('{todo}'))")
+    assert not cell.error and "waiting" not in cell.stderr, cell.stderr
