@@ -71,13 +71,12 @@ def _datum(term: Any) -> Any:
     if isinstance(term, ast.Datum):
         return term.data
     if isinstance(term, ast.MakeObj):
-        values = {name: _datum(value) for name, value in term.optargs.items()}
-    elif isinstance(term, ast.MakeArray):
-        values = [_datum(value) for value in term._args]
-    else:
-        return _NOT_LITERAL
-    inner = values.values() if isinstance(values, dict) else values
-    return _NOT_LITERAL if any(value is _NOT_LITERAL for value in inner) else values
+        fields = {name: _datum(value) for name, value in term.optargs.items()}
+        return _NOT_LITERAL if _NOT_LITERAL in fields.values() else fields
+    if isinstance(term, ast.MakeArray):
+        items = [_datum(value) for value in term._args]
+        return _NOT_LITERAL if _NOT_LITERAL in items else items
+    return _NOT_LITERAL
 
 
 def _chain(query: Any) -> Any:
