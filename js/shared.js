@@ -28,6 +28,10 @@ export const NOT_LIVE = {
     "Not live: this is the snapshot saved with the notebook; the running kernel does not have this widget " +
     "(an earlier run made it). Re-run this cell.",
   silent: "Not live: the kernel does not answer for this widget. Re-run this cell.",
+  // A front end that does not tell the kernel's status (no `kernel` on its widget manager) leaves two causes open.
+  unanswered:
+    "Not live for now: the kernel has not answered for a while. If it is running a long cell, this view catches " +
+    "up when the cell is done; if it restarted, re-run this cell.",
   disconnected: "Not live: the browser lost its connection to the kernel; reconnecting…",
 };
 export const BUSY = "The kernel is busy running a cell; this view catches up when the cell is done.";
@@ -115,8 +119,8 @@ export function watchKernel(model, root, notice, redraw) {
   function whySilent(kernel) {
     if (kernel === null) return heardAt ? NOT_LIVE.stopped : NOT_LIVE.snapshot;
     if (kernel && kernel.connectionStatus !== "connected") return NOT_LIVE.disconnected;
-    if (heardAt) return NOT_LIVE.silent;
-    return kernel ? NOT_LIVE.earlierRun : NOT_LIVE.snapshot;
+    if (kernel === undefined) return NOT_LIVE.unanswered;
+    return heardAt ? NOT_LIVE.silent : NOT_LIVE.earlierRun;
   }
 
   function tick() {
