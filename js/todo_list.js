@@ -13,7 +13,7 @@ const STYLE = SHARED_STYLE + OWN_STYLE;
 // The box for a new item. The kernel judges the text (empty, too long): a refusal comes back as the message and
 // the text stays to be fixed; the box empties when the kernel says the item was added. Replies go to every view of
 // the model: a request's reference carries this view's own mark.
-function entryBox(model) {
+function entryBox(model, request) {
   const input = element("input", { type: "text", placeholder: "What needs doing?", "aria-label": "New item" });
   const mark = Math.random().toString(36).slice(2);
   let adding = 0;
@@ -29,13 +29,13 @@ function entryBox(model) {
       adding += 1;
       const ref = `${mark}:${adding}`;
       pending.set(ref, input.value);
-      model.send({ type: "add", text: input.value, ref });
+      request({ type: "add", text: input.value, ref }, input.parentElement);
     }
   });
   return input;
 }
 
-function startEdit(model, li) {
+function startEdit(request, li) {
   const label = li.querySelector(".rw-text");
   if (!label || li.querySelector("input[type=text]")) return;
   const editor = element("input", { type: "text", "aria-label": "Edit item" });
@@ -46,7 +46,7 @@ function startEdit(model, li) {
   const finish = (save) => {
     if (done) return;
     done = true;
-    if (save && editor.value !== li.item.text) model.send({ type: "edit", id: li.item.id, text: editor.value });
+    if (save && editor.value !== li.item.text) request({ type: "edit", id: li.item.id, text: editor.value }, li);
     label.textContent = li.item.text;
     editor.replaceWith(label);
   };
@@ -57,17 +57,17 @@ function startEdit(model, li) {
   editor.addEventListener("blur", () => finish(true));
 }
 
-function makeItem(model) {
+function makeItem(request) {
   const li = element("li");
   const box = element("input", { type: "checkbox" });
-  box.addEventListener("change", () => model.send({ type: "toggle", id: li.item.id, done: box.checked }));
+  box.addEventListener("change", () => request({ type: "toggle", id: li.item.id, done: box.checked }, li));
   const label = element("span", { class: "rw-text", tabindex: "0" });
-  label.addEventListener("dblclick", () => startEdit(model, li));
+  label.addEventListener("dblclick", () => startEdit(request, li));
   label.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === "F2") startEdit(model, li);
+    if (event.key === "Enter" || event.key === "F2") startEdit(request, li);
   });
   const remove = element("button", { "aria-label": "Delete item", title: "Delete" }, "✕");
-  remove.addEventListener("click", () => model.send({ type: "delete", id: li.item.id }));
+  remove.addEventListener("click", () => request({ type: "delete", id: li.item.id }, li));
   li.append(box, label, remove);
   return li;
 }
@@ -91,15 +91,27 @@ function render({ model, el }) {
   head.append(title, status);
   const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
   const entry = element("div", { class: "rw-bar" });
-  entry.append(entryBox(model));
+  const message = element("div", { class: "rw-message", role: "alert" });
+  // A refusal shows next to what it concerns: the item acted on, the new item's box, or "Clear completed".
+  let concerned = null;
+  function request(content, where) {
+    concerned = where;
+    model.send(content);
+  }
+  function placeMessage() {
+    message.textContent = model.get("message");
+    const item = concerned && concerned.tagName === "LI";
+    if (item && concerned.parentElement === list) concerned.append(message);
+    else ((!item && concerned) || foot).after(message); // an item gone meanwhile: below the list
+  }
+  entry.append(entryBox(model, request));
   const list = element("ul", { "aria-label": "Items" });
   const others = element("div", { class: "rw-others" });
   const foot = element("div", { class: "rw-bar" });
   const left = element("span", { class: "rw-left" });
   const clear = element("button", {}, "Clear completed");
-  clear.addEventListener("click", () => model.send({ type: "clear_completed" }));
+  clear.addEventListener("click", () => request({ type: "clear_completed" }, foot));
   foot.append(left, clear);
-  const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
   root.append(head, troubleBox, entry, list, others, foot, message, offline);
   el.append(root);
@@ -122,18 +134,16 @@ function render({ model, el }) {
     others.hidden = !!problem || skipped === 0;
     others.textContent = `${plural(skipped, "document")} ${skipped === 1 ? "is not a todo item" : "are not todo items"}`
       + " (no `text` string): not shown.";
-    message.textContent = model.get("message");
     // Items are kept by key, so an item being edited survives changes to the others.
-    reconcile(list, model.get("items_shown"), () => makeItem(model), fillItem);
+    reconcile(list, model.get("items_shown"), () => makeItem(request), fillItem);
+    placeMessage();
   }
 
   model.on("change:version", () => {
     kernel.heard();
     draw();
   });
-  model.on("change:message", () => {
-    message.textContent = model.get("message");
-  });
+  model.on("change:message", placeMessage);
   draw();
   return kernel.stop;
 }

@@ -57,15 +57,16 @@ def test_invalid_input_shows_a_message(lab: Lab, conn: Any, r: RethinkDB, todo: 
     editor = item.locator("input[aria-label='Edit item']")
     editor.fill("   ")
     editor.press("Enter")
-    expect(page.locator(".rw-todo .rw-message")).to_have_text("A todo needs some text.", timeout=TIMEOUT)
-    expect(item).to_contain_text("fine")
+    # Next to the item it concerns.
+    expect(item.locator(".rw-message")).to_have_text("A todo needs some text.", timeout=TIMEOUT)
+    expect(item.locator(".rw-text")).to_have_text("fine")
     assert [d["text"] for d in r.table(todo).run(conn)] == ["fine"]
 
 
 def test_the_new_item_box_refuses_with_a_message(lab: Lab, conn: Any, r: RethinkDB, todo: str, page: Page) -> None:
     show(page, lab, todo)
     box = page.locator(".rw-todo input[aria-label='New item']")
-    message = page.locator(".rw-todo .rw-message")
+    message = page.locator(".rw-todo .rw-bar:has(input[aria-label='New item']) + .rw-message")  # under the box
     add(page, "   ")
     expect(message).to_have_text("A todo needs some text.", timeout=TIMEOUT)
     long = "x" * 501
