@@ -1,8 +1,10 @@
 // LiveTable's view: a scrolling grid of the rows the kernel keeps, drawing the window of them the kernel sends, and
-// sending edits back as requests (see messages.py). Everything shown comes from synced traits, so a reload or a second
-// view draws the same table. Parts, top to bottom: the bar (title, status, filter), the grid (sorting by a header,
-// editing a cell, deleting a row), the box that adds a row, then the message and the "not live" notice. A widget in
-// trouble (an error, or waiting for its table) says so under the bar, in place of the grid and its controls.
+// sending edits back as requests (see messages.py). Each view scrolls on its own: it draws the first rows (synced)
+// until it asks for rows of its own, which the kernel sends it by message; all else shown comes from synced traits, so
+// a reload or a second view draws the same table at once. Parts, top to bottom: the bar (title, status, filter), the
+// grid (sorting by a header, editing a cell, deleting a row), the box that adds a row, then the message and the "not
+// live" notice. A widget in trouble (an error, or waiting for its table) says so under the bar, in place of the grid
+// and its controls.
 
 import { element, plural, trouble, watchKernel } from "./shared.js";
 import OWN_STYLE from "./live_table.css";
@@ -27,7 +29,6 @@ function filterBox(model) {
     clearTimeout(typing);
     typing = setTimeout(() => {
       model.set("filter", filter.value);
-      model.set("window", [0, Math.min(MAX_WINDOW, 2 * MARGIN)]);
       model.save_changes();
     }, 200);
   });
@@ -60,12 +61,14 @@ function drawProgress(bar, model) {
 // ---------------------------------------------------------------- the grid
 
 // regular-table (a kept library, bundled) draws only the rows in sight and asks for the cells it needs; the view
-// asks the kernel for a window of rows around them (`window`), and draws what the kernel sends (`window_rows`).
+// draws them from the first rows (`window_rows`) or from its own window of rows, which it asks the kernel for
+// (`window`) when those do not hold them, and which the kernel sends it (`rows`) then and whenever they change.
 const ROW_HEIGHT = 24; // px, as the CSS sets it
 const MAX_HEIGHT = 400; // px: the scroll area's height, or less when the rows fit
 const MARGIN = 100; // rows asked for above and below those in sight, so a scroll rarely waits for the kernel
 const MAX_WINDOW = 1000; // as the kernel allows
 const UNDO_MS = 8000; // how long "Row deleted. Undo" stays
+const RENEW_MS = 30_000; // a view asks for its window again when rows come this long after it asked (view_windows.py)
 
 // The custom element is defined once per page, however many times the bundle is loaded.
 async function gridElement() {
@@ -97,7 +100,6 @@ function sortBy(model, column, add) {
     sort = !alone ? [[column, "asc"]] : next ? [[column, next]] : [];
   }
   model.set("sort", sort);
-  model.set("window", [0, Math.min(MAX_WINDOW, 2 * MARGIN)]);
   model.save_changes();
 }
 
@@ -119,20 +121,50 @@ function grid(model, table) {
   box.append(note);
   let flashed = -1; // the version whose changed rows flashed already
 
-  const windowRows = () => ({ start: model.get("window_start"), rows: model.get("window_rows") });
+  const view = Math.random().toString(36).slice(2); // this view's name in its requests
+  let own = null; // {start, rows, changed}: this view's own window, as the kernel last sent it
+  let asked = null; // [start, stop]: the window last asked for
+  let askedAt = 0;
+  const first = () => ({ start: 0, rows: model.get("window_rows"), changed: model.get("changed") });
+  let drawn = first(); // the rows the grid shows, which clicks and notes refer to
+  const windowRows = () => drawn;
   const columnsShown = () => [...model.get("columns"), ...(model.get("editable") ? [null] : [])];
 
-  // Ask for the rows around y0..y1 unless they are here or asked for already.
-  function want(y0, y1) {
-    const { start, rows } = windowRows();
-    const count = model.get("matched");
-    const stop = Math.min(y1, count);
-    if (y0 >= start && stop <= start + rows.length) return;
-    const [asked, upTo] = model.get("window");
-    if (y0 >= asked && stop <= upTo) return;
-    const from = Math.max(0, y0 - MARGIN);
-    model.set("window", [from, Math.min(from + MAX_WINDOW, y1 + MARGIN)]);
-    model.save_changes();
+  // The rows to draw y0..y1 from: this view's own when they hold them, else the first rows when they do; else it
+  // asks for them, and draws what it has meanwhile.
+  function rowsFor(y0, y1) {
+    const stop = Math.min(y1, model.get("matched"));
+    const holds = (window) => window && y0 >= window.start && stop <= window.start + window.rows.length;
+    if (holds(own)) return own;
+    if (holds(first())) return first();
+    if (!(asked && y0 >= asked[0] && stop <= asked[1])) {
+      const from = Math.max(0, y0 - MARGIN);
+      ask([from, Math.min(from + MAX_WINDOW, y1 + MARGIN)]);
+    }
+    return own || first();
+  }
+
+  function ask(window) {
+    asked = window;
+    askedAt = Date.now();
+    model.send({ type: "window", view, start: window[0], stop: window[1] });
+  }
+
+  // Rows for this view come before the update they belong to, which draws them.
+  model.on("msg:custom", (msg) => {
+    if (msg?.type !== "rows") return;
+    const mine = msg.windows[view];
+    if (mine) {
+      own = mine;
+      if (asked && Date.now() - askedAt > RENEW_MS) ask(asked); // still here: the kernel forgets a silent view
+    } else if (own && !msg.kept.includes(view)) {
+      own = asked = null; // forgotten (too many views, or silent too long): asks again as it draws
+    }
+  });
+
+  // When the view goes away, the kernel forgets its window.
+  function goodbye() {
+    if (asked || own) model.send({ type: "goodbye", view });
   }
 
   function deleteButton(row) {
@@ -151,8 +183,8 @@ function grid(model, table) {
   table.setDataListener(
     (x0, y0, x1, yEnd) => {
       const y1 = Math.min(yEnd, model.get("matched"));
-      want(y0, y1);
-      const { start, rows } = windowRows();
+      drawn = rowsFor(y0, y1);
+      const { start, rows } = drawn;
       const columns = columnsShown();
       const data = [];
       for (let x = x0; x < Math.min(x1, columns.length); x++) {
@@ -175,9 +207,10 @@ function grid(model, table) {
     const { start, rows } = windowRows();
     const columns = columnsShown();
     const keys = sortKeys(model);
-    const changed = new Set(model.get("changed"));
     const flash = flashed !== model.get("version");
     flashed = model.get("version");
+    const changed = new Set(flash ? drawn.changed : []);
+    if (flash && own) own.changed = []; // its rows flash once, with the update they came before
     for (const th of table.querySelectorAll("thead th")) {
       const column = columns[table.getMeta(th)?.x];
       const at = column ? keys.findIndex(([name]) => name === column) : -1;
@@ -317,7 +350,7 @@ function grid(model, table) {
   function toTop() {
     table.scrollTop = 0;
   }
-  return { box, draw, toTop };
+  return { box, draw, toTop, goodbye };
 }
 
 // ---------------------------------------------------------------- adding a row
@@ -408,7 +441,10 @@ async function render({ model, el }) {
   model.on("change:message", drawStatus);
   table.draw();
   drawStatus();
-  return kernel.stop;
+  return () => {
+    table.goodbye();
+    kernel.stop();
+  };
 }
 
 export default { render };

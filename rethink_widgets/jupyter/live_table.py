@@ -3,8 +3,8 @@
     LiveTable(r.table("todo"))
     LiveTable(r.table("scores").order_by(index=r.desc("score")).limit(10))
 
-The kernel holds the whole result; views get the window of it they show (`window_rows`), so a million-row table stays
-responsive.
+The kernel holds the whole result; each view gets the window of it that it shows (its own: see view_windows.py), so a
+million-row table stays responsive and two views of it scroll independently.
 An edit names the row's key and the revision the person saw: when the row changed meanwhile, the write is refused
 and the view says so, and the database checks the same thing atomically, so no update is ever lost.
 """
@@ -24,12 +24,12 @@ from rethink_widgets.jupyter.filtering import cell_text
 from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
+from rethink_widgets.jupyter.view_windows import MAX_WINDOW, ViewWindows
 
 if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
     import pandas
 
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
-MAX_WINDOW = 1000  # rows a view may ask for at once
 SNAPSHOT_ROWS = 100  # rows a saved notebook keeps for readers that cannot draw the widget
 
 
@@ -37,12 +37,10 @@ class LiveTable(LiveWidget):
     _esm = asset("live_table.js")
 
     columns = traitlets.List(traitlets.Unicode(), help="Column names, in display order.").tag(sync=True)
-    window = traitlets.List(
-        traitlets.Int(), help="[start, stop]: the rows (from 0, in display order) a view shows; set by views."
-    ).tag(sync=True)
-    window_start = traitlets.Int(0, help="Where `window_rows` start: the window they were read for.").tag(sync=True)
     window_rows = traitlets.List(
-        traitlets.Dict(), help="The rows in the window: {key, rev, cells}, cells as JSON values."
+        traitlets.Dict(),
+        help="The first `page_size` rows in display order, {key, rev, cells} with cells as JSON values: what a view "
+        "draws until it asks for rows of its own, and what a notebook saved with its widget state shows.",
     ).tag(sync=True)
     total = CurrentCount(lambda table: len(table.feed.result), help="Rows in the result.").tag(sync=True)
     matched = CurrentCount(lambda table: len(table.view), help="Rows that pass the filter.").tag(sync=True)
@@ -53,7 +51,7 @@ class LiveTable(LiveWidget):
     filter = traitlets.Unicode("", help="Show only rows with a cell containing this text (any case).").tag(sync=True)
     rate = traitlets.Float(0.0, help="Changes per second over the last second.").tag(sync=True)
     changed = traitlets.List(
-        traitlets.Unicode(), help="Keys of the rows in the window changed since the last update."
+        traitlets.Unicode(), help="Keys of the rows in `window_rows` changed since the last update."
     ).tag(sync=True)
     editable = traitlets.Bool(True, help="Whether views offer editing (only when rows map to a table).").tag(sync=True)
     key_column = traitlets.Unicode("", help="The primary key's column, when rows have one.").tag(sync=True)
@@ -82,20 +80,13 @@ class LiveTable(LiveWidget):
         self._pending: set[str] = set()
         self._decay: asyncio.TimerHandle | None = None
         self._deleted: Any = None  # the document last deleted from a view, as the database held it, for an undo
-        super().__init__(query, conn=conn, window=[0, page_size], columns=columns or [])
+        self._page_size = page_size
+        self._windows = ViewWindows()
+        super().__init__(query, conn=conn, columns=columns or [])
         self.editable = editable and self.feed.info.editable
-        self.observe(self._view_changed, names=["window", "sort", "filter"])
+        self.observe(self._view_changed, names=["sort", "filter"])
 
     # Views set these; a view that sends nonsense gets a clear error, and the table keeps what it had.
-    @traitlets.validate("window")
-    def _valid_window(self, proposal: Any) -> list[int]:
-        window = proposal["value"]
-        if not (len(window) == 2 and 0 <= window[0] <= window[1] <= window[0] + MAX_WINDOW):
-            raise traitlets.TraitError(
-                f"window must be [start, stop] with 0 <= start <= stop <= start + {MAX_WINDOW}, not {window!r}"
-            )
-        return list(window)
-
     @traitlets.validate("sort")
     def _valid_sort(self, proposal: Any) -> list[list[str]]:
         sort = proposal["value"]
@@ -189,13 +180,12 @@ class LiveTable(LiveWidget):
 
     def _draw(self) -> None:
         result = self.feed.result
-        start, stop = self.window
-        keys = self.view.window(start, stop)
+        keys = self.view.window(0, self._page_size)
         self.key_column = result.primary_key or ""
         self.columns = self._fixed_columns or self._inferred_columns()
-        self.window_start = start
         self.window_rows = [self._row(key, self.columns) for key in keys]
         self.changed = [key for key in keys if key in self._pending]
+        self._send_windows()  # now, before the state set here goes out: views draw when it comes, rows in hand
         self._pending.clear()
         self.total = len(result)
         self.matched = len(self.view)
@@ -205,6 +195,22 @@ class LiveTable(LiveWidget):
             if self._decay is not None:
                 self._decay.cancel()
             self._decay = self._loop.call_later(1.05, self._throttle.poke)
+
+    def _send_windows(self) -> None:
+        """Send each view that asked for rows of its own those rows, when they are not what it has."""
+        now = self._loop.time()
+        columns = self.columns
+        windows = {}
+        for view, window in self._windows.items():
+            keys = self.view.window(window.start, window.stop)
+            shown = (window.start, tuple(columns), tuple((key, self.feed.result.revision(key)) for key in keys))
+            if self._windows.send(view, shown, now):
+                rows = [self._row(key, columns) for key in keys]
+                changed = [key for key in keys if key in self._pending]
+                windows[view] = {"start": window.start, "rows": rows, "changed": changed}
+        message = self._windows.message(windows)
+        if message is not None:
+            self.send(message.to_json())
 
     def _inferred_columns(self) -> list[str]:
         key = self.feed.result.primary_key
@@ -226,7 +232,16 @@ class LiveTable(LiveWidget):
             messages.DeleteRow: self._delete,
             messages.InsertRow: self._insert,
             messages.UndoDelete: self._undo_delete,
+            messages.ShowWindow: self._show_window,
+            messages.Goodbye: self._goodbye,
         }
+
+    async def _show_window(self, request: messages.ShowWindow) -> None:
+        self._windows.ask(request.view, request.start, request.stop, self._loop.time())
+        self._throttle.poke()  # the rows show at once
+
+    async def _goodbye(self, request: messages.Goodbye) -> None:
+        self._windows.forget(request.view)
 
     def _writable(self) -> None:
         if not self.editable:

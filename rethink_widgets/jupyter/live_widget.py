@@ -2,8 +2,9 @@
 
 The kernel is the truth: the feed's result lives here, and views draw from synced traits, so a page reload or a
 second view needs nothing special. Updates are coalesced: the first change after a quiet spell goes out at once,
-later ones at most `UPDATES_PER_SECOND` times a second, each one a single comm message holding the current state,
-so a view that missed a message is made whole by the next one.
+later ones at most `UPDATES_PER_SECOND` times a second, each one a single comm message holding the current state
+(a LiveTable's views that asked for rows of their own get them in one more, see view_windows.py), so a view that
+missed a message is made whole by the next one.
 
 Front-end messages may be handled on a subshell thread (JupyterLab 4.4+ with ipykernel 7): state updates and
 requests alike are handed to the loop the widget was made on, where all state changes, observers and database work
@@ -65,6 +66,7 @@ class Budget:
         return slot - now
 
 
+# At most two messages an update (a LiveTable's views' own rows, then the state): 800 a second, under the limit.
 KERNEL_BUDGET = Budget(per_second=400)
 
 
@@ -272,7 +274,7 @@ class LiveWidget(anywidget.AnyWidget):
     def _received(self, _: Any, content: Any, buffers: Any) -> None:
         """A view's message (see messages.py). A hello is answered at once on this thread: on a subshell (ipykernel
         routes a comm's messages to the subshell it last sent from) even while a cell keeps the loop busy. Requests
-        are carried out in turn on the loop."""
+        are carried out on the loop, in turn when they write."""
         if messages.is_hello(content):
             if self.comm is not None:  # not closed
                 self.send(messages.Live().to_json())
@@ -288,8 +290,11 @@ class LiveWidget(anywidget.AnyWidget):
     async def _handle(self, content: Any) -> None:
         handlers = self._handlers()
         try:
-            async with self._requests:
-                request = messages.parse(content, handlers)
+            request = messages.parse(content, handlers)
+            if request.in_turn:
+                async with self._requests:
+                    await handlers[type(request)](request)
+            else:
                 await handlers[type(request)](request)
         except (ValueError, TypeError) as error:  # refused, and this says why
             self.message = str(error)

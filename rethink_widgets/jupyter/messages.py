@@ -1,9 +1,9 @@
 """The messages a live widget's views (js/live_table.js, js/todo_list.js) and the kernel send each other.
 
 They travel as anywidget custom messages on the widget's comm, JSON objects named by their `type`. The state views
-draw (rows, status, page, sort, message ...) travels as synced traits instead; these are the handshake and the
-requests. Each request is carried out in the order the views sent it; one the kernel refuses leaves the reason in
-the widget's `message` trait, and views redraw from the kernel's state.
+draw (rows, status, sort, message ...) travels as synced traits instead; these are the handshake, the requests and
+the rows each LiveTable view asked for. Each request that writes is carried out in the order the views sent it; one
+the kernel refuses leaves the reason in the widget's `message` trait, and views redraw from the kernel's state.
 
 Every widget (a view asks when it is drawn and every few seconds while it hears nothing else; no answer while the
 kernel could give one means the kernel no longer has the widget, see js/shared.js):
@@ -16,6 +16,19 @@ LiveTable (a row is named by its `key` and the revision `rev` the person saw; a 
     view -> kernel   delete             {type, key, rev}                delete the row
     view -> kernel   insert             {type, text}                    add a row given as a JSON object's text
     view -> kernel   undo_delete        {type, key}                     put back the row last deleted from a view
+
+LiveTable's views each ask for the rows they show, so two views of one table scroll independently (see
+view_windows.py). A view names itself by an id it makes up; until it asks, it draws the synced first rows. Every view
+gets every message, and takes only what is addressed to it:
+    view -> kernel   window             {type, view, start, stop}       send me the rows from start to stop (from 0,
+                                                                        in display order), now and as they change
+    view -> kernel   goodbye            {type, view}                    I went away: forget my window
+    kernel -> view   rows               {type, windows, kept}           windows: {view: {start, rows, changed}} for
+                                                                        each view whose rows are new (rows as in
+                                                                        `window_rows`, changed: keys of rows changed
+                                                                        since the last update); kept: the views whose
+                                                                        windows the kernel keeps (one not among them
+                                                                        was forgotten and asks again)
 
 TodoList (an item is named by its `id`, a string or a number):
     view -> kernel   add                {type, text, ref?}              add an item; `ref` names this request
@@ -68,6 +81,9 @@ class Request:
     """A message from a view; `from_json` checks the fields its type needs."""
 
     kind: ClassVar[str]
+    # Carried out after the requests sent before it (writes); one that only changes what its view is sent does not
+    # wait for them: a view keeps scrolling while an edit is written.
+    in_turn: ClassVar[bool] = True
 
     @classmethod
     def from_json(cls, content: Mapping[str, Any]) -> Self:
@@ -122,6 +138,31 @@ class UndoDelete(Request):
     @classmethod
     def from_json(cls, content: Mapping[str, Any]) -> Self:
         return cls(_field(content, cls.kind, "key", str))
+
+
+@dataclass(frozen=True)
+class ShowWindow(Request):
+    kind: ClassVar[str] = "window"
+    in_turn: ClassVar[bool] = False
+    view: str
+    start: int
+    stop: int
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        view = _field(content, cls.kind, "view", str)
+        return cls(view, _field(content, cls.kind, "start", int), _field(content, cls.kind, "stop", int))
+
+
+@dataclass(frozen=True)
+class Goodbye(Request):
+    kind: ClassVar[str] = "goodbye"
+    in_turn: ClassVar[bool] = False
+    view: str
+
+    @classmethod
+    def from_json(cls, content: Mapping[str, Any]) -> Self:
+        return cls(_field(content, cls.kind, "view", str))
 
 
 @dataclass(frozen=True)
@@ -194,6 +235,16 @@ class Live(Reply):
 class Added(Reply):
     kind: ClassVar[str] = "added"
     ref: str | None
+
+
+@dataclass(frozen=True)
+class Rows(Reply):
+    kind: ClassVar[str] = "rows"
+    windows: dict[str, dict[str, Any]]  # by view id: {start, rows, changed}
+    kept: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.kind, "windows": self.windows, "kept": self.kept}  # not copied, as asdict would
 
 
 # ---------------------------------------------------------------- fields

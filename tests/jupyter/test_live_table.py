@@ -56,10 +56,7 @@ def test_sort_filter_and_windows(kernel: Kernel, people: str) -> None:
     comm = open_table(kernel, f"LiveTable(r.table('{people}'), page_size=50)")
     state = kernel.state(comm)
     assert (state["total"], state["matched"], len(state["window_rows"])) == (120, 120, 50)
-    kernel.send_update(comm, {"window": [100, 150]})
-    kernel.wait_for(lambda: cells(kernel.state(comm), "id") == list(range(100, 120)), what="the last 20 rows")
-    assert kernel.state(comm)["window_start"] == 100
-    kernel.send_update(comm, {"window": [0, 50], "sort": ["age", "desc"]})
+    kernel.send_update(comm, {"sort": ["age", "desc"]})
     kernel.wait_for(lambda: cells(kernel.state(comm), "age")[0] == 49, what="sorted by age")
     ages = cells(kernel.state(comm), "age")
     assert ages == sorted(ages, reverse=True)
@@ -299,16 +296,10 @@ def test_requests_handled_on_a_subshell_thread(kernel: Kernel, conn: Any, r: Ret
 
 def test_bad_input_from_a_view_or_python(kernel: Kernel, people: str) -> None:
     comm = open_table(kernel, f"LiveTable(r.table('{people}'), page_size=10)")
-    for window in ([-3, 5], [5, 2], [0, 1001], [0]):
-        kernel.send_update(comm, {"message": "", "window": window})
-        kernel.wait_for(lambda: "window must be" in kernel.state(comm)["message"], what=f"the refusal of {window}")
-        assert kernel.state(comm)["window"] == [0, 10]  # the kernel's value, sent back to the view
     for sort in (["age", "sideways"], [["age", "asc"], ["age", "desc"]], [["age"]], "age"):
         kernel.send_update(comm, {"message": "", "sort": sort})
         kernel.wait_for(lambda: "sort must be" in kernel.state(comm)["message"], what=f"the refusal of {sort}")
-    kernel.send_update(comm, {"window": [10, 20]})
-    kernel.wait_for(lambda: cells(kernel.state(comm), "id")[0] == 10, what="the next 10 rows")
-    assert kernel.run("t.window, t.sort").text == "([10, 20], [])"
+    assert kernel.run("t.sort").text == "[]"
     assert "page_size must be a whole number" in kernel.run(f"LiveTable(r.table('{people}'), page_size=0)").error
     assert kernel.run("LiveTable('people')").error.startswith("TypeError: expected a ReQL query")
     kernel.run("import asyncio")
