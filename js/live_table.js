@@ -2,9 +2,9 @@
 // sending edits back as requests (see messages.py). Each view scrolls on its own: it draws the first rows (synced)
 // until it asks for rows of its own, which the kernel sends it by message; all else shown comes from synced traits, so
 // a reload or a second view draws the same table at once. Parts, top to bottom: the bar (title, status, filter), the
-// grid (sorting by a header, editing a cell, deleting a row), the box that adds a row, then the message and the "not
-// live" notice. A widget in trouble (an error, or waiting for its table) says so under the bar, in place of the grid
-// and its controls.
+// grid (sorting by a header, editing a cell, showing a nested value whole, deleting a row), the box that adds a row,
+// then the message and the "not live" notice. A widget in trouble (an error, or waiting for its table) says so under
+// the bar, in place of the grid and its controls.
 
 import { element, plural, trouble, watchKernel } from "./shared.js";
 import OWN_STYLE from "./live_table.css";
@@ -12,10 +12,32 @@ import SHARED_STYLE from "./widgets.css";
 
 const STYLE = SHARED_STYLE + OWN_STYLE;
 
+// A cell's value as text: the text it is edited as (a time's is its ISO 8601 text, which the kernel reads back).
 function cellText(value) {
   if (value === undefined) return "";
   if (typeof value === "string") return value;
   return JSON.stringify(value);
+}
+
+// ---------------------------------------------------------------- times
+
+// A time comes as ISO 8601 text in its own offset (its row lists it in `times`). It reads in the browser's time
+// zone, in one fixed form whatever the locale, 2024-05-01 14:30:00 (milliseconds only when it has some); its tooltip
+// has the ISO text with the original offset.
+const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const pad = (number, digits = 2) => String(number).padStart(digits, "0");
+
+function localTime(iso) {
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return iso;
+  const date = `${pad(when.getFullYear(), 4)}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
+  const time = `${pad(when.getHours())}:${pad(when.getMinutes())}:${pad(when.getSeconds())}`;
+  const millis = when.getMilliseconds();
+  return `${date} ${time}${millis ? `.${pad(millis, 3)}` : ""}`;
+}
+
+function isTime(row, column) {
+  return !!row.times && row.times.includes(column) && typeof row.cells[column] === "string";
 }
 
 // ---------------------------------------------------------------- the bar
@@ -103,11 +125,22 @@ function sortBy(model, column, add) {
   model.save_changes();
 }
 
-function cellKind(value) {
+function cellKind(row, column) {
+  const value = row.cells[column];
   if (value === undefined) return "missing";
   if (value === null) return "null";
+  if (isTime(row, column)) return "time";
   if (typeof value === "object") return "nested";
   return typeof value; // number, boolean, string
+}
+
+// What a cell's tooltip says: the whole value (a long one is cut short in the cell, a nested one shown on one line),
+// and for a time where it is from.
+function cellTitle(row, column) {
+  const value = row.cells[column];
+  const kind = cellKind(row, column);
+  if (kind === "time") return `${value} (shown in ${TIME_ZONE} time)`;
+  return kind === "nested" ? JSON.stringify(value, null, 2) : cellText(value);
 }
 
 function grid(model, table) {
@@ -120,6 +153,7 @@ function grid(model, table) {
   note.hidden = true;
   box.append(note);
   let flashed = -1; // the version whose changed rows flashed already
+  const values = nestedValues(table, box, cellAt);
 
   const view = Math.random().toString(36).slice(2); // this view's name in its requests
   let own = null; // {start, rows, changed}: this view's own window, as the kernel last sent it
@@ -177,6 +211,9 @@ function grid(model, table) {
     if (!row) return "";
     if (column === null) return deleteButton(row);
     if (editing && editing.key === row.key && editing.column === column) return editing.input;
+    const kind = cellKind(row, column);
+    if (kind === "time") return localTime(row.cells[column]);
+    if (kind === "nested") return values.cell(row, column);
     return cellText(row.cells[column]);
   }
 
@@ -235,26 +272,31 @@ function grid(model, table) {
       }
       for (const td of tr.querySelectorAll("td")) {
         const column = columns[table.getMeta(td)?.x];
-        const value = row && column ? row.cells[column] : undefined;
-        td.dataset.kind = column === null ? "actions" : row ? cellKind(value) : "loading";
-        // The whole value on hover: a long one is cut short, a nested one shown on one line.
-        td.title = !column || !row ? "" : cellKind(value) === "nested" ? JSON.stringify(value, null, 2) : cellText(value);
+        td.dataset.kind = column === null ? "actions" : row ? cellKind(row, column) : "loading";
+        td.title = !column || !row ? "" : cellTitle(row, column);
         const editable = model.get("editable") && column && column !== model.get("key_column");
-        if (editable) td.tabIndex = 0; // keyboard users edit with Enter or F2
+        // Keyboard users edit with Enter or F2, and show a nested value whole with Space.
+        if (editable || td.dataset.kind === "nested") td.tabIndex = 0;
         else td.removeAttribute("tabindex");
       }
     }
     placeNote();
+    values.place();
   });
+
+  // The drawn cell of row `key`'s `column`, if it is in sight.
+  function drawnCell(key, column) {
+    return [...table.querySelectorAll("tbody td")].find((td) => {
+      const at = cellAt(td);
+      return at && at.row.key === key && at.column === column;
+    });
+  }
 
   // The kernel's refusal of this view's edit shows next to the cell (as well as below the grid), while in sight.
   function placeNote() {
     const { rows } = windowRows();
     if (edited && rows.some((row) => row.key === edited.key && row.rev !== edited.rev)) edited = null; // written
-    const td = noted && [...table.querySelectorAll("tbody td")].find((cell) => {
-      const at = cellAt(cell);
-      return at && at.row.key === noted.key && at.column === noted.column;
-    });
+    const td = noted && drawnCell(noted.key, noted.column);
     note.hidden = !td;
     if (!td) return;
     const cellBox = td.getBoundingClientRect();
@@ -287,6 +329,7 @@ function grid(model, table) {
     if (!at || editing || !model.get("editable") || at.column === model.get("key_column")) return;
     noted = null;
     placeNote();
+    values.close();
     const { row, column } = at;
     const input = element("input", { "aria-label": `New value of ${column}` });
     const before = cellText(row.cells[column]);
@@ -316,21 +359,28 @@ function grid(model, table) {
   }
 
   table.addEventListener("click", (event) => {
+    if (event.target.closest(".rw-expand")) return values.toggle(event.target.closest("td"), false);
     const th = event.target.closest("thead th");
     if (!th || event.target.classList.contains("rt-column-resize")) return;
     const column = columnsShown()[table.getMeta(th)?.x];
     if (column) sortBy(model, column, event.shiftKey);
   });
-  table.addEventListener("dblclick", (event) => edit(event.target.closest("tbody td")));
+  table.addEventListener("dblclick", (event) => {
+    if (!event.target.closest(".rw-expand")) edit(event.target.closest("tbody td"));
+  });
   table.addEventListener("keydown", (event) => {
     const th = event.target.closest?.("thead th");
+    const td = event.target.matches?.("tbody td") ? event.target : null;
     if (th && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
       const column = columnsShown()[table.getMeta(th)?.x];
       if (column) sortBy(model, column, event.shiftKey);
-    } else if (event.target.matches?.("tbody td") && (event.key === "Enter" || event.key === "F2")) {
+    } else if (td && (event.key === "Enter" || event.key === "F2")) {
       event.preventDefault();
-      edit(event.target);
+      edit(td);
+    } else if (td && td.dataset.kind === "nested" && event.key === " ") {
+      event.preventDefault();
+      values.toggle(td, true);
     }
   });
 
@@ -350,7 +400,110 @@ function grid(model, table) {
   function toTop() {
     table.scrollTop = 0;
   }
-  return { box, draw, toTop, goodbye };
+  return { box, draw, toTop, goodbye, stop: values.close };
+}
+
+// A nested value shows on one line in its cell, after a ▸ toggle; the toggle (or Space on the cell) opens a panel
+// under the cell with the value pretty-printed, as text. The panel follows its row (by key) as rows move, and closes
+// when its cell is no longer drawn, by Escape, a click elsewhere or the toggle. `cellAt(td)` is the row and column
+// a drawn cell shows.
+function nestedValues(table, box, cellAt) {
+  const panel = element("pre", { class: "rw-value", tabindex: "0", role: "region" });
+  panel.hidden = true;
+  box.append(panel);
+  let open = null; // {key, column} of the value shown whole
+  // Each nested cell's content while it is drawn, kept as long as it shows the same value: a redraw then neither
+  // replaces its toggle (which would lose a click that spans it) nor builds it anew.
+  const contents = new Map();
+  const id = (key, column) => JSON.stringify([key, column]);
+  const isOpen = (at) => !!open && open.key === at.row.key && open.column === at.column;
+
+  function cell(row, column) {
+    const text = cellText(row.cells[column]);
+    let content = contents.get(id(row.key, column));
+    if (!content || content.text !== text) {
+      const node = element("span");
+      // The toggle's ▸ or ▾ is drawn by the CSS, so the cell's text is the value's.
+      node.append(element("button", { type: "button", class: "rw-expand", tabindex: "-1" }), text);
+      content = { text, node };
+      contents.set(id(row.key, column), content);
+    }
+    return content.node;
+  }
+
+  function cells() {
+    return [...table.querySelectorAll("tbody td[data-kind='nested']")];
+  }
+
+  // Each nested cell's toggle says whether its value is open; the panel sits under the open one (over it when there
+  // is no room below), or closes when that is not drawn.
+  function place() {
+    for (const [key, content] of contents) if (!content.node.isConnected) contents.delete(key);
+    let shown = null;
+    for (const td of cells()) {
+      const at = cellAt(td);
+      const expanded = !!at && isOpen(at);
+      if (expanded) shown = { td, at };
+      const toggle = td.querySelector(".rw-expand");
+      if (toggle && at) {
+        toggle.setAttribute("aria-expanded", String(expanded));
+        toggle.setAttribute("aria-label", `${expanded ? "Hide" : "Show"} the whole value of ${at.column}`);
+      }
+    }
+    if (!shown) return close();
+    const text = JSON.stringify(shown.at.row.cells[shown.at.column], null, 2);
+    if (panel.textContent !== text) panel.textContent = text;
+    panel.setAttribute("aria-label", `The whole value of ${shown.at.column}`);
+    panel.hidden = false;
+    const cellBox = shown.td.getBoundingClientRect();
+    const gridBox = box.getBoundingClientRect();
+    const below = cellBox.bottom - gridBox.top;
+    const above = cellBox.top - gridBox.top - panel.offsetHeight;
+    const fits = below + panel.offsetHeight <= gridBox.height || above < 0;
+    panel.style.top = `${fits ? below : above}px`;
+    panel.style.left = `${Math.max(0, Math.min(cellBox.left - gridBox.left, gridBox.width - panel.offsetWidth))}px`;
+  }
+
+  // Opens the value of `td`, or closes it when it is open; `focus` (from the keyboard) moves the focus to the panel.
+  function toggle(td, focus) {
+    const at = td && cellAt(td);
+    if (!at) return;
+    if (isOpen(at)) return close();
+    open = { key: at.row.key, column: at.column };
+    document.addEventListener("pointerdown", clickAway, true);
+    place();
+    if (focus && !panel.hidden) panel.focus();
+  }
+
+  function close() {
+    if (!open) return;
+    const at = open;
+    open = null;
+    const hadFocus = panel.contains(document.activeElement);
+    panel.hidden = true;
+    document.removeEventListener("pointerdown", clickAway, true);
+    place();
+    // The focus goes back to the cell it came from.
+    const td = hadFocus && cells().find((cell) => {
+      const shown = cellAt(cell);
+      return shown && shown.row.key === at.key && shown.column === at.column;
+    });
+    if (td) td.focus();
+  }
+
+  // A click outside the panel closes it (a toggle's click opens or closes a value itself).
+  function clickAway(event) {
+    if (!panel.contains(event.target) && !event.target.closest?.(".rw-expand")) close();
+  }
+
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && open) {
+      event.stopPropagation();
+      close();
+    }
+  });
+
+  return { cell, place, toggle, close };
 }
 
 // ---------------------------------------------------------------- adding a row
@@ -374,21 +527,47 @@ function undoNotice(model) {
   return notice;
 }
 
-// The kernel parses the text and refuses what is not a JSON object, with a message.
+// The kernel parses the text and refuses what is not a JSON object (or the database refuses the row): the refusal
+// comes back as the message, shown beside the box (`refusing()`, and not again below the grid), and the text stays
+// to be fixed; the box empties when the kernel says the row was added. Replies go to every view of the model: a
+// request's reference carries this view's own mark.
 function adder(model) {
   const bar = element("div", { class: "rw-bar rw-add" });
   const input = element("input", { placeholder: '{"field": "value"}', "aria-label": "New row as JSON", size: 40 });
   const add = element("button", {}, "Add row");
-  bar.append(input, add);
+  const refused = element("span", { class: "rw-add-message", role: "alert" });
+  refused.hidden = true;
+  bar.append(input, add, refused);
+  const mark = Math.random().toString(36).slice(2);
+  let adding = 0;
+  const pending = new Map(); // request reference -> the text sent, until the kernel added the row or refused it
+  model.on("msg:custom", (msg) => {
+    if (!msg || msg.type !== "added" || !pending.has(msg.ref)) return;
+    if (input.value === pending.get(msg.ref)) input.value = "";
+    pending.delete(msg.ref);
+    refused.hidden = true;
+  });
+  // Requests are carried out in turn, so a refusal while this view's rows are pending is the first one's; any other
+  // message is not about the box.
+  model.on("change:message", () => {
+    const text = model.get("message");
+    refused.hidden = !(text && pending.size);
+    if (refused.hidden) return;
+    pending.delete(pending.keys().next().value);
+    refused.textContent = text;
+  });
   const addRow = () => {
-    if (input.value.trim()) model.send({ type: "insert", text: input.value });
-    input.value = "";
+    if (!input.value.trim()) return;
+    adding += 1;
+    const ref = `${mark}:${adding}`;
+    pending.set(ref, input.value);
+    model.send({ type: "insert", text: input.value, ref });
   };
   add.addEventListener("click", addRow);
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter") addRow();
   });
-  return bar;
+  return { bar, refusing: () => !refused.hidden };
 }
 
 // ---------------------------------------------------------------- the view
@@ -408,7 +587,7 @@ async function render({ model, el }) {
   const undo = undoNotice(model);
   const message = element("div", { class: "rw-message", role: "alert" });
   const offline = element("div", { class: "rw-offline" });
-  root.append(bar, troubleBox, table.box, adding, undo, message, offline);
+  root.append(bar, troubleBox, table.box, adding.bar, undo, message, offline);
   el.append(root);
 
   const kernel = watchKernel(model, root, offline, drawStatus);
@@ -425,8 +604,8 @@ async function render({ model, el }) {
     troubleBox.dataset.kind = problem ? problem.kind : "";
     troubleBox.textContent = problem ? problem.text : "";
     filter.hidden = table.box.hidden = !!problem;
-    adding.hidden = !!problem || !model.get("editable");
-    message.textContent = model.get("message");
+    adding.bar.hidden = !!problem || !model.get("editable");
+    message.textContent = adding.refusing() ? "" : model.get("message");
   }
 
   function draw() {
@@ -444,6 +623,7 @@ async function render({ model, el }) {
   return () => {
     table.goodbye();
     kernel.stop();
+    table.stop();
   };
 }
 

@@ -6,6 +6,7 @@ can (a million rows in well under a second), and gives the same answers.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import operator
@@ -19,14 +20,27 @@ _PLAIN_TEXT = frozenset("0123456789.-+einfatrulso")
 
 
 def cell_text(value: Any) -> str:
-    """How a value reads in a cell: strings as they are, everything else compactly as JSON."""
+    """How a value reads in a cell: strings as they are, a time or binary data as `special_text`, everything else
+    compactly as JSON."""
     if isinstance(value, str):
         return value
     if value is None or isinstance(value, bool):
         return "null" if value is None else "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)  # the same text as JSON, made faster (filters read every cell of every row)
-    return json.dumps(value, separators=(", ", ": "), default=str, ensure_ascii=False)
+    if isinstance(value, datetime.datetime | bytes | bytearray):
+        return special_text(value)
+    return json.dumps(value, separators=(", ", ": "), default=special_text, ensure_ascii=False)
+
+
+def special_text(value: Any) -> str:
+    """The text views get for a value JSON has no form for: a time as ISO 8601 in its own offset, as RethinkDB's
+    to_iso8601 writes it (milliseconds, its precision, only when there are some); binary data by its size."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+    if isinstance(value, bytes | bytearray):
+        return f"<binary, {len(value)} bytes>"
+    return str(value)
 
 
 class Filter:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from rethink_widgets.jupyter import messages
-from rethink_widgets.jupyter.filtering import cell_text
+from rethink_widgets.jupyter.filtering import cell_text, special_text
 from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
@@ -217,12 +217,15 @@ class LiveTable(LiveWidget):
         return ([key] if key in self._fields else []) + [f for f in self._fields if f != key]
 
     def _row(self, key: str, columns: list[str]) -> dict[str, Any]:
-        """A row as views get it: only the cells of the columns shown."""
+        """A row as views get it: only the cells of the columns shown, and, when some of them are times (sent as
+        ISO 8601 text), `times`: their columns, so views can tell a time from a string."""
         row = self.feed.result.get(key)
         if not isinstance(row, dict):
             row = {VALUE_COLUMN: row}
         cells = {column: _jsonable(row[column]) for column in columns if column in row}
-        return {"key": key, "rev": self.feed.result.revision(key), "cells": cells}
+        shown = {"key": key, "rev": self.feed.result.revision(key), "cells": cells}
+        times = [column for column in cells if isinstance(row[column], datetime.datetime)]
+        return {**shown, "times": times} if times else shown
 
     # ---------------------------------------------------------------- writes from the views
 
@@ -308,6 +311,7 @@ class LiveTable(LiveWidget):
         if not isinstance(doc, dict):
             raise TypeError('A new row is a JSON object, such as {"name": "Ada", "score": 3}.')
         await self._write(self._table().insert(doc))
+        self.send(messages.Added(request.ref).to_json())  # the view that sent it empties its box
 
 
 def parse_cell(text: str, old: Any) -> Any:
@@ -343,7 +347,7 @@ def _plain_json(value: Any) -> bool:
 
 
 def parse_time(text: str, zone: datetime.tzinfo) -> datetime.datetime:
-    """A time as a cell shows it (ISO 8601, as `_jsonable` writes it); one typed without an offset is in `zone`."""
+    """A time as views edit it (ISO 8601, as `special_text` writes it); one typed without an offset is in `zone`."""
     try:
         when = datetime.datetime.fromisoformat(text.strip())
     except ValueError:
@@ -356,11 +360,8 @@ def _cell_html(cells: dict[str, Any], column: str) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime.datetime):
-        # As RethinkDB's to_iso8601 writes it: milliseconds (its precision) only when there are some.
-        return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
-    if isinstance(value, bytes | bytearray):
-        return f"<binary, {len(value)} bytes>"
+    if isinstance(value, datetime.datetime | bytes | bytearray):
+        return special_text(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

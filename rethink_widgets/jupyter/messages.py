@@ -14,7 +14,9 @@ kernel could give one means the kernel no longer has the widget, see js/shared.j
 LiveTable (a row is named by its `key` and the revision `rev` the person saw; a row changed since is refused):
     view -> kernel   edit               {type, key, rev, column, text}  set one cell to the text the person typed
     view -> kernel   delete             {type, key, rev}                delete the row
-    view -> kernel   insert             {type, text}                    add a row given as a JSON object's text
+    view -> kernel   insert             {type, text, ref?}              add a row given as a JSON object's text;
+                                                                        `ref` names this request
+    kernel -> view   added              {type, ref}                     the row of request `ref` was written
     view -> kernel   undo_delete        {type, key}                     put back the row last deleted from a view
 
 LiveTable's views each ask for the rows they show, so two views of one table scroll independently (see
@@ -124,10 +126,11 @@ class DeleteRow(Request):
 class InsertRow(Request):
     kind: ClassVar[str] = "insert"
     text: str
+    ref: str | None  # the view's name for this request, sent back in `added`
 
     @classmethod
     def from_json(cls, content: Mapping[str, Any]) -> Self:
-        return cls(_field(content, cls.kind, "text", str))
+        return cls(_field(content, cls.kind, "text", str), _ref(content, cls.kind))
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,7 @@ class AddItem(Request):
 
     @classmethod
     def from_json(cls, content: Mapping[str, Any]) -> Self:
-        ref = _field(content, cls.kind, "ref", str) if "ref" in content else None
-        return cls(_field(content, cls.kind, "text", str), ref)
+        return cls(_field(content, cls.kind, "text", str), _ref(content, cls.kind))
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,10 @@ _NAMES: dict[type, str] = {str: "a string", int: "a whole number", bool: "true o
 
 def _row(content: Mapping[str, Any], kind: str) -> tuple[str, int]:
     return _field(content, kind, "key", str), _field(content, kind, "rev", int)
+
+
+def _ref(content: Mapping[str, Any], kind: str) -> str | None:
+    return _field(content, kind, "ref", str) if "ref" in content else None
 
 
 def _item_id(content: Mapping[str, Any]) -> str | float:

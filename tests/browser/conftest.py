@@ -52,7 +52,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    """A page in a browser context of its own. `@pytest.mark.parametrize("page", [pytest.param("Asia/Tokyo",
+    id="tokyo")], indirect=True)` sets its time zone (the id keeps the screenshot's name a plain file name)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id=getattr(request, "param", None))
     opened = context.new_page()
     errors: list[str] = []
     context.on("weberror", lambda error: _note_error(errors, str(error.error)))

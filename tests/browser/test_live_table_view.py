@@ -237,7 +237,7 @@ def test_delete_add_and_bad_input(lab: Lab, conn: Any, r: RethinkDB, people: str
     expect(page.locator(".rw-table tbody tr[data-key='42']")).to_contain_text("added", timeout=TIMEOUT)
     adder.fill("not json")
     adder.press("Enter")
-    expect(page.locator(".rw-table .rw-message")).to_contain_text("JSON object", timeout=TIMEOUT)
+    expect(page.locator(".rw-table .rw-add-message")).to_contain_text("JSON object", timeout=TIMEOUT)
     assert r.table(people).count().run(conn) == 7
 
 

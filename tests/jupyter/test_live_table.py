@@ -99,13 +99,17 @@ def test_edit_conflict_delete_and_add(kernel: Kernel, conn: Any, r: RethinkDB, p
     kernel.send_custom(comm, {"type": "delete", "key": row["key"], "rev": row["rev"]})
     kernel.wait_for(lambda: kernel.state(comm)["total"] == 119, what="the delete")
     assert r.table(people).get(1).run(conn) is None
-    kernel.send_custom(comm, {"type": "insert", "text": '{"id": 500, "name": "added"}'})
-    kernel.wait_for(lambda: kernel.state(comm)["total"] == 120, what="the insert")
-    kernel.send_custom(comm, {"type": "insert", "text": '{"id": 500}'})
+    # An insert names itself (`ref`), and the kernel says when it took the row; a refused one is not answered so.
+    kernel.send_custom(comm, {"type": "insert", "text": '{"id": 500, "name": "added"}', "ref": "v:1"})
+    kernel.wait_for(lambda: (comm, {"type": "added", "ref": "v:1"}) in kernel.custom, what="the insert's answer")
+    assert r.table(people).get(500).run(conn) == {"id": 500, "name": "added"}
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 120, what="the new row")
+    kernel.send_custom(comm, {"type": "insert", "text": '{"id": 500}', "ref": "v:2"})
     kernel.wait_for(lambda: "Duplicate primary key" in kernel.state(comm)["message"], what="the duplicate")
-    kernel.send_custom(comm, {"type": "insert", "text": "[1, 2"})
+    kernel.send_custom(comm, {"type": "insert", "text": "[1, 2", "ref": "v:3"})
     kernel.wait_for(lambda: "JSON object" in kernel.state(comm)["message"], what="the bad row")
     assert r.table(people).count().run(conn) == 120
+    assert [content["ref"] for _, content in kernel.custom if content.get("type") == "added"] == ["v:1"]
     # The row deleted last can be put back, as any insert: not over a row that took its key meanwhile.
     assert kernel.state(comm)["undo"] == row["key"]
     kernel.send_custom(comm, {"type": "undo_delete", "key": "nonsense"})
@@ -178,22 +182,48 @@ def test_rows_that_are_not_objects_sort_by_value(kernel: Kernel, conn: Any, r: R
     kernel.wait_for(lambda: cells(kernel.state(comm), "value") == [100, 10, 9, 2], what="sorted by value, descending")
 
 
-def test_a_time_cell_is_edited_as_the_text_it_shows(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
-    r.table(table).insert({"id": 1, "due": r.time(2024, 5, 1, 12, 30, 0, "+02:00")}).run(conn)
+def test_time_cells_are_marked_and_an_edit_round_trips(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    r.table(table).insert(
+        [
+            {"id": 1, "due": r.time(2024, 5, 1, 12, 30, 0, "+02:00"), "note": "2024-05-01T12:30:00+02:00"},
+            {"id": 2, "log": {"at": r.time(2024, 5, 1, "Z")}, "note": "no time"},
+        ]
+    ).run(conn)
     comm = open_table(kernel, f"LiveTable(r.table('{table}'))")
-    row = kernel.state(comm)["window_rows"][0]
-    assert row["cells"]["due"] == "2024-05-01T12:30:00+02:00"
-    edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "due", "text": "2025-01-02T03:04:05+02:00"}
+    timed, plain = kernel.state(comm)["window_rows"]
+    # A time goes as its ISO text, and its row says which cells are times: the string beside it reads the same.
+    assert timed["cells"]["due"] == timed["cells"]["note"] == "2024-05-01T12:30:00+02:00"
+    assert timed["times"] == ["due"]
+    assert plain["cells"]["log"] == {"at": "2024-05-01T00:00:00+00:00"} and "times" not in plain  # nested: text
+    # The text a view edits is read back as a time, in the offset typed, to the millisecond.
+    typed = "2025-01-02T03:04:05.120-05:00"
+    edit = {"type": "edit", "key": timed["key"], "rev": timed["rev"], "column": "due", "text": typed}
     kernel.send_custom(comm, edit)
-    kernel.wait_for(lambda: cells(kernel.state(comm), "due") == ["2025-01-02T03:04:05+02:00"], what="the new time")
+    kernel.wait_for(lambda: cells(kernel.state(comm), "due")[0] == typed, what="the new time")
     due = r.table(table).get(1)["due"]
     assert due.type_of().run(conn) == "PTYPE<TIME>"
-    assert due.to_iso8601().run(conn) == "2025-01-02T03:04:05+02:00"
-    row = kernel.state(comm)["window_rows"][0]
-    edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "due", "text": "next tuesday"}
-    kernel.send_custom(comm, edit)
+    assert (due.to_iso8601().run(conn), due.to_epoch_time().run(conn)) == (typed, 1735805045.12)
+    # The time's own text sent back changes nothing: the database is not written, the row keeps its revision.
+    timed = kernel.state(comm)["window_rows"][0]
+    kernel.send_custom(comm, {**edit, "rev": timed["rev"], "text": timed["cells"]["due"]})
+    mark = {"type": "edit", "key": plain["key"], "rev": plain["rev"], "column": "note", "text": "after"}
+    kernel.send_custom(comm, mark)  # carried out after the one before it, so once it shows, that one is done
+    kernel.wait_for(lambda: cells(kernel.state(comm), "note")[1] == "after", what="the edit after it")
+    assert kernel.state(comm)["window_rows"][0] == timed and kernel.state(comm)["message"] == ""
+    assert due.to_iso8601().run(conn) == typed
+    kernel.send_custom(comm, {**edit, "rev": timed["rev"], "text": "next tuesday"})
     kernel.wait_for(lambda: "is not a time" in kernel.state(comm)["message"], what="the refusal")
-    assert due.to_iso8601().run(conn) == "2025-01-02T03:04:05+02:00"
+    assert due.to_iso8601().run(conn) == typed
+
+
+def test_the_filter_reads_a_time_as_its_iso_text(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    r.table(table).insert(
+        [{"id": 1, "due": r.time(2024, 5, 1, 12, 30, 0, "+02:00")}, {"id": 2, "due": r.time(2024, 6, 1, "Z")}]
+    ).run(conn)
+    comm = open_table(kernel, f"LiveTable(r.table('{table}'))")
+    kernel.send_update(comm, {"filter": "2024-05-01T12:30"})
+    kernel.wait_for(lambda: kernel.state(comm)["matched"] == 1, what="the filter")
+    assert cells(kernel.state(comm), "id") == [1]
 
 
 def test_namespace_and_user_r_stays_synchronous(server: ServerProcess, tmp_path: Path, table: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 from collections.abc import Callable
 from typing import Any
@@ -136,6 +137,15 @@ def test_cell_text() -> None:
     assert cell_text("plain") == "plain"
     assert cell_text({"a": [1, None]}) == '{"a": [1, null]}'
     assert cell_text(True) == "true"
+    # Times and binary data read as views show them: a time as its ISO text in its own offset.
+    when = datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    assert cell_text(when) == "2024-05-01T12:30:00+02:00"
+    assert cell_text(when.replace(microsecond=120_000)) == "2024-05-01T12:30:00.120+02:00"
+    assert (
+        cell_text({"at": when, "blob": b"\x00\x01"})
+        == '{"at": "2024-05-01T12:30:00+02:00", "blob": "<binary, 2 bytes>"}'
+    )
+    assert cell_text(b"abc") == "<binary, 3 bytes>"
 
 
 def mixed_rows(count: int, seed: int) -> list[dict[str, Any]]:
