@@ -22,6 +22,7 @@ import traitlets
 from rethink_widgets.jupyter import messages
 from rethink_widgets.jupyter.filtering import cell_text, special_text
 from rethink_widgets.jupyter.live_widget import CurrentCount, Handlers, LiveWidget, asset
+from rethink_widgets.jupyter.queries import filter_fields
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 from rethink_widgets.jupyter.view_windows import MAX_WINDOW, ViewWindows
@@ -310,7 +311,8 @@ class LiveTable(LiveWidget):
             doc = None
         if not isinstance(doc, dict):
             raise TypeError('A new row is a JSON object, such as {"name": "Ada", "score": 3}.')
-        await self._write(self._table().insert(doc))
+        # On a table of `filter({...})`, a row typed without the filter's fields gets them, so it shows here.
+        await self._write(self._table().insert({**filter_fields(self.feed.query), **doc}))
         self.send(messages.Added(request.ref).to_json())  # the view that sent it empties its box
 
 

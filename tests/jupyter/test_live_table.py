@@ -360,3 +360,19 @@ def test_an_edit_never_changes_what_the_view_cannot_show_exactly() -> None:
     for old in ({"at": when}, [b"\x00\x01"], {"n": 2**60}):
         with pytest.raises(ValueError, match="update it from Python instead"):
             parse_cell('{"at": "2024-05-01T00:00:00+00:00"}', old)
+
+
+def test_a_row_added_to_a_filtered_table_gets_the_filters_fields(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    comm = open_table(kernel, f"LiveTable(r.table('{table}').filter({{'team': 'red'}}))")
+    kernel.send_custom(comm, {"type": "insert", "text": '{"id": 1, "name": "ann"}', "ref": "v:1"})
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 1, what="the new row, shown")
+    # What the person typed wins: a row typed for another team goes there, and leaves this view.
+    kernel.send_custom(comm, {"type": "insert", "text": '{"id": 2, "team": "blue"}', "ref": "v:2"})
+    kernel.wait_for(lambda: (comm, {"type": "added", "ref": "v:2"}) in kernel.custom, what="the second insert")
+    assert r.table(table).order_by("id").run(conn) == [
+        {"id": 1, "name": "ann", "team": "red"},
+        {"id": 2, "team": "blue"},
+    ]
+    assert kernel.state(comm)["total"] == 1
