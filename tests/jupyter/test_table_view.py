@@ -298,3 +298,37 @@ def test_a_row_edited_while_an_order_is_built_is_not_pinned() -> None:
     view.unpin("8")
     view.settle()
     assert ids(view, size=300)[-1] == 8
+
+
+@pytest.mark.parametrize("text_missing", [False, True])
+@pytest.mark.parametrize("directions", [(True, False), (True, True), (False, True)])
+def test_texts_sort_by_code_point_either_way_with_ties_by_the_next_key(
+    directions: tuple[bool, bool], text_missing: bool
+) -> None:
+    """A column of texts only (sorted as plain values, a descending one held inverted) or with some rows lacking
+    it; ties by a number column that some rows lack, then by primary key; then rows changed one at a time."""
+    rng = random.Random(sum(directions) + text_missing)
+    texts = ["", "a", "a\x00", "ab", "Ab", "ß", "ss", "é", "e\u0301", "\uffff", "😀", "\U0010ffff", "z" * 30]
+    rows = []
+    for i in range(1500):
+        row: dict[str, Any] = {"id": i, "t": rng.choice(texts), "n": rng.randrange(4)}
+        if text_missing and i % 13 == 0:
+            del row["t"]
+        if i % 17 == 0:
+            del row["n"]
+        rows.append(row)
+    sort = [("t", directions[0]), ("n", directions[1])]
+    result = ResultSet("id")
+    for row in rows:
+        result.apply({"new_val": row})
+    view = TableView(result)
+    view.step_rows = 97  # many runs to merge
+    view.configure(tuple(sort), "")
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
+    for _ in range(300):  # each row's entry, made on its own, goes where the whole build put it
+        old = rows[rng.randrange(len(rows))]
+        new = {**old, "t": rng.choice(texts), "n": rng.randrange(4)}
+        view.apply(result.apply({"old_val": old, "new_val": new}))
+        rows[rows.index(old)] = new
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
