@@ -246,10 +246,16 @@ def test_a_pinned_row_stays_in_place_until_the_next_sort() -> None:
 def test_a_filter_reads_many_rows_as_it_reads_one() -> None:
     rows: list[Any] = mixed_rows(500, seed=5)
     plain = [{k: v for k, v in row.items() if not isinstance(v, list | dict)} for row in rows]  # read by C loops
-    for needle in ["ss", "none", "null", "true", "fa", "1.5", "a\x00b", "[1, ", "x", "straße", "k1"]:
-        assert Filter(needle).matching(rows) == [Filter(needle).passes(row) for row in rows], needle
-        assert Filter(needle).matching(plain) == [Filter(needle).passes(row) for row in plain], needle
+    # As many fields in every row (read a cell position at a time), in two orders: a position mixes fields.
+    even = [{"v": None, **row} if i % 2 else dict(reversed({"v": 7, **row}.items())) for i, row in enumerate(rows)]
+    even_plain = [{k: v if not isinstance(v, list | dict) else "[1]" for k, v in row.items()} for row in even]
+    numbers = [{"id": i, "n": [None, True, 1.5, i][i % 4], "s": "x"} for i in range(200)]  # columns without text
+    for needle in ["ss", "none", "null", "true", "fa", "1.5", "a\x00b", "[1, ", "x", "straße", "k1", "7", "b"]:
+        for kind in [rows, plain, even, even_plain, numbers]:
+            assert Filter(needle).matching(kind) == [Filter(needle).passes(row) for row in kind], needle
     assert sum(Filter("ss").matching(plain)) > 100
+    assert sum(Filter("7").matching(even)) > 100
+    assert sum(Filter("7").matching(numbers)) == 38
     values: list[Any] = [5, "Ss", None, [1], True]  # rows that are not objects
     assert Filter("s").matching(values) == [False, True, False, False, False]
 
