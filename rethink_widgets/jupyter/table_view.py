@@ -62,6 +62,7 @@ class _Order:
         self.shown = self.everything if not self.filter else SortedEntries()
         # Rows kept where they were (an edited row, until the next sort action): key -> the row as its entry reads.
         self.pinned: dict[str, Any] = {}
+        self.borrowed = False  # `everything` is the order on show's, kept current by it: changes move `shown` only
 
     @property
     def by_feed_order(self) -> bool:
@@ -109,12 +110,14 @@ class _Order:
         change = RowChange(key, old, new)
         if change.old is not None:
             entry = self.entry(change.key, change.old)
-            self.everything.remove(entry)
+            if not self.borrowed:
+                self.everything.remove(entry)
             if self.shown is not self.everything and self.filter.passes(change.old):
                 self.shown.remove(entry)
         if change.new is not None:
             entry = self.entry(change.key, change.new)
-            self.everything.add(entry)
+            if not self.borrowed:
+                self.everything.add(entry)
             if self.shown is not self.everything and self.filter.passes(change.new):
                 self.shown.add(entry)
 
@@ -171,19 +174,19 @@ class _Order:
             yield
 
     def adopt(self, entries: list[Entry], keys: list[str], rows: list[Any], run: int) -> Steps:
-        """Fill the order with `entries`, already in its order, of the rows `keys` and `rows`, a step at a time."""
+        """Fill the entries shown with those of `entries` (a copy of `everything`, of the rows `keys` and `rows`)
+        that pass the filter, a step at a time."""
         flags = yield from self._passing(rows, run)
+        assert flags is not None  # an order with no filter shows `everything` itself
         # The keys of the rows that pass, as a dict: the garbage collector never tracks a dict of texts, and it
         # would walk a set of a million keys made young over many steps (some 50 ms).
         passing: dict[str, None] = {}
-        for start in range(0, len(keys) if flags is not None else 0, run):
+        for start in range(0, len(keys), run):
             passing.update(dict.fromkeys(itertools.compress(keys[start : start + run], flags[start : start + run])))
             yield
         for start in range(0, len(entries), run):
             chunk = entries[start : start + run]
-            self.everything.extend_sorted(chunk)
-            if flags is not None:
-                self.shown.extend_sorted(list(itertools.compress(chunk, map(passing.__contains__, map(_KEY, chunk)))))
+            self.shown.extend_sorted(list(itertools.compress(chunk, map(passing.__contains__, map(_KEY, chunk)))))
             yield
 
     def _passing(self, rows: list[Any], run: int) -> Steps:
@@ -398,7 +401,9 @@ class TableView:
                 order.everything = order.shown = self._shown.everything
                 self._shown, self._build = order, None
                 return
-            self._copy(self._shown.everything)
+            # The same entries: the order on show keeps them current until this one shows.
+            order.everything, order.borrowed = self._shown.everything, True
+            self._copy(order.everything)
             self._build = self._showing(order, order.adopt(self._entries, self._keys, self._rows, self.step_rows))
         else:
             self._copy(())
@@ -421,6 +426,7 @@ class TableView:
                 order.update(change)
             yield
         old, self._shown, self._stale = self._shown, order, False
+        order.borrowed = False  # its own now
         for copy in (self._keys, self._rows, self._entries, *self._spares):
             copy.clear()
         if old.everything is not order.everything:  # shown already: let go of the old one afterwards

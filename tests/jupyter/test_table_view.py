@@ -338,3 +338,39 @@ def test_texts_sort_by_code_point_either_way_with_ties_by_the_next_key(
         view.apply(result.apply({"old_val": old, "new_val": new}))
         rows[rows.index(old)] = new
     assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
+
+
+def test_a_new_filter_on_the_same_sort_is_exact_despite_changes_meanwhile() -> None:
+    """A filter on the order held keeps its entries (kept current by the order on show); rows change while its
+    own are picked, and again once it shows; a third filter replaces it while it is being built."""
+    rng = random.Random(13)
+    result = filled(300)
+    view = TableView(result)
+    view.configure((("score", True), ("name", False)), "")
+    view.settle()
+
+    def change() -> None:
+        i = rng.randrange(350)
+        new = None if rng.random() < 0.3 else {"id": i, "name": f"n{rng.randrange(30)}", "score": rng.randrange(9)}
+        view.apply(result.apply({"old_val": result.get(str(i)), "new_val": new}))
+
+    def rebuilt(needle: str) -> TableView:
+        fresh = TableView(result)
+        fresh.configure((("score", True), ("name", False)), needle)
+        fresh.settle()
+        return fresh
+
+    view.step_rows = 7
+    for needle in ["n1", "n2"]:  # the second starts before the first is done
+        view.configure((("score", True), ("name", False)), needle)
+        for _ in range(20):
+            assert not view.step()
+            change()
+    while not view.step():
+        change()
+    for _ in range(100):
+        change()
+    assert view.ordered_keys() == rebuilt("n2").ordered_keys() and len(view) > 0
+    assert view.unfiltered_keys() == rebuilt("").ordered_keys()
+    view.configure((("score", True), ("name", False)), "")  # no filter: every row, as held
+    assert view.ordered_keys() == rebuilt("").ordered_keys()
