@@ -12,7 +12,8 @@ Every row's entry is kept (`everything`), and those that pass the filter (`shown
 A new sort or filter is built from a copy of the result taken at once, in steps (`step()`) so that the kernel's loop
 can send updates and run cells in between: values are sorted column by column (sorting.py), the filter reads many
 rows per call (filtering.py), then the changes made meanwhile are replayed. Until it is done the old order stays on
-show, kept current, so what a view shows is never stale. A new filter on the same sort needs no sorting at all.
+show, kept current, so what a view shows is never stale. A new filter on the same sort needs no sorting at all:
+it takes the entries held and picks those that pass.
 """
 
 from __future__ import annotations
