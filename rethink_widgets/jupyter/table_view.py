@@ -33,7 +33,7 @@ from rethink_widgets.jupyter.results import ResultSet, RowChange
 from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
 from rethink_widgets.jupyter.sorting import inverted, inverted_comparables, sort_key, sort_keys, sorted_positions
 
-STEP_ROWS = 50_000  # rows per step of a rebuild: some 20 to 50 ms of work on a shared core
+STEP_ROWS = 50_000  # rows per step of a rebuild: some 5 to 25 ms of work on a shared core
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 MISSING_LAST = 8  # the group of rows without a sorted column, after every type in either direction
 MISSING_FIRST = -1  # and before every type, to sort a descending key backwards
