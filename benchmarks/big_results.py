@@ -7,6 +7,7 @@ Each figure stands next to a baseline measured in the same run:
 - seconds to apply a sort, then a filter, on the largest table (until the new order is built) and the longest loop
   stall meanwhile, beside the same sort and filter done the plain way in one go (`sorted` by ReQL's order, then a
   list comprehension), which holds the loop all along;
+- seconds to sort by a text column descending, beside the same sort ascending (descending keys must not be slower);
 - the kernel's resident memory for the table, beside a kernel holding the same rows as a plain list.
 The machine is shared: figures vary with its load, read the ratios.
 
@@ -178,6 +179,10 @@ def measure(directory: Path, port: int, size: int, last: bool) -> None:
             ratio = plain[0] / (sort[0] + both[0])
             stall_ratio = plain[1] / max(sort[1], both[1], 1e-3)
             print(f"  ratio: {ratio:.2f}x as fast, longest stall {stall_ratio:.0f}x shorter")
+            up = reorder(kernel, False, sort=["name", "asc"], filter="")
+            down = reorder(kernel, False, sort=["name", "desc"], filter="")
+            print(f"{size:,} rows: sort by name descending {down[0]:.2f} s (longest stall {down[1] * 1e3:.0f} ms)")
+            print(f"  baseline, ascending: {up[0]:.2f} s (stall {up[1] * 1e3:.0f} ms)   ratio {down[0] / up[0]:.2f}x")
     finally:
         kernel.close()
     kernel = open_kernel(directory, port)

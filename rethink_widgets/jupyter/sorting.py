@@ -5,8 +5,10 @@ strings. Views sort their rows the same way, so a table sorted by a mixed column
 
 A value's key is (group, comparable): its type's place in that order and a value that compares within the type.
 Sorting a million rows by such tuples takes seconds; `sorted_positions` sorts the comparables of each group as
-plain floats or strings instead, which Python sorts several times faster, in runs merged pairwise, so that no
-single step takes long: it is a generator that yields between steps and returns the sorted positions.
+plain floats or strings instead, which Python sorts several times faster, in runs then merged in one pass, so that
+no single step takes long: it is a generator that yields between steps and returns the sorted positions. A
+descending key is sorted forwards over the positions reversed, then reversed; its `inverted` keys (which entries
+hold, so that each key of a sort has its own direction) are, for numbers, texts and booleans, plain values too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import array
 import bisect
 import datetime
-from collections.abc import Callable, Generator, Sequence
+import itertools
+import operator
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 _ARRAY, _BOOL, _NULL, _NUMBER, _OBJECT, _BINARY, _TIME, _STRING = range(8)
@@ -46,15 +50,35 @@ def sort_key(value: Any) -> tuple[int, Any]:
     return (_STRING, str(value))
 
 
-def sort_keys(values: list[Any]) -> tuple[int | list[int], Sequence[Any]]:
-    """The `sort_key` of each value as two columns, groups and comparables; the groups are one number when the
-    values share a simple type, the common case, which takes no Python loop at all. Numbers are held in an array:
-    unlike a list of a million floats, the garbage collector never walks it."""
-    groups = {_SIMPLE.get(kind) for kind in set(map(type, values))}
+def sort_keys(values: list[Any], run: int, key: Callable[[Any], tuple[int, Any]] = sort_key) -> Steps:
+    """The `key` of each value as two columns, groups and comparables, a step per `run` values; returns the two. The
+    groups are one number when the values share a simple type, the common case, which takes C loops only. Numbers
+    are held in an array: unlike a list of a million floats, the garbage collector never walks it."""
+    kinds: set[type] = set()
+    for start in range(0, len(values), run):
+        kinds.update(map(type, values[start : start + run]))
+        yield
+    groups = {_SIMPLE.get(kind) for kind in kinds}
     if len(groups) == 1 and (group := groups.pop()) is not None:
-        return group, array.array("d", map(float, values)) if group == _NUMBER else values
-    keys = list(map(sort_key, values))
-    return [key[0] for key in keys], [key[1] for key in keys]
+        if group != _NUMBER:
+            return group, values
+        numbers = array.array("d")
+        for start in range(0, len(values), run):
+            numbers.extend(map(float, values[start : start + run]))
+            yield
+        return group, numbers
+    each: list[int] = []
+    comparables: list[Any] = []
+    for start in range(0, len(values), run):
+        keys = list(map(key, values[start : start + run]))
+        each.extend(map(_GROUP, keys))
+        comparables.extend(map(_COMPARABLE, keys))
+        yield
+    return each, comparables
+
+
+_GROUP = operator.itemgetter(0)
+_COMPARABLE = operator.itemgetter(1)
 
 
 def inverted(group: int, comparable: Any) -> tuple[int, Any]:
@@ -63,7 +87,8 @@ def inverted(group: int, comparable: Any) -> tuple[int, Any]:
 
 
 class _Backwards:
-    """A comparable that sorts backwards: for strings and nested values, which have no negative."""
+    """A comparable that sorts backwards: for nested values and binary data, which have no negative (its
+    comparisons run in Python, so the common types get inverted values that compare in C)."""
 
     __slots__ = ("value",)
 
@@ -83,60 +108,112 @@ class _Backwards:
         return hash(self.value)
 
 
+# A text's backwards comparable: its UTF-8 bytes (which sort as its code points do, lone surrogates included) each
+# turned round within 0x00-0xF4, the bytes UTF-8 uses, then 0xFF, above them all, so that a text sorts after the
+# longer texts it starts.
+_TURNED_ROUND = bytes(0xF4 - byte if byte <= 0xF4 else byte for byte in range(256))
+_AFTER_ALL = b"\xff"
+
+
+def _backwards_text(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass").translate(_TURNED_ROUND) + _AFTER_ALL
+
+
 def inverted_comparable(comparable: Any) -> Any:
     """A comparable that sorts backwards among those of its type."""
     if isinstance(comparable, bool):
         return not comparable
-    if isinstance(comparable, float):
+    if isinstance(comparable, int | float):
         return -comparable
+    if isinstance(comparable, str):
+        return _backwards_text(comparable)
     return _Backwards(comparable)
+
+
+def inverted_comparables(group: int, comparables: Sequence[Any]) -> Sequence[Any]:
+    """`inverted_comparable` of each of a group's comparables, by C loops for numbers, texts and booleans."""
+    if group == _NUMBER:
+        return array.array("d", map(operator.neg, comparables))
+    if group == _STRING:
+        encoded = map(str.encode, comparables, itertools.repeat("utf-8"), itertools.repeat("surrogatepass"))
+        turned = map(bytes.translate, encoded, itertools.repeat(_TURNED_ROUND))
+        return list(map(operator.add, turned, itertools.repeat(_AFTER_ALL)))
+    if group == _BOOL:
+        return list(map(operator.not_, comparables))
+    return list(map(inverted_comparable, comparables))
 
 
 def sorted_positions(positions: Sequence[int], groups: int | list[int], comparables: Sequence[Any], run: int) -> Steps:
     """`positions` (indexes into the two columns) sorted by group and then comparable, stably: positions that tie
-    keep their order. Runs of `run` positions are sorted a step each, then merged pairwise a step each."""
+    keep their order; returns them as an array. Runs of `run` positions are sorted a step each, then merged about
+    `run` positions a step. Positions are held in arrays between steps: a list of a million would hold a million
+    int objects, and the garbage collector would walk them."""
     if isinstance(groups, int):
         return (yield from _sorted_by(positions, comparables, run))
-    by_group: dict[int, list[int]] = {}
+    by_group: dict[int, array.array[int]] = {}
     for start in range(0, len(positions), run):
         for position in positions[start : start + run]:
-            by_group.setdefault(groups[position], []).append(position)
+            by_group.setdefault(groups[position], _positions()).append(position)
         yield
-    ordered: list[int] = []
+    ordered = _positions()
     for group in sorted(by_group):
         ordered.extend((yield from _sorted_by(by_group.pop(group), comparables, run)))
     return ordered
+
+
+def _positions(items: Iterable[int] = ()) -> array.array[int]:
+    return array.array("q", items)
 
 
 def _sorted_by(positions: Sequence[int], comparables: Sequence[Any], run: int) -> Steps:
     key = comparables.__getitem__
     runs = []
     for start in range(0, len(positions), run):
-        runs.append(sorted(positions[start : start + run], key=key))
+        runs.append(_positions(sorted(positions[start : start + run], key=key)))
         yield
-    while len(runs) > 1:
-        paired = []
-        for left in range(0, len(runs) - 1, 2):
-            paired.append((yield from _merged(runs[left], runs[left + 1], key, run)))  # noqa: PERF401 (it yields)
-        runs = paired + runs[len(paired) * 2 :]
-    return runs[0] if runs else []
+    if all(key(first[-1]) <= key(second[0]) for first, second in itertools.pairwise(runs)):
+        ordered = _positions()  # already in order, as rows in primary key order are
+        for positions_run in runs:
+            ordered.extend(positions_run)
+        return ordered
+    return (yield from _merged(runs, key, run))
 
 
-def _merged(first: list[int], second: list[int], key: Callable[[int], Any], run: int) -> Steps:
-    """Two sorted runs merged, those of `first` before those of `second` that tie, about `run` positions a step."""
-    if key(first[-1]) <= key(second[0]):  # already in order, as rows in primary key order are
-        first.extend(second)  # grown in place: a new list of a million would be young, walked by the collector
-        return first
-    merged: list[int] = []
-    i = j = 0
-    while i < len(first):
-        # Up to `run` of the first, and the second's that go before the last of them.
-        i_end = min(len(first), i + run)
-        j_end = bisect.bisect_left(second, key(first[i_end - 1]), j, key=key)
-        part = first[i:i_end] + second[j:j_end]
-        part.sort(key=key)  # two sorted runs: Python's sort merges them in one linear pass, stably
-        merged.extend(part)
-        i, j = i_end, j_end
+def _merged(runs: list[array.array[int]], key: Callable[[int], Any], run: int) -> Steps:
+    """Sorted runs (of positions in that order) merged stably, in one pass: cut at values taken from them, the
+    parts between two values (about `run` positions) each sorted in one call, a step each (a sort merges the
+    sorted pieces of a part in a linear pass); those equal to a value need no sort at all."""
+    merged = _positions()
+    starts = [0] * len(runs)
+
+    def take(cut: Callable[..., int], value: Any) -> list[array.array[int]]:
+        """The positions of each run from where the last part ended up to `cut` at `value`."""
+        pieces = []
+        for index, positions in enumerate(runs):
+            stop = cut(positions, value, starts[index], key=key) if value is not _END else len(positions)
+            pieces.append(positions[starts[index] : stop])
+            starts[index] = stop
+        return pieces
+
+    for value in [*_splitters(runs, key, run), _END]:
+        below = list(itertools.chain.from_iterable(take(bisect.bisect_left, value)))
+        below.sort(key=key)
+        merged.extend(below)
+        if value is not _END:
+            for equal in take(bisect.bisect_right, value):
+                merged.extend(equal)
         yield
-    merged.extend(second[j:])
     return merged
+
+
+_END = object()
+
+
+def _splitters(runs: list[array.array[int]], key: Callable[[int], Any], run: int) -> list[Any]:
+    """Distinct values, in order, that cut the runs together into parts of about `run` positions between two of
+    them: every so many of a sample taken from each run at even spaces (a part's positions lie between two
+    samples of each run, so it exceeds `run` by at most a spacing for each run)."""
+    spacing = max(1, run // (4 * len(runs)))
+    samples = sorted(map(key, itertools.chain.from_iterable(positions[spacing // 2 :: spacing] for positions in runs)))
+    count = sum(map(len, runs)) // run + 1  # parts
+    return list(dict.fromkeys(samples[len(samples) * part // count] for part in range(1, count)))

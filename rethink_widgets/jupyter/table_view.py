@@ -12,25 +12,28 @@ Every row's entry is kept (`everything`), and those that pass the filter (`shown
 A new sort or filter is built from a copy of the result taken at once, in steps (`step()`) so that the kernel's loop
 can send updates and run cells in between: values are sorted column by column (sorting.py), the filter reads many
 rows per call (filtering.py), then the changes made meanwhile are replayed. Until it is done the old order stays on
-show, kept current, so what a view shows is never stale. A new filter on the same sort needs no sorting at all.
+show, kept current, so what a view shows is never stale. A new filter on the same sort needs no sorting at all:
+it takes the entries held and picks those that pass.
 """
 
 from __future__ import annotations
 
 import array
 import contextlib
+import functools
+import gc
 import itertools
 import operator
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from rethink_widgets.jupyter.filtering import Filter
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
-from rethink_widgets.jupyter.sorting import inverted, inverted_comparable, sort_key, sort_keys, sorted_positions
+from rethink_widgets.jupyter.sorting import inverted, inverted_comparables, sort_key, sort_keys, sorted_positions
 
-STEP_ROWS = 50_000  # rows per step of a rebuild: some 20 to 50 ms of work on a shared core
+STEP_ROWS = 50_000  # rows per step of a rebuild: some 5 to 25 ms of work on a shared core
 VALUE_COLUMN = "value"  # the one column of rows that are not objects (a query that maps to numbers, say)
 MISSING_LAST = 8  # the group of rows without a sorted column, after every type in either direction
 MISSING_FIRST = -1  # and before every type, to sort a descending key backwards
@@ -60,6 +63,7 @@ class _Order:
         self.shown = self.everything if not self.filter else SortedEntries()
         # Rows kept where they were (an edited row, until the next sort action): key -> the row as its entry reads.
         self.pinned: dict[str, Any] = {}
+        self.borrowed = False  # `everything` is the order on show's, kept current by it: changes move `shown` only
 
     @property
     def by_feed_order(self) -> bool:
@@ -107,12 +111,14 @@ class _Order:
         change = RowChange(key, old, new)
         if change.old is not None:
             entry = self.entry(change.key, change.old)
-            self.everything.remove(entry)
+            if not self.borrowed:
+                self.everything.remove(entry)
             if self.shown is not self.everything and self.filter.passes(change.old):
                 self.shown.remove(entry)
         if change.new is not None:
             entry = self.entry(change.key, change.new)
-            self.everything.add(entry)
+            if not self.borrowed:
+                self.everything.add(entry)
             if self.shown is not self.everything and self.filter.passes(change.new):
                 self.shown.add(entry)
 
@@ -137,20 +143,17 @@ class _Order:
         identities and each sorted column's values)."""
         flags = yield from self._passing(rows, run)
         positions: Sequence[int] = range(len(rows))
-        identities = _column(rows, self.result.primary_key, self.identity, spares[0])
-        yield
-        id_groups, id_values = sort_keys(identities)
-        yield
+        identities = yield from _column(rows, self.result.primary_key, self.identity, spares[0], run)
+        id_groups, id_values = yield from sort_keys(identities, run)
         positions = yield from sorted_positions(positions, id_groups, id_values, run)
         columns = [id_groups, id_values, keys]
         for index, (column, descending) in enumerate(reversed(self.sort_keys)):  # stable: the most significant last
             into = spares[1] if index == 0 else []  # a column's values may be its comparables, kept for the entries
-            values = _column(rows, column, lambda row, column=column: _value(row, column), into)
-            yield
-            groups, comparables = _with_missing(values, MISSING_FIRST if descending else MISSING_LAST)
-            yield
+            values = yield from _column(rows, column, functools.partial(_value, column=column), into, run)
+            missing = MISSING_FIRST if descending else MISSING_LAST
+            groups, comparables = yield from sort_keys(values, run, functools.partial(_key_or_missing, missing))
             if descending:  # stably backwards: forwards over the order reversed, then reversed (plain values sort
-                # several times faster than inverted ones, which compare in Python); the entries hold them inverted
+                # faster than inverted ones, some of which compare in Python); the entries hold them inverted
                 positions = (yield from sorted_positions(positions[::-1], groups, comparables, run))[::-1]
                 groups, comparables = yield from _inverted_column(groups, comparables, run)
             else:
@@ -172,40 +175,47 @@ class _Order:
             yield
 
     def adopt(self, entries: list[Entry], keys: list[str], rows: list[Any], run: int) -> Steps:
-        """Fill the order with `entries`, already in its order, of the rows `keys` and `rows`, a step at a time."""
+        """Fill the entries shown with those of `entries` (a copy of `everything`, of the rows `keys` and `rows`)
+        that pass the filter, a step at a time."""
         flags = yield from self._passing(rows, run)
-        passing: set[str] = set()
-        for start in range(0, len(keys) if flags is not None else 0, run):
-            passing.update(itertools.compress(keys[start : start + run], flags[start : start + run]))
+        assert flags is not None  # an order with no filter shows `everything` itself
+        # The keys of the rows that pass, as a dict: the garbage collector never tracks a dict of texts, and it
+        # would walk a set of a million keys made young over many steps (some 50 ms).
+        passing: dict[str, None] = {}
+        for start in range(0, len(keys), run):
+            passing.update(dict.fromkeys(itertools.compress(keys[start : start + run], flags[start : start + run])))
             yield
         for start in range(0, len(entries), run):
             chunk = entries[start : start + run]
-            self.everything.extend_sorted(chunk)
-            if flags is not None:
-                self.shown.extend_sorted(list(itertools.compress(chunk, map(passing.__contains__, map(_KEY, chunk)))))
+            self.shown.extend_sorted(list(itertools.compress(chunk, map(passing.__contains__, map(_KEY, chunk)))))
             yield
 
     def _passing(self, rows: list[Any], run: int) -> Steps:
         """Whether each row passes the filter (None when there is none), a step at a time. Rows are read in the
-        result's order: one after the other in memory, where in sorted order each would be a cache miss."""
+        result's order: one after the other in memory, where in sorted order each would be a cache miss. Held as
+        bytes: a list of a million, made young over steps that make few objects, would be walked by the garbage
+        collector."""
         if not self.filter:
             return None
-        flags: list[bool] = []
+        flags = bytearray()
         for start in range(0, len(rows), run):
             flags.extend(self.filter.matching(rows[start : start + run]))
             yield
         return flags
 
 
-def _column(rows: list[Any], name: str | None, of: Any, into: list[Any]) -> list[Any]:
-    """`into`, filled with `of(row)` for each row: by a C loop when every row is an object with this field, the
-    common case."""
-    if name is not None:
-        with contextlib.suppress(KeyError, TypeError, IndexError):
-            into.extend(map(operator.itemgetter(name), rows))
-            return into
-        into.clear()
-    into.extend(map(of, rows))
+def _column(rows: list[Any], name: str | None, of: Callable[[Any], Any], into: list[Any], run: int) -> Steps:
+    """`into` (empty), filled with `of(row)` for each row, a step per `run` rows; returns it. By a C loop when every
+    row of a step is an object with this field, the common case."""
+    getter = operator.itemgetter(name) if name is not None else of
+    for start in range(0, len(rows), run):
+        part = rows[start : start + run]
+        try:
+            into.extend(map(getter, part))
+        except (KeyError, TypeError, IndexError):  # a row that is not an object with the field
+            del into[start:]
+            into.extend(map(of, part))
+        yield
     return into
 
 
@@ -215,12 +225,9 @@ def _value(row: Any, column: str) -> Any:
     return row if column == VALUE_COLUMN else _MISSING  # a row that is not an object is its one column
 
 
-def _with_missing(values: list[Any], missing: int) -> tuple[int | list[int], Sequence[Any]]:
-    """`sort_keys` of the column's values, rows without it in the `missing` group."""
-    if _Missing not in set(map(type, values)):
-        return sort_keys(values)
-    keys = [(missing, 0) if value is _MISSING else sort_key(value) for value in values]
-    return [key[0] for key in keys], [key[1] for key in keys]
+def _key_or_missing(missing: int, value: Any) -> tuple[int, Any]:
+    """`sort_key` of a column's value, rows without it in the `missing` group."""
+    return (missing, 0) if value is _MISSING else sort_key(value)
 
 
 def _inverted_column(groups: int | list[int], comparables: Sequence[Any], run: int) -> Steps:
@@ -230,7 +237,7 @@ def _inverted_column(groups: int | list[int], comparables: Sequence[Any], run: i
         group, _ = inverted(groups, 0)
         flipped: Any = array.array("d") if isinstance(comparables, array.array) else []
         for start in range(0, len(comparables), run):
-            flipped.extend(map(inverted_comparable, comparables[start : start + run]))
+            flipped.extend(inverted_comparables(groups, comparables[start : start + run]))
             yield
         return group, flipped
     keys: list[tuple[int, Any]] = []
@@ -246,6 +253,21 @@ def _inverted_column(groups: int | list[int], comparables: Sequence[Any], run: i
 def _part(column: int | Sequence[Any], start: int, stop: int) -> Iterable[Any]:
     """Items `start` to `stop` of a column, which may be one value for every row."""
     return itertools.repeat(column, stop - start) if isinstance(column, int) else column[start:stop]
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The garbage collector held off while a step runs (unless it is off already), so that a step making tens of
+    thousands of entries runs one young collection afterwards, not one every 700 objects, and the big lists a build
+    makes are walked by fewer collections (a full one, some 100 ms, comes less often)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class TableView:
@@ -300,8 +322,9 @@ class TableView:
             if self._leftovers and self._leftovers[0].drop_some(self.step_rows):
                 del self._leftovers[0]
             return True
-        if next(self._build, _DONE) is not _DONE:
-            return False
+        with _collector_paused():
+            if next(self._build, _DONE) is not _DONE:
+                return False
         self._build = None
         return True
 
@@ -379,7 +402,9 @@ class TableView:
                 order.everything = order.shown = self._shown.everything
                 self._shown, self._build = order, None
                 return
-            self._copy(self._shown.everything)
+            # The same entries: the order on show keeps them current until this one shows.
+            order.everything, order.borrowed = self._shown.everything, True
+            self._copy(order.everything)
             self._build = self._showing(order, order.adopt(self._entries, self._keys, self._rows, self.step_rows))
         else:
             self._copy(())
@@ -402,6 +427,7 @@ class TableView:
                 order.update(change)
             yield
         old, self._shown, self._stale = self._shown, order, False
+        order.borrowed = False  # its own now
         for copy in (self._keys, self._rows, self._entries, *self._spares):
             copy.clear()
         if old.everything is not order.everything:  # shown already: let go of the old one afterwards

@@ -256,10 +256,16 @@ def test_a_pinned_row_stays_in_place_until_the_next_sort() -> None:
 def test_a_filter_reads_many_rows_as_it_reads_one() -> None:
     rows: list[Any] = mixed_rows(500, seed=5)
     plain = [{k: v for k, v in row.items() if not isinstance(v, list | dict)} for row in rows]  # read by C loops
-    for needle in ["ss", "none", "null", "true", "fa", "1.5", "a\x00b", "[1, ", "x", "straße", "k1"]:
-        assert Filter(needle).matching(rows) == [Filter(needle).passes(row) for row in rows], needle
-        assert Filter(needle).matching(plain) == [Filter(needle).passes(row) for row in plain], needle
+    # As many fields in every row (read a cell position at a time), in two orders: a position mixes fields.
+    even = [{"v": None, **row} if i % 2 else dict(reversed({"v": 7, **row}.items())) for i, row in enumerate(rows)]
+    even_plain = [{k: v if not isinstance(v, list | dict) else "[1]" for k, v in row.items()} for row in even]
+    numbers = [{"id": i, "n": [None, True, 1.5, i][i % 4], "s": "x"} for i in range(200)]  # columns without text
+    for needle in ["ss", "none", "null", "true", "fa", "1.5", "a\x00b", "[1, ", "x", "straße", "k1", "7", "b"]:
+        for kind in [rows, plain, even, even_plain, numbers]:
+            assert Filter(needle).matching(kind) == [Filter(needle).passes(row) for row in kind], needle
     assert sum(Filter("ss").matching(plain)) > 100
+    assert sum(Filter("7").matching(even)) > 100
+    assert sum(Filter("7").matching(numbers)) == 38
     values: list[Any] = [5, "Ss", None, [1], True]  # rows that are not objects
     assert Filter("s").matching(values) == [False, True, False, False, False]
 
@@ -308,3 +314,73 @@ def test_a_row_edited_while_an_order_is_built_is_not_pinned() -> None:
     view.unpin("8")
     view.settle()
     assert ids(view, size=300)[-1] == 8
+
+
+@pytest.mark.parametrize("text_missing", [False, True])
+@pytest.mark.parametrize("directions", [(True, False), (True, True), (False, True)])
+def test_texts_sort_by_code_point_either_way_with_ties_by_the_next_key(
+    directions: tuple[bool, bool], text_missing: bool
+) -> None:
+    """A column of texts only (sorted as plain values, a descending one held inverted) or with some rows lacking
+    it; ties by a number column that some rows lack, then by primary key; then rows changed one at a time."""
+    rng = random.Random(sum(directions) + text_missing)
+    texts = ["", "a", "a\x00", "ab", "Ab", "ß", "ss", "é", "e\u0301", "\uffff", "😀", "\U0010ffff", "z" * 30]
+    rows = []
+    for i in range(1500):
+        row: dict[str, Any] = {"id": i, "t": rng.choice(texts), "n": rng.randrange(4)}
+        if text_missing and i % 13 == 0:
+            del row["t"]
+        if i % 17 == 0:
+            del row["n"]
+        rows.append(row)
+    sort = [("t", directions[0]), ("n", directions[1])]
+    result = ResultSet("id")
+    for row in rows:
+        result.apply({"new_val": row})
+    view = TableView(result)
+    view.step_rows = 97  # many runs to merge
+    view.configure(tuple(sort), "")
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
+    for _ in range(300):  # each row's entry, made on its own, goes where the whole build put it
+        old = rows[rng.randrange(len(rows))]
+        new = {**old, "t": rng.choice(texts), "n": rng.randrange(4)}
+        view.apply(result.apply({"old_val": old, "new_val": new}))
+        rows[rows.index(old)] = new
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
+
+
+def test_a_new_filter_on_the_same_sort_is_exact_despite_changes_meanwhile() -> None:
+    """A filter on the order held keeps its entries (kept current by the order on show); rows change while its
+    own are picked, and again once it shows; a third filter replaces it while it is being built."""
+    rng = random.Random(13)
+    result = filled(300)
+    view = TableView(result)
+    view.configure((("score", True), ("name", False)), "")
+    view.settle()
+
+    def change() -> None:
+        i = rng.randrange(350)
+        new = None if rng.random() < 0.3 else {"id": i, "name": f"n{rng.randrange(30)}", "score": rng.randrange(9)}
+        view.apply(result.apply({"old_val": result.get(str(i)), "new_val": new}))
+
+    def rebuilt(needle: str) -> TableView:
+        fresh = TableView(result)
+        fresh.configure((("score", True), ("name", False)), needle)
+        fresh.settle()
+        return fresh
+
+    view.step_rows = 7
+    for needle in ["n1", "n2"]:  # the second starts before the first is done
+        view.configure((("score", True), ("name", False)), needle)
+        for _ in range(20):
+            assert not view.step()
+            change()
+    while not view.step():
+        change()
+    for _ in range(100):
+        change()
+    assert view.ordered_keys() == rebuilt("n2").ordered_keys() and len(view) > 0
+    assert view.unfiltered_keys() == rebuilt("").ordered_keys()
+    view.configure((("score", True), ("name", False)), "")  # no filter: every row, as held
+    assert view.ordered_keys() == rebuilt("").ordered_keys()
