@@ -17,15 +17,20 @@ import datetime
 import json
 import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import perspective
+import traitlets
+from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
+from rethink_widgets.jupyter.live_widget import asset
 from rethink_widgets.jupyter.results import ResultSet, canonical
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
 KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one
+RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _NUMBERS = frozenset(("integer", "bigint", "float"))
 _ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
@@ -82,9 +87,16 @@ def _as_time(value: Any) -> Any:
 _CONVERT: dict[str, Callable[[Any], Any]] = {"string": _text, "datetime": _as_time}
 
 
+PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "perspective-anywidget.js"
+
+
 class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
-    """Perspective's widget, its views' messages handled on the kernel's loop: ipykernel 7 may hand them over on a
-    subshell thread (JupyterLab 4.4+), where Perspective's `asyncio.create_task` finds no running loop."""
+    """Perspective's widget, with two fixes: its module is loaded once per page (js/chart_table.js says why), and its
+    views' messages are handled on the kernel's loop (ipykernel 7 may hand them over on a subshell thread, as for
+    JupyterLab 4.4+, where Perspective's `asyncio.create_task` finds no running loop)."""
+
+    _esm = asset("chart_table.js")
+    _perspective = traitlets.Unicode(PERSPECTIVE_MODULE.read_text(encoding="utf-8")).tag(sync=True)
 
     def __init__(self, table: Any, loop: asyncio.AbstractEventLoop, **options: Any) -> None:
         self._loop = loop
@@ -105,6 +117,7 @@ class ChartTable:
     """A Perspective table kept equal to a `ResultSet`, shown by `viewer`; `sync` brings it up to date."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, options: dict[str, Any]) -> None:
+        self._loop = loop
         self.primary_key: str | None = None
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
         self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
@@ -139,7 +152,7 @@ class ChartTable:
 
     def close(self) -> None:
         self.viewer.close()
-        self.table.delete(lazy=True)  # views the front end opened are closed with its comm, then the table goes
+        self.table.delete(lazy=True)  # once the views its front ends opened are gone with the viewer's comm
 
     def _learn(self, keys: Iterable[str], result: ResultSet) -> bool:
         """Note the kinds of the rows of `keys`; whether the schema or the index changed."""
@@ -192,7 +205,12 @@ class ChartTable:
         with viewer.hold_sync():  # views get the new table and the kept configuration in one message
             viewer.load(self.table)
             viewer.restore(**config)
-        old_table.delete(lazy=True)
+        # A view may be opening the old table by its name right now: it goes once views have had time to move.
+        self._loop.call_later(RETIRE_SECONDS, self._retire, old_table)
+
+    def _retire(self, table: Any) -> None:
+        if table is not self.table:
+            table.delete(lazy=True)  # when its last view is gone
 
     def _shown(self, names: Iterable[str]) -> list[str]:
         """The columns shown by default: those asked for that exist, else every one (but the synthetic key)."""

@@ -96,7 +96,6 @@ class LiveChart(LiveWidget):
         except BaseException:
             self.close()
             raise
-        self.viewer = self.bridge.viewer
 
     # ---------------------------------------------------------------- Python API
 
@@ -112,7 +111,7 @@ class LiveChart(LiveWidget):
 
     def __repr__(self) -> str:
         count = len(self.feed.result)
-        plugin = self.viewer.plugin if self.viewer is not None else "-"
+        plugin = self.bridge.viewer.plugin if "bridge" in self.__dict__ else "-"
         return f"LiveChart({self.title}, {plugin}, {count} row{'' if count == 1 else 's'}, {self.status})"
 
     def close(self) -> None:
@@ -145,3 +144,7 @@ class LiveChart(LiveWidget):
             log.exception("%r: updating the Perspective table failed", self)
             self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
             self._refill = True  # try again with every row at the next change
+        else:
+            # Views draw the viewer once its table holds the first snapshot: none ever opens the empty one made
+            # before the schema was known.
+            self.viewer = self.bridge.viewer

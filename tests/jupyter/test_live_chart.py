@@ -213,8 +213,9 @@ def test_rerun_close_and_chart_of_a_live_table(kernel: Kernel, conn: Any, r: Ret
     r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
     code = f"{READ_TABLE}\nc = LiveChart(r.table('{table}')); await c.ready(); c"
     first = kernel.run(code)
+    viewer = kernel.wait_for(lambda: kernel.state(kernel.widget(first))["viewer"], what="the viewer")
+    viewer = viewer.removeprefix("IPY_MODEL_")
     kernel.run(code)
-    viewer = kernel.state(kernel.widget(first))["viewer"].removeprefix("IPY_MODEL_")
     kernel.wait_for(lambda: {kernel.widget(first), viewer} <= kernel.closed, what="the first chart and its viewer")
     assert kernel.run("from rethink_widgets.jupyter import feeds; len(feeds.LIVE)").text == "1"
     cell = kernel.run(
