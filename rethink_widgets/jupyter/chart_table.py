@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import perspective
-import traitlets
 from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
@@ -91,12 +90,12 @@ PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "pers
 
 
 class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
-    """Perspective's widget, with two fixes: its module is loaded once per page (js/chart_table.js says why), and its
-    views' messages are handled on the kernel's loop (ipykernel 7 may hand them over on a subshell thread, as for
-    JupyterLab 4.4+, where Perspective's `asyncio.create_task` finds no running loop)."""
+    """Perspective's widget, with two fixes: its module is loaded once per page, sent to the first view that asks
+    (js/chart_table.js says why), and its views' messages are handled on the kernel's loop (ipykernel 7 may hand
+    them over on a subshell thread, as for JupyterLab 4.4+, where Perspective's `asyncio.create_task` finds no
+    running loop)."""
 
     _esm = asset("chart_table.js")
-    _perspective = traitlets.Unicode(PERSPECTIVE_MODULE.read_text(encoding="utf-8")).tag(sync=True)
 
     def __init__(self, table: Any, loop: asyncio.AbstractEventLoop, **options: Any) -> None:
         self._loop = loop
@@ -107,10 +106,12 @@ class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no t
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is self._loop:
-            super().handle_message(widget, content, buffers)
+        if running is not self._loop:
+            self._loop.call_soon_threadsafe(self.handle_message, widget, content, buffers)
+        elif content.get("type") == "perspective_module":
+            self.send({"type": "perspective_module"}, [PERSPECTIVE_MODULE.read_bytes()])
         else:
-            self._loop.call_soon_threadsafe(super().handle_message, widget, content, buffers)
+            super().handle_message(widget, content, buffers)
 
 
 class ChartTable:

@@ -106,7 +106,9 @@ class LiveChart(LiveWidget):
 
     @property
     def table(self) -> Any:
-        """The Perspective table the viewer shows (a new one when the schema widens)."""
+        """The Perspective table the viewer shows (a new one when the schema widens), holding the rows of `.rows`:
+        changes not yet sent in a batch go in first."""
+        self._sync()
         return self.bridge.table
 
     def __repr__(self) -> str:
@@ -134,8 +136,17 @@ class LiveChart(LiveWidget):
     def _draw(self) -> None:
         self.total = len(self.feed.result)
         self.progress = self.feed.progress()
+        if self._sync():
+            # Views draw the viewer once its table holds the first snapshot: none ever opens the empty one made
+            # before the schema was known.
+            self.viewer = self.bridge.viewer
+
+    def _sync(self) -> bool:
+        """Bring the Perspective table up to date with the result; whether it is."""
         if self.feed.status != "ready" or self.feed.result.initializing or "bridge" not in self.__dict__:
-            return  # what the table shows stays until the snapshot coming in is whole
+            return False  # what the table shows stays until the snapshot coming in is whole
+        if not (self._dirty or self._refill):
+            return True
         dirty, self._dirty = self._dirty, set()
         refill, self._refill = self._refill, False
         try:
@@ -144,7 +155,5 @@ class LiveChart(LiveWidget):
             log.exception("%r: updating the Perspective table failed", self)
             self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
             self._refill = True  # try again with every row at the next change
-        else:
-            # Views draw the viewer once its table holds the first snapshot: none ever opens the empty one made
-            # before the schema was known.
-            self.viewer = self.bridge.viewer
+            return False
+        return True
