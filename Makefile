@@ -16,7 +16,7 @@ LAB_OVERRIDES := jupyter-config/overrides.d/rethink_widgets.json
 # The widgets' front end: js/ bundled by esbuild into the package (js/README.md); rebuilt when a source changes.
 # An editable install reads the bundles where they are built, so a rebuild needs no new install.
 STATIC  := rethink_widgets/jupyter/static
-BUNDLES := $(STATIC)/live_table.js $(STATIC)/todo_list.js
+BUNDLES := $(STATIC)/live_table.js $(STATIC)/todo_list.js $(STATIC)/live_chart.js $(STATIC)/chart_table.js
 
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
 	@command -v npm >/dev/null || { \
@@ -31,7 +31,7 @@ front-end: $(BUNDLES)
 
 $(STAMP): $(PY) setup.py pyproject.toml $(LAB_OVERRIDES) | $(BUNDLES)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,demo]'
+	$(PY) -m pip install -q -e '.[test,demo,charts]'
 	@# An editable install leaves out setup.py's data_files: put JupyterLab's settings defaults where a wheel would.
 	install -D -m 644 $(LAB_OVERRIDES) $(VENV)/share/jupyter/lab/settings/overrides.d/rethink_widgets.json
 	touch $(STAMP)

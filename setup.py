@@ -87,6 +87,10 @@ setup(
         "demo": [
             "jupyterlab>=4.4",
         ],
+        # LiveChart: Perspective's engine and viewer (its anywidget ships its own front end).
+        "charts": [
+            "perspective-python==5.6.1",
+        ],
     },
     cmdclass={"build_py": BuildPy, "sdist": Sdist},
     entry_points={

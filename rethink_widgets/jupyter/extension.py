@@ -6,9 +6,10 @@
 
 Names put in the user namespace, unless the user already has them: `r` (the driver's usual synchronous instance),
 `conn` (a synchronous connection, also the default for a bare `.run()`; it opens itself again after a server
-restart), `LiveTable`, `TodoList`, `watch` and `feed`. Re-running a cell stops the watches and feeds it made before,
-as it closes its widgets. `%unload_ext` closes every live feed (widgets say `closed`); `%load_ext` again, or
-`%reload_ext`, resumes the widgets and watches it closed, on the database it connects to (`feed()` loops end for good).
+restart), `LiveTable`, `TodoList`, `LiveChart` (it needs the `charts` extra, and says so), `watch` and `feed`.
+Re-running a cell stops the watches and feeds it made before, as it closes its widgets. `%unload_ext` closes every
+live feed (widgets say `closed`); `%load_ext` again, or `%reload_ext`, resumes the widgets and watches it closed, on
+the database it connects to (`feed()` loops end for good).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def feed(query: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
 
 
 def load(shell: Any) -> None:
+    from rethink_widgets.jupyter.live_chart import LiveChart
     from rethink_widgets.jupyter.live_table import LiveTable
     from rethink_widgets.jupyter.todo_list import TodoList
 
@@ -73,7 +75,7 @@ def load(shell: Any) -> None:
     state.user_conn = user_conn
     user_conn.repl()
     names = {"r": user_r, "conn": user_conn, "LiveTable": LiveTable, "TodoList": TodoList, "watch": watch}
-    names["feed"] = feed
+    names |= {"LiveChart": LiveChart, "feed": feed}
     for name, value in names.items():
         if name not in shell.user_ns:
             shell.user_ns[name] = value

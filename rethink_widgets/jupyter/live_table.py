@@ -30,6 +30,8 @@ from rethink_widgets.jupyter.view_windows import MAX_WINDOW, ViewWindows
 if TYPE_CHECKING:  # pandas is optional: only to_dataframe() needs it
     import pandas
 
+    from rethink_widgets.jupyter.live_chart import LiveChart
+
 CHANGED = "This row changed since you saw it, so your edit was not saved. The table shows its current value."
 SNAPSHOT_ROWS = 100  # rows a saved notebook keeps for readers that cannot draw the widget
 
@@ -149,6 +151,13 @@ class LiveTable(LiveWidget):
         if not all(isinstance(row, dict) for row in rows):
             return pandas.DataFrame({VALUE_COLUMN: rows})
         return pandas.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+
+    def chart(self, plugin: str = "Y Bar", **options: Any) -> LiveChart:
+        """A LiveChart of the same query, on the same database (options as LiveChart's, Perspective's own)."""
+        __tracebackhide__ = True
+        from rethink_widgets.jupyter.live_chart import LiveChart
+
+        return LiveChart(self.feed.query, plugin, conn=self.database, **options)
 
     # ---------------------------------------------------------------- state for the views
 

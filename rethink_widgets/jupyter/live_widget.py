@@ -141,7 +141,10 @@ class LiveWidget(anywidget.AnyWidget):
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
         __tracebackhide__ = True  # IPython shows a refusal with the user's cell and where it is raised, no more
-        database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
+        if isinstance(conn, connection.Connector):  # another widget's database (LiveTable.chart)
+            database = conn
+        else:
+            database = connection.Connector(connection.Settings.of_connection(conn)) if conn else connection.current()
         self._check_query(query, database)  # before the widget exists: a query refused leaves nothing behind
         super().__init__(**kwargs)
         self._loop = asyncio.get_event_loop()

@@ -1,0 +1,96 @@
+// LiveChart's view: a bar (title, status, row count) over Perspective's own viewer, which is a widget of its own
+// (Perspective's anywidget, drawing from the Perspective table the kernel keeps current) shown inside this one. The
+// bar and the "not live" notice come from this widget's model, kept by the kernel's feed as for LiveTable; when the
+// schema widens the kernel gives the viewer a new table, and the viewer is drawn anew on it, its configuration kept.
+
+import { element, plural, trouble, watchKernel } from "./shared.js";
+import STYLE from "./live_chart.css";
+
+function statusText(model, state) {
+  const { rows, of } = model.get("progress") || {};
+  if (rows !== undefined) {
+    // A snapshot is coming in: the chart shows it once it is whole.
+    return `${state} · ${of == null ? `${rows} rows so far` : `${Math.min(rows, of)} of ${of} rows`}`;
+  }
+  return `${state} · ${plural(model.get("total"), "row")}`;
+}
+
+// Draws the viewer widget the model names into `host`, again whenever it gets a new table; returns a stop function.
+function showViewer(model, host) {
+  const manager = model.widget_manager;
+  let shown = null; // the viewer's model
+  let view = null;
+  let drawing = Promise.resolve();
+  let stopped = false;
+
+  async function draw(viewerModel) {
+    if (view) view.remove();
+    view = null;
+    host.replaceChildren();
+    if (!viewerModel || stopped) return;
+    const made = await manager.create_view(viewerModel);
+    if (stopped) return made.remove();
+    view = made;
+    host.append(view.el);
+  }
+  const redraw = () => (drawing = drawing.then(() => draw(shown)).catch((error) => console.error(error)));
+
+  async function follow() {
+    const reference = model.get("viewer");
+    const next = reference ? await manager.get_model(reference.replace(/^IPY_MODEL_/, "")) : null;
+    if (next === shown) return;
+    if (shown) shown.off("change:table_name", redraw);
+    shown = next;
+    if (shown) shown.on("change:table_name", redraw);
+    redraw();
+  }
+  model.on("change:viewer", follow);
+  follow();
+  return () => {
+    stopped = true;
+    if (shown) shown.off("change:table_name", redraw);
+    if (view) view.remove();
+  };
+}
+
+function render({ model, el }) {
+  const root = element("fieldset", { class: "rw-chart" }); // disabled while not live (shared.js)
+  root.append(element("style", {}, STYLE));
+  const bar = element("div", { class: "rw-bar" });
+  const title = element("span", { class: "rw-title" });
+  const status = element("span", { class: "rw-status", role: "status" });
+  bar.append(title, status);
+  const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
+  const offline = element("div", { class: "rw-offline" });
+  const host = element("div", { class: "rw-viewer" });
+  const message = element("div", { class: "rw-message", role: "alert" });
+  root.append(bar, troubleBox, offline, host, message);
+  el.append(root);
+
+  const kernel = watchKernel(model, root, offline, draw);
+
+  function draw() {
+    const state = kernel.stale() ? "not live" : model.get("status");
+    const problem = trouble(state);
+    title.textContent = model.get("title");
+    status.textContent = problem ? problem.kind : statusText(model, state);
+    troubleBox.hidden = !problem;
+    troubleBox.dataset.kind = problem ? problem.kind : "";
+    troubleBox.textContent = problem ? problem.text : "";
+    message.textContent = model.get("message");
+  }
+
+  model.on("change:version", () => {
+    kernel.heard();
+    draw();
+  });
+  model.on("change:message", draw);
+  draw();
+  const stopViewer = showViewer(model, host);
+  return () => {
+    stopViewer();
+    kernel.stop();
+  };
+}
+
+export default { render };

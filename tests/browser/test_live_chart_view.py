@@ -1,0 +1,94 @@
+"""LiveChart in real JupyterLab and Chromium: Perspective's viewer draws a live bar chart and a live pivot, read
+through the viewer's own API in the page."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from jupyter_lab import Lab, run_notebook
+from playwright.sync_api import Page, expect
+from rethinkdb import RethinkDB
+
+TIMEOUT = 30_000
+
+# Runs code in the notebook's kernel as another cell would.
+RUN_IN_KERNEL = """async ([path, code]) => {
+    const panel = Array.from(window.jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === path);
+    await panel.sessionContext.session.kernel.requestExecute({ code }).done;
+}"""
+
+
+@pytest.fixture
+def orders(conn: Any, r: RethinkDB) -> Iterator[str]:
+    name = "orders_" + uuid.uuid4().hex[:8]
+    r.table_create(name).run(conn)
+    rows = [("open", "north", 1), ("open", "south", 2), ("done", "north", 3), ("done", "north", 4)]
+    r.table(name).insert([{"id": i, "status": s, "region": g, "n": n} for i, (s, g, n) in enumerate(rows)]).run(conn)
+    yield name
+    r.table_drop(name).run(conn)
+
+
+def shown(page: Page, index: int, groups: int) -> dict[str, Any]:
+    """What the `index`-th viewer's view holds, by column, once it shows that many groups (a pivot adds a total row,
+    a chart none). Read through Perspective's own API in the page; the viewer makes its view anew as its configuration
+    is restored, so it is read again until it holds that many."""
+    columns: dict[str, Any] = page.evaluate(
+        """async ([index, groups, timeout]) => {
+            const deadline = Date.now() + timeout;
+            for (;;) {
+                const viewer = document.querySelectorAll('.rw-chart perspective-viewer')[index];
+                try {
+                    const columns = await (await viewer.getView()).to_columns();
+                    const paths = columns.__ROW_PATH__ || [];
+                    if (paths.filter((path) => path.length).length === groups) return columns;
+                } catch {
+                    // its view is being made
+                }
+                if (Date.now() > deadline) throw new Error(`viewer ${index} did not show ${groups} groups`);
+                await new Promise((resolve) => setTimeout(resolve, 200));
+            } }""",
+        [index, groups, TIMEOUT],
+    )
+    return columns
+
+
+def sums(columns: dict[str, Any]) -> dict[str, float]:
+    """A chart's totals of `n` by status."""
+    return {path[0]: value for path, value in zip(columns["__ROW_PATH__"], columns["n"], strict=True) if path}
+
+
+def test_a_bar_chart_and_a_pivot_render_and_follow_writes(lab: Lab, r: RethinkDB, orders: str, page: Page) -> None:
+    table = f"r.table('{orders}')"
+    path = run_notebook(
+        page,
+        lab,
+        [
+            f"bars = LiveChart({table}, 'Y Bar', group_by=['status'], columns=['n'], aggregates={{'n': 'sum'}})\nbars",
+            f"pivot = LiveChart({table}, 'Datagrid', group_by=['status'], split_by=['region'], columns=['n'])\npivot",
+        ],
+    )
+    charts = page.locator(".rw-chart")
+    expect(charts).to_have_count(2, timeout=TIMEOUT)
+    expect(charts.nth(0).locator(".rw-status")).to_have_text("ready · 4 rows", timeout=TIMEOUT)
+    expect(charts.nth(0).locator(".rw-title")).to_have_text(f"test.{orders}")
+    # The bar chart: Perspective's Y Bar plugin, drawn, over the sums by status.
+    page.wait_for_function("() => document.querySelectorAll('.rw-chart perspective-viewer').length === 2")
+    assert sums(shown(page, 0, 2)) == {"done": 7, "open": 3}
+    bars = page.locator(".rw-chart").nth(0).locator("perspective-viewer-charts-y-bar")
+    expect(bars).to_have_count(1, timeout=TIMEOUT)
+    # The pivot: status by region, in Perspective's datagrid.
+    pivot = shown(page, 1, 2)
+    assert pivot["__ROW_PATH__"] == [[], ["done"], ["open"]]
+    assert pivot["north|n"] == [8, 7, 1] and pivot["south|n"] == [2, None, 2]
+    expect(charts.nth(1).locator("perspective-viewer-datagrid")).to_contain_text("north", timeout=TIMEOUT)
+
+    # A write from another cell: both viewers show it.
+    page.evaluate(
+        RUN_IN_KERNEL, [path, f"{table}.insert({{'id': 9, 'status': 'late', 'region': 'south', 'n': 5}}).run()"]
+    )
+    expect(charts.nth(0).locator(".rw-status")).to_have_text("ready · 5 rows", timeout=TIMEOUT)
+    assert sums(shown(page, 0, 3)) == {"done": 7, "late": 5, "open": 3}
+    expect(charts.nth(1).locator("perspective-viewer-datagrid")).to_contain_text("late", timeout=TIMEOUT)

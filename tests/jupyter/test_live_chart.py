@@ -1,0 +1,242 @@
+"""LiveChart in a real kernel against the embedded server: the Perspective table inside the widget holds exactly the
+query's result, whatever the writes."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from kernel import Kernel
+from rethinkdb import RethinkDB
+from servers import start_server
+
+# Reads, in the kernel, what the Perspective table of chart `c` holds: its rows, the synthetic key left out.
+READ_TABLE = """
+import json
+def chart_rows(c):
+    view = c.table.view()
+    try:
+        rows = view.to_json()
+    finally:
+        view.delete()
+    return [{k: v for k, v in row.items() if k != '__key__'} for row in rows]
+"""
+
+
+def normal(rows: list[dict[str, Any]]) -> list[str]:
+    """Rows in an order-free form in which 2 and 2.0 are the same."""
+    return sorted(
+        json.dumps(
+            {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in row.items()}, sort_keys=True
+        )
+        for row in rows
+    )
+
+
+def as_perspective(docs: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
+    """Documents as Perspective holds them: every column, missing fields null, times in epoch milliseconds."""
+    return [{c: _cell(doc.get(c)) for c in columns} for doc in docs]
+
+
+def _cell(value: Any) -> Any:
+    return value.timestamp() * 1000 if isinstance(value, datetime.datetime) else value
+
+
+def table_rows(kernel: Kernel, name: str = "c") -> list[str]:
+    cell = kernel.run(f"print(json.dumps(chart_rows({name})))")
+    assert not cell.error, cell.error
+    return normal(json.loads(cell.stdout))
+
+
+def wait_equal(kernel: Kernel, expected: list[dict[str, Any]], name: str = "c", timeout: float = 30) -> None:
+    """Wait until the chart's Perspective table holds `expected` (generously: it follows a live feed)."""
+    want = normal(expected)
+    deadline = time.monotonic() + timeout
+    while (rows := table_rows(kernel, name)) != want:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the Perspective table holds {rows}, not {want}")
+        time.sleep(0.2)
+
+
+def open_chart(kernel: Kernel, code: str, name: str = "c") -> str:
+    cell = kernel.run(f"{READ_TABLE}\n{name} = {code}; await {name}.ready(); {name}")
+    assert not cell.error, cell.error
+    comm = kernel.widget(cell)
+    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready")
+    return comm
+
+
+def test_the_table_follows_inserts_updates_and_deletes(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    at = datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.UTC)
+    docs = [{"id": i, "status": ["open", "done"][i % 2], "n": i * 10, "at": at} for i in range(5)]
+    r.table(table).insert(docs).run(conn)
+    cell = kernel.run(f"{READ_TABLE}\nc = LiveChart(r.table('{table}'), group_by=['status']); await c.ready(); c")
+    assert not cell.error, cell.error
+    assert cell.text == f"LiveChart(test.{table}, Y Bar, 5 rows, ready)"
+    comm = kernel.widget(cell)
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 5, what="the count")
+    columns = ["id", "status", "n", "at"]
+    wait_equal(kernel, as_perspective(docs, columns))
+    schema = "{'id': 'integer', 'status': 'string', 'n': 'integer', 'at': 'datetime'}"
+    assert kernel.run(f"c.table.schema() == {schema}").text == "True"
+    # The viewer shows every column (not the synthetic key; the primary key first, as the database orders fields)
+    # and has the options given.
+    assert kernel.run("c.viewer.columns, c.viewer.group_by, c.viewer.plugin").text == (
+        "(['id', 'at', 'n', 'status'], ['status'], 'Y Bar')"
+    )
+
+    r.table(table).insert({"id": 5, "status": "open", "n": 7, "at": at}).run(conn)
+    r.table(table).get(1).update({"n": 1000}).run(conn)
+    r.table(table).get(2).replace({"id": 2, "status": "done"}).run(conn)  # n and at gone: nulls, not the old values
+    r.table(table).get(3).delete().run(conn)
+    wait_equal(kernel, as_perspective(r.table(table).run(conn), columns))
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 5, what="the count")
+    # Perspective's own pivot of the table is the database's own aggregate.
+    pivot = kernel.run(
+        "v = c.table.view(group_by=['status'], columns=['n'], aggregates={'n': 'sum'}); print(json.dumps("
+        "v.to_columns())); v.delete()"
+    )
+    sums = json.loads(pivot.stdout)
+    by_status = dict(zip([path[0] for path in sums["__ROW_PATH__"][1:]], sums["n"][1:], strict=True))
+    database = r.table(table).group("status")["n"].sum().run(conn)
+    assert by_status == database
+    assert kernel.run("len(c.rows)").text == "5"
+
+
+def test_a_burst_is_batched_and_exact(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    r.table(table).insert([{"id": i, "n": 0} for i in range(100)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), plugin='Datagrid')")
+    kernel.run("writes_before = c.bridge.writes")
+    kernel.updates.clear()
+    for step in range(1, 201):  # 20,000 changes
+        r.table(table).update({"n": step}).run(conn, durability="soft")
+    done = kernel.run("await c.wait_until(lambda c: {row['n'] for row in c.rows} == {200}, timeout=60)")
+    assert not done.error, done.error
+    kernel.drain(quiet=0.5)  # the last batch went out (reading `c.table` would send it at once)
+    # Each batch is one widget update and at most one Perspective update (no row went away): few a second.
+    times = [when for when, c, _ in kernel.updates if c == comm]
+    per_second = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+    assert per_second <= 40, f"{per_second} batches in one second"
+    writes = int(kernel.run("print(c.bridge.writes - writes_before)").stdout)
+    assert 1 <= writes <= len(times), f"{writes} Perspective updates for {len(times)} batches"
+    wait_equal(kernel, [{"id": i, "n": 200} for i in range(100)])
+
+
+def test_a_field_that_appears_or_changes_type_widens_the_schema(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": 1, "kind": "a", "v": 1}, {"id": 2, "kind": "b", "v": 2}]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), plugin='Datagrid', group_by=['kind'])")
+    assert kernel.run("c.table.schema()['v']").text == "'integer'"
+    viewer = kernel.state(comm)["viewer"].removeprefix("IPY_MODEL_")
+    # A person sorts in the viewer (its view sets the viewer's traits): that is kept too.
+    kernel.send_update(viewer, {"sort": [["v", "desc"]]})
+    kernel.wait_for(lambda: kernel.run("c.viewer.sort").text == "[['v', 'desc']]", what="the sort")
+    first_table = kernel.run("c.table.get_name()").text
+
+    r.table(table).insert({"id": 3, "kind": "a", "v": "three"}).run(conn)
+    wait_equal(
+        kernel,
+        [{"id": 1, "kind": "a", "v": "1"}, {"id": 2, "kind": "b", "v": "2"}, {"id": 3, "kind": "a", "v": "three"}],
+    )
+    assert kernel.run("c.table.schema()['v']").text == "'string'"
+    assert kernel.run("c.table.get_name()").text != first_table
+    assert kernel.state(viewer)["table_name"] == kernel.run("print(c.table.get_name())").stdout.strip()
+    assert kernel.run("c.viewer.plugin, c.viewer.group_by, c.viewer.sort").text == (
+        "('Datagrid', ['kind'], [['v', 'desc']])"
+    )
+    # A field that appears later is a new column, shown (the person chose no columns); rows without it hold null.
+    r.table(table).get(2).update({"weight": 2.5}).run(conn)
+    wait_equal(
+        kernel,
+        [
+            {"id": 1, "kind": "a", "v": "1", "weight": None},
+            {"id": 2, "kind": "b", "v": "2", "weight": 2.5},
+            {"id": 3, "kind": "a", "v": "three", "weight": None},
+        ],
+    )
+    assert kernel.run("c.viewer.columns").text == "['id', 'kind', 'v', 'weight']"
+    # Nested values are JSON text; integers beyond Perspective's 32 bits make the column float, not wrapped.
+    r.table(table).insert({"id": 4, "tags": ["x", "y"], "big": 2**40}).run(conn)
+    kernel.wait_for(lambda: kernel.run("'tags' in c.table.schema()").text == "True", what="the new columns")
+    row = json.loads(kernel.run("print(json.dumps([x for x in chart_rows(c) if x['id'] == 4][0]))").stdout)
+    assert (row["tags"], row["big"]) == ('["x","y"]', 2**40)
+
+
+def test_keyless_queries_get_a_synthetic_key(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    r.table(table).insert([{"id": i, "status": "open" if i < 3 else "done", "n": 1} for i in range(5)]).run(conn)
+    open_chart(kernel, f"LiveChart(r.table('{table}').map(lambda d: {{'status': d['status'], 'n': d['n']}}))")
+    wait_equal(kernel, [{"status": "open", "n": 1}] * 3 + [{"status": "done", "n": 1}] * 2)  # equal rows stay apart
+    r.table(table).get(0).delete().run(conn)
+    r.table(table).get(4).update({"n": 5}).run(conn)
+    wait_equal(kernel, [{"status": "open", "n": 1}] * 2 + [{"status": "done", "n": 1}, {"status": "done", "n": 5}])
+    # Rows that are not objects are one column, `value`.
+    open_chart(kernel, f"LiveChart(r.table('{table}').map(r.row['n']), plugin='Datagrid')", name="values")
+    wait_equal(kernel, [{"value": 1}] * 3 + [{"value": 5}], name="values")
+    r.table(table).insert({"id": 9, "n": 2}).run(conn)
+    wait_equal(kernel, [{"value": 1}] * 3 + [{"value": 5}, {"value": 2}], name="values")
+
+
+def test_server_restart_resnapshots(tmp_path: Path, r: RethinkDB) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = tmp_path / "data"
+    first = start_server(data, "--driver-port", str(port))
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": "127.0.0.1", "RETHINKDB_PORT": str(port)})
+    try:
+        conn = r.connect("127.0.0.1", port)
+        r.table_create("live").run(conn)
+        r.table("live").insert([{"id": 1, "n": 1}, {"id": 2, "n": 2}]).run(conn)
+        k.run("%load_ext rethink_widgets")
+        comm = open_chart(k, "LiveChart(r.table('live'))")
+        first.kill()
+        k.wait_for(lambda: k.state(comm)["status"].startswith("reconnecting"), what="reconnecting")
+        wait_equal(k, [{"id": 1, "n": 1}, {"id": 2, "n": 2}])  # what it showed stays meanwhile
+        second = start_server(data, "--driver-port", str(port))
+        try:
+            conn = r.connect("127.0.0.1", port)
+            r.table("live").get(1).delete().run(conn)
+            r.table("live").insert({"id": 3, "n": 3}).run(conn)
+            r.table("live").get(2).update({"n": 20}).run(conn)
+            k.wait_for(lambda: k.state(comm)["status"] == "ready", timeout=20, what="ready again")
+            wait_equal(k, [{"id": 2, "n": 20}, {"id": 3, "n": 3}])
+        finally:
+            second.stop()
+    finally:
+        k.close()
+
+
+def test_rerun_close_and_chart_of_a_live_table(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
+    code = f"{READ_TABLE}\nc = LiveChart(r.table('{table}')); await c.ready(); c"
+    first = kernel.run(code)
+    viewer = kernel.wait_for(lambda: kernel.state(kernel.widget(first))["viewer"], what="the viewer")
+    viewer = viewer.removeprefix("IPY_MODEL_")
+    kernel.run(code)
+    kernel.wait_for(lambda: {kernel.widget(first), viewer} <= kernel.closed, what="the first chart and its viewer")
+    assert kernel.run("from rethink_widgets.jupyter import feeds; len(feeds.LIVE)").text == "1"
+    cell = kernel.run(
+        f"t = LiveTable(r.table('{table}')); d = t.chart('Datagrid', group_by=['status']); await d.ready(); d"
+    )
+    assert cell.text == f"LiveChart(test.{table}, Datagrid, 3 rows, ready)"
+    wait_equal(kernel, [{"id": i, "status": "open"} for i in range(3)], name="d")
+    kernel.run("c.close(); d.close()")
+    assert kernel.run("len(feeds.LIVE), c.status, d.status").text == "(1, 'closed', 'closed')"
+
+
+def test_refusals(kernel: Kernel, table: str) -> None:
+    # Without Perspective, LiveChart says which extra brings it.
+    cell = kernel.run(f"import sys; sys.modules['perspective'] = None\nLiveChart(r.table('{table}'))")
+    assert cell.error == (
+        "ImportError: LiveChart needs Perspective, installed with the charts extra: "
+        "pip install 'rethink_widgets[charts]'"
+    )
+    kernel.run("del sys.modules['perspective']")
+    cell = kernel.run(f"LiveChart(r.table('{table}'), plugin='Pie')")
+    assert cell.error.startswith("ValueError: plugin must be one of 'Datagrid', 'Y Bar'")
+    assert kernel.run("from rethink_widgets.jupyter import feeds; len(feeds.LIVE)").text == "0"
