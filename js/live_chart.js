@@ -3,8 +3,11 @@
 // bar and the "not live" notice come from this widget's model, kept by the kernel's feed as for LiveTable; when the
 // schema widens the kernel gives the viewer a new table, and the viewer is drawn anew on it, its configuration kept.
 
-import { element, plural, trouble, watchKernel } from "./shared.js";
-import STYLE from "./live_chart.css";
+import { element, frame, plural, watchKernel } from "./shared.js";
+import OWN_STYLE from "./live_chart.css";
+import SHARED_STYLE from "./widgets.css";
+
+const STYLE = SHARED_STYLE + OWN_STYLE;
 
 function statusText(model, state) {
   const { rows, of } = model.get("progress") || {};
@@ -54,29 +57,16 @@ function showViewer(model, host) {
 }
 
 function render({ model, el }) {
-  const root = element("fieldset", { class: "rw-chart" }); // disabled while not live (shared.js)
-  root.append(element("style", {}, STYLE));
-  const bar = element("div", { class: "rw-bar" });
-  const title = element("span", { class: "rw-title" });
-  const status = element("span", { class: "rw-status", role: "status" });
-  bar.append(title, status);
-  const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
-  const offline = element("div", { class: "rw-offline" });
+  const { root, bar, troubleBox, message, offline, drawState } = frame(model, "rw-chart", STYLE);
   const host = element("div", { class: "rw-viewer" });
-  const message = element("div", { class: "rw-message", role: "alert" });
   root.append(bar, troubleBox, offline, host, message);
   el.append(root);
 
   const kernel = watchKernel(model, root, offline, draw);
 
   function draw() {
-    const state = kernel.stale() ? "not live" : model.get("status");
-    const problem = trouble(state);
-    title.textContent = model.get("title");
-    status.textContent = problem ? problem.kind : statusText(model, state);
-    troubleBox.hidden = !problem;
-    troubleBox.dataset.kind = problem ? problem.kind : "";
-    troubleBox.textContent = problem ? problem.text : "";
+    const problem = drawState(kernel.stale(), (state) => statusText(model, state));
+    host.hidden = !!problem; // an error in place of the chart, not beside an empty one
     message.textContent = model.get("message");
   }
 

@@ -6,7 +6,7 @@
 // then the message and the "not live" notice. A widget in trouble (an error, or waiting for its table) says so under
 // the bar, in place of the grid and its controls.
 
-import { element, plural, trouble, watchKernel } from "./shared.js";
+import { element, frame, plural, watchKernel } from "./shared.js";
 import OWN_STYLE from "./live_table.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -573,20 +573,13 @@ function adder(model) {
 // ---------------------------------------------------------------- the view
 
 async function render({ model, el }) {
-  const root = element("fieldset", { class: "rw-table" }); // disabled while not live (shared.js)
-  root.append(element("style", {}, STYLE));
-  const bar = element("div", { class: "rw-bar" });
-  const title = element("span", { class: "rw-title" });
-  const status = element("span", { class: "rw-status", role: "status" });
+  const { root, bar, troubleBox, message, offline, drawState } = frame(model, "rw-table", STYLE);
   const loading = element("progress", { class: "rw-progress", "aria-label": "Rows loaded" });
   const filter = filterBox(model);
-  bar.append(title, status, loading, filter);
-  const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
+  bar.append(loading, filter);
   const table = grid(model, await gridElement());
   const adding = adder(model);
   const undo = undoNotice(model);
-  const message = element("div", { class: "rw-message", role: "alert" });
-  const offline = element("div", { class: "rw-offline" });
   root.append(bar, troubleBox, table.box, adding.bar, undo, message, offline);
   el.append(root);
 
@@ -594,15 +587,8 @@ async function render({ model, el }) {
 
   // Everything but the grid: the status line, the trouble box, the adder and the message.
   function drawStatus() {
-    const state = kernel.stale() ? "not live" : model.get("status");
-    const problem = trouble(state);
-    title.textContent = model.get("title");
-    status.dataset.state = state.split(/[: ]/)[0];
-    status.textContent = problem ? problem.kind : statusText(model, state);
+    const problem = drawState(kernel.stale(), (state) => statusText(model, state));
     drawProgress(loading, model);
-    troubleBox.hidden = !problem;
-    troubleBox.dataset.kind = problem ? problem.kind : "";
-    troubleBox.textContent = problem ? problem.text : "";
     filter.hidden = table.box.hidden = !!problem;
     adding.bar.hidden = !!problem || !model.get("editable");
     message.textContent = adding.refusing() ? "" : model.get("message");

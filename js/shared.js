@@ -210,3 +210,34 @@ export function trouble(status) {
   const retrying = reason.endsWith("(retrying)");
   return { kind, text: retrying ? reason : `${reason} The feed stopped: fix the query and run its cell again.` };
 }
+
+// ---------------------------------------------------------------- what every widget's view is framed by
+
+// A view's frame: a fieldset (disabled while not live: see watchKernel) holding the widget's styles, then the parts
+// each widget places in its own order: the bar (title, then status), the trouble box, the message and the "not
+// live" notice. `drawState(stale, describe)` draws the title, the status and the trouble box, and returns the
+// trouble (null when none): with none, the status reads `describe(state)`.
+export function frame(model, className, style) {
+  const root = element("fieldset", { class: className });
+  root.append(element("style", {}, style));
+  const bar = element("div", { class: "rw-bar" });
+  const title = element("span", { class: "rw-title" });
+  const status = element("span", { class: "rw-status", role: "status" });
+  bar.append(title, status);
+  const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
+  const message = element("div", { class: "rw-message", role: "alert" });
+  const offline = element("div", { class: "rw-offline" });
+
+  function drawState(stale, describe) {
+    const state = stale ? "not live" : model.get("status");
+    const problem = trouble(state);
+    title.textContent = model.get("title");
+    status.dataset.state = state.split(/[: ]/)[0];
+    status.textContent = problem ? problem.kind : describe(state);
+    troubleBox.hidden = !problem;
+    troubleBox.dataset.kind = problem ? problem.kind : "";
+    troubleBox.textContent = problem ? problem.text : "";
+    return problem;
+  }
+  return { root, bar, troubleBox, message, offline, drawState };
+}

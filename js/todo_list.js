@@ -4,7 +4,7 @@
 // are not items (no `text` string) are not shown, and a line says how many; a widget in trouble (an error, or waiting
 // for its table) says so in place of the list and its controls.
 
-import { element, plural, reconcile, trouble, watchKernel } from "./shared.js";
+import { element, frame, plural, reconcile, watchKernel } from "./shared.js";
 import OWN_STYLE from "./todo_list.css";
 import SHARED_STYLE from "./widgets.css";
 
@@ -83,15 +83,8 @@ function fillItem(li, item) {
 }
 
 function render({ model, el }) {
-  const root = element("fieldset", { class: "rw-todo" }); // disabled while not live (shared.js)
-  root.append(element("style", {}, STYLE));
-  const head = element("div", { class: "rw-bar" });
-  const title = element("span", { class: "rw-title" });
-  const status = element("span", { class: "rw-status", role: "status" });
-  head.append(title, status);
-  const troubleBox = element("div", { class: "rw-trouble", role: "alert" });
+  const { root, bar, troubleBox, message, offline, drawState } = frame(model, "rw-todo", STYLE);
   const entry = element("div", { class: "rw-bar" });
-  const message = element("div", { class: "rw-message", role: "alert" });
   // A refusal shows next to what it concerns: the item acted on, the new item's box, or "Clear completed".
   let concerned = null;
   function request(content, where) {
@@ -112,20 +105,13 @@ function render({ model, el }) {
   const clear = element("button", {}, "Clear completed");
   clear.addEventListener("click", () => request({ type: "clear_completed" }, foot));
   foot.append(left, clear);
-  const offline = element("div", { class: "rw-offline" });
-  root.append(head, troubleBox, entry, list, others, foot, message, offline);
+  root.append(bar, troubleBox, entry, list, others, foot, message, offline);
   el.append(root);
 
   const kernel = watchKernel(model, root, offline, draw);
 
   function draw() {
-    const state = kernel.stale() ? "not live" : model.get("status");
-    const problem = trouble(state);
-    title.textContent = model.get("title");
-    status.textContent = problem ? problem.kind : state;
-    troubleBox.hidden = !problem;
-    troubleBox.dataset.kind = problem ? problem.kind : "";
-    troubleBox.textContent = problem ? problem.text : "";
+    const problem = drawState(kernel.stale(), (state) => state);
     entry.hidden = list.hidden = foot.hidden = !!problem;
     const count = model.get("left");
     left.textContent = `${plural(count, "item")} left`;

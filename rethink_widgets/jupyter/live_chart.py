@@ -61,9 +61,6 @@ class LiveChart(LiveWidget):
         sync=True, to_json=_reference
     )
     total = CurrentCount(lambda chart: len(chart.feed.result), help="Rows in the result.").tag(sync=True)
-    progress = traitlets.Dict(
-        help="While a snapshot comes in: {rows: how many so far, of: how many in all, or null when not known}."
-    ).tag(sync=True)
 
     def __init__(
         self,
@@ -135,7 +132,6 @@ class LiveChart(LiveWidget):
 
     def _draw(self) -> None:
         self.total = len(self.feed.result)
-        self.progress = self.feed.progress()
         if self._sync():
             # Views draw the viewer once its table holds the first snapshot: none ever opens the empty one made
             # before the schema was known.

@@ -61,9 +61,6 @@ class LiveTable(LiveWidget):
     undo = traitlets.Unicode(
         "", help="The key of the row last deleted from a view, which a view may ask to put back ('' when none)."
     ).tag(sync=True)
-    progress = traitlets.Dict(
-        help="While a snapshot comes in: {rows: how many so far, of: how many in all, or null when not known}."
-    ).tag(sync=True)
 
     def __init__(
         self,
@@ -200,7 +197,6 @@ class LiveTable(LiveWidget):
         self.total = len(result)
         self.matched = len(self.view)
         self.rate = self.feed.rate()
-        self.progress = self.feed.progress()
         if self.rate:  # draw again once the last second has passed, so a quiet table says 0 changes/s
             if self._decay is not None:
                 self._decay.cancel()

@@ -138,6 +138,9 @@ class LiveWidget(anywidget.AnyWidget):
     ).tag(sync=True)
     message = traitlets.Unicode("", help="The outcome of the last write that did not go as asked.").tag(sync=True)
     version = traitlets.Int(0, help="Counts state updates, so views can tell fresh state from stale.").tag(sync=True)
+    progress = traitlets.Dict(
+        help="While a snapshot comes in: {rows: how many so far, of: how many in all, or null when not known}."
+    ).tag(sync=True)
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
         __tracebackhide__ = True  # IPython shows a refusal with the user's cell and where it is raised, no more
@@ -243,6 +246,7 @@ class LiveWidget(anywidget.AnyWidget):
             return  # closed
         with self.hold_sync():
             self.status = self.feed.status
+            self.progress = self.feed.progress()
             self._draw()
             self.version += 1
 
