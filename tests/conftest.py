@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import ServerProcess, start_server
+from servers import Restartable, ServerProcess, start_server
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +55,24 @@ def table(conn: Any, r: RethinkDB) -> Iterator[str]:
 def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
     """A real IPython kernel with `%load_ext rethink_widgets` run, its database the test session's server."""
     k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
+    cell = k.run("%load_ext rethink_widgets")
+    assert not cell.error, cell.error
+    yield k
+    k.close()
+
+
+@pytest.fixture
+def restartable(tmp_path: Path) -> Iterator[Restartable]:
+    """A server of the test's own, which it may kill and start again (same data, same port)."""
+    server = Restartable(tmp_path / "data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def restartable_kernel(restartable: Restartable, tmp_path: Path) -> Iterator[Kernel]:
+    """A kernel with `%load_ext rethink_widgets` run, its database the `restartable` server."""
+    k = Kernel(tmp_path, {"RETHINKDB_HOST": restartable.host, "RETHINKDB_PORT": str(restartable.port)})
     cell = k.run("%load_ext rethink_widgets")
     assert not cell.error, cell.error
     yield k

@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -74,6 +75,36 @@ class ServerProcess:
     def output(self) -> str:
         """Everything the server printed (call after it stopped)."""
         return self.log.text()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Restartable:
+    """A server that a test kills and starts again on the same data and port, as a person restarting it would."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.running = self._start()
+
+    def _start(self) -> ServerProcess:
+        return start_server(self.directory, "--driver-port", str(self.port))
+
+    def kill(self) -> None:
+        self.running.kill()
+
+    def restart(self) -> None:
+        self.running = self._start()
+
+    def stop(self) -> None:
+        self.running.stop()
 
 
 def start_server(directory: Path, *args: str, open_files: int | None = None) -> ServerProcess:

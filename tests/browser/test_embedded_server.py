@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jupyter_lab import Lab, free_port, open_notebook, run_all, serve
+from jupyter_lab import Lab, open_notebook, run_all, serve
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
+from servers import free_port
 
 from rethink_widgets.jupyter import embedded
 from rethink_widgets.jupyter.connection import Connector, Settings

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_lab import Lab, free_port, open_notebook, run_notebook, save
+from jupyter_lab import Lab, open_notebook, run_notebook, save
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
-from servers import start_server
+from servers import Restartable
 
 TIMEOUT = 30_000
 
@@ -58,10 +57,8 @@ def test_reload_with_the_kernel_alive(lab: Lab, conn: Any, r: RethinkDB, counter
     r.table_drop(todo).run(conn)
 
 
-def test_database_killed_and_restarted(lab: Lab, r: RethinkDB, tmp_path: Path, page: Page) -> None:
-    port = free_port()
-    data = tmp_path / "data"
-    first = start_server(data, "--driver-port", str(port))
+def test_database_killed_and_restarted(lab: Lab, r: RethinkDB, restartable: Restartable, page: Page) -> None:
+    port = restartable.port
     conn = r.connect("127.0.0.1", port)
     r.table_create("live").run(conn)
     r.table("live").insert([{"id": i, "n": 0} for i in range(5)]).run(conn)
@@ -70,22 +67,19 @@ def test_database_killed_and_restarted(lab: Lab, r: RethinkDB, tmp_path: Path, p
     cells = [f"%rethink connect 127.0.0.1:{port}", "LiveTable(r.table('live'))", "TodoList(r.table('chores'))"]
     show(page, lab, cells)
     todo_texts(page).to_have_text(["before"], timeout=TIMEOUT)
-    first.kill()
+    restartable.kill()
     expect(page.locator(".rw-table .rw-status")).to_contain_text("reconnecting", timeout=TIMEOUT)
     lost = f"reconnecting: 127.0.0.1:{port} refuses connections (no server is running there); trying again"
     expect(page.locator(".rw-todo .rw-status")).to_contain_text(lost, timeout=TIMEOUT)
-    second = start_server(data, "--driver-port", str(port))
-    try:
-        conn = r.connect("127.0.0.1", port)
-        r.table("live").get(0).delete().run(conn)
-        r.table("live").update({"n": 3}).run(conn)
-        r.table("chores").insert({"text": "after", "done": False, "created_at": r.now()}).run(conn)
-        expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
-        expect(page.locator(".rw-table tbody tr td:nth-child(2)")).to_have_text(["3"] * 4, timeout=TIMEOUT)
-        expect(page.locator(".rw-todo .rw-status")).to_have_text("ready", timeout=TIMEOUT)
-        todo_texts(page).to_have_text(["before", "after"], timeout=TIMEOUT)
-    finally:
-        second.stop()
+    restartable.restart()
+    conn = r.connect("127.0.0.1", port)
+    r.table("live").get(0).delete().run(conn)
+    r.table("live").update({"n": 3}).run(conn)
+    r.table("chores").insert({"text": "after", "done": False, "created_at": r.now()}).run(conn)
+    expect(page.locator(".rw-table .rw-status")).to_contain_text("ready", timeout=TIMEOUT)
+    expect(page.locator(".rw-table tbody tr td:nth-child(2)")).to_have_text(["3"] * 4, timeout=TIMEOUT)
+    expect(page.locator(".rw-todo .rw-status")).to_have_text("ready", timeout=TIMEOUT)
+    todo_texts(page).to_have_text(["before", "after"], timeout=TIMEOUT)
 
 
 def test_a_burst_of_20000_changes_ends_exact(lab: Lab, conn: Any, r: RethinkDB, counters: str, page: Page) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB, errors
-from servers import ServerProcess, start_server
+from servers import Restartable, ServerProcess
 
 from rethink_widgets.jupyter.connection import Connector, Settings
 
@@ -66,20 +65,13 @@ def test_settings_of_a_users_connection(server: ServerProcess, conn: Any, r: Ret
     )
 
 
-def test_the_users_connection_outlives_a_server_restart(tmp_path: Path, r: RethinkDB) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    first = start_server(tmp_path / "data", "--driver-port", str(port))
-    conn = Connector(Settings("127.0.0.1", port)).connect_sync()
+def test_the_users_connection_outlives_a_server_restart(restartable: Restartable, r: RethinkDB) -> None:
+    conn = Connector(Settings("127.0.0.1", restartable.port)).connect_sync()
     r.table_create("kept").run(conn)
-    first.kill()
-    second = start_server(tmp_path / "data", "--driver-port", str(port))
-    try:
-        assert r.table_list().run(conn) == ["kept"]  # no "Connection is closed." after the restart
-        assert conn.server()["name"]
-    finally:
-        second.stop()
+    restartable.kill()
+    restartable.restart()
+    assert r.table_list().run(conn) == ["kept"]  # no "Connection is closed." after the restart
+    assert conn.server()["name"]
 
 
 def test_a_connection_the_user_closed_stays_closed(server: ServerProcess, r: RethinkDB) -> None:

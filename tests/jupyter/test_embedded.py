@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlAuthError
-from servers import start_server
+from servers import free_port, start_server
 
 from rethink_widgets.jupyter import embedded
 from rethink_widgets.jupyter.connection import Connector, Settings
@@ -23,13 +22,6 @@ from rethink_widgets.jupyter.embedded import answers, ensure_server
 
 # Servers and kernels started here run this checkout's code, whichever copy of the package is installed.
 CHECKOUT = str(Path(__file__).resolve().parents[2])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def mode(path: Path) -> int:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
 from rethinkdb.asyncio_net import net_asyncio
-from servers import ServerProcess, start_server
+from servers import Restartable, ServerProcess
 
 from rethink_widgets.jupyter import feeds
 from rethink_widgets.jupyter.connection import Connector, Settings
@@ -87,33 +85,24 @@ def test_the_cell_id_says_which_cell_runs_again(kernel: Kernel, table: str) -> N
     assert kernel.run("[w.status == 'closed' for w in made]").text == "[False, True, False]"
 
 
-def test_watch_feed_and_conn_come_back_after_a_server_restart(tmp_path: Path, r: RethinkDB) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    first = start_server(tmp_path / "data", "--driver-port", str(port))
+def test_watch_feed_and_conn_come_back_after_a_server_restart(
+    restartable: Restartable, restartable_kernel: Kernel, r: RethinkDB
+) -> None:
+    k, port = restartable_kernel, restartable.port
     r.table_create("live").run(r.connect("127.0.0.1", port))
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": "127.0.0.1", "RETHINKDB_PORT": str(port)})
-    try:
-        k.run("%load_ext rethink_widgets")
-        k.run(COLLECT)
-        k.run("seen, got = [], []; w = watch(r.table('live'), lambda c: seen.append(c['new_val']['id']))")
-        k.run("task = asyncio.ensure_future(collect(feed(r.table('live')), got))")
-        assert k.run("await until(lambda: [l.status for l in feeds.LIVE.values()] == ['ready'] * 2)").text == "True"
-        r.table("live").insert({"id": 1}).run(r.connect("127.0.0.1", port))
-        first.kill()
-        assert k.run("await until(lambda: w.status.startswith('reconnecting: '))").text == "True"
-        second = start_server(tmp_path / "data", "--driver-port", str(port))
-        try:
-            both_ready = "await until(lambda: [l.status for l in feeds.LIVE.values()] == ['ready'] * 2)"
-            assert k.run(both_ready).text == "True"  # changes made before a feed is back are not replayed
-            r.table("live").insert({"id": 2}).run(r.connect("127.0.0.1", port))
-            assert k.run("await until(lambda: got == seen == [1, 2])").text == "True", k.run("seen, got").text
-            assert k.run("r.table('live').count().run(conn)").text == "2"
-            status = k.run("%rethink").stdout
-            assert "not answering" not in status
-            assert "Watch test.live: ready, 2 changes" in status and "Feed test.live: ready, 2 changes" in status
-        finally:
-            second.stop()
-    finally:
-        k.close()
+    k.run(COLLECT)
+    k.run("seen, got = [], []; w = watch(r.table('live'), lambda c: seen.append(c['new_val']['id']))")
+    k.run("task = asyncio.ensure_future(collect(feed(r.table('live')), got))")
+    assert k.run("await until(lambda: [l.status for l in feeds.LIVE.values()] == ['ready'] * 2)").text == "True"
+    r.table("live").insert({"id": 1}).run(r.connect("127.0.0.1", port))
+    restartable.kill()
+    assert k.run("await until(lambda: w.status.startswith('reconnecting: '))").text == "True"
+    restartable.restart()
+    both_ready = "await until(lambda: [l.status for l in feeds.LIVE.values()] == ['ready'] * 2)"
+    assert k.run(both_ready).text == "True"  # changes made before a feed is back are not replayed
+    r.table("live").insert({"id": 2}).run(r.connect("127.0.0.1", port))
+    assert k.run("await until(lambda: got == seen == [1, 2])").text == "True", k.run("seen, got").text
+    assert k.run("r.table('live').count().run(conn)").text == "2"
+    status = k.run("%rethink").stdout
+    assert "not answering" not in status
+    assert "Watch test.live: ready, 2 changes" in status and "Feed test.live: ready, 2 changes" in status

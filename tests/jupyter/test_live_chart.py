@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
 import time
-from pathlib import Path
 from typing import Any
 
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import start_server
+from servers import Restartable
 
 # Reads, in the kernel, what the Perspective table of chart `c` holds: its rows, the synthetic key left out.
 READ_TABLE = """
@@ -181,34 +179,22 @@ def test_keyless_queries_get_a_synthetic_key(kernel: Kernel, conn: Any, r: Rethi
     wait_equal(kernel, [{"value": 1}] * 3 + [{"value": 5}, {"value": 2}], name="values")
 
 
-def test_server_restart_resnapshots(tmp_path: Path, r: RethinkDB) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data = tmp_path / "data"
-    first = start_server(data, "--driver-port", str(port))
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": "127.0.0.1", "RETHINKDB_PORT": str(port)})
-    try:
-        conn = r.connect("127.0.0.1", port)
-        r.table_create("live").run(conn)
-        r.table("live").insert([{"id": 1, "n": 1}, {"id": 2, "n": 2}]).run(conn)
-        k.run("%load_ext rethink_widgets")
-        comm = open_chart(k, "LiveChart(r.table('live'))")
-        first.kill()
-        k.wait_for(lambda: k.state(comm)["status"].startswith("reconnecting"), what="reconnecting")
-        wait_equal(k, [{"id": 1, "n": 1}, {"id": 2, "n": 2}])  # what it showed stays meanwhile
-        second = start_server(data, "--driver-port", str(port))
-        try:
-            conn = r.connect("127.0.0.1", port)
-            r.table("live").get(1).delete().run(conn)
-            r.table("live").insert({"id": 3, "n": 3}).run(conn)
-            r.table("live").get(2).update({"n": 20}).run(conn)
-            k.wait_for(lambda: k.state(comm)["status"] == "ready", timeout=20, what="ready again")
-            wait_equal(k, [{"id": 2, "n": 20}, {"id": 3, "n": 3}])
-        finally:
-            second.stop()
-    finally:
-        k.close()
+def test_server_restart_resnapshots(restartable: Restartable, restartable_kernel: Kernel, r: RethinkDB) -> None:
+    k = restartable_kernel
+    conn = r.connect("127.0.0.1", restartable.port)
+    r.table_create("live").run(conn)
+    r.table("live").insert([{"id": 1, "n": 1}, {"id": 2, "n": 2}]).run(conn)
+    comm = open_chart(k, "LiveChart(r.table('live'))")
+    restartable.kill()
+    k.wait_for(lambda: k.state(comm)["status"].startswith("reconnecting"), what="reconnecting")
+    wait_equal(k, [{"id": 1, "n": 1}, {"id": 2, "n": 2}])  # what it showed stays meanwhile
+    restartable.restart()
+    conn = r.connect("127.0.0.1", restartable.port)
+    r.table("live").get(1).delete().run(conn)
+    r.table("live").insert({"id": 3, "n": 3}).run(conn)
+    r.table("live").get(2).update({"n": 20}).run(conn)
+    k.wait_for(lambda: k.state(comm)["status"] == "ready", timeout=20, what="ready again")
+    wait_equal(k, [{"id": 2, "n": 20}, {"id": 3, "n": 3}])
 
 
 def test_rerun_close_and_chart_of_a_live_table(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import ServerProcess, start_server
+from servers import Restartable, ServerProcess
 
 from rethink_widgets.jupyter.live_table import parse_cell
 
@@ -273,39 +272,27 @@ def test_watch_feed_and_status_magic(kernel: Kernel, conn: Any, r: RethinkDB, ta
     assert kernel.run("w2.status").text == "'error: ValueError: boom'"
 
 
-def test_server_restart_reconnects(tmp_path: Path, r: RethinkDB) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data = tmp_path / "data"
-    first = start_server(data, "--driver-port", str(port))
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": "127.0.0.1", "RETHINKDB_PORT": str(port)})
-    try:
-        conn = r.connect("127.0.0.1", port)
-        r.table_create("live").run(conn)
-        r.table("live").insert([{"id": 1}, {"id": 2}]).run(conn)
-        k.run("%load_ext rethink_widgets")
-        comm = open_table(k, "LiveTable(r.table('live'))")
-        first.kill()
-        # It says to what, why and what to do (the database was configured: not the embedded server).
-        lost = f"reconnecting: 127.0.0.1:{port} refuses connections (no server is running there); trying again"
-        k.wait_for(lambda: k.state(comm)["status"].startswith(lost), what="reconnecting")
-        assert k.state(comm)["status"].endswith("s; start it, or use another one with `%rethink connect HOST:PORT`")
-        second = start_server(data, "--driver-port", str(port))
-        try:
-            conn = r.connect("127.0.0.1", port)
-            r.table("live").get(1).delete().run(conn)
-            r.table("live").insert({"id": 3}).run(conn)
-            # The feed may come back between the two writes: ready with [2], then the insert follows.
-            k.wait_for(
-                lambda: k.state(comm)["status"] == "ready" and cells(k.state(comm), "id") == [2, 3],
-                timeout=20,
-                what="ready again, with the writes made while it was away",
-            )
-        finally:
-            second.stop()
-    finally:
-        k.close()
+def test_server_restart_reconnects(restartable: Restartable, restartable_kernel: Kernel, r: RethinkDB) -> None:
+    k, port = restartable_kernel, restartable.port
+    conn = r.connect("127.0.0.1", port)
+    r.table_create("live").run(conn)
+    r.table("live").insert([{"id": 1}, {"id": 2}]).run(conn)
+    comm = open_table(k, "LiveTable(r.table('live'))")
+    restartable.kill()
+    # It says to what, why and what to do (the database was configured: not the embedded server).
+    lost = f"reconnecting: 127.0.0.1:{port} refuses connections (no server is running there); trying again"
+    k.wait_for(lambda: k.state(comm)["status"].startswith(lost), what="reconnecting")
+    assert k.state(comm)["status"].endswith("s; start it, or use another one with `%rethink connect HOST:PORT`")
+    restartable.restart()
+    conn = r.connect("127.0.0.1", port)
+    r.table("live").get(1).delete().run(conn)
+    r.table("live").insert({"id": 3}).run(conn)
+    # The feed may come back between the two writes: ready with [2], then the insert follows.
+    k.wait_for(
+        lambda: k.state(comm)["status"] == "ready" and cells(k.state(comm), "id") == [2, 3],
+        timeout=20,
+        what="ready again, with the writes made while it was away",
+    )
 
 
 def test_requests_handled_on_a_subshell_thread(kernel: Kernel, conn: Any, r: RethinkDB, people: str) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from servers import start_server
+from servers import free_port, start_server
 
 from rethink_widgets.jupyter import connection, magics
 from rethink_widgets.jupyter.embedded import data_directory
@@ -60,9 +59,7 @@ def test_connect_moves_conn_and_status_to_the_new_server(kernel: Kernel, tmp_pat
 
 def test_connect_to_nothing_changes_nothing(kernel: Kernel) -> None:
     before = kernel_address(kernel)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     assert "could not connect to 127.0.0.1:" in kernel.run(f"%rethink connect 127.0.0.1:{port}").stdout
     assert kernel_address(kernel) == before
     assert f"database: {before} " in kernel.run("%rethink").stdout
