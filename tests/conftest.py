@@ -54,11 +54,7 @@ def table(conn: Any, r: RethinkDB) -> Iterator[str]:
 @pytest.fixture
 def kernel(server: ServerProcess, tmp_path: Path) -> Iterator[Kernel]:
     """A real IPython kernel with `%load_ext rethink_widgets` run, its database the test session's server."""
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port)})
-    cell = k.run("%load_ext rethink_widgets")
-    assert not cell.error, cell.error
-    yield k
-    k.close()
+    yield from _kernel_on(server.host, server.port, tmp_path)
 
 
 @pytest.fixture
@@ -72,7 +68,11 @@ def restartable(tmp_path: Path) -> Iterator[Restartable]:
 @pytest.fixture
 def restartable_kernel(restartable: Restartable, tmp_path: Path) -> Iterator[Kernel]:
     """A kernel with `%load_ext rethink_widgets` run, its database the `restartable` server."""
-    k = Kernel(tmp_path, {"RETHINKDB_HOST": restartable.host, "RETHINKDB_PORT": str(restartable.port)})
+    yield from _kernel_on(restartable.host, restartable.port, tmp_path)
+
+
+def _kernel_on(host: str, port: int, cwd: Path) -> Iterator[Kernel]:
+    k = Kernel(cwd, {"RETHINKDB_HOST": host, "RETHINKDB_PORT": str(port)})
     cell = k.run("%load_ext rethink_widgets")
     assert not cell.error, cell.error
     yield k

@@ -108,6 +108,15 @@ class Kernel:
         """The comm id of the anywidget a cell made."""
         return next(c for c in cell.comms if self.models.get(c) == "AnyModel")
 
+    def open_widget(self, code: str, name: str = "w", before: str = "") -> tuple[str, Cell]:
+        """Run `name = code` (a widget), wait until it is ready, kernel side and in its synced state; returns its comm
+        id and the cell (whose text is the widget's repr). `before` runs first, in the same cell."""
+        cell = self.run(f"{before}\n{name} = {code}; await {name}.ready(); {name}")
+        assert not cell.error, cell.error
+        comm = self.widget(cell)
+        self.wait_for(lambda: self.state(comm)["status"] == "ready", what="ready")
+        return comm, cell
+
     def send_update(self, comm_id: str, state: dict[str, Any], subshell: str | None = None) -> None:
         self._send(comm_id, {"method": "update", "state": state, "buffer_paths": []}, subshell)
 

@@ -61,11 +61,7 @@ def wait_equal(kernel: Kernel, expected: list[dict[str, Any]], name: str = "c", 
 
 
 def open_chart(kernel: Kernel, code: str, name: str = "c") -> str:
-    cell = kernel.run(f"{READ_TABLE}\n{name} = {code}; await {name}.ready(); {name}")
-    assert not cell.error, cell.error
-    comm = kernel.widget(cell)
-    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready")
-    return comm
+    return kernel.open_widget(code, name, before=READ_TABLE)[0]
 
 
 def test_the_table_follows_inserts_updates_and_deletes(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:

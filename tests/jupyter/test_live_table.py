@@ -44,11 +44,7 @@ def people(conn: Any, r: RethinkDB, table: str) -> str:
 
 
 def open_table(kernel: Kernel, code: str) -> str:
-    cell = kernel.run(f"t = {code}; await t.ready(); t")
-    assert not cell.error, cell.error
-    comm = kernel.widget(cell)
-    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready")
-    return comm
+    return kernel.open_widget(code, "t")[0]
 
 
 def test_sort_filter_and_windows(kernel: Kernel, people: str) -> None:

@@ -169,6 +169,18 @@ def mixed_rows(count: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
+def built(rows: list[dict[str, Any]], sort: list[tuple[str, bool]], needle: str, step_rows: int = 97) -> TableView:
+    """A view of `rows` with its order built, by steps of `step_rows` (97: many runs to merge)."""
+    result = ResultSet("id")
+    for row in rows:
+        result.apply({"new_val": row})
+    view = TableView(result)
+    view.step_rows = step_rows
+    view.configure(tuple(sort), needle)
+    view.settle()
+    return view
+
+
 def expected(rows: list[dict[str, Any]], sort: list[tuple[str, bool]], needle: str) -> list[Any]:
     """The ids a view sorted by `sort` ((column, descending) for each key) and filtered by `needle` shows: Python's
     sorted in ReQL's order, one stable sort per key from the least significant, rows without a key's column last
@@ -189,13 +201,8 @@ def expected(rows: list[dict[str, Any]], sort: list[tuple[str, bool]], needle: s
 @pytest.mark.parametrize("needle", ["", "a", "ss", "none", "null", "7", "TRUE", '"k": 1'])
 def test_sort_and_filter_match_pythons_sorted_in_reql_order(descending: bool, needle: str) -> None:
     rows = mixed_rows(2000, seed=len(needle) + descending)
-    result = ResultSet("id")
-    for row in rows:
-        result.apply({"new_val": row})
-    view = TableView(result)
-    view.step_rows = 97  # many runs to merge
-    view.configure((("v", descending),), needle)
-    view.settle()
+    view = built(rows, [("v", descending)], needle)
+    result = view.result
     assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], needle)
     assert view.page(3, 10) == view.ordered_keys()[30:40]
 
@@ -209,13 +216,8 @@ def test_two_sort_keys_each_in_its_own_direction(directions: tuple[bool, bool]) 
         if rng.random() < 0.1:
             del row["w"]
     sort = [("name", directions[0]), ("w", directions[1])]
-    result = ResultSet("id")
-    for row in rows:
-        result.apply({"new_val": row})
-    view = TableView(result)
-    view.step_rows = 97  # many runs to merge
-    view.configure(tuple(sort), "")
-    view.settle()
+    view = built(rows, sort, "")
+    result = view.result
     assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
     for i in range(300):  # one row at a time: each moves where it belongs, by both keys
         old = rows[rng.randrange(len(rows))]
@@ -273,13 +275,8 @@ def test_a_filter_reads_many_rows_as_it_reads_one() -> None:
 def test_changes_while_sorted_and_filtered_and_a_big_change_at_once() -> None:
     rng = random.Random(9)
     rows = mixed_rows(1500, seed=9)
-    result = ResultSet("id")
-    for row in rows:
-        result.apply({"new_val": row})
-    view = TableView(result)
-    view.step_rows = 200
-    view.configure((("v", True),), "a")
-    view.settle()
+    view = built(rows, [("v", True)], "a", step_rows=200)
+    result = view.result
     for i in range(400):  # one row at a time: each moves where it belongs
         old = rows[rng.randrange(len(rows))]
         new = {**old, "v": rng.choice([rng.randrange(9), "abc", None, False])}
@@ -334,13 +331,8 @@ def test_texts_sort_by_code_point_either_way_with_ties_by_the_next_key(
             del row["n"]
         rows.append(row)
     sort = [("t", directions[0]), ("n", directions[1])]
-    result = ResultSet("id")
-    for row in rows:
-        result.apply({"new_val": row})
-    view = TableView(result)
-    view.step_rows = 97  # many runs to merge
-    view.configure(tuple(sort), "")
-    view.settle()
+    view = built(rows, sort, "")
+    result = view.result
     assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, sort, "")
     for _ in range(300):  # each row's entry, made on its own, goes where the whole build put it
         old = rows[rng.randrange(len(rows))]

@@ -17,11 +17,7 @@ def start_kernel(server: ServerProcess, cwd: Path) -> Kernel:
 
 
 def open_list(kernel: Kernel, table: str, name: str = "todo") -> tuple[str, Any]:
-    cell = kernel.run(f"{name} = TodoList(r.table('{table}')); await {name}.ready(); {name}")
-    assert not cell.error, cell.error
-    comm = kernel.widget(cell)
-    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready")
-    return comm, cell
+    return kernel.open_widget(f"TodoList(r.table('{table}'))", name)
 
 
 def texts(kernel: Kernel, comm: str) -> list[str]:

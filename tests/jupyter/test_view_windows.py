@@ -18,11 +18,7 @@ def numbers(conn: Any, r: RethinkDB, table: str) -> str:
 
 
 def open_table(kernel: Kernel, table: str) -> str:
-    cell = kernel.run(f"t = LiveTable(r.table('{table}'), page_size=20); await t.ready(); t")
-    assert not cell.error, cell.error
-    comm = kernel.widget(cell)
-    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready")
-    return comm
+    return kernel.open_widget(f"LiveTable(r.table('{table}'), page_size=20)", "t")[0]
 
 
 def ask(kernel: Kernel, comm: str, view: str, start: int, stop: int) -> None:
