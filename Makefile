@@ -87,6 +87,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.livetable
 	$(PY) -m benchmarks.big_results
 	$(PY) -m benchmarks.browser
+	$(PY) -m benchmarks.livechart
 	$(PY) -m benchmarks.hostile
 
 clean:

@@ -3,6 +3,8 @@
 // unguarded, so a second evaluation throws and a second viewer on the page fails to draw. So the first viewer to
 // render asks its kernel for Perspective's module (as shipped in perspective-python, 6 MB: asked for, not kept in the
 // model, so a saved notebook does not hold a copy per chart), loads it, and every later viewer reuses it.
+// The viewer is read-only: an edit in Perspective's datagrid would change the chart's table, never the database, so
+// its edit mode is never turned on (nor by the kernel, for any view of the model).
 
 const LOADED = Symbol.for("rethink_widgets.perspective");
 
@@ -28,9 +30,45 @@ async function perspective(model) {
   return globalThis[LOADED];
 }
 
+// Every change of configuration goes through the viewer's `restore` (its datagrid's edit toggle and settings call it,
+// as does Perspective's widget when the model changes), so there an edit mode of EDIT becomes READ_ONLY.
+function keepReadOnly(el) {
+  const viewer = el.querySelector("perspective-viewer");
+  const restore = viewer.restore.bind(viewer);
+  const readOnly = (config, ...rest) => {
+    const plugin = config && config.plugin_config;
+    const editing = plugin && plugin.edit_mode === "EDIT";
+    return restore(editing ? { ...config, plugin_config: { ...plugin, edit_mode: "READ_ONLY" } } : config, ...rest);
+  };
+  // Its class makes `restore` read-only: the element gets one of its own.
+  Object.defineProperty(viewer, "restore", { value: readOnly, configurable: true });
+}
+
+// After a kernel restart the viewer's comm is gone, and Perspective's view still sends on it (a request as it
+// redraws, a goodbye as it is removed): JupyterLab throws "Cannot send" for each. Nobody could get those messages,
+// and LiveChart's own view already says the chart is not live, so they are dropped.
+function quietWhenGone(model) {
+  const send = (...args) => {
+    try {
+      return model.send(...args);
+    } catch (error) {
+      if (error.message !== "Cannot send") throw error;
+    }
+  };
+  return new Proxy(model, {
+    get(target, name) {
+      if (name === "send") return send;
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 export default {
   async render(context) {
     const module = await perspective(context.model);
-    return module.default.render(context);
+    const stop = await module.default.render({ ...context, model: quietWhenGone(context.model) });
+    keepReadOnly(context.el);
+    return stop;
   },
 };

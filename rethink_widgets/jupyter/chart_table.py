@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import perspective
+import traitlets
 from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
@@ -28,6 +29,7 @@ from rethink_widgets.jupyter.live_widget import asset
 from rethink_widgets.jupyter.results import ResultSet, canonical
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
+READ_ONLY = "READ_ONLY"  # the datagrid's edit mode in which cells are not edited
 KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one
 RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
@@ -90,12 +92,18 @@ PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "pers
 
 
 class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
-    """Perspective's widget, with two fixes: its module is loaded once per page, sent to the first view that asks
-    (js/chart_table.js says why), and its views' messages are handled on the kernel's loop (ipykernel 7 may hand
-    them over on a subshell thread, as for JupyterLab 4.4+, where Perspective's `asyncio.create_task` finds no
-    running loop)."""
+    """Perspective's widget, with three fixes: its module is loaded once per page, sent to the first view that asks
+    (js/chart_table.js says why); its views' messages are handled on the kernel's loop (ipykernel 7 may hand them
+    over on a subshell thread, as for JupyterLab 4.4+, where Perspective's `asyncio.create_task` finds no running
+    loop); and it is read-only: the datagrid's edit mode would let a person change the chart's table, never the
+    database, so a view that turns it on is set back (js/chart_table.js does so at once, this for every view)."""
 
     _esm = asset("chart_table.js")
+
+    @traitlets.validate("plugin_config")
+    def _read_only(self, proposal: traitlets.Bunch) -> dict[str, Any]:
+        config: dict[str, Any] = proposal.value or {}
+        return {**config, "edit_mode": READ_ONLY} if config.get("edit_mode") == "EDIT" else config
 
     def __init__(self, table: Any, loop: asyncio.AbstractEventLoop, **options: Any) -> None:
         self._loop = loop

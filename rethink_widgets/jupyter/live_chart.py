@@ -46,6 +46,10 @@ PLUGINS = (
     "OHLC",
     "Map Scatter",
 )
+READ_ONLY = (
+    "LiveChart's viewer is read-only: an edit in it would change the chart, not the database. "
+    "Write to the database instead (or use LiveTable, whose edits are writes)."
+)
 MISSING = "LiveChart needs Perspective, installed with the charts extra: pip install 'rethink_widgets[charts]'"
 
 
@@ -83,6 +87,8 @@ class LiveChart(LiveWidget):
             raise ImportError(MISSING) from error
         if plugin not in PLUGINS:
             raise ValueError(f"plugin must be one of {', '.join(map(repr, PLUGINS))}; not {plugin!r}")
+        if (viewer_options.get("plugin_config") or {}).get("edit_mode") == "EDIT":
+            raise ValueError(READ_ONLY)
         options: dict[str, Any] = {"plugin": plugin, "group_by": group_by, "split_by": split_by, "columns": columns}
         options |= {"aggregates": aggregates, "filter": filter, "sort": sort, **viewer_options}
         self._dirty: set[str] = set()  # keys of the rows changed since the last batch

@@ -21,6 +21,8 @@ from playwright.sync_api import Page
 from servers import free_port
 
 READY_TIMEOUT = 60
+# What a view says once the kernel that made its widget has restarted (js/shared.js).
+RESTARTED = "Not live: the kernel restarted, so this widget is gone. Re-run this cell."
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
@@ -83,6 +85,11 @@ def run_notebook(page: Page, lab: Lab, cells: list[str]) -> str:
     open_notebook(page, lab, path)
     run_all(page, path)
     return path
+
+
+def restart_kernel(page: Page, path: str) -> None:
+    """Kernel ▸ Restart, without its confirmation dialog."""
+    page.evaluate(f"async (path) => {{ await ({_FIND_PANEL})(path).sessionContext.session.kernel.restart(); }}", path)
 
 
 def save(page: Page, path: str) -> None:

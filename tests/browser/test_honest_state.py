@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_lab import Lab, open_notebook, run_all, run_notebook, save
+from jupyter_lab import RESTARTED, Lab, open_notebook, restart_kernel, run_all, run_notebook, save
 from playwright.sync_api import Locator, Page, expect
 from rethinkdb import RethinkDB
 
 TIMEOUT = 30_000  # ms; generous for a shared machine
-RESTARTED = "Not live: the kernel restarted, so this widget is gone. Re-run this cell."
 BUSY = "The kernel is busy running a cell; this view catches up when the cell is done."
 
 _PANEL = """(path) => Array.from(window.jupyterapp.shell.widgets('main'))
@@ -36,11 +35,6 @@ def chores(conn: Any, r: RethinkDB) -> Iterator[str]:
 def both_ready(page: Page) -> None:
     expect(page.locator(".rw-table .rw-status")).to_contain_text("ready · 3 rows", timeout=TIMEOUT)
     expect(page.locator(".rw-todo .rw-status")).to_have_text("ready", timeout=TIMEOUT)
-
-
-def restart_kernel(page: Page, path: str) -> None:
-    """Kernel ▸ Restart, without its confirmation dialog."""
-    page.evaluate(f"async (path) => {{ await ({_PANEL})(path).sessionContext.session.kernel.restart(); }}", path)
 
 
 def controls(view: Locator) -> Locator:

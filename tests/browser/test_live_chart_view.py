@@ -8,16 +8,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_lab import Lab, run_notebook
+from jupyter_lab import RESTARTED, Lab, restart_kernel, run_notebook
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
 
 TIMEOUT = 30_000
 
-# Runs code in the notebook's kernel as another cell would.
+# Runs code in the notebook's kernel as another cell would; returns its reply's status ("ok" or "error").
 RUN_IN_KERNEL = """async ([path, code]) => {
     const panel = Array.from(window.jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === path);
-    await panel.sessionContext.session.kernel.requestExecute({ code }).done;
+    return (await panel.sessionContext.session.kernel.requestExecute({ code }).done).content.status;
 }"""
 
 
@@ -92,3 +92,50 @@ def test_a_bar_chart_and_a_pivot_render_and_follow_writes(lab: Lab, r: RethinkDB
     expect(charts.nth(0).locator(".rw-status")).to_have_text("ready · 5 rows", timeout=TIMEOUT)
     assert sums(shown(page, 0, 3)) == {"done": 7, "late": 5, "open": 3}
     expect(charts.nth(1).locator("perspective-viewer-datagrid")).to_contain_text("late", timeout=TIMEOUT)
+
+
+def test_after_a_kernel_restart_the_chart_says_it_is_not_live(lab: Lab, orders: str, page: Page) -> None:
+    path = run_notebook(page, lab, [f"LiveChart(r.table('{orders}'), 'Datagrid')"])
+    chart = page.locator(".rw-chart")
+    expect(chart.locator(".rw-status")).to_have_text("ready · 4 rows", timeout=TIMEOUT)
+    restart_kernel(page, path)
+    expect(chart.locator(".rw-offline")).to_have_text(RESTARTED, timeout=TIMEOUT)
+    expect(chart.locator(".rw-status")).to_have_text("not live · 4 rows")
+
+
+# The datagrid's edit mode once it is not EDIT (or EDIT still after `timeout` ms); first turned on through the
+# viewer's API, as the datagrid's settings do, when `api` is true.
+EDIT_MODE = """async ([api, timeout]) => {
+    const viewer = document.querySelector('.rw-chart perspective-viewer');
+    if (api) await viewer.restore({ plugin_config: { edit_mode: 'EDIT' } });
+    const deadline = Date.now() + timeout;
+    for (;;) {
+        const mode = (await viewer.save()).plugin_config.edit_mode || 'READ_ONLY'; // its default
+        if (mode !== 'EDIT' || Date.now() > deadline) return mode;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    } }"""
+
+
+def test_the_viewer_is_read_only(lab: Lab, orders: str, page: Page) -> None:
+    """Perspective's datagrid can edit cells, which would change the chart's table but not the database: its edit
+    mode is set back as soon as it is turned on, so a typed value never reaches the chart."""
+    path = run_notebook(page, lab, [f"c = LiveChart(r.table('{orders}'), 'Datagrid', sort=[['id', 'asc']])\nc"])
+    chart = page.locator(".rw-chart")
+    expect(chart.locator(".rw-status")).to_have_text("ready · 4 rows", timeout=TIMEOUT)
+    before = shown(page, 0, 0)
+    assert before["n"] == [1, 2, 3, 4]
+    # The datagrid toolbar's toggle, as a person clicks it (it shows when the pointer is over the grid).
+    chart.locator("perspective-viewer-datagrid").hover()
+    chart.locator("perspective-viewer-datagrid-toolbar #edit_mode").click()
+    assert page.evaluate(EDIT_MODE, [False, TIMEOUT]) == "READ_ONLY"
+    assert page.evaluate(EDIT_MODE, [True, TIMEOUT]) == "READ_ONLY"
+    # The kernel holds it read-only too, for every view of the chart.
+    held = "assert c.bridge.viewer.plugin_config.get('edit_mode') != 'EDIT'"
+    assert page.evaluate(RUN_IN_KERNEL, [path, held]) == "ok"
+    # A person's try: a double click on a cell of n and typing a number changes nothing.
+    cell = chart.locator("perspective-viewer-datagrid tbody td", has_text="3").first
+    cell.dblclick()
+    page.keyboard.type("99")
+    page.keyboard.press("Enter")
+    expect(chart.locator("perspective-viewer-datagrid tbody")).not_to_contain_text("99")
+    assert shown(page, 0, 0) == before

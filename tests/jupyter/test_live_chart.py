@@ -221,4 +221,15 @@ def test_refusals(kernel: Kernel, table: str) -> None:
     kernel.run("del sys.modules['perspective']")
     cell = kernel.run(f"LiveChart(r.table('{table}'), plugin='Pie')")
     assert cell.error.startswith("ValueError: plugin must be one of 'Datagrid', 'Y Bar'")
+    # The viewer is read-only: an edit there would change the chart, not the database.
+    cell = kernel.run(f"LiveChart(r.table('{table}'), 'Datagrid', plugin_config={{'edit_mode': 'EDIT'}})")
+    assert cell.error.startswith("ValueError: LiveChart's viewer is read-only: an edit in it would change the chart")
     assert kernel.run("from rethink_widgets.jupyter import feeds; len(feeds.LIVE)").text == "0"
+
+
+def test_the_viewer_stays_read_only(kernel: Kernel, table: str) -> None:
+    """A view that turns the datagrid's edit mode on (it syncs the viewer's plugin_config) gets it set back."""
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    kernel.run("c.bridge.viewer.plugin_config = {'edit_mode': 'EDIT', 'scroll_lock': True}")
+    held = kernel.run("print(c.bridge.viewer.plugin_config)").stdout.strip()
+    assert held == "{'edit_mode': 'READ_ONLY', 'scroll_lock': True}"
