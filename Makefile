@@ -82,12 +82,14 @@ lint: $(STAMP)
 	  || { echo 'Each `type: ignore[code]` needs its reason: `# type: ignore[code]  # why`' >&2; exit 1; }
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[peers]'
 	$(PY) benchmarks/server.py
 	$(PY) -m benchmarks.changefeeds
 	$(PY) -m benchmarks.livetable
 	$(PY) -m benchmarks.big_results
 	$(PY) -m benchmarks.browser
 	$(PY) -m benchmarks.hostile
+	$(PY) -m benchmarks.peers
 
 clean:
 	rm -rf $(VENV) build *.egg-info js/node_modules $(STATIC)

@@ -87,6 +87,11 @@ setup(
         "demo": [
             "jupyterlab>=4.4",
         ],
+        # The grids benchmarks/peers.py sets LiveTable beside (`make bench` installs them).
+        "peers": [
+            "perspective-python>=5.6",
+            "ipydatagrid>=1.3",
+        ],
     },
     cmdclass={"build_py": BuildPy, "sdist": Sdist},
     entry_points={
