@@ -14,9 +14,10 @@ driver (`list(r.table(...).run(conn))`), Perspective as a list of rows indexed b
   gets them through the database (writes of 50 rows or more: each carries the changes due); the peers only when
   pushed by hand, the way their docs say, with the same changes: Perspective `widget.update(rows)`, ipydatagrid
   `grid.data = frame` (its per-cell call froze the page for over a minute at 100,000 rows: see its push).
-- kernel memory: the kernel's resident memory once the widget has loaded, minus before its cell ran.
-- staying current: a write made in the database, pushed by nobody, shows or not; after the stream, the page shows
-  the database's values of the streamed rows, and LiveTable's rows equal the database's.
+- kernel memory: the kernel's resident memory once the widget has loaded, minus before its cell ran; and again
+  after `gc.collect()` and `malloc_trim(0)` (what the widget holds, without memory freed but kept by the allocator).
+- staying current: a write made in the database, pushed by nobody, shows or not; after the stream, how soon the
+  page shows each streamed row's last value (DOM grids), and whether LiveTable's rows equal the database's.
 Medians of `--repeat` runs; the write nobody pushes and the stream are measured in the first run. The machine is
 shared: read the ratios.
 
@@ -26,6 +27,7 @@ shared: read the ratios.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -51,7 +53,7 @@ r = RethinkDB()
 LOAD_TIMEOUT = 900  # s: a peer may take minutes for a million rows; one that never shows fails its run
 SORT_TIMEOUT = 300
 ANSWER_TIMEOUT = 60  # s a page gets to answer again after the stream before it counts as frozen
-CURRENT_TIMEOUT = 30  # s a page gets to show the database's values after the stream
+CURRENT_TIMEOUT = 30  # s a page gets to show the stream's last values
 UNPUSHED_WAIT = 10  # s a widget gets to show a write nobody pushed to it
 RATE = 1000  # changes/s in the stream
 BATCH = 50  # changes per write (LiveTable) or push (peers), at least
@@ -126,17 +128,23 @@ PAGE = """(() => {
 
 # A kernel coroutine making RATE changes/s to `ids` in turn, through `push`, which gets the changes due so far (at
 # least BATCH): a push that takes longer than a batch's share of a second gets more changes next time, not fewer.
+# It prints the rate it made and the last count of each row, as JSON.
 STREAM = f"""
-import asyncio, time
+import asyncio, json, time
 async def stream(push, ids, seconds):
-    started, sent = time.perf_counter(), 0
+    started, sent, last = time.perf_counter(), 0, {{}}
     while (elapsed := time.perf_counter() - started) < seconds:
         due = max({BATCH}, int(elapsed * {RATE}) - sent)
-        await push([{{"id": ids[(sent + k) % len(ids)], "count": sent + k}} for k in range(due)])
+        changes = [{{"id": ids[(sent + k) % len(ids)], "count": sent + k}} for k in range(due)]
+        await push(changes)
+        last.update((change["id"], change["count"]) for change in changes)
         sent += due
         await asyncio.sleep(max(0.0, started + sent / {RATE} - time.perf_counter()))
-    return sent / (time.perf_counter() - started)
+    print(json.dumps([sent / (time.perf_counter() - started), last]))
 """
+
+# Hands memory freed in the kernel back to the system, so that what stays is what the widget holds.
+TRIM = "import ctypes, gc\ngc.collect()\nctypes.CDLL('libc.so.6').malloc_trim(0)"
 
 PEER_SETUP = """
 import os, time
@@ -246,7 +254,8 @@ class Stream:
     rate: float  # changes/s the kernel made
     longest_task: float | None  # ms, 0 when no task took over 50 ms; None when the page stopped answering
     long_tasks: int
-    page_current: float | None  # s from the stream's end to the page showing the database's values (DOM grids)
+    page_current: float | None  # s from the stream's end to the page showing the last values; None: it did not
+    readable: bool  # whether the page's rows can be read back (not from a canvas)
     kernel_current: bool | None  # LiveTable: its rows equal the database's
     rate_limited: int  # times the Jupyter server said "IOPub message rate exceeded" and dropped messages
 
@@ -255,6 +264,7 @@ class Stream:
 class Run:
     first_rows: float  # s
     memory: int  # bytes
+    live_memory: int = 0  # bytes, once the memory the kernel freed went back to the system
     sort: float = 0.0  # s
     direction: str = ""
     read: float | None = None  # s the peer's cell spent reading the rows
@@ -365,6 +375,8 @@ def session(setting: Setting, widget: Widget, rows: Rows, number: int) -> Run:
             page.locator(".rw-table .rw-status").filter(has_text="ready").wait_for(timeout=LOAD_TIMEOUT * 1e3)
         run(client, "pass")  # once the cell has finished
         result = Run(first_rows=(shown["at"] - started) / 1e3, memory=rss(pid) - before)
+        run(client, TRIM)
+        result.live_memory = rss(pid) - before
         if widget.grid == "livetable":
             result.split = split(page, started, shown["at"], None)
         else:
@@ -424,13 +436,12 @@ def streaming(page: Page, client: BlockingKernelClient, setting: Setting, widget
     run(client, STREAM + widget.push.replace("{table}", rows.table))
     limited = rate_limited(setting.lab)
     started = time.time() * 1e3  # the page may stop answering: the benchmark keeps the time
-    rate = float(run(client, f"print(await stream(push, {rows.streamed}, {setting.seconds}))"))
+    rate, last = json.loads(run(client, f"await stream(push, {rows.streamed}, {setting.seconds})"))
     ended = time.time() * 1e3
+    readable = widget.grid != "canvas"
     if not answers(page, ANSWER_TIMEOUT):
-        return Stream(rate, None, 0, None, None, rate_limited(setting.lab) - limited)
-    page_current = None
-    if widget.grid != "canvas":  # a canvas cannot be read back
-        page_current = current_on_page(page, setting.address, widget.grid, rows, ended)
+        return Stream(rate, None, 0, None, readable, None, rate_limited(setting.lab) - limited)
+    page_current = current_on_page(page, widget.grid, last, ended) if readable else None
     kernel_current = None
     if widget.grid == "livetable":
         check = "print({row['id']: row for row in w.rows} == {row['id']: row for row in r.table('%s').run()})"
@@ -438,16 +449,20 @@ def streaming(page: Page, client: BlockingKernelClient, setting: Setting, widget
     time.sleep(max(0.0, 2 - (time.time() * 1e3 - ended) / 1e3))  # the page catching up counts too
     tasks = [duration for at, duration in page.evaluate("rw.tasks") if started <= at <= ended + 2e3]
     return Stream(
-        rate, max(tasks, default=0.0), len(tasks), page_current, kernel_current, rate_limited(setting.lab) - limited
+        rate,
+        max(tasks, default=0.0),
+        len(tasks),
+        page_current,
+        readable,
+        kernel_current,
+        rate_limited(setting.lab) - limited,
     )
 
 
-def current_on_page(page: Page, address: tuple[str, int], grid: str, rows: Rows, ended: float) -> float | None:
-    """Seconds from the stream's end until the streamed rows on the page show the database's values; None if they
-    do not within CURRENT_TIMEOUT."""
-    conn = r.connect(*address)
-    truth = {str(doc["id"]): str(doc["count"]) for doc in r.table(rows.table).get_all(*rows.streamed).run(conn)}
-    conn.close()
+def current_on_page(page: Page, grid: str, last: dict[str, int], ended: float) -> float | None:
+    """Seconds from the stream's end until the streamed rows on the page show their last values; None if they do not
+    within CURRENT_TIMEOUT."""
+    truth = {key: str(count) for key, count in last.items()}
     deadline = time.monotonic() + CURRENT_TIMEOUT
     while time.monotonic() < deadline:
         shown = [row for row in page.evaluate("(grid) => rw.rows(grid)", grid) if row.get("id") in truth]
@@ -482,17 +497,19 @@ def report(size: int, runs: dict[str, list[Run]], failures: dict[str, str]) -> N
     line("sort by value: click to new first row", lambda done: f"{median([run.sort for run in done]):.2f} s")
     line("  order of the first click", lambda done: done[0].direction)
     line("kernel memory after loading", lambda done: f"{median([run.memory for run in done]) / 1e6:.0f} MB")
+    line("  once freed memory is returned", lambda done: f"{median([run.live_memory for run in done]) / 1e6:.0f} MB")
     line("a write nobody pushed shows", lambda done: _unpushed(done[0].unpushed))
     line("stream: changes/s made", lambda done: _of_stream(done, lambda stream: f"{stream.rate:,.0f}"))
     line("  longest task in the page", lambda done: _of_stream(done, _task))
     line("  tasks over 50 ms", lambda done: _of_stream(done, lambda stream: str(stream.long_tasks)))
-    line("  page shows the database after", lambda done: _of_stream(done, _current))
+    line("  page shows the last values after", lambda done: _of_stream(done, _current))
     line("  output dropped (IOPub rate limit)", lambda done: _of_stream(done, lambda s: f"{s.rate_limited} times"))
     for name, reason in failures.items():
         print(f"  {name} failed: {reason}")
     live = runs.get("LiveTable", [])
     if live:
-        print("  LiveTable's time: " + ", ".join(f"{key} {value:.2f} s" for key, value in live[0].split.items()))
+        split = {key: median([run.split[key] for run in live if key in run.split]) for key in live[0].split}
+        print("  LiveTable's time: " + ", ".join(f"{key} {value:.2f} s" for key, value in split.items()))
         targets(live, {name: done for name, done in runs.items() if name != "LiveTable" and done})
 
 
@@ -522,6 +539,11 @@ def targets(live: list[Run], peers: dict[str, list[Run]]) -> None:
     print(
         f"    kernel memory: {memory / 1e6:.0f} MB, {memory / peer_memory:.2f}x the leanest peer's ({memory_peer}, "
         f"{peer_memory / 1e6:.0f} MB): {_met(memory <= peer_memory)}"
+    )
+    live_memory, live_peer, peer_live = best(lambda run: run.live_memory)
+    print(
+        f"      once freed memory is returned: {live_memory / 1e6:.0f} MB, {live_memory / peer_live:.2f}x the leanest "
+        f"peer's ({live_peer}, {peer_live / 1e6:.0f} MB)"
     )
     stream = first_stream(live)
     if stream is not None:
@@ -555,9 +577,9 @@ def _task(stream: Stream) -> str:
 def _current(stream: Stream) -> str:
     if stream.longest_task is None:
         return "(froze)"
-    if stream.page_current is None:
-        return "not read (canvas)" if stream.kernel_current is None else "never"
-    return f"{stream.page_current:.2f} s"
+    if not stream.readable:
+        return "not read (canvas)"
+    return "never" if stream.page_current is None else f"{stream.page_current:.2f} s"
 
 
 def _unpushed(seconds: float | None) -> str:
