@@ -82,6 +82,7 @@ lint: $(STAMP)
 	  || { echo 'Each `type: ignore[code]` needs its reason: `# type: ignore[code]  # why`' >&2; exit 1; }
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[peers]'
 	$(PY) benchmarks/server.py
 	$(PY) -m benchmarks.changefeeds
 	$(PY) -m benchmarks.livetable
@@ -89,6 +90,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.browser
 	$(PY) -m benchmarks.livechart
 	$(PY) -m benchmarks.hostile
+	$(PY) -m benchmarks.peers
 
 clean:
 	rm -rf $(VENV) build *.egg-info js/node_modules $(STATIC)

@@ -91,6 +91,11 @@ setup(
         "charts": [
             "perspective-python==5.6.1",
         ],
+        # The grids benchmarks/peers.py sets LiveTable beside (`make bench` installs them).
+        "peers": [
+            "perspective-python==5.6.1",
+            "ipydatagrid>=1.3",
+        ],
     },
     cmdclass={"build_py": BuildPy, "sdist": Sdist},
     entry_points={
