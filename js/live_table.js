@@ -247,6 +247,7 @@ function grid(model, table) {
     const flash = flashed !== model.get("version");
     flashed = model.get("version");
     const changed = new Set(flash ? drawn.changed : []);
+    const flashing = [];
     if (flash && own) own.changed = []; // its rows flash once, with the update they came before
     for (const th of table.querySelectorAll("thead th")) {
       const column = columns[table.getMeta(th)?.x];
@@ -265,20 +266,25 @@ function grid(model, table) {
       else delete tr.dataset.key;
       if (flash) {
         tr.classList.remove("rw-flash");
-        if (row && changed.has(row.key)) {
-          void tr.offsetWidth; // the highlight animation starts again
-          tr.classList.add("rw-flash");
-        }
+        if (row && changed.has(row.key)) flashing.push(tr);
       }
       for (const td of tr.querySelectorAll("td")) {
         const column = columns[table.getMeta(td)?.x];
-        td.dataset.kind = column === null ? "actions" : row ? cellKind(row, column) : "loading";
-        td.title = !column || !row ? "" : cellTitle(row, column);
+        // Only what differs is written: every write makes the browser work out the cell's style again.
+        const kind = column === null ? "actions" : row ? cellKind(row, column) : "loading";
+        if (td.dataset.kind !== kind) td.dataset.kind = kind;
+        const title = !column || !row ? "" : cellTitle(row, column);
+        if (td.title !== title) td.title = title;
         const editable = model.get("editable") && column && column !== model.get("key_column");
         // Keyboard users edit with Enter or F2, and show a nested value whole with Space.
-        if (editable || td.dataset.kind === "nested") td.tabIndex = 0;
-        else td.removeAttribute("tabindex");
+        const focusable = editable || kind === "nested";
+        if (focusable && td.tabIndex !== 0) td.tabIndex = 0;
+        else if (!focusable && td.hasAttribute("tabindex")) td.removeAttribute("tabindex");
       }
+    }
+    if (flashing.length) {
+      void table.offsetWidth; // one reflow for all: each highlight animation starts again
+      for (const tr of flashing) tr.classList.add("rw-flash");
     }
     placeNote();
     values.place();
