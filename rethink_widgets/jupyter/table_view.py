@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from rethink_widgets.jupyter.filtering import Filter
-from rethink_widgets.jupyter.results import ResultSet, RowChange
+from rethink_widgets.jupyter.results import ResultSet, RowChange, shape, unpacked
 from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
 from rethink_widgets.jupyter.sorting import inverted, inverted_comparables, sort_key, sort_keys, sorted_positions
 
@@ -205,16 +205,16 @@ class _Order:
 
 
 def _column(rows: list[Any], name: str | None, of: Callable[[Any], Any], into: list[Any], run: int) -> Steps:
-    """`into` (empty), filled with `of(row)` for each row, a step per `run` rows; returns it. By a C loop when every
-    row of a step is an object with this field, the common case."""
-    getter = operator.itemgetter(name) if name is not None else of
+    """`into` (empty), filled with `of(row)` for each row (as held: see results.py's `copy_into`), a step per `run`
+    rows; returns it. By a C loop reading the field at its position when every row of a step is an object with the
+    same fields, this one among them: the common case."""
     for start in range(0, len(rows), run):
         part = rows[start : start + run]
-        try:
-            into.extend(map(getter, part))
-        except (KeyError, TypeError, IndexError):  # a row that is not an object with the field
-            del into[start:]
-            into.extend(map(of, part))
+        fields = shape(part)
+        if name is not None and fields is not None and name in fields:
+            into.extend(map(operator.itemgetter(fields.index(name)), part))
+        else:
+            into.extend(map(of, map(unpacked, part)))
         yield
     return into
 

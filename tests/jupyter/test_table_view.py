@@ -376,3 +376,51 @@ def test_a_new_filter_on_the_same_sort_is_exact_despite_changes_meanwhile() -> N
     assert view.unfiltered_keys() == rebuilt("").ordered_keys()
     view.configure((("score", True), ("name", False)), "")  # no filter: every row, as held
     assert view.ordered_keys() == rebuilt("").ordered_keys()
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("needle", ["", "a", "7", "null"])
+def test_rows_of_many_field_sets_sort_and_filter_as_dicts_would(descending: bool, needle: str) -> None:
+    rng = random.Random(7)
+    rows: list[dict[str, Any]] = []
+    for i in range(1500):  # runs of rows with one field set (read a field at its position), and runs that mix
+        block = i // 200
+        v = rng.choice([rng.randrange(30), "a7", None, True, [1, "a"], {"k": 7}])
+        if block == 0:
+            row = {"id": i, "name": f"n{i}", "v": v}
+        elif block == 1:
+            row = {"v": v, "name": f"a{i}", "id": i}  # the same fields in another order
+        elif block == 2:
+            row = {"id": i, "name": f"n{i}"}  # without the sorted column
+        elif block == 3:
+            row = {"id": i, "v": v, "deep": {"x": [i, {"y": "null"}]}}
+        else:
+            row = {"id": i, "v": v} if i % 2 else {"v": v, "id": i, "extra": i % 7}
+        rows.append(row)
+    rng.shuffle(rows[:400])  # the first two runs mixed together
+    view = built(rows, [("v", descending)], needle)
+    result = view.result
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], needle)
+    for _ in range(200):  # fields added and removed by changes
+        old = rows[rng.randrange(len(rows))]
+        new = {k: w for k, w in old.items() if k != "v"} if "v" in old else {**old, "v": rng.randrange(30)}
+        view.apply(result.apply({"old_val": old, "new_val": new}))
+        rows[rows.index(old)] = new
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], needle)
+    view.configure((("name", not descending),), needle)  # built again from the rows as held now
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("name", not descending)], needle)
+
+
+def test_a_filter_reads_rows_as_a_result_holds_them() -> None:
+    rows: list[Any] = mixed_rows(300, seed=9)
+    same_fields = [{"id": row["id"], "name": row["name"], "v": row.get("v")} for row in rows]
+    for kind in [rows, same_fields, [*same_fields[:100], 5, "Ss", [1]]]:
+        result = ResultSet(None)
+        for row in kind:
+            result.apply({"new_val": row})
+        keys: list[str] = []
+        held: list[Any] = []
+        result.copy_into(keys, held)
+        for needle in ["ss", "none", "null", "true", "1.5", "a\x00b", "k1", "7"]:
+            assert Filter(needle).matching(held) == [Filter(needle).passes(result.get(key)) for key in keys], needle
