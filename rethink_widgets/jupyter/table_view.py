@@ -86,8 +86,8 @@ class _Order:
             if value is _MISSING:
                 parts += (MISSING_LAST, 0)
             else:
-                parts += inverted(*sort_key(value)) if descending else sort_key(value)
-        return (*parts, *sort_key(self.identity(row)), key)
+                parts += inverted(*sort_key(value)) if descending else _held_key(value)
+        return (*parts, *_held_key(self.identity(row)), key)
 
     def update(self, change: RowChange) -> None:
         old = self.pinned.get(change.key, change.old)
@@ -146,7 +146,7 @@ class _Order:
         identities = yield from _column(rows, self.result.primary_key, self.identity, spares[0], run)
         id_groups, id_values = yield from sort_keys(identities, run)
         positions = yield from sorted_positions(positions, id_groups, id_values, run)
-        columns = [id_groups, id_values, keys]
+        columns = [id_groups, (yield from _held_numbers(identities, id_values, run)), keys]
         for index, (column, descending) in enumerate(reversed(self.sort_keys)):  # stable: the most significant last
             into = spares[1] if index == 0 else []  # a column's values may be its comparables, kept for the entries
             values = yield from _column(rows, column, functools.partial(_value, column=column), into, run)
@@ -158,6 +158,7 @@ class _Order:
                 groups, comparables = yield from _inverted_column(groups, comparables, run)
             else:
                 positions = yield from sorted_positions(positions, groups, comparables, run)
+                comparables = yield from _held_numbers(values, comparables, run)
             columns = [groups, comparables, *columns]
         # Made in the result's order, then put in order: made in order, each would be a handful of cache misses.
         entries: list[Entry] = []
@@ -217,6 +218,26 @@ def _column(rows: list[Any], name: str | None, of: Callable[[Any], Any], into: l
             into.extend(map(of, map(unpacked, part)))
         yield
     return into
+
+
+def _held_key(value: Any) -> tuple[int, Any]:
+    """`sort_key` of a value for an entry: a whole number as the row's own int when its float is equal (not a new
+    float: 24 bytes an entry). Floats are their own comparables already."""
+    group, comparable = sort_key(value)
+    return (group, value) if type(value) is int and comparable == value else (group, comparable)
+
+
+def _held_numbers(values: list[Any], comparables: Sequence[Any], run: int) -> Steps:
+    """For the entries, a column's values in place of their comparables when these are numbers as floats (an array)
+    equal to them: the rows' own numbers, where each float read from the array would be made anew, 24 bytes a row.
+    Entries made from a row later hold its float comparables: equal, and compared exactly, to the numbers."""
+    if not isinstance(comparables, array.array):
+        return comparables
+    for start in range(0, len(values), run):
+        if not all(map(operator.eq, values[start : start + run], comparables[start : start + run])):
+            return comparables  # a number a float cannot hold exactly, or NaN
+        yield
+    return values
 
 
 def _value(row: Any, column: str) -> Any:

@@ -424,3 +424,24 @@ def test_a_filter_reads_rows_as_a_result_holds_them() -> None:
         result.copy_into(keys, held)
         for needle in ["ss", "none", "null", "true", "1.5", "a\x00b", "k1", "7"]:
             assert Filter(needle).matching(held) == [Filter(needle).passes(result.get(key)) for key in keys], needle
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_numbers_of_every_size_keep_their_order_as_rows_change(descending: bool) -> None:
+    # Whole numbers and fractions as ReQL's numbers (doubles) come from the driver: whole ones as ints, some huge.
+    rng = random.Random(11)
+    numbers = [0, -0.0, 1, 1.0, 2.5, -3, 2**53, 2**53 + 2, 2**60, 2**60 + 256, 2**70, 1e300, -1e-300]
+    ids = [*numbers, *(i / 4 for i in range(40))]
+    rows = list({i: {"id": i, "v": rng.choice(numbers)} for i in ids}.values())  # one row per key (0 and -0.0 share)
+    view = built(rows, [("v", descending)], "", step_rows=7)
+    result = view.result
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], "")
+    for _ in range(100):
+        old = rows[rng.randrange(len(rows))]
+        new = {**old, "v": rng.choice(numbers)}
+        view.apply(result.apply({"old_val": result.get(result.key_of(old)), "new_val": new}))
+        rows[rows.index(old)] = new
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], "")
+    view.configure((), "")
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [], "")
