@@ -63,13 +63,14 @@ class Filter:
             return any(needle in cell_text(value).casefold() for value in row.values())
         return needle in cell_text(row).casefold()
 
-    def matching(self, rows: list[Any]) -> list[bool]:
-        """`passes` of each row as a result holds it (results.py's `copy_into`), by loops that run in C: Python code
-        runs once per call, or once per cell position, not once per row. Objects with the same fields, the common
-        case, are read a cell position at a time: the cells at one position in every row, searched together; other
-        objects a row at a time, each row's cells read into one text (cells apart, so no match spans two)."""
+    def matching(self, rows: list[Any], fields: tuple[str, ...] | None = None) -> list[bool]:
+        """`passes` of each row as a result holds it (results.py's `copy_into`; `fields`: their `shape` when known),
+        by loops that run in C: Python code runs once per call, or once per cell position, not once per row. Objects
+        with the same fields, the common case, are read a cell position at a time: the cells at one position in
+        every row, searched together; other objects a row at a time, each row's cells read into one text (cells
+        apart, so no match spans two)."""
         needle = self._needle
-        fields = shape(rows)
+        fields = fields if fields is not None else shape(rows)
         if fields is not None and needle:
             laid = list(itertools.chain.from_iterable(rows))  # each row's cells, then its field names
             return self._matching_by_position(laid, len(fields), len(fields) + 1, len(rows))

@@ -118,6 +118,10 @@ class ResultSet:
         self._revision = FIRST_REVISION
         self._staging: ResultSet | None = None
         self._shapes: dict[tuple[str, ...], tuple[str, ...]] = {}  # shared field name tuples
+        # The field names of every row held so far while they all had the same (reads of many rows need then not
+        # look at each): once a row differs, None for good.
+        self._fields: tuple[str, ...] | None = None
+        self._one_shape = True
         self.initializing = False  # a snapshot is coming in
         self._filled = False  # a snapshot came in whole
 
@@ -141,11 +145,12 @@ class ResultSet:
     def rows(self) -> list[Any]:
         return [unpacked(self._rows[key]) for key in self.ordered_keys()]
 
-    def copy_into(self, keys: list[str], rows: list[Any]) -> None:
+    def copy_into(self, keys: list[str], rows: list[Any]) -> tuple[str, ...] | None:
         """Append every key to `keys` and every row as held (objects packed: see `unpacked` and `shape`) to `rows`,
-        in the same order: two quick copies."""
+        in the same order: two quick copies. Returns the rows' `shape` when the result knows it at once."""
         keys.extend(self._rows)
         rows.extend(self._rows.values())
+        return self._fields if self._one_shape and self._rows else None
 
     def by_key(self) -> dict[str, Any]:
         """A copy of the rows by key."""
@@ -159,7 +164,11 @@ class ResultSet:
                 fields = shared
             elif len(self._shapes) < MAX_SHAPES:
                 self._shapes[fields] = fields
+            if fields is not self._fields:
+                self._one_shape = self._one_shape and self._fields is None
+                self._fields = fields
             return (*row.values(), fields)
+        self._one_shape = False
         return (row, _AS_IS) if type(row) is tuple else row
 
     @property
@@ -230,6 +239,7 @@ class ResultSet:
             yield
         self._staging, self.initializing, self._filled = None, False, True
         self._rows, self._positions = fresh, staging._positions
+        self._fields, self._one_shape = staging._fields, staging._one_shape
         self._bump(changes)
         return changes
 

@@ -52,6 +52,17 @@ _DONE = object()
 Steps = Generator[None, None, Any]
 
 
+class _Copy:
+    """A result's keys and rows as held, copied at once for a build to read (`TableView._copy`)."""
+
+    def __init__(self) -> None:
+        # Filled anew each time, never made anew: a new list of a million is young, and the garbage collector's
+        # young collections would walk it, some 100 ms each; these grew old empty.
+        self.keys: list[str] = []
+        self.rows: list[Any] = []
+        self.fields: tuple[str, ...] | None = None  # every row's field names, when the result knew them at once
+
+
 class _Order:
     """The entries of a result's rows for one sort and filter."""
 
@@ -138,18 +149,19 @@ class _Order:
 
     # ---------------------------------------------------------------- many rows at once
 
-    def sort(self, keys: list[str], rows: list[Any], run: int, spares: tuple[list[Any], list[Any]]) -> Steps:
-        """Fill the order with the entries of these rows, a step at a time (`spares`: two lists to fill, for the
-        identities and each sorted column's values)."""
-        flags = yield from self._passing(rows, run)
+    def sort(self, copy: _Copy, run: int, spares: tuple[list[Any], list[Any]]) -> Steps:
+        """Fill the order with the entries of the rows copied, a step at a time (`spares`: two lists to fill, for
+        the identities and each sorted column's values)."""
+        keys, rows = copy.keys, copy.rows
+        flags = yield from self._passing(copy, run)
         positions: Sequence[int] = range(len(rows))
-        identities = yield from _column(rows, self.result.primary_key, self.identity, spares[0], run)
+        identities = yield from _column(copy, self.result.primary_key, self.identity, spares[0], run)
         id_groups, id_values = yield from sort_keys(identities, run)
         positions = yield from sorted_positions(positions, id_groups, id_values, run)
         columns = [id_groups, (yield from _held_numbers(identities, id_values, run)), keys]
         for index, (column, descending) in enumerate(reversed(self.sort_keys)):  # stable: the most significant last
             into = spares[1] if index == 0 else []  # a column's values may be its comparables, kept for the entries
-            values = yield from _column(rows, column, functools.partial(_value, column=column), into, run)
+            values = yield from _column(copy, column, functools.partial(_value, column=column), into, run)
             missing = MISSING_FIRST if descending else MISSING_LAST
             groups, comparables = yield from sort_keys(values, run, functools.partial(_key_or_missing, missing))
             if descending:  # stably backwards: forwards over the order reversed, then reversed (plain values sort
@@ -175,10 +187,11 @@ class _Order:
                 self.shown.extend_sorted(list(itertools.compress(ordered, map(flags.__getitem__, chunk))))
             yield
 
-    def adopt(self, entries: list[Entry], keys: list[str], rows: list[Any], run: int) -> Steps:
-        """Fill the entries shown with those of `entries` (a copy of `everything`, of the rows `keys` and `rows`)
-        that pass the filter, a step at a time."""
-        flags = yield from self._passing(rows, run)
+    def adopt(self, entries: list[Entry], copy: _Copy, run: int) -> Steps:
+        """Fill the entries shown with those of `entries` (a copy of `everything`, of the rows copied) that pass the
+        filter, a step at a time."""
+        keys = copy.keys
+        flags = yield from self._passing(copy, run)
         assert flags is not None  # an order with no filter shows `everything` itself
         # The keys of the rows that pass, as a dict: the garbage collector never tracks a dict of texts, and it
         # would walk a set of a million keys made young over many steps (some 50 ms).
@@ -191,7 +204,7 @@ class _Order:
             self.shown.extend_sorted(list(itertools.compress(chunk, map(passing.__contains__, map(_KEY, chunk)))))
             yield
 
-    def _passing(self, rows: list[Any], run: int) -> Steps:
+    def _passing(self, copy: _Copy, run: int) -> Steps:
         """Whether each row passes the filter (None when there is none), a step at a time. Rows are read in the
         result's order: one after the other in memory, where in sorted order each would be a cache miss. Held as
         bytes: a list of a million, made young over steps that make few objects, would be walked by the garbage
@@ -199,19 +212,19 @@ class _Order:
         if not self.filter:
             return None
         flags = bytearray()
-        for start in range(0, len(rows), run):
-            flags.extend(self.filter.matching(rows[start : start + run]))
+        for start in range(0, len(copy.rows), run):
+            flags.extend(self.filter.matching(copy.rows[start : start + run], copy.fields))
             yield
         return flags
 
 
-def _column(rows: list[Any], name: str | None, of: Callable[[Any], Any], into: list[Any], run: int) -> Steps:
-    """`into` (empty), filled with `of(row)` for each row (as held: see results.py's `copy_into`), a step per `run`
-    rows; returns it. By a C loop reading the field at its position when every row of a step is an object with the
-    same fields, this one among them: the common case."""
-    for start in range(0, len(rows), run):
-        part = rows[start : start + run]
-        fields = shape(part)
+def _column(copy: _Copy, name: str | None, of: Callable[[Any], Any], into: list[Any], run: int) -> Steps:
+    """`into` (empty), filled with `of(row)` for each row copied (as held: see results.py's `copy_into`), a step per
+    `run` rows; returns it. By a C loop reading the field at its position when every row of a step is an object with
+    the same fields, this one among them: the common case."""
+    for start in range(0, len(copy.rows), run):
+        part = copy.rows[start : start + run]
+        fields = copy.fields if copy.fields is not None else shape(part)
         if name is not None and fields is not None and name in fields:
             into.extend(map(operator.itemgetter(fields.index(name)), part))
         else:
@@ -302,10 +315,8 @@ class TableView:
         self._build: Iterator[None] | None = None
         self._leftovers: list[SortedEntries] = []  # orders no longer shown, let go of a step at a time
         self._queued: list[RowChange] = []  # changes made since the copy a build works from
-        # The copies a build works from. Filled anew each time, never made anew: a new list of a million is young,
-        # and the garbage collector's young collections would walk it, some 100 ms each; these grew old empty.
-        self._keys: list[str] = []
-        self._rows: list[Any] = []
+        # The copies a build works from, filled anew each time (see `_Copy`).
+        self._copied = _Copy()
         self._entries: list[Entry] = []
         self._spares: tuple[list[Any], list[Any]] = ([], [])
         self.rebuild()
@@ -426,17 +437,21 @@ class TableView:
             # The same entries: the order on show keeps them current until this one shows.
             order.everything, order.borrowed = self._shown.everything, True
             self._copy(order.everything)
-            self._build = self._showing(order, order.adopt(self._entries, self._keys, self._rows, self.step_rows))
+            self._build = self._showing(order, order.adopt(self._entries, self._copied, self.step_rows))
         else:
             self._copy(())
-            self._build = self._showing(order, order.sort(self._keys, self._rows, self.step_rows, self._spares))
+            self._build = self._showing(order, order.sort(self._copied, self.step_rows, self._spares))
 
     def _copy(self, entries: Iterable[Entry]) -> None:
         """Copy the result's keys and rows, and `entries`, as they are now."""
-        for copy in (self._keys, self._rows, self._entries, *self._spares):
-            copy.clear()
-        self.result.copy_into(self._keys, self._rows)
+        self._clear_copies()
+        self._copied.fields = self.result.copy_into(self._copied.keys, self._copied.rows)
         self._entries.extend(entries)
+
+    def _clear_copies(self) -> None:
+        for copy in (self._copied.keys, self._copied.rows, self._entries, *self._spares):
+            copy.clear()
+        self._copied.fields = None
 
     def _showing(self, order: _Order, building: Iterator[None]) -> Steps:
         """Build `order`, replay the changes made meanwhile and show it, step by step."""
@@ -449,7 +464,6 @@ class TableView:
             yield
         old, self._shown, self._stale = self._shown, order, False
         order.borrowed = False  # its own now
-        for copy in (self._keys, self._rows, self._entries, *self._spares):
-            copy.clear()
+        self._clear_copies()
         if old.everything is not order.everything:  # shown already: let go of the old one afterwards
             self._leftovers.append(old.everything)

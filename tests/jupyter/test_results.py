@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from rethink_widgets.jupyter.results import ResultSet, RowChange, canonical
+from rethink_widgets.jupyter.results import ResultSet, RowChange, canonical, unpacked
 
 
 def test_rows_keyed_by_primary_key() -> None:
@@ -201,3 +201,23 @@ def test_a_fresh_snapshot_counts_only_rows_that_differ_as_values() -> None:
         ("3", {"id": 3, "a": 1}, {"id": 3, "a": 1, "c": None}),
     ]
     assert result.rows() == fresh
+
+
+def test_a_copy_tells_the_field_names_when_every_row_has_the_same() -> None:
+    result = ResultSet("id")
+    keys: list[str] = []
+    rows: list[Any] = []
+    assert result.copy_into(keys, rows) is None  # no rows
+    for i in range(3):
+        result.apply({"new_val": {"id": i, "a": i}})
+    assert result.copy_into(keys, rows) == ("id", "a") and keys == ["0", "1", "2"]
+    assert [unpacked(row) for row in rows] == result.rows()
+    result.apply({"old_val": {"id": 1, "a": 1}, "new_val": {"id": 1, "a": 1, "b": 2}})  # a field more
+    assert result.copy_into([], []) is None
+    result.begin_snapshot()
+    for i in range(3):
+        result.apply({"new_val": {"id": i, "a": i}})
+    result.end_snapshot()  # a fresh snapshot of rows that agree again
+    assert result.copy_into([], []) == ("id", "a")
+    result.apply({"new_val": {"a": 3, "id": 3}})  # another order of the fields
+    assert result.copy_into([], []) is None
