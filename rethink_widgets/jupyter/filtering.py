@@ -13,6 +13,8 @@ import operator
 from collections.abc import Iterable
 from typing import Any
 
+from rethink_widgets.jupyter.results import shape, unpacked
+
 _SEPARATOR = "\x00"  # between cells: never in a filter's text (a filter with it is checked row by row)
 # Types whose str(), casefolded, reads as their cell_text casefolded (True: "True", "true"); and null, but as "none".
 _STR_AS_CELL = frozenset((str, int, float, bool, type(None)))
@@ -61,18 +63,27 @@ class Filter:
             return any(needle in cell_text(value).casefold() for value in row.values())
         return needle in cell_text(row).casefold()
 
-    def matching(self, rows: list[Any]) -> list[bool]:
-        """`passes` of each row, by loops that run in C: Python code runs once per call, or once per cell position,
-        not once per row. Objects with as many cells each, the common case, are read a cell position at a time: the
-        cells at one position in every row, searched together; other objects a row at a time, each row's cells read
-        into one text (cells apart, so no match spans two)."""
+    def matching(self, rows: list[Any], fields: tuple[str, ...] | None = None) -> list[bool]:
+        """`passes` of each row as a result holds it (results.py's `copy_into`; `fields`: their `shape` when known),
+        by loops that run in C: Python code runs once per call, or once per cell position, not once per row. Objects
+        with the same fields, the common case, are read a cell position at a time: the cells at one position in
+        every row, searched together; other objects a row at a time, each row's cells read into one text (cells
+        apart, so no match spans two)."""
         needle = self._needle
+        fields = fields if fields is not None else shape(rows)
+        if fields is not None and needle:
+            laid = list(itertools.chain.from_iterable(rows))  # each row's cells, then its field names
+            return self._matching_by_position(laid, len(fields), len(fields) + 1, len(rows))
+        rows = list(map(unpacked, rows))
         try:
             widths = set(map(len, map(dict.values, rows)))
         except TypeError:  # rows that are not objects
             return [self.passes(row) for row in rows]
         if len(widths) == 1 and needle:
-            return self._matching_by_position(rows, widths.pop())
+            width = widths.pop()
+            return self._matching_by_position(
+                list(itertools.chain.from_iterable(map(dict.values, rows))), width, width, len(rows)
+            )
         kinds = set(map(type, itertools.chain.from_iterable(map(dict.values, rows))))
         if not needle or _SEPARATOR in needle or not kinds <= _STR_AS_CELL or _misread_none(kinds, needle):
             return [self.passes(row) for row in rows]
@@ -83,15 +94,15 @@ class Filter:
             texts = map(_SEPARATOR.join, map(filter, itertools.repeat(_is_str), cells))
         return list(map(operator.contains, map(str.casefold, texts), itertools.repeat(needle)))
 
-    def _matching_by_position(self, rows: list[dict[str, Any]], width: int) -> list[bool]:
-        cells = list(itertools.chain.from_iterable(map(dict.values, rows)))
+    def _matching_by_position(self, cells: list[Any], width: int, stride: int, count: int) -> list[bool]:
+        """`matching` of `count` rows laid end to end in `cells`, `stride` items each, their first `width` cells."""
         found: list[bool] | None = None
         for position in range(width):
-            texts = self._texts(cells[position::width])
+            texts = self._texts(cells[position::stride])
             if texts is not None:
                 here = map(operator.contains, map(str.casefold, texts), itertools.repeat(self._needle))
                 found = list(here) if found is None else list(map(operator.or_, found, here))
-        return found if found is not None else [False] * len(rows)
+        return found if found is not None else [False] * count
 
     def _texts(self, cells: list[Any]) -> Iterable[str] | None:
         """Texts that read as the cells' texts do for this filter, made in C where they can be; None when none of

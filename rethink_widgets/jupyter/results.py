@@ -6,6 +6,12 @@ of the first snapshot go straight into the result, so views show them as they ar
 taken after a reconnect) are gathered aside and swapped in at `ready`, so what was shown stays until the fresh data
 replaces it, and only the rows that differ count as changed. Rows of an `order_by(...).limit(n)` feed are placed by
 the offsets the feed sends.
+
+Rows that are objects are held packed: a tuple of their values, then a tuple of their field names that the rows with
+the same fields share (`packed`). A dict costs twice what the tuple does, and a million rows' dicts were most of what
+a table held; the rows read out (`get`, `rows`, changes) are dicts again. Views that read many rows at once get them
+packed (`copy_into`) and read a field at its position (`shape`), quicker than looking it up in each dict. The driver
+gives lists for arrays, never tuples, so a tuple held is a packed row (a tuple given to the result is held wrapped).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import base64
 import datetime
 import itertools
 import json
+import operator
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _string_json
@@ -30,6 +37,8 @@ class RowChange:
 
 
 FIRST_REVISION = 1  # of a row as a snapshot brought it: held by a million rows, so not held per row
+MAX_SHAPES = 1000  # field name tuples shared; rows of further field sets hold their own, so none is kept for ever
+_AS_IS = object()  # in place of the field names of a tuple row held as it is
 _FLAT = frozenset((str, int, float, bool, type(None)))  # types Python compares as ReQL does, 1 and True apart
 
 
@@ -51,9 +60,41 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot key a {type(value).__name__}")
 
 
+def unpacked(row: Any) -> Any:
+    """A row as held, as it came: an object's dict made again from its packed values."""
+    if type(row) is not tuple:
+        return row
+    fields = row[-1]
+    return row[0] if fields is _AS_IS else dict(zip(fields, row, strict=False))
+
+
+def shape(rows: list[Any]) -> tuple[str, ...] | None:
+    """The field names of these rows as held (`copy_into`) when every one is a packed object with the same fields,
+    in the same order: each field's value is then at its position in every row. None when they are not."""
+    if not rows or set(map(type, rows)) != {tuple}:
+        return None
+    shapes: set[tuple[str, ...]] = set(map(_FIELDS, rows))
+    if len(shapes) != 1 or (fields := shapes.pop()) is _AS_IS:
+        return None
+    return fields
+
+
+_FIELDS = operator.itemgetter(-1)
+
+
 def _same(old: Any, new: Any) -> bool:
-    """Whether two rows are equal ReQL values: Python's equality, and the same types field by field (Python holds
-    1 and True equal) or, for nested values, the same canonical text."""
+    """Whether two rows as held are equal ReQL values: Python's equality, and the same types field by field (Python
+    holds 1 and True equal) or, for nested values, the same canonical text."""
+    if type(old) is tuple and type(new) is tuple and old[-1] == new[-1]:
+        if old != new:  # packed objects with the same fields, in the same order (or tuples held as they are)
+            return False
+        kinds = list(map(type, old[:-1]))
+        if kinds == list(map(type, new[:-1])) and _FLAT.issuperset(kinds):
+            return True
+    return _same_values(unpacked(old), unpacked(new))
+
+
+def _same_values(old: Any, new: Any) -> bool:
     if old != new:
         return False
     if isinstance(old, dict) and isinstance(new, dict):
@@ -76,6 +117,11 @@ class ResultSet:
         self._revisions: dict[str, int] = {}  # rows changed since they arrived; others are at FIRST_REVISION
         self._revision = FIRST_REVISION
         self._staging: ResultSet | None = None
+        self._shapes: dict[tuple[str, ...], tuple[str, ...]] = {}  # shared field name tuples
+        # The field names of every row held so far while they all had the same (reads of many rows need then not
+        # look at each): once a row differs, None for good.
+        self._fields: tuple[str, ...] | None = None
+        self._one_shape = True
         self.initializing = False  # a snapshot is coming in
         self._filled = False  # a snapshot came in whole
 
@@ -86,7 +132,7 @@ class ResultSet:
         return key in self._rows
 
     def get(self, key: str) -> Any:
-        return self._rows.get(key)
+        return unpacked(self._rows.get(key))
 
     def revision(self, key: str) -> int:
         """A number that changes whenever the row with this key does (0 when there is no such row)."""
@@ -97,16 +143,33 @@ class ResultSet:
         return iter(self._positions if self.positioned else self._rows)
 
     def rows(self) -> list[Any]:
-        return [self._rows[key] for key in self.ordered_keys()]
+        return [unpacked(self._rows[key]) for key in self.ordered_keys()]
 
-    def copy_into(self, keys: list[str], rows: list[Any]) -> None:
-        """Append every key to `keys` and every row to `rows`, in the same order: two quick copies."""
+    def copy_into(self, keys: list[str], rows: list[Any]) -> tuple[str, ...] | None:
+        """Append every key to `keys` and every row as held (objects packed: see `unpacked` and `shape`) to `rows`,
+        in the same order: two quick copies. Returns the rows' `shape` when the result knows it at once."""
         keys.extend(self._rows)
         rows.extend(self._rows.values())
+        return self._fields if self._one_shape and self._rows else None
 
     def by_key(self) -> dict[str, Any]:
-        """A copy of the rows by key: one quick copy, where a dict grown key by key is resized again and again."""
-        return self._rows.copy()
+        """A copy of the rows by key."""
+        return {key: unpacked(row) for key, row in self._rows.items()}
+
+    def packed(self, row: Any) -> Any:
+        """A row as it is held: an object as its values, then its field names (shared by rows with the same)."""
+        if type(row) is dict:
+            fields = tuple(row)
+            if (shared := self._shapes.get(fields)) is not None:
+                fields = shared
+            elif len(self._shapes) < MAX_SHAPES:
+                self._shapes[fields] = fields
+            if fields is not self._fields:
+                self._one_shape = self._one_shape and self._fields is None
+                self._fields = fields
+            return (*row.values(), fields)
+        self._one_shape = False
+        return (row, _AS_IS) if type(row) is tuple else row
 
     @property
     def arrived(self) -> int:
@@ -141,6 +204,7 @@ class ResultSet:
         self.initializing = True
         if self._filled or self._rows:
             self._staging = ResultSet(self.primary_key, positioned=self.positioned)
+            self._staging._shapes = self._shapes
 
     def end_snapshot(self) -> list[RowChange]:
         """The snapshot is whole: swap in the gathered one; the rows that differ from what was held are the changes
@@ -164,17 +228,18 @@ class ResultSet:
         changes: list[RowChange] = []
         gone = iter(held.items())  # neither changes meanwhile
         while part := list(itertools.islice(gone, run)):
-            changes.extend(RowChange(key, row, None) for key, row in part if key not in fresh)
+            changes.extend(RowChange(key, unpacked(row), None) for key, row in part if key not in fresh)
             yield
         arrived = iter(fresh.items())
         while part := list(itertools.islice(arrived, run)):
             for key, row in part:
                 old = held.get(key)
                 if old is None or not _same(old, row):
-                    changes.append(RowChange(key, old, row))
+                    changes.append(RowChange(key, unpacked(old), unpacked(row)))
             yield
         self._staging, self.initializing, self._filled = None, False, True
         self._rows, self._positions = fresh, staging._positions
+        self._fields, self._one_shape = staging._fields, staging._one_shape
         self._bump(changes)
         return changes
 
@@ -198,28 +263,28 @@ class ResultSet:
     def _replace(self, old: Any, new: Any) -> list[RowChange]:
         old_key = self._existing_key(old) if old is not None else None
         if old_key is not None and new is not None and self.key_of(new) == old_key:
-            previous, self._rows[old_key] = self._rows[old_key], new
-            return [RowChange(old_key, previous, new)]
+            previous, self._rows[old_key] = self._rows[old_key], self.packed(new)
+            return [RowChange(old_key, unpacked(previous), new)]
         changes = []
         if old_key is not None:
-            changes.append(RowChange(old_key, self._rows.pop(old_key), None))
+            changes.append(RowChange(old_key, unpacked(self._rows.pop(old_key)), None))
         if new is not None:
             key = self.key_of(new)
-            changes.append(RowChange(key, self._rows.get(key), new))
-            self._rows[key] = new
+            changes.append(RowChange(key, unpacked(self._rows.get(key)), new))
+            self._rows[key] = self.packed(new)
         return changes
 
     def _move(self, old: Any, new: Any, old_offset: int | None, new_offset: int | None) -> list[RowChange]:
         changes = []
         if old_offset is not None and 0 <= old_offset < len(self._positions):
             key = self._positions.pop(old_offset)
-            changes.append(RowChange(key, self._rows.pop(key), None))
+            changes.append(RowChange(key, unpacked(self._rows.pop(key)), None))
         elif old is not None and (found := self._existing_key(old)) is not None:
             self._positions.remove(found)
-            changes.append(RowChange(found, self._rows.pop(found), None))
+            changes.append(RowChange(found, unpacked(self._rows.pop(found)), None))
         if new is not None:
             key = self.key_of(new)
-            self._rows[key] = new
+            self._rows[key] = self.packed(new)
             at = len(self._positions) if new_offset is None else min(new_offset, len(self._positions))
             self._positions.insert(at, key)
             if changes and changes[0].key == key:

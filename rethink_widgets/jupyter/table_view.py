@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from rethink_widgets.jupyter.filtering import Filter
-from rethink_widgets.jupyter.results import ResultSet, RowChange
+from rethink_widgets.jupyter.results import ResultSet, RowChange, shape, unpacked
 from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
 from rethink_widgets.jupyter.sorting import inverted, inverted_comparables, sort_key, sort_keys, sorted_positions
 
@@ -50,6 +50,17 @@ _KEY = operator.itemgetter(-1)  # an entry's key
 _DONE = object()
 
 Steps = Generator[None, None, Any]
+
+
+class _Copy:
+    """A result's keys and rows as held, copied at once for a build to read (`TableView._copy`)."""
+
+    def __init__(self) -> None:
+        # Filled anew each time, never made anew: a new list of a million is young, and the garbage collector's
+        # young collections would walk it, some 100 ms each; these grew old empty.
+        self.keys: list[str] = []
+        self.rows: list[Any] = []
+        self.fields: tuple[str, ...] | None = None  # every row's field names, when the result knew them at once
 
 
 class _Order:
@@ -86,8 +97,8 @@ class _Order:
             if value is _MISSING:
                 parts += (MISSING_LAST, 0)
             else:
-                parts += inverted(*sort_key(value)) if descending else sort_key(value)
-        return (*parts, *sort_key(self.identity(row)), key)
+                parts += inverted(*sort_key(value)) if descending else _held_key(value)
+        return (*parts, *_held_key(self.identity(row)), key)
 
     def update(self, change: RowChange) -> None:
         old = self.pinned.get(change.key, change.old)
@@ -138,18 +149,19 @@ class _Order:
 
     # ---------------------------------------------------------------- many rows at once
 
-    def sort(self, keys: list[str], rows: list[Any], run: int, spares: tuple[list[Any], list[Any]]) -> Steps:
-        """Fill the order with the entries of these rows, a step at a time (`spares`: two lists to fill, for the
-        identities and each sorted column's values)."""
-        flags = yield from self._passing(rows, run)
+    def sort(self, copy: _Copy, run: int, spares: tuple[list[Any], list[Any]]) -> Steps:
+        """Fill the order with the entries of the rows copied, a step at a time (`spares`: two lists to fill, for
+        the identities and each sorted column's values)."""
+        keys, rows = copy.keys, copy.rows
+        flags = yield from self._passing(copy, run)
         positions: Sequence[int] = range(len(rows))
-        identities = yield from _column(rows, self.result.primary_key, self.identity, spares[0], run)
+        identities = yield from _column(copy, self.result.primary_key, self.identity, spares[0], run)
         id_groups, id_values = yield from sort_keys(identities, run)
         positions = yield from sorted_positions(positions, id_groups, id_values, run)
-        columns = [id_groups, id_values, keys]
+        columns = [id_groups, (yield from _held_numbers(identities, id_values, run)), keys]
         for index, (column, descending) in enumerate(reversed(self.sort_keys)):  # stable: the most significant last
             into = spares[1] if index == 0 else []  # a column's values may be its comparables, kept for the entries
-            values = yield from _column(rows, column, functools.partial(_value, column=column), into, run)
+            values = yield from _column(copy, column, functools.partial(_value, column=column), into, run)
             missing = MISSING_FIRST if descending else MISSING_LAST
             groups, comparables = yield from sort_keys(values, run, functools.partial(_key_or_missing, missing))
             if descending:  # stably backwards: forwards over the order reversed, then reversed (plain values sort
@@ -158,6 +170,7 @@ class _Order:
                 groups, comparables = yield from _inverted_column(groups, comparables, run)
             else:
                 positions = yield from sorted_positions(positions, groups, comparables, run)
+                comparables = yield from _held_numbers(values, comparables, run)
             columns = [groups, comparables, *columns]
         # Made in the result's order, then put in order: made in order, each would be a handful of cache misses.
         entries: list[Entry] = []
@@ -174,10 +187,11 @@ class _Order:
                 self.shown.extend_sorted(list(itertools.compress(ordered, map(flags.__getitem__, chunk))))
             yield
 
-    def adopt(self, entries: list[Entry], keys: list[str], rows: list[Any], run: int) -> Steps:
-        """Fill the entries shown with those of `entries` (a copy of `everything`, of the rows `keys` and `rows`)
-        that pass the filter, a step at a time."""
-        flags = yield from self._passing(rows, run)
+    def adopt(self, entries: list[Entry], copy: _Copy, run: int) -> Steps:
+        """Fill the entries shown with those of `entries` (a copy of `everything`, of the rows copied) that pass the
+        filter, a step at a time."""
+        keys = copy.keys
+        flags = yield from self._passing(copy, run)
         assert flags is not None  # an order with no filter shows `everything` itself
         # The keys of the rows that pass, as a dict: the garbage collector never tracks a dict of texts, and it
         # would walk a set of a million keys made young over many steps (some 50 ms).
@@ -190,7 +204,7 @@ class _Order:
             self.shown.extend_sorted(list(itertools.compress(chunk, map(passing.__contains__, map(_KEY, chunk)))))
             yield
 
-    def _passing(self, rows: list[Any], run: int) -> Steps:
+    def _passing(self, copy: _Copy, run: int) -> Steps:
         """Whether each row passes the filter (None when there is none), a step at a time. Rows are read in the
         result's order: one after the other in memory, where in sorted order each would be a cache miss. Held as
         bytes: a list of a million, made young over steps that make few objects, would be walked by the garbage
@@ -198,25 +212,45 @@ class _Order:
         if not self.filter:
             return None
         flags = bytearray()
-        for start in range(0, len(rows), run):
-            flags.extend(self.filter.matching(rows[start : start + run]))
+        for start in range(0, len(copy.rows), run):
+            flags.extend(self.filter.matching(copy.rows[start : start + run], copy.fields))
             yield
         return flags
 
 
-def _column(rows: list[Any], name: str | None, of: Callable[[Any], Any], into: list[Any], run: int) -> Steps:
-    """`into` (empty), filled with `of(row)` for each row, a step per `run` rows; returns it. By a C loop when every
-    row of a step is an object with this field, the common case."""
-    getter = operator.itemgetter(name) if name is not None else of
-    for start in range(0, len(rows), run):
-        part = rows[start : start + run]
-        try:
-            into.extend(map(getter, part))
-        except (KeyError, TypeError, IndexError):  # a row that is not an object with the field
-            del into[start:]
-            into.extend(map(of, part))
+def _column(copy: _Copy, name: str | None, of: Callable[[Any], Any], into: list[Any], run: int) -> Steps:
+    """`into` (empty), filled with `of(row)` for each row copied (as held: see results.py's `copy_into`), a step per
+    `run` rows; returns it. By a C loop reading the field at its position when every row of a step is an object with
+    the same fields, this one among them: the common case."""
+    for start in range(0, len(copy.rows), run):
+        part = copy.rows[start : start + run]
+        fields = copy.fields if copy.fields is not None else shape(part)
+        if name is not None and fields is not None and name in fields:
+            into.extend(map(operator.itemgetter(fields.index(name)), part))
+        else:
+            into.extend(map(of, map(unpacked, part)))
         yield
     return into
+
+
+def _held_key(value: Any) -> tuple[int, Any]:
+    """`sort_key` of a value for an entry: a whole number as the row's own int when its float is equal (not a new
+    float: 24 bytes an entry). Floats are their own comparables already."""
+    group, comparable = sort_key(value)
+    return (group, value) if type(value) is int and comparable == value else (group, comparable)
+
+
+def _held_numbers(values: list[Any], comparables: Sequence[Any], run: int) -> Steps:
+    """For the entries, a column's values in place of their comparables when these are numbers as floats (an array)
+    equal to them: the rows' own numbers, where each float read from the array would be made anew, 24 bytes a row.
+    Entries made from a row later hold its float comparables: equal, and compared exactly, to the numbers."""
+    if not isinstance(comparables, array.array):
+        return comparables
+    for start in range(0, len(values), run):
+        if not all(map(operator.eq, values[start : start + run], comparables[start : start + run])):
+            return comparables  # a number a float cannot hold exactly, or NaN
+        yield
+    return values
 
 
 def _value(row: Any, column: str) -> Any:
@@ -281,10 +315,8 @@ class TableView:
         self._build: Iterator[None] | None = None
         self._leftovers: list[SortedEntries] = []  # orders no longer shown, let go of a step at a time
         self._queued: list[RowChange] = []  # changes made since the copy a build works from
-        # The copies a build works from. Filled anew each time, never made anew: a new list of a million is young,
-        # and the garbage collector's young collections would walk it, some 100 ms each; these grew old empty.
-        self._keys: list[str] = []
-        self._rows: list[Any] = []
+        # The copies a build works from, filled anew each time (see `_Copy`).
+        self._copied = _Copy()
         self._entries: list[Entry] = []
         self._spares: tuple[list[Any], list[Any]] = ([], [])
         self.rebuild()
@@ -405,17 +437,21 @@ class TableView:
             # The same entries: the order on show keeps them current until this one shows.
             order.everything, order.borrowed = self._shown.everything, True
             self._copy(order.everything)
-            self._build = self._showing(order, order.adopt(self._entries, self._keys, self._rows, self.step_rows))
+            self._build = self._showing(order, order.adopt(self._entries, self._copied, self.step_rows))
         else:
             self._copy(())
-            self._build = self._showing(order, order.sort(self._keys, self._rows, self.step_rows, self._spares))
+            self._build = self._showing(order, order.sort(self._copied, self.step_rows, self._spares))
 
     def _copy(self, entries: Iterable[Entry]) -> None:
         """Copy the result's keys and rows, and `entries`, as they are now."""
-        for copy in (self._keys, self._rows, self._entries, *self._spares):
-            copy.clear()
-        self.result.copy_into(self._keys, self._rows)
+        self._clear_copies()
+        self._copied.fields = self.result.copy_into(self._copied.keys, self._copied.rows)
         self._entries.extend(entries)
+
+    def _clear_copies(self) -> None:
+        for copy in (self._copied.keys, self._copied.rows, self._entries, *self._spares):
+            copy.clear()
+        self._copied.fields = None
 
     def _showing(self, order: _Order, building: Iterator[None]) -> Steps:
         """Build `order`, replay the changes made meanwhile and show it, step by step."""
@@ -428,7 +464,6 @@ class TableView:
             yield
         old, self._shown, self._stale = self._shown, order, False
         order.borrowed = False  # its own now
-        for copy in (self._keys, self._rows, self._entries, *self._spares):
-            copy.clear()
+        self._clear_copies()
         if old.everything is not order.everything:  # shown already: let go of the old one afterwards
             self._leftovers.append(old.everything)

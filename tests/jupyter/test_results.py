@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from rethink_widgets.jupyter.results import ResultSet, RowChange, canonical
+import datetime
+from typing import Any
+
+from rethink_widgets.jupyter.results import ResultSet, RowChange, canonical, unpacked
 
 
 def test_rows_keyed_by_primary_key() -> None:
@@ -137,3 +140,84 @@ def test_rows_of_a_snapshot_share_a_revision_until_they_change() -> None:
     assert result.revision("1") == 0
     result.apply({"old_val": None, "new_val": {"id": 1}})  # back, as it was: still another revision
     assert result.revision("1") not in (0, first, result.revision("2"))
+
+
+def test_rows_read_as_they_came_whatever_their_fields() -> None:
+    result = ResultSet("id")
+    rows: list[Any] = [
+        {"id": 1, "a": 1, "b": "x"},
+        {"id": 2, "b": "y", "a": 2},  # the same fields in another order
+        {"id": 3, "nested": {"k": [1, {"z": None}]}, "when": datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)},
+        {"id": 4},
+        {"id": 5, "": 0},
+    ]
+    for row in rows:
+        result.apply({"new_val": row})
+    assert result.rows() == rows
+    assert [list(row) for row in result.rows()] == [list(row) for row in rows]  # fields in their order
+    assert result.by_key() == {str(row["id"]): row for row in rows}
+    added = {"id": 1, "a": 1, "b": "x", "c": [1]}
+    assert result.apply({"old_val": rows[0], "new_val": added}) == [RowChange("1", rows[0], added)]
+    removed = {"id": 1, "b": "x"}
+    assert result.apply({"old_val": added, "new_val": removed}) == [RowChange("1", added, removed)]
+    assert result.get("1") == removed and result.get("9") is None
+    read = result.get("2")
+    read["a"] = 99  # a row read out is the caller's own
+    assert result.get("2") == {"id": 2, "b": "y", "a": 2}
+
+
+def test_rows_that_are_not_objects_and_keyless_rows_read_as_they_came() -> None:
+    result = ResultSet(None)
+    rows: list[Any] = [5, "x", [1, 2], (1, "tuple"), {"a": 1}, {"a": 1}, {"b": {"c": 2}}, True, 1, 1.5]
+    for row in rows:
+        result.apply({"new_val": row})
+    assert result.rows() == rows and [type(row) for row in result.rows()] == list(map(type, rows))
+    assert [change.old for change in result.apply({"old_val": (1, "tuple"), "new_val": None})] == [(1, "tuple")]
+    assert [change.old for change in result.apply({"old_val": {"a": 1}, "new_val": None})] == [{"a": 1}]
+    assert result.rows() == [5, "x", [1, 2], {"a": 1}, {"b": {"c": 2}}, True, 1, 1.5]
+    keyed = ResultSet("id")
+    keyed.apply({"new_val": {"no_id": 1}})  # an object without the primary key: keyed by value
+    assert keyed.rows() == [{"no_id": 1}]
+
+
+def test_a_fresh_snapshot_counts_only_rows_that_differ_as_values() -> None:
+    result = ResultSet("id")
+    held = [{"id": 1, "a": 1, "b": 2}, {"id": 2, "a": 1}, {"id": 3, "a": 1}, {"id": 4, "n": {"k": [1]}}, {"id": 5}]
+    for row in held:
+        result.apply({"new_val": row})
+    result.begin_snapshot()
+    fresh = [
+        {"id": 1, "b": 2, "a": 1},  # the same value, its fields in another order
+        {"id": 2, "a": True},  # 1 and True differ in ReQL
+        {"id": 3, "a": 1, "c": None},  # a field more
+        {"id": 4, "n": {"k": [1]}},
+        {"id": 5},
+    ]
+    for row in fresh:
+        result.apply({"new_val": row})
+    changes = result.end_snapshot()
+    assert sorted((change.key, change.old, change.new) for change in changes) == [
+        ("2", {"id": 2, "a": 1}, {"id": 2, "a": True}),
+        ("3", {"id": 3, "a": 1}, {"id": 3, "a": 1, "c": None}),
+    ]
+    assert result.rows() == fresh
+
+
+def test_a_copy_tells_the_field_names_when_every_row_has_the_same() -> None:
+    result = ResultSet("id")
+    keys: list[str] = []
+    rows: list[Any] = []
+    assert result.copy_into(keys, rows) is None  # no rows
+    for i in range(3):
+        result.apply({"new_val": {"id": i, "a": i}})
+    assert result.copy_into(keys, rows) == ("id", "a") and keys == ["0", "1", "2"]
+    assert [unpacked(row) for row in rows] == result.rows()
+    result.apply({"old_val": {"id": 1, "a": 1}, "new_val": {"id": 1, "a": 1, "b": 2}})  # a field more
+    assert result.copy_into([], []) is None
+    result.begin_snapshot()
+    for i in range(3):
+        result.apply({"new_val": {"id": i, "a": i}})
+    result.end_snapshot()  # a fresh snapshot of rows that agree again
+    assert result.copy_into([], []) == ("id", "a")
+    result.apply({"new_val": {"a": 3, "id": 3}})  # another order of the fields
+    assert result.copy_into([], []) is None

@@ -376,3 +376,72 @@ def test_a_new_filter_on_the_same_sort_is_exact_despite_changes_meanwhile() -> N
     assert view.unfiltered_keys() == rebuilt("").ordered_keys()
     view.configure((("score", True), ("name", False)), "")  # no filter: every row, as held
     assert view.ordered_keys() == rebuilt("").ordered_keys()
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("needle", ["", "a", "7", "null"])
+def test_rows_of_many_field_sets_sort_and_filter_as_dicts_would(descending: bool, needle: str) -> None:
+    rng = random.Random(7)
+    rows: list[dict[str, Any]] = []
+    for i in range(1500):  # runs of rows with one field set (read a field at its position), and runs that mix
+        block = i // 200
+        v = rng.choice([rng.randrange(30), "a7", None, True, [1, "a"], {"k": 7}])
+        if block == 0:
+            row = {"id": i, "name": f"n{i}", "v": v}
+        elif block == 1:
+            row = {"v": v, "name": f"a{i}", "id": i}  # the same fields in another order
+        elif block == 2:
+            row = {"id": i, "name": f"n{i}"}  # without the sorted column
+        elif block == 3:
+            row = {"id": i, "v": v, "deep": {"x": [i, {"y": "null"}]}}
+        else:
+            row = {"id": i, "v": v} if i % 2 else {"v": v, "id": i, "extra": i % 7}
+        rows.append(row)
+    rng.shuffle(rows[:400])  # the first two runs mixed together
+    view = built(rows, [("v", descending)], needle)
+    result = view.result
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], needle)
+    for _ in range(200):  # fields added and removed by changes
+        old = rows[rng.randrange(len(rows))]
+        new = {k: w for k, w in old.items() if k != "v"} if "v" in old else {**old, "v": rng.randrange(30)}
+        view.apply(result.apply({"old_val": old, "new_val": new}))
+        rows[rows.index(old)] = new
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], needle)
+    view.configure((("name", not descending),), needle)  # built again from the rows as held now
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("name", not descending)], needle)
+
+
+def test_a_filter_reads_rows_as_a_result_holds_them() -> None:
+    rows: list[Any] = mixed_rows(300, seed=9)
+    same_fields = [{"id": row["id"], "name": row["name"], "v": row.get("v")} for row in rows]
+    for kind in [rows, same_fields, [*same_fields[:100], 5, "Ss", [1]]]:
+        result = ResultSet(None)
+        for row in kind:
+            result.apply({"new_val": row})
+        keys: list[str] = []
+        held: list[Any] = []
+        result.copy_into(keys, held)
+        for needle in ["ss", "none", "null", "true", "1.5", "a\x00b", "k1", "7"]:
+            assert Filter(needle).matching(held) == [Filter(needle).passes(result.get(key)) for key in keys], needle
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_numbers_of_every_size_keep_their_order_as_rows_change(descending: bool) -> None:
+    # Whole numbers and fractions as ReQL's numbers (doubles) come from the driver: whole ones as ints, some huge.
+    rng = random.Random(11)
+    numbers = [0, -0.0, 1, 1.0, 2.5, -3, 2**53, 2**53 + 2, 2**60, 2**60 + 256, 2**70, 1e300, -1e-300]
+    ids = [*numbers, *(i / 4 for i in range(40))]
+    rows = list({i: {"id": i, "v": rng.choice(numbers)} for i in ids}.values())  # one row per key (0 and -0.0 share)
+    view = built(rows, [("v", descending)], "", step_rows=7)
+    result = view.result
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], "")
+    for _ in range(100):
+        old = rows[rng.randrange(len(rows))]
+        new = {**old, "v": rng.choice(numbers)}
+        view.apply(result.apply({"old_val": result.get(result.key_of(old)), "new_val": new}))
+        rows[rows.index(old)] = new
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [("v", descending)], "")
+    view.configure((), "")
+    view.settle()
+    assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [], "")
