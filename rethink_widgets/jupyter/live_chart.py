@@ -169,6 +169,7 @@ class LiveChart(LiveWidget):
 
     def _draw(self) -> None:
         self._sync()
+        self.status = self._status()  # as the chart reads it now (the flush set the feed's): views are sent it
         self.total = len(self.feed.result)
         self.progress = self._progress()
         if self.viewer is None and (self.bridge.table.size() or self._current()):
