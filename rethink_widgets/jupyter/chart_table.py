@@ -37,7 +37,7 @@ KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be on
 RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
 LAST_CHUNK = 50_000  # Perspective takes longer a row for bigger updates into a big table
-CHUNK_SECONDS = 0.08  # about the longest a chunk keeps the kernel's loop (it varies: the longest is about twice)
+CHUNK_SECONDS = 0.12  # about the longest a chunk keeps the kernel's loop (see ChartTable._size_chunks)
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _NUMBERS = frozenset(("integer", "bigint", "float"))
 _ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
@@ -131,6 +131,7 @@ class ChartTable:
         self.filling = False  # the table was made anew or cleared, and not every row is back in it yet
         self._todo: dict[str, None] = {}  # keys whose rows the table may not hold as the result does, in order
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
+        self._row_seconds = 0.0  # the least time a row took to write, once known
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
         self._wanted: list[str] = options.pop("columns", None) or []  # the columns asked for, once they exist
@@ -164,8 +165,7 @@ class ChartTable:
             size = len(self._todo) if everything else self._chunk
             written = self._write_chunk(result, size)
             if not everything:
-                took = max(time.perf_counter() - started, 1e-4)
-                self._chunk = min(max(int(written * CHUNK_SECONDS / took), FIRST_CHUNK), LAST_CHUNK)
+                self._size_chunks(written, time.perf_counter() - started)
                 break
         if not self._todo:
             self.filling = False
@@ -173,6 +173,18 @@ class ChartTable:
     def close(self) -> None:
         self.viewer.close()
         self.table.delete(lazy=True)  # once the views its front ends opened are gone with the viewer's comm
+
+    def _size_chunks(self, rows: int, took: float) -> None:
+        """Size the next chunk from how long this one took. An update costs a time per row, and a fixed time that
+        grows with the table: Perspective recomputes every view open on it (a tenth of a second for a million rows
+        shown sorted). As many rows go in as fit in CHUNK_SECONDS beside the fixed time, and when that nears it, half
+        as much row work as the fixed time: the loop is held longer, but the updates stay few."""
+        if rows >= FIRST_CHUNK:  # fewer rows tell more of the fixed time than of the time per row
+            self._row_seconds = min(self._row_seconds or took / rows, took / rows)
+        if self._row_seconds:
+            fixed = max(took - rows * self._row_seconds, 0.0)
+            work = max(CHUNK_SECONDS - fixed, fixed / 2)
+            self._chunk = min(max(int(work / self._row_seconds), FIRST_CHUNK), LAST_CHUNK)
 
     def _take(self, size: int) -> list[str]:
         keys = list(itertools.islice(self._todo, size))

@@ -218,6 +218,8 @@ class LiveChart(LiveWidget):
         result = self.feed.result
         if self._status() not in ("initializing", "reconnecting"):
             return {}
+        if not result.initializing and self.feed.status != "ready":  # no snapshot coming in yet
+            return {}
         if result.arrived != len(result):  # gathered aside, swapped in once whole
             return self.feed.progress()
         of = self.feed.expected if result.initializing else len(result)
