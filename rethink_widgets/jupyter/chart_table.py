@@ -37,6 +37,7 @@ KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be on
 RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
 LAST_CHUNK = 50_000  # Perspective takes longer a row for bigger updates into a big table
+MAX_WAIT = 1.0  # s: the longest rows of a snapshot wait for a chunk's worth to gather
 CHUNK_SECONDS = 0.12  # about the longest a chunk keeps the kernel's loop (see ChartTable._size_chunks)
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _NUMBERS = frozenset(("integer", "bigint", "float"))
@@ -132,6 +133,8 @@ class ChartTable:
         self._todo: dict[str, None] = {}  # keys whose rows the table may not hold as the result does, in order
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
         self._row_seconds = 0.0  # the least time a row took to write, once known
+        self._wrote = -MAX_WAIT  # when the last chunk was written (time.perf_counter)
+        self._rest_until = 0.0  # no chunk is written before then
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
         self._wanted: list[str] = options.pop("columns", None) or []  # the columns asked for, once they exist
@@ -157,15 +160,24 @@ class ChartTable:
         self._todo = dict.fromkeys(result.ordered_keys())
         self.filling = bool(self._todo)
 
-    def write(self, result: ResultSet, everything: bool = False) -> None:
-        """Write the next chunk of the rows marked (or all of them): about CHUNK_SECONDS of work."""
+    def write(self, result: ResultSet, everything: bool = False, more_coming: bool = False) -> None:
+        """Write the next chunk of the rows marked (or all of them): about CHUNK_SECONDS of work. An update costs a
+        fixed time (see `_size_chunks`), so the loop rests as long after each chunk, and while `more_coming` (a
+        snapshot streams in) rows wait until a chunk's worth is there, or a second has passed."""
+        now = time.perf_counter()
+        if not everything and self._todo:
+            if now < self._rest_until:
+                return
+            if more_coming and len(self._todo) < self._chunk and now < self._wrote + MAX_WAIT:
+                return
         self.primary_key = result.primary_key
         while self._todo:
-            started = time.perf_counter()
-            size = len(self._todo) if everything else self._chunk
-            written = self._write_chunk(result, size)
+            written = self._write_chunk(result, len(self._todo) if everything else self._chunk)
+            self._wrote = time.perf_counter()
             if not everything:
-                self._size_chunks(written, time.perf_counter() - started)
+                took = self._wrote - now
+                self._rest_until = self._wrote + took
+                self._size_chunks(written, took)
                 break
         if not self._todo:
             self.filling = False

@@ -189,7 +189,7 @@ class LiveChart(LiveWidget):
                 self.bridge.refill(result)
             self.bridge.mark(self._dirty)
             self._dirty = {}
-            self.bridge.write(result, everything)
+            self.bridge.write(result, everything, more_coming=result.initializing)
         except Exception as error:
             log.exception("%r: updating the Perspective table failed", self)
             self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
