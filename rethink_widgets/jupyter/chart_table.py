@@ -38,7 +38,7 @@ RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for view
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
 LAST_CHUNK = 50_000  # Perspective takes longer a row for bigger updates into a big table
 MAX_WAIT = 1.0  # s: the longest rows of a snapshot wait for a chunk's worth to gather
-CHUNK_SECONDS = 0.12  # about the longest a chunk keeps the kernel's loop (see ChartTable._size_chunks)
+CHUNK_SECONDS = 0.15  # about the longest a chunk keeps the kernel's loop (see ChartTable._size_chunks)
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _NUMBERS = frozenset(("integer", "bigint", "float"))
 _ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
@@ -189,13 +189,13 @@ class ChartTable:
     def _size_chunks(self, rows: int, took: float) -> None:
         """Size the next chunk from how long this one took. An update costs a time per row, and a fixed time that
         grows with the table: Perspective recomputes every view open on it (a tenth of a second for a million rows
-        shown sorted). As many rows go in as fit in CHUNK_SECONDS beside the fixed time, and when that nears it, half
-        as much row work as the fixed time: the loop is held longer, but the updates stay few."""
+        shown sorted). As many rows go in as fit in CHUNK_SECONDS beside the fixed time, and when that nears it, a
+        third as much row work as the fixed time: the loop is held a little longer, but the updates stay few."""
         if rows >= FIRST_CHUNK:  # fewer rows tell more of the fixed time than of the time per row
             self._row_seconds = min(self._row_seconds or took / rows, took / rows)
         if self._row_seconds:
             fixed = max(took - rows * self._row_seconds, 0.0)
-            work = max(CHUNK_SECONDS - fixed, fixed / 2)
+            work = max(CHUNK_SECONDS - fixed, fixed / 3)
             self._chunk = min(max(int(work / self._row_seconds), FIRST_CHUNK), LAST_CHUNK)
 
     def _take(self, size: int) -> list[str]:
