@@ -2,8 +2,9 @@
 
 Documents have no schema, Perspective tables do: each field's Perspective type is inferred from the kinds of values
 seen in it (`column_type`), and a field that appears later, or gets a value of another kind, widens the schema. A
-Perspective table's schema cannot change, so the table is then built anew from every row and the viewer pointed at
-it, its configuration kept. Rows go in by key: the table is indexed by the primary key while every row has one of a
+Perspective table's schema cannot change, so the table is then made anew, the viewer pointed at it with its
+configuration kept, and filled again with every row, in chunks as a snapshot is. The first chunk of a snapshot
+(`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is indexed by the primary key while every row has one of a
 single kind (strings, or numbers), else by a synthetic key column holding the result's own keys (see
 `results.ResultSet.key_of`), as for rows of a `map(...)`.
 
