@@ -4,9 +4,9 @@ Documents have no schema, Perspective tables do: each field's Perspective type i
 seen in it (`column_type`), and a field that appears later, or gets a value of another kind, widens the schema. A
 Perspective table's schema cannot change, so the table is then made anew, the viewer pointed at it with its
 configuration kept, and filled again with every row, in chunks as a snapshot is. The first chunk of a snapshot
-(`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is indexed by the primary key while every row has one of a
-single kind (strings, or numbers), else by a synthetic key column holding the result's own keys (see
-`results.ResultSet.key_of`), as for rows of a `map(...)`.
+(`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is
+indexed by the primary key while every row has one of a single kind (strings, or numbers), else by a synthetic key
+column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
 
 Imports Perspective: only LiveChart imports this module, when it is made.
 """
@@ -190,14 +190,15 @@ class ChartTable:
     def _size_chunks(self, rows: int, took: float) -> None:
         """Size the next chunk from how long this one took. An update costs a time per row, and a fixed time that
         grows with the table: Perspective recomputes every view open on it (a tenth of a second for a million rows
-        shown sorted). As many rows go in as fit in CHUNK_SECONDS beside the fixed time, and when that nears it, a
+        shown sorted). The next chunk is sized to take CHUNK_SECONDS, and when the fixed time nears that, to do a
         third as much row work as the fixed time: the loop is held a little longer, but the updates stay few."""
         if rows >= FIRST_CHUNK:  # fewer rows tell more of the fixed time than of the time per row
             self._row_seconds = min(self._row_seconds or took / rows, took / rows)
-        if self._row_seconds:
-            fixed = max(took - rows * self._row_seconds, 0.0)
-            work = max(CHUNK_SECONDS - fixed, fixed / 3)
-            self._chunk = min(max(int(work / self._row_seconds), FIRST_CHUNK), LAST_CHUNK)
+        if self._row_seconds and took > 0:
+            fixed = max(took - rows * self._row_seconds, 0.0)  # at least: the time per row is the least seen
+            near = fixed > CHUNK_SECONDS * 2 / 3
+            size = fixed / 3 / self._row_seconds if near else rows * CHUNK_SECONDS / took
+            self._chunk = min(max(int(size), FIRST_CHUNK), LAST_CHUNK)
 
     def _take(self, size: int) -> list[str]:
         keys = list(itertools.islice(self._todo, size))
