@@ -10,9 +10,10 @@ the widget's own kernel, the same way for both.
 - sustained changes/s: writes of 100 rows back to back for a few seconds, then the seconds until the viewer's view
   holds exactly the last values (read through its own API); changes made over the seconds from the first write until
   the viewer was exact. The bridge's overhead is the ratio of the two rates (target: at most 1.5x);
-- first render: from running the cell to the first rows on screen and to the viewer's view holding every row, for a
-  table of each size, beside Perspective loaded with the same rows as one batch (its cell's read of the rows counted,
-  and printed apart).
+- first render: from running the cell to the first rows on screen and to the viewer's view holding every row, and
+  the longest the kernel's loop was held meanwhile (a task in the kernel that sleeps 5 ms and notes its lateness), for
+  a table of each size, beside Perspective loaded with the same rows as one batch (its cell's read of the rows
+  counted, and printed apart; the cell holds the loop all along).
 Medians of `--repeat` runs. The machine is shared: read the ratios.
 
     python -m benchmarks.livechart [--sizes 100000 1000000] [--repeat 3] [--writes 30] [--seconds 5]
@@ -98,8 +99,16 @@ PAGE = """(() => {
   };
 })();"""
 
+# Notes the longest the kernel's loop was held: a task that sleeps 5 ms and notes its lateness.
 SETUP = """
-import os, time
+import asyncio, os, time
+lag = {"max": 0.0}
+async def _probe():
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(0.005)
+        lag["max"] = max(lag["max"], time.perf_counter() - before - 0.005)
+_probing = asyncio.ensure_future(_probe())
 from rethinkdb import RethinkDB, r
 conn = r.connect(os.environ["RETHINKDB_HOST"], int(os.environ["RETHINKDB_PORT"]))
 ra = RethinkDB()
@@ -258,13 +267,16 @@ def flow(page: Page, client: BlockingKernelClient, table: str, seconds: float) -
 class Render:
     first: float  # s from running the cell to the first rows on screen
     whole: float  # s to the viewer's view holding every row
+    stall: float  # s, the longest the kernel's loop was held meanwhile
     read: float | None  # s the cell spent reading the rows (by hand)
 
 
 def first_render(page: Page, client: BlockingKernelClient, widget: Widget, size: int) -> Render:
+    run(client, 'lag["max"] = 0.0')
     started, first, whole = show(page, client, size)
+    stall = float(run(client, 'print(lag["max"])'))
     read = float(run(client, "print(read)")) if widget.name == "by hand" else None
-    return Render((first - started) / 1e3, (whole - started) / 1e3, read)
+    return Render((first - started) / 1e3, (whole - started) / 1e3, stall, read)
 
 
 # ---------------------------------------------------------------- the report
@@ -343,10 +355,18 @@ def report_render(size: int, renders: dict[str, list[Render]]) -> None:
     whole = statistics.median(run.whole for run in live)
     hand_first = statistics.median(run.first for run in hand)
     hand_whole = statistics.median(run.whole for run in hand)
+    stall = statistics.median(run.stall for run in live)
+    hand_stall = statistics.median(run.stall for run in hand)
     read = statistics.median(run.read or 0.0 for run in hand)
     print(f"{size:,} rows: first render, from running the cell (medians of {len(live)})")
-    print(f"  LiveChart first rows on screen {first:6.2f} s, every row in the view {whole:6.2f} s")
-    print(f"  by hand   first rows on screen {hand_first:6.2f} s, every row in the view {hand_whole:6.2f} s")
+    print(
+        f"  LiveChart first rows on screen {first:6.2f} s, every row in the view {whole:6.2f} s,"
+        f" longest loop stall {_ms(stall)}"
+    )
+    print(
+        f"  by hand   first rows on screen {hand_first:6.2f} s, every row in the view {hand_whole:6.2f} s,"
+        f" longest loop stall {_ms(hand_stall)}"
+    )
     print(f"    of it, the cell reading the rows {read:.2f} s")
     ratio = first / hand_first
     print(f"  ratio first rows {ratio:.2f}x ({_target(ratio)}), every row {whole / hand_whole:.2f}x")

@@ -12,7 +12,7 @@ const STYLE = SHARED_STYLE + OWN_STYLE;
 function statusText(model, state) {
   const { rows, of } = model.get("progress") || {};
   if (rows !== undefined) {
-    // A snapshot is coming in: the chart shows it once it is whole.
+    // A snapshot is being written to the chart's table: the viewer shows the rows written so far.
     return `${state} · ${of == null ? `${rows} rows so far` : `${Math.min(rows, of)} of ${of} rows`}`;
   }
   return `${state} · ${plural(model.get("total"), "row")}`;

@@ -5,9 +5,13 @@
 
 Perspective (perspective-python, the `charts` extra) does the pivots, aggregates and drawing; this widget feeds it:
 the kernel holds the query's result (as for LiveTable), and a Perspective table in the kernel is brought up to date
-with it in batches, at most `UPDATES_PER_SECOND` times a second: the first snapshot in one update once it is whole,
-then the rows changed since the last batch; after a lost connection or an overflowed feed, the fresh snapshot
-replaces every row (see chart_table.py for types and keys).
+with it in batches, at most `UPDATES_PER_SECOND` times a second: each batch writes the rows changed since the last
+one, at most a chunk of about a tenth of a second of work (the next batch follows at once while rows are left), so a
+big snapshot streams in as it arrives, its first rows on screen at once, and the kernel's loop is never held long.
+Until the table holds the whole snapshot the status says `initializing` with the rows written so far; after a lost
+connection or an overflowed feed the fresh snapshot is gathered aside (`reconnecting`, what was shown stays), and
+the rows that differ from what the table holds are written, `reconnecting` until they are all in (see
+chart_table.py for types and keys).
 
 The widget is our own, with Perspective's viewer inside it: its status line (title, status, row count) and its
 "not live" notice come from the same feed and the same kernel check as LiveTable's, so they never tell more than
@@ -18,14 +22,16 @@ its configuration lives in its traits, changed from Python or in the viewer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import anywidget
 import traitlets
 
-from rethink_widgets.jupyter.live_widget import CurrentCount, LiveWidget, asset
-from rethink_widgets.jupyter.results import RowChange
+from rethink_widgets.jupyter.feeds import LiveFeed
+from rethink_widgets.jupyter.live_widget import CurrentCount, FeedStatus, LiveWidget, asset
+from rethink_widgets.jupyter.results import ResultSet, RowChange
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,13 @@ READ_ONLY = (
 MISSING = "LiveChart needs Perspective, installed with the charts extra: pip install 'rethink_widgets[charts]'"
 
 
+class ChartStatus(FeedStatus):
+    """A LiveChart's status, read from the chart at this moment (see FeedStatus)."""
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        return obj._status() if isinstance(obj.__dict__.get("feed"), LiveFeed) else super().get(obj, cls)
+
+
 def _reference(widget: anywidget.AnyWidget | None, _: Any) -> str | None:
     """A widget in a synced trait, as ipywidgets sends one: views find its model by this name."""
     return None if widget is None else f"IPY_MODEL_{widget.model_id}"
@@ -64,6 +77,9 @@ class LiveChart(LiveWidget):
     viewer = traitlets.Instance(anywidget.AnyWidget, allow_none=True, help="Perspective's viewer widget.").tag(
         sync=True, to_json=_reference
     )
+    status = ChartStatus(
+        "connecting", help="The feed's status, but `initializing` until the Perspective table holds the snapshot."
+    ).tag(sync=True)
     total = CurrentCount(lambda chart: len(chart.feed.result), help="Rows in the result.").tag(sync=True)
 
     def __init__(
@@ -91,8 +107,9 @@ class LiveChart(LiveWidget):
             raise ValueError(READ_ONLY)
         options: dict[str, Any] = {"plugin": plugin, "group_by": group_by, "split_by": split_by, "columns": columns}
         options |= {"aggregates": aggregates, "filter": filter, "sort": sort, **viewer_options}
-        self._dirty: set[str] = set()  # keys of the rows changed since the last batch
-        self._refill = True  # every row goes in at the next batch: a snapshot came in whole
+        self._dirty: dict[str, None] = {}  # keys of the rows changed since the last batch, in order
+        self._result: ResultSet | None = None  # the result the Perspective table follows
+        self._filling: str | None = None  # the status while a snapshot is being written, until it is whole
         super().__init__(query, conn=conn)
         try:
             self.bridge = ChartTable(self._loop, options)
@@ -110,9 +127,24 @@ class LiveChart(LiveWidget):
     @property
     def table(self) -> Any:
         """The Perspective table the viewer shows (a new one when the schema widens), holding the rows of `.rows`:
-        changes not yet sent in a batch go in first."""
-        self._sync()
+        changes not yet written go in first, all at once."""
+        self._sync(everything=True)
         return self.bridge.table
+
+    async def ready(self, timeout: float | None = 10) -> None:
+        """Wait until the Perspective table holds the complete, current result."""
+        deadline = None if timeout is None else self._loop.time() + timeout
+        await super().ready(timeout)
+        left = None if deadline is None else max(deadline - self._loop.time(), 0)
+        try:
+            await asyncio.wait_for(self._written(), left)
+        except TimeoutError:
+            raise TimeoutError(f"{self!r}: the chart is not ready after {timeout} s: {self.status}") from None
+
+    async def _written(self) -> None:
+        while self._status() != "ready":
+            await self.feed.ready(None)  # raises the feed's error, if it failed for good
+            await asyncio.sleep(0.02)
 
     def __repr__(self) -> str:
         count = len(self.feed.result)
@@ -127,35 +159,69 @@ class LiveChart(LiveWidget):
     # ---------------------------------------------------------------- the feed and the views
 
     def _changed(self, changes: list[RowChange]) -> None:
-        if not self.feed.result.initializing:  # the rows of a snapshot go in all at once when it is whole
-            self._dirty.update(change.key for change in changes)
+        self._dirty.update(dict.fromkeys(change.key for change in changes))
         self._throttle.poke()
 
     def _status_changed(self, status: str) -> None:
-        if status != "ready":  # a fresh snapshot follows: it replaces every row once it is whole
-            self._refill = True
+        if status in ("initializing", "reconnecting"):  # a snapshot comes in: it is written as it comes
+            self._filling = status
         super()._status_changed(status)
 
     def _draw(self) -> None:
+        self._sync()
+        self.status = self._status()  # as the chart reads it now (the flush set the feed's): views are sent it
         self.total = len(self.feed.result)
-        if self._sync():
-            # Views draw the viewer once its table holds the first snapshot: none ever opens the empty one made
-            # before the schema was known.
+        self.progress = self._progress()
+        if self.viewer is None and (self.bridge.table.size() or self._current()):
+            # Views draw the viewer once its table holds rows (or the result has none): none ever opens the empty
+            # one made before the schema was known.
             self.viewer = self.bridge.viewer
 
-    def _sync(self) -> bool:
-        """Bring the Perspective table up to date with the result; whether it is."""
-        if self.feed.status != "ready" or self.feed.result.initializing or "bridge" not in self.__dict__:
-            return False  # what the table shows stays until the snapshot coming in is whole
-        if not (self._dirty or self._refill):
-            return True
-        dirty, self._dirty = self._dirty, set()
-        refill, self._refill = self._refill, False
+    def _sync(self, everything: bool = False) -> None:
+        """Write the next chunk of changed rows to the Perspective table (or all of them); another flush follows
+        while some are left."""
+        if "bridge" not in self.__dict__:
+            return
+        result = self.feed.result
         try:
-            self.bridge.sync(self.feed.result, dirty, refill)
+            if result is not self._result:  # a first result, the feed's new one, or after a failure: every row
+                self._result, self._dirty = result, {}
+                self.bridge.refill(result)
+            self.bridge.mark(self._dirty)
+            self._dirty = {}
+            self.bridge.write(result, everything, more_coming=result.initializing)
         except Exception as error:
             log.exception("%r: updating the Perspective table failed", self)
             self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
-            self._refill = True  # try again with every row at the next change
-            return False
-        return True
+            self._result = None  # try again with every row at the next change
+            return
+        if self.bridge.pending:
+            self._throttle.poke()
+        elif self.feed.status == "ready" and not result.initializing:
+            self._filling = None
+
+    def _current(self) -> bool:
+        """Whether the Perspective table holds the current result (its last changes aside)."""
+        return self.feed.status == "ready" and self._filling is None and not self.bridge.filling
+
+    def _status(self) -> str:
+        """The feed's status, but for a snapshot (or a table made anew) still being written: `initializing`, or
+        `reconnecting` after a lost connection, until the table holds every row."""
+        status = self.feed.status
+        if status != "ready" or "bridge" not in self.__dict__ or self._current():
+            return status
+        return self._filling or "initializing"
+
+    def _progress(self) -> dict[str, int | None]:
+        """While the table is being filled: {rows: how many it holds, of: how many in all, or None when not
+        known}; a snapshot after a lost connection counts the rows it brought, as it is gathered aside."""
+        result = self.feed.result
+        if self._status() not in ("initializing", "reconnecting"):
+            return {}
+        if not result.initializing and self.feed.status != "ready":  # no snapshot coming in yet
+            return {}
+        if result.arrived != len(result):  # gathered aside, swapped in once whole
+            return self.feed.progress()
+        of = self.feed.expected if result.initializing else len(result)
+        held = max(len(result) - self.bridge.pending, 0)
+        return {"rows": held if of is None else min(held, of), "of": of}

@@ -3,6 +3,7 @@ through the viewer's own API in the page."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -92,6 +93,46 @@ def test_a_bar_chart_and_a_pivot_render_and_follow_writes(lab: Lab, r: RethinkDB
     expect(charts.nth(0).locator(".rw-status")).to_have_text("ready · 5 rows", timeout=TIMEOUT)
     assert sums(shown(page, 0, 3)) == {"done": 7, "late": 5, "open": 3}
     expect(charts.nth(1).locator("perspective-viewer-datagrid")).to_contain_text("late", timeout=TIMEOUT)
+
+
+# Holds LiveChart's writes to its Perspective table once it holds some rows, until `held[0] = False`: so a snapshot
+# is seen part way in, whatever the machine's speed.
+HOLD_WRITES = """
+from rethink_widgets.jupyter.chart_table import ChartTable
+held, write = [True], ChartTable.write
+def held_write(self, *args, **kwargs):
+    if not (held[0] and self.table.size()):
+        write(self, *args, **kwargs)
+ChartTable.write = held_write
+"""
+
+
+def test_the_viewer_shows_the_first_rows_of_a_snapshot_as_it_comes(
+    lab: Lab, conn: Any, r: RethinkDB, page: Page
+) -> None:
+    name = "big_" + uuid.uuid4().hex[:8]
+    r.table_create(name).run(conn)
+    r.table(name).insert([{"id": i, "n": i % 7} for i in range(3000)]).run(conn)  # more than a first chunk
+    try:
+        path = run_notebook(page, lab, [HOLD_WRITES, f"c = LiveChart(r.table('{name}'), 'Datagrid')\nc"])
+        chart = page.locator(".rw-chart")
+        # Rows in the viewer while the status says how many of them are in.
+        expect(chart.locator(".rw-status")).to_have_text(
+            re.compile(r"^initializing · \d+ of 3000 rows$"), timeout=TIMEOUT
+        )
+        expect(chart.locator("perspective-viewer-datagrid tbody tr").first).to_be_visible(timeout=TIMEOUT)
+        held = int(chart.locator(".rw-status").inner_text().split(" · ")[1].split()[0])
+        assert 0 < held < 3000
+        assert len(shown(page, 0, 0)["id"]) == held
+        assert page.evaluate(RUN_IN_KERNEL, [path, "held[0] = False; c._throttle.poke()"]) == "ok"
+        expect(chart.locator(".rw-status")).to_have_text("ready · 3000 rows", timeout=TIMEOUT)
+        ids = page.evaluate(
+            """async () => (await (await document.querySelector('.rw-chart perspective-viewer').getView())
+                .to_columns()).id"""
+        )
+        assert sorted(ids) == list(range(3000))
+    finally:
+        r.table_drop(name).run(conn)
 
 
 def test_after_a_kernel_restart_the_chart_says_it_is_not_live(lab: Lab, orders: str, page: Page) -> None:

@@ -233,3 +233,85 @@ def test_the_viewer_stays_read_only(kernel: Kernel, table: str) -> None:
     kernel.run("c.bridge.viewer.plugin_config = {'edit_mode': 'EDIT', 'scroll_lock': True}")
     held = kernel.run("print(c.bridge.viewer.plugin_config)").stdout.strip()
     assert held == "{'edit_mode': 'READ_ONLY', 'scroll_lock': True}"
+
+
+# Opens chart `c` of `{table}` and notes, at each of its updates, what the chart says and what its Perspective table
+# holds: (status, progress, rows in the table, the table's name, whether views have the viewer yet).
+STREAMING = """
+samples = []
+def sample(_):
+    samples.append((c.status, dict(c.progress), c.bridge.table.size(), c.bridge.table.get_name(), c.viewer is not None))
+c = LiveChart(r.table('{table}'), 'Datagrid', {options})
+c.observe(sample, 'version')
+"""
+BIG = 20_000  # rows: ten times the first chunk written (chart_table.FIRST_CHUNK)
+
+
+def fill_big(conn: Any, r: RethinkDB, table: str, doc: Any = None) -> list[dict[str, Any]]:
+    docs = [doc(i) if doc else {"id": i, "name": f"row {i}", "n": i % 97} for i in range(BIG)]
+    for start in range(0, BIG, 5_000):
+        r.table(table).insert(docs[start : start + 5_000]).run(conn, durability="soft")
+    return docs
+
+
+def samples(kernel: Kernel) -> list[tuple[str, dict[str, Any], int, str, bool]]:
+    return [tuple(sample) for sample in json.loads(kernel.run("print(json.dumps(samples))").stdout)]
+
+
+def test_a_big_snapshot_streams_into_the_table(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    docs = fill_big(conn, r, table)
+    cell = kernel.run(f"{READ_TABLE}{STREAMING.format(table=table, options='')}await c.ready(60); c")
+    assert not cell.error, cell.error
+    assert cell.text == f"LiveChart(test.{table}, Datagrid, {BIG} rows, ready)"
+    # Before the chart was ready its table held some of the rows, the viewer shown over them, and the status said
+    # how many of them were in.
+    early = [(progress, held, shown) for status, progress, held, _, shown in samples(kernel) if status != "ready"]
+    partial = [(progress, shown) for progress, held, shown in early if 0 < held < BIG and progress["rows"] == held]
+    assert partial, early
+    assert all(shown for _, shown in partial)
+    assert kernel.run("c.bridge.table.size(), c.progress").text == f"({BIG}, {{}})"
+    wait_equal(kernel, docs)
+    # What views were sent: `initializing` with the rows written so far, then `ready` once every row is in.
+    comm = kernel.widget(cell)
+    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready")
+    sent = [state for _, c, state in kernel.updates if c == comm]
+    assert any(0 < (state.get("progress") or {}).get("rows", 0) < BIG for state in sent), sent
+    assert kernel.state(comm)["progress"] == {}
+
+
+def test_writes_during_a_streamed_snapshot_end_exact(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    fill_big(conn, r, table)
+    # Writes made as soon as the table holds the first rows, while the rest stream in.
+    t = f"r.table('{table}')"
+    writes = (
+        f"{t}.get(5).delete().run(); {t}.get({BIG - 1}).delete().run()\n"
+        f"{t}.get(7).update({{'n': -7}}).run(); {t}.get({BIG - 2}).update({{'n': -1}}).run()\n"
+        f"{t}.insert({{'id': {BIG}, 'name': 'new', 'n': 1}}).run()\n"
+    )
+    code = STREAMING.format(table=table, options="")
+    cell = kernel.run(f"{READ_TABLE}{code}await c.wait_until(lambda c: c.bridge.table.size() > 0)\n{writes}")
+    assert not cell.error, cell.error
+    assert not kernel.run("await c.ready(60)").error
+    wait_equal(kernel, list(r.table(table).run(conn)))
+
+
+def test_a_field_widening_mid_stream_makes_the_table_anew(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    # The rows come in by id: the last ones have `v` as text, and one has a field the others lack.
+    def doc(i: int) -> dict[str, Any]:
+        row = {"id": i, "kind": "ab"[i % 2], "v": i if i < BIG - 100 else f"v{i}"}
+        return row | {"extra": 1.5} if i == BIG - 1 else row
+
+    docs = fill_big(conn, r, table, doc)
+    code = STREAMING.format(table=table, options="group_by=['kind'], sort=[['v', 'desc']]")
+    cell = kernel.run(f"{READ_TABLE}{code}await c.ready(60); c")
+    assert not cell.error, cell.error
+    # The first rows went into a table whose `v` held integers; the schema widened as the later rows came, and the
+    # table was made anew.
+    names = [name for status, _, held, name, _ in samples(kernel) if status != "ready" and held]
+    assert len(set(names)) >= 2, names
+    assert kernel.run("c.table.schema()['v'], c.table.schema()['extra']").text == "('string', 'float')"
+    assert kernel.run("c.viewer.group_by, c.viewer.sort, c.viewer.columns").text == (
+        "(['kind'], [['v', 'desc']], ['id', 'kind', 'v', 'extra'])"
+    )
+    assert kernel.state(kernel.widget(cell))["viewer"] is not None
+    wait_equal(kernel, [{"extra": None} | row | {"v": str(row["v"])} for row in docs])
