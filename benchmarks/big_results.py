@@ -26,6 +26,7 @@ from typing import Any
 
 from rethinkdb import RethinkDB
 
+from benchmarks.harness import LOOP_PROBE
 from benchmarks.server import start
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -33,18 +34,13 @@ from kernel import Kernel  # the tests' front-end stand-in
 
 r = RethinkDB()
 
-PROBE = """
-import asyncio, time
-lag = {"max": 0.0}
-async def _probe():
-    while True:
-        before = time.perf_counter()
-        await asyncio.sleep(0.005)
-        lag["max"] = max(lag["max"], time.perf_counter() - before - 0.005)
-_probing = asyncio.ensure_future(_probe())
+PROBE = (
+    LOOP_PROBE
+    + """
 def rss():
     return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) * 1024
 """
+)
 
 REORDER = """
 lag["max"] = 0.0

@@ -21,13 +21,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 from rethinkdb import RethinkDB
+
+from benchmarks.harness import lab_and_browser, ms, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
-from jupyter_lab import CHROMIUM_FLAGS, Lab, chromium_path, open_notebook, run_all, serve  # noqa: E402
-from servers import start_server  # noqa: E402
+from jupyter_lab import Lab, open_notebook, run_all  # noqa: E402
 
 r = RethinkDB()
 
@@ -104,44 +105,28 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        server = start_server(Path(directory) / "database")
-        try:
-            with serve("lab", server, Path(directory)) as lab, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                conn = r.connect(server.host, server.port)
-                for quiet in (0.1, 0.0):
-                    delays, trips = latency(page, lab, conn, args.writes, quiet)
-                    p50, p95 = statistics.median(delays), _percentile(delays, 0.95)
-                    print(f"latency, database write -> row in the DOM, {quiet:.1f} s between writes")
-                    print(
-                        f"  p50 {_ms(p50)}   p95 {_ms(p95)}   (targets: p50 under 50 ms, p95 under 250 ms: "
-                        f"{'met' if p50 < 0.05 and p95 < 0.25 else 'NOT met'})"
-                    )
-                    print(
-                        f"  baseline: the write's round trip p50 {_ms(statistics.median(trips))}, "
-                        f"ratio {p50 / statistics.median(trips):.1f}x"
-                    )
-                    page = browser.new_page(viewport={"width": 1280, "height": 900})
-                for rate in (1_000, 10_000):
-                    page = browser.new_page(viewport={"width": 1280, "height": 900})
-                    took, updates, caught_up = keeping_up(page, lab, conn, rate, args.seconds)
-                    print(f"flood at {rate:,} changes/s asked, {took:,.0f}/s taken by the database")
-                    print(f"  page updates {updates:.1f}/s (coalesced)")
-                    print(f"  exact final state on the page {caught_up:.2f} s after the last write")
-                browser.close()
-        finally:
-            server.stop()
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.1f} ms"
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    with tempfile.TemporaryDirectory() as directory, lab_and_browser(Path(directory)) as (server, lab, browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        conn = r.connect(server.host, server.port)
+        for quiet in (0.1, 0.0):
+            delays, trips = latency(page, lab, conn, args.writes, quiet)
+            p50, p95 = statistics.median(delays), percentile(delays, 0.95)
+            print(f"latency, database write -> row in the DOM, {quiet:.1f} s between writes")
+            print(
+                f"  p50 {ms(p50)}   p95 {ms(p95)}   (targets: p50 under 50 ms, p95 under 250 ms: "
+                f"{'met' if p50 < 0.05 and p95 < 0.25 else 'NOT met'})"
+            )
+            print(
+                f"  baseline: the write's round trip p50 {ms(statistics.median(trips))}, "
+                f"ratio {p50 / statistics.median(trips):.1f}x"
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for rate in (1_000, 10_000):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            took, updates, caught_up = keeping_up(page, lab, conn, rate, args.seconds)
+            print(f"flood at {rate:,} changes/s asked, {took:,.0f}/s taken by the database")
+            print(f"  page updates {updates:.1f}/s (coalesced)")
+            print(f"  exact final state on the page {caught_up:.2f} s after the last write")
 
 
 if __name__ == "__main__":

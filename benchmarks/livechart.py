@@ -31,20 +31,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from rethinkdb import RethinkDB
+
+from benchmarks.harness import LOOP_PROBE, TIMEOUT, lab_and_browser, ms, percentile, run
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
-from jupyter_lab import CHROMIUM_FLAGS, Lab, chromium_path, open_notebook, serve  # noqa: E402
-from servers import start_server  # noqa: E402
+from jupyter_lab import Lab, open_notebook  # noqa: E402
 
 r = RethinkDB()
 
-TIMEOUT = 900  # s: a million rows may take minutes on a loaded machine
 ROWS = 100  # rows of the latency and flow tables
 BATCH = 100  # rows per write in the flow
 TARGET = 1.5  # the bridge's overhead allowed, as a ratio
@@ -100,21 +99,17 @@ PAGE = """(() => {
 })();"""
 
 # Notes the longest the kernel's loop was held: a task that sleeps 5 ms and notes its lateness.
-SETUP = """
-import asyncio, os, time
-lag = {"max": 0.0}
-async def _probe():
-    while True:
-        before = time.perf_counter()
-        await asyncio.sleep(0.005)
-        lag["max"] = max(lag["max"], time.perf_counter() - before - 0.005)
-_probing = asyncio.ensure_future(_probe())
+SETUP = (
+    LOOP_PROBE
+    + """
+import os
 from rethinkdb import RethinkDB, r
 conn = r.connect(os.environ["RETHINKDB_HOST"], int(os.environ["RETHINKDB_PORT"]))
 ra = RethinkDB()
 ra.set_loop_type("asyncio")
 aconn = await ra.connect(os.environ["RETHINKDB_HOST"], int(os.environ["RETHINKDB_PORT"]))
 """
+)
 
 # Writes `rows` to the database; by hand, then pushes them to the widget. Prints when it started (epoch s).
 WRITE = """
@@ -170,22 +165,6 @@ def fill(address: tuple[str, int], table: str, size: int) -> None:
         docs = [{"id": i, "name": f"row {i}", "n": i % 97} for i in range(start, min(size, start + 20_000))]
         r.table(table).insert(docs).run(conn, durability="soft")
     conn.close()
-
-
-def run(client: BlockingKernelClient, code: str) -> str:
-    """Runs code in the kernel; returns what it printed."""
-    printed: list[str] = []
-
-    def output(msg: dict[str, Any]) -> None:
-        if msg["msg_type"] == "stream":
-            printed.append(msg["content"]["text"])
-        elif msg["msg_type"] == "error":
-            printed.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-
-    reply = client.execute_interactive(code, store_history=False, timeout=TIMEOUT, output_hook=output)
-    if reply["content"]["status"] != "ok":
-        raise RuntimeError(f"the kernel raised {''.join(printed)}")
-    return "".join(printed)
 
 
 @contextmanager
@@ -289,15 +268,8 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=30, help="writes timed for latency, per run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the flow of writes")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        server = start_server(Path(directory) / "database")
-        try:
-            with serve("lab", server, Path(directory)) as lab, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-                measure(browser, lab, (server.host, server.port), args)
-                browser.close()
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as directory, lab_and_browser(Path(directory)) as (server, lab, browser):
+        measure(browser, lab, (server.host, server.port), args)
 
 
 def measure(browser: Browser, lab: Lab, address: tuple[str, int], args: argparse.Namespace) -> None:
@@ -331,10 +303,10 @@ def measure(browser: Browser, lab: Lab, address: tuple[str, int], args: argparse
 def report_latency(delays: dict[str, list[float]]) -> None:
     live, hand = delays["LiveChart"], delays["by hand"]
     print(f"latency, from a write's start to the new row on screen ({len(live)} writes each)")
-    print(f"  LiveChart p50 {_ms(statistics.median(live))}   p95 {_ms(_percentile(live, 0.95))}")
-    print(f"  by hand   p50 {_ms(statistics.median(hand))}   p95 {_ms(_percentile(hand, 0.95))}")
+    print(f"  LiveChart p50 {ms(statistics.median(live))}   p95 {ms(percentile(live, 0.95))}")
+    print(f"  by hand   p50 {ms(statistics.median(hand))}   p95 {ms(percentile(hand, 0.95))}")
     ratio = statistics.median(live) / statistics.median(hand)
-    print(f"  ratio p50 {ratio:.2f}x, p95 {_percentile(live, 0.95) / _percentile(hand, 0.95):.2f}x: {_target(ratio)}")
+    print(f"  ratio p50 {ratio:.2f}x, p95 {percentile(live, 0.95) / percentile(hand, 0.95):.2f}x: {_target(ratio)}")
 
 
 def report_flow(flows: dict[str, list[Flow]]) -> None:
@@ -361,11 +333,11 @@ def report_render(size: int, renders: dict[str, list[Render]]) -> None:
     print(f"{size:,} rows: first render, from running the cell (medians of {len(live)})")
     print(
         f"  LiveChart first rows on screen {first:6.2f} s, every row in the view {whole:6.2f} s,"
-        f" longest loop stall {_ms(stall)}"
+        f" longest loop stall {ms(stall)}"
     )
     print(
         f"  by hand   first rows on screen {hand_first:6.2f} s, every row in the view {hand_whole:6.2f} s,"
-        f" longest loop stall {_ms(hand_stall)}"
+        f" longest loop stall {ms(hand_stall)}"
     )
     print(f"    of it, the cell reading the rows {read:.2f} s")
     ratio = first / hand_first
@@ -374,15 +346,6 @@ def report_render(size: int, renders: dict[str, list[Render]]) -> None:
 
 def _target(ratio: float) -> str:
     return f"target {TARGET}x {'met' if ratio <= TARGET else 'NOT met'}"
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.1f} ms"
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import Any
 
 from rethinkdb import RethinkDB
 
+from benchmarks.harness import ms, percentile
 from benchmarks.server import start
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -213,8 +214,8 @@ def main() -> None:
             conn = r.connect(port=port)
             after, trips = latency(kernel, conn, args.writes)
             print("latency, write reply -> LiveTable update at the front end")
-            print(f"  p50 {_ms(statistics.median(after))}   p99 {_ms(_percentile(after, 0.99))}")
-            print(f"  baseline: the write's round trip p50 {_ms(statistics.median(trips))}")
+            print(f"  p50 {ms(statistics.median(after))}   p99 {ms(percentile(after, 0.99))}")
+            print(f"  baseline: the write's round trip p50 {ms(statistics.median(trips))}")
             messages, sent, naive_messages, naive = traffic(kernel, conn, 10_000, 1_000)
             print("traffic for 1,000 changes on a 10,000-row table")
             print(f"  LiveTable: {messages} messages, {sent:,} bytes")
@@ -237,20 +238,11 @@ def print_rebuilds(rows: int, runs: int) -> None:
     for way, measured in figures.items():
         took = statistics.median(elapsed for elapsed, _ in measured)
         stall = statistics.median(stall for _, stall in measured)
-        print(f"  {way:9}: {took:5.2f} s to apply, longest loop stall {_ms(stall)}")
+        print(f"  {way:9}: {took:5.2f} s to apply, longest loop stall {ms(stall)}")
     (steps, step_stall), (whole, whole_stall) = (
         (statistics.median(e for e, _ in m), statistics.median(s for _, s in m)) for m in figures.values()
     )
     print(f"  ratio: {whole_stall / step_stall:,.0f}x shorter stall, {steps / whole:.2f}x the time to apply")
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:6.2f} ms"
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 if __name__ == "__main__":

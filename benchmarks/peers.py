@@ -39,18 +39,18 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 from rethinkdb import RethinkDB
 
+from benchmarks.harness import TIMEOUT, lab_and_browser, run
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
-from jupyter_lab import CHROMIUM_FLAGS, Lab, chromium_path, open_notebook, serve  # noqa: E402
-from servers import start_server  # noqa: E402
+from jupyter_lab import Lab, open_notebook  # noqa: E402
 
 r = RethinkDB()
 
-LOAD_TIMEOUT = 900  # s: a peer may take minutes for a million rows; one that never shows fails its run
 SORT_TIMEOUT = 300
 ANSWER_TIMEOUT = 60  # s a page gets to answer again after the stream before it counts as frozen
 CURRENT_TIMEOUT = 30  # s a page gets to show the stream's last values
@@ -307,22 +307,6 @@ def attach(page: Page) -> tuple[str, BlockingKernelClient]:
     return str(kernel_id), client
 
 
-def run(client: BlockingKernelClient, code: str, timeout: float = LOAD_TIMEOUT) -> str:
-    """Runs code in the kernel; returns what it printed."""
-    printed: list[str] = []
-
-    def output(msg: dict[str, Any]) -> None:
-        if msg["msg_type"] == "stream":
-            printed.append(msg["content"]["text"])
-        elif msg["msg_type"] == "error":
-            printed.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-
-    reply = client.execute_interactive(code, store_history=False, timeout=timeout, output_hook=output)
-    if reply["content"]["status"] != "ok":
-        raise RuntimeError(f"the kernel raised {''.join(printed)}")
-    return "".join(printed)
-
-
 def rss(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(status.split("VmRSS:")[1].split()[0]) * 1024
@@ -373,8 +357,8 @@ def session(setting: Setting, widget: Widget, rows: Rows, number: int) -> Run:
         before = rss(pid)
         page.evaluate("rw.listen()")
         started = float(page.evaluate("rw.runCell()"))
-        shown = wait(page, "first", [widget.grid, None, started], LOAD_TIMEOUT, "rows on screen")
-        ready = wait(page, "ready", [], LOAD_TIMEOUT, "ready")["at"] if widget.grid == "livetable" else shown["at"]
+        shown = wait(page, "first", [widget.grid, None, started], TIMEOUT, "rows on screen")
+        ready = wait(page, "ready", [], TIMEOUT, "ready")["at"] if widget.grid == "livetable" else shown["at"]
         run(client, "pass")  # once the cell has finished
         result = Run(
             first_rows=(shown["at"] - started) / 1e3, all_rows=(ready - started) / 1e3, memory=rss(pid) - before
@@ -601,17 +585,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0, help="the stream's length")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        server = start_server(Path(directory) / "database")
-        try:
-            with serve("lab", server, Path(directory)) as lab, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-                setting = Setting(browser, lab, (server.host, server.port), args.seconds)
-                for size in args.sizes:
-                    measure(setting, size, args.repeat)
-                browser.close()
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as directory, lab_and_browser(Path(directory)) as (server, lab, browser):
+        setting = Setting(browser, lab, (server.host, server.port), args.seconds)
+        for size in args.sizes:
+            measure(setting, size, args.repeat)
 
 
 def measure(setting: Setting, size: int, repeat: int) -> None:

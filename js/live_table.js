@@ -102,7 +102,12 @@ function grid(model, table) {
   const box = element("div", { class: "rw-grid" });
   box.append(table);
   let editing = null; // {key, rev, column, input} while a cell is edited
-  let edited = null; // {key, rev shown when sent, column} of this view's last edit, until written or refused
+  let edited = null; // {key, column, ref} of this view's last edit, until the kernel says it was written or refused
+  const mark = Math.random().toString(36).slice(2); // this view's edits are named `${mark}:${n}`
+  let edits = 0;
+  model.on("msg:custom", (msg) => {
+    if (msg?.type === "edited" && edited && msg.ref === edited.ref) edited = null;
+  });
   let noted = null; // {key, column}: the cell the note (the kernel's refusal of an edit) is next to
   const note = element("div", { class: "rw-cell-message", role: "alert" });
   note.hidden = true;
@@ -255,8 +260,6 @@ function grid(model, table) {
 
   // The kernel's refusal of this view's edit shows next to the cell (as well as below the grid), while in sight.
   function placeNote() {
-    const { rows } = windowRows();
-    if (edited && rows.some((row) => row.key === edited.key && row.rev !== edited.rev)) edited = null; // written
     const td = noted && drawnCell(noted.key, noted.column);
     note.hidden = !td;
     if (!td) return;
@@ -300,9 +303,9 @@ function grid(model, table) {
       if (editing?.input !== input) return;
       editing = null;
       if (save && input.value !== before) {
-        const shown = windowRows().rows.find((other) => other.key === row.key); // it may have changed meanwhile
-        edited = { key: row.key, rev: shown ? shown.rev : row.rev, column };
-        model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value });
+        edits += 1;
+        edited = { key: row.key, column, ref: `${mark}:${edits}` };
+        model.send({ type: "edit", key: row.key, rev: row.rev, column, text: input.value, ref: edited.ref });
       }
       table.draw();
     };

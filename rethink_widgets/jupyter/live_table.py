@@ -287,6 +287,7 @@ class LiveTable(LiveWidget):
         except BaseException:
             self.view.unpin(request.key)
             raise
+        self.send(messages.Edited(request.ref).to_json())  # the view that sent it lets its note go
 
     async def _delete(self, request: messages.DeleteRow) -> None:
         self._writable()

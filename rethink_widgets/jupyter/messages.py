@@ -12,7 +12,9 @@ kernel could give one means the kernel no longer has the widget, see js/shared.j
                                                                         thread that got the hello
 
 LiveTable (a row is named by its `key` and the revision `rev` the person saw; a row changed since is refused):
-    view -> kernel   edit               {type, key, rev, column, text}  set one cell to the text the person typed
+    view -> kernel   edit               {type, key, rev, column, text,  set one cell to the text the person typed;
+                                         ref?}                          `ref` names this request
+    kernel -> view   edited             {type, ref}                     the cell of request `ref` was written
     view -> kernel   delete             {type, key, rev}                delete the row
     view -> kernel   insert             {type, text, ref?}              add a row given as a JSON object's text;
                                                                         `ref` names this request
@@ -104,11 +106,13 @@ class EditCell(Request):
     rev: int
     column: str
     text: str
+    ref: str | None  # the view's name for this request, sent back in `edited`
 
     @classmethod
     def from_json(cls, content: Mapping[str, Any]) -> Self:
         key, rev = _row(content, cls.kind)
-        return cls(key, rev, _field(content, cls.kind, "column", str), _field(content, cls.kind, "text", str))
+        column, text = _field(content, cls.kind, "column", str), _field(content, cls.kind, "text", str)
+        return cls(key, rev, column, text, _ref(content, cls.kind))
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,12 @@ class Live(Reply):
 @dataclass(frozen=True)
 class Added(Reply):
     kind: ClassVar[str] = "added"
+    ref: str | None
+
+
+@dataclass(frozen=True)
+class Edited(Reply):
+    kind: ClassVar[str] = "edited"
     ref: str | None
 
 

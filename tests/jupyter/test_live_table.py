@@ -77,7 +77,9 @@ def test_sort_filter_and_windows(kernel: Kernel, people: str) -> None:
 def test_edit_conflict_delete_and_add(kernel: Kernel, conn: Any, r: RethinkDB, people: str) -> None:
     comm = open_table(kernel, f"LiveTable(r.table('{people}'))")
     row = kernel.state(comm)["window_rows"][0]
-    kernel.send_custom(comm, {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "age", "text": "33"})
+    edit = {"type": "edit", "key": row["key"], "rev": row["rev"], "column": "age", "text": "33", "ref": "v:0"}
+    kernel.send_custom(comm, edit)  # named: the kernel says when it is written
+    kernel.wait_for(lambda: (comm, {"type": "edited", "ref": "v:0"}) in kernel.custom, what="the edit's answer")
     kernel.wait_for(lambda: cells(kernel.state(comm), "age")[0] == 33, what="the edit")
     assert r.table(people).get(0).run(conn)["age"] == 33
     # The row changes elsewhere; an edit made from the old view is refused and nothing is lost.
