@@ -127,14 +127,20 @@ class DeleteRow(Request):
 
 
 @dataclass(frozen=True)
-class InsertRow(Request):
-    kind: ClassVar[str] = "insert"
+class _Adding(Request):
+    """A request to add what `text` says, named by the view (`ref`) so that `added` can answer it."""
+
     text: str
-    ref: str | None  # the view's name for this request, sent back in `added`
+    ref: str | None
 
     @classmethod
     def from_json(cls, content: Mapping[str, Any]) -> Self:
         return cls(_field(content, cls.kind, "text", str), _ref(content, cls.kind))
+
+
+@dataclass(frozen=True)
+class InsertRow(_Adding):
+    kind: ClassVar[str] = "insert"
 
 
 @dataclass(frozen=True)
@@ -173,14 +179,8 @@ class Goodbye(Request):
 
 
 @dataclass(frozen=True)
-class AddItem(Request):
+class AddItem(_Adding):
     kind: ClassVar[str] = "add"
-    text: str
-    ref: str | None  # the view's name for this request, sent back in `added`
-
-    @classmethod
-    def from_json(cls, content: Mapping[str, Any]) -> Self:
-        return cls(_field(content, cls.kind, "text", str), _ref(content, cls.kind))
 
 
 @dataclass(frozen=True)

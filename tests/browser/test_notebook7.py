@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from jupyter_lab import Lab, open_notebook, run_all
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
@@ -14,15 +12,8 @@ from rethinkdb import RethinkDB
 TIMEOUT = 15_000
 
 
-@pytest.fixture
-def table(conn: Any, r: RethinkDB) -> Iterator[str]:
-    name = "nb7_" + uuid.uuid4().hex[:8]
-    yield name
-    if name in r.table_list().run(conn):
-        r.table_drop(name).run(conn)
-
-
-def test_live_table_and_todo_list(notebook7: Lab, conn: Any, r: RethinkDB, table: str, page: Page) -> None:
+def test_live_table_and_todo_list(notebook7: Lab, conn: Any, r: RethinkDB, todo: str, page: Page) -> None:
+    table = todo  # TodoList makes it
     cells = ["%load_ext rethink_widgets", f"TodoList(r.table('{table}'))", f"LiveTable(r.table('{table}'))"]
     path = notebook7.notebook(f"{uuid.uuid4().hex[:8]}.ipynb", cells)
     open_notebook(page, notebook7, path)
