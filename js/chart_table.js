@@ -8,6 +8,18 @@
 
 const LOADED = Symbol.for("rethink_widgets.perspective");
 
+// A person's own PerspectiveWidget beside a LiveChart evaluates Perspective's module once more (anywidget does, for
+// its model), and so does our load when theirs came first: either defines Perspective's elements again, and the
+// throw aborts that evaluation, so one of the two never draws. Both evaluations come from the same installed
+// perspective-python, so the elements already defined serve both: a repeated definition is skipped, not thrown.
+function shareElementDefinitions() {
+  const registry = globalThis.customElements;
+  if (registry[LOADED]) return;
+  const define = registry.define.bind(registry);
+  registry.define = (name, ...rest) => (registry.get(name) ? undefined : define(name, ...rest));
+  registry[LOADED] = true;
+}
+
 function askForModule(model) {
   return new Promise((resolve) => {
     const listen = (msg, buffers) => {
@@ -22,6 +34,7 @@ function askForModule(model) {
 }
 
 async function perspective(model) {
+  shareElementDefinitions();
   if (!globalThis[LOADED]) {
     const source = await askForModule(model);
     // Another viewer may have loaded it meanwhile.

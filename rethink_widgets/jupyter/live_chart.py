@@ -111,6 +111,7 @@ class LiveChart(LiveWidget):
         self._result: ResultSet | None = None  # the result the Perspective table follows
         self._filling: str | None = None  # the status while a snapshot is being written, until it is whole
         super().__init__(query, conn=conn)
+        options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
             self.bridge = ChartTable(self._loop, options)
         except BaseException:

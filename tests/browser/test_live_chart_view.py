@@ -78,6 +78,9 @@ def test_a_bar_chart_and_a_pivot_render_and_follow_writes(lab: Lab, r: RethinkDB
     # The bar chart: Perspective's Y Bar plugin, drawn, over the sums by status.
     page.wait_for_function("() => document.querySelectorAll('.rw-chart perspective-viewer').length === 2")
     assert sums(shown(page, 0, 2)) == {"done": 7, "open": 3}
+    # Perspective's settings panel names the chart after its query too, not "untitled".
+    title = "async () => (await document.querySelector('.rw-chart perspective-viewer').save()).title"
+    assert page.evaluate(title) == f"test.{orders}"
     bars = page.locator(".rw-chart").nth(0).locator("perspective-viewer-charts-y-bar")
     expect(bars).to_have_count(1, timeout=TIMEOUT)
     # The pivot: status by region, in Perspective's datagrid.
@@ -180,3 +183,26 @@ def test_the_viewer_is_read_only(lab: Lab, orders: str, page: Page) -> None:
     page.keyboard.press("Enter")
     expect(chart.locator("perspective-viewer-datagrid tbody")).not_to_contain_text("99")
     assert shown(page, 0, 0) == before
+
+
+OWN_WIDGET = """import perspective
+from perspective.widget import PerspectiveWidget
+PerspectiveWidget(perspective.table({'x': [10, 20, 30]}), plugin='Datagrid')"""
+
+
+@pytest.mark.parametrize("first", ["own", "chart"])
+def test_a_person_s_own_perspective_widget_draws_beside_a_chart(lab: Lab, orders: str, page: Page, first: str) -> None:
+    """Perspective's own widget in the same notebook, shown before or after a LiveChart: both draw their rows."""
+    chart = f"LiveChart(r.table('{orders}'), 'Datagrid', columns=['n'])"
+    run_notebook(page, lab, [OWN_WIDGET, chart] if first == "own" else [chart, OWN_WIDGET])
+    expect(page.locator(".rw-chart .rw-status")).to_have_text("ready · 4 rows", timeout=TIMEOUT)
+    assert sorted(shown(page, 0, 0)["n"]) == [1, 2, 3, 4]
+    own = page.locator("perspective-viewer:not(.rw-chart perspective-viewer) perspective-viewer-datagrid")
+    expect(own).to_contain_text("20", timeout=TIMEOUT)
+    columns = page.evaluate(
+        """async () => {
+            const viewer = document.querySelector('perspective-viewer:not(.rw-chart perspective-viewer)');
+            return (await viewer.getView()).to_columns();
+        }"""
+    )
+    assert columns["x"] == [10, 20, 30]
