@@ -193,6 +193,29 @@ def test_server_restart_resnapshots(restartable: Restartable, restartable_kernel
     wait_equal(k, [{"id": 2, "n": 20}, {"id": 3, "n": 3}])
 
 
+# Feeds opened from now on keep at most 10 changes waiting on the server.
+SMALL_QUEUE = """
+from rethink_widgets.jupyter import feeds
+_options = feeds.feed_options
+feeds.feed_options = lambda info: {**_options(info), 'changefeed_queue_size': 10}
+"""
+
+
+def test_an_overflowed_feed_resnapshots(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    r.table(table).insert([{"id": i, "n": 0} for i in range(3)]).run(conn)
+    kernel.open_widget(f"LiveChart(r.table('{table}'))", "c", before=READ_TABLE + SMALL_QUEUE)
+    # A cell writes 50 changes with the kernel's own (synchronous) connection, holding the kernel's loop: the feed
+    # reads none of them meanwhile, the server's queue for it overflows, and the chart takes a fresh snapshot.
+    writes = (
+        f"t = r.table('{table}')\nfor i in range(3, 53): t.insert({{'id': i, 'n': i}}).run()\nt.get(0).delete().run()"
+    )
+    assert not kernel.run(writes).error
+    wait_equal(kernel, [{"id": 1, "n": 0}, {"id": 2, "n": 0}] + [{"id": i, "n": i} for i in range(3, 53)])
+    kernel.wait_for(lambda: kernel.run("c.status").text == "'ready'", what="ready")
+    # It was told of the overflow (the server skipped changes), and what it holds is whole again.
+    assert "Changefeed cache over array size limit" in kernel.run("c.feed.last_error").text
+
+
 def test_rerun_close_and_chart_of_a_live_table(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
     r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
     code = f"{READ_TABLE}\nc = LiveChart(r.table('{table}')); await c.ready(); c"
