@@ -41,22 +41,20 @@ class Func:
         return self.body.eval(self.bind(ctx, args))
 
     def bind(self, ctx: Context, args: tuple[Any, ...]) -> Context:
-        """The context the body runs in: the closure's scope with the parameters bound to `args`."""
+        """The context the body runs in: the closure's scope with the parameters bound to `args`. As in RethinkDB,
+        a function of no parameters takes any arguments and ignores them; any other takes exactly its own count."""
+        if not self.params:
+            return ctx.with_scope(self.scope)
+        if len(self.params) != len(args):
+            plural = "" if len(args) == 1 else "s"
+            fplural = "" if self.arity == 1 else "s"
+            raise ReqlQueryLogicError(
+                f"Expected function with {len(args)} argument{plural} but found function with "
+                f"{self.arity} argument{fplural}."
+            )
         scope = dict(self.scope)
-        scope.update(zip(self.params, args, strict=False))
+        scope.update(zip(self.params, args, strict=True))
         return ctx.with_scope(scope)
-
-
-def call(ctx: Context, func: Func, args: list[Any]) -> Any:
-    """Call a function with exactly its arity, as r.do does."""
-    if func.arity != len(args):
-        plural = "" if len(args) == 1 else "s"
-        fplural = "" if func.arity == 1 else "s"
-        raise ReqlQueryLogicError(
-            f"Expected function with {len(args)} argument{plural} but found function with "
-            f"{func.arity} argument{fplural}."
-        )
-    return func(ctx, *args)
 
 
 class DatabaseRef:
