@@ -15,9 +15,9 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.fields import key_function
 from rethink_widgets.server.evaluation.rows import Sequence, expand_rows
-from rethink_widgets.server.evaluation.tables import as_table, require_index
+from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import ArraySelection, Table
+from rethink_widgets.server.evaluation.values import ArraySelection, Table, require_index
 
 
 @operation("EQ_JOIN", 3, optargs=("index", "ordered"))
