@@ -11,6 +11,7 @@ from rethinkdb.errors import (
     ReqlNonExistenceError,
     ReqlQueryLogicError,
     ReqlResourceLimitError,
+    ReqlServerCompileError,
     ReqlUserError,
 )
 
@@ -47,6 +48,39 @@ def test_do_arity_and_errors(conn: Any, r: RethinkDB) -> None:
     fails(
         conn, r.expr("abc").do(lambda v: v + "def") + 3, ReqlQueryLogicError, "Expected type STRING but found NUMBER."
     )
+
+
+def test_functions_of_no_arguments_ignore_what_they_are_given(conn: Any, r: RethinkDB) -> None:
+    # As in RethinkDB, where any caller may pass arguments to a function that names none.
+    assert r.expr(1).do(lambda: 5).run(conn) == 5
+    assert r.expr([1, 2]).reduce(lambda: 7).run(conn) == 7
+    assert r.expr([1, 2]).fold(0, lambda: 3).run(conn) == 3
+    assert r.expr([1, 2]).filter(lambda: False).run(conn) == []
+    assert r.expr([1, 2]).inner_join([3], lambda: True).run(conn) == [{"left": 1, "right": 3}, {"left": 2, "right": 3}]
+    # Any other function takes exactly its own count, wherever it is called.
+    fails(
+        conn,
+        r.expr([1, 2]).filter(lambda a, b: True),
+        ReqlQueryLogicError,
+        "Expected function with 1 argument but found function with 2 arguments.",
+    )
+    fails(
+        conn,
+        r.expr([1, 2]).fold(0, lambda acc: acc),
+        ReqlQueryLogicError,
+        "The accumulator function passed to `fold` should expect 2 arguments",
+    )
+
+
+def test_argument_counts_are_checked_when_compiled_or_once_r_args_has_spliced(conn: Any, r: RethinkDB) -> None:
+    fails(conn, r.expr(1).eq(), ReqlServerCompileError, "Expected 2 or more arguments but found 1.")
+    fails(conn, r.expr(1).lt(), ReqlServerCompileError, "Expected 2 or more arguments but found 1.")
+    fails(conn, r.expr([]).append(), ReqlServerCompileError, "Expected 2 arguments but found 1.")
+    # r.args makes the count known only at run time: the same check is then a logic error.
+    fails(conn, r.add(r.args([])), ReqlQueryLogicError, "Expected 1 or more arguments but found 0.")
+    fails(conn, r.expr(1).eq(r.args([])), ReqlQueryLogicError, "Expected 2 or more arguments but found 1.")
+    fails(conn, r.expr([]).append(r.args([1, 2])), ReqlQueryLogicError, "Expected 2 arguments but found 3.")
+    assert r.expr(1).eq(r.args([1, 1])).run(conn) is True
 
 
 def test_branch(conn: Any, r: RethinkDB) -> None:

@@ -52,9 +52,18 @@ def test_bracket_on_sequences(conn: Any, r: RethinkDB) -> None:
     fails(conn, r.expr([[{"a": 2}]])["a"], ReqlQueryLogicError, "Cannot perform bracket on a sequence of sequences.")
     assert r.expr([10, 20, 30])[1].run(conn) == 20
     assert r.expr([10, 20, 30])[-1].run(conn) == 30
-    fails(conn, r.expr([10, 20, 30])[3], ReqlNonExistenceError, "Index `3` out of bounds for array of size: `3`.")
+    # A number in brackets is nth: its errors, on every kind of sequence, and on values that are none.
+    fails(conn, r.expr([10, 20, 30])[3], ReqlNonExistenceError, "Index out of bounds: 3")
+    fails(conn, r.expr([])[1], ReqlNonExistenceError, "Index out of bounds: 1")
     fails(conn, r.expr([10, 20, 30])[-4], ReqlNonExistenceError, "Index out of bounds: -4")
+    fails(conn, r.range(3)[3], ReqlNonExistenceError, "Index out of bounds: 3")
     fails(conn, r.expr([10, 20, 30])[1.5], ReqlQueryLogicError, "Number not an integer: 1.5")
+    fails(conn, r.expr([10, 20, 30])[-(2**31) - 1], ReqlQueryLogicError, "Integer too large: -2147483649")
+    fails(conn, r.expr(0)[0], ReqlQueryLogicError, "Cannot convert NUMBER to SEQUENCE")
+    fails(conn, r.expr("abc")[0], ReqlQueryLogicError, "Cannot convert STRING to SEQUENCE")
+    fails(conn, r.expr({"a": 1})[0], ReqlQueryLogicError, "Cannot convert OBJECT to SEQUENCE")
+    fails(conn, r.expr(None)[0], ReqlNonExistenceError, "Cannot convert NULL to SEQUENCE")
+    assert r.expr(None)[0].default("none").run(conn) == "none"
     fails(
         conn,
         r.expr({"a": 1})[[1, 2]],
@@ -192,6 +201,24 @@ def test_has_fields_and_with_fields(conn: Any, r: RethinkDB) -> None:
         r.expr(1).has_fields("a"),
         ReqlQueryLogicError,
         "Cannot perform has_fields on a non-object non-sequence `1`.",
+    )
+    # A path is a string, an array of paths or an object of them; RethinkDB reads a pseudo-type as an object too,
+    # so its first member that is no path (in key order) is the one it names.
+    fails(
+        conn,
+        r.object().has_fields(r.time(2014, 7, 7, "Z")),
+        ReqlQueryLogicError,
+        "Invalid path argument `1404691200`.",
+    )
+    fails(conn, obj.has_fields({"a": False}), ReqlQueryLogicError, "Invalid path argument `false`.")
+    fails(conn, obj.pluck(["a", 1.5]), ReqlQueryLogicError, "Invalid path argument `1.5`.")
+    fails(conn, obj.without(None), ReqlQueryLogicError, "Invalid path argument `null`.")
+    fails(conn, obj.with_fields(r.minval), ReqlQueryLogicError, "Cannot convert `r.minval` to JSON.")
+    fails(
+        conn,
+        obj.pluck(r.binary(b"a")),
+        ReqlQueryLogicError,
+        'Invalid path argument `{\n\t"$reql_type$":\t"BINARY",\n\t"data":\t"YQ=="\n}`.',
     )
     # In a sequence, null rows are left out and other rows that are not objects are errors.
     assert r.expr([None, {"a": 1}]).has_fields("a").run(conn) == [{"a": 1}]

@@ -254,3 +254,33 @@ def test_info_describes_values_selections_and_slices(conn: Any, r: RethinkDB, ta
         "unbounded",
     )
     assert t.between(5, 1).info()["left_bound_type"].run(conn) == "unachievable"
+
+
+def test_a_slice_on_a_missing_index_fails_only_when_read(conn: Any, r: RethinkDB, table: str) -> None:
+    # As in RethinkDB: between, order_by and get_all name an index they read only when rows are asked of them.
+    t = r.table(table)
+    t.insert({"id": 1, "a": 0}).run(conn)
+    described = t.info().run(conn)
+    assert t.between(0, 1, index="a").info().run(conn) == {
+        "index": "a", "left_bound": 0, "left_bound_type": "closed", "right_bound": 1, "right_bound_type": "open",
+        "sorting": "UNORDERED", "table": described, "type": "TABLE_SLICE",
+    }  # fmt: skip
+    assert t.order_by(index="a").between(0, 1, index="a").info()["sorting"].run(conn) == "ASCENDING"
+    assert t.get_all(0, index="a").info().run(conn) == {"type": "SELECTION<STREAM>", "table": described}
+    missing = f"Index `a` was not found on table `test.{table}`."
+    for query in (
+        t.between(0, 1, index="a"),
+        t.order_by(index="a"),
+        t.order_by(index="a").limit(1),
+        t.between(0, 1, index="a").count(),
+        t.get_all(0, index="a"),
+        t.between(0, 1, index="a").changes(),
+        t.order_by(index="a").limit(1).changes(),
+        t.get_all(0, index="a").changes(),
+    ):
+        with pytest.raises(ReqlOpFailedError) as info:
+            query.run(conn)
+        assert info.value.message == missing
+    t.index_create("a").run(conn)
+    t.index_wait("a").run(conn)
+    assert list(t.between(0, 1, index="a").run(conn)) == [{"id": 1, "a": 0}]

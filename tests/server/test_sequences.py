@@ -124,10 +124,14 @@ def test_nth(conn: Any, r: RethinkDB) -> None:
     assert nums.nth(-1).run(conn) == 5
     assert r.range(3).nth(1).run(conn) == 1
     assert r.range(3).nth(-1).run(conn) == 2
-    fails(conn, nums.nth(5), ReqlNonExistenceError, "Index `5` out of bounds for array of size: `5`.")
+    # nth says "Index out of bounds" past either end (the longer form is insert_at's, splice_at's ...).
+    fails(conn, nums.nth(5), ReqlNonExistenceError, "Index out of bounds: 5")
+    fails(conn, r.expr([]).nth(0), ReqlNonExistenceError, "Index out of bounds: 0")
     fails(conn, nums.nth(-6), ReqlNonExistenceError, "Index out of bounds: -6")
     fails(conn, r.range(3).nth(5), ReqlNonExistenceError, "Index out of bounds: 5")
     fails(conn, nums.nth(1.5), ReqlQueryLogicError, "Number not an integer: 1.5")
+    fails(conn, nums.nth(2**31), ReqlQueryLogicError, "Integer too large: 2147483648")
+    fails(conn, r.expr(0).nth(0), ReqlQueryLogicError, "Cannot convert NUMBER to SEQUENCE")
     fails(conn, r.range(3).nth(-2), ReqlQueryLogicError, "Cannot use an index < -1 (-2) on a stream.")
     fails(conn, r.range(0).nth(-1), ReqlNonExistenceError, "Index out of bounds: -1")
 

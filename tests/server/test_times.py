@@ -265,7 +265,10 @@ def test_now_is_fixed_within_a_query(conn: Any, r: RethinkDB) -> None:
     first, second = r.expr([r.now(), r.now()]).run(conn)
     assert first == second
     assert r.now().type_of().run(conn) == "PTYPE<TIME>"
-    fails(conn, r.now(r.args([1, 2])), ReqlServerCompileError, "NOW does not accept any args.")
+    # RethinkDB's arity check as for any term: at compile time, or at run time once r.args has spliced.
+    fails(conn, r.now("foo"), ReqlServerCompileError, "Expected 0 arguments but found 1.")
+    fails(conn, r.now(r.args([1, 2, 3])), ReqlQueryLogicError, "Expected 0 arguments but found 3.")
+    assert r.now(r.args([])).type_of().run(conn) == "PTYPE<TIME>"
 
 
 def test_constants(conn: Any, r: RethinkDB) -> None:

@@ -43,6 +43,43 @@ def test_insert_conflicts(conn: Any, r: RethinkDB, table: str) -> None:
     assert t.get(1).run(conn)["c"] == 7
 
 
+def test_insert_conflict_functions_and_options(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert({"id": 1, "a": 1}).run(conn)
+    # A function of no arguments is accepted, as in RethinkDB: its value replaces the stored document.
+    assert t.insert({"id": 1, "a": 2}, conflict=lambda: {"id": 1, "b": 2}).run(conn)["replaced"] == 1
+    assert t.get(1).run(conn) == {"id": 1, "b": 2}
+    for arity in (lambda x: x, lambda x, y: x, lambda w, x, y, z: x):
+        fails(
+            conn,
+            t.insert({"id": 1}, conflict=arity),
+            ReqlQueryLogicError,
+            "The conflict function passed to `insert` should expect 3 arguments.",
+        )
+    fails(
+        conn,
+        t.insert({"id": 1}, conflict=lambda x: r.table(table).get(1)),  # determinism is checked first
+        ReqlQueryLogicError,
+        "The conflict function passed to `insert` must be deterministic.",
+    )
+    fails(conn, t.insert({"id": 1}, conflict=1), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")
+    fails(
+        conn,
+        t.insert({"id": 1}, conflict="merge"),
+        ReqlQueryLogicError,
+        'Conflict option `merge` unrecognized (options are "error", "replace" and "update").',
+    )
+    fails(conn, t.insert({"id": 2}, durability=1), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")
+    fails(conn, t.insert({"id": 2}, return_changes=1), ReqlQueryLogicError, "Expected type BOOL but found NUMBER.")
+    fails(
+        conn,
+        t.insert({"id": 2}, return_changes="never"),
+        ReqlQueryLogicError,
+        "Invalid return_changes value `never` (options are `true`, `false`, and `'always'`.)",
+    )
+    assert t.count().run(conn) == 1
+
+
 def test_return_changes(conn: Any, r: RethinkDB, table: str) -> None:
     t = r.table(table)
     result = t.insert({"id": 1}, return_changes=True).run(conn)

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from rethink_widgets.server.errors import ReqlNonExistenceError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
-from rethink_widgets.server.evaluation.values import Func, call
+from rethink_widgets.server.evaluation.values import Func
 
 R = TypeVar("R")
 
@@ -100,7 +100,7 @@ class Reduce(Accumulator[Any]):
         self.ctx, self.func = ctx, func
 
     def add(self, row: Any) -> bool:
-        self.acc = row if self.acc is _SKIPPED else self.ctx.as_datum(call(self.ctx, self.func, [self.acc, row]))
+        self.acc = row if self.acc is _SKIPPED else self.ctx.as_datum(self.func(self.ctx, self.acc, row))
         return True
 
     def result(self) -> Any:

@@ -30,7 +30,7 @@ def _time_plus(time: dict[str, Any], seconds: float) -> dict[str, Any]:
 
 
 def _comparison(name: str, holds: Callable[[int], bool]) -> None:
-    @operation(name, (1, VARIADIC))
+    @operation(name, (2, VARIADIC))
     def compare(ctx: Context, term: Term) -> bool:
         values = [ctx.datum(node) for node in term.args]
         return all(holds(datums.compare(a, b)) for a, b in itertools.pairwise(values))
@@ -42,13 +42,13 @@ _comparison("GT", lambda c: c > 0)
 _comparison("GE", lambda c: c >= 0)
 
 
-@operation("EQ", (1, VARIADIC))
+@operation("EQ", (2, VARIADIC))
 def eq(ctx: Context, term: Term) -> bool:
     values = [ctx.datum(node) for node in term.args]
     return all(datums.equal(values[0], other) for other in values[1:])
 
 
-@operation("NE", (1, VARIADIC))
+@operation("NE", (2, VARIADIC))
 def ne(ctx: Context, term: Term) -> bool:
     return not eq(ctx, term)
 

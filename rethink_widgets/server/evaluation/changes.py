@@ -31,6 +31,7 @@ from rethink_widgets.server.evaluation.values import (
     Stream,
     Table,
     TableSlice,
+    require_index,
     type_of,
 )
 
@@ -61,7 +62,15 @@ def changes(ctx: Context, term: Term) -> ChangefeedSource:
         if options.include_offsets:
             raise ReqlQueryLogicError("Cannot include offsets for range subs.")
     permissions.require_read(ctx, table.info)  # changes reach the feed from commits, not through reads
+    _require_watched_index(table, watch)
     return ChangefeedSource(ctx, table, watch, steps, target, options)
+
+
+def _require_watched_index(table: Table, watch: RangeWatch | LimitWatch) -> None:
+    """A feed reads its index from the start: the `between` or `order_by` it follows checks it only when read."""
+    index = (watch.range if isinstance(watch, LimitWatch) else watch).index
+    if index != table.primary_key:
+        require_index(table.info, index)
 
 
 def _unwind(stream: Stream) -> tuple[list[RowStep], Stream]:

@@ -152,7 +152,8 @@ class Context:
         value = self.as_datum(value)
         if isinstance(value, list):
             return value
-        raise ReqlQueryLogicError(f"Cannot convert {datums.type_name(value)} to SEQUENCE")
+        cls = ReqlNonExistenceError if value is None else ReqlQueryLogicError  # so `default` can stand in for it
+        raise cls(f"Cannot convert {datums.type_name(value)} to SEQUENCE")
 
     # ---- optargs
 

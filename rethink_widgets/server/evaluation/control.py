@@ -9,7 +9,7 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.pseudotypes import check_pseudotype
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
-from rethink_widgets.server.evaluation.values import Func, call, type_of
+from rethink_widgets.server.evaluation.values import Func, type_of
 
 
 @operation("MAKE_ARRAY", (0, VARIADIC))
@@ -30,7 +30,7 @@ def funcall(ctx: Context, term: Term) -> Any:
     args = [ctx.datum(node) for node in term.args[1:]]
     if not isinstance(target, Func):
         return target  # a constant stands for a function that returns it
-    return call(ctx, target, args)
+    return target(ctx, *args)
 
 
 @operation("BRANCH", (3, VARIADIC))

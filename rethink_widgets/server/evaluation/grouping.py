@@ -20,9 +20,9 @@ from rethink_widgets.server.evaluation.accumulators import Accumulator, Best, Co
 from rethink_widgets.server.evaluation.context import Context, check_finite
 from rethink_widgets.server.evaluation.fields import get_field, key_function
 from rethink_widgets.server.evaluation.rows import as_predicate
-from rethink_widgets.server.evaluation.tables import as_table, require_index
+from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
-from rethink_widgets.server.evaluation.values import Func, Grouped, RowStep, Stream, TableSlice, category
+from rethink_widgets.server.evaluation.values import Func, Grouped, RowStep, Stream, TableSlice, category, require_index
 
 Pair = tuple[bytes, Any, Any]  # (encoded group, group, row)
 

@@ -15,9 +15,9 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.fields import key_function
 from rethink_widgets.server.evaluation.rows import Sequence, expand_rows
-from rethink_widgets.server.evaluation.tables import as_table, require_index
+from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import ArraySelection, Table, call
+from rethink_widgets.server.evaluation.values import ArraySelection, Table, require_index
 
 
 @operation("EQ_JOIN", 3, optargs=("index", "ordered"))
@@ -86,6 +86,6 @@ def _join_parts(ctx: Context, term: Term) -> tuple[Sequence, Callable[[Any], Ite
 
     def matches(row: Any) -> Iterable[Any]:
         # The right side is read again for every left row, as RethinkDB's nested concat_map does.
-        return (other for other in right if datums.truthy(ctx.as_datum(call(ctx, func, [row, other]))))
+        return (other for other in right if datums.truthy(ctx.as_datum(func(ctx, row, other))))
 
     return left, matches

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, integral
@@ -84,15 +85,8 @@ def get_field_term(ctx: Context, term: Term) -> Any:
 def bracket(ctx: Context, term: Term) -> Any:
     value = ctx.eval(term.args[0])
     key = ctx.datum(term.args[1])
-    if datums.is_number(key):
-        seq = value if isinstance(value, Stream) else ctx.as_datum(value)
-        if isinstance(value, ArraySelection):
-            seq = value
-        if not isinstance(seq, (list, Stream)):
-            raise ReqlQueryLogicError(
-                f"Cannot perform bracket on a non-object non-sequence `{datums.dumps(datums.to_wire(seq))}`."
-            )
-        return nth_of(ctx, seq, integral(key))
+    if datums.is_number(key):  # RethinkDB's nth: the value must be a sequence
+        return nth_of(ctx, ctx.as_sequence(value), integral(key))
     if not isinstance(key, str):
         raise ReqlQueryLogicError(
             f"Expected NUMBER or STRING as second argument to `bracket` but found {datums.type_name(key)}."
@@ -117,19 +111,22 @@ def _add_path(out: Selector, value: Any) -> None:
     elif isinstance(value, list):
         for item in value:
             _add_path(out, item)
-    elif datums.is_object(value):
-        for key, sub in value.items():
+    elif isinstance(value, dict) and value.get(datums.PTYPE) != "BINARY":
+        # RethinkDB reads every object as paths in key order, a time's too: its first member that is not a path
+        # (`false` included) is the invalid one.
+        for key in sorted(value):
+            sub = value[key]
             if sub is True:
                 out[key] = True
-            elif sub is False:
-                continue
             else:
                 nested = out.get(key)
                 nested = nested if isinstance(nested, dict) else {}
                 _add_path(nested, sub)
                 out[key] = nested
+    elif isinstance(value, keys.Bound):
+        raise ReqlQueryLogicError(f"Cannot convert `r.{value.name}` to JSON.")
     else:
-        raise ReqlQueryLogicError(f"Invalid path argument `{datums.dumps(datums.to_wire(value))}`.")
+        raise ReqlQueryLogicError(f"Invalid path argument `{datums.printed(value)}`.")
 
 
 def pluck(row: Any, paths: Selector) -> Any:

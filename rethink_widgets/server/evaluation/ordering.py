@@ -12,7 +12,6 @@ from rethink_widgets.server.errors import ReqlCompileError, ReqlNonExistenceErro
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.fields import Key, key_function
-from rethink_widgets.server.evaluation.tables import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Selection, Table, TableSlice
 
@@ -105,9 +104,7 @@ def _by_index(value: Any, index: str, descending: bool) -> TableSlice:
             "Indexed order_by can only be performed on a TABLE or TABLE_SLICE. Make sure order_by comes before "
             "any transformations (such as map) or filters."
         )
-    if index != value.primary_key:
-        require_index(value.info, index)
-    return TableSlice(value, index, descending=descending)
+    return TableSlice(value, index, descending=descending)  # the index is checked when the slice is read
 
 
 def _ties_broken(ordered: TableSlice, sort_keys: list[tuple[Key, bool]]) -> Selection:

@@ -10,9 +10,8 @@ from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.tables import require_index
 from rethink_widgets.server.evaluation.terms import Term
-from rethink_widgets.server.evaluation.values import LimitStep, Stream, Table, TableSlice
+from rethink_widgets.server.evaluation.values import LimitStep, Stream, Table, TableSlice, require_index
 
 
 def ranked_term(ctx: Context, node: Any) -> Stream | None:

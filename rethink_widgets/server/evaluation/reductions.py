@@ -17,7 +17,7 @@ from rethink_widgets.server.evaluation.context import Context, check_finite, typ
 from rethink_widgets.server.evaluation.fields import key_function
 from rethink_widgets.server.evaluation.ranked_slices import ranked_slice
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import SingleSelection, Stream, Table, call
+from rethink_widgets.server.evaluation.values import SingleSelection, Stream, Table
 
 T = TypeVar("T")
 
@@ -63,25 +63,27 @@ def fold(ctx: Context, term: Term) -> Any:
     seq = ctx.sequence(term.args[0])
     base = ctx.datum(term.args[1])
     func = ctx.func(term.args[2])
+    if func.arity not in (0, 2):
+        raise ReqlQueryLogicError("The accumulator function passed to `fold` should expect 2 arguments")
     emit = ctx.func(term.optargs["emit"]) if "emit" in term.optargs else None
     final = ctx.func(term.optargs["final_emit"]) if "final_emit" in term.optargs else None
 
     def step(acc: Any, row: Any) -> Any:
-        return ctx.as_datum(call(ctx, func, [acc, row]))
+        return ctx.as_datum(func(ctx, acc, row))
 
     if emit is None:
         check_finite(seq)
         acc = functools.reduce(step, seq, base)
-        return ctx.as_datum(call(ctx, final, [acc])) if final is not None else acc
+        return ctx.as_datum(final(ctx, acc)) if final is not None else acc
 
     def rows() -> Iterator[Any]:
         acc = base
         for row in seq:
             new = step(acc, row)
-            yield from _emitted(ctx, call(ctx, emit, [acc, row, new]))
+            yield from _emitted(ctx, emit(ctx, acc, row, new))
             acc = new
         if final is not None:
-            yield from _emitted(ctx, call(ctx, final, [acc]))
+            yield from _emitted(ctx, final(ctx, acc))
 
     if isinstance(seq, list):
         return ctx.to_array(rows())

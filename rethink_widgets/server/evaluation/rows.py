@@ -103,6 +103,9 @@ def expand_rows(
 
 
 def nth_of(ctx: Context, seq: Sequence, index: int) -> Any:
+    """The row at `index` (nth and bracket): RethinkDB reads the index as a 32-bit integer."""
+    if not -_INT32 <= index < _INT32:
+        raise ReqlQueryLogicError(f"Integer too large: {index}")
     if isinstance(seq, Stream) and not isinstance(seq, ArraySelection) and index < -1:
         raise ReqlQueryLogicError(f"Cannot use an index < -1 ({index}) on a stream.")
     if isinstance(seq, Stream) and index >= 0:
@@ -111,9 +114,7 @@ def nth_of(ctx: Context, seq: Sequence, index: int) -> Any:
             raise ReqlNonExistenceError(f"Index out of bounds: {index}")
     else:
         rows = seq if isinstance(seq, list) else ctx.to_array(seq)
-        if index >= len(rows):
-            raise ReqlNonExistenceError(f"Index `{index}` out of bounds for array of size: `{len(rows)}`.")
-        if index < -len(rows):
+        if not -len(rows) <= index < len(rows):
             raise ReqlNonExistenceError(f"Index out of bounds: {index}")
         row = rows[index]
     if isinstance(seq, (Selection, ArraySelection)):
@@ -122,3 +123,4 @@ def nth_of(ctx: Context, seq: Sequence, index: int) -> Any:
 
 
 _MISSING = object()
+_INT32 = 2**31

@@ -19,7 +19,7 @@ from rethink_widgets.server.evaluation.system.catalog import (
     table_config_row,
 )
 from rethink_widgets.server.evaluation.system.database import SYSTEM_TABLES
-from rethink_widgets.server.evaluation.tables import database, require_db, require_existing_index, table_of
+from rethink_widgets.server.evaluation.tables import database, require_db, table_of
 from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     DatabaseRef,
@@ -28,6 +28,7 @@ from rethink_widgets.server.evaluation.values import (
     Table,
     TableSlice,
     category,
+    require_existing_index,
     type_of,
 )
 from rethink_widgets.server.storage import SYSTEM_DB, CatalogConflict, TableInfo

@@ -10,7 +10,7 @@ from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicE
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.system.catalog import check_name
 from rethink_widgets.server.evaluation.system.database import system_table
-from rethink_widgets.server.evaluation.tables import as_table, database, primary_key_value, require_index, table_of
+from rethink_widgets.server.evaluation.tables import as_table, database, primary_key_value, table_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import (
     KeySelection,
@@ -19,6 +19,7 @@ from rethink_widgets.server.evaluation.values import (
     Table,
     TableSlice,
     category,
+    require_index,
 )
 from rethink_widgets.server.storage import SYSTEM_DB
 
@@ -63,15 +64,16 @@ def get_all(ctx: Context, term: Term) -> Selection:
     tbl = as_table(ctx, term.args[0])
     values = [ctx.datum(node) for node in term.args[1:]]
     index = ctx.string(term.optargs["index"]) if "index" in term.optargs else tbl.primary_key
-    if index != tbl.primary_key:
-        require_index(tbl.info, index)
-        if tbl.info.indexes[index].geo:
-            raise ReqlQueryLogicError("Cannot use a geospatial index with `get_all`. Use `get_intersecting` instead.")
+    known = tbl.info.indexes.get(index)
+    if known is not None and known.geo:
+        raise ReqlQueryLogicError("Cannot use a geospatial index with `get_all`. Use `get_intersecting` instead.")
     for value in values:
         if value is None:
             raise ReqlNonExistenceError("Keys cannot be NULL.")
 
     def rows() -> Iterator[dict[str, Any]]:
+        if index != tbl.primary_key:
+            require_index(tbl.info, index)  # when read, as RethinkDB does: `info()` describes it unread
         for value in values:
             if index == tbl.primary_key:
                 doc = tbl.get(value)
@@ -98,9 +100,7 @@ def between(ctx: Context, term: Term) -> TableSlice:
         raise ReqlQueryLogicError("Cannot use `null` in BETWEEN, use `r.minval` or `r.maxval` to denote unboundedness.")
     # Without `index`, a between after an indexed order_by uses that order's index.
     default = ordered.index if ordered is not None else target.primary_key
-    index = ctx.string(term.optargs["index"]) if "index" in term.optargs else default
-    if index != target.primary_key:
-        require_index(target.info, index)
+    index = ctx.string(term.optargs["index"]) if "index" in term.optargs else default  # checked when read
     if ordered is not None and ordered.index != index:
         raise ReqlQueryLogicError(f"Cannot call BETWEEN on index `{index}` after ordering on index `{ordered.index}`.")
     return TableSlice(

@@ -26,7 +26,6 @@ from rethink_widgets.server.evaluation.rows import (
     map_rows,
     nth_of,
 )
-from rethink_widgets.server.evaluation.tables import require_index
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, is_deterministic, operation
 from rethink_widgets.server.evaluation.values import (
     ArraySelection,
@@ -35,6 +34,7 @@ from rethink_widgets.server.evaluation.values import (
     Stream,
     Table,
     TableSlice,
+    require_index,
 )
 
 

@@ -1,5 +1,5 @@
-"""What a query names and reads: databases, tables (seen through the query's user's permissions), indexes, and
-primary key values, each checked with RethinkDB's errors before storage is asked.
+"""What a query names and reads: databases, tables (seen through the query's user's permissions) and primary key
+values, each checked with RethinkDB's errors before storage is asked (indexes: `values.require_index`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.system import permissions
 from rethink_widgets.server.evaluation.values import DatabaseRef, Table, category
-from rethink_widgets.server.storage import SYSTEM_DB, TableInfo
+from rethink_widgets.server.storage import SYSTEM_DB
 
 MAX_KEY_LENGTH = 127
 
@@ -37,21 +37,6 @@ def table_of(ctx: Context, db: str, name: str) -> Table:
     if info is None:
         raise ReqlOpFailedError(f"Table `{db}.{name}` does not exist.")
     return Table(permissions.storage_for(ctx, info), info)
-
-
-def require_index(info: TableInfo, name: str) -> None:
-    """An index a query may read: one that exists and whose build has finished."""
-    require_existing_index(info, name)
-    if not info.indexes[name].ready:
-        raise ReqlOpFailedError(
-            f"Index `{name}` on table `{info.qualified_name}` was accessed before its construction was finished."
-        )
-
-
-def require_existing_index(info: TableInfo, name: str) -> None:
-    """An index that exists, built or not."""
-    if name not in info.indexes:
-        raise ReqlOpFailedError(f"Index `{name}` was not found on table `{info.qualified_name}`.")
 
 
 def primary_key_value(key: Any) -> Any:

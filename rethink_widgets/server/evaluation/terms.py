@@ -184,7 +184,7 @@ class Term(Node):
                 args.extend(Datum(value, None, node.deterministic) for value in values)
             else:
                 args.append(node)
-        _check_arity(self.op, len(args))
+        _check_arity(self.op, len(args), ReqlQueryLogicError)
         return Term(self.op, args, self.optargs, None)
 
 
@@ -290,16 +290,17 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
         raise ReqlCompileError(NESTED_WRITE)
     if op is None:
         raise ReqlCompileError(f"The term `{name}` is not supported by this server.")
-    if name == "NOW" and (raw_args or raw_optargs):
-        raise ReqlCompileError("NOW does not accept any args.")
     args = [_compile(a, i, scope.inside(name, i == 0)) for i, a in enumerate(raw_args)]
-    optargs = {key: _compile(value, key, scope.inside(name, False)) for key, value in raw_optargs.items()}
-    unknown = sorted(set(optargs) - op.optargs)
-    if unknown:
-        raise ReqlCompileError(f"Unrecognized optional argument `{unknown[0]}`.")
+    # As RethinkDB: the count is checked once the arguments are compiled, unless an r.args among them makes it
+    # known only at run time (then `_spliced` checks it); then each optarg's name, before the optarg is compiled.
+    if not any(_is_args(a) for a in args):
+        _check_arity(op, len(args), ReqlCompileError)
+    optargs: dict[str, Node] = {}
+    for key, value in raw_optargs.items():
+        if key not in op.optargs:
+            raise ReqlCompileError(f"Unrecognized optional argument `{key}`.", [key])
+        optargs[key] = _compile(value, key, scope.inside(name, False))
     term = Term(op, args, optargs, frame)
-    if not term.splices:
-        _check_arity(op, len(args))
     # r.now() is the query's start time: a step on a feed runs for changes long after it.
     if term.feeds and name != "CHANGES" and any(_mentions_now(n) for n in [*args[1:], *optargs.values()]):
         raise ReqlQueryLogicError("Expected to call now() before changes(), not after")
@@ -375,14 +376,15 @@ def _deterministic(op: Operation, args: list[Node], optargs: dict[str, Node]) ->
     return all(a.deterministic for a in args) and all(o.deterministic for o in optargs.values())
 
 
-def _check_arity(op: Operation, count: int) -> None:
+def _check_arity(op: Operation, count: int, error: type[ReqlError]) -> None:
+    """RethinkDB's argument count check: a compile error, or a run-time logic error once r.args has spliced."""
     low, high = op.min_args, op.max_args
     if low <= count and (high is None or count <= high):
         return
     if high is None:
-        expected = f"{low} or more argument{'s' if low != 1 else ''}"
+        expected = f"{low} or more arguments"
     elif low == high:
         expected = f"{low} argument{'s' if low != 1 else ''}"
     else:
         expected = f"between {low} and {high} arguments"
-    raise ReqlCompileError(f"Expected {expected} but found {count}.")
+    raise error(f"Expected {expected} but found {count}.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rethink_widgets.server import interrupts, keys
-from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.storage import TableInfo, Transaction
 
@@ -41,22 +41,20 @@ class Func:
         return self.body.eval(self.bind(ctx, args))
 
     def bind(self, ctx: Context, args: tuple[Any, ...]) -> Context:
-        """The context the body runs in: the closure's scope with the parameters bound to `args`."""
+        """The context the body runs in: the closure's scope with the parameters bound to `args`. As in RethinkDB,
+        a function of no parameters takes any arguments and ignores them; any other takes exactly its own count."""
+        if not self.params:
+            return ctx.with_scope(self.scope)
+        if len(self.params) != len(args):
+            plural = "" if len(args) == 1 else "s"
+            fplural = "" if self.arity == 1 else "s"
+            raise ReqlQueryLogicError(
+                f"Expected function with {len(args)} argument{plural} but found function with "
+                f"{self.arity} argument{fplural}."
+            )
         scope = dict(self.scope)
-        scope.update(zip(self.params, args, strict=False))
+        scope.update(zip(self.params, args, strict=True))
         return ctx.with_scope(scope)
-
-
-def call(ctx: Context, func: Func, args: list[Any]) -> Any:
-    """Call a function with exactly its arity, as r.do does."""
-    if func.arity != len(args):
-        plural = "" if len(args) == 1 else "s"
-        fplural = "" if func.arity == 1 else "s"
-        raise ReqlQueryLogicError(
-            f"Expected function with {len(args)} argument{plural} but found function with "
-            f"{func.arity} argument{fplural}."
-        )
-    return func(ctx, *args)
 
 
 class DatabaseRef:
@@ -224,6 +222,9 @@ class Table(Selection):
         info, bounds = self.info, (lower, upper, lower_open, upper_open, reverse)
         if index == info.primary_key:
             return ((doc[info.primary_key], doc) for doc in self.storage.scan(info, *bounds))
+        # Checked here, when the slice is read, as RethinkDB does: `between` and `order_by` on a missing index
+        # only describe a slice, which `info()` shows without reading it.
+        require_index(info, index)
         return self.storage.index_scan(info, index, *bounds)
 
     @contextlib.contextmanager
@@ -231,6 +232,21 @@ class Table(Selection):
         """One atomic write to this table."""
         with self.storage.transaction(durability) as txn:
             yield TableWrites(txn, self.info)
+
+
+def require_index(info: TableInfo, name: str) -> None:
+    """An index a query may read: one that exists and whose build has finished."""
+    require_existing_index(info, name)
+    if not info.indexes[name].ready:
+        raise ReqlOpFailedError(
+            f"Index `{name}` on table `{info.qualified_name}` was accessed before its construction was finished."
+        )
+
+
+def require_existing_index(info: TableInfo, name: str) -> None:
+    """An index that exists, built or not."""
+    if name not in info.indexes:
+        raise ReqlOpFailedError(f"Index `{name}` was not found on table `{info.qualified_name}`.")
 
 
 class TableWrites:

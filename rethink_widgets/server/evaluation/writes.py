@@ -13,7 +13,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, cast
+from typing import Any
 
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
@@ -54,11 +54,17 @@ def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
     if "return_vals" in term.optargs:
         raise ReqlQueryLogicError("Error: encountered obsolete optarg `return_vals`.  Use `return_changes` instead.")
     durability = ctx.optarg(term, "durability", table.info.durability)
+    if not isinstance(durability, str):
+        raise type_error("STRING", durability)
     if durability not in ("hard", "soft"):
         raise ReqlQueryLogicError(f'Durability option `{durability}` unrecognized (options are "hard" and "soft").')
     return_changes = ctx.optarg(term, "return_changes", False)
-    if return_changes not in (True, False, "always"):
-        raise ReqlQueryLogicError("Invalid return_changes value `" + str(return_changes) + "`.")
+    if isinstance(return_changes, str) and return_changes != "always":
+        raise ReqlQueryLogicError(
+            f"Invalid return_changes value `{return_changes}` (options are `true`, `false`, and `'always'`.)"
+        )
+    if not isinstance(return_changes, (bool, str)):
+        raise type_error("BOOL", return_changes)
     return durability, return_changes
 
 
@@ -113,17 +119,20 @@ def _conflict(ctx: Context, term: Term) -> str | Func:
         return "error"
     value = ctx.eval(node)
     if isinstance(value, Func):
-        if value.arity != 3:
-            raise ReqlQueryLogicError("The conflict function passed to `insert` should expect 3 arguments.")
         if not is_deterministic(node):
             raise ReqlQueryLogicError("The conflict function passed to `insert` must be deterministic.")
+        # A function of no arguments ignores them, as every ReQL function may.
+        if value.arity not in (0, 3):
+            raise ReqlQueryLogicError("The conflict function passed to `insert` should expect 3 arguments.")
         return value
     value = ctx.as_datum(value)
+    if not isinstance(value, str):
+        raise type_error("STRING", value)
     if value not in ("error", "replace", "update"):
         raise ReqlQueryLogicError(
             f'Conflict option `{value}` unrecognized (options are "error", "replace" and "update").'
         )
-    return cast(str, value)
+    return value
 
 
 def _insert_one(  # noqa: PLR0917
