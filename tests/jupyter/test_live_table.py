@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -189,10 +190,14 @@ def test_top_rows_with_chosen_columns_keep_their_order(kernel: Kernel, conn: Any
         t.get_all(30, 2, 4).delete(),
         t.get(7).update({"v": -1}),
     ]
+
+    def shows(expected: list[int]) -> bool:
+        return cells(kernel.state(comm), "id") == expected
+
     for write in writes:
         write.run(conn)
         expected = [row["id"] for row in query.run(conn)]
-        kernel.wait_for(lambda expected=expected: cells(kernel.state(comm), "id") == expected, what=f"{expected}")
+        kernel.wait_for(functools.partial(shows, expected), what=f"{expected}")
         assert cells(kernel.state(comm), "v") == [row["v"] for row in query.run(conn)]
 
 
