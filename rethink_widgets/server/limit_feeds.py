@@ -29,11 +29,12 @@ from rethink_widgets.server.feed_entries import Bounds, Entry
 from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo
 
 Rank = tuple[bytes, bytes]  # (index key, primary key): the order of an index scan
+_ANY = object()
 
 
 class Row(NamedTuple):
     rank: Rank
-    ident: tuple[bytes, bytes]  # (primary key, index key of a multi index): the index entry, as RethinkDB names it
+    ident: tuple[bytes, bytes]  # (primary key, place in a multi index's array): the entry, as RethinkDB names it
     value: Any  # the row's index value, to read on from
     shown: Any  # the document after the feed's steps
 
@@ -153,26 +154,33 @@ class TopRows:
 
     # ---------------------------------------------------------------- rows
 
-    def _rows_of(self, doc: dict[str, Any], values: list[Any] | None = None) -> list[Row]:
-        """A document's entries in the feed's range (several for a multi index; `values`: of those index values only),
-        or none when the feed's steps drop it."""
+    def _rows_of(self, doc: dict[str, Any], value: Any = _ANY) -> list[Row]:
+        """A document's entries in the feed's range (several for a multi index, or only the one of index `value`), or
+        none when the feed's steps drop it."""
         pk = self._table.primary_key
-        if values is None:
-            values = (
-                [doc[pk]] if self._on_primary else self._storage.index_values(self._table, self._watch.range.index, doc)
-            )
+        if self._on_primary:
+            values = [doc[pk]]
+        elif self._multi or value is _ANY:
+            values = self._storage.index_values(self._table, self._watch.range.index, doc)
+        else:
+            values = [value]
+        wanted = None if value is _ANY else keys.encode(value)
         pkey = keys.encode(doc[pk])
         rows = []
         shaped: list[Any] | None = None
-        for value in values:
-            ikey = keys.encode(value)
-            if not self._bounds.contains(ikey):
+        seen: set[bytes] = set()  # the index holds a value repeated in a document's array once
+        for position, entry in enumerate(values):
+            ikey = keys.encode(entry)
+            if ikey in seen or (wanted is not None and ikey != wanted) or not self._bounds.contains(ikey):
                 continue
+            seen.add(ikey)
             if shaped is None:
                 shaped = self._shaped(doc)
             if not shaped:
                 return []
-            rows.append(Row((ikey, pkey), (pkey, ikey if self._multi else b""), value, shaped[0]))
+            # RethinkDB tells a multi index's entries of one document apart by their place in its array.
+            tag = position.to_bytes(8, "big") if self._multi else b""
+            rows.append(Row((ikey, pkey), (pkey, tag), entry, shaped[0]))
         return rows
 
     def _read_after(self, last: Row | None, count: int, later: Later | None) -> list[Row]:
@@ -191,7 +199,7 @@ class TopRows:
         for value, doc in self._scan(lower, upper, lower_open, upper_open, self._watch.descending):
             if keys.encode(doc[self._table.primary_key]) in pending:
                 continue  # a later change of this write touches it: `later` holds it as it stands now
-            rows = self._rows_of(doc, [value])
+            rows = self._rows_of(doc, value)
             found.extend(row for row in rows if last is None or self._after(row.rank, last.rank))
             if len(found) >= count:
                 break

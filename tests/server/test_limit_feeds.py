@@ -224,3 +224,26 @@ def test_changes_that_squash_to_nothing_answer_no_continue(
         assert (token, reply["r"]) == (1, [{"old_val": {"id": 1, "v": 1}, "new_val": {"id": 2, "v": 2}}])
     finally:
         sock.close()
+
+
+def test_a_multi_index_feeds_each_entry(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("tags", multi=True).run(conn)
+    t.index_wait().run(conn)
+    t.insert([{"id": 1, "tags": [5, 1]}, {"id": 2, "tags": [3]}, {"id": 3, "tags": [2, 4]}]).run(conn)
+    feed = t.order_by(index="tags").limit(4).changes(include_initial=True, include_offsets=True).run(conn)
+    one, two, three = ({"id": 1, "tags": [5, 1]}, {"id": 2, "tags": [3]}, {"id": 3, "tags": [2, 4]})
+    assert take(feed, 4) == [{"new_val": row, "new_offset": i} for i, row in enumerate([one, three, two, three])]
+    t.get(3).update({"tags": [0]}).run(conn)
+    # Entries are told apart by their place in the array: the first entry of 3 becomes its new one.
+    moved = {"id": 3, "tags": [0]}
+    assert take(feed, 2) == [
+        {"old_val": three, "new_val": moved, "old_offset": 1, "new_offset": 0},
+        {"old_val": three, "new_val": one, "old_offset": 3, "new_offset": 3},
+    ]
+    t.get(1).delete().run(conn)
+    assert take(feed, 2) == [
+        {"old_val": one, "new_val": None, "old_offset": 3, "new_offset": None},
+        {"old_val": one, "new_val": None, "old_offset": 1, "new_offset": None},
+    ]
+    assert list(t.order_by(index="tags").limit(4).run(conn)) == [moved, two]
