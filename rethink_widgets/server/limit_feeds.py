@@ -29,12 +29,13 @@ from rethink_widgets.server.feed_entries import Bounds, Entry
 from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo
 
 Rank = tuple[bytes, bytes]  # (index key, primary key): the order of an index scan
+Ident = tuple[bytes, bytes]  # (primary key, place in a multi index's array): an index entry, as RethinkDB names it
 _ANY = object()
 
 
 class Row(NamedTuple):
     rank: Rank
-    ident: tuple[bytes, bytes]  # (primary key, place in a multi index's array): the entry, as RethinkDB names it
+    ident: Ident
     value: Any  # the row's index value, to read on from
     shown: Any  # the document after the feed's steps
 
@@ -92,7 +93,7 @@ class TopRows:
         boundary = before[-1] if before else None
         rows = [row for row in before if row.ident[0] not in deleted]
         gone = {row.ident: row for row in before if row.ident[0] in deleted}
-        came: dict[tuple[bytes, bytes], Row] = {}
+        came: dict[Ident, Row] = {}
         beyond = False  # a newcomer behind the old last row: the rows after it may be needed
         for row in (row for group in added.values() for row in group):
             if boundary is None or not self._after(row.rank, boundary.rank):
@@ -109,15 +110,14 @@ class TopRows:
         self._keys = {row.ident[0] for row in rows}
         return self._messages(list(before), gone, came) if gone or came else []
 
-    def _cut(self, rows: list[Row], came: dict[tuple[bytes, bytes], Row], gone: dict[tuple[bytes, bytes], Row]) -> None:
+    def _cut(self, rows: list[Row], came: dict[Ident, Row], gone: dict[Ident, Row]) -> None:
+        """Cut the set back to its size: a newcomer cut is no newcomer, a row that was there is gone."""
         while len(rows) > self._watch.count:
             row = rows.pop()
             if came.pop(row.ident, None) is None:
                 gone[row.ident] = row
 
-    def _messages(
-        self, shown: list[Row], gone: dict[tuple[bytes, bytes], Row], came: dict[tuple[bytes, bytes], Row]
-    ) -> list[Entry]:
+    def _messages(self, shown: list[Row], gone: dict[Ident, Row], came: dict[Ident, Row]) -> list[Entry]:
         """The manager's messages for a commit, each applied to `shown` (the subscription's copy of the set)."""
         entries: list[Entry] = []
         unpaired = []
@@ -127,8 +127,7 @@ class TopRows:
                 unpaired.append(gone[ident])
             else:
                 entries.extend(self._note(shown, gone[ident], partner))
-        newcomers = sorted(came.values(), key=lambda row: row.rank, reverse=not self._watch.descending)  # worst first
-        newcomers.reverse()  # popped from the end
+        newcomers = sorted(came.values(), key=lambda row: row.rank, reverse=self._watch.descending)  # pop(): the worst
         for old in unpaired:
             entries.extend(self._note(shown, old, newcomers.pop() if newcomers else None))
         while newcomers:
@@ -149,7 +148,8 @@ class TopRows:
             old_offset = new_offset = None
         if old is not None and new is not None and old_offset == new_offset and datums.equal(old.shown, new.shown):
             return []
-        key = (new or old).ident[0]  # type: ignore[union-attr]  # a message has an old row, a new one, or both
+        row = new if new is not None else old
+        key = row.ident[0]  # type: ignore[union-attr]  # a message has an old row, a new one, or both
         return [Entry(key, _shown(old), _shown(new), old_offset, new_offset)]
 
     # ---------------------------------------------------------------- rows
@@ -244,7 +244,7 @@ class Later:
         self._at = -1
         self._next: list[int | None] = []  # for each change, the next change of the same document
         self._documents: dict[bytes, list[Row]] = {}  # the documents later changes touch: their rows as they stand now
-        self._ranks: list[Rank] = []  # the rows of `keys`, in index order
+        self._ranks: list[Rank] = []  # the ranks of the rows of `_documents`, in index order
         self._rows: list[Row] = []
         self._built = False
 
