@@ -318,7 +318,9 @@ def feed_options(info: QueryInfo) -> dict[str, Any]:
     # squash: a view needs only the latest state of each row, so a feed that falls behind skips the rest.
     options = {"include_initial": True, "include_states": True, "squash": True}
     if info.ordered_limit:
-        options["include_offsets"] = True
+        # Rows are placed by offset, and RethinkDB's squash of a limit feed keeps the first offsets of the changes it
+        # merges: those no longer say where a row goes. Unsquashed, each change's offsets hold in turn.
+        options.update(include_offsets=True, squash=False)
     return options
 
 

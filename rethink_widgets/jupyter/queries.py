@@ -12,6 +12,10 @@ from rethinkdb import ast
 
 # Terms that keep whole documents of their table: a row shown can be written back by its primary key.
 _SELECTIONS = (ast.Table, ast.Get, ast.GetAll, ast.Between, ast.Filter, ast.OrderBy, ast.Limit)
+# Row-wise terms a changefeed carries between `order_by(index=...)` and `limit`; after the limit, only filters.
+_ROW_STEPS = (ast.Map, ast.Filter, ast.Pluck, ast.Without, ast.Merge, ast.HasFields, ast.WithFields, ast.GetField,
+              ast.Bracket)  # fmt: skip
+_FILTERS = (ast.Filter, ast.HasFields)
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class QueryInfo:
     table: str | None
     db: str | None
     editable: bool  # rows are whole documents of `table`
-    ordered_limit: bool  # `order_by(...).limit(n)`: rows are placed by the feed's offsets
+    ordered_limit: bool  # `order_by(...).limit(n)` (maybe `.pluck(...)` before the limit): placed by the feed's offsets
     point: bool  # `get(key)`: at most one row
     countable: bool  # a whole table, whose `count()` is cheap
 
@@ -39,15 +43,28 @@ def describe(query: Any) -> QueryInfo:
     if table is not None:
         name = _literal(table._args[-1])
         db = _literal(table._args[0]._args[0]) if len(table._args) > 1 and isinstance(table._args[0], ast.DB) else None
-    limited = isinstance(query, ast.Limit) and isinstance(query._args[0], ast.OrderBy)
     return QueryInfo(
         table=name,
         db=db,
         editable=table is not None and all(isinstance(term, _SELECTIONS) for term in chain),
-        ordered_limit=limited,
+        ordered_limit=_ordered_limit(chain),
         point=isinstance(query, ast.Get),
         countable=isinstance(query, ast.Table),
     )
+
+
+def _ordered_limit(chain: list[Any]) -> bool:
+    """Whether the query is `order_by(...)`, row-wise steps, `limit(n)`, then filters: a limit feed, with offsets."""
+    terms = iter(chain)
+    term = next(terms)
+    while isinstance(term, _FILTERS):
+        term = next(terms, None)
+    if not isinstance(term, ast.Limit):
+        return False
+    term = next(terms, None)
+    while isinstance(term, _ROW_STEPS):
+        term = next(terms, None)
+    return isinstance(term, ast.OrderBy)
 
 
 def filter_fields(query: Any) -> dict[str, Any]:

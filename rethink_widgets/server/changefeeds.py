@@ -7,7 +7,8 @@ for changes costs one call into the event loop per commit, however many feeds th
 
 A feed with initial values subscribes at the instant a storage snapshot is fixed, so the initial values and the
 changes that follow them join without a gap or an overlap. An `order_by(index).limit(n)` feed keeps its top `n`
-rows here and turns each change of the table into the change of that set, with offsets.
+rows here (limit_feeds.py) and turns each write of the table into the changes of that set, with offsets. As in
+RethinkDB its queue has no bound, and with `squash` its changes are held back and merged when the cursor reads them.
 
 A feed ends with an error when its table is dropped, or when its user no longer holds `read` on the table (a grant
 revoked at any scope, the user deleted). Permissions are checked again after each change of the catalog, which is
@@ -19,36 +20,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, LimitWatch, PointWatch, RangeWatch
 from rethink_widgets.server.evaluation.system import permissions
+from rethink_widgets.server.feed_entries import Bounds, Entry
+from rethink_widgets.server.limit_feeds import TopRows, merged
 from rethink_widgets.server.storage import CommittedChange, Snapshot, Storage, TableInfo
 
 ABORTED = "Changefeed aborted (unavailable)."
 log = logging.getLogger(__name__)
-
-
-class Entry:
-    """One queued change: the document's key, its old and new values, and offsets on a limit feed.
-
-    Feeds that follow the same documents share one entry per change, and with it `encoded`: the change document as
-    JSON, by shape, so a write with a hundred feeds attached is encoded once.
-    """
-
-    __slots__ = ("encoded", "key", "new", "new_offset", "old", "old_offset")
-
-    def __init__(
-        self, key: bytes, old: Any, new: Any, old_offset: int | None = None, new_offset: int | None = None
-    ) -> None:
-        self.key, self.old, self.new = key, old, new
-        self.old_offset, self.new_offset = old_offset, new_offset
-        self.encoded: dict[bool, str] = {}
 
 
 class Changefeeds:
@@ -162,6 +149,8 @@ class Subscription:
         self._lock = threading.Lock()
         self._queue: deque[Entry] = deque()
         self._squashed: dict[bytes, Entry] | None = None
+        self._held: list[Entry] = []  # a squashing limit feed's changes, merged when the cursor reads
+        self._shaped = changes.shaped
         self._waiting = False
         self._threshold = 1
         self.skipped = 0
@@ -180,7 +169,8 @@ class Subscription:
         """Read what a limit feed starts from, in the snapshot, before any later commit is filed."""
         if isinstance(self._watch, LimitWatch):
             with snapshot.reading():
-                self.top = TopRows(self._storage, self.table, self._watch)
+                offsets = self.options.include_offsets
+                self.top = TopRows(self._storage, self.table, self._watch, self._shaped, offsets)
             self.initial = self.top.initial()
 
     def offer(self, changes: list[tuple[CommittedChange, Entry]]) -> Callable[[], None] | None:
@@ -204,7 +194,7 @@ class Subscription:
 
     def _entries(self, changes: list[tuple[CommittedChange, Entry]]) -> list[Entry]:
         if self.top is not None:
-            return [e for c, _ in changes for e in self.top.apply(c)]
+            return self.top.apply([change for change, _ in changes])
         accepts = self._accepts
         if accepts is None:
             return [entry for _, entry in changes]
@@ -219,6 +209,9 @@ class Subscription:
         return entries
 
     def _file(self, entry: Entry) -> None:
+        if self.top is not None:
+            (self._queue if self.options.squash is False else self._held).append(entry)
+            return
         squashed = self._squashed
         if squashed is not None:
             earlier = squashed.get(entry.key)
@@ -260,7 +253,12 @@ class Subscription:
                 self._queue.clear()
 
     def __len__(self) -> int:
-        return len(self._squashed) if self._squashed is not None else len(self._queue)
+        return len(self._squashed) if self._squashed is not None else len(self._queue) + len(self._held)
+
+    @property
+    def nearly_full(self) -> int:
+        """How many queued changes end a timed squash early (never, for a limit feed, as in RethinkDB)."""
+        return sys.maxsize if self.top is not None else self.options.queue_size // 2 + 1
 
     def wait(self, threshold: int = 1) -> bool:
         """Ask to be woken once `threshold` changes are queued (or on an error); False if that is so already."""
@@ -276,6 +274,9 @@ class Subscription:
             if self._squashed is not None:
                 taken = [self._squashed.pop(key) for key in list(self._squashed)[:count]]
             else:
+                if self._held and not self._queue:
+                    self._queue.extend(merged(self._held))
+                    self._held.clear()
                 taken = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
             skipped, self.skipped = self.skipped, 0
             return taken, skipped
@@ -300,125 +301,3 @@ def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callabl
     if watch.index == table.primary_key and bounds.unbounded:
         return None
     return lambda doc: any(bounds.contains(keys.encode(v)) for v in values(doc))
-
-
-class Bounds:
-    """A range watch's bounds as encoded keys."""
-
-    def __init__(self, watch: RangeWatch) -> None:
-        self.low, self.high = keys.encode(watch.lower), keys.encode(watch.upper)
-        self.low_open, self.high_open = watch.lower_open, watch.upper_open
-        self.unbounded = watch.lower is keys.MINVAL and watch.upper is keys.MAXVAL
-
-    def contains(self, key: bytes) -> bool:
-        above = key > self.low or (key == self.low and not self.low_open)
-        below = key < self.high or (key == self.high and not self.high_open)
-        return above and below
-
-
-class Row(NamedTuple):
-    rank: tuple[bytes, bytes]  # (index key, primary key): the order of an index scan
-    value: Any  # the row's index value
-    doc: dict[str, Any]
-
-
-class TopRows:
-    """The first `count` rows of an `order_by(index).limit(count)` feed, kept current change by change."""
-
-    def __init__(self, storage: Storage, table: TableInfo, watch: LimitWatch) -> None:
-        self._storage = storage
-        self._table = table
-        self._watch = watch
-        self._bounds = Bounds(watch.range)
-        self.rows: list[Row] = self._scan_after(None, watch.count, set())
-
-    def initial(self) -> list[Entry]:
-        return [Entry(row.rank[1], None, row.doc, None, i) for i, row in enumerate(self.rows)]
-
-    def apply(self, change: CommittedChange) -> list[Entry]:
-        """The changes of the top rows that one change of the table makes."""
-        before = list(self.rows)
-        full = len(before) >= self._watch.count
-        pkey = keys.encode(change.key)
-        self.rows = [row for row in self.rows if row.rank[1] != pkey]
-        new_row = self._row(change.new) if change.new is not None else None
-        if new_row is not None and (not full or not self._after(new_row.rank, before[-1].rank)):
-            self.rows.append(new_row)
-            self.rows.sort(key=lambda row: row.rank, reverse=self._watch.descending)
-        if len(self.rows) > self._watch.count:
-            self.rows.pop()
-        elif full and len(self.rows) < self._watch.count:
-            last = self.rows[-1] if self.rows else None
-            present = {row.rank[1] for row in self.rows}
-            self.rows.extend(self._scan_after(last, self._watch.count - len(self.rows), present))
-        return _differences(before, self.rows)
-
-    def _row(self, doc: dict[str, Any]) -> Row | None:
-        pk = self._table.primary_key
-        if pk not in doc:
-            return None
-        if self._watch.range.index == pk:
-            values = [doc[pk]]
-        else:
-            values = self._storage.index_values(self._table, self._watch.range.index, doc)
-        for value in values:
-            encoded = keys.encode(value)
-            if self._bounds.contains(encoded):
-                return Row((encoded, keys.encode(doc[pk])), value, doc)
-        return None
-
-    def _after(self, rank: tuple[bytes, bytes], other: tuple[bytes, bytes]) -> bool:
-        """Whether `rank` comes after `other` in the feed's order."""
-        return rank < other if self._watch.descending else rank > other
-
-    def _scan_after(self, last: Row | None, count: int, present: set[bytes]) -> list[Row]:
-        """The next `count` rows in the feed's order after `last`, reading the table."""
-        watch = self._watch.range
-        found: list[Row] = []
-        if count <= 0:
-            return found
-        lower, upper, lower_open, upper_open = watch.lower, watch.upper, watch.lower_open, watch.upper_open
-        if last is not None:
-            if self._watch.descending:
-                upper, upper_open = last.value, False
-            else:
-                lower, lower_open = last.value, False
-        reverse = self._watch.descending
-        if watch.index == self._table.primary_key:
-            docs = self._storage.scan(self._table, lower, upper, lower_open, upper_open, reverse)
-        else:
-            pairs = self._storage.index_scan(self._table, watch.index, lower, upper, lower_open, upper_open, reverse)
-            docs = (doc for _value, doc in pairs)
-        for doc in docs:
-            row = self._row(doc)
-            if row is None or row.rank[1] in present or (last is not None and not self._after(row.rank, last.rank)):
-                continue
-            found.append(row)
-            if len(found) >= count:
-                break
-        return found
-
-
-def _differences(before: list[Row], after: list[Row]) -> list[Entry]:
-    """Pair the rows that left the top rows with those that entered it; rows whose document changed in place."""
-    old_at = {row.rank[1]: (i, row) for i, row in enumerate(before)}
-    new_at = {row.rank[1]: (i, row) for i, row in enumerate(after)}
-    entries = []
-    for key, (i, row) in old_at.items():
-        moved = new_at.get(key)
-        if moved is not None and moved[1].doc != row.doc:
-            entries.append(Entry(key, row.doc, moved[1].doc, i, moved[0]))
-    left = [(i, row) for key, (i, row) in old_at.items() if key not in new_at]
-    entered = [(i, row) for key, (i, row) in new_at.items() if key not in old_at]
-    for index in range(max(len(left), len(entered))):
-        gone = left[index] if index < len(left) else None
-        came = entered[index] if index < len(entered) else None
-        key = (came or left[index])[1].rank[1]  # when no row came in, one left
-        entries.append(Entry(
-            key,
-            gone[1].doc if gone else None,
-            came[1].doc if came else None,
-            gone[0] if gone else None,
-            came[0] if came else None,
-        ))  # fmt: skip
-    return entries

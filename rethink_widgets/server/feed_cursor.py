@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from rethink_widgets.server import wire
 from rethink_widgets.server.batches import Batch, BatchLimits
-from rethink_widgets.server.changefeeds import Entry
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.changefeed_sources import (
     ChangefeedSource,
@@ -27,6 +26,7 @@ from rethink_widgets.server.evaluation.changefeed_sources import (
 )
 from rethink_widgets.server.evaluation.engine import SubscriptionRequest
 from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
+from rethink_widgets.server.feed_entries import Entry
 
 if TYPE_CHECKING:
     from rethink_widgets.server.changefeeds import Changefeeds, Subscription
@@ -56,6 +56,11 @@ class Member:
     def is_limit(self) -> bool:
         return isinstance(self.changes.watch, LimitWatch)
 
+    @property
+    def own_steps(self) -> list[RowStep]:
+        """The steps before `changes()` that the cursor runs on each change (a limit feed's run as writes come)."""
+        return [] if self.is_limit else self.changes.steps
+
 
 class FeedCursor:
     def __init__(self, changefeeds: Changefeeds, feed: SubscriptionRequest, limits: BatchLimits) -> None:
@@ -76,7 +81,8 @@ class FeedCursor:
         self._ready_sent = False
         self._ended = _ends_at_once(self._steps)
         # Steps never change, so whether a batch must run ReQL functions (on a worker thread) is known now.
-        every_step = [*self._steps, *(s for m in self._members for s in (*m.changes.steps, *m.steps))]
+        # A limit feed's own steps run as writes come (limit_feeds.py), not here.
+        every_step = [*self._steps, *(s for m in self._members for s in (*m.own_steps, *m.steps))]
         self._runs_functions = any(isinstance(s, RowStep) for s in every_step)
         squashes = [m.changes.options.squash for m in self._members]
         self._squash_delay = max((s for s in squashes if not isinstance(s, bool)), default=0.0)
@@ -192,7 +198,7 @@ class FeedCursor:
         deadline = asked + squash
         while (left := deadline - time.monotonic()) > 0:
             self._event.clear()
-            if not all(s.wait(s.options.queue_size // 2 + 1) for s in self._live()):
+            if not all(s.wait(s.nearly_full) for s in self._live()):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), left)
@@ -264,8 +270,8 @@ class FeedCursor:
 
     def _initial_doc(self, member: Member, item: Any) -> dict[str, Any]:
         options = member.changes.options
-        if isinstance(item, Entry):  # a limit feed's row, with its offset
-            doc: dict[str, Any] = {"new_val": member.changes.shape(item.new)}
+        if isinstance(item, Entry):  # a limit feed's row (as its steps show it), with its offset
+            doc: dict[str, Any] = {"new_val": item.new}
             if options.include_offsets:
                 doc["new_offset"] = item.new_offset
         elif isinstance(member.changes.watch, PointWatch):
@@ -278,12 +284,14 @@ class FeedCursor:
 
     def _change_doc(self, member: Member, entry: Entry) -> dict[str, Any] | None:
         options = member.changes.options
-        old, new = member.changes.shape(entry.old), member.changes.shape(entry.new)
-        if old is None and new is None:
-            return None
-        moved = member.is_limit and entry.old_offset != entry.new_offset
-        if old is not None and new is not None and datums.equal(old, new) and not moved:
-            return None
+        if member.is_limit:  # shaped, and dropped when it changed nothing, as its rows came (limit_feeds.py)
+            old, new = entry.old, entry.new
+        else:
+            old, new = member.changes.shape(entry.old), member.changes.shape(entry.new)
+            if old is None and new is None:
+                return None
+            if old is not None and new is not None and datums.equal(old, new):
+                return None
         doc: dict[str, Any] = {"old_val": old, "new_val": new}
         if options.include_offsets:
             doc["old_offset"], doc["new_offset"] = entry.old_offset, entry.new_offset

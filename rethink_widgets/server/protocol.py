@@ -401,6 +401,9 @@ class Connection:
         except Exception as error:
             self._query_failed(token, ticket, error)
             return
+        if not rows and not last:  # what was queued came to nothing (squashed away): hold the CONTINUE again
+            cursor.park(lambda: self._serve_parked(token, cursor))
+            return
         self._answer(token, cursor, rows, last, None)
 
     def _answer(

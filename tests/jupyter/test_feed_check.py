@@ -36,7 +36,7 @@ def widget_state(kernel: Kernel, variable: str) -> dict[str, Any]:
         ("r.table('{t}').count()", "Cannot call `changes` on this type: NUMBER."),
         ("r.table('{t}').order_by('x')", "Cannot call `changes` on an eager stream."),
         ("r.table('{t}').order_by(index='id')", "Cannot call `changes` on an `order_by` without a `limit`."),
-        ("r.table('{t}').limit(2)", "Cannot call `changes` on a `limit` that does not follow `order_by(index=...)`."),
+        ("r.table('{t}').limit(2)", "Cannot get changes on the first elements of an unordered stream."),
     ],
 )
 def test_a_query_no_changefeed_follows_is_refused_in_its_cell(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,36 @@ def test_ordered_limit_point_and_mapped_queries(kernel: Kernel, conn: Any, r: Re
     r.table(people).get(2).update({"age": 98}).run(conn)
     kernel.wait_for(lambda: 98 in cells(kernel.state(mapped), "value"), what="the mapped change")
     assert kernel.state(mapped)["total"] == 4
+
+
+def test_top_rows_with_chosen_columns_keep_their_order(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("v").run(conn)
+    t.index_wait("v").run(conn)
+    t.insert([{"id": i, "v": i * 10, "note": "x"} for i in range(8)]).run(conn)
+    query = t.order_by(index="v").pluck("id", "v").limit(5)
+    comm = open_table(kernel, f"LiveTable(r.table('{table}').order_by(index='v').pluck('id', 'v').limit(5))")
+    assert kernel.state(comm)["columns"] == ["id", "v"]
+    assert cells(kernel.state(comm), "id") == [0, 1, 2, 3, 4]
+    writes = [
+        t.insert({"id": 20, "v": 15, "note": "y"}),  # comes in second, pushes out the last
+        t.get(0).update({"v": 100}),  # leaves; the next best comes in
+        t.get(3).update({"v": 5}),  # moves up to the front
+        t.get(20).update({"note": "z"}),  # a column not shown: nothing moves
+        t.get(1).delete(),
+        t.insert([{"id": 30, "v": 1}, {"id": 31, "v": 12}, {"id": 32, "v": 999}]),  # one batch
+        t.get_all(30, 2, 4).delete(),
+        t.get(7).update({"v": -1}),
+    ]
+
+    def shows(expected: list[int]) -> bool:
+        return cells(kernel.state(comm), "id") == expected
+
+    for write in writes:
+        write.run(conn)
+        expected = [row["id"] for row in query.run(conn)]
+        kernel.wait_for(functools.partial(shows, expected), what=f"{expected}")
+        assert cells(kernel.state(comm), "v") == [row["v"] for row in query.run(conn)]
 
 
 def test_rows_that_are_not_objects_sort_by_value(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:

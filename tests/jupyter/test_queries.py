@@ -27,6 +27,11 @@ def test_transformed_rows_are_not_editable() -> None:
 def test_ordered_limit() -> None:
     assert describe(r.table("t").order_by(index="score").limit(3)).ordered_limit
     assert not describe(r.table("t").limit(3)).ordered_limit
+    # Row steps between order_by and limit, and filters after the limit, are carried into the limit feed.
+    assert describe(r.table("t").order_by(index="score").pluck("id", "score").limit(3)).ordered_limit
+    assert describe(r.table("t").order_by(index="score").limit(3).filter({"a": 1})).ordered_limit
+    assert not describe(r.table("t").pluck("id").limit(3)).ordered_limit
+    assert not describe(r.table("t").order_by(index="score").limit(3).pluck("id")).ordered_limit
 
 
 def test_not_a_query() -> None:

@@ -85,13 +85,18 @@ class ChangefeedSource(Stream):
         """A document as this feed shows it after its steps; None when the steps drop it or fail on it."""
         if doc is None:
             return None
+        rows = self.shaped(doc)
+        return rows[0] if rows else None
+
+    def shaped(self, doc: Any) -> list[Any]:
+        """A document after the feed's steps: [what the feed shows], or [] when they drop it or fail on it."""
         rows = [doc]
         try:
             for step in self.steps:
                 rows = [out for row in rows for out in step.apply(row)]
         except ReqlError:  # as in RethinkDB, a document the steps fail on is one the feed does not see
-            return None
-        return rows[0] if rows else None
+            return []
+        return rows[:1]
 
 
 @dataclass(eq=False)

@@ -1,13 +1,13 @@
 """The CHANGES term: finding what a changefeed follows, the steps that shape its rows, and its options.
 
 Evaluating `changes()` reads nothing. It unwinds the stream it is called on (a table, `get`, `get_all`, `between`,
-`order_by(index).limit(n)`, with deterministic row-wise steps such as filter, map or pluck) into a `ChangefeedSource`
-(see `changefeed_sources`).
+`order_by(index).limit(n)`, with deterministic row-wise steps such as filter, map or pluck, before the limit or, for
+filters, after it) into a `ChangefeedSource` (see `changefeed_sources`).
 """
 
 from __future__ import annotations
 
-from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.changefeed_sources import (
     DEFAULT_QUEUE_SIZE,
@@ -35,6 +35,12 @@ from rethink_widgets.server.evaluation.values import (
     type_of,
 )
 
+AFTER_LIMIT = (
+    "Changefeeds are not supported on queries that have a transformation following a `limit` term.  "
+    "Transformations include terms such as `filter`, `map`, `pluck`, etc.  Consider moving the transformation "
+    "before the `limit` term."
+)
+
 
 @operation(
     "CHANGES",
@@ -53,42 +59,72 @@ def changes(ctx: Context, term: Term) -> ChangefeedSource:
         return ChangefeedSource(ctx, target.table, PointWatch(target.key), [], initial, options)
     if not isinstance(target, Stream) or feed_of(target) is not None:
         raise ReqlQueryLogicError(f"Cannot call `changes` on this type: {type_of(target)}.")
-    steps, base = _unwind(target)
-    watch: WatchedRows
-    if isinstance(base, Stream) and isinstance(base.origin, tuple) and isinstance(base.origin[1], LimitStep):
-        watch, table = _limit_watch(base.origin[0], base.origin[1])
-    else:
-        watch, table = _range_watch(base)
-        if options.include_offsets:
-            raise ReqlQueryLogicError("Cannot include offsets for range subs.")
+    watch, table, steps = _follow(ctx, target)
+    if options.include_offsets and not isinstance(watch, LimitWatch):
+        raise ReqlQueryLogicError("Cannot include offsets for range subs.")
     permissions.require_read(ctx, table.info)  # changes reach the feed from commits, not through reads
     _require_watched_index(table, watch)
     return ChangefeedSource(ctx, table, watch, steps, target, options)
 
 
-def _require_watched_index(table: Table, watch: RangeWatch | LimitWatch) -> None:
+def _require_watched_index(table: Table, watch: WatchedRows) -> None:
     """A feed reads its index from the start: the `between` or `order_by` it follows checks it only when read."""
+    if isinstance(watch, PointWatch):
+        return
     index = (watch.range if isinstance(watch, LimitWatch) else watch).index
     if index != table.primary_key:
         require_index(table.info, index)
 
 
+def _follow(ctx: Context, target: Stream) -> tuple[WatchedRows, Table, list[RowStep]]:
+    """What `changes()` on `target` follows and the steps that shape each row, refused in RethinkDB's order.
+
+    The steps after a `limit` may only be filters: they join the steps before it, so they choose which rows make
+    up the first n, as in RethinkDB (slice_datum_stream_t::get_changespecs).
+    """
+    steps, base = _unwind(target)
+    limit: LimitStep | None = None
+    if base.origin is not None:  # the unwinding stopped at a limit
+        limited, slicing = base.origin
+        if any(step.kind != "filter" for step in steps):
+            raise ReqlQueryLogicError(AFTER_LIMIT)
+        before, base = _unwind(limited)
+        steps = [*before, *steps]
+        limit = slicing if isinstance(slicing, LimitStep) else None
+    if not isinstance(base, (Table, TableSlice, KeySelection)):  # not read from a table, or a limit of a limit
+        raise ReqlQueryLogicError("Cannot call `changes` on an eager stream.")
+    for step in steps:
+        if step.kind == "concat_map":
+            raise ReqlQueryLogicError("Cannot call `changes` after `concat_map`.")
+        if not step.deterministic:
+            raise ReqlQueryLogicError("Cannot call `changes` after a non-deterministic function.")
+    if limit is None:
+        return (*_range_watch(base), steps)
+    if limit.count > ctx.array_limit:
+        raise ReqlResourceLimitError(
+            f"Array size limit `{ctx.array_limit}` exceeded.  "
+            "(`.limit(X).changes()` is illegal if X is larger than the array size limit.)"
+        )
+    if not isinstance(base, TableSlice) or base.descending is None:
+        raise ReqlQueryLogicError("Cannot get changes on the first elements of an unordered stream.")
+    bounds = (base.lower, base.upper, base.lower_open, base.upper_open)
+    return LimitWatch(RangeWatch(base.index, None, *bounds), limit.count, base.descending), base.table, steps
+
+
 def _unwind(stream: Stream) -> tuple[list[RowStep], Stream]:
-    """The row-wise steps (in order) between a table-backed stream and `stream`, and that base stream."""
+    """The row-wise steps (in order) between the stream they start from and `stream`, and that stream."""
     steps: list[RowStep] = []
     while stream.origin is not None:
         parent, step = stream.origin
         if not isinstance(step, RowStep):
             break
-        if not step.deterministic:
-            raise ReqlQueryLogicError("Cannot call `changes` after a non-deterministic function.")
         steps.append(step)
         stream = parent
     steps.reverse()
     return steps, stream
 
 
-def _range_watch(base: Stream) -> tuple[RangeWatch, Table]:
+def _range_watch(base: Table | TableSlice | KeySelection) -> tuple[RangeWatch, Table]:
     if isinstance(base, Table):
         return RangeWatch(base.primary_key), base
     if isinstance(base, TableSlice):
@@ -96,16 +132,7 @@ def _range_watch(base: Stream) -> tuple[RangeWatch, Table]:
             raise ReqlQueryLogicError("Cannot call `changes` on an `order_by` without a `limit`.")
         bounds = (base.lower, base.upper, base.lower_open, base.upper_open)
         return RangeWatch(base.index, None, *bounds), base.table
-    if isinstance(base, KeySelection):
-        return RangeWatch(base.index, list(base.values)), base.table
-    raise ReqlQueryLogicError("Cannot call `changes` on an eager stream.")  # not read from a table
-
-
-def _limit_watch(parent: Stream, step: LimitStep) -> tuple[LimitWatch, Table]:
-    if not isinstance(parent, TableSlice) or parent.descending is None:
-        raise ReqlQueryLogicError("Cannot call `changes` on a `limit` that does not follow `order_by(index=...)`.")
-    bounds = (parent.lower, parent.upper, parent.lower_open, parent.upper_open)
-    return LimitWatch(RangeWatch(parent.index, None, *bounds), step.count, bool(parent.descending)), parent.table
+    return RangeWatch(base.index, list(base.values)), base.table
 
 
 def _options(ctx: Context, term: Term) -> FeedOptions:

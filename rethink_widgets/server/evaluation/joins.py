@@ -64,7 +64,11 @@ def _lookup(table: Table, index: str) -> Callable[[Any], Iterable[dict[str, Any]
 @operation("INNER_JOIN", 3)
 def inner_join(ctx: Context, term: Term) -> Sequence:
     left, matches = _join_parts(ctx, term)
-    return expand_rows(ctx, left, lambda row: [{"left": row, "right": other} for other in matches(row)])
+
+    def pairs(row: Any) -> list[dict[str, Any]]:
+        return [{"left": row, "right": other} for other in matches(row)]
+
+    return expand_rows(ctx, left, pairs, kind="concat_map")
 
 
 @operation("OUTER_JOIN", 3)
@@ -75,7 +79,7 @@ def outer_join(ctx: Context, term: Term) -> Sequence:
         found = ctx.check_array([{"left": row, "right": other} for other in matches(row)])
         return found or [{"left": row}]
 
-    return expand_rows(ctx, left, pairs)
+    return expand_rows(ctx, left, pairs, kind="concat_map")
 
 
 def _join_parts(ctx: Context, term: Term) -> tuple[Sequence, Callable[[Any], Iterable[Any]]]:

@@ -21,6 +21,7 @@ from rethink_widgets.server.evaluation.values import (
     Selection,
     SingleSelection,
     Step,
+    StepKind,
     Stream,
 )
 
@@ -41,7 +42,7 @@ def filter_rows(ctx: Context, seq: Sequence, keep: Callable[[Any], bool], *, det
         return ArraySelection(seq.table, [row for row in seq.rows if keep(row)])
     if isinstance(seq, list):
         return [row for row in seq if keep(row)]
-    step = RowStep(lambda row: [row] if keep(row) else [], deterministic)
+    step = RowStep(lambda row: [row] if keep(row) else [], deterministic, "filter")
     return derived(seq, lambda: (row for row in seq if keep(row)), step)
 
 
@@ -92,12 +93,18 @@ def _matches(row: Any, pattern: dict[str, Any] | datums.Literal) -> bool:
 
 
 def expand_rows(
-    ctx: Context, seq: Sequence, fn: Callable[[Any], Iterable[Any]], *, deterministic: bool = True
+    ctx: Context,
+    seq: Sequence,
+    fn: Callable[[Any], Iterable[Any]],
+    *,
+    deterministic: bool = True,
+    kind: StepKind = "map",
 ) -> Sequence:
-    """Replace every row by the rows `fn` gives for it (none, one or more), lazily for streams."""
+    """Replace every row by the rows `fn` gives for it (none, one or more), lazily for streams; `kind` is
+    "concat_map" when a row may give more than one."""
     if isinstance(seq, list):
         return ctx.to_array(itertools.chain.from_iterable(fn(row) for row in seq))
-    step = RowStep(lambda row: list(fn(row)), deterministic)
+    step = RowStep(lambda row: list(fn(row)), deterministic, kind)
     rows = lambda: itertools.chain.from_iterable(fn(row) for row in seq)  # noqa: E731
     return Stream(rows, infinite=seq.infinite, origin=(seq, step))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -85,7 +86,7 @@ def concat_map(ctx: Context, term: Term) -> Sequence:
     def expand(row: Any) -> Iterable[Any]:
         return ctx.as_sequence(func(ctx, row))
 
-    return expand_rows(ctx, seq, expand, deterministic=is_deterministic(term.args[1]))
+    return expand_rows(ctx, seq, expand, deterministic=is_deterministic(term.args[1]), kind="concat_map")
 
 
 # ---------------------------------------------------------------- positions
@@ -162,7 +163,9 @@ def _slice_stream(seq: Stream, start: int, end: int | None, left_open: bool, rig
         raise ReqlQueryLogicError("Cannot slice to an open right index of -1 on a stream.")
     first = start + (1 if left_open else 0)
     last = None if end is None or end == -1 else end + (1 if right_closed else 0)
-    stream = derived(seq, lambda: itertools.islice(seq, first, last))
+    # As in RethinkDB, a slice from the first row is a limit (to the end: an unbounded one), so changes() can follow.
+    step = LimitStep(sys.maxsize if last is None else last) if first == 0 else None
+    stream = derived(seq, lambda: itertools.islice(seq, first, last), step)
     stream.infinite = seq.infinite and last is None
     return stream
 

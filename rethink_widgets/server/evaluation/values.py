@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
@@ -66,12 +66,18 @@ class DatabaseRef:
         self.name = name
 
 
+# What a row-wise step does, as RethinkDB tells its transforms apart: only a filter may follow the `limit` of a
+# changefeed, and no `concat_map` may come before `changes()` (get_field and the like, at most one row out, are maps).
+StepKind = Literal["map", "filter", "concat_map"]
+
+
 @dataclass(frozen=True)
 class RowStep:
     """A row-wise step (filter, map, pluck ...): one row in, zero or more rows out."""
 
     apply: Callable[[Any], list[Any]]
     deterministic: bool = True
+    kind: StepKind = "map"
 
 
 @dataclass(frozen=True)
