@@ -149,6 +149,9 @@ def test_errors_print_numbers_and_binary_as_rethinkdb(conn: Any, r: RethinkDB) -
         '\t"c":\t[{"$reql_type$":"BINARY","data":"eQ=="},\n\t\t1.5e-7,{"$reql_type$":"BINARY","data":""}\n\t]\n}',
     )
     fails(conn, r.expr(1e100)["a"], ReqlQueryLogicError, "Cannot perform bracket on a non-object non-sequence `1e100`.")
+    assert r.expr([1e100, r.binary(b"x")]).info().run(conn)["value"] == (
+        '[\n\t1e100,{"$reql_type$":"BINARY","data":"eA=="}\n]'
+    )
     fails(
         conn,
         r.object("a\t", [1, 2], "a\t", {"b": 0.1 + 0.2}),
