@@ -130,10 +130,12 @@ def _prettify(digits: str, exponent: int) -> str:
 # Florian Loitsch's Grisu2 with rapidjson's 64-bit "DIY" floating point: the digits of the upper end of the value's
 # rounding interval, as few as stay inside it, then moved down towards the value ("rounding"). RethinkDB 2.4 carries
 # a rapidjson whose rounding step, once more than nine digits come after the point of its cached power, reads a
-# ten-entry table of powers of ten past its end (fixed in rapidjson in 2018). In RethinkDB's GCC builds that memory
-# is the zero padding before the next table, so the step moves nothing and the digits stay those of the upper end:
-# 0.1 + 0.2 prints as 0.30000000000000007 where the shortest form is 0.30000000000000004. About one double in seven
-# comes out so; `_grisu2` reproduces it (checked against that rapidjson, built, on 300,000 doubles).
+# ten-entry table of powers of ten past its end (fixed in rapidjson in 2018). Built with GCC, that memory is the zero
+# padding before the next table (so in RethinkDB's sources built here at -O0 to -O3, and in python-rapidjson's 2018
+# report of the same digits), so the step moves nothing and the digits stay those of the upper end: 0.1 + 0.2 prints
+# as 0.30000000000000007 where the shortest form is 0.30000000000000004. Grisu2 is not always shortest either (1.21e22
+# prints as 1.2099999999999999e22). About one random double in seven comes out other than Python's repr; `_grisu2`
+# gives the same digits as that rapidjson does (checked against it, built, on 600,000 doubles and 6,000 documents).
 
 _MASK64 = 2**64 - 1
 _POW10 = [10**i for i in range(10)]
