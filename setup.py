@@ -67,6 +67,8 @@ setup(
         "traitlets>=5.9",
         # RE2 itself, the engine RethinkDB matches with: linear time, and it lets go of the GIL while it matches.
         "google-re2>=1.1",
+        # rapidjson, which RethinkDB reads and writes JSON text with (r.json, to_json_string, coerce_to('string')).
+        "python-rapidjson>=1.25",
     ],
     extras_require={
         "test": [

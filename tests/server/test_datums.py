@@ -136,3 +136,35 @@ def test_objects_printed_in_errors(conn: Any, r: RethinkDB) -> None:
     fails(conn, r.expr(True)["a"], ReqlQueryLogicError, "Cannot perform bracket on a non-object non-sequence `true`.")
     fails(conn, r.expr(2.5)["a"], ReqlQueryLogicError, "Cannot perform bracket on a non-object non-sequence `2.5`.")
     fails(conn, r.expr(None)["a"], ReqlNonExistenceError, "Cannot perform bracket on a non-object non-sequence `null`.")
+
+
+def test_errors_print_numbers_and_binary_as_rethinkdb(conn: Any, r: RethinkDB) -> None:
+    # rapidjson's PrettyWriter: its number forms; binary data goes through its plain Writer, so it comes out compact
+    # with no line break before it in an array and no tab after the colon in an object.
+    fails(
+        conn,
+        r.expr({"a": 1e100, "b": r.binary(b"x"), "c": [r.binary(b"y"), 1.5e-7, r.binary(b"")]})["zz"],
+        ReqlNonExistenceError,
+        'No attribute `zz` in object:\n{\n\t"a":\t1e100,\n\t"b":{"$reql_type$":"BINARY","data":"eA=="},\n'
+        '\t"c":\t[{"$reql_type$":"BINARY","data":"eQ=="},\n\t\t1.5e-7,{"$reql_type$":"BINARY","data":""}\n\t]\n}',
+    )
+    fails(conn, r.expr(1e100)["a"], ReqlQueryLogicError, "Cannot perform bracket on a non-object non-sequence `1e100`.")
+    assert r.expr([1e100, r.binary(b"x")]).info().run(conn)["value"] == (
+        '[\n\t1e100,{"$reql_type$":"BINARY","data":"eA=="}\n]'
+    )
+    fails(
+        conn,
+        r.object("a\t", [1, 2], "a\t", {"b": 0.1 + 0.2}),
+        ReqlQueryLogicError,
+        'Duplicate key "a\\t" in object.  (got [\n\t1,\n\t2\n] and {\n\t"b":\t0.30000000000000007\n} as values)',
+    )
+
+
+def test_errors_cut_long_values_to_300_bytes(conn: Any, r: RethinkDB) -> None:
+    fails(
+        conn,
+        r.expr([["a", "é" * 200], ["a", 1]]).coerce_to("object"),
+        ReqlQueryLogicError,
+        # 297 bytes of the printed value (the quote and 148 two-byte letters), then "...".
+        f'Duplicate key "a" in coerced object.  (got "{"é" * 148}... and 1 as values)',
+    )

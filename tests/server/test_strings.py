@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from reql_errors import fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlQueryLogicError
+from rethinkdb.errors import ReqlError, ReqlNonExistenceError, ReqlQueryLogicError, ReqlResourceLimitError
 from servers import ServerProcess
 
 
@@ -227,12 +227,53 @@ def test_to_json_string(conn: Any, r: RethinkDB) -> None:
     fails(conn, r.minval.coerce_to("string"), ReqlQueryLogicError, "Cannot convert `r.minval` to JSON.")
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1e100, "1e100"),
+        (-1.5e-7, "-1.5e-7"),
+        (1e-6, "0.000001"),
+        (123456789012345680000.0, "123456789012345680000.0"),
+        (2**60, "1152921504606847000.0"),  # every number is a double: past 2^53 it is written as one
+        (2.0**53, "9007199254740992"),
+        (1 / 3, "0.3333333333333333"),
+        # RethinkDB 2.4's rapidjson skips its last rounding step for these: not the shortest digits.
+        (0.30000000000000004, "0.30000000000000007"),
+        (-36.973846435546875, "-36.973846435546878"),
+        (1.00000000000165e21, "1.0000000000016501e21"),
+        (1.21e22, "1.2099999999999999e22"),  # Grisu2 is not always shortest
+    ],
+)
+def test_to_json_string_writes_numbers_as_rethinkdb(conn: Any, r: RethinkDB, value: float, text: str) -> None:
+    assert r.expr(value).to_json_string().run(conn) == text
+    assert r.expr({"n": [value]}).coerce_to("string").run(conn) == f'{{"n":[{text}]}}'
+
+
+def test_to_json_string_leaves_numbers_inside_strings_alone(conn: Any, r: RethinkDB) -> None:
+    value = {"1e+100": '2.50 "1e+100" \\', "k": ["-0.0", 1e100, '\\"', 12345678901234567890]}
+    assert r.expr(value).to_json_string().run(conn) == (
+        '{"1e+100":"2.50 \\"1e+100\\" \\\\","k":["-0.0",1e100,"\\\\\\"",12345678901234567000.0]}'
+    )
+
+
 def test_json(conn: Any, r: RethinkDB) -> None:
     assert r.json("[1,2,3]").run(conn) == [1, 2, 3]
     assert r.json(' {"a": {"b": [true, false, null]}} ').run(conn) == {"a": {"b": [True, False, None]}}
-    assert r.json('"foo\\u00e9\\ud83d\\ude00"').run(conn) == "fooé😀"
-    assert r.json("[1e2, -0.5, 1.5E+2]").run(conn) == [100, -0.5, 150]
+    assert r.json('"foo\\u00e9\\ud83d\\ude00\\u0000"').run(conn) == "fooé😀\x00"
+    assert r.json("[1e2, -0.5, 1.5E+2, -0, -0.0, 1e-400]").to_json_string().run(conn) == "[100,-0.5,150,0,-0.0,0]"
     assert r.json('{"$reql_type$": "TIME", "epoch_time": 0, "timezone": "+00:00"}').type_of().run(conn) == "PTYPE<TIME>"
+    # Numbers are read as the nearest double; past 2^53 integers lose their low digits.
+    assert r.json("[0.30000000000000004, 1.5e300, 12345678901234567890]").run(conn) == [
+        0.30000000000000004,
+        1.5e300,
+        12345678901234567168,
+    ]
+    assert r.json("[" + "1" + "0" * 308 + ", 0.001e-330]").run(conn) == [1e308, 0]
+
+
+def test_json_nests_deeply(conn: Any, r: RethinkDB) -> None:
+    assert r.json("[" * 500 + "]" * 500).count().run(conn) == 1
+    assert r.json('{"a":' * 500 + "1" + "}" * 500).keys().run(conn) == ["a"]
 
 
 @pytest.mark.parametrize(
@@ -242,21 +283,36 @@ def test_json(conn: Any, r: RethinkDB) -> None:
         ("", "The document is empty."),
         ("[1,]", "Invalid value."),
         ("nul", "Invalid value."),
+        ("NaN", "Invalid value."),
+        ("-Infinity", "Invalid value."),
         ('{"a" 1}', "Missing a colon after a name of object member."),
         ('{"a":1', "Missing a comma or '}' after an object member."),
         ("{1:2}", "Missing a name for object member."),
+        ('{"a":1,}', "Missing a name for object member."),
         ("1.", "Miss fraction part in number."),
         ("1e", "Miss exponent in number."),
         ("1e309", "Number too big to be stored in double."),
+        # RethinkDB's rapidjson refuses an exponent past 308 whatever comes before it...
+        ("0.001e309", "Number too big to be stored in double."),
+        ("[1, 0.001e309, x]", "Number too big to be stored in double."),
+        ("[1, x, 0.001e309]", "Invalid value."),
+        ('"x 1e400', "Missing a closing quotation mark in string."),
+        # ...and an integral part that reaches DBL_MAX / 10 with digits still to come.
+        ("2" + "0" * 308, "Number too big to be stored in double."),
+        ("-" + "9" * 309 + ".5", "Number too big to be stored in double."),
         ('"\\x"', "Invalid escape character in string."),
+        ('"a\x01"', "Invalid escape character in string."),
         ('"\\u12"', "Incorrect hex digit after \\u escape in string."),
         ('"\\ud800"', "The surrogate pair in string is invalid."),
+        ('"\\udc00"', "The surrogate pair in string is invalid."),
         ('"abc', "Missing a closing quotation mark in string."),
-        ("1 2", "The document root must not be followed by other values."),
+        ("1 2", "The document root must not follow by other values."),
+        ("01", "The document root must not follow by other values."),
     ],
 )
 def test_json_errors(conn: Any, r: RethinkDB, text: str, error: str) -> None:
-    fails(conn, r.json(text), ReqlQueryLogicError, f'Failed to parse "{text}" as JSON: {error}')
+    shown = text if len(text.encode()) <= 40 else text[:37] + "..."
+    fails(conn, r.json(text), ReqlQueryLogicError, f'Failed to parse "{shown}" as JSON: {error}')
 
 
 def test_json_error_shows_the_start_of_long_text(conn: Any, r: RethinkDB) -> None:
@@ -267,5 +323,80 @@ def test_json_error_shows_the_start_of_long_text(conn: Any, r: RethinkDB) -> Non
         ReqlQueryLogicError,
         f'Failed to parse "{text[:37]}..." as JSON: Invalid value.',
     )
-    fails(conn, r.json('{"a":1,"a":2}'), ReqlQueryLogicError, "Duplicate key `a` in JSON.")
     fails(conn, r.json(1), ReqlQueryLogicError, "Expected type STRING but found NUMBER.")
+    fails(conn, r.json("[1]\x00"), ReqlQueryLogicError, "Encountered unescaped null byte in JSON string.")
+
+
+def test_json_builds_objects_as_rethinkdb(conn: Any, r: RethinkDB) -> None:
+    fails(conn, r.json('{"a":1,"a":2}'), ReqlQueryLogicError, 'Duplicate key "a" in JSON.')
+    fails(conn, r.json('[{"b\\n":1,"b\\n":2}]'), ReqlQueryLogicError, 'Duplicate key "b\\n" in JSON.')
+    fails(conn, r.json('{"$reql_type$":"FOO"}'), ReqlQueryLogicError, "Unknown $reql_type$ `PTYPE<FOO>`.")
+    fails(conn, r.expr({"$reql_type$": "FOO"}), ReqlQueryLogicError, "Unknown $reql_type$ `PTYPE<FOO>`.")
+    fails(
+        conn,
+        r.json('{"$reql_type$":1}'),
+        ReqlQueryLogicError,
+        'Error: Field `$reql_type$` must be a string (got `1` of type NUMBER):\n{\n\t"$reql_type$":\t1\n}',
+    )
+    fails(conn, r.json("[2e308]"), ReqlQueryLogicError, "Non-finite number: inf")
+    fails(conn, r.json("-1.8e308"), ReqlQueryLogicError, "Non-finite number: -inf")
+    # The whole text is parsed before the datum is built; then the first error in the document wins.
+    fails(
+        conn,
+        r.json('{"a":1,"a":2} x'),
+        ReqlQueryLogicError,
+        'Failed to parse "{"a":1,"a":2} x" as JSON: The document root must not follow by other values.',
+    )
+    fails(conn, r.json('[{"a":1,"a":2},{"$reql_type$":"FOO"}]'), ReqlQueryLogicError, 'Duplicate key "a" in JSON.')
+    fails(conn, r.json('{"a":1,"a":{"$reql_type$":"FOO"}}'), ReqlQueryLogicError, "Unknown $reql_type$ `PTYPE<FOO>`.")
+    fails(conn, r.json('{"a":1,"a":2,"b":{"$reql_type$":"FOO"}}'), ReqlQueryLogicError, 'Duplicate key "a" in JSON.')
+    fails(
+        conn, r.json('[{"$reql_type$":"FOO"},{"a":1,"a":2}]'), ReqlQueryLogicError, "Unknown $reql_type$ `PTYPE<FOO>`."
+    )
+    fails(
+        conn,
+        r.json('[{"a":1,"a":2},1e999]'),
+        ReqlQueryLogicError,
+        'Failed to parse "[{"a":1,"a":2},1e999]" as JSON: Number too big to be stored in double.',
+    )
+    fails(conn, r.json('[{"a":1,"a":2},2e308]'), ReqlQueryLogicError, 'Duplicate key "a" in JSON.')
+    fails(conn, r.json('[2e308,{"a":1,"a":2}]'), ReqlQueryLogicError, "Non-finite number: inf")
+
+
+def test_json_arrays_keep_to_the_array_limit(conn: Any, r: RethinkDB) -> None:
+    assert r.json("[1,[2,3]]").run(conn, array_limit=2) == [1, [2, 3]]
+    limit = (
+        "Array over size limit `2`.  To raise the number of allowed elements, modify the `array_limit` option to "
+        "`.run` (not available in the Data Explorer), or use an index."
+    )
+    fails(conn, r.json("[1,[2,3,4]]"), ReqlResourceLimitError, limit, array_limit=2)
+    fails(conn, r.json('[[1,2,3],{"a":1,"a":2}]'), ReqlResourceLimitError, limit, array_limit=2)
+    fails(conn, r.json('[{"a":1,"a":2},[1,2,3]]'), ReqlQueryLogicError, 'Duplicate key "a" in JSON.', array_limit=2)
+
+
+def test_json_literal_merges_as_r_literal(conn: Any, r: RethinkDB, table: str) -> None:
+    # RethinkDB 2.4 lets r.json read a literal, for merge and update to replace (or, without value, drop) a field.
+    nested = {"a": {"b": 1, "c": 2}, "d": 3}
+    replace = r.json('{"a":{"$reql_type$":"LITERAL","value":{"b":2}}}')
+    drop = r.json('{"d":{"$reql_type$":"LITERAL"}}')
+    assert r.expr(nested).merge(replace).run(conn) == {"a": {"b": 2}, "d": 3}
+    assert r.expr(nested).merge(drop).run(conn) == {"a": {"b": 1, "c": 2}}
+    assert r.expr(nested).merge({"a": {"c": 5}}).merge(replace).run(conn) == {"a": {"b": 2}, "d": 3}
+    r.table(table).insert({"id": 1, **nested}).run(conn)
+    assert r.table(table).get(1).update(replace).run(conn)["replaced"] == 1
+    assert r.table(table).get(1).run(conn) == {"id": 1, "a": {"b": 2}, "d": 3}
+    assert r.json('{"$reql_type$":"LITERAL","value":1}').type_of().run(conn) == "PTYPE<LITERAL>"
+    fails(
+        conn,
+        r.json('{"a":{"$reql_type$":"LITERAL","value":1,"b":2}}'),
+        ReqlQueryLogicError,
+        "Invalid literal term with illegal key `b`.",
+    )
+    fails(conn, r.expr({"a": 1}).merge(r.json('{"$reql_type$":"LITERAL","value":1}')), ReqlQueryLogicError, STRAY)
+    fails(conn, r.expr({"$reql_type$": "LITERAL", "value": 1}), ReqlQueryLogicError, STRAY)
+
+
+STRAY = (
+    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update and cannot "
+    "nest inside other literals."
+)

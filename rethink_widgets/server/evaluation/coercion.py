@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, json_text
+from rethink_widgets.server.evaluation import datums, json_writer
 from rethink_widgets.server.evaluation.context import Context, type_error
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import Stream, category, type_of
@@ -76,7 +76,7 @@ def _from_datum(value: Any, source: str, target: str) -> Any:
     if source == "STRING" and target == "BINARY":
         return {datums.PTYPE: "BINARY", "data": base64.b64encode(value.encode("utf-8")).decode("ascii")}
     if target == "STRING":
-        return json_text.write(value)  # as to_json_string writes it
+        return json_writer.write(value)  # as to_json_string writes it
     if source == "OBJECT" and target == "ARRAY":
         return [[key, value[key]] for key in sorted(value)]
     if source == "STRING" and target == "NUMBER":
@@ -117,8 +117,8 @@ def _object_from_pairs(pairs: list[Any]) -> dict[str, Any]:
             raise type_error("STRING", key)
         if key in out:
             raise ReqlQueryLogicError(
-                f"Duplicate key {datums.dumps(key)} in coerced object.  "
-                f"(got {datums.dumps(datums.to_wire(out[key]))} and {datums.dumps(datums.to_wire(item))} as values)"
+                f"Duplicate key {datums.printed(key)} in coerced object.  "
+                f"(got {datums.truncated(out[key])} and {datums.truncated(item)} as values)"
             )
         out[key] = item
     return out

@@ -12,6 +12,7 @@ from typing import Any, TypeGuard
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.evaluation import json_writer
 
 PTYPE = "$reql_type$"
 # Integers beyond this lose precision as doubles, which is all RethinkDB has.
@@ -98,17 +99,14 @@ def to_wire(value: Any) -> Any:
     return value
 
 
-def printed(value: Any, depth: int = 0) -> str:
+def printed(value: Any) -> str:
     """A datum as RethinkDB prints it inside error messages: one member per line, indented with tabs."""
-    inner, outer = "\t" * (depth + 1), "\t" * depth
-    if isinstance(value, dict) and value:
-        members = [
-            f"{inner}{json.dumps(k, ensure_ascii=False)}:\t{printed(value[k], depth + 1)}" for k in sorted(value)
-        ]
-        return "{\n" + ",\n".join(members) + "\n" + outer + "}"
-    if isinstance(value, list) and value:
-        return "[\n" + ",\n".join(inner + printed(v, depth + 1) for v in value) + "\n" + outer + "]"
-    return json.dumps(to_wire(value), ensure_ascii=False)
+    return json_writer.printed(value)
+
+
+def truncated(value: Any) -> str:
+    """`printed` cut to 300 bytes, as RethinkDB shows a datum in most error messages."""
+    return json_writer.truncated(value)
 
 
 def dumps(value: Any) -> str:
@@ -141,7 +139,8 @@ def merge(base: Any, patch: Any) -> Any:
     if not (is_object(patch) and is_object(base)):
         return strip_literals(patch)
     out = dict(base)
-    for key, value in patch.items():
+    for key, item in patch.items():
+        value = as_literal(item)
         if isinstance(value, Literal) and value.remove:
             out.pop(key, None)
         else:
@@ -150,8 +149,22 @@ def merge(base: Any, patch: Any) -> Any:
 
 
 def strip_literals(value: Any) -> Any:
+    value = as_literal(value)
     if isinstance(value, Literal):
         return value.value
     if isinstance(value, dict):
-        return {k: strip_literals(v) for k, v in value.items() if not (isinstance(v, Literal) and v.remove)}
+        return {k: strip_literals(v) for k, v in value.items() if not _removes(v)}
+    return value
+
+
+def _removes(value: Any) -> bool:
+    literal = as_literal(value)
+    return isinstance(literal, Literal) and literal.remove
+
+
+def as_literal(value: Any) -> Any:
+    """The value, or the Literal it stands for: r.json reads a literal as the object RethinkDB keeps it as,
+    {"$reql_type$": "LITERAL", "value": ...}."""
+    if isinstance(value, dict) and value.get(PTYPE) == "LITERAL":
+        return Literal(value["value"]) if "value" in value else Literal(remove=True)
     return value

@@ -22,7 +22,7 @@ Key = Callable[[Any], Any]
 def non_object_error(term_name: str, value: Any) -> ReqlQueryLogicError:
     # A null stands for something missing, so `default` (and filter, get_field on sequences) can catch it.
     cls = ReqlNonExistenceError if value is None else ReqlQueryLogicError
-    return cls(f"Cannot perform {term_name} on a non-object non-sequence `{datums.dumps(datums.to_wire(value))}`.")
+    return cls(f"Cannot perform {term_name} on a non-object non-sequence `{datums.truncated(value)}`.")
 
 
 def check_object(value: Any, term_name: str) -> dict[str, Any]:

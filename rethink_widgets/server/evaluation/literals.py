@@ -13,14 +13,9 @@ from typing import Any
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.pseudotypes import check_pseudotype
+from rethink_widgets.server.evaluation.pseudotypes import STRAY, check_pseudotype
 from rethink_widgets.server.evaluation.terms import Node, Term
 from rethink_widgets.server.evaluation.values import Func
-
-STRAY = (
-    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update and "
-    "cannot nest inside other literals."
-)
 
 
 def eval_allowing_literals(ctx: Context, node: Node) -> Any:
@@ -39,7 +34,7 @@ def call_allowing_literals(ctx: Context, func: Func, *args: Any) -> Any:
 
 def whole_patch(value: Any) -> Any:
     """The object given to merge or update: literals may stand inside it, not for the whole of it."""
-    if isinstance(value, datums.Literal):
+    if isinstance(datums.as_literal(value), datums.Literal):
         raise ReqlQueryLogicError(STRAY)
     return value
 

@@ -14,12 +14,12 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, integral
 from rethink_widgets.server.evaluation.fields import check_object, field_of
 from rethink_widgets.server.evaluation.literals import (
-    STRAY,
     array_allowing_literals,
     call_allowing_literals,
     eval_allowing_literals,
     whole_patch,
 )
+from rethink_widgets.server.evaluation.pseudotypes import STRAY
 from rethink_widgets.server.evaluation.rows import Sequence, expand_rows, filter_rows, map_rows, nth_of
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import ArraySelection, Func, SingleSelection, Stream
@@ -226,7 +226,8 @@ def literal(ctx: Context, term: Term) -> Any:
 
 
 def _mergeable(value: Any) -> Any:
-    if isinstance(value, dict) and datums.PTYPE in value:
+    # A literal (as r.json reads one) is let through, for `whole_patch` to refuse as a stray one.
+    if isinstance(value, dict) and datums.PTYPE in value and value[datums.PTYPE] != "LITERAL":
         raise ReqlQueryLogicError(f"Cannot merge objects of type `{datums.type_name(value)}`.")
     return whole_patch(value)
 
@@ -258,8 +259,8 @@ def object_term(ctx: Context, term: Term) -> dict[str, Any]:
         key, value = ctx.string(key_node), ctx.datum(value_node)
         if key in out:
             raise ReqlQueryLogicError(
-                f'Duplicate key "{key}" in object.  (got {datums.dumps(datums.to_wire(out[key]))} and '
-                f"{datums.dumps(datums.to_wire(value))} as values)"
+                f"Duplicate key {datums.printed(key)} in object.  (got {datums.truncated(out[key])} and "
+                f"{datums.truncated(value)} as values)"
             )
         out[key] = value
     return out

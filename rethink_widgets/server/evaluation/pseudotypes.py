@@ -1,6 +1,6 @@
 """Pseudo-type objects checked as RethinkDB checks them whenever an object is built (a query's object literals,
 `r.json`, r.literal's objects): a TIME sanitized (see `time_values`), a BINARY's data in canonical base64, a GEOMETRY
-with its fields; any other `$reql_type$` is refused.
+with its fields, a LITERAL only where it is allowed (in what r.json reads); any other `$reql_type$` is refused.
 """
 
 from __future__ import annotations
@@ -11,14 +11,26 @@ from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.time_values import sanitize
 
+STRAY = (
+    "Stray literal keyword found: literal is only legal inside of the object passed to merge or update and "
+    "cannot nest inside other literals."
+)
 
-def check_pseudotype(obj: dict[str, Any]) -> dict[str, Any]:
-    ptype = obj.get(datums.PTYPE)
-    if ptype is None:
+
+def check_pseudotype(obj: dict[str, Any], *, literal_allowed: bool = False) -> dict[str, Any]:
+    if datums.PTYPE not in obj:
         return obj
+    ptype = obj[datums.PTYPE]
+    if not isinstance(ptype, str):
+        raise ReqlQueryLogicError(
+            f"Error: Field `{datums.PTYPE}` must be a string (got `{datums.truncated(ptype)}` of type "
+            f"{datums.type_name(ptype)}):\n{datums.truncated(obj)}"
+        )
+    if ptype == "LITERAL":
+        return _checked_literal(obj, literal_allowed)
     required = {"TIME": ("epoch_time", "timezone"), "BINARY": ("data",), "GEOMETRY": ("type", "coordinates")}
     if ptype not in required:
-        raise ReqlQueryLogicError(f"Unknown $reql_type$ `{ptype}`.")
+        raise ReqlQueryLogicError(f"Unknown $reql_type$ `PTYPE<{ptype}>`.")
     if ptype == "TIME":
         return sanitize(obj)
     if ptype == "BINARY":
@@ -30,6 +42,16 @@ def check_pseudotype(obj: dict[str, Any]) -> dict[str, Any]:
             raise ReqlQueryLogicError(
                 f"pseudo-type `{ptype}` object {datums.printed(obj)} does not have field `{field}`."
             )
+    return obj
+
+
+def _checked_literal(obj: dict[str, Any], allowed: bool) -> dict[str, Any]:
+    # Such an object stands for r.literal(value), or r.literal() without `value` (see `datums.merge`).
+    if not allowed:
+        raise ReqlQueryLogicError(STRAY)
+    for key in obj:
+        if key not in (datums.PTYPE, "value"):
+            raise ReqlQueryLogicError(f"Invalid literal term with illegal key `{key}`.")
     return obj
 
 

@@ -79,7 +79,7 @@ def _matches(row: Any, pattern: dict[str, Any] | datums.Literal) -> bool:
     if isinstance(pattern, datums.Literal):
         return datums.equal(row, pattern.value)  # a literal asks for exactly this value, not a sub-object
     if not datums.is_object(row):
-        raise ReqlQueryLogicError(f"Cannot perform get_field on a non-object non-sequence `{datums.dumps(row)}`.")
+        raise ReqlQueryLogicError(f"Cannot perform get_field on a non-object non-sequence `{datums.truncated(row)}`.")
     for key, expected in pattern.items():
         if key not in row:
             raise ReqlNonExistenceError(f"No attribute `{key}` in object:\n{datums.printed(row)}")

@@ -1,7 +1,7 @@
 """Strings: match, split, upcase, downcase, to_json_string and r.json.
 
-RethinkDB matches with RE2, as `regexp` compiles it; JSON text is read and written by `json_text`, as RethinkDB's
-rapidjson does.
+RethinkDB matches with RE2, as `regexp` compiles it; JSON text is read by `json_reader` and written by `json_writer`,
+as RethinkDB's rapidjson does.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import re2
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
-from rethink_widgets.server.evaluation import json_text
+from rethink_widgets.server.evaluation import json_reader, json_writer
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.regexp import compile_regexp
 from rethink_widgets.server.evaluation.terms import Term, operation
@@ -138,17 +138,17 @@ def downcase(ctx: Context, term: Term) -> str:
 
 @operation("TO_JSON_STRING", 1)
 def to_json_string(ctx: Context, term: Term) -> str:
-    return json_text.write(ctx.datum(term.args[0]))
+    return json_writer.write(ctx.datum(term.args[0]))
 
 
 @operation("JSON", 1)
 def json_(ctx: Context, term: Term) -> Any:
     text = ctx.string(term.args[0])
-    # RethinkDB hands rapidjson a C string, which ends at the first NUL.
-    text = text.split("\0", 1)[0]
+    if "\0" in text:
+        raise ReqlQueryLogicError("Encountered unescaped null byte in JSON string.")
     try:
-        return json_text.read(text)
-    except json_text.JsonSyntaxError as error:
+        return json_reader.read(ctx, text)
+    except json_reader.JsonSyntaxError as error:
         shown = text if len(text.encode("utf-8")) <= 40 else _first_bytes(text, 37) + "..."
         raise ReqlQueryLogicError(f'Failed to parse "{shown}" as JSON: {error}') from None
 
