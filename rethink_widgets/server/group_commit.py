@@ -1,0 +1,69 @@
+"""Group commit: hard writes that commit together share the fsync that puts them on disk, as RethinkDB's do.
+
+Every commit goes to SQLite's write-ahead log with `synchronous=NORMAL`: once COMMIT returns, the commit is in the
+operating system's cache, so it survives a killed server but not yet a power cut. A hard write is acknowledged only
+once an fsync of the log that began after its commit has finished. One writer at a time makes that fsync, for every
+commit made before it began; writers that commit meanwhile wait, and the first of them to wake makes the next one
+for all of them. Under N concurrent hard writers that is about one fsync for N commits, where SQLite's own
+`synchronous=FULL` would make one per commit while holding the write lock.
+
+The log file stays the same file while the storage's writer connection is open (SQLite deletes it only when the
+last connection closes, and resets it in place), so one file descriptor serves the storage's whole life.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from rethink_widgets.server import interrupts
+
+
+class GroupCommit:
+    """The fsyncs of one SQLite write-ahead log, shared by the commits waiting for them."""
+
+    def __init__(self, log: Path) -> None:
+        self._fd = os.open(log, os.O_RDWR)
+        # The log's directory entry must be on disk too (SQLite in FULL mode syncs the directory once as well).
+        directory = os.open(log.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        self._state = threading.Condition()
+        self._committed = 0  # commits counted so far
+        self._synced = 0  # every commit up to this one is on disk
+        self._syncing = False
+
+    def committed(self) -> int:
+        """Count a commit (right after COMMIT returned, under the write lock); returns its number."""
+        with self._state:
+            self._committed += 1
+            return self._committed
+
+    def wait_synced(self, commit: int) -> None:
+        """Return once commit number `commit` is on disk, syncing the log if no other writer is at it."""
+        with interrupts.blocked(), self._state:
+            while self._synced < commit:
+                if self._syncing:
+                    self._state.wait()
+                    continue
+                self._sync()
+
+    def _sync(self) -> None:
+        """Sync the log for every commit counted so far (called holding `_state`, which it lets go meanwhile)."""
+        target, self._syncing, synced = self._committed, True, False
+        self._state.release()
+        try:
+            os.fsync(self._fd)
+            synced = True
+        finally:
+            self._state.acquire()
+            self._syncing = False
+            if synced:
+                self._synced = target
+            self._state.notify_all()  # after a failure, the next waiter to wake tries again
+
+    def close(self) -> None:
+        os.close(self._fd)
