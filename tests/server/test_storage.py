@@ -202,6 +202,20 @@ def test_a_transaction_reads_its_own_writes_and_knows_what_it_replaced(store: St
     assert ids(store.index_get_all(table, "g", 9)) == [1]
 
 
+def test_reading_ahead_finds_what_getting_one_by_one_finds(store: Storage) -> None:
+    table = fill(store, 250)
+    with store.transaction() as txn:
+        txn.put(table, {"id": 4, "new": True})
+        # More keys than one statement reads; found and missing ones, repeated ones, and one written already.
+        txn.read_ahead(table, [*range(0, 500, 2), 7, 7, "x"])
+        got = [txn.get(table, key) for key in (0, 4, 7, 248, 250, 498, "x")]
+        assert txn.put(table, {"id": 6}) == {"id": 6, "g": 0, "tags": ["t0", "all"]}
+        assert txn.put(table, {"id": 300}) is None
+    assert got == [store.get(table, 0), {"id": 4, "new": True}, store.get(table, 7), store.get(table, 248)] + [None] * 3
+    assert got[0] is not None and got[2] is not None and got[3] is not None
+    assert store.count(table) == 251
+
+
 class FsyncSpy:
     """os.fsync, counted, and slow enough that concurrent writers commit while it runs."""
 
@@ -256,6 +270,19 @@ def test_soft_writes_are_not_fsynced(store: Storage, monkeypatch: pytest.MonkeyP
     with store.transaction("hard") as txn:
         txn.put(table, {"id": 5})
     assert fsync.finished == 1
+
+
+def test_the_log_is_copied_into_the_database_file_while_writes_go_on(store: Storage, tmp_path: Path) -> None:
+    database = tmp_path / "data.sqlite"
+    assert database.stat().st_size < 100_000
+    table = store.table_create("test", "t")
+    for i in range(3000):
+        with store.transaction("soft") as txn:
+            txn.put(table, {"id": i, "text": "x" * 200})
+    deadline = time.monotonic() + 30
+    while database.stat().st_size < 600_000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert database.stat().st_size >= 600_000  # not only in the log: the checkpointer copied it
 
 
 def test_drop_table_and_db(store: Storage) -> None:
