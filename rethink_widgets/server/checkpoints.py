@@ -3,9 +3,10 @@
 Left to itself, SQLite's writer checkpoints inside a COMMIT once the log holds 1000 pages, copying them and fsyncing
 twice while it holds the write lock: about half the cost of a small write, and more for a big one whose keys are
 spread over the table. Here the writer never checkpoints: after every CHECKPOINT_ROWS rows written the checkpointer
-copies what the log holds, without the write lock (a PASSIVE checkpoint: writers and readers go on meanwhile). SQLite
-starts the log over only once all of it has been copied, so a log that writers keep filling while it is copied would
-grow without end: once it holds more than MAX_LOG_PAGES, the checkpointer copies the rest holding the write lock.
+copies what the log holds, without the write lock (a PASSIVE checkpoint: writers and readers go on meanwhile), then
+holding it copies the little that writers added meanwhile. SQLite starts the log over only once all of it has been
+copied: a log that writers kept filling would grow without end, and a commit that makes the log file longer takes
+longer to put on disk than one that writes over it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 CHECKPOINT_ROWS = 1000  # about SQLite's own 1000 pages: a row written changes a page or so
-MAX_LOG_PAGES = 10_000  # 40 MB of log (SQLite's pages are 4 KB)
+# A checkpoint makes up to MAX_PASSES passes without the write lock, until one has FEW_PAGES or fewer to copy.
+MAX_PASSES = 4
+FEW_PAGES = 100
 
 
 class Checkpointer:
@@ -54,10 +57,15 @@ class Checkpointer:
                 time.sleep(1)
 
     def _checkpoint(self) -> None:
-        _busy, pages, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if pages > MAX_LOG_PAGES:
-            with self._write_lock:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        # Passes without the lock, each copying what writers added during the one before, while that is much.
+        copied_before = 0
+        for _ in range(MAX_PASSES):
+            _busy, pages, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if pages - copied_before <= FEW_PAGES:  # (both are -1 when another checkpoint is under way)
+                break
+            copied_before = copied
+        with self._write_lock:  # (copying nothing when no writer came meanwhile)
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def close(self) -> None:
         self._closing = True

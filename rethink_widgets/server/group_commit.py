@@ -31,10 +31,13 @@ class GroupCommit:
             os.fsync(directory)
         finally:
             os.close(directory)
-        self._state = threading.Condition()
+        self._state = threading.Lock()
         self._committed = 0  # commits counted so far
         self._synced = 0  # every commit up to this one is on disk
-        self._syncing = False
+        self._syncing = False  # a writer is syncing the log
+        # The writers waiting while another syncs: their commit's number, and the lock that holds them (let go to
+        # wake them). Only those whose commit is on disk are woken, and the one that syncs next.
+        self._waiting: list[tuple[int, threading.Lock]] = []
 
     def committed(self) -> int:
         """Count a commit (right after COMMIT returned, under the write lock); returns its number."""
@@ -44,26 +47,43 @@ class GroupCommit:
 
     def wait_synced(self, commit: int) -> None:
         """Return once commit number `commit` is on disk, syncing the log if no other writer is at it."""
-        with interrupts.blocked(), self._state:
-            while self._synced < commit:
-                if self._syncing:
-                    self._state.wait()
-                    continue
-                self._sync()
+        with self._state:
+            wake = None
+            if self._syncing:
+                wake = threading.Lock()
+                wake.acquire()
+                self._waiting.append((commit, wake))
+            self._syncing = True
+        if wake is not None:
+            with interrupts.blocked():
+                wake.acquire()
+            if self._synced >= commit:
+                return
+        self._sync()
 
     def _sync(self) -> None:
-        """Sync the log for every commit counted so far (called holding `_state`, which it lets go meanwhile)."""
-        target, self._syncing, synced = self._committed, True, False
-        self._state.release()
+        """Sync the log for every commit counted so far, then wake the writers whose commit it put on disk and hand
+        the syncing on to the next writer waiting."""
+        with self._state:
+            target = self._committed
         try:
             os.fsync(self._fd)
-            synced = True
-        finally:
-            self._state.acquire()
-            self._syncing = False
-            if synced:
-                self._synced = target
-            self._state.notify_all()  # after a failure, the next waiter to wake tries again
+        except BaseException:
+            self._hand_on(0)  # the next writer tries again
+            raise
+        self._hand_on(target)
+
+    def _hand_on(self, synced: int) -> None:
+        with self._state:
+            self._synced = max(self._synced, synced)
+            woken = [wake for commit, wake in self._waiting if commit <= self._synced]
+            self._waiting = [(commit, wake) for commit, wake in self._waiting if commit > self._synced]
+            if self._waiting:
+                woken.append(self._waiting.pop(0)[1])  # syncs next
+            else:
+                self._syncing = False
+        for wake in woken:
+            wake.release()
 
     def close(self) -> None:
         os.close(self._fd)
