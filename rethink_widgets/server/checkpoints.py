@@ -3,10 +3,11 @@
 Left to itself, SQLite's writer checkpoints inside a COMMIT once the log holds 1000 pages, copying them and fsyncing
 twice while it holds the write lock: about half the cost of a small write, and more for a big one whose keys are
 spread over the table. Here the writer never checkpoints: after every CHECKPOINT_ROWS rows written the checkpointer
-copies what the log holds, without the write lock (a PASSIVE checkpoint: writers and readers go on meanwhile), then
-holding it copies the little that writers added meanwhile. SQLite starts the log over only once all of it has been
-copied: a log that writers kept filling would grow without end, and a commit that makes the log file longer takes
-longer to put on disk than one that writes over it.
+copies what the log holds, without the write lock (PASSIVE checkpoints: writers and readers go on meanwhile), then
+holding it copies what writers added meanwhile if that is little. SQLite starts the log over only once all of it has
+been copied, and a commit that writes over the log file is put on disk faster than one that makes it longer. Big
+writes are left to go on (a copy of what they add under the lock would stop them for as long): under writers that
+keep adding much the log grows until it holds MAX_LOG_PAGES, and then the rest is copied holding the lock.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 CHECKPOINT_ROWS = 1000  # about SQLite's own 1000 pages: a row written changes a page or so
-# A checkpoint makes up to MAX_PASSES passes without the write lock, until one has FEW_PAGES or fewer to copy.
+# A checkpoint makes up to MAX_PASSES passes without the write lock; when writers wrote FEW_ROWS or fewer during one,
+# a last pass copies what they wrote holding the lock.
 MAX_PASSES = 4
-FEW_PAGES = 100
+FEW_ROWS = 100
+MAX_LOG_PAGES = 10_000  # 40 MB of log (SQLite's pages are 4 KB)
 
 
 class Checkpointer:
@@ -31,7 +34,8 @@ class Checkpointer:
     def __init__(self, connect: Callable[[], sqlite3.Connection], write_lock: contextlib.AbstractContextManager[None]):
         self._conn = connect()
         self._write_lock = write_lock
-        self._rows = 0  # written since the last checkpoint began
+        self._written = 0  # rows written by all commits so far
+        self._last = 0  # rows written when the last checkpoint began
         self._wanted = threading.Event()
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="checkpointer", daemon=True)
@@ -39,8 +43,8 @@ class Checkpointer:
 
     def wrote(self, rows: int) -> None:
         """Count rows a commit wrote (called under the write lock)."""
-        self._rows += rows
-        if self._rows >= CHECKPOINT_ROWS:
+        self._written += rows
+        if self._written - self._last >= CHECKPOINT_ROWS:
             self._wanted.set()
 
     def _run(self) -> None:
@@ -49,7 +53,7 @@ class Checkpointer:
             if self._closing:
                 return
             self._wanted.clear()
-            self._rows = 0  # (a count a writer adds meanwhile may be lost: it only delays the next checkpoint)
+            self._last = self._written
             try:
                 self._checkpoint()
             except sqlite3.Error:  # the thread must outlive a failing checkpoint: the next one retries it
@@ -57,14 +61,19 @@ class Checkpointer:
                 time.sleep(1)
 
     def _checkpoint(self) -> None:
-        # Passes without the lock, each copying what writers added during the one before, while that is much.
-        copied_before = 0
+        pages = 0
         for _ in range(MAX_PASSES):
-            _busy, pages, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if pages - copied_before <= FEW_PAGES:  # (both are -1 when another checkpoint is under way)
+            before = self._written  # (read without the lock: a count a moment old does no harm)
+            _busy, pages, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            added = self._written - before
+            if added == 0:
+                return  # all copied (unless a reader still needs some of the log): it starts over at the next write
+            if added <= FEW_ROWS:
                 break
-            copied_before = copied
-        with self._write_lock:  # (copying nothing when no writer came meanwhile)
+        else:
+            if pages <= MAX_LOG_PAGES:
+                return  # writers keep adding much: the next checkpoint copies it
+        with self._write_lock:
             self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def close(self) -> None:
