@@ -3,9 +3,10 @@
 Every commit goes to SQLite's write-ahead log with `synchronous=NORMAL`: once COMMIT returns, the commit is in the
 operating system's cache, so it survives a killed server but not yet a power cut. A hard write is acknowledged only
 once an fsync of the log that began after its commit has finished. One writer at a time makes that fsync, for every
-commit made before it began; writers that commit meanwhile wait, and the first of them to wake makes the next one
-for all of them. Under N concurrent hard writers that is about one fsync for N commits, where SQLite's own
-`synchronous=FULL` would make one per commit while holding the write lock.
+commit made before it began; writers that commit meanwhile wait, and the one that waited longest makes the next one
+for all of them. Under N concurrent hard writers that is one fsync for about N/2 commits (measured with a 2 ms fsync:
+4 commits a fsync with 8 writers, 16 with 32), where SQLite's own `synchronous=FULL` makes one per commit, holding
+the write lock.
 
 The log file stays the same file while the storage's writer connection is open (SQLite deletes it only when the
 last connection closes, and resets it in place), so one file descriptor serves the storage's whole life.
@@ -48,6 +49,8 @@ class GroupCommit:
     def wait_synced(self, commit: int) -> None:
         """Return once commit number `commit` is on disk, syncing the log if no other writer is at it."""
         with self._state:
+            if self._synced >= commit:  # a sync that began after it has ended
+                return
             wake = None
             if self._syncing:
                 wake = threading.Lock()
