@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -85,6 +86,7 @@ def measure(port: int, runs: int, table: str, real: bool) -> dict[str, float]:
     figures["single insert (hard), docs/s"] = median_rate(
         runs, singles, lambda: [t.insert({"v": next(counter)}).run(conn) for _ in range(singles)]
     )
+    figures["hard inserts, 8 writers, docs/s"] = concurrent_hard_inserts(port, runs, table)
     docs = [{"v": i, "text": "some text to store"} for i in range(batch)]
     figures["batched insert (soft), docs/s"] = median_rate(
         runs, batch * batches, lambda: [t.insert(docs).run(conn, durability="soft") for _ in range(batches)]
@@ -94,6 +96,28 @@ def measure(port: int, runs: int, table: str, real: bool) -> dict[str, float]:
         figures["table scan, docs/s"] = median_rate(runs, scanned, lambda: list(t.run(conn)))
     conn.close()
     return figures
+
+
+def concurrent_hard_inserts(port: int, runs: int, table: str, writers: int = 8, each: int = 100) -> float:
+    """Median docs/s of `writers` connections, each inserting `each` single documents (hard) one after another, all
+    at once: the writes that commit together share an fsync (group commit)."""
+    conns = [r.connect(port=port) for _ in range(writers)]
+
+    def write(conn: Any) -> None:
+        for i in range(each):
+            r.table(table).insert({"v": i}).run(conn)
+
+    def all_writers() -> None:
+        threads = [threading.Thread(target=write, args=(conn,)) for conn in conns]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    rate = median_rate(runs, writers * each, all_writers)
+    for conn in conns:
+        conn.close()
+    return rate
 
 
 def fill(conn: Any, name: str, rows: int, doc: Callable[[Any], Any]) -> None:

@@ -69,6 +69,43 @@ def test_acknowledged_hard_writes_survive_kill_9(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_acknowledged_hard_writes_of_concurrent_writers_survive_kill_9(tmp_path: Path) -> None:
+    """Concurrent hard writers share fsyncs (group commit); each write is acknowledged only once it is on disk."""
+    r = RethinkDB()
+    server = start_server(tmp_path / "data")
+    with r.connect(port=server.port) as conn:
+        r.table_create("log").run(conn)
+    acked: list[str] = []
+
+    def writer(n: int) -> None:
+        try:
+            with r.connect(port=server.port) as conn:
+                for i in range(100_000):
+                    r.table("log").insert({"id": f"{n}-{i}"}).run(conn)  # durability defaults to hard
+                    acked.append(f"{n}-{i}")
+        except (ReqlError, OSError):
+            pass
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(acked) < 400 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill()
+    for thread in threads:
+        thread.join(30)
+    assert len(acked) >= 400
+
+    server = start_server(tmp_path / "data")
+    try:
+        with r.connect(port=server.port) as conn:
+            stored = {doc["id"] for doc in r.table("log").run(conn)}
+        assert set(acked) <= stored
+    finally:
+        server.stop()
+
+
 def test_password_change_survives_restart(tmp_path: Path) -> None:
     r = RethinkDB()
     server = start_server(tmp_path / "data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -176,6 +177,112 @@ def test_concurrent_writers_are_atomic(store: Storage) -> None:
     for thread in threads:
         thread.join()
     assert store.get(table, "n") == {"id": "n", "v": 800}
+
+
+def test_a_transaction_reads_its_own_writes_and_knows_what_it_replaced(store: Storage) -> None:
+    table = fill(store, 3)
+    store.index_create(table, "g", "g")
+    seen: list[CommittedChange] = []
+    store.add_commit_listener(seen.extend)
+    with store.transaction() as txn:
+        doc = txn.get(table, 1)
+        assert doc == {"id": 1, "g": 1, "tags": ["t1", "all"]}
+        doc["g"] = 9  # the caller changes the document it read, then stores it
+        assert txn.put(table, doc) == {"id": 1, "g": 1, "tags": ["t1", "all"]}
+        assert txn.get(table, 1) == {"id": 1, "g": 9, "tags": ["t1", "all"]}
+        txn.delete(table, 2)
+        assert txn.get(table, 2) is None
+        assert txn.put(table, {"id": 2}) is None
+    assert [(c.key, c.old, c.new) for c in seen] == [
+        (1, {"id": 1, "g": 1, "tags": ["t1", "all"]}, {"id": 1, "g": 9, "tags": ["t1", "all"]}),
+        (2, {"id": 2, "g": 2, "tags": ["t0", "all"]}, None),
+        (2, None, {"id": 2}),
+    ]
+    assert ids(store.index_get_all(table, "g", 1)) == []
+    assert ids(store.index_get_all(table, "g", 9)) == [1]
+
+
+def test_reading_ahead_finds_what_getting_one_by_one_finds(store: Storage) -> None:
+    table = fill(store, 250)
+    with store.transaction() as txn:
+        txn.put(table, {"id": 4, "new": True})
+        # More keys than one statement reads; found and missing ones, repeated ones, and one written already.
+        txn.read_ahead(table, [*range(0, 500, 2), 7, 7, "x"])
+        got = [txn.get(table, key) for key in (0, 4, 7, 248, 250, 498, "x")]
+        assert txn.put(table, {"id": 6}) == {"id": 6, "g": 0, "tags": ["t0", "all"]}
+        assert txn.put(table, {"id": 300}) is None
+    assert got == [store.get(table, 0), {"id": 4, "new": True}, store.get(table, 7), store.get(table, 248)] + [None] * 3
+    assert got[0] is not None and got[2] is not None and got[3] is not None
+    assert store.count(table) == 251
+
+
+class FsyncSpy:
+    """os.fsync, counted, and slow enough that concurrent writers commit while it runs."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+        self._real = os.fsync
+
+    def __call__(self, fd: int) -> None:
+        self.started += 1
+        time.sleep(0.005)
+        self._real(fd)
+        self.finished += 1
+
+
+def test_concurrent_hard_writers_share_fsyncs_and_return_once_on_disk(
+    store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = store.table_create("test", "t")
+    fsync = FsyncSpy()
+    monkeypatch.setattr(os, "fsync", fsync)
+    started_at_commit = threading.local()
+    store.add_commit_listener(lambda _changes: setattr(started_at_commit, "value", fsync.started))
+    late: list[int] = []
+
+    def write(writer: int) -> None:
+        for i in range(10):
+            with store.transaction("hard") as txn:
+                txn.put(table, {"id": f"{writer}-{i}"})
+            # Acknowledged only after an fsync that began after the commit has finished (fsyncs run one at a time).
+            if fsync.finished < started_at_commit.value + 1:
+                late.append(i)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert late == []
+    assert store.count(table) == 80
+    assert 0 < fsync.finished < 80
+
+
+def test_soft_writes_are_not_fsynced(store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = store.table_create("test", "t")
+    fsync = FsyncSpy()
+    monkeypatch.setattr(os, "fsync", fsync)
+    for i in range(5):
+        with store.transaction("soft") as txn:
+            txn.put(table, {"id": i})
+    assert fsync.started == 0
+    with store.transaction("hard") as txn:
+        txn.put(table, {"id": 5})
+    assert fsync.finished == 1
+
+
+def test_the_log_is_copied_into_the_database_file_while_writes_go_on(store: Storage, tmp_path: Path) -> None:
+    database = tmp_path / "data.sqlite"
+    assert database.stat().st_size < 100_000
+    table = store.table_create("test", "t")
+    for i in range(3000):
+        with store.transaction("soft") as txn:
+            txn.put(table, {"id": i, "text": "x" * 200})
+    deadline = time.monotonic() + 30
+    while database.stat().st_size < 600_000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert database.stat().st_size >= 600_000  # not only in the log: the checkpointer copied it
 
 
 def test_drop_table_and_db(store: Storage) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -22,6 +23,9 @@ def test_insert_shapes(conn: Any, r: RethinkDB, table: str) -> None:
     assert result["inserted"] == 2
     assert len(result["generated_keys"]) == 2
     assert t.get(result["generated_keys"][0]).run(conn)["a"] == 2
+    # Random UUIDs, written as RethinkDB writes them.
+    for key in result["generated_keys"]:
+        assert str(uuid.UUID(key)) == key and uuid.UUID(key).version == 4 and uuid.UUID(key).variant == uuid.RFC_4122
     duplicate = t.insert({"id": 1, "b": 2}).run(conn)
     assert duplicate["errors"] == 1
     assert (
@@ -123,6 +127,21 @@ def test_large_batch_insert(conn: Any, r: RethinkDB, table: str) -> None:
     result = r.table(table).insert([{"id": i} for i in range(5000)], durability="soft").run(conn)
     assert result["inserted"] == 5000
     assert len(list(r.table(table).run(conn))) == 5000
+
+
+def test_large_batch_insert_meets_rows_stored_and_its_own(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.insert([{"id": i, "v": "old"} for i in range(0, 3000, 3)]).run(conn)
+    docs = [{"id": i, "v": "new"} for i in range(3000)] + [{"id": 5, "v": "again"}, {"v": "keyless"}]
+    result = t.insert(docs, conflict="update", durability="soft").run(conn)
+    counts = (result["inserted"], result["replaced"], result["errors"], len(result["generated_keys"]))
+    assert counts == (2001, 1001, 0, 1)
+    assert t.get(3).run(conn) == {"id": 3, "v": "new"}
+    assert t.get(5).run(conn) == {"id": 5, "v": "again"}
+    assert t.get(result["generated_keys"][0]).run(conn)["v"] == "keyless"
+    refused = t.insert([{"id": 2999}, {"id": 3000}, {"id": 3000}]).run(conn)
+    assert (refused["inserted"], refused["errors"]) == (1, 2)
+    assert t.count().run(conn) == 3002
 
 
 def test_concurrent_increments_lose_nothing(server: ServerProcess, r: RethinkDB, conn: Any, table: str) -> None:

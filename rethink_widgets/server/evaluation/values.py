@@ -265,6 +265,10 @@ class TableWrites:
     def get(self, key: Any) -> dict[str, Any] | None:
         return self._txn.get(self._info, key)
 
+    def read_ahead(self, keys: list[Any]) -> None:
+        """Read the rows of many keys at once, before they are got one by one."""
+        self._txn.read_ahead(self._info, keys)
+
     def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         return self._txn.put(self._info, doc)
 
