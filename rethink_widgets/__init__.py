@@ -11,11 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["LiveTable", "TodoList", "feed", "load_ipython_extension", "unload_ipython_extension", "watch"]
+__all__ = [
+    "LiveChart",
+    "LiveTable",
+    "TodoList",
+    "connect",
+    "feed",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+    "watch",
+]
 
 _LAZY = {
+    "LiveChart": "rethink_widgets.jupyter.live_chart",
     "LiveTable": "rethink_widgets.jupyter.live_table",
     "TodoList": "rethink_widgets.jupyter.todo_list",
+    "connect": "rethink_widgets.jupyter.extension",
     "watch": "rethink_widgets.jupyter.extension",
     "feed": "rethink_widgets.jupyter.extension",
 }

@@ -1,8 +1,8 @@
 """The demo notebooks run against a fresh embedded server, under nbval in `make test` or re-executed by hand.
 
 As a pytest plugin (`-p notebook_server`): before each notebook's kernel starts, start a server of its own and point
-the kernel at it through `RETHINKDB_HOST` and `RETHINKDB_PORT` (nbval's kernels inherit the environment), so each
-notebook runs top to bottom on a fresh database, as a newcomer's first run does.
+the kernel at it through `RETHINKDB_HOST`, `RETHINKDB_PORT` and `RETHINKDB_PASSWORD` (nbval's kernels inherit the
+environment), so each notebook runs top to bottom on a fresh database, as a newcomer's first run does.
 
     python tests/notebook_server.py notebooks/*.ipynb    # re-run notebooks in place (their stored outputs)
 """
@@ -10,6 +10,7 @@ notebook runs top to bottom on a fresh database, as a newcomer's first run does.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -23,10 +24,13 @@ _running: list[tuple[ServerProcess, str]] = []
 
 def start() -> ServerProcess:
     directory = tempfile.mkdtemp(prefix="notebooks-")
-    server = start_server(Path(directory) / "data")
+    # With a password, as `make demo`'s embedded server has one: a notebook that connects without it fails here.
+    password = secrets.token_hex(8)
+    server = start_server(Path(directory) / "data", "--initial-password", password)
     _running.append((server, directory))
     os.environ["RETHINKDB_HOST"] = server.host
     os.environ["RETHINKDB_PORT"] = str(server.port)
+    os.environ["RETHINKDB_PASSWORD"] = password
     return server
 
 

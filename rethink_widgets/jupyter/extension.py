@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from rethinkdb import RethinkDB
 from rethinkdb import r as user_r
 from rethinkdb.errors import ReqlAuthError
 
@@ -47,6 +48,20 @@ def feed(query: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
     made = feeds.Feed(query, connection.current(), options)
     feeds.replace_earlier_run(made)
     return made.iterate()
+
+
+async def connect(loop_type: str = "asyncio") -> Any:
+    """`connection = await connect()`: a connection of your own to the database the widgets use, with the same
+    user and password (the embedded server's, when it is the one), for coroutines of your own on the kernel's loop
+    (`await query.run(connection)`); `loop_type="tornado"` gives the driver's Tornado kind. Close it when done."""
+    database = connection.current()
+    if loop_type == "asyncio":
+        return await database.connect()
+    if loop_type != "tornado":  # the driver's other kinds need loops of their own, not the kernel's
+        raise ValueError(f"connect(loop_type=...) is 'asyncio' or 'tornado' (the kernel's loop), not {loop_type!r}")
+    driver = RethinkDB()
+    driver.set_loop_type(loop_type)
+    return await driver.connect(timeout=5, **database.settings.connect_options())
 
 
 def load(shell: Any) -> None:

@@ -171,6 +171,15 @@ def test_every_kernel_of_the_user_connects_to_the_embedded_server(home: Path, tm
             "t.rows"
         )
         assert (cell.error, cell.text) == ("", "[{'id': 1}]")
+        # Connections of the user's own for coroutines, with the password the kernel found.
+        cell = first.run(
+            "from rethink_widgets import connect\n"
+            "own = await connect(); mine = await r.table('shared').count().run(own); await own.close()\n"
+            "old = await connect('tornado'); theirs = await r.table('shared').count().run(old); old.close()\n"
+            "mine, theirs"
+        )
+        assert (cell.error, cell.text) == ("", "(1, 1)")
+        assert first.run("await connect('trio')").error.startswith("ValueError: connect(loop_type=...) is 'asyncio'")
         second = start_kernel(tmp_path / "two", env, port)  # another working directory, the same data
         try:
             loaded = second.run("%load_ext rethink_widgets")

@@ -214,11 +214,12 @@ def test_has_fields_and_with_fields(conn: Any, r: RethinkDB) -> None:
     fails(conn, obj.pluck(["a", 1.5]), ReqlQueryLogicError, "Invalid path argument `1.5`.")
     fails(conn, obj.without(None), ReqlQueryLogicError, "Invalid path argument `null`.")
     fails(conn, obj.with_fields(r.minval), ReqlQueryLogicError, "Cannot convert `r.minval` to JSON.")
+    # Binary data prints compactly even in RethinkDB's pretty printer (its binary writer takes the plain one).
     fails(
         conn,
         obj.pluck(r.binary(b"a")),
         ReqlQueryLogicError,
-        'Invalid path argument `{\n\t"$reql_type$":\t"BINARY",\n\t"data":\t"YQ=="\n}`.',
+        'Invalid path argument `{"$reql_type$":"BINARY","data":"YQ=="}`.',
     )
     # In a sequence, null rows are left out and other rows that are not objects are errors.
     assert r.expr([None, {"a": 1}]).has_fields("a").run(conn) == [{"a": 1}]
