@@ -67,6 +67,8 @@ setup(
         "traitlets>=5.9",
         # RE2 itself, the engine RethinkDB matches with: linear time, and it lets go of the GIL while it matches.
         "google-re2>=1.1",
+        # The server's JSON on the wire (wire.py): several times faster than the json module, with the same text.
+        "orjson>=3.10",
     ],
     extras_require={
         "test": [

@@ -16,6 +16,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from rethinkdb.ql2_pb2 import Query, VersionDummy
 
 from rethink_widgets.server import scram
@@ -28,6 +29,7 @@ MAX_QUERY_BYTES = 128 * 1024 * 1024  # a frame this long or longer is refused, a
 # reads the refusal instead of a broken pipe (RethinkDB does the same).
 MAX_SKIPPED_BYTES = 1024 * 1024 * 1024
 SKIP_SECONDS = 60.0
+_READ_SIZE = 64 * 1024  # what a connection reads at once when no frame it has begun needs more
 MAX_HANDSHAKE_MESSAGE = 2048  # RethinkDB's read buffer for one handshake message, NUL included
 HEADER = struct.Struct("<qL")
 MAGIC = struct.Struct("<L")
@@ -43,6 +45,14 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _DIGITS_ONLY = bytes(ord("0") if ord("0") <= b <= ord("9") else ord(" ") for b in range(256))
 _HUGE_DIGITS = b"0" * 309
+# (A datetime or a dataclass is no datum: Python's json refuses it, so orjson must not write it either.)
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# What orjson writes for a float Python writes with a one-digit negative exponent (1.5e-7 for 1.5e-07), or as a
+# decimal (0.00001 for 1e-05).
+_SMALL_FLOAT = re.compile(rb"[0-9]e-[0-9](?![0-9])|(?<![0-9])0\.0000")
+# A frame with fewer brackets than this nests less deeply than Python's json module can follow, from any call depth
+# the server reads frames at: orjson accepts and refuses exactly what it does.
+_ORJSON_MAX_BRACKETS = 800
 
 
 class HandshakeError(Exception):
@@ -69,7 +79,21 @@ class FrameTooLarge(Exception):
 
 
 def dumps(value: Any) -> str:
-    """A response datum as JSON text: compact, UTF-8, keys sorted (RethinkDB's objects are sorted maps)."""
+    """A response datum as JSON text: compact, UTF-8, keys sorted (RethinkDB's objects are sorted maps).
+
+    orjson writes it, unless it may hold what orjson writes otherwise than Python's json module, which then does:
+    floats below 1e-4 (1e-05 in Python's text), NaN (orjson's null; Python refuses it), integers beyond 64 bits,
+    keys that are not strings."""
+    try:
+        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _json_dumps(value)
+    if b"null" in text or ((b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text)):
+        return _json_dumps(value)
+    return text.decode()
+
+
+def _json_dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
@@ -89,7 +113,13 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite
 
 def loads(data: bytes) -> Any:
     """UTF-8 JSON as RethinkDB's parser reads it; ValueError for what it refuses: NaN, Infinity, numbers beyond a
-    double, lone UTF-16 surrogates, and (Python's own limit) nesting too deep to follow."""
+    double, lone UTF-16 surrogates, and (Python's own limit) nesting too deep to follow.
+
+    orjson reads it, refusing the same, unless it has so many brackets that it might nest as deeply as Python's
+    limit (orjson's own is deeper): then the json module does, as it always did. (orjson reads integers beyond 64
+    bits as doubles, as RethinkDB reads every number.)"""
+    if data.count(b"[") + data.count(b"{") < _ORJSON_MAX_BRACKETS:
+        return orjson.loads(data)  # (its JSONDecodeError is a ValueError)
     try:
         value = _DECODER.decode(data.decode("utf-8"))
     except RecursionError:
@@ -295,17 +325,63 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return token, await reader.readexactly(size)
 
 
-async def skip_frame(reader: asyncio.StreamReader, size: int) -> None:
-    """Read and drop an oversized frame's bytes (if it is not absurdly large, and for a while at most)."""
-    if size >= MAX_SKIPPED_BYTES:
-        return
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SKIP_SECONDS):
-            while size > 0:
-                chunk = await reader.read(min(size, 1024 * 1024))
-                if not chunk:
-                    return
-                size -= len(chunk)
+class FrameReader:
+    """The query frames a client sends, cut from what has arrived: every complete frame at once, so that frames sent
+    together (a client that does not wait for each reply) are handled, and can be answered, in one go."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+        self._buffer = bytearray()
+
+    async def frames(self) -> list[tuple[int, bytes]]:
+        """Every complete frame received, as (token, JSON bytes), once there is one. Raises IncompleteReadError at
+        end of stream, and FrameTooLarge at an oversized frame (once the frames before it were returned)."""
+        while True:
+            frames, missing = self._cut()
+            if frames:
+                return frames
+            chunk = await self._reader.read(max(missing, _READ_SIZE))
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+            self._buffer += chunk
+
+    def _cut(self) -> tuple[list[tuple[int, bytes]], int]:
+        """The complete frames at the start of the buffer (taken out of it), and how many bytes the next one lacks."""
+        buffer, frames, start, end = self._buffer, [], 0, len(self._buffer)
+        missing, too_large = HEADER.size - end, None
+        with memoryview(buffer) as view:
+            while end - start >= HEADER.size:
+                token, size = HEADER.unpack_from(view, start)
+                if size >= MAX_QUERY_BYTES:
+                    too_large = FrameTooLarge(token, size)
+                    break
+                stop = start + HEADER.size + size
+                if stop > end:
+                    missing = stop - end
+                    break
+                frames.append((token, bytes(view[start + HEADER.size : stop])))
+                start = stop
+                missing = HEADER.size - (end - start)
+        if too_large is not None and not frames:
+            del buffer[: HEADER.size]
+            raise too_large
+        del buffer[:start]
+        return frames, missing
+
+    async def skip(self, size: int) -> None:
+        """Read and drop an oversized frame's bytes (if it is not absurdly large, and for a while at most)."""
+        if size >= MAX_SKIPPED_BYTES:
+            return
+        buffered = min(size, len(self._buffer))
+        del self._buffer[:buffered]
+        size -= buffered
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SKIP_SECONDS):
+                while size > 0:
+                    chunk = await self._reader.read(min(size, 1024 * 1024))
+                    if not chunk:
+                        return
+                    size -= len(chunk)
 
 
 def frame(token: int, payload: bytes) -> bytes:
