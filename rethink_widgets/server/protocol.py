@@ -31,6 +31,7 @@ from rethink_widgets.server.evaluation.engine import Atom, Sequence, Subscriptio
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted
+from rethink_widgets.server.receiving import Receiver
 
 if TYPE_CHECKING:
     from rethink_widgets.server.server import Server
@@ -123,13 +124,8 @@ class Connection:
                 return
             await self.writer.drain()
             log.debug("client %s authenticated as %s", self.peer, self.user)
-            frames = wire.FrameReader(self.reader)
-            try:
-                while True:
-                    await self._dispatch_all(await frames.frames())
-            except wire.FrameTooLarge as error:
-                await frames.skip(error.size)
-                self._send_error(error.token, ReqlClientError(str(error)))
+            receiver = Receiver(self.writer, self._dispatch_frame, self._answered, self._refuse)
+            await receiver.receive(self.reader)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -162,22 +158,17 @@ class Connection:
 
     # ---------------------------------------------------------------- dispatch
 
-    async def _dispatch_all(self, frames: list[tuple[int, bytes]]) -> None:
-        """Handle frames that arrived together; their replies leave together. Small queries are answered right here
-        (see inline.py), so the loop is let go now and then: a client sending many must not hold up the others."""
+    def _dispatch_frame(self, token: int, payload: bytes) -> None:
+        """Handle a frame among others that arrived together: their replies leave together, in `_answered`."""
         self._batching = True
-        try:
-            since = time.monotonic()
-            for token, payload in frames:
-                self._dispatch(token, payload)
-                if time.monotonic() - since > inline.SLICE:
-                    self._flush()
-                    await asyncio.sleep(0)
-                    since = time.monotonic()
-        finally:
-            self._batching = False
+        self._dispatch(token, payload)
+
+    def _answered(self) -> None:
+        self._batching = False
         self._flush()
-        await self.writer.drain()
+
+    def _refuse(self, error: wire.FrameTooLarge) -> None:
+        self._send_error(error.token, ReqlClientError(str(error)))
 
     def _dispatch(self, token: int, payload: bytes) -> None:
         self.server.turns.loop_busy()
@@ -477,7 +468,7 @@ class Connection:
 
     def _write(self, token: int, text: str) -> None:
         # Responses made in one turn of the loop (a write fanned out to many feeds) leave in one send, as do the
-        # replies to frames that arrived together (`_dispatch_all` sends them).
+        # replies to frames that arrived together (`_answered` sends them).
         if not self._outgoing and not self._batching:
             asyncio.get_running_loop().call_soon(self._flush)
         self._outgoing.append(wire.frame(token, text.encode("utf-8")))

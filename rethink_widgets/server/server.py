@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from rethink_widgets.server import admission, interrupts, scram
+from rethink_widgets.server import admission, interrupts, scram, wire
 from rethink_widgets.server.changefeeds import Changefeeds
 from rethink_widgets.server.evaluation.engine import Engine
 from rethink_widgets.server.fairness import WORKERS, Ticket, Turns, WorkerSlots
@@ -89,7 +89,10 @@ class Server:
         self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
         self.admission.max_connections = admission.fit_descriptor_limit(self.admission.max_connections)
         asyncio.get_running_loop().set_exception_handler(self.admission.loop_exception)
-        self._listener = await asyncio.start_server(self._accept, self.bind, self.port, limit=2**20)
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: wire.ClientProtocol(2**20, self._accept), self.bind, self.port
+        )
         self.port = self._listener.sockets[0].getsockname()[1]
         self.storage.activity.reql_port = self.port
         self.storage.activity.connections = lambda: len(self.connections)

@@ -8,7 +8,6 @@ response frame has the same header. Handshake messages are NUL-terminated JSON. 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import re
@@ -29,7 +28,6 @@ MAX_QUERY_BYTES = 128 * 1024 * 1024  # a frame this long or longer is refused, a
 # reads the refusal instead of a broken pipe (RethinkDB does the same).
 MAX_SKIPPED_BYTES = 1024 * 1024 * 1024
 SKIP_SECONDS = 60.0
-_READ_SIZE = 64 * 1024  # what a connection reads at once when no frame it has begun needs more
 MAX_HANDSHAKE_MESSAGE = 2048  # RethinkDB's read buffer for one handshake message, NUL included
 HEADER = struct.Struct("<qL")
 MAGIC = struct.Struct("<L")
@@ -325,63 +323,79 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return token, await reader.readexactly(size)
 
 
-class FrameReader:
-    """The query frames a client sends, cut from what has arrived: every complete frame at once, so that frames sent
-    together (a client that does not wait for each reply) are handled, and can be answered, in one go."""
+class ClientProtocol(asyncio.StreamReaderProtocol):
+    """A client's socket: a stream (StreamReader, StreamWriter) through the handshake; once handed over, the bytes
+    that arrive go straight to a receiver, so that no task has to wake up for each query frame."""
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
-        self._reader = reader
+    def __init__(self, limit: int, connected: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]) -> None:
+        super().__init__(asyncio.StreamReader(limit=limit), connected)
+        self._received: Callable[[bytes], None] | None = None
+        self._ended: Callable[[], None] | None = None
+        self._at_end = False
+
+    def hand_over(self, received: Callable[[bytes], None], ended: Callable[[], None]) -> None:
+        """From now on, bytes that arrive go to `received`, and `ended()` is called once the client's side ends (at
+        once if it has ended already). What the stream holds still is the caller's to read."""
+        self._received, self._ended = received, ended
+        if self._at_end:
+            ended()
+
+    def data_received(self, data: bytes) -> None:
+        if self._received is None:
+            super().data_received(data)
+        else:
+            self._received(data)
+
+    def eof_received(self) -> bool | None:
+        self._end()
+        return super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end()
+        super().connection_lost(exc)
+
+    def _end(self) -> None:
+        if not self._at_end:
+            self._at_end = True
+            if self._ended is not None:
+                self._ended()
+
+
+class Frames:
+    """The query frames a client sends, cut one by one from the bytes received so far."""
+
+    def __init__(self) -> None:
         self._buffer = bytearray()
+        self._start = 0  # where the next frame begins
 
-    async def frames(self) -> list[tuple[int, bytes]]:
-        """Every complete frame received, as (token, JSON bytes), once there is one. Raises IncompleteReadError at
-        end of stream, and FrameTooLarge at an oversized frame (once the frames before it were returned)."""
-        while True:
-            frames, missing = self._cut()
-            if frames:
-                return frames
-            chunk = await self._reader.read(max(missing, _READ_SIZE))
-            if not chunk:
-                raise asyncio.IncompleteReadError(bytes(self._buffer), None)
-            self._buffer += chunk
+    def add(self, data: bytes) -> None:
+        if self._start:
+            del self._buffer[: self._start]
+            self._start = 0
+        self._buffer += data
 
-    def _cut(self) -> tuple[list[tuple[int, bytes]], int]:
-        """The complete frames at the start of the buffer (taken out of it), and how many bytes the next one lacks."""
-        buffer, frames, start, end = self._buffer, [], 0, len(self._buffer)
-        missing, too_large = HEADER.size - end, None
+    def next(self) -> tuple[int, bytes] | None:
+        """The next complete frame as (token, JSON bytes), or None. Raises FrameTooLarge at an oversized frame's
+        header (which is taken, the frame's bytes left to `drop`)."""
+        start, buffer = self._start, self._buffer
+        if len(buffer) - start < HEADER.size:
+            return None
+        token, size = HEADER.unpack_from(buffer, start)
+        if size >= MAX_QUERY_BYTES:
+            self._start = start + HEADER.size
+            raise FrameTooLarge(token, size)
+        stop = start + HEADER.size + size
+        if stop > len(buffer):
+            return None
+        self._start = stop
         with memoryview(buffer) as view:
-            while end - start >= HEADER.size:
-                token, size = HEADER.unpack_from(view, start)
-                if size >= MAX_QUERY_BYTES:
-                    too_large = FrameTooLarge(token, size)
-                    break
-                stop = start + HEADER.size + size
-                if stop > end:
-                    missing = stop - end
-                    break
-                frames.append((token, bytes(view[start + HEADER.size : stop])))
-                start = stop
-                missing = HEADER.size - (end - start)
-        if too_large is not None and not frames:
-            del buffer[: HEADER.size]
-            raise too_large
-        del buffer[:start]
-        return frames, missing
+            return token, bytes(view[start + HEADER.size : stop])
 
-    async def skip(self, size: int) -> None:
-        """Read and drop an oversized frame's bytes (if it is not absurdly large, and for a while at most)."""
-        if size >= MAX_SKIPPED_BYTES:
-            return
-        buffered = min(size, len(self._buffer))
-        del self._buffer[:buffered]
-        size -= buffered
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SKIP_SECONDS):
-                while size > 0:
-                    chunk = await self._reader.read(min(size, 1024 * 1024))
-                    if not chunk:
-                        return
-                    size -= len(chunk)
+    def drop(self, size: int) -> int:
+        """Drop up to `size` of the bytes received (an oversized frame's); returns how many it dropped."""
+        dropped = min(size, len(self._buffer) - self._start)
+        self._start += dropped
+        return dropped
 
 
 def frame(token: int, payload: bytes) -> bytes:

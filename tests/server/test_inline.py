@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from raw_client import exactly, raw_connect, receive, send
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError
 from servers import ServerProcess
@@ -104,13 +103,6 @@ def test_a_noreply_insert_is_there_once_noreply_wait_returns(conn: Any, table: s
     assert r.table(table).count().run(conn) == 100
 
 
-def test_small_floats_are_written_as_python_writes_them(server: ServerProcess) -> None:
-    with raw_connect(server) as sock:
-        send(sock, 1, b"[1, [2, [0.00001, 1.5e-7, 1e-10, 1e16, 0.0001, 12.5]], {}]")
-        size = int.from_bytes(exactly(sock, 12)[8:], "little")
-        assert exactly(sock, size) == b'{"t":1,"r":[[1e-05,1.5e-07,1e-10,1e+16,0.0001,12.5]]}'
-
-
 def test_a_write_its_index_makes_long_moves_off_the_loop_and_stops_with_its_connection(
     connections: Callable[[], Any], table: str
 ) -> None:
@@ -158,16 +150,3 @@ def test_a_soft_write_waiting_for_the_write_lock_leaves_the_loop_free(
         long_thread.join(30)
     finally:
         r.table_drop(slow).run(admin)
-
-
-def test_frames_sent_together_are_each_answered(server: ServerProcess, table: str, conn: Any) -> None:
-    r.table(table).insert([{"id": i} for i in range(10)]).run(conn)
-    get = f'[1,[16,[[15,["{table}"]],%d]],{{}}]'
-    with raw_connect(server) as sock:
-        sock.sendall(b"".join(_frame(token, (get % (token % 10)).encode()) for token in range(1, 2001)))
-        replies = dict(receive(sock) for _ in range(2000))
-    assert replies == {token: {"t": 1, "r": [{"id": token % 10}]} for token in range(1, 2001)}
-
-
-def _frame(token: int, payload: bytes) -> bytes:
-    return token.to_bytes(8, "little") + len(payload).to_bytes(4, "little") + payload
