@@ -16,9 +16,7 @@ work), it stops with `Hop` before anything is committed, and runs again on a wor
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from rethinkdb.ql2_pb2 import Term
@@ -58,13 +56,11 @@ _ON_LOOP = _OnLoop()
 _NEVER_INTERRUPTED = Interruptor()  # nothing can stop a query that runs to its end before the loop goes on
 
 
-@contextlib.contextmanager
-def on_loop() -> Iterator[None]:
+def on_loop() -> interrupts.running:
     """Check points inside belong to a query evaluated on the event loop: waiting or running long raises Hop."""
     run = Run(_NEVER_INTERRUPTED, ("", ""), _ON_LOOP)
     run.started = time.monotonic()
-    with interrupts.running(run):
-        yield
+    return interrupts.running(run)
 
 
 def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:

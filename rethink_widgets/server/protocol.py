@@ -364,6 +364,7 @@ class Connection:
             if isinstance(result, str):
                 if self.queries.get(token) is ticket:
                     self._write(token, result)
+                    self._flush()  # now: the reply needs no other turn of the loop
                     self._end_query(token)
             elif isinstance(result, Sequence):
                 cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs))
