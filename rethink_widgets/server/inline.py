@@ -4,7 +4,8 @@ A point get or a single-row write costs less than handing it to a worker thread 
 thread, the interpreter lock passed twice). So a query of one of these shapes, with nothing but literal values in
 its arguments, is evaluated where its frame was read:
 
-- `table.get(key)`;
+- `table.get(key)`, and the same followed by steps that look at its document (`["field"]`, `pluck`, `without`,
+  `has_fields`, `keys`, `values`, `default`);
 - `table.insert(object)`, `table.get(key).update(object)`, `.replace(object)` and `.delete()`, with soft durability
   (a hard write waits for the disk) and on a table without a write hook (a hook is a user function).
 
@@ -30,6 +31,10 @@ MAX_BYTES = 32 * 1024  # the largest query frame evaluated on the loop
 BUDGET = 0.002  # s: a query still running at a check point after this long goes to a worker thread
 SLICE = 0.002  # s: how long a connection answers frames that arrived together before it lets others have the loop
 _WRITES = frozenset({TERM.UPDATE, TERM.REPLACE, TERM.DELETE})
+# Steps after a point get that look at its one document only.
+_PROJECTIONS = frozenset({
+    TERM.BRACKET, TERM.GET_FIELD, TERM.PLUCK, TERM.WITHOUT, TERM.HAS_FIELDS, TERM.KEYS, TERM.VALUES, TERM.DEFAULT,
+})  # fmt: skip
 
 
 class Hop(BaseException):
@@ -71,8 +76,8 @@ def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:
     if db is not None and _db_name(db) is None:
         return False
     kind, args, term_optargs = _parts(term)
-    if kind == TERM.GET:
-        return len(args) == 2 and not term_optargs and _table(args[0], db) is not None and _literal(args[1])
+    if kind == TERM.GET or kind in _PROJECTIONS:
+        return _point_read(term, db)
     if kind == TERM.INSERT:
         target, values = args[0] if args else None, args[1:]
     elif kind in _WRITES:
@@ -94,6 +99,14 @@ def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:
     info = storage.table(*table)
     durability = term_optargs.get("durability", optargs.get("durability"))
     return info is not None and info.write_hook is None and (durability or info.durability) == "soft"
+
+
+def _point_read(term: Any, db: Any) -> bool:
+    """Whether a term is `table.get(key)`, maybe with projections of the document after it (`["field"]`, pluck...)."""
+    kind, args, optargs = _parts(term)
+    while kind in _PROJECTIONS and not optargs and args and all(map(_literal, args[1:])):
+        kind, args, optargs = _parts(args[0])
+    return kind == TERM.GET and len(args) == 2 and not optargs and _table(args[0], db) is not None and _literal(args[1])
 
 
 def _parts(term: Any) -> tuple[int | None, list[Any], dict[str, Any]]:

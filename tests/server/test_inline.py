@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError
+from rethinkdb.errors import ReqlDriverError, ReqlNonExistenceError, ReqlOpFailedError
 from servers import ServerProcess
 
 r = RethinkDB()
@@ -86,6 +86,24 @@ def test_small_writes_answer_on_the_loop_as_on_a_worker(conn: Any, table: str) -
     assert soft == writes(conn, r.table(table), "hard")
     assert soft[1]["first_error"].startswith("Duplicate primary key `id`:")
     assert soft[-1] == (["deleted", "errors", "generated_keys", "inserted", "replaced", "skipped", "unchanged"], 1, 36)
+
+
+def test_projections_of_a_point_get_answer_as_of_the_same_document_elsewhere(conn: Any, table: str) -> None:
+    doc = {"id": 1, "a": {"b": [1, 2]}, "c": "x"}
+    r.table(table).insert(doc).run(conn)
+    steps: list[Callable[[Any], Any]] = [
+        lambda d: d["a"]["b"],
+        lambda d: d.pluck("c", {"a": "b"}),
+        lambda d: d.without("a"),
+        lambda d: d.has_fields("c"),
+        lambda d: d.keys(),
+        lambda d: d.values(),
+        lambda d: d["missing"].default("none"),
+    ]
+    for step in steps:
+        assert step(r.table(table).get(1)).run(conn) == step(r.expr(doc)).run(conn)
+    with pytest.raises(ReqlNonExistenceError, match=r"^No attribute `missing` in object:"):
+        r.table(table).get(1)["missing"].run(conn)
 
 
 def test_errors_of_small_queries(conn: Any, table: str) -> None:
