@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import cast
 
 from rethink_widgets.server import inline, wire
 
@@ -31,11 +32,8 @@ class Receiver:
         answered: Callable[[], None],
         refused: Callable[[wire.FrameTooLarge], None],
     ) -> None:
-        transport = writer.transport
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError(f"a client's socket has a {type(transport).__name__}")
         self._writer = writer
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, writer.transport)  # (a socket's: it reads too)
         self._dispatch = dispatch  # handles one frame
         self._answered = answered  # called after frames were handled: their replies go out
         self._refused = refused  # sends the refusal of a frame too large
