@@ -101,6 +101,20 @@ def measure(port: int, runs: int, table: str, real: bool) -> dict[str, float]:
     return figures
 
 
+def measure_side_by_side(constant_port: int, port: int, runs: int) -> tuple[dict[str, float], dict[str, float]]:
+    """`measure` of the constant server and of ours, run after run in turn (so that both see the same load on a
+    shared machine), as the medians of each figure."""
+    constant_runs, our_runs = [], []
+    for _ in range(runs):
+        constant_runs.append(measure(constant_port, 1, "bench", real=False))
+        our_runs.append(measure(port, 1, "bench", real=True))
+    return _medians(constant_runs), _medians(our_runs)
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(figures[name] for figures in runs) for name in runs[0]}
+
+
 def fill(conn: Any, name: str, rows: int, doc: Callable[[Any], Any]) -> None:
     """A table of `rows` documents made on the server (`doc` maps r.range's numbers to documents)."""
     r.table_create(name).run(conn)
@@ -195,7 +209,7 @@ def profile_small_queries(seconds: float) -> None:
 
 
 def _sampled(spy: str, pid: int, seconds: float, query: Callable[[int], object]) -> str:
-    """py-spy's raw samples of process `pid` (threads holding the GIL) while this thread runs `query(0)`, `query(1)`..."""
+    """py-spy's raw samples of process `pid` (threads holding the GIL) while this thread runs query(0), query(1)..."""
     with tempfile.NamedTemporaryFile(suffix=".txt") as out:
         command = [spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "500", "-f", "raw", "--threads"]
         recorder = subprocess.Popen(
@@ -261,8 +275,7 @@ def main() -> None:
             r.table_create("bench").run(conn)
             r.table("bench").insert([{"id": i, "v": i} for i in range(1000)]).run(conn)
             conn.close()
-            baseline = measure(constant_port, args.runs, "bench", real=False)
-            figures = measure(port, args.runs, "bench", real=True)
+            baseline, figures = measure_side_by_side(constant_port, port, args.runs)
             aggregations = measure_aggregations(port, args.runs, args.group_rows, args.join_rows, args.join_right)
             builds = measure_index_build(port, args.runs, args.build_rows)
         finally:
