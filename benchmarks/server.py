@@ -57,6 +57,22 @@ async def _serve_constant() -> None:
     await server.serve_forever()
 
 
+# The targets for the figures below, by the start of a figure's name.
+TARGETS = {
+    "point get": "ratio <= 2x",
+    "single insert (soft)": "ratio <= 2x",
+    "single insert (hard)": "ratio <= 3x with 8 concurrent writers",
+    "batched insert (soft)": ">= 40,000 docs/s",
+    "table scan": ">= 250,000 docs/s",
+    "group-by-count": "ratio <= 1.5x",
+    "eq_join": "ratio <= 3x",
+}
+
+
+def target(name: str) -> str:
+    return next((goal for start, goal in TARGETS.items() if name.startswith(start)), "-")
+
+
 def start(command: list[str]) -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
@@ -283,18 +299,18 @@ def main() -> None:
             constant.terminate()
             ours.wait()
             constant.wait()
-    print(f"{'measure':34} {'embedded':>12} {'constant':>12} {'ratio':>7}")
+    print(f"{'measure':34} {'embedded':>12} {'constant':>12} {'ratio':>7}  target")
     for name, value in figures.items():
         base = baseline.get(name)
         if base is None:
-            print(f"{name:34} {value:12,.0f} {'-':>12} {'-':>7}")
+            print(f"{name:34} {value:12,.0f} {'-':>12} {'-':>7}  {target(name)}")
         else:
-            print(f"{name:34} {value:12,.0f} {base:12,.0f} {base / value:6.2f}x")
+            print(f"{name:34} {value:12,.0f} {base:12,.0f} {base / value:6.2f}x  {target(name)}")
     print("ratio = constant server rate / embedded server rate (lower is better; 1.0 = no cost beyond the driver)")
     print()
-    print(f"{'aggregation (on the server)':34} {'rows/s':>12} {'scan rows/s':>12} {'ratio':>7}")
+    print(f"{'aggregation (on the server)':34} {'rows/s':>12} {'scan rows/s':>12} {'ratio':>7}  target")
     for name, (value, scan) in aggregations.items():
-        print(f"{name:34} {value:12,.0f} {scan:12,.0f} {scan / value:6.2f}x")
+        print(f"{name:34} {value:12,.0f} {scan:12,.0f} {scan / value:6.2f}x  {target(name)}")
     print("ratio = rate of scanning the same table / rate of the aggregation (1.0 = no cost beyond reading the rows)")
     print()
     seconds = statistics.median(builds.pop("build seconds"))
