@@ -1,7 +1,9 @@
 """One client connection: the five query types, tokens, and cursors served in batches.
 
-Every START runs as its own task and evaluates in the server's worker pool, so queries on one connection run side
-by side and a slow one never holds up the rest. Every query that wants a reply gets exactly one frame.
+Frames come from `receiving.Receiver` as they arrive. A small query, bounded in cost (a point get, a soft
+single-row write: see inline.py), is answered right there on the event loop. Every other START runs as its own task
+and evaluates in the server's worker pool, so queries on one connection run side by side and a slow one never holds
+up the rest. Every query that wants a reply gets exactly one frame.
 """
 
 from __future__ import annotations
