@@ -100,8 +100,8 @@ class Server:
         self.engine = Engine(self.storage)
         self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
         self.admission.max_connections = admission.fit_descriptor_limit(self.admission.max_connections)
-        asyncio.get_running_loop().set_exception_handler(self.admission.loop_exception)
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self.admission.loop_exception)
         self._listener = await loop.create_server(
             lambda: wire.ClientProtocol(2**20, self._accept), self.bind, self.port
         )
