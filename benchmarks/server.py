@@ -229,7 +229,7 @@ def _sampled(spy: str, pid: int, seconds: float, query: Callable[[int], object])
     with tempfile.NamedTemporaryFile(suffix=".txt") as out:
         command = [spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "500", "-f", "raw", "--threads"]
         recorder = subprocess.Popen(
-            [*command, "--gil", "--nonblocking", "-o", out.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [*command, "--gil", "-o", out.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         i = 0
         while recorder.poll() is None:

@@ -31,6 +31,7 @@ MAX_BYTES = 32 * 1024  # the largest query frame evaluated on the loop
 BUDGET = 0.002  # s: a query still running at a check point after this long goes to a worker thread
 SLICE = 0.002  # s: how long a connection answers frames that arrived together before it lets others have the loop
 _WRITES = frozenset({TERM.UPDATE, TERM.REPLACE, TERM.DELETE})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 # Steps after a point get that look at its one document only.
 _PROJECTIONS = frozenset({
     TERM.BRACKET, TERM.GET_FIELD, TERM.PLUCK, TERM.WITHOUT, TERM.HAS_FIELDS, TERM.KEYS, TERM.VALUES, TERM.DEFAULT,
@@ -70,11 +71,14 @@ def on_loop() -> interrupts.running:
 
 def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:
     """Whether the query is one of the small shapes answered on the loop (see the module's doc)."""
-    if not all(_literal(value) for name, value in optargs.items() if name != "db"):
-        return False
-    db = optargs.get("db")
-    if db is not None and _db_name(db) is None:
-        return False
+    db = None
+    for name, value in optargs.items():
+        if name == "db":
+            db = value
+            if _db_name(db) is None:
+                return False
+        elif not _literal(value):
+            return False
     kind, args, term_optargs = _parts(term)
     if kind == TERM.GET or kind in _PROJECTIONS:
         return _point_read(term, db)
@@ -143,6 +147,8 @@ def _table(term: Any, default_db: Any) -> tuple[str, str] | None:
 
 def _literal(value: Any) -> bool:
     """Whether a query argument is a plain value: JSON whose arrays are MAKE_ARRAY terms of plain values."""
+    if type(value) in _SCALARS:  # (most are)
+        return True
     stack = [value]  # not recursive: the frame may nest as deeply as the parser allows
     while stack:
         item = stack.pop()

@@ -172,7 +172,7 @@ def parse_query(payload: bytes) -> list[Any]:
     if not 1 <= len(query) <= 3:
         raise _unparsed(f"Expected 1 to 3 elements in the top-level query, but found {len(query)}.")
     kind = query[0]
-    if json_type(kind) != "NUMBER":
+    if type(kind) is not int and json_type(kind) != "NUMBER":
         raise _unparsed(f"Expected a query type as a number, but found {json_type(kind)}.")
     if kind not in _QUERY_TYPES:
         raise _unparsed(f"Unrecognized QueryType: {dumps(kind)}.")
