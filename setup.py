@@ -69,6 +69,10 @@ setup(
         "google-re2>=1.1",
         # rapidjson, which RethinkDB reads and writes JSON text with (r.json, to_json_string, coerce_to('string')).
         "python-rapidjson>=1.25",
+        # The server's JSON on the wire (wire.py): several times faster than the json module, with the same text.
+        "orjson>=3.10",
+        # The server's event loop (cli.py): asyncio's, with less cost per turn and per socket operation.
+        "uvloop>=0.19",
     ],
     extras_require={
         "test": [

@@ -7,17 +7,20 @@ are set against a server-side scan of the same table (`filter(False).count()` re
 number), so their ratio shows what grouping or joining costs on top of reading the rows. Single inserts are timed
 one by one while an index is built in the background on a big table (the inserts go to that table, so they also
 keep the index up to date), against the same inserts with no build running, in the same run. Prints medians of
-several runs; figures vary with the machine's load.
+several runs; figures vary with the machine's load. With --profile, then samples a fresh server with py-spy while
+it serves point gets and single inserts, and prints the functions its threads spend their time in.
 
     python benchmarks/server.py [--runs 5] [--group-rows 1000000] [--join-rows 100000] [--join-right 1000]
-        [--build-rows 200000]
+        [--build-rows 200000] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rethinkdb import RethinkDB
@@ -33,6 +37,7 @@ from rethink_widgets.server import scram, wire
 
 r = RethinkDB()
 CONSTANT = b'{"t":1,"r":[{"id":1,"value":"constant"}]}'
+PROFILE_SECONDS = 5  # per workload profiled
 
 
 async def _constant_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -51,6 +56,22 @@ async def _serve_constant() -> None:
     server = await asyncio.start_server(_constant_client, "127.0.0.1", 0)
     print(f"Listening for client driver connections on port {server.sockets[0].getsockname()[1]}", flush=True)
     await server.serve_forever()
+
+
+# The issue's targets for the figures below, by the start of a figure's name.
+TARGETS = {
+    "point get": "ratio <= 2x",
+    "single insert (soft)": "ratio <= 2x",
+    "single insert (hard)": "ratio <= 3x with 8 concurrent writers",
+    "batched insert (soft)": ">= 40,000 docs/s",
+    "table scan": ">= 250,000 docs/s",
+    "group-by-count": "ratio <= 1.5x",
+    "eq_join": "ratio <= 3x",
+}
+
+
+def target(name: str) -> str:
+    return next((goal for start, goal in TARGETS.items() if name.startswith(start)), "-")
 
 
 def start(command: list[str]) -> tuple[subprocess.Popen[str], int]:
@@ -120,6 +141,20 @@ def concurrent_hard_inserts(port: int, runs: int, table: str, writers: int = 8, 
     return rate
 
 
+def measure_side_by_side(constant_port: int, port: int, runs: int) -> tuple[dict[str, float], dict[str, float]]:
+    """`measure` of the constant server and of ours, run after run in turn (so that both see the same load on a
+    shared machine), as the medians of each figure."""
+    constant_runs, our_runs = [], []
+    for _ in range(runs):
+        constant_runs.append(measure(constant_port, 1, "bench", real=False))
+        our_runs.append(measure(port, 1, "bench", real=True))
+    return _medians(constant_runs), _medians(our_runs)
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(figures[name] for figures in runs) for name in runs[0]}
+
+
 def fill(conn: Any, name: str, rows: int, doc: Callable[[Any], Any]) -> None:
     """A table of `rows` documents made on the server (`doc` maps r.range's numbers to documents)."""
     r.table_create(name).run(conn)
@@ -184,6 +219,79 @@ def measure_index_build(port: int, runs: int, rows: int) -> dict[str, list[float
     return figures
 
 
+def profile_small_queries(seconds: float) -> None:
+    """Sample a fresh embedded server with py-spy while one client runs point gets, then single soft inserts, and
+    print where the server's threads spent the time they held the interpreter lock (waiting is left out)."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        print("--profile needs py-spy (pip install py-spy)")
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        server, port = start(
+            [sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", directory]
+        )
+        try:
+            conn = r.connect(port=port)
+            r.table_create("profiled").run(conn)
+            t = r.table("profiled")
+            t.insert([{"id": i, "v": i} for i in range(1000)]).run(conn)
+            workloads: dict[str, Callable[[int], object]] = {
+                "point get": lambda i: t.get(i % 1000).run(conn),
+                "single insert (soft)": lambda i: t.insert({"v": i}).run(conn, durability="soft"),
+            }
+            for name, query in workloads.items():
+                samples = _sampled(spy, server.pid, seconds, query)
+                _print_profile(name, samples)
+            conn.close()
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def _sampled(spy: str, pid: int, seconds: float, query: Callable[[int], object]) -> str:
+    """py-spy's raw samples of process `pid` (threads holding the GIL) while this thread runs query(0), query(1)..."""
+    with tempfile.NamedTemporaryFile(suffix=".txt") as out:
+        command = [spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "500", "-f", "raw", "--threads"]
+        recorder = subprocess.Popen(
+            [*command, "--gil", "-o", out.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        i = 0
+        while recorder.poll() is None:
+            query(i)
+            i += 1
+        if recorder.returncode != 0:
+            raise RuntimeError(f"py-spy failed: {recorder.stderr.read().decode() if recorder.stderr else ''}")
+        return Path(out.name).read_text()
+
+
+def _print_profile(name: str, samples: str, top: int = 18) -> None:
+    """The threads' shares of the samples, then the functions with the most samples of their own (self) and with
+    the most samples below them (total)."""
+    threads: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    below: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in samples.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        thread, *frames = stack.split(";")
+        # "thread (123): reql_7" -> "reql": the worker threads together
+        threads[re.sub(r"_\d+$", "", thread.partition(": ")[2])] += count
+        names = [re.sub(r":\d+\)$", ")", frame) for frame in frames]  # one entry per function, not per line
+        if names:
+            own[names[-1]] += count
+        for function in set(names):
+            below[function] += count
+        total += count
+    print(f"\nprofile: {name} ({total} samples holding the GIL)")
+    print("  threads: " + ", ".join(f"{thread} {count / total:.0%}" for thread, count in threads.most_common()))
+    print(f"  {'self':>6} {'total':>6}  function (most self time first)")
+    for function, count in own.most_common(top):
+        print(f"  {count / total:6.1%} {below[function] / total:6.1%}  {function}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -191,6 +299,7 @@ def main() -> None:
     parser.add_argument("--join-rows", type=int, default=100_000, help="rows on the left of eq_join")
     parser.add_argument("--join-right", type=int, default=1_000, help="rows of the table eq_join looks up")
     parser.add_argument("--build-rows", type=int, default=200_000, help="rows of the table an index is built on")
+    parser.add_argument("--profile", action="store_true", help="also print where the server spends its time")
     parser.add_argument("--serve-constant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_constant:
@@ -206,8 +315,7 @@ def main() -> None:
             r.table_create("bench").run(conn)
             r.table("bench").insert([{"id": i, "v": i} for i in range(1000)]).run(conn)
             conn.close()
-            baseline = measure(constant_port, args.runs, "bench", real=False)
-            figures = measure(port, args.runs, "bench", real=True)
+            baseline, figures = measure_side_by_side(constant_port, port, args.runs)
             aggregations = measure_aggregations(port, args.runs, args.group_rows, args.join_rows, args.join_right)
             builds = measure_index_build(port, args.runs, args.build_rows)
         finally:
@@ -215,18 +323,18 @@ def main() -> None:
             constant.terminate()
             ours.wait()
             constant.wait()
-    print(f"{'measure':34} {'embedded':>12} {'constant':>12} {'ratio':>7}")
+    print(f"{'measure':34} {'embedded':>12} {'constant':>12} {'ratio':>7}  target")
     for name, value in figures.items():
         base = baseline.get(name)
         if base is None:
-            print(f"{name:34} {value:12,.0f} {'-':>12} {'-':>7}")
+            print(f"{name:34} {value:12,.0f} {'-':>12} {'-':>7}  {target(name)}")
         else:
-            print(f"{name:34} {value:12,.0f} {base:12,.0f} {base / value:6.2f}x")
+            print(f"{name:34} {value:12,.0f} {base:12,.0f} {base / value:6.2f}x  {target(name)}")
     print("ratio = constant server rate / embedded server rate (lower is better; 1.0 = no cost beyond the driver)")
     print()
-    print(f"{'aggregation (on the server)':34} {'rows/s':>12} {'scan rows/s':>12} {'ratio':>7}")
+    print(f"{'aggregation (on the server)':34} {'rows/s':>12} {'scan rows/s':>12} {'ratio':>7}  target")
     for name, (value, scan) in aggregations.items():
-        print(f"{name:34} {value:12,.0f} {scan:12,.0f} {scan / value:6.2f}x")
+        print(f"{name:34} {value:12,.0f} {scan:12,.0f} {scan / value:6.2f}x  {target(name)}")
     print("ratio = rate of scanning the same table / rate of the aggregation (1.0 = no cost beyond reading the rows)")
     print()
     seconds = statistics.median(builds.pop("build seconds"))
@@ -235,6 +343,8 @@ def main() -> None:
         p50, p99 = statistics.median(latencies), statistics.quantiles(latencies, n=100)[98]
         print(f"{name:38} {p50:8.2f} {p99:8.2f} {len(latencies):8}")
     print(f"during build = while an index is built on {args.build_rows:,} rows (median build: {seconds:.1f} s)")
+    if args.profile:
+        profile_small_queries(PROFILE_SECONDS)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
+import uvloop
+
 from rethink_widgets.server.admission import HANDSHAKE_SECONDS, MAX_CONNECTIONS
 from rethink_widgets.server.server import DirectoryLocked, Server
 
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     # Everything the server writes is its user's alone, the files SQLite makes on its own included.
     os.umask(0o077)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return asyncio.run(run(args))
+    # uvloop's event loop (libuv's) runs the same asyncio code with less cost per turn and per socket operation.
+    return uvloop.run(run(args))
 
 
 if __name__ == "__main__":

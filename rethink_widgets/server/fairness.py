@@ -19,8 +19,6 @@ import asyncio
 import collections
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from rethink_widgets.server import workers
@@ -187,18 +185,21 @@ class WorkerSlots:
         self._by_connection: collections.Counter[str] = collections.Counter()
         self._lines: dict[str, collections.deque[asyncio.Future[None]]] = {}
 
-    @asynccontextmanager
-    async def taken(self, ticket: Ticket) -> AsyncIterator[None]:
+    def taken(self, ticket: Ticket) -> _Taken:
+        """`async with slots.taken(ticket):` holds a place for one run of the ticket's query."""
+        return _Taken(self, ticket)
+
+    async def _enter(self, ticket: Ticket) -> None:
         user, peer = ticket.user, ticket.peer
-        async with ticket.slots:
+        await ticket.slots.acquire()
+        try:
             while self._by_user[user] >= PER_USER and self._by_connection[peer]:
                 await self._wait_in_line(user)
-            self._by_user[user] += 1
-            self._by_connection[peer] += 1
-            try:
-                yield
-            finally:
-                self._leave(user, peer)
+        except BaseException:
+            ticket.slots.release()
+            raise
+        self._by_user[user] += 1
+        self._by_connection[peer] += 1
 
     async def _wait_in_line(self, user: str) -> None:
         line = self._lines.setdefault(user, collections.deque())
@@ -212,7 +213,9 @@ class WorkerSlots:
             if not line:
                 self._lines.pop(user, None)
 
-    def _leave(self, user: str, peer: str) -> None:
+    def _leave(self, ticket: Ticket) -> None:
+        user, peer = ticket.user, ticket.peer
+        ticket.slots.release()
         for counter, key in ((self._by_user, user), (self._by_connection, peer)):
             counter[key] -= 1
             if not counter[key]:
@@ -223,3 +226,19 @@ class WorkerSlots:
             if not turn.done():  # (a waiter whose query was cancelled is done already)
                 turn.set_result(None)
                 return
+
+
+class _Taken:
+    """A place for one run on a worker thread, as an async context manager (a class: it is entered for every run,
+    and most often without waiting)."""
+
+    __slots__ = ("_slots", "_ticket")
+
+    def __init__(self, slots: WorkerSlots, ticket: Ticket) -> None:
+        self._slots, self._ticket = slots, ticket
+
+    async def __aenter__(self) -> None:
+        await self._slots._enter(self._ticket)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._slots._leave(self._ticket)

@@ -124,14 +124,21 @@ def raise_if_interrupted() -> None:
         run.interruptor.raise_if_interrupted()
 
 
-@contextlib.contextmanager
-def running(run: Run | None) -> Iterator[None]:
-    """Make `run` the one this thread's check points look at (None: they do nothing)."""
-    saved, _current.run = _current.run, run
-    try:
-        yield
-    finally:
-        _current.run = saved
+class running:
+    """Make `run` the one this thread's check points look at (None: they do nothing). A class, not a generator: it
+    is entered for every query and every batch."""
+
+    __slots__ = ("_run", "_saved")
+
+    def __init__(self, run: Run | None) -> None:
+        self._run = run
+        self._saved: Run | None = None
+
+    def __enter__(self) -> None:
+        self._saved, _current.run = _current.run, self._run
+
+    def __exit__(self, *exc: object) -> None:
+        _current.run = self._saved
 
 
 def shielded() -> contextlib.AbstractContextManager[None]:

@@ -1,7 +1,9 @@
 """One client connection: the five query types, tokens, and cursors served in batches.
 
-Every START runs as its own task and evaluates in the server's worker pool, so queries on one connection run side
-by side and a slow one never holds up the rest. Every query that wants a reply gets exactly one frame.
+Frames come from `receiving.Receiver` as they arrive. A small query, bounded in cost (a point get, a soft
+single-row write: see inline.py), is answered right there on the event loop. Every other START runs as its own task
+and evaluates in the server's worker pool, so queries on one connection run side by side and a slow one never holds
+up the rest. Every query that wants a reply gets exactly one frame.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from rethinkdb.ql2_pb2 import Query
 
-from rethink_widgets.server import interrupts, replies, wire
+from rethink_widgets.server import inline, interrupts, replies, wire
 from rethink_widgets.server.batches import Batch, BatchLimits
 from rethink_widgets.server.errors import (
     RESPONSE,
@@ -31,6 +33,7 @@ from rethink_widgets.server.evaluation.engine import Atom, Sequence, Subscriptio
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted
+from rethink_widgets.server.receiving import Receiver
 
 if TYPE_CHECKING:
     from rethink_widgets.server.server import Server
@@ -107,6 +110,7 @@ class Connection:
         self.queries: dict[int, Ticket] = {}
         self.slots = asyncio.Semaphore(PER_CONNECTION)
         self._outgoing: list[bytes] = []
+        self._batching = False  # while frames that arrived together are handled
         self._closing = False
         # Queries ended by a delete from rethinkdb.jobs while nothing was asked of them: the next CONTINUE learns it.
         self._terminated: set[int] = set()
@@ -122,13 +126,8 @@ class Connection:
                 return
             await self.writer.drain()
             log.debug("client %s authenticated as %s", self.peer, self.user)
-            while True:
-                token, payload = await wire.read_frame(self.reader)
-                self._dispatch(token, payload)
-                await self.writer.drain()
-        except wire.FrameTooLarge as error:
-            await wire.skip_frame(self.reader, error.size)
-            self._send_error(error.token, ReqlClientError(str(error)))
+            receiver = Receiver(self.writer, self._dispatch_frame, self._answered, self._refuse)
+            await receiver.receive(self.reader)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -161,6 +160,18 @@ class Connection:
 
     # ---------------------------------------------------------------- dispatch
 
+    def _dispatch_frame(self, token: int, payload: bytes) -> None:
+        """Handle a frame among others that arrived together: their replies leave together, in `_answered`."""
+        self._batching = True
+        self._dispatch(token, payload)
+
+    def _answered(self) -> None:
+        self._batching = False
+        self._flush()
+
+    def _refuse(self, error: wire.FrameTooLarge) -> None:
+        self._send_error(error.token, ReqlClientError(str(error)))
+
     def _dispatch(self, token: int, payload: bytes) -> None:
         self.server.turns.loop_busy()
         if payload == _CONTINUE:  # every batch of every feed asks with one: the frame to answer fastest
@@ -173,7 +184,8 @@ class Connection:
             return
         kind = query[0]
         if kind == QUERY.START:
-            self._start(token, query)
+            if len(payload) > inline.MAX_BYTES or not self._start_inline(token, query):
+                self._start(token, query)
         elif kind == QUERY.CONTINUE:
             self._continue(token)
         elif kind == QUERY.STOP:
@@ -206,6 +218,33 @@ class Connection:
             self.queries[token] = ticket
             self._watch_jobs_table(token, ticket)
             self._spawn(token, self._run(token, ticket, term, optargs))
+
+    def _start_inline(self, token: int, query: list[Any]) -> bool:
+        """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead."""
+        term = query[1] if len(query) > 1 else None
+        optargs = query[2] if len(query) > 2 else {}
+        if self._in_use(token) or not inline.bounded(term, optargs, self.server.storage):
+            return False
+        result: str | Sequence | SubscriptionRequest | Exception
+        try:
+            with inline.on_loop():
+                result = self._evaluate(term, optargs)
+        except inline.Hop:
+            return False
+        except Exception as error:
+            result = error
+        if not isinstance(result, (str, Exception)):
+            return False  # (no small shape streams: a get is one document)
+        self._terminated.discard(token)
+        self.server.storage.activity.queries.add()
+        if isinstance(result, Exception) and _internal(result):
+            log.error("internal error running a query", exc_info=result)
+        if optargs.get("noreply") is not True:
+            if isinstance(result, str):
+                self._write(token, result)
+            else:
+                self._send_failure(token, result)
+        return True
 
     def _ticket(self, term: Any) -> Ticket:
         user = self.user or ""
@@ -327,6 +366,7 @@ class Connection:
             if isinstance(result, str):
                 if self.queries.get(token) is ticket:
                     self._write(token, result)
+                    self._flush()  # now: the reply needs no other turn of the loop
                     self._end_query(token)
             elif isinstance(result, Sequence):
                 cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs))
@@ -353,22 +393,26 @@ class Connection:
 
     def _query_failed(self, token: int, ticket: Ticket, error: BaseException) -> None:
         """Answer a query that failed or was stopped (unless it was answered already), and forget it."""
-        internal = not isinstance(error, (QueryInterrupted, ReqlError, MemoryError, asyncio.CancelledError))
-        if internal:
+        if _internal(error):
             log.error("internal error running a query", exc_info=error)  # a bug, even when nobody waits for it
         if self.queries.get(token) is not ticket:
             return  # stopped, and STOP answered for it; or its connection is closing
         if isinstance(error, QueryInterrupted):
             if error.reason == interrupts.JOBS:
                 self._job_deleted(token, ticket)
-        elif isinstance(error, ReqlError):
+        elif not isinstance(error, asyncio.CancelledError):
+            self._send_failure(token, error)
+        self._end_query(token)
+
+    def _send_failure(self, token: int, error: BaseException) -> None:
+        """Answer a query that failed (an internal error was logged already)."""
+        if isinstance(error, ReqlError):
             self._send_error(token, error)
         elif isinstance(error, MemoryError):
             log.warning("a query from %s ran out of memory", self.peer)
             self._send_error(token, ReqlResourceLimitError("The server ran out of memory evaluating this query."))
-        elif internal:
+        else:
             self._send_error(token, ReqlInternalError(f"Internal error: {error}"))
-        self._end_query(token)
 
     async def _open_feed(self, token: int, cursor: FeedCursor, in_worker: InWorker, profile: list[Any] | None) -> None:
         try:
@@ -429,8 +473,9 @@ class Connection:
         self._send(token, response)
 
     def _write(self, token: int, text: str) -> None:
-        # Responses made in one turn of the loop (a write fanned out to many feeds) leave in one send.
-        if not self._outgoing:
+        # Responses made in one turn of the loop (a write fanned out to many feeds) leave in one send, as do the
+        # replies to frames that arrived together (`_answered` sends them).
+        if not self._outgoing and not self._batching:
             asyncio.get_running_loop().call_soon(self._flush)
         self._outgoing.append(wire.frame(token, text.encode("utf-8")))
 
@@ -439,6 +484,11 @@ class Connection:
         self.server.turns.loop_busy()
         if outgoing and not self.writer.is_closing():
             self.writer.write(b"".join(outgoing))
+
+
+def _internal(error: BaseException) -> bool:
+    """Whether an error is a bug of the server's (the others are what RethinkDB answers too)."""
+    return not isinstance(error, (QueryInterrupted, ReqlError, MemoryError, asyncio.CancelledError))
 
 
 def _profile(optargs: dict[str, Any], started: float) -> list[Any] | None:

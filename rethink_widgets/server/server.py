@@ -9,10 +9,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from rethink_widgets.server import admission, interrupts, scram
+from rethink_widgets.server import admission, interrupts, scram, wire
 from rethink_widgets.server.changefeeds import Changefeeds
 from rethink_widgets.server.evaluation.engine import Engine
 from rethink_widgets.server.fairness import WORKERS, Ticket, Turns, WorkerSlots
@@ -30,6 +31,17 @@ SHUTDOWN_GRACE_SECONDS = 1.0
 # How often a thread holding the interpreter lock is made to offer it: short, so that the event loop and short
 # queries never wait long behind a long query's thread.
 SWITCH_INTERVAL = 0.0002
+
+
+def _settle(work: Future[T], outcome: asyncio.Future[T]) -> None:
+    """On the loop: a worker thread's run has ended; its result or error goes to whoever still waits for it."""
+    if outcome.done():
+        return  # (cancelled: a stopped run's QueryInterrupted is expected)
+    error = work.exception()
+    if error is None:
+        outcome.set_result(work.result())
+    else:
+        outcome.set_exception(error)
 
 
 class DirectoryLocked(Exception):
@@ -88,8 +100,11 @@ class Server:
         self.engine = Engine(self.storage)
         self.changefeeds = Changefeeds(self.storage, asyncio.get_running_loop())
         self.admission.max_connections = admission.fit_descriptor_limit(self.admission.max_connections)
-        asyncio.get_running_loop().set_exception_handler(self.admission.loop_exception)
-        self._listener = await asyncio.start_server(self._accept, self.bind, self.port, limit=2**20)
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self.admission.loop_exception)
+        self._listener = await loop.create_server(
+            lambda: wire.ClientProtocol(2**20, self._accept), self.bind, self.port
+        )
         self.port = self._listener.sockets[0].getsockname()[1]
         self.storage.activity.reql_port = self.port
         self.storage.activity.connections = lambda: len(self.connections)
@@ -99,17 +114,19 @@ class Server:
         """Run `fn(*args)` for a query on a worker thread, once the query's connection and user have room."""
         async with self.worker_slots.taken(ticket):
             ticket.interruptor.raise_if_interrupted()
-            work = asyncio.get_running_loop().run_in_executor(self.pool, self._run, ticket, fn, args)
+            loop = asyncio.get_running_loop()
+            outcome: asyncio.Future[T] = loop.create_future()
+            work = self.pool.submit(self._run, ticket, fn, args)
+            # The outcome is handed to the loop in one step (a wrapped future and a shield would take three turns).
+            work.add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, work, outcome))
             try:
-                return await asyncio.shield(work)
+                return await outcome
             except asyncio.CancelledError:
                 # Stopped: the thread goes on to its next check point. Until it has, it keeps its place (and what
                 # it is using, a cursor or a feed being opened, stays open until the caller closes it after this).
                 while not work.done():
                     with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.wait([work])
-                if not work.cancelled():
-                    work.exception()  # (retrieved: a stopped run's QueryInterrupted is expected)
+                        await asyncio.wait([asyncio.wrap_future(work)])
                 raise
 
     def _run(self, ticket: Ticket, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

@@ -8,7 +8,6 @@ response frame has the same header. Handshake messages are NUL-terminated JSON. 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import re
@@ -16,6 +15,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from rethinkdb.ql2_pb2 import Query, VersionDummy
 
 from rethink_widgets.server import scram
@@ -43,6 +43,14 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _DIGITS_ONLY = bytes(ord("0") if ord("0") <= b <= ord("9") else ord(" ") for b in range(256))
 _HUGE_DIGITS = b"0" * 309
+# (A datetime or a dataclass is no datum: Python's json refuses it, so orjson must not write it either.)
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# What orjson writes for a float Python writes with a one-digit negative exponent (1.5e-7 for 1.5e-07), or as a
+# decimal (0.00001 for 1e-05).
+_SMALL_FLOAT = re.compile(rb"[0-9]e-[0-9](?![0-9])|(?<![0-9])0\.0000")
+# A frame with fewer brackets than this nests less deeply than Python's json module can follow, from any call depth
+# the server reads frames at: orjson accepts and refuses exactly what it does.
+_ORJSON_MAX_BRACKETS = 800
 
 
 class HandshakeError(Exception):
@@ -69,7 +77,21 @@ class FrameTooLarge(Exception):
 
 
 def dumps(value: Any) -> str:
-    """A response datum as JSON text: compact, UTF-8, keys sorted (RethinkDB's objects are sorted maps)."""
+    """A response datum as JSON text: compact, UTF-8, keys sorted (RethinkDB's objects are sorted maps).
+
+    orjson writes it, unless it may hold what orjson writes otherwise than Python's json module, which then does:
+    floats below 1e-4 (1e-05 in Python's text), NaN (orjson's null; Python refuses it), integers beyond 64 bits,
+    keys that are not strings."""
+    try:
+        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _json_dumps(value)
+    if b"null" in text or ((b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text)):
+        return _json_dumps(value)
+    return text.decode()
+
+
+def _json_dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
@@ -89,7 +111,13 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite
 
 def loads(data: bytes) -> Any:
     """UTF-8 JSON as RethinkDB's parser reads it; ValueError for what it refuses: NaN, Infinity, numbers beyond a
-    double, lone UTF-16 surrogates, and (Python's own limit) nesting too deep to follow."""
+    double, lone UTF-16 surrogates, and (Python's own limit) nesting too deep to follow.
+
+    orjson reads it, refusing the same, unless it has so many brackets that it might nest as deeply as Python's
+    limit (orjson's own is deeper): then the json module does, as it always did. (orjson reads integers beyond 64
+    bits as doubles, as RethinkDB reads every number.)"""
+    if data.count(b"[") + data.count(b"{") < _ORJSON_MAX_BRACKETS:
+        return orjson.loads(data)  # (its JSONDecodeError is a ValueError)
     try:
         value = _DECODER.decode(data.decode("utf-8"))
     except RecursionError:
@@ -144,7 +172,7 @@ def parse_query(payload: bytes) -> list[Any]:
     if not 1 <= len(query) <= 3:
         raise _unparsed(f"Expected 1 to 3 elements in the top-level query, but found {len(query)}.")
     kind = query[0]
-    if json_type(kind) != "NUMBER":
+    if type(kind) is not int and json_type(kind) != "NUMBER":
         raise _unparsed(f"Expected a query type as a number, but found {json_type(kind)}.")
     if kind not in _QUERY_TYPES:
         raise _unparsed(f"Unrecognized QueryType: {dumps(kind)}.")
@@ -295,17 +323,79 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return token, await reader.readexactly(size)
 
 
-async def skip_frame(reader: asyncio.StreamReader, size: int) -> None:
-    """Read and drop an oversized frame's bytes (if it is not absurdly large, and for a while at most)."""
-    if size >= MAX_SKIPPED_BYTES:
-        return
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SKIP_SECONDS):
-            while size > 0:
-                chunk = await reader.read(min(size, 1024 * 1024))
-                if not chunk:
-                    return
-                size -= len(chunk)
+class ClientProtocol(asyncio.StreamReaderProtocol):
+    """A client's socket: a stream (StreamReader, StreamWriter) through the handshake; once handed over, the bytes
+    that arrive go straight to a receiver, so that no task has to wake up for each query frame."""
+
+    def __init__(self, limit: int, connected: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]) -> None:
+        super().__init__(asyncio.StreamReader(limit=limit), connected)
+        self._received: Callable[[bytes], None] | None = None
+        self._ended: Callable[[], None] | None = None
+        self._at_end = False
+
+    def hand_over(self, received: Callable[[bytes], None], ended: Callable[[], None]) -> None:
+        """From now on, bytes that arrive go to `received`, and `ended()` is called once the client's side ends (at
+        once if it has ended already). What the stream holds still is the caller's to read."""
+        self._received, self._ended = received, ended
+        if self._at_end:
+            ended()
+
+    def data_received(self, data: bytes) -> None:
+        if self._received is None:
+            super().data_received(data)
+        else:
+            self._received(data)
+
+    def eof_received(self) -> bool | None:
+        self._end()
+        return super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end()
+        super().connection_lost(exc)
+
+    def _end(self) -> None:
+        if not self._at_end:
+            self._at_end = True
+            if self._ended is not None:
+                self._ended()
+
+
+class Frames:
+    """The query frames a client sends, cut one by one from the bytes received so far."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._start = 0  # where the next frame begins
+
+    def add(self, data: bytes) -> None:
+        if self._start:
+            del self._buffer[: self._start]
+            self._start = 0
+        self._buffer += data
+
+    def next(self) -> tuple[int, bytes] | None:
+        """The next complete frame as (token, JSON bytes), or None. Raises FrameTooLarge at an oversized frame's
+        header (which is taken, the frame's bytes left to `drop`)."""
+        start, buffer = self._start, self._buffer
+        if len(buffer) - start < HEADER.size:
+            return None
+        token, size = HEADER.unpack_from(buffer, start)
+        if size >= MAX_QUERY_BYTES:
+            self._start = start + HEADER.size
+            raise FrameTooLarge(token, size)
+        stop = start + HEADER.size + size
+        if stop > len(buffer):
+            return None
+        self._start = stop
+        with memoryview(buffer) as view:
+            return token, bytes(view[start + HEADER.size : stop])
+
+    def drop(self, size: int) -> int:
+        """Drop up to `size` of the bytes received (an oversized frame's); returns how many it dropped."""
+        dropped = min(size, len(self._buffer) - self._start)
+        self._start += dropped
+        return dropped
 
 
 def frame(token: int, payload: bytes) -> bytes:

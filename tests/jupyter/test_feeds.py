@@ -95,6 +95,8 @@ def test_watch_feed_and_conn_come_back_after_a_server_restart(
     k.run("task = asyncio.ensure_future(collect(feed(r.table('live')), got))")
     assert k.run("await until(lambda: [l.status for l in feeds.LIVE.values()] == ['ready'] * 2)").text == "True"
     r.table("live").insert({"id": 1}).run(r.connect("127.0.0.1", port))
+    # (The writer's reply may leave before the feeds are served: they have the change once they show it.)
+    assert k.run("await until(lambda: got == seen == [1])").text == "True"
     restartable.kill()
     assert k.run("await until(lambda: w.status.startswith('reconnecting: '))").text == "True"
     restartable.restart()

@@ -1,17 +1,19 @@
-"""The handshake and framing, from the real driver and from raw sockets that misbehave."""
+"""The handshake and framing, from the real driver and from raw sockets that misbehave; JSON text on the wire."""
 
 from __future__ import annotations
 
 import json
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from raw_client import raw_connect, receive, send
+from raw_client import exactly, log_in, raw_connect, receive, send
 from rethinkdb import RethinkDB
+from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlAuthError
 from rethinkdb.ql2_pb2 import Response
 from servers import ServerProcess, run_async, start_server
@@ -240,3 +242,58 @@ def test_handshake_message_over_2048_bytes_is_refused(server: ServerProcess) -> 
 def test_unreadable_handshake_json_is_refused(server: ServerProcess, message: bytes) -> None:
     messages = _handshake_reply(server, message + b"\0")
     assert messages[-1] == {"success": False, "error": "Invalid JSON object.", "error_code": 8}
+
+
+def test_small_floats_are_written_as_python_writes_them(server: ServerProcess) -> None:
+    with raw_connect(server) as sock:
+        send(sock, 1, b"[1, [2, [0.00001, 1.5e-7, 1e-10, 1e16, 0.0001, 12.5]], {}]")
+        size = int.from_bytes(exactly(sock, 12)[8:], "little")
+        assert exactly(sock, size) == b'{"t":1,"r":[[1e-05,1.5e-07,1e-10,1e+16,0.0001,12.5]]}'
+
+
+def test_frames_sent_together_are_each_answered(server: ServerProcess, r: RethinkDB, table: str, conn: Any) -> None:
+    r.table(table).insert([{"id": i} for i in range(10)]).run(conn)
+    get = f'[1,[16,[[15,["{table}"]],%d]],{{}}]'
+    with raw_connect(server) as sock:
+        sock.sendall(b"".join(_frame(token, (get % (token % 10)).encode()) for token in range(1, 2001)))
+        replies = dict(receive(sock) for _ in range(2000))
+    assert replies == {token: {"t": 1, "r": [{"id": token % 10}]} for token in range(1, 2001)}
+
+
+def test_a_frame_that_arrives_in_pieces_is_answered(server: ServerProcess) -> None:
+    payload = b'[1, [2, ["pieces"]], {}]'
+    data = _frame(7, payload)
+    with raw_connect(server) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in (data[:3], data[3:12], data[12:20], data[20:]):  # within the header, at its end, in the body
+            sock.sendall(piece)
+            time.sleep(0.05)  # (so that the pieces arrive apart)
+        assert receive(sock) == (7, {"t": 1, "r": [["pieces"]]})
+
+
+def test_a_client_that_reads_no_replies_is_read_no_further(server: ServerProcess, r: RethinkDB, conn: Any) -> None:
+    big = ReQLEncoder().encode(r.expr("x" * 10_000)).encode()
+    frames = b"".join(_frame(token, b"[1, %s, {}]" % big) for token in range(1, 4001))  # 40 MB of queries
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    sock.settimeout(10)
+    sock.connect((server.host, server.port))
+    with sock:
+        log_in(sock, server)
+        sock.setblocking(False)
+        sent, stuck_since = 0, time.monotonic()
+        while sent < len(frames) and time.monotonic() - stuck_since < 2:
+            try:
+                sent += sock.send(frames[sent:])
+                stuck_since = time.monotonic()
+            except BlockingIOError:
+                time.sleep(0.01)
+        # The server stopped reading the queries of a client that reads none of its 40 MB of replies...
+        assert sent < len(frames)
+        # ...and answers the others.
+        assert r.expr("others").run(conn) == "others"
+
+
+def _frame(token: int, payload: bytes) -> bytes:
+    return struct.pack("<qL", token, len(payload)) + payload
