@@ -33,13 +33,16 @@ function askForModule(model) {
   });
 }
 
-async function perspective(model) {
+// Viewers drawn at once (a reload of a notebook with several charts) share one request for the module; one that
+// failed is asked for again by the next viewer.
+function perspective(model) {
   shareElementDefinitions();
-  if (!globalThis[LOADED]) {
-    const source = await askForModule(model);
-    // Another viewer may have loaded it meanwhile.
-    globalThis[LOADED] ??= import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
-  }
+  globalThis[LOADED] ??= askForModule(model)
+    .then((source) => import(URL.createObjectURL(new Blob([source], { type: "text/javascript" }))))
+    .catch((error) => {
+      delete globalThis[LOADED];
+      throw error;
+    });
   return globalThis[LOADED];
 }
 
