@@ -4,12 +4,11 @@ for other clients, and without writing anything twice."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from background import eventually, in_background
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlDriverError, ReqlNonExistenceError, ReqlOpFailedError
 from servers import ServerProcess
@@ -32,33 +31,11 @@ def connections(server: ServerProcess) -> Iterator[Callable[[], Any]]:
         conn.close(noreply_wait=False)
 
 
-def eventually(condition: Callable[[], bool], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.02)
-
-
 def jobs_on(conn: Any, table: str) -> int:
     """How many queries on `table` the server runs on worker threads (a query on the loop is never seen running)."""
     jobs = r.db("rethinkdb").table("jobs")
     count: int = jobs.filter(lambda job: job["info"]["query"].match(f'"{table}"')).count().run(conn)
     return count
-
-
-def in_background(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    """Run `work()` on a thread; the list receives its result or the exception it raised."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except Exception as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
 
 
 def writes(conn: Any, t: Any, durability: str) -> list[Any]:
@@ -128,50 +105,47 @@ def test_a_noreply_insert_is_there_once_noreply_wait_returns(conn: Any, table: s
     assert r.table(table).count().run(conn) == 100
 
 
+@pytest.fixture
+def slow(conn: Any, table: str) -> Iterator[str]:
+    """A table beside `table` whose every write takes long (its index function does), holding the write lock."""
+    name = f"{table}_slow"
+    r.table_create(name).run(conn)
+    r.table(name).index_create("never", SLOW_INDEX).run(conn)
+    r.table(name).index_wait().run(conn)
+    yield name
+    r.table_drop(name).run(conn)
+
+
 def test_a_write_its_index_makes_long_moves_off_the_loop_and_stops_with_its_connection(
-    connections: Callable[[], Any], table: str
+    connections: Callable[[], Any], table: str, slow: str
 ) -> None:
     admin, writer, reader = connections(), connections(), connections()
     r.table(table).insert({"id": "here"}).run(admin)
-    slow = f"{table}_slow"
-    r.table_create(slow).run(admin)
-    try:
-        r.table(slow).index_create("never", SLOW_INDEX).run(admin)
-        r.table(slow).index_wait().run(admin)
-        thread, outcome = in_background(lambda: r.table(slow).insert({"id": 1}).run(writer, durability="soft"))
-        eventually(lambda: jobs_on(admin, slow) == 1)
-        # The loop is free: another client's point get and soft write answer while the long write runs.
-        assert r.table(table).get("here").run(reader) == {"id": "here"}
-        writer.close(noreply_wait=False)
-        thread.join(30)
-        assert isinstance(outcome[0], ReqlDriverError)
-        eventually(lambda: jobs_on(admin, slow) == 0)
-        assert r.table(slow).count().run(admin) == 0  # stopped, it wrote nothing; nor did its try on the loop
-    finally:
-        r.table_drop(slow).run(admin)
+    thread, outcome = in_background(lambda: r.table(slow).insert({"id": 1}).run(writer, durability="soft"))
+    eventually(lambda: jobs_on(admin, slow) == 1)
+    # The loop is free: another client's point get and soft write answer while the long write runs.
+    assert r.table(table).get("here").run(reader) == {"id": "here"}
+    writer.close(noreply_wait=False)
+    thread.join(30)
+    assert isinstance(outcome[0], ReqlDriverError)
+    eventually(lambda: jobs_on(admin, slow) == 0)
+    assert r.table(slow).count().run(admin) == 0  # stopped, it wrote nothing; nor did its try on the loop
 
 
 def test_a_soft_write_waiting_for_the_write_lock_leaves_the_loop_free(
-    connections: Callable[[], Any], table: str
+    connections: Callable[[], Any], table: str, slow: str
 ) -> None:
     admin, long_writer, writer, reader = connections(), connections(), connections(), connections()
     r.table(table).insert({"id": "here"}).run(admin)
-    slow = f"{table}_slow"
-    r.table_create(slow).run(admin)
-    try:
-        r.table(slow).index_create("never", SLOW_INDEX).run(admin)
-        r.table(slow).index_wait().run(admin)
-        long_thread, _ = in_background(lambda: r.table(slow).insert({"id": 1}).run(long_writer, durability="soft"))
-        eventually(lambda: jobs_on(admin, slow) == 1)
-        # This write waits for the lock the long one holds, on a worker thread: the loop still answers others.
-        thread, outcome = in_background(lambda: r.table(table).insert({"id": 1}).run(writer, durability="soft"))
-        eventually(lambda: jobs_on(admin, table) == 1)
-        assert r.table(table).get("here").run(reader) == {"id": "here"}
-        assert outcome == []
-        long_writer.close(noreply_wait=False)
-        thread.join(30)
-        assert outcome[0]["inserted"] == 1
-        assert r.table(table).count().run(admin) == 2
-        long_thread.join(30)
-    finally:
-        r.table_drop(slow).run(admin)
+    long_thread, _ = in_background(lambda: r.table(slow).insert({"id": 1}).run(long_writer, durability="soft"))
+    eventually(lambda: jobs_on(admin, slow) == 1)
+    # This write waits for the lock the long one holds, on a worker thread: the loop still answers others.
+    thread, outcome = in_background(lambda: r.table(table).insert({"id": 1}).run(writer, durability="soft"))
+    eventually(lambda: jobs_on(admin, table) == 1)
+    assert r.table(table).get("here").run(reader) == {"id": "here"}
+    assert outcome == []
+    long_writer.close(noreply_wait=False)
+    thread.join(30)
+    assert outcome[0]["inserted"] == 1
+    assert r.table(table).count().run(admin) == 2
+    long_thread.join(30)

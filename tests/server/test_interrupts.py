@@ -4,13 +4,12 @@ queries from one client never stop another client's queries from answering."""
 from __future__ import annotations
 
 import functools
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from background import eventually, in_background
 from kernel import Kernel
 from raw_client import raw_connect, receive, send
 from rethinkdb import RethinkDB
@@ -41,28 +40,6 @@ def other_jobs(conn: Any) -> int:
     """How many queries the server holds besides the one asking (a stopped query is listed until its worker is free)."""
     jobs: int = RethinkDB().db("rethinkdb").table("jobs").count().run(conn)
     return jobs - 1
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.02)
-
-
-def in_background(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    """Run `work()` on a thread; the list receives its result or the exception it raised."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except Exception as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
 
 
 def test_closing_the_connection_stops_its_query(hostile_server: ServerProcess, admin: Any) -> None:
