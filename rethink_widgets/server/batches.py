@@ -58,6 +58,10 @@ class Batch:
         self.rows.append(row)
         self._size += len(row)
 
+    def extend(self, rows: list[str]) -> None:
+        self.rows.extend(rows)
+        self._size += sum(map(len, rows))
+
     def close(self) -> None:
         """Take no more rows, however much room is left."""
         self._closed = True
