@@ -35,7 +35,7 @@ from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSourc
 from rethink_widgets.server.evaluation.system import permissions
 from rethink_widgets.server.feed_entries import Bounds, Entry
 from rethink_widgets.server.feed_log import SharedLog
-from rethink_widgets.server.limit_feeds import TopRows, merged
+from rethink_widgets.server.limit_feeds import Memo, TopRows, merged
 from rethink_widgets.server.storage import CommittedChange, Snapshot, Storage, TableInfo
 
 ABORTED = "Changefeed aborted (unavailable)."
@@ -101,7 +101,7 @@ class Changefeeds:
     def _route(self, table_id: str, subs: tuple[Subscription, ...]) -> None:
         """Under the lock: the table's subscriptions are now `subs` (a commit reads the routes without the lock)."""
         if subs:
-            self._by_table[table_id] = Routes(subs, self._logs.get(table_id))
+            self._by_table[table_id] = Routes(self.storage, subs, self._logs.get(table_id))
         else:
             self._by_table.pop(table_id, None)
 
@@ -182,9 +182,10 @@ def _wake_all(wakes: list[Callable[[], None]]) -> None:
 class Routes:
     """The subscriptions of one table, arranged so that a commit reaches only those it concerns."""
 
-    __slots__ = ("all", "by_key", "log", "tested")
+    __slots__ = ("_storage", "all", "by_key", "log", "tested")
 
-    def __init__(self, subs: tuple[Subscription, ...], log: SharedLog | None) -> None:
+    def __init__(self, storage: Storage, subs: tuple[Subscription, ...], log: SharedLog | None) -> None:
+        self._storage = storage
         self.all = subs
         self.log = log if any(s.reads_log for s in subs) else None
         self.by_key: dict[bytes, list[Subscription]] = {}
@@ -206,8 +207,9 @@ class Routes:
                     wake = sub.file([entry])
                     if wake is not None:
                         wakes.append(wake)
+        memo = Memo(self._storage)
         for sub in self.tested:
-            wake = sub.offer(changes)
+            wake = sub.offer(changes, memo)
             if wake is not None:
                 wakes.append(wake)
 
@@ -278,9 +280,10 @@ class Subscription:
             log.leave(self)
             self._log = None
 
-    def offer(self, changes: list[tuple[CommittedChange, Entry]]) -> Callable[[], None] | None:
-        """File a commit's changes of this table; returns the cursor's wake-up call if it was waiting."""
-        return self.file(self._entries(changes))
+    def offer(self, changes: list[tuple[CommittedChange, Entry]], memo: Memo) -> Callable[[], None] | None:
+        """File a commit's changes of this table; returns the cursor's wake-up call if it was waiting. `memo` is
+        shared by the limit feeds of the table for this commit."""
+        return self.file(self._entries(changes, memo))
 
     def file(self, entries: list[Entry]) -> Callable[[], None] | None:
         """File changes that concern this feed; returns the cursor's wake-up call if it was waiting."""
@@ -300,9 +303,9 @@ class Subscription:
             self.error = error
             return self.take_waiter()
 
-    def _entries(self, changes: list[tuple[CommittedChange, Entry]]) -> list[Entry]:
+    def _entries(self, changes: list[tuple[CommittedChange, Entry]], memo: Memo) -> list[Entry]:
         if self.top is not None:
-            return self.top.apply([change for change, _ in changes])
+            return self.top.apply(changes, memo)
         accepts = self._accepts
         if accepts is None:
             return [entry for _, entry in changes]
