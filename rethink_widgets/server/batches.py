@@ -48,7 +48,7 @@ class Batch:
     def __init__(self, limits: BatchLimits, first: bool, rows: list[str] | None = None) -> None:
         scale = limits.first_scaledown if first else 1
         self.rows: list[str] = rows if rows is not None else []
-        self._size = sum(len(row) for row in self.rows)
+        self._size = sum(map(len, self.rows))
         self._max_rows = limits.max_rows
         self._max_bytes = limits.max_bytes // scale
         self._deadline = time.monotonic() + limits.max_seconds / scale
@@ -74,4 +74,6 @@ class Batch:
 
     def room(self, most: int) -> int:
         """How many more rows to fetch at once: at most `most`, and no more than the row limit leaves (at least 1)."""
+        if self._max_rows == math.inf:
+            return most
         return int(max(1, min(most, self._max_rows - len(self.rows))))

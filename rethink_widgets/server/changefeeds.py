@@ -386,6 +386,13 @@ class Subscription:
         log = self._log
         return self._skipped + self._in_log(log)[1] if log is not None else self._skipped
 
+    def has_news(self) -> bool:
+        """Whether the cursor has something to take: a change, skipped changes to report, or the error."""
+        log = self._log
+        if log is not None and log.end > self.position:
+            return True
+        return bool(self._queue or self._squashed or self._held or self._skipped or self.error is not None)
+
     def squash_from_now(self) -> None:
         """Merge changes per document from here on (initial values are never merged), if the feed squashes."""
         if self.options.squash is False or self.top is not None:

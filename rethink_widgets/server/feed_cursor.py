@@ -184,7 +184,7 @@ class FeedCursor:
     def _has_news(self) -> bool:
         if self._initial_left or self._ended or (self._include_states and not self._ready_sent):
             return True
-        return any(len(s) or s.skipped or s.error is not None for s in self._live)
+        return any(s.has_news() for s in self._live)
 
     async def _wait(self, asked: float) -> None:
         if self._has_news():
@@ -210,11 +210,12 @@ class FeedCursor:
         if self._include_states and self._include_initial and not self._initializing_sent:
             self._initializing_sent = True
             self._emit(batch, self._state("initializing"), [])
-        for member in self._members:
-            if member.initial is not None:
-                self._take_initial(member, batch)
+        if self._initial_left:
+            for member in self._members:
                 if member.initial is not None:
-                    return batch.rows, False
+                    self._take_initial(member, batch)
+                    if member.initial is not None:
+                        return batch.rows, False
         if self._include_states and not self._ready_sent:
             self._ready_sent = True
             self._emit(batch, self._state("ready"), [])
