@@ -369,13 +369,16 @@ class Subscription:
             self._skipped += over
             self.position = log.end
 
-    def _take_from_log(self, log: SharedLog, count: int, taken: list[Entry]) -> list[Entry]:
-        start = self.position - log.first
-        more = log.entries[start : start + count]
-        self.position += len(more)
-        if not taken:
-            return more
-        taken.extend(more)
+    def _take_from_log(self, log: SharedLog, count: int) -> list[Entry]:
+        """Its own queue first (what it settled out of the log), then the log from its position on."""
+        self.settle()
+        queue = self._queue
+        taken = [queue.popleft() for _ in range(min(count, len(queue)))] if queue else []
+        if len(taken) < count:
+            start = self.position - log.first
+            more = log.entries[start : start + count - len(taken)]
+            self.position += len(more)
+            taken = taken + more if taken else more
         return taken
 
     # ---- the cursor's side
@@ -430,19 +433,17 @@ class Subscription:
     def take(self, count: int) -> tuple[list[Entry], int]:
         """Up to `count` queued changes, oldest first, and how many were skipped since the last take."""
         with self._lock:
-            if self._squashed is not None:
+            log = self._log
+            if log is not None:
+                taken = self._take_from_log(log, count)
+            elif self._squashed is not None:
                 taken = [self._squashed.pop(key) for key in list(self._squashed)[:count]]
             else:
-                log = self._log
-                if log is not None:
-                    self.settle()
                 if self._held and not self._queue:
                     self._queue.extend(merged(self._held))
                     self._held.clear()
                 queue = self._queue
                 taken = [queue.popleft() for _ in range(min(count, len(queue)))] if queue else []
-                if log is not None and len(taken) < count:
-                    taken = self._take_from_log(log, count - len(taken), taken)
             skipped, self._skipped = self._skipped, 0
             return taken, skipped
 

@@ -88,6 +88,7 @@ class FeedCursor:
         self._runs_functions = any(isinstance(s, RowStep) for s in every_step)
         squashes = [m.changes.options.squash for m in self._members]
         self._squash_delay = max((s for s in squashes if not isinstance(s, bool)), default=0.0)
+        self._may_serve_inline = not (self._runs_functions or self._squash_delay)
         kinds = {m.changes.kind_note for m in self._members}
         notes = [kinds.pop() if len(kinds) == 1 else UNIONED_FEED]
         if self._include_states:
@@ -128,7 +129,7 @@ class FeedCursor:
         With many feeds on one table each change answers one CONTINUE per feed; serving those straight from the
         wake-up call, instead of through a task, a lock and an event each, is what keeps the writer's cost low.
         """
-        return not (self._first or self._lock.locked() or self._needs_worker() or self._squash_delay)
+        return self._may_serve_inline and not (self._first or self._initial_left or self._lock.locked())
 
     def park(self, serve: Callable[[], None]) -> None:
         """Hold a CONTINUE: `serve()` is called (on the loop) as soon as there is something to answer it with."""
@@ -184,7 +185,7 @@ class FeedCursor:
     def _has_news(self) -> bool:
         if self._initial_left or self._ended or (self._include_states and not self._ready_sent):
             return True
-        return any(s.has_news() for s in self._live)
+        return any(subscription.has_news() for subscription in self._live)
 
     async def _wait(self, asked: float) -> None:
         if self._has_news():

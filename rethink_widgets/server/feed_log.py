@@ -38,13 +38,10 @@ class SharedLog:
         self.lock = threading.Lock()
         self.entries: list[Entry] = []
         self.first = 0  # the position of `entries[0]`
+        self.end = 0  # the position after the last entry
         self._readers: dict[Reader, None] = {}
         self._waiting: dict[Reader, None] = {}  # readers whose cursor waits (in the order they began to)
         self._trim_at = _TRIM
-
-    @property
-    def end(self) -> int:
-        return self.first + len(self.entries)
 
     @property
     def has_readers(self) -> bool:
@@ -74,6 +71,7 @@ class SharedLog:
         """Add a commit's changes; returns the wake-up calls of the cursors that were waiting for them."""
         with self.lock:
             self.entries.extend(entries)
+            self.end += len(entries)
             if len(self.entries) >= self._trim_at:
                 self._trim()
             if not self._waiting:
