@@ -3,10 +3,10 @@
 The storage calls `Changefeeds` after every commit, on the writing thread and still under the write lock, so every
 subscription sees the changes in commit order. A subscription only files a change in its queue (or counts it as
 skipped when the queue is full, as RethinkDB does): the writer never waits for a reader. A commit reaches only the
-subscriptions it concerns: the feeds on a whole table read its changes from one shared log (feed_log.py), a point
-feed hears only of writes to its document, and only range and limit feeds test each change. Waking the cursors that
-wait for changes costs one call into the event loop per commit (none from the loop's own thread: a small write
-answered there wakes them once it is done), however many feeds there are.
+subscriptions it concerns (feed_routes.py): the feeds on a whole table read its changes from one shared log
+(feed_log.py), a point feed hears only of writes to its document, and only range, limit and squashing feeds test each
+change. Waking the cursors that wait for changes costs one call into the event loop per commit (none from the loop's
+own thread: a small write answered there wakes them once it is done), however many feeds there are.
 
 A feed with initial values subscribes at the instant a storage snapshot is fixed, so the initial values and the
 changes that follow them join without a gap or an overlap. An `order_by(index).limit(n)` feed keeps its top `n`
@@ -33,8 +33,9 @@ from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, LimitWatch, PointWatch, RangeWatch
 from rethink_widgets.server.evaluation.system import permissions
-from rethink_widgets.server.feed_entries import Bounds, Entry
+from rethink_widgets.server.feed_entries import Entry
 from rethink_widgets.server.feed_log import SharedLog
+from rethink_widgets.server.feed_routes import Routes, range_test, takes_every_change
 from rethink_widgets.server.limit_feeds import Memo, TopRows, merged
 from rethink_widgets.server.storage import CommittedChange, Snapshot, Storage, TableInfo
 
@@ -177,41 +178,6 @@ class Changefeeds:
 def _wake_all(wakes: list[Callable[[], None]]) -> None:
     for wake in wakes:
         wake()
-
-
-class Routes:
-    """The subscriptions of one table, arranged so that a commit reaches only those it concerns."""
-
-    __slots__ = ("_storage", "all", "by_key", "log", "tested")
-
-    def __init__(self, storage: Storage, subs: tuple[Subscription, ...], log: SharedLog | None) -> None:
-        self._storage = storage
-        self.all = subs
-        self.log = log if any(s.reads_log for s in subs) else None
-        self.by_key: dict[bytes, list[Subscription]] = {}
-        tested = []
-        for sub in subs:
-            if sub.key is not None:
-                self.by_key.setdefault(sub.key, []).append(sub)
-            elif not sub.reads_log:
-                tested.append(sub)
-        self.tested = tuple(tested)
-
-    def offer(self, changes: list[tuple[CommittedChange, Entry]], wakes: list[Callable[[], None]]) -> None:
-        """File a commit's changes of the table where they belong; adds the wake-up calls of cursors to `wakes`."""
-        if self.log is not None:
-            wakes.extend(self.log.append([entry for _, entry in changes]))
-        if self.by_key:
-            for _, entry in changes:
-                for sub in self.by_key.get(entry.key, ()):
-                    wake = sub.file([entry])
-                    if wake is not None:
-                        wakes.append(wake)
-        memo = Memo(self._storage)
-        for sub in self.tested:
-            wake = sub.offer(changes, memo)
-            if wake is not None:
-                wakes.append(wake)
 
 
 class Subscription:
@@ -446,32 +412,3 @@ class Subscription:
                 taken = [queue.popleft() for _ in range(min(count, len(queue)))] if queue else []
             skipped, self._skipped = self._skipped, 0
             return taken, skipped
-
-
-def takes_every_change(changes: ChangefeedSource) -> bool:
-    """Whether a feed takes every change of its table, as it comes (no filter, no squash, no limit)."""
-    watch, table = changes.watch, changes.table.info
-    if not isinstance(watch, RangeWatch) or changes.options.squash is not False:
-        return False
-    return watch.index == table.primary_key and watch.values is None and Bounds(watch).unbounded
-
-
-def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callable[[Any], bool] | None:
-    """Whether a document belongs to a range feed (None: every document does)."""
-    if watch.index == table.primary_key:
-        pk = table.primary_key
-
-        def values(doc: Any) -> list[Any]:
-            return [doc[pk]] if pk in doc else []
-    else:
-
-        def values(doc: Any) -> list[Any]:
-            return storage.index_values(table, watch.index, doc)
-
-    if watch.values is not None:
-        wanted = {keys.encode(v) for v in watch.values}
-        return lambda doc: any(keys.encode(v) in wanted for v in values(doc))
-    bounds = Bounds(watch)
-    if watch.index == table.primary_key and bounds.unbounded:
-        return None
-    return lambda doc: any(bounds.contains(keys.encode(v)) for v in values(doc))

@@ -189,10 +189,28 @@ def test_feeds_on_one_table_each_see_their_own_changes_and_skips(conn: Any, r: R
     second = take(small, 11)
     assert second[0] == {"error": "Changefeed cache over array size limit, skipped 1991 elements."}
     assert [c["new_val"]["id"] for c in second[1:]] == list(range(500, 510))
+    later.close()  # the others read on
     t.insert({"id": "after"}).run(conn)
-    assert take(small, 1) == [{"old_val": None, "new_val": {"id": "after"}}]
-    for feed in (full, later):
+    for feed in (small, full):
         assert take(feed, 1) == [{"old_val": None, "new_val": {"id": "after"}}]
+
+
+def test_point_feeds_hear_of_their_own_document_only(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    ones = [t.get(1).changes().run(conn) for _ in range(3)]
+    two = t.get(2).changes().run(conn)
+    t.insert([{"id": i} for i in range(5)]).run(conn)
+    ones.pop().close()
+    t.get(1.0).update({"n": 1}).run(conn)  # 1.0 is the key 1
+    t.get(3).delete().run(conn)
+    for feed in ones:
+        assert take(feed, 2) == [
+            {"old_val": None, "new_val": {"id": 1}},
+            {"old_val": {"id": 1}, "new_val": {"id": 1, "n": 1}},
+        ]
+        assert_quiet(feed)
+    assert take(two, 1) == [{"old_val": None, "new_val": {"id": 2}}]
+    assert_quiet(two)
 
 
 def test_limit_after_changes_ends_the_feed(conn: Any, r: RethinkDB, table: str) -> None:
