@@ -74,6 +74,4 @@ class Batch:
 
     def room(self, most: int) -> int:
         """How many more rows to fetch at once: at most `most`, and no more than the row limit leaves (at least 1)."""
-        if self._max_rows == math.inf:
-            return most
         return int(max(1, min(most, self._max_rows - len(self.rows))))

@@ -97,16 +97,18 @@ class FeedCursor:
 
     def open(self) -> None:
         """Subscribe every member (on a worker thread: a snapshot waits for the write lock)."""
+        # (Each member with initial values holds an iterator of them until it has read them all.)
+        self._initial_left = sum(m.changes.options.include_initial for m in self._members)
         for member in self._members:
             member.subscription, member.snapshot = self._changefeeds.subscribe(member.changes, self._wake)
+            if not member.ended:
+                self._live.append(member.subscription)
             if not member.changes.options.include_initial:
                 self._finish_initial(member)
             elif member.is_limit:
                 member.initial = iter(member.subscription.initial)
             else:
                 member.initial = iter(member.changes.initial or ())
-            self._initial_left += member.initial is not None
-        self._find_live()
 
     def close(self) -> None:
         for member in self._members:
