@@ -34,6 +34,8 @@ class Reader(Protocol):
 
 
 class SharedLog:
+    """The log of one table, read by its feeds that take every change."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.entries: list[Entry] = []
@@ -42,10 +44,6 @@ class SharedLog:
         self._readers: dict[Reader, None] = {}
         self._waiting: dict[Reader, None] = {}  # readers whose cursor waits (in the order they began to)
         self._trim_at = _TRIM
-
-    @property
-    def has_readers(self) -> bool:
-        return bool(self._readers)
 
     # A reader calls these under the lock.
 
