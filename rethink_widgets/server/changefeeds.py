@@ -337,7 +337,8 @@ class Subscription:
 
     def _take_from_log(self, log: SharedLog, count: int) -> list[Entry]:
         """Its own queue first (what it settled out of the log), then the log from its position on."""
-        self.settle()
+        if log.end - self.position > self.options.queue_size - len(self._queue):
+            self.settle()
         queue = self._queue
         taken = [queue.popleft() for _ in range(min(count, len(queue)))] if queue else []
         if len(taken) < count:
