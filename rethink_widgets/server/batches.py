@@ -48,7 +48,7 @@ class Batch:
     def __init__(self, limits: BatchLimits, first: bool, rows: list[str] | None = None) -> None:
         scale = limits.first_scaledown if first else 1
         self.rows: list[str] = rows if rows is not None else []
-        self._size = sum(len(row) for row in self.rows)
+        self._size = sum(map(len, self.rows))
         self._max_rows = limits.max_rows
         self._max_bytes = limits.max_bytes // scale
         self._deadline = time.monotonic() + limits.max_seconds / scale
@@ -57,6 +57,10 @@ class Batch:
     def add(self, row: str) -> None:
         self.rows.append(row)
         self._size += len(row)
+
+    def extend(self, rows: list[str]) -> None:
+        self.rows.extend(rows)
+        self._size += sum(map(len, rows))
 
     def close(self) -> None:
         """Take no more rows, however much room is left."""

@@ -73,6 +73,8 @@ class FeedCursor:
         self._include_states = any(o.include_states for o in options)
         self._include_initial = any(o.include_initial for o in options)
         self._remaining: dict[int, int] = {}
+        self._live: list[Subscription] = []  # the subscriptions of members not ended
+        self._initial_left = 0  # members still reading their initial values
         self._lock = asyncio.Lock()
         self._event = asyncio.Event()
         self._parked: Callable[[], None] | None = None
@@ -86,6 +88,7 @@ class FeedCursor:
         self._runs_functions = any(isinstance(s, RowStep) for s in every_step)
         squashes = [m.changes.options.squash for m in self._members]
         self._squash_delay = max((s for s in squashes if not isinstance(s, bool)), default=0.0)
+        self._may_serve_inline = not (self._runs_functions or self._squash_delay)
         kinds = {m.changes.kind_note for m in self._members}
         notes = [kinds.pop() if len(kinds) == 1 else UNIONED_FEED]
         if self._include_states:
@@ -94,8 +97,12 @@ class FeedCursor:
 
     def open(self) -> None:
         """Subscribe every member (on a worker thread: a snapshot waits for the write lock)."""
+        # (Each member with initial values holds an iterator of them until it has read them all.)
+        self._initial_left = sum(m.changes.options.include_initial for m in self._members)
         for member in self._members:
             member.subscription, member.snapshot = self._changefeeds.subscribe(member.changes, self._wake)
+            if not member.ended:
+                self._live.append(member.subscription)
             if not member.changes.options.include_initial:
                 self._finish_initial(member)
             elif member.is_limit:
@@ -124,7 +131,7 @@ class FeedCursor:
         With many feeds on one table each change answers one CONTINUE per feed; serving those straight from the
         wake-up call, instead of through a task, a lock and an event each, is what keeps the writer's cost low.
         """
-        return not (self._first or self._lock.locked() or self._needs_worker() or self._squash_delay)
+        return self._may_serve_inline and not (self._first or self._initial_left or self._lock.locked())
 
     def park(self, serve: Callable[[], None]) -> None:
         """Hold a CONTINUE: `serve()` is called (on the loop) as soon as there is something to answer it with."""
@@ -147,7 +154,7 @@ class FeedCursor:
         return rows, last
 
     def _serve_parked(self) -> None:
-        if self._has_news() or not all(s.wait() for s in self._live()):
+        if self._has_news() or not all(s.wait() for s in self._live):
             serve, self._parked = self._parked, None
             if serve is not None:
                 serve()
@@ -172,24 +179,22 @@ class FeedCursor:
                     return rows, last
 
     def _needs_worker(self) -> bool:
-        return self._runs_functions or any(m.initial is not None for m in self._members)
+        return self._runs_functions or self._initial_left > 0
 
-    def _live(self) -> list[Subscription]:
-        return [m.subscription for m in self._members if m.subscription is not None and not m.ended]
+    def _find_live(self) -> None:
+        self._live = [m.subscription for m in self._members if m.subscription is not None and not m.ended]
 
     def _has_news(self) -> bool:
-        if any(m.initial is not None for m in self._members) or self._ended:
+        if self._initial_left or self._ended or (self._include_states and not self._ready_sent):
             return True
-        if self._include_states and not self._ready_sent:
-            return True
-        return any(len(s) or s.skipped or s.error is not None for s in self._live())
+        return any(subscription.has_news() for subscription in self._live)
 
     async def _wait(self, asked: float) -> None:
         if self._has_news():
             return  # left over from a batch cut short by the batch limits: no squash delay for these
         while not self._has_news():
             self._event.clear()
-            if all(s.wait() for s in self._live()):
+            if all(s.wait() for s in self._live):
                 await self._event.wait()
         squash = self._squash_delay
         if not squash:
@@ -198,7 +203,7 @@ class FeedCursor:
         deadline = asked + squash
         while (left := deadline - time.monotonic()) > 0:
             self._event.clear()
-            if not all(s.wait(s.nearly_full) for s in self._live()):
+            if not all(s.wait(s.nearly_full) for s in self._live):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), left)
@@ -208,11 +213,12 @@ class FeedCursor:
         if self._include_states and self._include_initial and not self._initializing_sent:
             self._initializing_sent = True
             self._emit(batch, self._state("initializing"), [])
-        for member in self._members:
-            if member.initial is not None:
-                self._take_initial(member, batch)
+        if self._initial_left:
+            for member in self._members:
                 if member.initial is not None:
-                    return batch.rows, False
+                    self._take_initial(member, batch)
+                    if member.initial is not None:
+                        return batch.rows, False
         if self._include_states and not self._ready_sent:
             self._ready_sent = True
             self._emit(batch, self._state("ready"), [])
@@ -231,6 +237,8 @@ class FeedCursor:
                     self._emit(batch, self._initial_doc(member, item), member.steps)
 
     def _finish_initial(self, member: Member) -> None:
+        if member.initial is not None:
+            self._initial_left -= 1
         member.initial = None
         if member.snapshot is not None:
             member.snapshot.close()
@@ -242,19 +250,21 @@ class FeedCursor:
         subscription = member.subscription
         if subscription is None:
             return
+        plain = member.plain and not self._steps
         while batch.has_room() and not member.ended and not self._ended:
-            entries, skipped = subscription.take(batch.room(_TAKE_CHUNK))
+            room = batch.room(_TAKE_CHUNK)
+            entries, skipped = subscription.take(room)
             if skipped:
                 batch.add(wire.dumps({"error": OVERFLOW.format(skipped)}))
-            for entry in entries:
-                if member.plain and not self._steps:
-                    self._emit_plain(batch, member, entry)
-                    continue
-                doc = self._change_doc(member, entry)
-                if doc is not None:
-                    self._emit(batch, doc, member.steps)
-            if not entries:
-                break
+            if plain:
+                self._emit_plain(batch, member, entries)
+            else:
+                for entry in entries:
+                    doc = self._change_doc(member, entry)
+                    if doc is not None:
+                        self._emit(batch, doc, member.steps)
+            if len(entries) < room:
+                break  # that was all
         if subscription.error is not None and not len(subscription) and not member.ended:
             if not batch.rows:
                 raise subscription.error
@@ -299,15 +309,18 @@ class FeedCursor:
             doc["type"] = "add" if old is None else "remove" if new is None else "change"
         return doc
 
-    def _emit_plain(self, batch: Batch, member: Member, entry: Entry) -> None:
-        """A change with no steps to run: its JSON is shared by every feed of the same shape."""
+    def _emit_plain(self, batch: Batch, member: Member, entries: list[Entry]) -> None:
+        """Changes with no steps to run: their JSON is shared by every feed of the same shape."""
         types = member.changes.options.include_types
-        text = entry.encoded.get(types)
-        if text is None:
-            doc = self._change_doc(member, entry)
-            text = entry.encoded[types] = wire.dumps(datums.to_wire(doc)) if doc is not None else ""
-        if text:
-            batch.add(text)
+        texts = []
+        for entry in entries:
+            text = entry.encoded.get(types)
+            if text is None:
+                doc = self._change_doc(member, entry)
+                text = entry.encoded[types] = wire.dumps(datums.to_wire(doc)) if doc is not None else ""
+            if text:
+                texts.append(text)
+        batch.extend(texts)
 
     def _emit(self, batch: Batch, doc: dict[str, Any], member_steps: list[Step]) -> None:
         rows = self._run(self._run([doc], member_steps), self._steps)
@@ -334,6 +347,7 @@ class FeedCursor:
             if any(s is step for s in member.steps):
                 member.ended = True
         self._ended = all(m.ended for m in self._members)
+        self._find_live()
 
 
 def _ends_at_once(steps: list[Step]) -> bool:

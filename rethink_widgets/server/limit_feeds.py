@@ -14,13 +14,17 @@ after that document.
 
 The feed's steps (the filters, maps, plucks ... before the limit, and filters after it) run here as rows arrive: a row
 they drop or fail on is no candidate, and the set holds rows as the feed shows them.
+
+Most writes leave a full set as it was (the new row falls behind its last one): that is settled before anything is
+rebuilt. What every limit feed of a table works out alike for a write's documents (their index values, encoded) is
+worked out once per commit (`Memo`).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.evaluation import datums
@@ -28,9 +32,33 @@ from rethink_widgets.server.evaluation.changefeed_sources import LimitWatch
 from rethink_widgets.server.feed_entries import Bounds, Entry
 from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 Rank = tuple[bytes, bytes]  # (index key, primary key): the order of an index scan
 Ident = tuple[bytes, bytes]  # (primary key, place in a multi index's array): an index entry, as RethinkDB names it
 _ANY = object()
+
+
+class Memo:
+    """A commit's documents' entries in an index, worked out once for all the limit feeds of their table. It holds the
+    documents it knows, so that their ids stay theirs while it lives."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._known: dict[tuple[int, str], tuple[Any, list[tuple[Any, bytes]]]] = {}
+
+    def entries(self, table: TableInfo, index: str, doc: dict[str, Any]) -> list[tuple[Any, bytes]]:
+        """The document's values in `index` (its primary key for the primary index), each with its encoding."""
+        known = self._known.get((id(doc), index))
+        if known is None:
+            known = self._known[id(doc), index] = (doc, index_entries(self._storage, table, index, doc))
+        return known[1]
+
+
+def index_entries(storage: Storage, table: TableInfo, index: str, doc: dict[str, Any]) -> list[tuple[Any, bytes]]:
+    values = [doc[index]] if index == table.primary_key else storage.index_values(table, index, doc)
+    return [(value, keys.encode(value)) for value in values]
 
 
 class Row(NamedTuple):
@@ -65,27 +93,29 @@ class TopRows:
     def initial(self) -> list[Entry]:
         return [Entry(row.ident[0], None, row.shown, None, i) for i, row in enumerate(self.rows)]
 
-    def apply(self, changes: list[CommittedChange]) -> list[Entry]:
-        """The feed's changes for one write's changes of the table, in order."""
-        if self._on_primary:
-            return self._commit(changes, None)
-        later = Later(changes, self._rows_of, self._watch.descending)
+    def apply(self, changes: Sequence[tuple[CommittedChange, Entry]], memo: Memo) -> list[Entry]:
+        """The feed's changes for one write's changes of the table (with their entries), in order."""
+        if self._on_primary or len(changes) == 1:  # (no later change of the write to keep apart)
+            return self._commit(changes, None, memo)
+        later = Later(changes, lambda doc: self._rows_of(doc, memo=memo), self._watch.descending)
         entries: list[Entry] = []
         for at, change in enumerate(changes):
             later.reach(at)
-            entries.extend(self._commit([change], later))
+            entries.extend(self._commit([change], later, memo))
         return entries
 
     # ---------------------------------------------------------------- the manager: a commit
 
-    def _commit(self, changes: list[CommittedChange], later: Later | None) -> list[Entry]:
+    def _commit(self, changes: Sequence[tuple[CommittedChange, Entry]], later: Later | None, memo: Memo) -> list[Entry]:
+        if self._unmoved(changes, memo):
+            return []
         added: dict[bytes, list[Row]] = {}
         deleted: set[bytes] = set()
-        for change in changes:
-            pkey = keys.encode(change.key)
+        for change, entry in changes:
+            pkey = entry.key
             if change.old is not None and added.pop(pkey, None) is None:
                 deleted.add(pkey)
-            if change.new is not None and (rows := self._rows_of(change.new)):
+            if change.new is not None and (rows := self._rows_of(change.new, memo=memo)):
                 added[pkey] = rows
         if not added and deleted.isdisjoint(self._keys):
             return []
@@ -109,6 +139,22 @@ class TopRows:
         self.rows = rows
         self._keys = {row.ident[0] for row in rows}
         return self._messages(list(before), gone, came) if gone or came else []
+
+    def _unmoved(self, changes: Sequence[tuple[CommittedChange, Entry]], memo: Memo) -> bool:
+        """Whether the changes leave the set as it was, at a glance (before running the feed's steps on anything):
+        the set is full, none of its documents changed, and every new entry in range comes after its last row."""
+        if not self.rows or len(self.rows) < self._watch.count:
+            return False
+        boundary, index = self.rows[-1].rank, self._watch.range.index
+        for change, entry in changes:
+            if entry.key in self._keys:
+                return False
+            if change.new is None:
+                continue
+            for _, ikey in memo.entries(self._table, index, change.new):
+                if self._bounds.contains(ikey) and not self._after((ikey, entry.key), boundary):
+                    return False
+        return True
 
     def _cut(self, rows: list[Row], came: dict[Ident, Row], gone: dict[Ident, Row]) -> None:
         """Cut the set back to its size: a newcomer cut is no newcomer, a row that was there is gone."""
@@ -154,23 +200,24 @@ class TopRows:
 
     # ---------------------------------------------------------------- rows
 
-    def _rows_of(self, doc: dict[str, Any], value: Any = _ANY) -> list[Row]:
+    def _rows_of(self, doc: dict[str, Any], value: Any = _ANY, memo: Memo | None = None) -> list[Row]:
         """A document's entries in the feed's range (several for a multi index, or only the one of index `value`), or
-        none when the feed's steps drop it."""
-        pk = self._table.primary_key
-        if self._on_primary:
-            values = [doc[pk]]
-        elif self._multi or value is _ANY:
-            values = self._storage.index_values(self._table, self._watch.range.index, doc)
+        none when the feed's steps drop it. `memo` knows the documents of the commit being applied."""
+        pk, index = self._table.primary_key, self._watch.range.index
+        if memo is not None:
+            entries = memo.entries(self._table, index, doc)
+            pkey = entries[0][1] if self._on_primary else memo.entries(self._table, pk, doc)[0][1]
         else:
-            values = [value]
+            if self._multi or value is _ANY:
+                entries = index_entries(self._storage, self._table, index, doc)
+            else:
+                entries = [(value, keys.encode(value))]
+            pkey = entries[0][1] if self._on_primary else keys.encode(doc[pk])
         wanted = None if value is _ANY else keys.encode(value)
-        pkey = keys.encode(doc[pk])
         rows = []
         shaped: list[Any] | None = None
         seen: set[bytes] = set()  # the index holds a value repeated in a document's array once
-        for position, entry in enumerate(values):
-            ikey = keys.encode(entry)
+        for position, (entry, ikey) in enumerate(entries):
             if ikey in seen or (wanted is not None and ikey != wanted) or not self._bounds.contains(ikey):
                 continue
             seen.add(ikey)
@@ -235,12 +282,15 @@ class Later:
     touch, as they stand before them, in index order."""
 
     def __init__(
-        self, changes: list[CommittedChange], rows_of: Callable[[dict[str, Any]], list[Row]], descending: bool
+        self,
+        changes: Sequence[tuple[CommittedChange, Entry]],
+        rows_of: Callable[[dict[str, Any]], list[Row]],
+        descending: bool,
     ) -> None:
-        self._changes = changes
+        self._changes = [change for change, _ in changes]
         self._rows_of = rows_of
         self._descending = descending
-        self._pkeys = [keys.encode(change.key) for change in changes]
+        self._pkeys = [entry.key for _, entry in changes]
         self._at = -1
         self._next: list[int | None] = []  # for each change, the next change of the same document
         self._documents: dict[bytes, list[Row]] = {}  # the documents later changes touch: their rows as they stand now

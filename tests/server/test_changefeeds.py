@@ -170,6 +170,49 @@ def test_queue_overflow_reports_skipped_changes_and_goes_on(conn: Any, r: Rethin
     assert take(feed, 1) == [{"old_val": None, "new_val": {"id": 100}}]
 
 
+def test_feeds_on_one_table_each_see_their_own_changes_and_skips(conn: Any, r: RethinkDB, table: str) -> None:
+    """Feeds on a whole table read one shared log: each still has its own start, its own room and its own skips."""
+    t = r.table(table)
+    small = t.changes(changefeed_queue_size=10).run(conn)
+    full = t.changes().run(conn)
+    t.insert([{"id": i} for i in range(500)]).run(conn)
+    later = t.changes().run(conn)
+    for start in range(500, 2500, 500):  # more than the log holds before it drops what all have read
+        t.insert([{"id": i} for i in range(start, start + 500)]).run(conn)
+    t.insert({"id": "last"}).run(conn)
+    assert [c["new_val"]["id"] for c in take(full, 2501)] == [*range(2500), "last"]
+    assert [c["new_val"]["id"] for c in take(later, 2001)] == [*range(500, 2500), "last"]
+    # The small feed's first batch was read at the first insert; it stayed full until read again.
+    first = take(small, 11)
+    assert first[0] == {"error": "Changefeed cache over array size limit, skipped 490 elements."}
+    assert [c["new_val"]["id"] for c in first[1:]] == list(range(10))
+    second = take(small, 11)
+    assert second[0] == {"error": "Changefeed cache over array size limit, skipped 1991 elements."}
+    assert [c["new_val"]["id"] for c in second[1:]] == list(range(500, 510))
+    later.close()  # the others read on
+    t.insert({"id": "after"}).run(conn)
+    for feed in (small, full):
+        assert take(feed, 1) == [{"old_val": None, "new_val": {"id": "after"}}]
+
+
+def test_point_feeds_hear_of_their_own_document_only(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    ones = [t.get(1).changes().run(conn) for _ in range(3)]
+    two = t.get(2).changes().run(conn)
+    t.insert([{"id": i} for i in range(5)]).run(conn)
+    ones.pop().close()
+    t.get(1.0).update({"n": 1}).run(conn)  # 1.0 is the key 1
+    t.get(3).delete().run(conn)
+    for feed in ones:
+        assert take(feed, 2) == [
+            {"old_val": None, "new_val": {"id": 1}},
+            {"old_val": {"id": 1}, "new_val": {"id": 1, "n": 1}},
+        ]
+        assert_quiet(feed)
+    assert take(two, 1) == [{"old_val": None, "new_val": {"id": 2}}]
+    assert_quiet(two)
+
+
 def test_limit_after_changes_ends_the_feed(conn: Any, r: RethinkDB, table: str) -> None:
     t = r.table(table)
     feed = t.changes().limit(2).run(conn)
