@@ -431,13 +431,14 @@ def _kinds(values: list[Any]) -> set[str]:
     """The kinds of these values (`kind`), from their types: integers' range is checked, other types' values are
     looked at one by one only when the type is not one of the usual ones."""
     kinds: set[str] = set()
-    for type_ in set(map(type, values)):
+    types = set(map(type, values))
+    for type_ in types:
         if type_ in _KIND_OF_TYPE:
             found = _KIND_OF_TYPE[type_]
             if found is not None:
                 kinds.add(found)
         elif type_ is int:
-            ints = [value for value in values if type(value) is int]
+            ints = values if len(types) == 1 else [value for value in values if type(value) is int]
             kinds.add("integer" if min(ints) in _INT32 and max(ints) in _INT32 else "bigint")
         else:
             kinds.update(found for value in values if type(value) is type_ and (found := kind(value)) is not None)
