@@ -8,6 +8,10 @@ configuration kept, and filled again with every row, in chunks as a snapshot is.
 indexed by the primary key while every row has one of a single kind (strings, or numbers), else by a synthetic key
 column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
 
+The kernel's loop only turns rows into columns; Perspective's own work (updates, removes, the views' requests) is
+done on its thread (chart_engine.py), so a chunk holds the loop for the time it takes to read its rows, whatever the
+size of the table and the views open on it.
+
 Imports Perspective: only LiveChart imports this module, when it is made.
 """
 
@@ -15,12 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import datetime
+import functools
 import itertools
 import json
+import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +37,19 @@ import traitlets
 from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
+from rethink_widgets.jupyter.chart_engine import engine
 from rethink_widgets.jupyter.live_widget import asset
 from rethink_widgets.jupyter.results import ResultSet, canonical
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
+
+log = logging.getLogger(__name__)
 
 READ_ONLY = "READ_ONLY"  # the datagrid's edit mode in which cells are not edited
 KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one
 RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
-LAST_CHUNK = 30_000  # Perspective takes longer a row for bigger updates into a big table
-MAX_WAIT = 1.0  # s: the longest rows of a snapshot wait for a chunk's worth to gather
-CHUNK_SECONDS = 0.15  # about the longest a chunk keeps the kernel's loop (see ChartTable._size_chunks)
+LAST_CHUNK = 100_000  # rows: what a chunk's columns hold meanwhile stays small
+CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kernel's loop (see ChartTable.write)
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _NUMBERS = frozenset(("integer", "bigint", "float"))
 _ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
@@ -89,11 +99,13 @@ PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "pers
 
 
 class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
-    """Perspective's widget, with three fixes: its module is loaded once per page, sent to the first view that asks
-    (js/chart_table.js says why); its views' messages are handled on the kernel's loop (ipykernel 7 may hand them
-    over on a subshell thread, as for JupyterLab 4.4+, where Perspective's `asyncio.create_task` finds no running
-    loop); and it is read-only: the datagrid's edit mode would let a person change the chart's table, never the
-    database, so a view that turns it on is set back (js/chart_table.js does so at once, this for every view)."""
+    """Perspective's widget, with four changes: its module is loaded once per page, sent to the first view that asks
+    (js/chart_table.js says why); its views' requests are answered on Perspective's thread (chart_engine.py), each
+    view by a session of its own on the engine's server, closed with the viewer so that the views it made go too;
+    the answers are sent from the kernel's loop (ipykernel 7 may hand the requests over on a subshell thread, as
+    for JupyterLab 4.4+); and it is read-only: the datagrid's edit mode would let a person change the chart's table,
+    never the database, so a view that turns it on is set back (js/chart_table.js does so at once, this for every
+    view)."""
 
     _esm = asset("chart_table.js")
 
@@ -104,112 +116,165 @@ class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no t
 
     def __init__(self, table: Any, loop: asyncio.AbstractEventLoop, **options: Any) -> None:
         self._loop = loop
+        self._engine = engine()
         super().__init__(table, **options)
 
     def handle_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        kind, client = content.get("type"), content.get("client_id")
+        if kind == "connect":
+            self._engine.submit(functools.partial(self._connect, client))
+        elif kind == "binary_msg":
+            self._engine.submit(functools.partial(self._request, client, bytes(buffers[0])))
+        elif kind == "hangup":
+            self._engine.submit(functools.partial(self._hang_up, client))
+        elif kind == "perspective_module":
+            self._loop.call_soon_threadsafe(
+                self._send_message, {"type": "perspective_module"}, PERSPECTIVE_MODULE.read_bytes()
+            )
+
+    def close(self) -> None:
+        self._engine.submit(self._hang_up_all)
+        super().close()
+
+    # On Perspective's thread:
+
+    def _connect(self, client: str) -> None:
+        self._sessions[client] = self._engine.server.new_session(functools.partial(self._answer, client))
+
+    def _request(self, client: str, request: bytes) -> None:
+        session = self._sessions.get(client)
+        if session is None:
+            log.warning("%s: a request from a view that is not connected", type(self).__name__)
+            return
         try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not self._loop:
-            self._loop.call_soon_threadsafe(self.handle_message, widget, content, buffers)
-        elif content.get("type") == "perspective_module":
-            self.send({"type": "perspective_module"}, [PERSPECTIVE_MODULE.read_bytes()])
-        else:
-            super().handle_message(widget, content, buffers)
+            session.handle_request(request)
+        except Exception:
+            log.exception("%s: Perspective could not answer a view's request", type(self).__name__)
+
+    def _hang_up(self, client: str) -> None:
+        session = self._sessions.pop(client, None)
+        if session is not None:
+            session.close()
+
+    def _hang_up_all(self) -> None:
+        for client in list(self._sessions):
+            self._hang_up(client)
+
+    def _answer(self, client: str, answer: bytes) -> None:
+        _call_on(self._loop, self._send_message, {"type": "binary_msg", "client_id": client}, answer)
+
+    # On the kernel's loop:
+
+    def _send_message(self, content: dict[str, Any], buffer: bytes) -> None:
+        if self.comm is not None:  # not closed
+            self.send(content, [buffer])
 
 
 class ChartTable:
     """A Perspective table kept equal to a `ResultSet`, shown by `viewer`. The rows of the keys `mark`ed are written
     by `write`, a chunk at a time (a million-row snapshot goes in over seconds, its first rows at once), each chunk
-    as one update and one remove; at the end the table holds every row as the result does now."""
+    as one update and one remove done on Perspective's thread; `on_written` is called on the loop once a chunk is in
+    the table (or with the error that kept it out). At the end the table holds every row as the result does now."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        options: dict[str, Any],
+        on_written: Callable[[BaseException | None], None],
+    ) -> None:
         self._loop = loop
+        self._engine = engine()
+        self._on_written = on_written
         self.primary_key: str | None = None
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
         self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
         self.writes = 0  # calls that changed the Perspective table (updates, removes, clears)
         self.filling = False  # the table was made anew or cleared, and not every row is back in it yet
-        self._todo: dict[str, None] = {}  # keys whose rows the table may not hold as the result does, in order
+        self._todo: dict[str, Any] = {}  # rows the table may not hold as the result does, by key, in order (`mark`)
+        self._sent: dict[int, int] = {}  # rows of each chunk handed to Perspective's thread and not in yet
+        self._chunks = itertools.count()
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
-        self._row_seconds = 0.0  # the least time a row took to write, once known
-        self._wrote = -MAX_WAIT  # when the last chunk was written (time.perf_counter)
         self._rest_until = 0.0  # no chunk is written before then
+        self._hurried = False  # Perspective's thread was asked to process the last chunk at once
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
         self._wanted: list[str] = options.pop("columns", None) or []  # the columns asked for, once they exist
+        self._retiring: set[Any] = set()  # tables replaced by wider ones, to be deleted
         self.table = self._new_table()
+        self._empty = True  # no row was written to the table
         self.viewer = Viewer(self.table, loop, **options)
         self.viewer.columns = self._shown(self._schema)  # not the synthetic key Perspective's `load` put there
 
     # ---------------------------------------------------------------- keeping it equal
 
     @property
-    def pending(self) -> int:
-        """How many rows are still to be written."""
+    def unwritten(self) -> int:
+        """How many rows are still to be handed to Perspective."""
         return len(self._todo)
 
-    def mark(self, keys: Iterable[str]) -> None:
-        """The rows of `keys` changed (or went away): they are written by the next chunks."""
-        self._todo.update(dict.fromkeys(keys))
+    @property
+    def pending(self) -> int:
+        """How many rows are not in the table as the result has them yet."""
+        return len(self._todo) + sum(self._sent.values())
+
+    def mark(self, rows: Mapping[str, Any]) -> None:
+        """The rows of these keys changed: they are written by the next chunks. Each is given as it is now, or as
+        None: read from the result when written (it went away, or is a null)."""
+        self._todo.update(rows)
 
     def refill(self, result: ResultSet) -> None:
         """Write every row of `result` anew, into the table emptied (it may hold rows of another result)."""
-        self.table.clear()
-        self.writes += 1
+        if not self._empty:  # a first result comes into the new table as it is: its first rows show at once
+            self._send(self.table.clear, 0)
+            self._empty = True
         self._todo = dict.fromkeys(result.ordered_keys())
-        self.filling = bool(self._todo)
+        self.filling = True
+        self._check_filled()
 
     def write(self, result: ResultSet, everything: bool = False, more_coming: bool = False) -> None:
-        """Write the next chunk of the rows marked (or all of them): about CHUNK_SECONDS of work. An update costs a
-        fixed time (see `_size_chunks`), so the loop rests as long after each chunk, and while `more_coming` (a
-        snapshot streams in) rows wait until a chunk's worth is there, or a second has passed."""
+        """Write the next chunk of the rows marked: about CHUNK_SECONDS of the loop's time, after which it rests as
+        long, so that the feed and the views get the loop half the time. Perspective's thread processes the chunks
+        a few times a second while `more_coming` (a snapshot streams in), the last at once. With `everything`, write
+        them all and wait until Perspective's thread has them in the table."""
         now = time.perf_counter()
-        if not everything and self._todo:
-            if now < self._rest_until:
-                return
-            if more_coming and len(self._todo) < self._chunk and now < self._wrote + MAX_WAIT:
-                return
+        if not everything and now < self._rest_until:
+            return
         self.primary_key = result.primary_key
-        while self._todo:
-            written = self._write_chunk(result, len(self._todo) if everything else self._chunk)
-            self._wrote = time.perf_counter()
-            if not everything:
-                took = self._wrote - now
-                self._rest_until = self._wrote + took
-                self._size_chunks(written, took)
-                break
-        if not self._todo:
-            self.filling = False
+        if everything:
+            while self._todo:
+                self._write_chunk(result, len(self._todo))
+            self._engine.flush()
+            self._sent.clear()  # in: the calls saying so are on their way to the loop
+            self._check_filled()
+            return
+        if self._todo:
+            written = self._write_chunk(result, self._chunk)
+            took = time.perf_counter() - now
+            self._rest_until = now + 2 * took
+            if written >= FIRST_CHUNK and took > 0:  # fewer rows say little of the time a row takes
+                self._chunk = min(max(int(written * CHUNK_SECONDS / took), FIRST_CHUNK), LAST_CHUNK)
+        if not self._todo and not more_coming and self._sent and not self._hurried:
+            self._hurried = True
+            self._engine.hurry()
 
     def close(self) -> None:
-        self.viewer.close()
-        self.table.delete(lazy=True)  # once the views its front ends opened are gone with the viewer's comm
+        self.viewer.close()  # and with it the sessions of its views, and the views they made, first
+        for table in (self.table, *self._retiring):
+            self._engine.submit(functools.partial(_delete, table))
 
-    def _size_chunks(self, rows: int, took: float) -> None:
-        """Size the next chunk from how long this one took. An update costs a time per row, and a fixed time that
-        grows with the table: Perspective recomputes every view open on it (a tenth of a second for a million rows
-        shown sorted). The next chunk is sized to take CHUNK_SECONDS, and when the fixed time nears that, to do a
-        third as much row work as the fixed time: the loop is held a little longer, but the updates stay few."""
-        if rows >= FIRST_CHUNK:  # fewer rows tell more of the fixed time than of the time per row
-            self._row_seconds = min(self._row_seconds or took / rows, took / rows)
-        if self._row_seconds and took > 0:
-            fixed = max(took - rows * self._row_seconds, 0.0)  # at least: the time per row is the least seen
-            near = fixed > CHUNK_SECONDS * 2 / 3
-            size = fixed / 3 / self._row_seconds if near else rows * CHUNK_SECONDS / took
-            self._chunk = min(max(int(size), FIRST_CHUNK), LAST_CHUNK)
-
-    def _take(self, size: int) -> list[str]:
+    def _take(self, result: ResultSet, size: int) -> tuple[list[str], list[Any]]:
+        """The first `size` keys marked and their rows (_GONE for a key the result no longer has)."""
         keys = list(itertools.islice(self._todo, size))
-        collections.deque(map(self._todo.pop, keys), maxlen=0)
-        return keys
+        rows = list(map(self._todo.pop, keys))
+        if None in rows:
+            found = iter(result.get_many([key for key, row in zip(keys, rows, strict=True) if row is None], _GONE))
+            rows = [next(found) if row is None else row for row in rows]
+        return keys, rows
 
     def _write_chunk(self, result: ResultSet, size: int) -> int:
-        """Write the rows of the first `size` keys marked; how many were written. When their values do not fit the
-        schema, the table is made anew, to be filled again with every row, these first."""
-        keys = self._take(size)
-        rows = result.get_many(keys, _GONE)
+        """Hand Perspective the rows of the first `size` keys marked; how many there were. When their values do not
+        fit the schema, the table is made anew, to be filled again with every row, these first."""
+        keys, rows = self._take(result, size)
         gone: list[str] = []
         if rows.count(_GONE):
             gone = [key for key, row in zip(keys, rows, strict=True) if row is _GONE]
@@ -221,13 +286,31 @@ class ChartTable:
             self._rebuild(result, old_schema)
             collections.deque(map(self._todo.pop, keys), maxlen=0)  # written below
             gone = []  # the new table never held them
+        table = self.table
         if gone:
-            self.table.remove([self._index_value(key) for key in gone])
-            self.writes += 1
+            self._send(functools.partial(table.remove, [self._index_value(key) for key in gone]), len(gone))
         if keys:
-            self.table.update(self._columns(keys, fields))
-            self.writes += 1
+            self._send(functools.partial(table.update, self._columns(keys, fields)), len(keys))
+            self._empty = False
         return len(keys) + len(gone)
+
+    def _send(self, work: Callable[[], object], rows: int) -> None:
+        """Hand a call changing the table to Perspective's thread; it counts as `rows` rows until it is done."""
+        chunk = next(self._chunks)
+        self._sent[chunk] = rows
+        self.writes += 1
+        self._hurried = False
+        done = self._engine.submit(work, change=True)
+        done.add_done_callback(lambda future: _call_on(self._loop, self._written, chunk, future))
+
+    def _written(self, chunk: int, done: Future[None]) -> None:
+        self._sent.pop(chunk, None)
+        self._check_filled()
+        self._on_written(done.exception())
+
+    def _check_filled(self) -> None:
+        if not self._todo and not self._sent:  # nothing left to write, nothing (not even a clear) under way
+            self.filling = False
 
     def _learn(self, keys: list[str], fields: dict[str, list[Any]]) -> bool:
         """Note the kinds of values in `fields` (rows of `keys`); whether the schema or the index changed."""
@@ -255,7 +338,8 @@ class ChartTable:
         return schema | typed
 
     def _new_table(self) -> Any:
-        return perspective.table(dict(self._schema), index=self._index, name=f"rethink_{uuid.uuid4().hex}")
+        name = f"rethink_{uuid.uuid4().hex}"
+        return self._engine.client.table(dict(self._schema), index=self._index, name=name)
 
     def _rebuild(self, result: ResultSet, old_schema: dict[str, str]) -> None:
         """A new table of the new schema, to be filled with every row; the viewer shows it at once with its
@@ -267,6 +351,7 @@ class ChartTable:
         else:  # as the person chose them
             config["columns"] = [name for name in config["columns"] if name in self._schema]
         self.table = self._new_table()
+        self._empty = True
         self.writes += 1
         todo = dict.fromkeys(result.ordered_keys())  # rows the new table has none of
         todo.update(self._todo)
@@ -276,11 +361,14 @@ class ChartTable:
             viewer.load(self.table)
             viewer.restore(**config)
         # A view may be opening the old table by its name right now: it goes once views have had time to move.
-        self._loop.call_later(RETIRE_SECONDS, self._retire, old_table)
+        self._retiring.add(old_table)
+        self._loop.call_later(RETIRE_SECONDS, self._engine.submit, functools.partial(self._retire, old_table))
 
     def _retire(self, table: Any) -> None:
-        if table is not self.table:
-            table.delete(lazy=True)  # when its last view is gone
+        """On Perspective's thread: delete a replaced table, unless a view is still open on it (`close` tries
+        again)."""
+        if _delete(table):
+            _call_on(self._loop, self._retiring.discard, table)
 
     def _shown(self, names: Iterable[str]) -> list[str]:
         """The columns shown by default: those asked for that exist, else every one (but the synthetic key)."""
@@ -308,6 +396,23 @@ class ChartTable:
         return columns
 
 
+def _call_on(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: Any) -> None:
+    """Have the loop call `callback(*args)` soon, from Perspective's thread; not once the loop is closed (the kernel
+    is going away)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, *args)
+
+
+def _delete(table: Any) -> bool:
+    """Delete a Perspective table, unless a view is open on it (one made in Python: the viewer's views are gone
+    with its sessions); whether it is gone."""
+    try:
+        table.delete()
+    except perspective.PerspectiveError:
+        return False
+    return True
+
+
 def _fields(rows: list[Any]) -> dict[str, list[Any]]:
     """Rows as columns, by field in order of appearance (a field a row lacks is None there); rows that are not
     objects are one column, `value`. A pass per field, each a comprehension."""
@@ -326,13 +431,14 @@ def _kinds(values: list[Any]) -> set[str]:
     """The kinds of these values (`kind`), from their types: integers' range is checked, other types' values are
     looked at one by one only when the type is not one of the usual ones."""
     kinds: set[str] = set()
-    for type_ in set(map(type, values)):
+    types = set(map(type, values))
+    for type_ in types:
         if type_ in _KIND_OF_TYPE:
             found = _KIND_OF_TYPE[type_]
             if found is not None:
                 kinds.add(found)
         elif type_ is int:
-            ints = [value for value in values if type(value) is int]
+            ints = values if len(types) == 1 else [value for value in values if type(value) is int]
             kinds.add("integer" if min(ints) in _INT32 and max(ints) in _INT32 else "bigint")
         else:
             kinds.update(found for value in values if type(value) is type_ and (found := kind(value)) is not None)

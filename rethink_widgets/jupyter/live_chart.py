@@ -5,10 +5,11 @@
 
 Perspective (perspective-python, the `charts` extra) does the pivots, aggregates and drawing; this widget feeds it:
 the kernel holds the query's result (as for LiveTable), and a Perspective table in the kernel is brought up to date
-with it in batches, at most `UPDATES_PER_SECOND` times a second: each batch writes the rows changed since the last
-one, at most a chunk of about a tenth of a second of work (the next batch follows at once while rows are left), so a
-big snapshot streams in as it arrives, its first rows on screen at once, and the kernel's loop is never held long.
-Until the table holds the whole snapshot the status says `initializing` with the rows written so far; after a lost
+with it in batches, at most `UPDATES_PER_SECOND` times a second (`SNAPSHOT_SECONDS` apart while a snapshot streams
+in): each batch turns the rows changed since the last one into columns, at most a chunk of some hundredths of a
+second of the loop's time (the next batch follows soon while rows are left), and hands them to Perspective's own
+thread (chart_engine.py), which processes them while the loop runs on. So a big snapshot streams in as it arrives,
+its first rows on screen at once, and the kernel's loop is never held long. Until the table holds the whole snapshot the status says `initializing` with the rows written so far; after a lost
 connection or an overflowed feed the fresh snapshot is gathered aside (`reconnecting`, what was shown stays), and
 the rows that differ from what the table holds are written, `reconnecting` until they are all in (see
 chart_table.py for types and keys).
@@ -56,6 +57,7 @@ READ_ONLY = (
     "LiveChart's viewer is read-only: an edit in it would change the chart, not the database. "
     "Write to the database instead (or use LiveTable, whose edits are writes)."
 )
+SNAPSHOT_SECONDS = 0.25  # while a snapshot streams in, its rows are written (and counted in the views) this often
 MISSING = "LiveChart needs Perspective, installed with the charts extra: pip install 'rethink_widgets[charts]'"
 
 
@@ -107,13 +109,15 @@ class LiveChart(LiveWidget):
             raise ValueError(READ_ONLY)
         options: dict[str, Any] = {"plugin": plugin, "group_by": group_by, "split_by": split_by, "columns": columns}
         options |= {"aggregates": aggregates, "filter": filter, "sort": sort, **viewer_options}
-        self._dirty: dict[str, None] = {}  # keys of the rows changed since the last batch, in order
+        self._dirty: dict[str, Any] = {}  # the rows changed since the last batch by key, in order (see `_changed`)
         self._result: ResultSet | None = None  # the result the Perspective table follows
         self._filling: str | None = None  # the status while a snapshot is being written, until it is whole
+        self._step: asyncio.TimerHandle | None = None  # the next batch of a streaming snapshot
+        self._stepped = -SNAPSHOT_SECONDS  # when the last one was (the loop's time)
         super().__init__(query, conn=conn)
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
-            self.bridge = ChartTable(self._loop, options)
+            self.bridge = ChartTable(self._loop, options, self._chunk_written)
         except BaseException:
             self.close()
             raise
@@ -155,12 +159,25 @@ class LiveChart(LiveWidget):
     def close(self) -> None:
         super().close()
         if "bridge" in self.__dict__:
+            if self._step is not None:
+                self._step.cancel()
             self.bridge.close()
 
     # ---------------------------------------------------------------- the feed and the views
 
     def _changed(self, changes: list[RowChange]) -> None:
-        self._dirty.update(dict.fromkeys(change.key for change in changes))
+        # Each row as the change brought it, so that it need not be read back from the result (which holds it packed);
+        # None (the row went away, or is a null) is read from the result when written.
+        for change in changes:  # one change at a time while a snapshot comes in: a million calls
+            self._dirty[change.key] = change.new
+        if not self.feed.result.initializing:
+            self._throttle.poke()
+        elif self._step is None:  # a snapshot's rows: its first at once, the rest a few times a second
+            wait = max(self._stepped + SNAPSHOT_SECONDS - self._loop.time(), 0.0)
+            self._step = self._loop.call_later(wait, self._snapshot_step)
+
+    def _snapshot_step(self) -> None:
+        self._step, self._stepped = None, self._loop.time()
         self._throttle.poke()
 
     def _status_changed(self, status: str) -> None:
@@ -173,7 +190,7 @@ class LiveChart(LiveWidget):
         self.status = self._status()  # as the chart reads it now (the flush set the feed's): views are sent it
         self.total = len(self.feed.result)
         self.progress = self._progress()
-        if self.viewer is None and (self.bridge.table.size() or self._current()):
+        if self.viewer is None and (len(self.feed.result) > self.bridge.pending or self._current()):
             # Views draw the viewer once its table holds rows (or the result has none): none ever opens the empty
             # one made before the schema was known.
             self.viewer = self.bridge.viewer
@@ -192,14 +209,23 @@ class LiveChart(LiveWidget):
             self._dirty = {}
             self.bridge.write(result, everything, more_coming=result.initializing)
         except Exception as error:
-            log.exception("%r: updating the Perspective table failed", self)
-            self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
-            self._result = None  # try again with every row at the next change
+            self._failed(error)
             return
-        if self.bridge.pending:
+        if self.bridge.unwritten:
             self._throttle.poke()
-        elif self.feed.status == "ready" and not result.initializing:
+        elif not self.bridge.pending and self.feed.status == "ready" and not result.initializing:
             self._filling = None
+
+    def _chunk_written(self, error: BaseException | None) -> None:
+        """A chunk of rows is in the Perspective table (or Perspective refused it): views are told."""
+        if error is not None:
+            self._failed(error)
+        self._throttle.poke()
+
+    def _failed(self, error: BaseException) -> None:
+        log.error("%r: updating the Perspective table failed", self, exc_info=error)
+        self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
+        self._result = None  # try again with every row at the next change
 
     def _current(self) -> bool:
         """Whether the Perspective table holds the current result (its last changes aside)."""

@@ -138,6 +138,22 @@ def test_the_viewer_shows_the_first_rows_of_a_snapshot_as_it_comes(
         r.table_drop(name).run(conn)
 
 
+def test_a_chart_shown_in_the_page_closes_with_its_table(lab: Lab, orders: str, page: Page) -> None:
+    """The viewer's view in the page holds a view of the chart's Perspective table; closing the chart closes it with
+    the viewer, so the table goes at once (a table with a view left on it could not be deleted)."""
+    path = run_notebook(page, lab, [f"c = LiveChart(r.table('{orders}'), 'Datagrid')\nc"])
+    chart = page.locator(".rw-chart")
+    expect(chart.locator("perspective-viewer-datagrid tbody tr").first).to_be_visible(timeout=TIMEOUT)
+    closed = (
+        "from rethink_widgets.jupyter.chart_engine import engine\n"
+        "name = c.table.get_name()\n"
+        "c.close()\n"
+        "engine().flush()\n"
+        "assert name not in engine().client.get_hosted_table_names()"
+    )
+    assert page.evaluate(RUN_IN_KERNEL, [path, closed]) == "ok"
+
+
 def test_after_a_kernel_restart_the_chart_says_it_is_not_live(lab: Lab, orders: str, page: Page) -> None:
     path = run_notebook(page, lab, [f"LiveChart(r.table('{orders}'), 'Datagrid')"])
     chart = page.locator(".rw-chart")
