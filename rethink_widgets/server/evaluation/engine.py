@@ -17,6 +17,7 @@ from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQuery
 from rethink_widgets.server.evaluation import datums, terms
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, ChangefeedUnion, feed_of
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.shapes import Shapes
 from rethink_widgets.server.evaluation.system.database import SystemFeeds
 from rethink_widgets.server.evaluation.time_values import utc_now
 from rethink_widgets.server.evaluation.values import (
@@ -89,18 +90,36 @@ class Engine:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.system_feeds = SystemFeeds(storage)
+        self.shapes = Shapes()
 
     def start(
-        self, term: Any, global_optargs: dict[str, Any], user: str = "admin"
+        self, term: Any, global_optargs: dict[str, Any], user: str = "admin", *, small: bool = False
     ) -> Atom | Sequence | SubscriptionRequest:
-        """Run a query for `user`."""
+        """Run a query for `user`. A small one (see inline.py) takes the tree compiled for an earlier query of its
+        shape, if there was one (see shapes.py)."""
         try:
-            node = terms.compile_query(term)
-            ctx = self._context(global_optargs)
-            ctx.user = user
-            return _result(ctx, node.eval(ctx))
+            if not small:
+                return self._run(terms.compile_query(term), global_optargs, user)
+            node, lease = self.shapes.compile(term)
+            if lease is None:
+                return self._run(node, global_optargs, user)
+            try:
+                result = self._run(node, global_optargs, user)
+            except BaseException:
+                lease.give_back()  # (evaluating leaves a tree as it was)
+                raise
+            if isinstance(result, Atom):
+                lease.give_back()
+            return result
         except RecursionError:
             raise ReqlCompileError("The query is nested too deeply.") from None
+
+    def _run(
+        self, node: terms.Node, global_optargs: dict[str, Any], user: str
+    ) -> Atom | Sequence | SubscriptionRequest:
+        ctx = self._context(global_optargs)
+        ctx.user = user
+        return _result(ctx, node.eval(ctx))
 
     def _context(self, raw_optargs: dict[str, Any]) -> Context:
         for name in raw_optargs:
