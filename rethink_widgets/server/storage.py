@@ -29,7 +29,6 @@ Reads and writes are counted per table in `activity` (see activity.py), which th
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import json
@@ -844,35 +843,44 @@ class Storage:
 
     # ---------------------------------------------------------------- writes
 
-    @contextlib.contextmanager
-    def transaction(self, durability: str = "hard") -> Iterator[Transaction]:
+    def transaction(self, durability: str = "hard") -> contextlib.AbstractContextManager[Transaction]:
         """One atomic write; nested use on the same thread joins the open transaction."""
-        with self._lock:
-            if self._active is not None:
-                yield self._active
-                return
-            txn = self._active = Transaction(self, self._writer)
-            try:
-                self._writer.execute("BEGIN IMMEDIATE")
-                try:
-                    yield txn
-                except BaseException:
-                    self._writer.execute("ROLLBACK")
-                    raise
-                self._writer.execute("COMMIT")
-                self._checkpointer.wrote(len(txn.changes))
-                # A hard transaction that changed nothing wrote nothing to wait for.
-                commit = self._group_commit.committed() if durability == "hard" and txn.changes else 0
-                for table_id, count in collections.Counter(c.table_id for c in txn.changes).items():
-                    self.activity.writes[table_id].add(count)
-                if txn.changes:
-                    with interrupts.shielded():  # committed: every feed must hear of it
-                        for listener in self._listeners:
-                            listener(txn.changes)
-            finally:
-                self._active = None
-        if commit:
-            self._group_commit.wait_synced(commit)
+        return _Transacting(self, durability)
+
+    def _begin(self) -> Transaction:
+        """Under the write lock, with no transaction open: begin one."""
+        txn = self._active = Transaction(self, self._writer)
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._active = None
+            raise
+        return txn
+
+    def _end(self, txn: Transaction, durability: str, failed: bool) -> int:
+        """Under the write lock: roll back or commit a transaction, then hand its changes to the commit listeners.
+        Returns the number of a hard commit to wait for once the lock is let go (0: none)."""
+        try:
+            if failed:
+                self._writer.execute("ROLLBACK")
+                return 0
+            self._writer.execute("COMMIT")
+            changes = txn.changes
+            self._checkpointer.wrote(len(changes))
+            # A hard transaction that changed nothing wrote nothing to wait for.
+            commit = self._group_commit.committed() if durability == "hard" and changes else 0
+            written: dict[str, int] = {}
+            for change in changes:
+                written[change.table_id] = written.get(change.table_id, 0) + 1
+            for table_id, count in written.items():
+                self.activity.writes[table_id].add(count)
+            if changes:
+                with interrupts.shielded():  # committed: every feed must hear of it
+                    for listener in self._listeners:
+                        listener(changes)
+            return commit
+        finally:
+            self._active = None
 
     def sync(self, table: TableInfo) -> None:
         with self._lock:
@@ -958,6 +966,38 @@ class Snapshot:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("COMMIT")
                 conn.close()
+
+
+class _Transacting:
+    """One use of `Storage.transaction` (a class, not a generator: every write enters one)."""
+
+    __slots__ = ("_durability", "_storage", "_txn")
+
+    def __init__(self, storage: Storage, durability: str) -> None:
+        self._storage = storage
+        self._durability = durability
+        self._txn: Transaction | None = None  # (None: joined the transaction open on this thread)
+
+    def __enter__(self) -> Transaction:
+        storage = self._storage
+        storage._lock.__enter__()
+        try:
+            if storage._active is not None:
+                return storage._active
+            self._txn = storage._begin()
+        except BaseException:
+            storage._lock.__exit__()
+            raise
+        return self._txn
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        storage, txn = self._storage, self._txn
+        try:
+            commit = storage._end(txn, self._durability, kind is not None) if txn is not None else 0
+        finally:
+            storage._lock.__exit__()
+        if commit:
+            storage._group_commit.wait_synced(commit)
 
 
 def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:

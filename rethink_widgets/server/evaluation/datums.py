@@ -17,6 +17,8 @@ from rethink_widgets.server.evaluation import json_writer
 PTYPE = "$reql_type$"
 # Integers beyond this lose precision as doubles, which is all RethinkDB has.
 _EXACT_INT = 2**53
+# Datums whose wire form is themselves.
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})
 
 
 def type_name(value: Any) -> str:
@@ -88,6 +90,11 @@ def _float_text(value: float) -> str:
 
 def to_wire(value: Any) -> Any:
     """The datum as written to clients: integral doubles within 2^53 become JSON integers (except -0.0)."""
+    kind = type(value)
+    if kind in _AS_THEY_ARE:  # (most are)
+        return value
+    if kind is dict:
+        return {key: item if type(item) in _AS_THEY_ARE else to_wire(item) for key, item in value.items()}
     if isinstance(value, float):
         if value.is_integer() and abs(value) <= _EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
             return int(value)

@@ -57,6 +57,7 @@ GLOBAL_OPTARGS = frozenset({
     "time_format", "group_format", "binary_format", "min_batch_rows", "max_batch_rows", "max_batch_bytes",
     "max_batch_seconds", "first_batch_scaledown_factor",
 })  # fmt: skip
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass
@@ -127,13 +128,17 @@ class Engine:
                 raise ReqlCompileError(f"Unrecognized global optional argument `{name}`.")
         ctx = Context(self.storage, {}, utc_now())
         for name, raw in raw_optargs.items():
+            if type(raw) in _SCALARS:  # (most are: a datum as it is, nothing to compile)
+                ctx.optargs[name] = terms.as_double(raw)
+                continue
             try:
                 value = terms.compile_query(raw).eval(ctx)
                 ctx.optargs[name] = value if name == "db" else ctx.as_datum(value)
             except ReqlError as error:
                 error.backtrace.insert(0, name)
                 raise
-        ctx.array_limit = _array_limit(ctx.optargs.get("array_limit", ctx.array_limit))
+        if "array_limit" in ctx.optargs:
+            ctx.array_limit = _array_limit(ctx.optargs["array_limit"])
         return ctx
 
     @staticmethod
