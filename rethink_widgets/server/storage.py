@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.activity import Activity
 from rethink_widgets.server.checkpoints import Checkpointer
@@ -196,6 +198,29 @@ def private_files(database: Path) -> None:
 
 # json.dumps with these options would make a new encoder for every document.
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+# (What is no JSON, a dataclass or a datetime say, orjson must refuse as Python's json module does.)
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_UNREAD = object()
+_LONG_DIGITS = re.compile("[0-9]{19}")  # (every integer orjson reads as a double has at least 19 digits)
+
+
+def _document_text(doc: Any) -> str:
+    """A document's stored text: JSON that reads back as the same document. orjson writes it, unless Python's json
+    module would write it otherwise or refuse it (integers beyond 64 bits, keys that are no strings, NaN, which
+    orjson writes as null): then that module does, raising TypeError for what is no JSON (r.minval, r.maxval) and
+    ValueError for NaN as it always did."""
+    try:
+        text = orjson.dumps(doc, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _dumps(doc)
+    return _dumps(doc) if b"null" in text else text.decode()
+
+
+def _document(text: str) -> Any:
+    """A document from its stored text, as Python's json module reads it. orjson reads it, unless it may hold an
+    integer beyond 64 bits, which orjson reads as a double (the server wrote the text: it holds no NaN, no lone
+    surrogate)."""
+    return json.loads(text) if _LONG_DIGITS.search(text) else orjson.loads(text)
 
 
 def _server_name() -> str:
@@ -758,7 +783,7 @@ class Storage:
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         rows = self._query(table, f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),))
         self.activity.reads[table.id].add(len(rows))
-        return json.loads(rows[0][0]) if rows else None
+        return _document(rows[0][0]) if rows else None
 
     def get_many(self, table: TableInfo, key_list: list[Any]) -> list[dict[str, Any] | None]:
         return [self.get(table, key) for key in key_list]
@@ -1021,7 +1046,7 @@ class Transaction:
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         self._storage.require_table(table)
         text = self._row(table, keys.encode(key))
-        return json.loads(text) if text is not None else None
+        return _document(text) if text is not None else None
 
     def read_ahead(self, table: TableInfo, key_list: list[Any]) -> None:
         """Read the rows of `key_list` not read yet, _READ_AHEAD to a statement (a third of the time per row that a
@@ -1051,13 +1076,43 @@ class Transaction:
         key = doc[table.primary_key]
         pkey = keys.encode(key)
         text = self._row(table, pkey)
-        old = json.loads(text) if text is not None else None
-        text = _dumps(doc)
+        old = _document(text) if text is not None else None
+        text = _document_text(doc)
         self._conn.execute(f"INSERT OR REPLACE INTO {table.sql} VALUES (?, ?)", (pkey, text))
+        self._stored(table, pkey, text, key, old, doc)
+        return old
+
+    def add(self, table: TableInfo, doc: dict[str, Any]) -> bool:
+        """Store a document if no document has its key (one statement where `get` and `put` take two); False if
+        one has, or if the document is no JSON (then nothing is stored: `get` and `put` say what is there, or why
+        it cannot be stored)."""
+        interrupts.check()
+        self._storage.require_table(table)
+        key = doc[table.primary_key]
+        pkey = keys.encode(key)
+        try:
+            text = _document_text(doc)
+        except TypeError:
+            return False
+        known = self._rows.get((table.sql, pkey), _UNREAD)
+        if known is _UNREAD:
+            added = self._conn.execute(f"INSERT INTO {table.sql} VALUES (?, ?) ON CONFLICT DO NOTHING", (pkey, text))
+            if added.rowcount == 0:
+                return False
+        elif known is None:
+            self._conn.execute(f"INSERT INTO {table.sql} VALUES (?, ?)", (pkey, text))
+        else:
+            return False
+        self._stored(table, pkey, text, key, None, doc)
+        return True
+
+    def _stored(  # noqa: PLR0917
+        self, table: TableInfo, pkey: bytes, text: str, key: Any, old: dict[str, Any] | None, doc: dict[str, Any]
+    ) -> None:
+        """What follows a document's row written: its index entries, and the change to announce once committed."""
         self._rows[table.sql, pkey] = text
         self._reindex(table, pkey, old, doc)
         self.changes.append(CommittedChange(table.id, key, old, doc))
-        return old
 
     def delete(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         interrupts.check()
@@ -1067,7 +1122,7 @@ class Transaction:
         self._rows[table.sql, pkey] = None
         if row is None:
             return None
-        old: dict[str, Any] = json.loads(row[0])
+        old: dict[str, Any] = _document(row[0])
         self._reindex(table, pkey, old, None)
         self.changes.append(CommittedChange(table.id, key, old, None))
         return old

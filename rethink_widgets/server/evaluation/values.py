@@ -288,6 +288,10 @@ class TableWrites:
     def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         return self._txn.put(self._info, doc)
 
+    def add(self, doc: dict[str, Any]) -> bool:
+        """Store a document unless one has its key (or it is no JSON); whether it was stored."""
+        return self._txn.add(self._info, doc)
+
     def delete(self, key: Any) -> dict[str, Any] | None:
         return self._txn.delete(self._info, key)
 

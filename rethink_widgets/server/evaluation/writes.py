@@ -209,6 +209,11 @@ def _insert_one(  # noqa: PLR0917
     except ReqlError as error:
         result.error(error.message, check=True)
         return
+    # Most keys are free: the document is stored as it is, whatever the conflict option (`_put` for a key that
+    # is free, in one statement).
+    if hook is hook_runner.no_hook and isinstance(writes, TableWrites) and fits_on_disk(doc) and writes.add(doc):
+        result.record("inserted", None, doc)
+        return
     old = writes.get(doc[pk])
     if old is None:
         new = doc
