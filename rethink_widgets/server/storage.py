@@ -334,6 +334,8 @@ class Storage:
         self.server_name: str = meta["server_name"]
         self._dbs: dict[str, str] = {name: id_ for id_, name in w.execute("SELECT id, name FROM dbs")}
         self._tables: dict[str, TableInfo] = {}
+        # Tables found by name before, checked before use (a name stays unique, but a table may be renamed or go).
+        self._named: dict[tuple[str, str], TableInfo] = {}
         columns = "id, db, name, primary_key, durability, sql, shards, write_acks, write_hook"
         for *row, hook in w.execute(f"SELECT {columns} FROM tables"):
             hook_term = json.loads(hook) if hook is not None else None
@@ -462,9 +464,13 @@ class Storage:
         return sorted(t.name for t in self.tables() if t.db == db)
 
     def table(self, db: str, name: str) -> TableInfo | None:
+        known = self._named.get((db, name))  # (every query names a table: most find it here)
+        if known is not None and known.db == db and known.name == name and self._tables.get(known.id) is known:
+            return known
         # A copy of the catalog's tables: another thread may add or drop one meanwhile.
         for table in self.tables():
             if table.db == db and table.name == name:
+                self._named[db, name] = table
                 return table
         return None
 

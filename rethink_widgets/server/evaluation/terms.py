@@ -154,7 +154,13 @@ class Term(Node):
         return self.op.name
 
     def eval(self, ctx: Context) -> Any:
-        return self.run(ctx, _per_group if self.per_group else self.op.fn)
+        # `run` with the operation, written out: every term of every query comes through here.
+        try:
+            return (_per_group if self.per_group else self.op.fn)(ctx, self._spliced(ctx) if self.splices else self)
+        except ReqlError as error:
+            if self.frame is not None:
+                error.backtrace.insert(0, self.frame)
+            raise
 
     def run(self, ctx: Context, fn: Callable[[Context, Term], T]) -> T:
         """Evaluate with `fn` standing in for the operation (e.g. one that accepts r.literal), keeping backtraces."""
