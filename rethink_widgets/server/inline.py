@@ -93,10 +93,11 @@ def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:
             return False
     else:
         return False
-    if len(values) > 1 or not all(isinstance(value, dict) and _literal(value) for value in values):
+    if values and (len(values) > 1 or type(values[0]) is not dict or not _literal(values[0])):
         return False
-    if not all(_literal(value) for value in term_optargs.values()):
-        return False
+    for value in term_optargs.values():
+        if not _literal(value):
+            return False
     table = _table(target, db)
     if table is None:
         return False
