@@ -10,7 +10,8 @@ its arguments, is evaluated where its frame was read:
   (a hard write waits for the disk) and on a table without a write hook (a hook is a user function).
 
 Such a query touches one document by its primary key, so its cost is bounded by that document's size; its frame's
-size is bounded too (`MAX_BYTES`). It is still watched while it runs: should it have to wait (for the write lock,
+size is bounded too (`MAX_BYTES`). Its term is not compiled again when one of the same shape was before (see
+evaluation/shapes.py). It is still watched while it runs: should it have to wait (for the write lock,
 held by another write) or still be running at a check point after `BUDGET` (a table's index function doing real
 work), it stops with `Hop` before anything is committed, and runs again on a worker thread like any other query.
 """

@@ -1098,7 +1098,7 @@ class Transaction:
         pkey = keys.encode(key)
         try:
             text = _document_text(doc)
-        except TypeError:
+        except (TypeError, ValueError):
             return False
         known = self._rows.get((table.sql, pkey), _UNREAD)
         if known is _UNREAD:
