@@ -52,6 +52,7 @@ from rethink_widgets.server.activity import Activity
 from rethink_widgets.server.checkpoints import Checkpointer
 from rethink_widgets.server.errors import ReqlOpFailedError
 from rethink_widgets.server.group_commit import GroupCommit
+from rethink_widgets.server.wire import finite
 
 log = logging.getLogger(__name__)
 DATA_FILE = "data.sqlite"
@@ -213,7 +214,7 @@ def _document_text(doc: Any) -> str:
         text = orjson.dumps(doc, option=_ORJSON_OPTIONS)
     except TypeError:
         return _dumps(doc)
-    return _dumps(doc) if b"null" in text else text.decode()
+    return _dumps(doc) if b"null" in text and not finite(doc) else text.decode()
 
 
 def _document(text: str) -> Any:

@@ -86,12 +86,12 @@ def dumps(value: Any) -> str:
         text = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:
         return _json_dumps(value)
-    if (b"null" in text and not _finite(value)) or ((b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text)):
+    if (b"null" in text and not finite(value)) or ((b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text)):
         return _json_dumps(value)
     return text.decode()
 
 
-def _finite(value: Any) -> bool:
+def finite(value: Any) -> bool:
     """Whether no float in `value` is NaN or infinite (its nulls are nulls: most documents have some)."""
     stack = [value]  # not recursive: a value may nest as deeply as the parser allows
     while stack:
