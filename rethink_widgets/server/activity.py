@@ -33,7 +33,10 @@ class Rate:
 
     def add(self, count: int = 1) -> None:
         with self._lock:
-            self._roll()
+            now = int(time.monotonic())
+            if now != self._second:  # (`_roll`, written out: every query adds to two rates)
+                self._previous = self._current if now == self._second + 1 else 0
+                self._current, self._second = 0, now
             self._current += count
             self.total += count
 

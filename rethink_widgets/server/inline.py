@@ -10,7 +10,8 @@ its arguments, is evaluated where its frame was read:
   (a hard write waits for the disk) and on a table without a write hook (a hook is a user function).
 
 Such a query touches one document by its primary key, so its cost is bounded by that document's size; its frame's
-size is bounded too (`MAX_BYTES`). It is still watched while it runs: should it have to wait (for the write lock,
+size is bounded too (`MAX_BYTES`). Its term is not compiled again when one of the same shape was before (see
+evaluation/shapes.py). It is still watched while it runs: should it have to wait (for the write lock,
 held by another write) or still be running at a check point after `BUDGET` (a table's index function doing real
 work), it stops with `Hop` before anything is committed, and runs again on a worker thread like any other query.
 """
@@ -93,10 +94,11 @@ def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:
             return False
     else:
         return False
-    if len(values) > 1 or not all(isinstance(value, dict) and _literal(value) for value in values):
+    if values and (len(values) > 1 or type(values[0]) is not dict or not _literal(values[0])):
         return False
-    if not all(_literal(value) for value in term_optargs.values()):
-        return False
+    for value in term_optargs.values():
+        if not _literal(value):
+            return False
     table = _table(target, db)
     if table is None:
         return False

@@ -50,6 +50,10 @@ _PTYPE_TAGS = {"BINARY": _TAG_BINARY, "GEOMETRY": _TAG_GEOMETRY, "TIME": _TAG_TI
 
 def encode(value: Any) -> bytes:
     """The order-preserving encoding of a ReQL value (a datum, `MINVAL` or `MAXVAL`)."""
+    if type(value) is str:  # (most keys are strings or numbers)
+        return _TAG_STRING + value.encode("utf-8").replace(b"\x00", b"\x00\xff") + b"\x00\x00"
+    if type(value) is int or type(value) is float:
+        return _TAG_NUMBER + _number(value)
     out = bytearray()
     _encode_into(value, out)
     return bytes(out)

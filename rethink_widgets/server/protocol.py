@@ -228,7 +228,7 @@ class Connection:
         result: str | Sequence | SubscriptionRequest | Exception
         try:
             with inline.on_loop():
-                result = self._evaluate(term, optargs)
+                result = self._evaluate(term, optargs, small=True)
         except inline.Hop:
             return False
         except Exception as error:
@@ -380,10 +380,13 @@ class Connection:
             if isinstance(error, asyncio.CancelledError):
                 raise
 
-    def _evaluate(self, term: Any, optargs: dict[str, Any]) -> str | Sequence | SubscriptionRequest:
-        """Evaluate a query on a worker thread; a whole result (an atom) comes back as its reply's text."""
+    def _evaluate(
+        self, term: Any, optargs: dict[str, Any], *, small: bool = False
+    ) -> str | Sequence | SubscriptionRequest:
+        """Evaluate a query (`small`: one answered on the loop); a whole result (an atom) comes back as its reply's
+        text."""
         started = time.perf_counter()
-        result = self.server.engine.start(term, optargs, self.user or "")
+        result = self.server.engine.start(term, optargs, self.user or "", small=small)
         if not isinstance(result, Atom):
             result.started = started
             return result

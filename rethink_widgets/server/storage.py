@@ -29,7 +29,6 @@ Reads and writes are counted per table in `activity` (see activity.py), which th
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import json
@@ -46,11 +45,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.activity import Activity
 from rethink_widgets.server.checkpoints import Checkpointer
 from rethink_widgets.server.errors import ReqlOpFailedError
 from rethink_widgets.server.group_commit import GroupCommit
+from rethink_widgets.server.wire import finite
 
 log = logging.getLogger(__name__)
 DATA_FILE = "data.sqlite"
@@ -197,6 +199,29 @@ def private_files(database: Path) -> None:
 
 # json.dumps with these options would make a new encoder for every document.
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+# (What is no JSON, a dataclass or a datetime say, orjson must refuse as Python's json module does.)
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_UNREAD = object()
+_LONG_DIGITS = re.compile("[0-9]{19}")  # (every integer orjson reads as a double has at least 19 digits)
+
+
+def _document_text(doc: Any) -> str:
+    """A document's stored text: JSON that reads back as the same document. orjson writes it, unless Python's json
+    module would write it otherwise or refuse it (integers beyond 64 bits, keys that are no strings, NaN, which
+    orjson writes as null): then that module does, raising TypeError for what is no JSON (r.minval, r.maxval) and
+    ValueError for NaN as it always did."""
+    try:
+        text = orjson.dumps(doc, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _dumps(doc)
+    return _dumps(doc) if b"null" in text and not finite(doc) else text.decode()
+
+
+def _document(text: str) -> Any:
+    """A document from its stored text, as Python's json module reads it. orjson reads it, unless it may hold an
+    integer beyond 64 bits, which orjson reads as a double (the server wrote the text: it holds no NaN, no lone
+    surrogate)."""
+    return json.loads(text) if _LONG_DIGITS.search(text) else orjson.loads(text)
 
 
 def _server_name() -> str:
@@ -310,6 +335,8 @@ class Storage:
         self.server_name: str = meta["server_name"]
         self._dbs: dict[str, str] = {name: id_ for id_, name in w.execute("SELECT id, name FROM dbs")}
         self._tables: dict[str, TableInfo] = {}
+        # Tables found by name before, checked before use (a name stays unique, but a table may be renamed or go).
+        self._named: dict[tuple[str, str], TableInfo] = {}
         columns = "id, db, name, primary_key, durability, sql, shards, write_acks, write_hook"
         for *row, hook in w.execute(f"SELECT {columns} FROM tables"):
             hook_term = json.loads(hook) if hook is not None else None
@@ -438,9 +465,13 @@ class Storage:
         return sorted(t.name for t in self.tables() if t.db == db)
 
     def table(self, db: str, name: str) -> TableInfo | None:
+        known = self._named.get((db, name))  # (every query names a table: most find it here)
+        if known is not None and known.db == db and known.name == name and self._tables.get(known.id) is known:
+            return known
         # A copy of the catalog's tables: another thread may add or drop one meanwhile.
         for table in self.tables():
             if table.db == db and table.name == name:
+                self._named[db, name] = table
                 return table
         return None
 
@@ -759,7 +790,7 @@ class Storage:
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         rows = self._query(table, f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),))
         self.activity.reads[table.id].add(len(rows))
-        return json.loads(rows[0][0]) if rows else None
+        return _document(rows[0][0]) if rows else None
 
     def get_many(self, table: TableInfo, key_list: list[Any]) -> list[dict[str, Any] | None]:
         return [self.get(table, key) for key in key_list]
@@ -844,35 +875,44 @@ class Storage:
 
     # ---------------------------------------------------------------- writes
 
-    @contextlib.contextmanager
-    def transaction(self, durability: str = "hard") -> Iterator[Transaction]:
+    def transaction(self, durability: str = "hard") -> contextlib.AbstractContextManager[Transaction]:
         """One atomic write; nested use on the same thread joins the open transaction."""
-        with self._lock:
-            if self._active is not None:
-                yield self._active
-                return
-            txn = self._active = Transaction(self, self._writer)
-            try:
-                self._writer.execute("BEGIN IMMEDIATE")
-                try:
-                    yield txn
-                except BaseException:
-                    self._writer.execute("ROLLBACK")
-                    raise
-                self._writer.execute("COMMIT")
-                self._checkpointer.wrote(len(txn.changes))
-                # A hard transaction that changed nothing wrote nothing to wait for.
-                commit = self._group_commit.committed() if durability == "hard" and txn.changes else 0
-                for table_id, count in collections.Counter(c.table_id for c in txn.changes).items():
-                    self.activity.writes[table_id].add(count)
-                if txn.changes:
-                    with interrupts.shielded():  # committed: every feed must hear of it
-                        for listener in self._listeners:
-                            listener(txn.changes)
-            finally:
-                self._active = None
-        if commit:
-            self._group_commit.wait_synced(commit)
+        return _Transacting(self, durability)
+
+    def _begin(self) -> Transaction:
+        """Under the write lock, with no transaction open: begin one."""
+        txn = self._active = Transaction(self, self._writer)
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._active = None
+            raise
+        return txn
+
+    def _end(self, txn: Transaction, durability: str, failed: bool) -> int:
+        """Under the write lock: roll back or commit a transaction, then hand its changes to the commit listeners.
+        Returns the number of a hard commit to wait for once the lock is let go (0: none)."""
+        try:
+            if failed:
+                self._writer.execute("ROLLBACK")
+                return 0
+            self._writer.execute("COMMIT")
+            changes = txn.changes
+            self._checkpointer.wrote(len(changes))
+            # A hard transaction that changed nothing wrote nothing to wait for.
+            commit = self._group_commit.committed() if durability == "hard" and changes else 0
+            written: dict[str, int] = {}
+            for change in changes:
+                written[change.table_id] = written.get(change.table_id, 0) + 1
+            for table_id, count in written.items():
+                self.activity.writes[table_id].add(count)
+            if changes:
+                with interrupts.shielded():  # committed: every feed must hear of it
+                    for listener in self._listeners:
+                        listener(changes)
+            return commit
+        finally:
+            self._active = None
 
     def sync(self, table: TableInfo) -> None:
         with self._lock:
@@ -960,6 +1000,38 @@ class Snapshot:
                 conn.close()
 
 
+class _Transacting:
+    """One use of `Storage.transaction` (a class, not a generator: every write enters one)."""
+
+    __slots__ = ("_durability", "_storage", "_txn")
+
+    def __init__(self, storage: Storage, durability: str) -> None:
+        self._storage = storage
+        self._durability = durability
+        self._txn: Transaction | None = None  # (None: joined the transaction open on this thread)
+
+    def __enter__(self) -> Transaction:
+        storage = self._storage
+        storage._lock.__enter__()
+        try:
+            if storage._active is not None:
+                return storage._active
+            self._txn = storage._begin()
+        except BaseException:
+            storage._lock.__exit__()
+            raise
+        return self._txn
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        storage, txn = self._storage, self._txn
+        try:
+            commit = storage._end(txn, self._durability, kind is not None) if txn is not None else 0
+        finally:
+            storage._lock.__exit__()
+        if commit:
+            storage._group_commit.wait_synced(commit)
+
+
 def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:
     return [(keys.encode(value), pkey, _dumps(value)) for value in compute(doc)]
 
@@ -981,7 +1053,7 @@ class Transaction:
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         self._storage.require_table(table)
         text = self._row(table, keys.encode(key))
-        return json.loads(text) if text is not None else None
+        return _document(text) if text is not None else None
 
     def read_ahead(self, table: TableInfo, key_list: list[Any]) -> None:
         """Read the rows of `key_list` not read yet, _READ_AHEAD to a statement (a third of the time per row that a
@@ -1011,13 +1083,43 @@ class Transaction:
         key = doc[table.primary_key]
         pkey = keys.encode(key)
         text = self._row(table, pkey)
-        old = json.loads(text) if text is not None else None
-        text = _dumps(doc)
+        old = _document(text) if text is not None else None
+        text = _document_text(doc)
         self._conn.execute(f"INSERT OR REPLACE INTO {table.sql} VALUES (?, ?)", (pkey, text))
+        self._stored(table, pkey, text, key, old, doc)
+        return old
+
+    def add(self, table: TableInfo, doc: dict[str, Any]) -> bool:
+        """Store a document if no document has its key (one statement where `get` and `put` take two); False if
+        one has, or if the document is no JSON (then nothing is stored: `get` and `put` say what is there, or why
+        it cannot be stored)."""
+        interrupts.check()
+        self._storage.require_table(table)
+        key = doc[table.primary_key]
+        pkey = keys.encode(key)
+        try:
+            text = _document_text(doc)
+        except (TypeError, ValueError):
+            return False
+        known = self._rows.get((table.sql, pkey), _UNREAD)
+        if known is _UNREAD:
+            added = self._conn.execute(f"INSERT INTO {table.sql} VALUES (?, ?) ON CONFLICT DO NOTHING", (pkey, text))
+            if added.rowcount == 0:
+                return False
+        elif known is None:
+            self._conn.execute(f"INSERT INTO {table.sql} VALUES (?, ?)", (pkey, text))
+        else:
+            return False
+        self._stored(table, pkey, text, key, None, doc)
+        return True
+
+    def _stored(  # noqa: PLR0917
+        self, table: TableInfo, pkey: bytes, text: str, key: Any, old: dict[str, Any] | None, doc: dict[str, Any]
+    ) -> None:
+        """What follows a document's row written: its index entries, and the change to announce once committed."""
         self._rows[table.sql, pkey] = text
         self._reindex(table, pkey, old, doc)
         self.changes.append(CommittedChange(table.id, key, old, doc))
-        return old
 
     def delete(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
         interrupts.check()
@@ -1027,7 +1129,7 @@ class Transaction:
         self._rows[table.sql, pkey] = None
         if row is None:
             return None
-        old: dict[str, Any] = json.loads(row[0])
+        old: dict[str, Any] = _document(row[0])
         self._reindex(table, pkey, old, None)
         self.changes.append(CommittedChange(table.id, key, old, None))
         return old

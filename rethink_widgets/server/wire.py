@@ -80,15 +80,30 @@ def dumps(value: Any) -> str:
     """A response datum as JSON text: compact, UTF-8, keys sorted (RethinkDB's objects are sorted maps).
 
     orjson writes it, unless it may hold what orjson writes otherwise than Python's json module, which then does:
-    floats below 1e-4 (1e-05 in Python's text), NaN (orjson's null; Python refuses it), integers beyond 64 bits,
-    keys that are not strings."""
+    floats below 1e-4 (1e-05 in Python's text), NaN and infinities (orjson's null; Python refuses them), integers
+    beyond 64 bits, keys that are not strings."""
     try:
         text = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:
         return _json_dumps(value)
-    if b"null" in text or ((b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text)):
+    if (b"null" in text and not finite(value)) or ((b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text)):
         return _json_dumps(value)
     return text.decode()
+
+
+def finite(value: Any) -> bool:
+    """Whether no float in `value` is NaN or infinite (its nulls are nulls: most documents have some)."""
+    stack = [value]  # not recursive: a value may nest as deeply as the parser allows
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return True
 
 
 def _json_dumps(value: Any) -> str:

@@ -85,6 +85,10 @@ def test_equality_is_by_value_and_type(conn: Any, r: RethinkDB) -> None:
         "binary": r.binary(b"ab") == r.binary(b"ab"),
         "binary vs string": r.binary(b"ab") == "ab",
         "time zones": r.epoch_time(0) == r.epoch_time(0).in_timezone("+01:00"),
+        "nested true == 1": r.expr({"a": [True]}) == {"a": [1]},
+        "nested time zones": r.expr({"t": r.epoch_time(0)}) == {"t": r.epoch_time(0).in_timezone("+01:00")},
+        "nested binary": r.expr([r.binary(b"ab")]) == [r.binary(b"ab")],
+        "nested lengths": r.expr([1, [2]]) == [1, [2, 3]],
     }
     results = r.expr(checks).run(conn)
     assert results == {
@@ -101,6 +105,10 @@ def test_equality_is_by_value_and_type(conn: Any, r: RethinkDB) -> None:
         "binary": True,
         "binary vs string": False,
         "time zones": True,
+        "nested true == 1": False,
+        "nested time zones": True,
+        "nested binary": True,
+        "nested lengths": False,
     }
 
 

@@ -216,6 +216,54 @@ def test_reading_ahead_finds_what_getting_one_by_one_finds(store: Storage) -> No
     assert store.count(table) == 251
 
 
+def test_adding_stores_a_document_only_where_its_key_is_free(store: Storage) -> None:
+    table = fill(store, 3)
+    store.index_create(table, "g", "g")
+    seen: list[CommittedChange] = []
+    store.add_commit_listener(seen.extend)
+    with store.transaction() as txn:
+        assert txn.add(table, {"id": 10, "g": 5})
+        assert not txn.add(table, {"id": 1, "g": 5})  # stored before
+        assert not txn.add(table, {"id": 10, "g": 6})  # stored by this transaction
+        txn.delete(table, 2)
+        assert txn.add(table, {"id": 2, "g": 7})  # deleted by this transaction
+        assert txn.get(table, 3) is None
+        assert txn.add(table, {"id": 3})  # read as missing by this transaction
+        assert not txn.add(table, {"id": 4, "bound": keys.MAXVAL})  # no JSON: nothing stored
+    assert [(c.key, c.old, c.new) for c in seen] == [
+        (10, None, {"id": 10, "g": 5}),
+        (2, {"id": 2, "g": 2, "tags": ["t0", "all"]}, None),
+        (2, None, {"id": 2, "g": 7}),
+        (3, None, {"id": 3}),
+    ]
+    assert [store.get(table, key) for key in (1, 10, 2, 4)] == [
+        {"id": 1, "g": 1, "tags": ["t1", "all"]}, {"id": 10, "g": 5}, {"id": 2, "g": 7}, None,
+    ]  # fmt: skip
+    assert ids(store.index_get_all(table, "g", 5)) == [10]
+    assert ids(store.index_get_all(table, "g", 7)) == [2]
+
+
+def test_documents_read_back_as_they_were_stored(store: Storage) -> None:
+    table = store.table_create("test", "t")
+    docs = [
+        {"id": 1, "floats": [1.5e-7, 1e-05, 0.1, -0.0, 1e300, 2.0**60, 5e-324], "ints": [2**53, -(2**63), 2**64 - 1]},
+        {"id": 2, "text": 'é \u2028 \x00 \\ "quoted" 😀', "null": None, "nested": {"a": [{"b": None}, [], {}]}},
+        {"id": 3, "big": 2**70, "low": -(2**63) - 1, "list": [True, False, None]},
+    ]
+    with store.transaction() as txn:
+        for doc in docs:
+            txn.put(table, doc)
+        with pytest.raises(TypeError):
+            txn.put(table, {"id": 4, "bound": keys.MINVAL})
+        with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+            txn.put(table, {"id": 5, "nan": float("nan")})
+    stored = [store.get(table, doc["id"]) or {} for doc in docs]
+    assert stored == docs
+    assert [type(value) for value in stored[0]["ints"]] == [int, int, int]
+    assert (type(stored[2]["big"]), type(stored[2]["low"])) == (int, int)
+    assert repr(stored[0]["floats"][3]) == "-0.0"
+
+
 class FsyncSpy:
     """os.fsync, counted, and slow enough that concurrent writers commit while it runs."""
 

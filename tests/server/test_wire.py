@@ -18,6 +18,8 @@ from rethinkdb.errors import ReqlAuthError
 from rethinkdb.ql2_pb2 import Response
 from servers import ServerProcess, run_async, start_server
 
+from rethink_widgets.server import wire
+
 V1_0 = 0x34C2BDC3
 
 QUERY_LOGIC = Response.ErrorType.QUERY_LOGIC  # what RethinkDB's query cache reports for a token it cannot use
@@ -249,6 +251,20 @@ def test_small_floats_are_written_as_python_writes_them(server: ServerProcess) -
         send(sock, 1, b"[1, [2, [0.00001, 1.5e-7, 1e-10, 1e16, 0.0001, 12.5]], {}]")
         size = int.from_bytes(exactly(sock, 12)[8:], "little")
         assert exactly(sock, size) == b'{"t":1,"r":[[1e-05,1.5e-07,1e-10,1e+16,0.0001,12.5]]}'
+
+
+def test_nulls_are_written_as_python_writes_them(server: ServerProcess) -> None:
+    with raw_connect(server) as sock:
+        send(sock, 1, b'[1, {"b": [2, [null, "null", 1e-7, {"c": null}]], "a": null}, {}]')
+        size = int.from_bytes(exactly(sock, 12)[8:], "little")
+        assert exactly(sock, size) == b'{"t":1,"r":[{"a":null,"b":[null,"null",1e-07,{"c":null}]}]}'
+
+
+def test_reply_text_refuses_what_json_cannot_hold_even_beside_nulls() -> None:
+    assert wire.dumps({"b": [None, 1.5], "a": None}) == '{"a":null,"b":[null,1.5]}'
+    for value in (float("nan"), [None, {"x": float("inf")}], {"a": None, "b": [-float("inf")]}):
+        with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+            wire.dumps(value)
 
 
 def test_frames_sent_together_are_each_answered(server: ServerProcess, r: RethinkDB, table: str, conn: Any) -> None:

@@ -113,6 +113,10 @@ def test_update_replace_delete(conn: Any, r: RethinkDB, table: str) -> None:
     assert t.get(3).run(conn)["n"] == 30
     assert t.get(99).update({"n": 1}).run(conn) == {**ZERO, "skipped": 1}
     assert t.get(2).update({"n": 20}).run(conn) == {**ZERO, "unchanged": 1}
+    # Unchanged is ReQL's equality: 20.0 is 20, but true is not 1.
+    assert t.get(2).update({"n": 20.0, "nested": {"a": 1.0}}).run(conn) == {**ZERO, "unchanged": 1}
+    assert t.get(2).update({"nested": {"a": True}}).run(conn)["replaced"] == 1
+    assert t.get(2).update({"nested": {"a": 1}}).run(conn)["replaced"] == 1
     changed = t.get(2).replace({"id": 3}).run(conn)
     assert changed["errors"] == 1
     assert changed["first_error"].startswith("Primary key `id` cannot be changed")

@@ -29,6 +29,7 @@ from rethink_widgets.server.evaluation.values import (
 from rethink_widgets.server.storage import Storage
 
 DEFAULT_ARRAY_LIMIT = 100_000
+_DATUM_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 _EXACT_INT = 2**53
 
 
@@ -95,6 +96,8 @@ class Context:
         return self.as_datum(node.eval(self))
 
     def as_datum(self, value: Any) -> Any:
+        if type(value) in _DATUM_TYPES:  # (most are)
+            return value
         if isinstance(value, SingleSelection):
             return value.doc
         if isinstance(value, ArraySelection):

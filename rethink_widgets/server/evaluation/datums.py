@@ -17,6 +17,11 @@ from rethink_widgets.server.evaluation import json_writer
 PTYPE = "$reql_type$"
 # Integers beyond this lose precision as doubles, which is all RethinkDB has.
 _EXACT_INT = 2**53
+_NUMBERS = frozenset({int, float})
+# Datums of these types differ when their types do (an object of another type differs too, unless pseudo-types).
+_PLAIN_KINDS = frozenset({str, int, float, bool, type(None), list})
+# Datums whose wire form is themselves.
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})
 
 
 def type_name(value: Any) -> str:
@@ -56,6 +61,26 @@ def is_object(value: Any) -> TypeGuard[dict[str, Any]]:
 def equal(left: Any, right: Any) -> bool:
     if type(left) is type(right) and type(left) in (str, int):
         return bool(left == right)
+    return _equal(left, right)
+
+
+def _equal(left: Any, right: Any) -> bool:
+    """Whether two values are equal in ReQL, as their `keys.encode` are: compared directly where the encoding
+    is plain (numbers as doubles, plain objects by their keys and values), else by encoding."""
+    kind = type(left)
+    if kind is not type(right):
+        if kind in _NUMBERS and type(right) in _NUMBERS:
+            return float(left) == float(right)
+        if kind in _PLAIN_KINDS and type(right) in _PLAIN_KINDS:  # (not both objects, so no pseudo-types)
+            return False
+    elif kind is str or kind is bool or left is None:
+        return bool(left == right)
+    elif kind is int or kind is float:
+        return float(left) == float(right)
+    elif kind is list:
+        return len(left) == len(right) and all(map(_equal, left, right))
+    elif kind is dict and PTYPE not in left and PTYPE not in right:
+        return left.keys() == right.keys() and all(_equal(value, right[key]) for key, value in left.items())
     return keys.encode(left) == keys.encode(right)
 
 
@@ -88,6 +113,11 @@ def _float_text(value: float) -> str:
 
 def to_wire(value: Any) -> Any:
     """The datum as written to clients: integral doubles within 2^53 become JSON integers (except -0.0)."""
+    kind = type(value)
+    if kind in _AS_THEY_ARE:  # (most are)
+        return value
+    if kind is dict:
+        return {key: item if type(item) in _AS_THEY_ARE else to_wire(item) for key, item in value.items()}
     if isinstance(value, float):
         if value.is_integer() and abs(value) <= _EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
             return int(value)

@@ -17,6 +17,7 @@ from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQuery
 from rethink_widgets.server.evaluation import datums, terms
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, ChangefeedUnion, feed_of
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.shapes import Shapes
 from rethink_widgets.server.evaluation.system.database import SystemFeeds
 from rethink_widgets.server.evaluation.time_values import utc_now
 from rethink_widgets.server.evaluation.values import (
@@ -56,6 +57,7 @@ GLOBAL_OPTARGS = frozenset({
     "time_format", "group_format", "binary_format", "min_batch_rows", "max_batch_rows", "max_batch_bytes",
     "max_batch_seconds", "first_batch_scaledown_factor",
 })  # fmt: skip
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass
@@ -89,18 +91,36 @@ class Engine:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.system_feeds = SystemFeeds(storage)
+        self.shapes = Shapes()
 
     def start(
-        self, term: Any, global_optargs: dict[str, Any], user: str = "admin"
+        self, term: Any, global_optargs: dict[str, Any], user: str = "admin", *, small: bool = False
     ) -> Atom | Sequence | SubscriptionRequest:
-        """Run a query for `user`."""
+        """Run a query for `user`. A small one (see inline.py) takes the tree compiled for an earlier query of its
+        shape, if there was one (see shapes.py)."""
         try:
-            node = terms.compile_query(term)
-            ctx = self._context(global_optargs)
-            ctx.user = user
-            return _result(ctx, node.eval(ctx))
+            if not small:
+                return self._run(terms.compile_query(term), global_optargs, user)
+            node, lease = self.shapes.compile(term)
+            if lease is None:
+                return self._run(node, global_optargs, user)
+            try:
+                result = self._run(node, global_optargs, user)
+            except BaseException:
+                lease.give_back()  # (evaluating leaves a tree as it was)
+                raise
+            if isinstance(result, Atom):
+                lease.give_back()
+            return result
         except RecursionError:
             raise ReqlCompileError("The query is nested too deeply.") from None
+
+    def _run(
+        self, node: terms.Node, global_optargs: dict[str, Any], user: str
+    ) -> Atom | Sequence | SubscriptionRequest:
+        ctx = self._context(global_optargs)
+        ctx.user = user
+        return _result(ctx, node.eval(ctx))
 
     def _context(self, raw_optargs: dict[str, Any]) -> Context:
         for name in raw_optargs:
@@ -108,13 +128,17 @@ class Engine:
                 raise ReqlCompileError(f"Unrecognized global optional argument `{name}`.")
         ctx = Context(self.storage, {}, utc_now())
         for name, raw in raw_optargs.items():
+            if type(raw) in _SCALARS:  # (most are: a datum as it is, nothing to compile)
+                ctx.optargs[name] = terms.as_double(raw)
+                continue
             try:
                 value = terms.compile_query(raw).eval(ctx)
                 ctx.optargs[name] = value if name == "db" else ctx.as_datum(value)
             except ReqlError as error:
                 error.backtrace.insert(0, name)
                 raise
-        ctx.array_limit = _array_limit(ctx.optargs.get("array_limit", ctx.array_limit))
+        if "array_limit" in ctx.optargs:
+            ctx.array_limit = _array_limit(ctx.optargs["array_limit"])
         return ctx
 
     @staticmethod

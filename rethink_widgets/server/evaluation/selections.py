@@ -38,7 +38,9 @@ def table(ctx: Context, term: Term) -> Table:
             raise ReqlQueryLogicError(
                 f'Read mode `{mode}` unrecognized (options are "majority", "single", and "outdated").'
             )
-    by_id = _identifier_format(ctx, term) == "uuid"
+    # (Most queries give no identifier format: checking the default would only cost time.)
+    given = "identifier_format" in term.optargs or "identifier_format" in ctx.optargs
+    by_id = given and _identifier_format(ctx, term) == "uuid"
     name = check_name("Table", ctx.string(term.args[-1]))
     if db_name == SYSTEM_DB:
         return system_table(ctx.storage, name, by_id, ctx.user)

@@ -154,7 +154,13 @@ class Term(Node):
         return self.op.name
 
     def eval(self, ctx: Context) -> Any:
-        return self.run(ctx, _per_group if self.per_group else self.op.fn)
+        # `run` with the operation, written out: every term of every query comes through here.
+        try:
+            return (_per_group if self.per_group else self.op.fn)(ctx, self._spliced(ctx) if self.splices else self)
+        except ReqlError as error:
+            if self.frame is not None:
+                error.backtrace.insert(0, self.frame)
+            raise
 
     def run(self, ctx: Context, fn: Callable[[Context, Term], T]) -> T:
         """Evaluate with `fn` standing in for the operation (e.g. one that accepts r.literal), keeping backtraces."""
@@ -251,11 +257,11 @@ def _compile(raw: Any, frame: int | str | None, scope: _Scope) -> Node:
         if isinstance(raw, list):
             return _compile_term(raw, frame, scope)
         if isinstance(raw, dict):
-            if _plain(raw):  # most documents a write sends: no term inside, nothing to evaluate
-                return Datum(_as_double(raw), frame)
+            if plain_object(raw):  # most documents a write sends: no term inside, nothing to evaluate
+                return Datum(as_double(raw), frame)
             optargs = {key: _compile(value, key, scope) for key, value in raw.items()}
             return Term(OPERATIONS[TERM.MAKE_OBJ], [], optargs, frame)
-        return Datum(_as_double(raw), frame)
+        return Datum(as_double(raw), frame)
     except ReqlError as error:
         if frame is not None:
             error.backtrace.insert(0, frame)
@@ -273,7 +279,7 @@ def _compile_term(raw: list[Any], frame: int | str | None, scope: _Scope) -> Nod
     if term_type == TERM.DATUM:
         if len(raw_args) != 1:
             raise ReqlCompileError(f"Expected 1 argument but found {len(raw_args)}.")
-        return Datum(_as_double(raw_args[0]), frame)
+        return Datum(as_double(raw_args[0]), frame)
     if term_type == TERM.FUNC:
         return _compile_func(raw_args, frame, scope)
     if term_type == TERM.VAR:
@@ -315,28 +321,28 @@ def _mentions_now(node: Node) -> bool:
     return node.op.name == "NOW" or any(_mentions_now(n) for n in [*node.args, *node.optargs.values()])
 
 
-def _plain(obj: dict[str, Any]) -> bool:
+def plain_object(obj: dict[str, Any]) -> bool:
     """Whether a JSON object on the wire is already its own value: only scalars and such objects inside (arrays
     come as MAKE_ARRAY terms), and no pseudo-type, which MAKE_OBJ would check."""
     if datums.PTYPE in obj:
         return False
     for value in obj.values():
         if isinstance(value, dict):
-            if not _plain(value):
+            if not plain_object(value):
                 return False
         elif isinstance(value, list):
             return False
     return True
 
 
-def _as_double(value: Any) -> Any:
+def as_double(value: Any) -> Any:
     """RethinkDB reads every JSON number as a double: integers beyond 2^53 lose their low bits."""
     if isinstance(value, int) and not isinstance(value, bool):
         return datums.number(value)
     if isinstance(value, list):
-        return [_as_double(item) for item in value]
+        return [as_double(item) for item in value]
     if isinstance(value, dict):
-        return {key: _as_double(item) for key, item in value.items()}
+        return {key: as_double(item) for key, item in value.items()}
     return value
 
 

@@ -233,11 +233,27 @@ class Table(Selection):
         require_index(info, index)
         return self.storage.index_scan(info, index, *bounds)
 
-    @contextlib.contextmanager
-    def writes(self, durability: str) -> Iterator[TableWrites]:
+    def writes(self, durability: str) -> contextlib.AbstractContextManager[TableWrites]:
         """One atomic write to this table."""
-        with self.storage.transaction(durability) as txn:
-            yield TableWrites(txn, self.info)
+        return _TableWriting(self.storage, self.info, durability)
+
+
+class _TableWriting:
+    """One use of `Table.writes` (a class, not a generator: every write enters one)."""
+
+    __slots__ = ("_durability", "_info", "_storage", "_transaction")
+
+    def __init__(self, storage: TableStorage, info: TableInfo, durability: str) -> None:
+        self._storage = storage
+        self._info = info
+        self._durability = durability
+
+    def __enter__(self) -> TableWrites:
+        self._transaction = self._storage.transaction(self._durability)
+        return TableWrites(self._transaction.__enter__(), self._info)
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        return self._transaction.__exit__(*exc)
 
 
 def require_index(info: TableInfo, name: str) -> None:
@@ -271,6 +287,10 @@ class TableWrites:
 
     def put(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         return self._txn.put(self._info, doc)
+
+    def add(self, doc: dict[str, Any]) -> bool:
+        """Store a document unless one has its key (or it is no JSON); whether it was stored."""
+        return self._txn.add(self._info, doc)
 
     def delete(self, key: Any) -> dict[str, Any] | None:
         return self._txn.delete(self._info, key)

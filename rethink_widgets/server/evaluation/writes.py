@@ -26,7 +26,7 @@ from rethink_widgets.server.evaluation.literals import (
     whole_patch,
 )
 from rethink_widgets.server.evaluation.system import hook_runner
-from rethink_widgets.server.evaluation.system.catalog import conflicts_as_errors
+from rethink_widgets.server.evaluation.system.catalog import op_failed
 from rethink_widgets.server.evaluation.system.system_table import SystemTable
 from rethink_widgets.server.evaluation.tables import as_table, primary_key_value
 from rethink_widgets.server.evaluation.terms import Term, is_deterministic, operation
@@ -41,7 +41,7 @@ from rethink_widgets.server.evaluation.values import (
     category,
 )
 from rethink_widgets.server.evaluation.write_results import TOO_LARGE_FOR_DISK, WriteResult, fits_on_disk
-from rethink_widgets.server.storage import Snapshot
+from rethink_widgets.server.storage import CatalogConflict, Snapshot
 
 CHUNK = 1000
 CHUNK_SECONDS = 0.05
@@ -70,12 +70,30 @@ def _options(ctx: Context, term: Term, table: Table) -> tuple[str, bool | str]:
     return durability, return_changes
 
 
-@contextlib.contextmanager
-def _writing(table: Table, durability: str) -> Iterator[TableWrites]:
+class _Writing:
     """One transaction on `table`; if another query dropped the table meanwhile, the write fails with RethinkDB's
-    error (the chunks written before stay written)."""
-    with conflicts_as_errors(), table.writes(durability) as writes:
-        yield writes
+    error (the chunks written before stay written). A class, not a generator: every write enters one."""
+
+    __slots__ = ("_writes",)
+
+    def __init__(self, table: Table, durability: str) -> None:
+        self._writes = table.writes(durability)
+
+    def __enter__(self) -> TableWrites:
+        try:
+            writes: TableWrites = self._writes.__enter__()
+        except CatalogConflict as conflict:
+            raise op_failed(conflict) from None
+        return writes
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool | None:
+        try:
+            suppressed = self._writes.__exit__(kind, error, traceback)
+        except CatalogConflict as conflict:
+            raise op_failed(conflict) from None
+        if not suppressed and isinstance(error, CatalogConflict):
+            raise op_failed(error) from None
+        return suppressed
 
 
 def _chunks(items: Iterable[Any]) -> Iterator[Iterator[Any]]:
@@ -108,9 +126,14 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     result = WriteResult(return_changes, ctx.array_limit)
     value = ctx.eval(term.args[1])
     single = None if isinstance(value, Stream) else ctx.as_datum(value)
-    docs = [single] if isinstance(single, dict) else ctx.as_sequence(value)
+    if isinstance(single, dict):  # (most are: one transaction, nothing to read ahead)
+        with _Writing(table, durability) as writes:
+            doc, generated = _with_key(table, single)
+            _insert_one(ctx, table, writes, doc, generated, conflict, hook, result)
+        return result.value()
+    docs = ctx.as_sequence(value)
     for chunk in _chunks(docs):
-        with _writing(table, durability) as writes:
+        with _Writing(table, durability) as writes:
             for run in _runs(chunk, READ_AHEAD):
                 keyed = [_with_key(table, doc) for doc in run]
                 if isinstance(writes, TableWrites):
@@ -185,6 +208,11 @@ def _insert_one(  # noqa: PLR0917
         primary_key_value(doc[pk])
     except ReqlError as error:
         result.error(error.message, check=True)
+        return
+    # Most keys are free: the document is stored as it is, whatever the conflict option (`_put` for a key that
+    # is free, in one statement).
+    if hook is hook_runner.no_hook and isinstance(writes, TableWrites) and fits_on_disk(doc) and writes.add(doc):
+        result.record("inserted", None, doc)
         return
     old = writes.get(doc[pk])
     if old is None:
@@ -289,7 +317,7 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], 
     with _as_before_the_write(ctx, selection) as docs:
         targets = [selection.key] if isinstance(selection, SingleSelection) else (doc[pk] for doc in docs)
         for chunk in _chunks(targets):
-            with _writing(table, durability) as writes:
+            with _Writing(table, durability) as writes:
                 for key in chunk:
                     old = writes.get(key)
                     try:

@@ -21,6 +21,11 @@ FROM_DELETION = "A write hook function must not turn a deletion into a replace/i
 Hook = Callable[[Any, Any], Any]
 
 
+def no_hook(_old: Any, new: Any) -> Any:
+    """What a write does without a hook: it writes the new value as it is."""
+    return new
+
+
 def runner(ctx: Context, term: Term, table: Table) -> Hook:
     """What a write query does to each new value it writes: the table's hook, unless the query ignores it."""
     hook = catalog.write_hook(ctx.storage, table.info)
@@ -28,7 +33,7 @@ def runner(ctx: Context, term: Term, table: Table) -> Hook:
         permissions.require_config(ctx, info=table.info)
         hook = None
     if hook is None:
-        return lambda _old, new: new
+        return no_hook
     function = hook.function.eval(ctx.with_scope({}))
 
     def run(old: Any, new: Any) -> Any:
