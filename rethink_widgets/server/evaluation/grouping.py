@@ -9,6 +9,7 @@ calls for the terms whose first argument may be grouped).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -43,6 +44,7 @@ class GroupedStream(Grouped):
         def pairs() -> Iterator[Pair]:
             for encoded, group, row in self.pairs():
                 for out in step.apply(row):
+                    interrupts.check()
                     yield encoded, group, out
 
         return GroupedStream(self.ctx, pairs)
@@ -51,7 +53,6 @@ class GroupedStream(Grouped):
         """One accumulator per group; a group that no row reached (all skipped) is left out, as in RethinkDB."""
         found: dict[bytes, tuple[Any, Accumulator[Any]]] = {}
         for encoded, group, row in self.pairs():
-            interrupts.check()
             entry = found.get(encoded)
             if entry is not None:
                 entry[1].add(row)
@@ -167,42 +168,56 @@ def _count_test(ctx: Context, node: Node) -> Callable[[Any], bool]:
 @operation("GROUP", (1, VARIADIC), optargs=("index", "multi"))
 def group(ctx: Context, term: Term) -> GroupedStream:
     functions = [_group_function(ctx, node) for node in term.args[1:]]
-    entries, by_index = _entries(ctx, term, functions)
+    entries, rows = _entries(ctx, term, functions)
+    by_index = rows is None
     if not functions and not by_index:
         raise ReqlQueryLogicError("Cannot group by nothing.")
     multi = ctx.boolean(term.optargs["multi"]) if "multi" in term.optargs else False
+    # Rows have few distinct groups: each one's encoding is made once.
+    encode = keys.remembering_encoder()
 
     def pairs() -> Iterator[Pair]:
         for row, appended in entries():
-            interrupts.check()
             values = [_group_value(fn, row) for fn in functions]
             values.extend(appended)
             for key in _group_keys(values, multi):
-                yield keys.encode(key), key, row
+                interrupts.check()  # (one row may make many pairs)
+                yield encode(key), key, row
 
+    def by_one_function(rows: Callable[[], Iterable[Any]]) -> Iterator[Pair]:
+        # The usual `group(field)`: one group per row, read with nothing else per row. (The rows come with check
+        # points of their own: from storage, r.range or function calls, or an array made with them.)
+        (fn,) = functions
+        for row in rows():
+            key = _group_value(fn, row)
+            yield encode(key), key, row
+
+    if rows is not None and len(functions) == 1 and not multi:
+        return GroupedStream(ctx, functools.partial(by_one_function, rows))
     return GroupedStream(ctx, pairs)
 
 
 def _entries(
     ctx: Context, term: Term, functions: list[Callable[[Any], Any]]
-) -> tuple[Callable[[], Iterator[tuple[Any, list[Any]]]], bool]:
-    """The rows to group, each with the index value it is grouped by (if any); and whether an index groups them."""
+) -> tuple[Callable[[], Iterator[tuple[Any, list[Any]]]], Callable[[], Iterable[Any]] | None]:
+    """The rows to group, each with the index value it is grouped by (if any); and the plain rows when no index
+    groups them (None when one does)."""
     if "index" not in term.optargs:
         seq = ctx.sequence(term.args[0])
 
-        def rows() -> Iterator[tuple[Any, list[Any]]]:
+        def rows() -> Iterable[Any]:
             check_finite(seq)
-            return ((row, []) for row in seq)
+            return seq
 
-        return rows, False
+        return (lambda: ((row, []) for row in rows())), rows
     index = ctx.string(term.optargs["index"])
     table = as_table(ctx, term.args[0])
     if index == table.primary_key:
         functions.append(lambda row: get_field(row, index))
-        return lambda: ((row, []) for row in table), True
+        return lambda: ((row, []) for row in table), None
     require_index(table.info, index)
     ordered = TableSlice(table, index, descending=False)
-    return lambda: ((doc, [value]) for value, doc in ordered.entries()), True
+    return lambda: ((doc, [value]) for value, doc in ordered.entries()), None
 
 
 def _group_function(ctx: Context, node: Node) -> Callable[[Any], Any]:
@@ -212,8 +227,14 @@ def _group_function(ctx: Context, node: Node) -> Callable[[Any], Any]:
         return lambda row: ctx.as_datum(value(ctx, row))
     value = ctx.as_datum(value)
     if isinstance(value, str):
-        return lambda row: get_field(row, value)
+        return functools.partial(_field, value)
     return lambda _row: value
+
+
+def _field(name: str, row: Any) -> Any:
+    if type(row) is dict and datums.PTYPE not in row:
+        return row.get(name)  # a row without the field is grouped under null
+    return get_field(row, name)
 
 
 def _group_value(fn: Callable[[Any], Any], row: Any) -> Any:
