@@ -41,6 +41,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,7 +252,7 @@ class Storage:
         self._listeners: list[Callable[[list[CommittedChange]], None]] = []
         self._drop_listeners: list[Callable[[TableInfo], None]] = []
         self._catalog_listeners: list[Callable[[], None]] = []
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
@@ -355,9 +356,8 @@ class Storage:
         with self._lock, self._readers_lock:
             self._writer.close()
             self._group_commit.close()
-            for conn in self._readers:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
+            for reader in list(self._readers):
+                reader.close()
 
     def add_commit_listener(self, listener: Callable[[list[CommittedChange]], None]) -> None:
         """Call `listener` with each commit's changes, in commit order, on the writing thread."""
@@ -743,13 +743,14 @@ class Storage:
         pinned: sqlite3.Connection | None = getattr(self._local, "pinned", None)
         if pinned is not None:
             return pinned
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is None:
+            conn = self._connect()
             conn.execute("PRAGMA query_only=1")
+            reader = self._local.reader = _Reader(conn)
             with self._readers_lock:  # not the write lock: a reader must never wait behind a long write
-                self._readers.append(conn)
-        return conn
+                self._readers.add(reader)
+        return reader.conn
 
     def _query(self, table: TableInfo, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         interrupts.check()  # every read (an eq_join's lookups, a scan's pages)
@@ -993,6 +994,23 @@ class Storage:
                     raise ValueError(f"no setting {key}")
                 self._writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"setting:{key}", _dumps(value)))
             done.append(lambda: self._settings.update(settings))
+
+
+class _Reader:
+    """A thread's connection for reads, closed when its thread ends: the worker thread of a long query retires after
+    it (workers.py), and its connection, page cache and all, would stay open, one more for every batch of a scan."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def __del__(self) -> None:  # the thread's locals go when it ends
+        self.close()
 
 
 class Snapshot:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +188,20 @@ def test_eq_join_needs_read_on_the_right_table(private: ServerProcess) -> None:
     assert list(r.table("notes").eq_join("tag", r.table("tags")).zip().run(bob)) == [{"id": 1, "tag": 1}]
     admin.close()
     bob.close()
+
+
+def test_long_queries_leave_no_connection_open(private: ServerProcess, r: RethinkDB) -> None:
+    """A worker thread that ran a long query retires after it; the storage connection it read through closes too
+    (each batch of a long scan would otherwise leave one open, with its files and page cache)."""
+    conn = r.connect(port=private.port)
+    r.table_create("rows").run(conn)
+    r.table("rows").insert(r.range(20_000).map(lambda i: {"id": i, "text": "some text"})).run(conn)
+    slow = r.table("rows").filter(lambda row: row["text"].match("^some")).count()  # long: tens of milliseconds
+    assert slow.run(conn) == 20_000
+    files = Path(f"/proc/{private.process.pid}/fd")
+    before = len(list(files.iterdir()))
+    for _ in range(10):
+        assert slow.run(conn) == 20_000
+        assert sum(1 for _ in r.table("rows").run(conn, max_batch_rows=500)) == 20_000
+    assert len(list(files.iterdir())) <= before + 2
+    conn.close()
