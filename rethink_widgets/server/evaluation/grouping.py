@@ -189,7 +189,10 @@ def group(ctx: Context, term: Term) -> GroupedStream:
         # points of their own: from storage, r.range or function calls, or an array made with them.)
         (fn,) = functions
         for row in rows():
-            key = _group_value(fn, row)
+            try:
+                key = fn(row)
+            except ReqlNonExistenceError:
+                key = None  # (as `_group_value`, without a call per row)
             yield encode(key), key, row
 
     if rows is not None and len(functions) == 1 and not multi:
