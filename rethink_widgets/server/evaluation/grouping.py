@@ -23,7 +23,17 @@ from rethink_widgets.server.evaluation.fields import get_field, key_function
 from rethink_widgets.server.evaluation.rows import as_predicate
 from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
-from rethink_widgets.server.evaluation.values import Func, Grouped, RowStep, Stream, TableSlice, category, require_index
+from rethink_widgets.server.evaluation.values import (
+    ArraySelection,
+    Func,
+    Grouped,
+    RowStep,
+    Selection,
+    Stream,
+    TableSlice,
+    category,
+    require_index,
+)
 
 Pair = tuple[bytes, Any, Any]  # (encoded group, group, row)
 
@@ -185,8 +195,7 @@ def group(ctx: Context, term: Term) -> GroupedStream:
                 yield encode(key), key, row
 
     def by_one_function(rows: Callable[[], Iterable[Any]]) -> Iterator[Pair]:
-        # The usual `group(field)`: one group per row, read with nothing else per row. (The rows come with check
-        # points of their own: from storage, r.range or function calls, or an array made with them.)
+        # The usual `group(field)`: one group per row, read with nothing else per row.
         (fn,) = functions
         for row in rows():
             try:
@@ -210,7 +219,9 @@ def _entries(
 
         def rows() -> Iterable[Any]:
             check_finite(seq)
-            return seq
+            if isinstance(seq, Selection) and not isinstance(seq, ArraySelection):
+                return seq  # read from storage, with a check point per row already
+            return _checked(seq)
 
         return (lambda: ((row, []) for row in rows())), rows
     index = ctx.string(term.optargs["index"])
@@ -221,6 +232,12 @@ def _entries(
     require_index(table.info, index)
     ordered = TableSlice(table, index, descending=False)
     return lambda: ((doc, [value]) for value, doc in ordered.entries()), None
+
+
+def _checked(rows: Iterable[Any]) -> Iterator[Any]:
+    for row in rows:
+        interrupts.check()
+        yield row
 
 
 def _group_function(ctx: Context, node: Node) -> Callable[[Any], Any]:
