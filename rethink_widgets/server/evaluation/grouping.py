@@ -74,6 +74,19 @@ class GroupedStream(Grouped):
                     raise ReqlResourceLimitError(f"Too many groups (> {self.ctx.array_limit}).")
         return Grouped({encoded: (group, acc.result()) for encoded, (group, acc) in found.items()})
 
+    def counts(self) -> Grouped:
+        """`count()` of each group: `reduce` with a `Count`, less its calls per row (the most usual reduction)."""
+        found: dict[bytes, list[Any]] = {}
+        for encoded, group, _row in self.pairs():
+            entry = found.get(encoded)
+            if entry is not None:
+                entry[1] += 1
+                continue
+            found[encoded] = [group, 1]
+            if len(found) > self.ctx.array_limit:
+                raise ReqlResourceLimitError(f"Too many groups (> {self.ctx.array_limit}).")
+        return Grouped({encoded: (group, count) for encoded, (group, count) in found.items()})
+
     def items(self) -> list[tuple[Any, Any]]:
         """Each group with its rows as an array; the rows of all groups together count against `array_limit`."""
         limit = self.ctx.array_limit
@@ -84,6 +97,8 @@ class GroupedStream(Grouped):
     def run_per_group(self, ctx: Context, term: Term, at: int) -> Grouped:
         """A reduction keeps one accumulator per group and a row-wise term applies to each row, both as the rows are
         read; any other term runs on each group's rows gathered into an array."""
+        if term.name == "COUNT" and len(term.args) == 1 and not term.optargs:
+            return self.counts()
         start = _grouped_reduction(ctx, term)
         if start is not None:
             return self.reduce(start)
@@ -195,13 +210,17 @@ def group(ctx: Context, term: Term) -> GroupedStream:
                 yield encode(key), key, row
 
     def by_one_function(rows: Callable[[], Iterable[Any]]) -> Iterator[Pair]:
-        # The usual `group(field)`: one group per row, read with nothing else per row.
+        # The usual `group(field)` or `group(function)`: one group per row, read with nothing else per row.
         (fn,) = functions
+        field = fn.name if isinstance(fn, _Field) else None
         for row in rows():
-            try:
-                key = fn(row)
-            except ReqlNonExistenceError:
-                key = None  # (as `_group_value`, without a call per row)
+            if field is not None and type(row) is dict and datums.PTYPE not in row:
+                key = row.get(field)  # (as `_Field`, without a call per row)
+            else:
+                try:
+                    key = fn(row)
+                except ReqlNonExistenceError:
+                    key = None  # (as `_group_value`)
             yield encode(key), key, row
 
     if rows is not None and len(functions) == 1 and not multi:
@@ -247,14 +266,22 @@ def _group_function(ctx: Context, node: Node) -> Callable[[Any], Any]:
         return lambda row: ctx.as_datum(value(ctx, row))
     value = ctx.as_datum(value)
     if isinstance(value, str):
-        return functools.partial(_field, value)
+        return _Field(value)
     return lambda _row: value
 
 
-def _field(name: str, row: Any) -> Any:
-    if type(row) is dict and datums.PTYPE not in row:
-        return row.get(name)  # a row without the field is grouped under null
-    return get_field(row, name)
+class _Field:
+    """A field's value, the group of a row; a row without the field is grouped under null."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, row: Any) -> Any:
+        if type(row) is dict and datums.PTYPE not in row:
+            return row.get(self.name)
+        return get_field(row, self.name)
 
 
 def _group_value(fn: Callable[[Any], Any], row: Any) -> Any:
