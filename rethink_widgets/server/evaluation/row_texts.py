@@ -2,7 +2,7 @@
 
 A reply writes a document as `wire.dumps(datums.to_wire(doc))`. The text storage keeps (Python's json module wrote
 it) holds the same values, with the keys in the document's own order and the numbers as Python writes them, so orjson
-reads it and writes it back with the keys sorted, about ten times faster than building the document and encoding it.
+reads it and writes it back with the keys sorted, several times faster than building the document and encoding it.
 The result is the same text, except where the two ways part, which `reply_text` sees and leaves to the usual one:
 - an integral double within 2^53 (stored as "5.0"), which `to_wire` makes an integer; only such a number (or a
   string holding ".0") puts ".0" before a character other than a digit;
