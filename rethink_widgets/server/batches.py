@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,23 @@ class Batch:
             return not self._closed
         full = len(self.rows) >= self._max_rows or self._size >= self._max_bytes
         return not (self._closed or full or time.monotonic() >= self._deadline)
+
+    def fill(self, rows: Iterator[str]) -> bool:
+        """Add rows from `rows` while there is room (as `has_room` says, looked at after each row); whether `rows`
+        ran out. One loop for a whole batch: a scan sends hundreds of thousands of rows a second."""
+        if not self.has_room():
+            return False
+        out, size, append, clock = self.rows, self._size, self.rows.append, time.monotonic
+        most_rows, most_bytes, deadline = self._max_rows, self._max_bytes, self._deadline
+        try:
+            for row in rows:
+                append(row)
+                size += len(row)
+                if len(out) >= most_rows or size >= most_bytes or clock() >= deadline:
+                    return False
+            return True
+        finally:
+            self._size = size
 
     def room(self, most: int) -> int:
         """How many more rows to fetch at once: at most `most`, and no more than the row limit leaves (at least 1)."""

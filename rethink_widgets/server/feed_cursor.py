@@ -47,6 +47,8 @@ class Member:
         self.subscription: Subscription | None = None
         self.snapshot: Snapshot | None = None
         self.initial: Iterator[Any] | None = None
+        # Whether `initial` gives the initial docs' reply texts, made from stored documents (no steps to run).
+        self.encoded_initial = False
         self.ended = _ends_at_once(steps)
         options = changes.options
         # Plain: change documents depend only on the entry and `include_types`, so they can be encoded once.
@@ -108,7 +110,20 @@ class FeedCursor:
             elif member.is_limit:
                 member.initial = iter(member.subscription.initial)
             else:
-                member.initial = iter(member.changes.initial or ())
+                member.initial = self._initial_texts(member) or iter(member.changes.initial or ())
+
+    def _initial_texts(self, member: Member) -> Iterator[str] | None:
+        """The initial docs as reply texts made from the table's stored documents, when no step shapes them (see
+        row_texts.py); None otherwise."""
+        initial = member.changes.initial
+        if initial is None or member.steps or self._steps or isinstance(member.changes.watch, PointWatch):
+            return None
+        texts = initial.reply_texts()
+        if texts is None:
+            return None
+        member.encoded_initial = True
+        doc = '{"new_val":%s,"type":"initial"}' if member.changes.options.include_types else '{"new_val":%s}'
+        return map(doc.__mod__, texts)
 
     def close(self) -> None:
         for member in self._members:
@@ -229,6 +244,8 @@ class FeedCursor:
     def _take_initial(self, member: Member, batch: Batch) -> None:
         reading = member.snapshot.reading() if member.snapshot is not None else contextlib.nullcontext()
         with reading:
+            if member.encoded_initial and member.initial is not None and batch.fill(member.initial):
+                self._finish_initial(member)
             while batch.has_room() and not self._ended and member.initial is not None:
                 item = next(member.initial, _END)
                 if item is _END:

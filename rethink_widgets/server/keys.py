@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Callable
 from typing import Any
 
 
@@ -57,6 +58,23 @@ def encode(value: Any) -> bytes:
     out = bytearray()
     _encode_into(value, out)
     return bytes(out)
+
+
+def remembering_encoder() -> Callable[[Any], bytes]:
+    """`encode`, remembering what it made for strings and numbers: for values met again and again (group keys)."""
+    known: dict[Any, bytes] = {}
+
+    def encode_remembered(value: Any) -> bytes:
+        # Booleans are never remembered: True == 1 as a dict key, though they encode apart (1 and 1.0 do not).
+        kind = type(value)
+        if kind is not str and kind is not int and kind is not float:
+            return encode(value)
+        found = known.get(value)
+        if found is None:
+            found = known[value] = encode(value)
+        return found
+
+    return encode_remembered
 
 
 def _encode_into(value: Any, out: bytearray) -> None:

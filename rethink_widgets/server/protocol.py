@@ -51,8 +51,8 @@ class RowCursor:
 
     encoded_notes = "[]"  # a plain stream carries no response notes
 
-    def __init__(self, rows: Iterator[Any], limits: BatchLimits) -> None:
-        self._rows = rows
+    def __init__(self, rows: Iterator[Any], limits: BatchLimits, encoded: bool = False) -> None:
+        self._rows: Iterator[str] = rows if encoded else map(wire.dumps, rows)  # (a row's text is never None)
         self._limits = limits
         self._pending: list[str] = []  # rows read ahead to learn whether the stream has ended
         self._done = False
@@ -68,33 +68,27 @@ class RowCursor:
     def _take(self) -> tuple[list[str], bool]:
         batch = Batch(self._limits, self._first, self._pending)
         self._first, self._pending = False, []
-        has_room, add = batch.has_room, batch.add  # bound once: this loop runs per row
-        while not self._done:
-            if not has_room():
-                self._peek()
-                break
-            row = next(self._rows, _END)
-            if row is _END:
-                self._done = True
-                break
-            add(replies.checked(wire.dumps(row)))
+        if not self._done:
+            self._done = batch.fill(self._rows)
+        if not self._done:
+            self._peek()
+        if batch.rows and max(map(len, batch.rows)) > replies.MAX_REPLY_BYTES:
+            raise replies.too_large()
         return batch.rows, self._done and not self._pending
 
     def _peek(self) -> None:
-        row = next(self._rows, _END)
-        if row is _END:
+        """Read one row ahead, to learn whether the stream has ended (then this batch is the last)."""
+        row = next(self._rows, None)
+        if row is None:
             self._done = True
         else:
-            self._pending.append(replies.checked(wire.dumps(row)))
+            self._pending.append(row)
 
     def close(self) -> None:
         close = getattr(self._rows, "close", None)
         if close is not None:
             with contextlib.suppress(Exception):
                 close()
-
-
-_END = object()
 
 
 class Connection:
@@ -369,7 +363,7 @@ class Connection:
                     self._flush()  # now: the reply needs no other turn of the loop
                     self._end_query(token)
             elif isinstance(result, Sequence):
-                cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs))
+                cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs), result.encoded)
                 self.cursors[token] = cursor
                 await self._serve_batch(token, cursor, _profile(optargs, result.started))
             else:

@@ -118,7 +118,9 @@ class Server:
             outcome: asyncio.Future[T] = loop.create_future()
             work = self.pool.submit(self._run, ticket, fn, args)
             # The outcome is handed to the loop in one step (a wrapped future and a shield would take three turns).
-            work.add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, work, outcome))
+            # The callback takes the finished work as its argument: naming `work` would make a cycle (a future keeps
+            # its callbacks) that holds the result, a batch of a scan, until the garbage collector's next full pass.
+            work.add_done_callback(lambda done: loop.call_soon_threadsafe(_settle, done, outcome))
             try:
                 return await outcome
             except asyncio.CancelledError:

@@ -69,10 +69,11 @@ class Atom:
 
 @dataclass
 class Sequence:
-    """A query's result as a lazy stream of wire-ready datums."""
+    """A query's result as a lazy stream of wire-ready datums, or of their reply texts (`encoded`)."""
 
     rows: Iterator[Any]
     started: float = 0.0  # when evaluation began (time.perf_counter), for the profile
+    encoded: bool = False
 
 
 @dataclass
@@ -183,6 +184,9 @@ def _result(ctx: Context, value: Any) -> Atom | Sequence | SubscriptionRequest:
     if isinstance(value, ArraySelection):
         return Atom(datums.to_wire(value.rows))
     if isinstance(value, Stream):
+        texts = value.reply_texts()
+        if texts is not None:
+            return Sequence(texts, encoded=True)
         return Sequence(datums.to_wire(row) for row in value)
     if isinstance(value, SingleSelection):
         return Atom(datums.to_wire(value.doc))

@@ -9,6 +9,7 @@ calls for the terms whose first argument may be grouped).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -22,7 +23,17 @@ from rethink_widgets.server.evaluation.fields import get_field, key_function
 from rethink_widgets.server.evaluation.rows import as_predicate
 from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Node, Term, operation
-from rethink_widgets.server.evaluation.values import Func, Grouped, RowStep, Stream, TableSlice, category, require_index
+from rethink_widgets.server.evaluation.values import (
+    ArraySelection,
+    Func,
+    Grouped,
+    RowStep,
+    Selection,
+    Stream,
+    TableSlice,
+    category,
+    require_index,
+)
 
 Pair = tuple[bytes, Any, Any]  # (encoded group, group, row)
 
@@ -43,6 +54,7 @@ class GroupedStream(Grouped):
         def pairs() -> Iterator[Pair]:
             for encoded, group, row in self.pairs():
                 for out in step.apply(row):
+                    interrupts.check()
                     yield encoded, group, out
 
         return GroupedStream(self.ctx, pairs)
@@ -51,7 +63,6 @@ class GroupedStream(Grouped):
         """One accumulator per group; a group that no row reached (all skipped) is left out, as in RethinkDB."""
         found: dict[bytes, tuple[Any, Accumulator[Any]]] = {}
         for encoded, group, row in self.pairs():
-            interrupts.check()
             entry = found.get(encoded)
             if entry is not None:
                 entry[1].add(row)
@@ -63,6 +74,19 @@ class GroupedStream(Grouped):
                     raise ReqlResourceLimitError(f"Too many groups (> {self.ctx.array_limit}).")
         return Grouped({encoded: (group, acc.result()) for encoded, (group, acc) in found.items()})
 
+    def counts(self) -> Grouped:
+        """`count()` of each group: `reduce` with a `Count`, less its calls per row (the most usual reduction)."""
+        found: dict[bytes, list[Any]] = {}
+        for encoded, group, _row in self.pairs():
+            entry = found.get(encoded)
+            if entry is not None:
+                entry[1] += 1
+                continue
+            found[encoded] = [group, 1]
+            if len(found) > self.ctx.array_limit:
+                raise ReqlResourceLimitError(f"Too many groups (> {self.ctx.array_limit}).")
+        return Grouped({encoded: (group, count) for encoded, (group, count) in found.items()})
+
     def items(self) -> list[tuple[Any, Any]]:
         """Each group with its rows as an array; the rows of all groups together count against `array_limit`."""
         limit = self.ctx.array_limit
@@ -73,6 +97,8 @@ class GroupedStream(Grouped):
     def run_per_group(self, ctx: Context, term: Term, at: int) -> Grouped:
         """A reduction keeps one accumulator per group and a row-wise term applies to each row, both as the rows are
         read; any other term runs on each group's rows gathered into an array."""
+        if term.name == "COUNT" and len(term.args) == 1 and not term.optargs:
+            return self.counts()
         start = _grouped_reduction(ctx, term)
         if start is not None:
             return self.reduce(start)
@@ -167,42 +193,70 @@ def _count_test(ctx: Context, node: Node) -> Callable[[Any], bool]:
 @operation("GROUP", (1, VARIADIC), optargs=("index", "multi"))
 def group(ctx: Context, term: Term) -> GroupedStream:
     functions = [_group_function(ctx, node) for node in term.args[1:]]
-    entries, by_index = _entries(ctx, term, functions)
+    entries, rows = _entries(ctx, term, functions)
+    by_index = rows is None
     if not functions and not by_index:
         raise ReqlQueryLogicError("Cannot group by nothing.")
     multi = ctx.boolean(term.optargs["multi"]) if "multi" in term.optargs else False
+    # Rows have few distinct groups: each one's encoding is made once.
+    encode = keys.remembering_encoder()
 
     def pairs() -> Iterator[Pair]:
         for row, appended in entries():
-            interrupts.check()
             values = [_group_value(fn, row) for fn in functions]
             values.extend(appended)
             for key in _group_keys(values, multi):
-                yield keys.encode(key), key, row
+                interrupts.check()  # (one row may make many pairs)
+                yield encode(key), key, row
 
+    def by_one_function(rows: Callable[[], Iterable[Any]]) -> Iterator[Pair]:
+        # The usual `group(field)` or `group(function)`: one group per row, read with nothing else per row.
+        (fn,) = functions
+        field = fn.name if isinstance(fn, _Field) else None
+        for row in rows():
+            if field is not None and type(row) is dict and datums.PTYPE not in row:
+                key = row.get(field)  # (as `_Field`, without a call per row)
+            else:
+                try:
+                    key = fn(row)
+                except ReqlNonExistenceError:
+                    key = None  # (as `_group_value`)
+            yield encode(key), key, row
+
+    if rows is not None and len(functions) == 1 and not multi:
+        return GroupedStream(ctx, functools.partial(by_one_function, rows))
     return GroupedStream(ctx, pairs)
 
 
 def _entries(
     ctx: Context, term: Term, functions: list[Callable[[Any], Any]]
-) -> tuple[Callable[[], Iterator[tuple[Any, list[Any]]]], bool]:
-    """The rows to group, each with the index value it is grouped by (if any); and whether an index groups them."""
+) -> tuple[Callable[[], Iterator[tuple[Any, list[Any]]]], Callable[[], Iterable[Any]] | None]:
+    """The rows to group, each with the index value it is grouped by (if any); and the plain rows when no index
+    groups them (None when one does)."""
     if "index" not in term.optargs:
         seq = ctx.sequence(term.args[0])
 
-        def rows() -> Iterator[tuple[Any, list[Any]]]:
+        def rows() -> Iterable[Any]:
             check_finite(seq)
-            return ((row, []) for row in seq)
+            if isinstance(seq, Selection) and not isinstance(seq, ArraySelection):
+                return seq  # read from storage, with a check point per row already
+            return _checked(seq)
 
-        return rows, False
+        return (lambda: ((row, []) for row in rows())), rows
     index = ctx.string(term.optargs["index"])
     table = as_table(ctx, term.args[0])
     if index == table.primary_key:
         functions.append(lambda row: get_field(row, index))
-        return lambda: ((row, []) for row in table), True
+        return lambda: ((row, []) for row in table), None
     require_index(table.info, index)
     ordered = TableSlice(table, index, descending=False)
-    return lambda: ((doc, [value]) for value, doc in ordered.entries()), True
+    return lambda: ((doc, [value]) for value, doc in ordered.entries()), None
+
+
+def _checked(rows: Iterable[Any]) -> Iterator[Any]:
+    for row in rows:
+        interrupts.check()
+        yield row
 
 
 def _group_function(ctx: Context, node: Node) -> Callable[[Any], Any]:
@@ -212,8 +266,22 @@ def _group_function(ctx: Context, node: Node) -> Callable[[Any], Any]:
         return lambda row: ctx.as_datum(value(ctx, row))
     value = ctx.as_datum(value)
     if isinstance(value, str):
-        return lambda row: get_field(row, value)
+        return _Field(value)
     return lambda _row: value
+
+
+class _Field:
+    """A field's value, the group of a row; a row without the field is grouped under null."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, row: Any) -> Any:
+        if type(row) is dict and datums.PTYPE not in row:
+            return row.get(self.name)
+        return get_field(row, self.name)
 
 
 def _group_value(fn: Callable[[Any], Any], row: Any) -> Any:

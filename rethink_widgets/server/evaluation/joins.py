@@ -7,17 +7,24 @@ and the left side keeps its order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlNonExistenceError
+from rethink_widgets.server import keys
+from rethink_widgets.server.errors import ReqlError, ReqlNonExistenceError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
-from rethink_widgets.server.evaluation.fields import key_function
+from rethink_widgets.server.evaluation.fields import Key, key_function
 from rethink_widgets.server.evaluation.rows import Sequence, expand_rows
 from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import Term, operation
-from rethink_widgets.server.evaluation.values import ArraySelection, Table, require_index
+from rethink_widgets.server.evaluation.values import ArraySelection, Stream, Table, require_index
+
+# Left rows an eq_join on a primary key reads ahead, growing from the first (a `limit` after it reads little), and the
+# right documents it keeps.
+_FIRST_CHUNK, _MOST_CHUNK = 16, 1024
+_MOST_KNOWN = 10_000
 
 
 @operation("EQ_JOIN", 3, optargs=("index", "ordered"))
@@ -33,15 +40,54 @@ def eq_join(ctx: Context, term: Term) -> Sequence:
     lookup = _lookup(table, index)
 
     def pairs(row: Any) -> list[dict[str, Any]]:
-        try:
-            value = key(row)
-        except ReqlNonExistenceError:
-            return []  # a row without the field joins nothing
+        value = _join_value(key, row)
         if value is None:
-            return []
+            return []  # a row without the field joins nothing
         return [{"left": row, "right": doc} for doc in lookup(value)]
 
-    return expand_rows(ctx, seq, pairs)
+    joined = expand_rows(ctx, seq, pairs)
+    if isinstance(seq, list) or isinstance(joined, list) or index != table.primary_key:
+        return joined
+    return Stream(lambda: _by_primary_key(table, iter(seq), key), infinite=joined.infinite, origin=joined.origin)
+
+
+def _join_value(key: Key, row: Any) -> Any:
+    try:
+        return key(row)
+    except ReqlNonExistenceError:
+        return None
+
+
+def _by_primary_key(table: Table, rows: Iterator[Any], key: Key) -> Iterator[dict[str, Any]]:
+    """The pairs of an eq_join on the right table's primary key: the left rows a chunk at a time, the documents their
+    keys name read together, and kept for the chunks after (most joins meet the same keys again and again). What is
+    kept may miss a write made while the join runs, as a join whose reads all came earlier would."""
+    known: dict[bytes, dict[str, Any] | None] = {}
+    encode = keys.remembering_encoder()
+    size = _FIRST_CHUNK
+    while chunk := list(itertools.islice(rows, size)):
+        values: list[Any] = []
+        failure: ReqlError | None = None
+        for row in chunk:
+            try:
+                values.append(_join_value(key, row))
+            except ReqlError as error:  # raised after the pairs of the rows before it, as row by row
+                failure = error
+                break
+        encoded = [None if value is None else encode(value) for value in values]
+        wanted = {pkey: value for pkey, value in zip(encoded, values, strict=True) if pkey is not None}
+        missing = [pkey for pkey in wanted if pkey not in known]
+        if missing:
+            known.update(zip(missing, table.get_many([wanted[pkey] for pkey in missing]), strict=True))
+        for row, pkey in zip(chunk, encoded, strict=False):
+            doc = known[pkey] if pkey is not None else None
+            if doc is not None:
+                yield {"left": row, "right": doc}
+        if failure is not None:
+            raise failure
+        if len(known) > _MOST_KNOWN:
+            known, encode = {}, keys.remembering_encoder()
+        size = min(size * 4, _MOST_CHUNK)
 
 
 def _left(ctx: Context, term: Term) -> Sequence:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation import datums, row_texts
 from rethink_widgets.server.storage import TableInfo, Transaction
 
 if TYPE_CHECKING:
@@ -112,6 +112,11 @@ class Stream:
     def __iter__(self) -> Iterator[Any]:
         return self.source()
 
+    def reply_texts(self) -> Iterator[str] | None:
+        """The rows as reply texts made from the text storage keeps (see row_texts.py), when they are a table's
+        documents as stored; None for any other stream."""
+        return None
+
     def built_on_changefeed(self) -> bool:
         stream: Stream = self
         while not stream.is_changefeed and stream.origin is not None:
@@ -178,6 +183,10 @@ class TableSlice(Selection):
     def _rows(self) -> Iterator[Any]:
         return (doc for _value, doc in self.entries())
 
+    def reply_texts(self) -> Iterator[str] | None:
+        bounds = (self.lower, self.upper, self.lower_open, self.upper_open, bool(self.descending))
+        return self.table.entry_texts(self.index, *bounds)
+
     def entries(self) -> Iterator[tuple[Any, Any]]:
         """(index value, document) pairs in index order; a multi index gives a document once per value."""
         bounds = (self.lower, self.upper, self.lower_open, self.upper_open, bool(self.descending))
@@ -190,11 +199,17 @@ class TableStorage(Protocol):
 
     def get(self, table: TableInfo, key: Any, /) -> dict[str, Any] | None: ...
 
+    def get_many(self, table: TableInfo, key_list: list[Any], /) -> list[dict[str, Any] | None]: ...
+
     def count(self, table: TableInfo, /) -> int: ...
 
     def scan(self, table: TableInfo, /, *bounds: Any) -> Iterator[dict[str, Any]]: ...
 
+    def scan_texts(self, table: TableInfo, /, *bounds: Any) -> Iterator[str]: ...
+
     def index_scan(self, table: TableInfo, index: str, /, *bounds: Any) -> Iterator[tuple[Any, dict[str, Any]]]: ...
+
+    def index_scan_texts(self, table: TableInfo, index: str, /, *bounds: Any) -> Iterator[str]: ...
 
     def index_get_all(self, table: TableInfo, index: str, value: Any, /) -> Iterator[dict[str, Any]]: ...
 
@@ -218,6 +233,10 @@ class Table(Selection):
     def get(self, key: Any) -> dict[str, Any] | None:
         return self.storage.get(self.info, key)
 
+    def get_many(self, key_list: list[Any]) -> list[dict[str, Any] | None]:
+        """`get` of each key, read together."""
+        return self.storage.get_many(self.info, key_list)
+
     def count(self) -> int:
         return self.storage.count(self.info)
 
@@ -232,6 +251,19 @@ class Table(Selection):
         # only describe a slice, which `info()` shows without reading it.
         require_index(info, index)
         return self.storage.index_scan(info, index, *bounds)
+
+    def reply_texts(self) -> Iterator[str] | None:
+        return row_texts.reply_texts(self.storage.scan_texts(self.info))
+
+    def entry_texts(  # noqa: PLR0917
+        self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
+    ) -> Iterator[str] | None:
+        """The documents of `entries` as reply texts (see `Stream.reply_texts`)."""
+        info, bounds = self.info, (lower, upper, lower_open, upper_open, reverse)
+        if index == info.primary_key:
+            return row_texts.reply_texts(self.storage.scan_texts(info, *bounds))
+        require_index(info, index)
+        return row_texts.reply_texts(self.storage.index_scan_texts(info, index, *bounds))
 
     def writes(self, durability: str) -> contextlib.AbstractContextManager[TableWrites]:
         """One atomic write to this table."""

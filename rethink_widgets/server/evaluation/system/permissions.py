@@ -127,9 +127,17 @@ class GuardedStorage:
         self._check("read")
         return self._storage.scan(table, *bounds)
 
+    def scan_texts(self, table: TableInfo, *bounds: Any) -> Iterator[str]:
+        self._check("read")
+        return self._storage.scan_texts(table, *bounds)
+
     def index_scan(self, table: TableInfo, index: str, *bounds: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
         self._check("read")
         return self._storage.index_scan(table, index, *bounds)
+
+    def index_scan_texts(self, table: TableInfo, index: str, *bounds: Any) -> Iterator[str]:
+        self._check("read")
+        return self._storage.index_scan_texts(table, index, *bounds)
 
     def index_get_all(self, table: TableInfo, index: str, value: Any) -> Iterator[dict[str, Any]]:
         self._check("read")

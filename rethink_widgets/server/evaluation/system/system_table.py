@@ -53,6 +53,9 @@ class SystemTable(Table):
         wanted = keys.encode(key)
         return next((row for row in self.rows() if keys.encode(row["id"]) == wanted), None)
 
+    def get_many(self, key_list: list[Any]) -> list[dict[str, Any] | None]:
+        return [self.get(key) for key in key_list]
+
     def count(self) -> int:
         self.require("read")
         return len(self.rows())
@@ -68,6 +71,14 @@ class SystemTable(Table):
             below = key < high or (key == high and not upper_open)
             if above and below:
                 yield row["id"], row
+
+    def reply_texts(self) -> None:
+        return None  # rows made when read: there is no stored text
+
+    def entry_texts(  # noqa: PLR0917
+        self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
+    ) -> None:
+        return None
 
     @contextlib.contextmanager
     def writes(self, durability: str) -> Iterator[Any]:
