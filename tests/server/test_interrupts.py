@@ -195,13 +195,15 @@ def test_shutdown_with_clients_that_read_nothing(tmp_path: Path) -> None:
     for sock in stalled:  # replies fill the socket buffers: nobody reads them
         for token in (1, 2):
             send(sock, token, ReQLEncoder().encode([1, big, {}]).encode())
-    admin = RethinkDB().connect(proc.host, proc.port)
-    eventually(lambda: other_jobs(admin) == 0)  # every reply made, waiting to be read
-    admin.close()
     try:
+        admin = RethinkDB().connect(proc.host, proc.port)
+        # Every reply made, waiting to be read: 240 MB of them, which a loaded 2-core machine takes a while to make.
+        eventually(lambda: other_jobs(admin) == 0, seconds=180)
+        admin.close()
         assert proc.stop(timeout=30) == 0
     finally:
         for sock in stalled:
             sock.close()
+        proc.kill()  # (stopped already, unless the test failed)
     log = proc.output()
     assert "Traceback" not in log and " ERROR " not in log, log
