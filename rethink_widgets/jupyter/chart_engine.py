@@ -49,8 +49,6 @@ class Engine:
     """A Perspective server (`server`, and `client` to make tables on it) whose work is all done on one thread."""
 
     def __init__(self) -> None:
-        self.server = perspective.Server(on_poll_request=self._poll_requested)
-        self.client = self.server.new_local_client()
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()  # _Job, None (a wake-up) or _STOP
         self._poll_wanted = False  # the server has changes (or requests) that a poll must process
         self._poll_at = 0.0  # changes are not processed before then (time.monotonic): polls are spaced
@@ -58,6 +56,8 @@ class Engine:
         self._hurry = False  # a poll was asked for at once
         self._unpolled: list[Future[None]] = []  # jobs done, whose changes the next poll processes
         self._thread = threading.Thread(target=self._run, name="perspective", daemon=True)
+        self.server = perspective.Server(on_poll_request=self._poll_requested)
+        self.client = self.server.new_local_client()
         self._thread.start()
 
     def submit(self, work: Callable[[], object], change: bool = False) -> Future[None]:
@@ -126,7 +126,7 @@ class Engine:
         try:
             if job.work is not None:
                 job.work()
-        except Exception as error:
+        except BaseException as error:  # a panic in Perspective is one (PanicException): the thread goes on
             job.done.set_exception(error)
         else:
             self._unpolled.append(job.done)
@@ -136,7 +136,7 @@ class Engine:
         self._poll_wanted = self._hurry = self._changed = False
         try:
             self.server.poll()
-        except Exception as error:
+        except BaseException as error:  # as in `_do`
             log.exception("Perspective failed to process the charts' changes")
             done, self._unpolled = self._unpolled, []
             for future in done:

@@ -3,16 +3,16 @@
     LiveChart(r.table("readings"), plugin="Y Line", group_by=["minute"], columns=["value"])
     LiveChart(r.table("orders"), plugin="Datagrid", group_by=["status"], split_by=["region"])
 
-Perspective (perspective-python, the `charts` extra) does the pivots, aggregates and drawing; this widget feeds it: the
-kernel holds the query's result (as for LiveTable), and a Perspective table in the kernel is brought up to date with it
-in batches, at most `UPDATES_PER_SECOND` times a second (`SNAPSHOT_SECONDS` apart while a snapshot streams in): each
-batch turns the rows changed since the last one into columns, at most a chunk of some hundredths of a second of the
-loop's time (the next batch follows soon while rows are left), and hands them to Perspective's own thread
-(chart_engine.py), which processes them while the loop runs on. So a big snapshot streams in as it arrives, its first
-rows on screen at once, and the kernel's loop is never held long. Until the table holds the whole snapshot the status
-says `initializing` with the rows written so far; after a lost connection or an overflowed feed the fresh snapshot is
-gathered aside (`reconnecting`, what was shown stays), and the rows that differ from what the table holds are written,
-`reconnecting` until they are all in (see chart_table.py for types and keys).
+Perspective (perspective-python, the `charts` extra) does the pivots, aggregates and drawing; this widget feeds it:
+the kernel holds the query's result (as for LiveTable), and a Perspective table in the kernel is brought up to date
+with it in batches, at most `UPDATES_PER_SECOND` times a second (`SNAPSHOT_SECONDS` apart while a snapshot streams
+in): each batch turns the rows changed since the last one into columns, at most a chunk of some hundredths of a
+second of the loop's time (the next batch follows soon while rows are left), and hands them to Perspective's own
+thread (chart_engine.py), which processes them while the loop runs on. So a big snapshot streams in as it arrives,
+its first rows on screen at once, and the kernel's loop is never held long. Until the table holds the whole snapshot
+the status says `initializing` with the rows written so far; after a lost connection or an overflowed feed the fresh
+snapshot is gathered aside (`reconnecting`, what was shown stays), and the rows that differ from what the table holds
+are written, `reconnecting` until they are all in (see chart_table.py for types and keys).
 
 The widget is our own, with Perspective's viewer inside it: its status line (title, status, row count) and its
 "not live" notice come from the same feed and the same kernel check as LiveTable's, so they never tell more than
@@ -217,10 +217,12 @@ class LiveChart(LiveWidget):
             self._filling = None
 
     def _chunk_written(self, error: BaseException | None) -> None:
-        """A chunk of rows is in the Perspective table (or Perspective refused it): views are told."""
+        """A chunk of rows is in the Perspective table (or Perspective refused it): views are told when what they
+        show depends on it (the viewer, not shown yet; a snapshot's progress; the status once it is all in)."""
         if error is not None:
             self._failed(error)
-        self._throttle.poke()
+        if error is not None or self.viewer is None or not self._current():
+            self._throttle.poke()
 
     def _failed(self, error: BaseException) -> None:
         log.error("%r: updating the Perspective table failed", self, exc_info=error)
