@@ -38,6 +38,7 @@ class Kernel:
         self.updates: list[tuple[float, str, dict[str, Any]]] = []  # (time sent, comm id, state) of every update
         self.custom: list[tuple[str, Any]] = []
         self.closed: set[str] = set()
+        self.busy: set[str] = set()  # requests the kernel began to handle
 
     def close(self) -> None:
         self.client.stop_channels()
@@ -153,4 +154,6 @@ class Kernel:
                 self.custom.append((content["comm_id"], data["content"]))
         if kind == "comm_close":
             self.closed.add(content["comm_id"])
+        if kind == "status" and content["execution_state"] == "busy":
+            self.busy.add(msg["parent_header"].get("msg_id"))
         return None

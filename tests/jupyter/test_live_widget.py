@@ -132,6 +132,8 @@ def test_a_view_asking_is_answered_while_a_cell_runs(kernel: Kernel, table: str)
     kernel.drain(quiet=1.5)  # the widget's own updates from the main loop die down ...
     kernel.run("t.message = 'from a subshell'", subshell=subshell)  # ... so the comm now hears from that subshell
     running = kernel.start("import time; time.sleep(60)")
+    # Asked once the cell runs: an interrupt sent before it ran would be lost, and the cell would run its full minute.
+    kernel.wait_for(lambda: running in kernel.busy, what="the cell to run")
     kernel.send_custom(comm, {"type": "hello"}, subshell)
     try:
         kernel.wait_for(lambda: (comm, {"type": "live"}) in kernel.custom, timeout=45, what="the kernel's answer")
