@@ -837,7 +837,7 @@ class Storage:
         upper_open: bool = True,
         reverse: bool = False,
     ) -> Iterator[str]:
-        """`scan`, each document as the JSON text stored for it (Python's json module wrote it, keys in the order
+        """`scan`, each document as the JSON text stored for it (the server wrote it, keys in the order
         the document had), for readers that need no document."""
         for page in self._pages(table, table.sql, "key", lower, upper, lower_open, upper_open, reverse):
             for _key, doc in page:
