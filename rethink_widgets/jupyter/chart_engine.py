@@ -56,7 +56,7 @@ class Engine:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()  # _Job, None (a wake-up) or _STOP
         self._working = threading.Lock()  # held while Perspective works, on whichever thread
         self._counting = threading.Lock()  # guards `_unfinished`
-        self._unfinished = 0  # jobs handed over whose changes are not processed yet
+        self._unfinished = 0  # jobs handed over and not done yet
         self._caller: int | None = None  # the thread doing small work at once, meanwhile
         self._quick = True  # the last poll of changes was quick: small work may be done at once
         self._poll_wanted = False  # the server has changes (or requests) that a poll must process
