@@ -219,7 +219,7 @@ class ChartTable:
 
     def mark(self, rows: Mapping[str, Any]) -> None:
         """The rows of these keys changed: they are written by the next chunks. Each is given as it is now, or as
-        None: read from the result when written (it went away, or is a null)."""
+        None: looked up in the result when written (it went away)."""
         self._todo.update(rows)
 
     def refill(self, result: ResultSet) -> None:
