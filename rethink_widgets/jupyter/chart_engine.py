@@ -5,7 +5,7 @@ tenth of a second or more), and holds its caller meanwhile. So LiveCharts' table
 their own, which processes updates only when polled, and one thread does all of its work in the order it was handed
 over: the charts' updates and removes, and the requests of their viewers' views. Perspective lets go of Python's lock
 while it processes, so the kernel's loop runs on meanwhile. The updates handed over while a snapshot streams in are
-processed together about once a second (POLL_SECONDS), not once per chunk of rows: each poll costs a time that grows
+processed together about twice a second (POLL_SECONDS), not once per chunk of rows: each poll costs a time that grows
 with the table, and its views' redrawing in the page; the last chunk's at once. Small work on small tables (a live
 chart's few changed rows, a view's request) is done at once by its caller while the thread has nothing to do: handing
 it over and back would cost more than it does.
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 STOP_SECONDS = 5  # how long the interpreter's exit waits for a poll under way
 # s: changes are processed at most this often (a poll recomputes the views open on a table, a fixed cost; a view
 # drawn in a page redraws), unless the work handed over asks for them at once (Engine.hurry): no more are coming.
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 QUICK_SECONDS = 0.005  # a poll this quick (a small table's) lets small work be done at once by its caller
 
 
