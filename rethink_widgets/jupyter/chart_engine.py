@@ -160,6 +160,8 @@ class Engine:
                 job.work()
         except BaseException as error:  # a panic in Perspective is one (PanicException): the thread goes on
             job.done.set_exception(error)
+            if isinstance(error, KeyboardInterrupt | SystemExit):  # work done at once, on the loop: it is stopped
+                raise
         else:
             self._unpolled.append(job.done)
 
