@@ -158,10 +158,8 @@ class Engine:
         try:
             if job.work is not None:
                 job.work()
-        except BaseException as error:  # a panic in Perspective is one (PanicException): the thread goes on
-            job.done.set_exception(error)
-            if isinstance(error, KeyboardInterrupt | SystemExit):  # work done at once, on the loop: it is stopped
-                raise
+        except BaseException as error:  # a panic in Perspective is one (PanicException); so is an interrupt of work
+            job.done.set_exception(error)  # done at once on the loop: its chart is told, and fills its table anew
         else:
             self._unpolled.append(job.done)
 
