@@ -122,21 +122,21 @@ class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no t
     def handle_message(self, widget: Any, content: Any, buffers: Any) -> None:
         kind, client = content.get("type"), content.get("client_id")
         if kind == "connect":
-            self._engine.submit(functools.partial(self._connect, client))
+            self._engine.do(functools.partial(self._connect, client))
         elif kind == "binary_msg":
-            self._engine.submit(functools.partial(self._request, client, bytes(buffers[0])))
+            self._engine.do(functools.partial(self._request, client, bytes(buffers[0])))
         elif kind == "hangup":
-            self._engine.submit(functools.partial(self._hang_up, client))
+            self._engine.do(functools.partial(self._hang_up, client))
         elif kind == "perspective_module":
             self._loop.call_soon_threadsafe(
                 self._send_message, {"type": "perspective_module"}, PERSPECTIVE_MODULE.read_bytes()
             )
 
     def close(self) -> None:
-        self._engine.submit(self._hang_up_all)
+        self._engine.do(self._hang_up_all)
         super().close()
 
-    # On Perspective's thread:
+    # On Perspective's thread (or at once: see chart_engine.Engine.do):
 
     def _connect(self, client: str) -> None:
         self._sessions[client] = self._engine.server.new_session(functools.partial(self._answer, client))
@@ -219,7 +219,7 @@ class ChartTable:
 
     def mark(self, rows: Mapping[str, Any]) -> None:
         """The rows of these keys changed: they are written by the next chunks. Each is given as it is now, or as
-        None: read from the result when written (it went away, or is a null)."""
+        None: looked up in the result when written (it went away)."""
         self._todo.update(rows)
 
     def refill(self, result: ResultSet) -> None:
@@ -300,7 +300,7 @@ class ChartTable:
         self._sent[chunk] = rows
         self.writes += 1
         self._hurried = False
-        done = self._engine.submit(work, change=True)
+        done = self._engine.do(work, change=True, small=rows <= FIRST_CHUNK)
         done.add_done_callback(lambda future: _call_on(self._loop, self._written, chunk, future))
 
     def _written(self, chunk: int, done: Future[None]) -> None:

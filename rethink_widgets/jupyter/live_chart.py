@@ -167,7 +167,7 @@ class LiveChart(LiveWidget):
 
     def _changed(self, changes: list[RowChange]) -> None:
         # Each row as the change brought it, so that it need not be read back from the result (which holds it packed);
-        # None (the row went away, or is a null) is read from the result when written.
+        # None (the row went away) is looked up in the result when written.
         for change in changes:  # one change at a time while a snapshot comes in: a million calls
             self._dirty[change.key] = change.new
         if not self.feed.result.initializing:
