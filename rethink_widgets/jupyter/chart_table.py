@@ -38,7 +38,7 @@ from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
 from rethink_widgets.jupyter.chart_engine import engine
-from rethink_widgets.jupyter.live_widget import asset
+from rethink_widgets.jupyter.live_widget import LoopWidget, asset
 from rethink_widgets.jupyter.results import ResultSet, canonical
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
@@ -98,14 +98,14 @@ def _text(value: Any) -> str | None:
 PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "perspective-anywidget.js"
 
 
-class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
+class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
     """Perspective's widget, with four changes: its module is loaded once per page, sent to the first view that asks
     (js/chart_table.js says why); its views' requests are answered on Perspective's thread (chart_engine.py), each
     view by a session of its own on the engine's server, closed with the viewer so that the views it made go too;
-    the answers are sent from the kernel's loop (ipykernel 7 may hand the requests over on a subshell thread, as
-    for JupyterLab 4.4+); and it is read-only: the datagrid's edit mode would let a person change the chart's table,
-    never the database, so a view that turns it on is set back (js/chart_table.js does so at once, this for every
-    view)."""
+    the answers are sent, and the views' changes of its configuration applied, on the kernel's loop (ipykernel 7
+    may hand them over on a subshell thread, as for JupyterLab 4.4+: see LoopWidget); and it is read-only: the
+    datagrid's edit mode would let a person change the chart's table, never the database, so a view that turns it
+    on is set back (js/chart_table.js does so at once, this for every view)."""
 
     _esm = asset("chart_table.js")
 

@@ -128,7 +128,31 @@ class CurrentCount(traitlets.Int[int, int]):
         return self._count(obj) if made else super().get(obj, cls)
 
 
-class LiveWidget(anywidget.AnyWidget):
+class LoopWidget(anywidget.AnyWidget):
+    """A widget whose views' updates are applied on the loop it was made on (`_loop`), whatever thread ipykernel
+    hands them over on (a subshell's, with JupyterLab 4.4+ and ipykernel 7): its observers never run elsewhere."""
+
+    _loop: asyncio.AbstractEventLoop
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        if _running_loop() is self._loop:
+            self._apply_state(sync_data)
+        else:
+            self._loop.call_soon_threadsafe(self._apply_state, sync_data)
+
+    def _apply_state(self, sync_data: dict[str, Any]) -> None:
+        """An update the traits refuse is answered with the kernel's values (and `_refused`)."""
+        try:
+            super().set_state(sync_data)
+        except traitlets.TraitError as error:
+            self._refused(error)
+            self.send_state([key for key in sync_data if key in self.keys])
+
+    def _refused(self, error: traitlets.TraitError) -> None:
+        log.warning("%s: a view's update was refused: %s", type(self).__name__, error)
+
+
+class LiveWidget(LoopWidget):
     """Base of the live widgets: owns the feed of `query` and keeps the synced state current."""
 
     title = traitlets.Unicode("", help="Where the rows come from, as `db.table`.").tag(sync=True)
@@ -263,20 +287,8 @@ class LiveWidget(anywidget.AnyWidget):
         """Run `work()` on the widget's loop, whatever thread this is."""
         self._loop.call_soon_threadsafe(work)
 
-    def set_state(self, sync_data: dict[str, Any]) -> None:
-        """Apply a view's update on the widget's loop, so observers never run on a subshell thread."""
-        if _running_loop() is self._loop:
-            self._apply_state(sync_data)
-        else:
-            self._loop.call_soon_threadsafe(self._apply_state, sync_data)
-
-    def _apply_state(self, sync_data: dict[str, Any]) -> None:
-        """An update the traits refuse is answered with the kernel's values and a message."""
-        try:
-            super().set_state(sync_data)
-        except traitlets.TraitError as error:
-            self.message = str(error)
-            self.send_state([key for key in sync_data if key in self.keys])
+    def _refused(self, error: traitlets.TraitError) -> None:
+        self.message = str(error)  # views show why their change was rolled back
 
     def _received(self, _: Any, content: Any, buffers: Any) -> None:
         """A view's message (see messages.py). A hello is answered at once on this thread: on a subshell (ipykernel

@@ -380,3 +380,21 @@ def test_a_field_widening_mid_stream_makes_the_table_anew(kernel: Kernel, conn: 
     )
     assert kernel.state(kernel.widget(cell))["viewer"] is not None
     wait_equal(kernel, [{"extra": None} | row | {"v": str(row["v"])} for row in docs])
+
+
+def test_viewer_changes_from_a_subshell_are_applied_on_the_main_thread(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    viewer = kernel.state(comm)["viewer"].removeprefix("IPY_MODEL_")
+    kernel.run(
+        "import threading; on_main = []\n"
+        "c.viewer.observe(lambda _: on_main.append(threading.current_thread() is threading.main_thread()), 'sort')"
+    )
+    subshell = kernel.subshell()
+    kernel.drain(quiet=1.5)  # the widgets' own updates from the main loop die down ...
+    kernel.run("c.viewer.title = 'from a subshell'", subshell=subshell)  # ... so the viewer's comm hears from there
+    kernel.send_update(viewer, {"sort": [["n", "desc"]]}, subshell)
+    kernel.wait_for(lambda: kernel.run("c.viewer.sort").text == "[['n', 'desc']]", what="the sort")
+    assert kernel.run("on_main").text == "[True]"
