@@ -18,7 +18,8 @@ function statusText(model, state) {
   return `${state} · ${plural(model.get("total"), "row")}`;
 }
 
-// Draws the viewer widget the model names into `host`, again whenever it gets a new table; returns a stop function.
+// Draws the viewer widget the model names (once its table holds rows) into `host`, again whenever it gets a new
+// table; returns a stop function.
 function showViewer(model, host) {
   const manager = model.widget_manager;
   let shown = null; // the viewer's model
@@ -39,7 +40,7 @@ function showViewer(model, host) {
   const redraw = () => (drawing = drawing.then(() => draw(shown)).catch((error) => console.error(error)));
 
   async function follow() {
-    const reference = model.get("viewer");
+    const reference = model.get("_viewer");
     const next = reference ? await manager.get_model(reference.replace(/^IPY_MODEL_/, "")) : null;
     if (next === shown) return;
     if (shown) shown.off("change:table_name", redraw);
@@ -47,7 +48,7 @@ function showViewer(model, host) {
     if (shown) shown.on("change:table_name", redraw);
     redraw();
   }
-  model.on("change:viewer", follow);
+  model.on("change:_viewer", follow);
   follow();
   return () => {
     stopped = true;

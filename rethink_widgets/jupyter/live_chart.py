@@ -17,15 +17,16 @@ are written, `reconnecting` until they are all in (see chart_table.py for types 
 The widget is our own, with Perspective's viewer inside it: its status line (title, status, row count) and its
 "not live" notice come from the same feed and the same kernel check as LiveTable's, so they never tell more than
 the kernel knows, and its Python API is LiveTable's (`.rows`, `.status`, `await .ready()`, `.wait_until(...)`,
-`.close()`). The viewer is Perspective's own widget (`.viewer`), so every option and control of Perspective's works;
-its configuration lives in its traits, changed from Python or in the viewer.
+`.close()`). The viewer is Perspective's own widget (`.viewer`, there from the start; views draw it once its table
+holds rows), so every option and control of Perspective's works; its configuration lives in its traits, changed from
+Python or in the viewer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -33,6 +34,9 @@ import traitlets
 from rethink_widgets.jupyter.feeds import LiveFeed
 from rethink_widgets.jupyter.live_widget import CurrentCount, FeedStatus, LiveWidget, asset
 from rethink_widgets.jupyter.results import ResultSet, RowChange
+
+if TYPE_CHECKING:
+    from rethink_widgets.jupyter.chart_table import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +80,9 @@ def _reference(widget: anywidget.AnyWidget | None, _: Any) -> str | None:
 class LiveChart(LiveWidget):
     _esm = asset("live_chart.js")
 
-    viewer = traitlets.Instance(anywidget.AnyWidget, allow_none=True, help="Perspective's viewer widget.").tag(
-        sync=True, to_json=_reference
-    )
+    _viewer = traitlets.Instance(
+        anywidget.AnyWidget, allow_none=True, help="Perspective's viewer, once views are to draw it (see `_draw`)."
+    ).tag(sync=True, to_json=_reference)
     status = ChartStatus(
         "connecting", help="The feed's status, but `initializing` until the Perspective table holds the snapshot."
     ).tag(sync=True)
@@ -128,6 +132,12 @@ class LiveChart(LiveWidget):
     def rows(self) -> list[Any]:
         """The query's current result, in the feed's order (the Perspective table holds the same rows)."""
         return self.feed.result.rows()
+
+    @property
+    def viewer(self) -> Viewer:
+        """Perspective's viewer widget: its traits are the chart's configuration (`c.viewer.plugin = "Y Line"`),
+        set from Python or in the page. Views draw it once its table holds rows."""
+        return self.bridge.viewer
 
     @property
     def table(self) -> Any:
@@ -190,10 +200,10 @@ class LiveChart(LiveWidget):
         self.status = self._status()  # as the chart reads it now (the flush set the feed's): views are sent it
         self.total = len(self.feed.result)
         self.progress = self._progress()
-        if self.viewer is None and (len(self.feed.result) > self.bridge.pending or self._current()):
+        if self._viewer is None and (len(self.feed.result) > self.bridge.pending or self._current()):
             # Views draw the viewer once its table holds rows (or the result has none): none ever opens the empty
             # one made before the schema was known.
-            self.viewer = self.bridge.viewer
+            self._viewer = self.bridge.viewer
 
     def _sync(self, everything: bool = False) -> None:
         """Write the next chunk of changed rows to the Perspective table (or all of them); another flush follows
@@ -221,7 +231,7 @@ class LiveChart(LiveWidget):
         show depends on it (the viewer, not shown yet; a snapshot's progress; the status once it is all in)."""
         if error is not None:
             self._failed(error)
-        if error is not None or self.viewer is None or not self._current():
+        if error is not None or self._viewer is None or not self._current():
             self._throttle.poke()
 
     def _failed(self, error: BaseException) -> None:

@@ -126,7 +126,7 @@ def test_a_field_that_appears_or_changes_type_widens_the_schema(
     r.table(table).insert([{"id": 1, "kind": "a", "v": 1}, {"id": 2, "kind": "b", "v": 2}]).run(conn)
     comm = open_chart(kernel, f"LiveChart(r.table('{table}'), plugin='Datagrid', group_by=['kind'])")
     assert kernel.run("c.table.schema()['v']").text == "'integer'"
-    viewer = kernel.state(comm)["viewer"].removeprefix("IPY_MODEL_")
+    viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
     # A person sorts in the viewer (its view sets the viewer's traits): that is kept too.
     kernel.send_update(viewer, {"sort": [["v", "desc"]]})
     kernel.wait_for(lambda: kernel.run("c.viewer.sort").text == "[['v', 'desc']]", what="the sort")
@@ -260,7 +260,7 @@ def test_rerun_close_and_chart_of_a_live_table(kernel: Kernel, conn: Any, r: Ret
     r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
     code = f"{READ_TABLE}\nc = LiveChart(r.table('{table}')); await c.ready(); c"
     first = kernel.run(code)
-    viewer = kernel.wait_for(lambda: kernel.state(kernel.widget(first))["viewer"], what="the viewer")
+    viewer = kernel.wait_for(lambda: kernel.state(kernel.widget(first))["_viewer"], what="the viewer")
     viewer = viewer.removeprefix("IPY_MODEL_")
     kernel.run(code)
     kernel.wait_for(lambda: {kernel.widget(first), viewer} <= kernel.closed, what="the first chart and its viewer")
@@ -303,7 +303,7 @@ def test_the_viewer_stays_read_only(kernel: Kernel, table: str) -> None:
 STREAMING = """
 samples = []
 def sample(_):
-    samples.append((c.status, dict(c.progress), c.bridge.table.size(), c.bridge.table.get_name(), c.viewer is not None))
+    samples.append((c.status, dict(c.progress), c.bridge.table.size(), c.bridge.table.get_name(), bool(c._viewer)))
 c = LiveChart(r.table('{table}'), 'Datagrid', {options})
 c.observe(sample, 'version')
 """
@@ -378,8 +378,22 @@ def test_a_field_widening_mid_stream_makes_the_table_anew(kernel: Kernel, conn: 
     assert kernel.run("c.viewer.group_by, c.viewer.sort, c.viewer.columns").text == (
         "(['kind'], [['v', 'desc']], ['id', 'kind', 'v', 'extra'])"
     )
-    assert kernel.state(kernel.widget(cell))["viewer"] is not None
+    assert kernel.state(kernel.widget(cell))["_viewer"] is not None
     wait_equal(kernel, [{"extra": None} | row | {"v": str(row["v"])} for row in docs])
+
+
+def test_the_viewer_is_there_in_the_making_cell(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """`c.viewer` is Perspective's viewer at once, before any row arrives; views draw it once its table holds rows,
+    with what was set."""
+    r.table(table).insert([{"id": i, "status": "ab"[i % 2], "n": i} for i in range(3)]).run(conn)
+    cell = kernel.run(f"c = LiveChart(r.table('{table}')); c.viewer.plugin = 'Y Line'; c.viewer.group_by = ['status']")
+    assert not cell.error, cell.error
+    comm = kernel.widget(cell)
+    assert kernel.state(comm)["_viewer"] is None  # no row in its table yet
+    assert kernel.run("await c.ready(); c").text == f"LiveChart(test.{table}, Y Line, 3 rows, ready)"
+    viewer = kernel.wait_for(lambda: kernel.state(comm)["_viewer"], what="the viewer").removeprefix("IPY_MODEL_")
+    assert (kernel.state(viewer)["plugin"], kernel.state(viewer)["group_by"]) == ("Y Line", ["status"])
+    assert kernel.run("c.viewer is c.bridge.viewer").text == "True"
 
 
 def test_viewer_changes_from_a_subshell_are_applied_on_the_main_thread(
@@ -387,7 +401,7 @@ def test_viewer_changes_from_a_subshell_are_applied_on_the_main_thread(
 ) -> None:
     r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
     comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
-    viewer = kernel.state(comm)["viewer"].removeprefix("IPY_MODEL_")
+    viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
     kernel.run(
         "import threading; on_main = []\n"
         "c.viewer.observe(lambda _: on_main.append(threading.current_thread() is threading.main_thread()), 'sort')"
