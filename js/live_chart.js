@@ -13,7 +13,8 @@ function statusText(model, state) {
   const { rows, of } = model.get("progress") || {};
   if (rows !== undefined) {
     // A snapshot is being written to the chart's table: the viewer shows the rows written so far.
-    return `${state} · ${of == null ? `${rows} rows so far` : `${Math.min(rows, of)} of ${of} rows`}`;
+    const written = of == null ? `${plural(rows, "row")} so far` : `${Math.min(rows, of)} of ${plural(of, "row")}`;
+    return `${state} · ${written}`;
   }
   return `${state} · ${plural(model.get("total"), "row")}`;
 }

@@ -81,7 +81,7 @@ class LiveChart(LiveWidget):
     _esm = asset("live_chart.js")
 
     _viewer = traitlets.Instance(
-        anywidget.AnyWidget, allow_none=True, help="Perspective's viewer, once views are to draw it (see `_draw`)."
+        anywidget.AnyWidget, allow_none=True, help="Perspective's viewer, once views are to draw it (see `_flush`)."
     ).tag(sync=True, to_json=_reference)
     status = ChartStatus(
         "connecting", help="The feed's status, but `initializing` until the Perspective table holds the snapshot."
@@ -118,6 +118,7 @@ class LiveChart(LiveWidget):
         self._filling: str | None = None  # the status while a snapshot is being written, until it is whole
         self._step: asyncio.TimerHandle | None = None  # the next batch of a streaming snapshot
         self._stepped = -SNAPSHOT_SECONDS  # when the last one was (the loop's time)
+        self._shown: tuple[Any, ...] = ()  # what views were last sent (see `_flush`)
         super().__init__(query, conn=conn)
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
@@ -195,15 +196,26 @@ class LiveChart(LiveWidget):
             self._filling = status
         super()._status_changed(status)
 
-    def _draw(self) -> None:
+    def _flush(self) -> None:
+        """Write the next rows, then send views what they show (LiveWidget's `_flush`, for a chart): the status as
+        the chart reads it, the count, the progress, and the viewer once its table holds rows (or the result has
+        none: no view ever opens the empty table made before the schema is known). A flush that finds them as they
+        were (a chunk written mid-snapshot, say) sends nothing."""
+        if self.comm is None:
+            return  # closed
         self._sync()
-        self.status = self._status()  # as the chart reads it now (the flush set the feed's): views are sent it
-        self.total = len(self.feed.result)
-        self.progress = self._progress()
-        if self._viewer is None and (len(self.feed.result) > self.bridge.pending or self._current()):
-            # Views draw the viewer once its table holds rows (or the result has none): none ever opens the empty
-            # one made before the schema was known.
-            self._viewer = self.bridge.viewer
+        viewer = self.bridge.viewer if self._viewer is not None or self._table_shown() else None
+        shown = (self._status(), len(self.feed.result), self._progress(), viewer)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        with self.hold_sync():
+            self.status, self.total, self.progress, self._viewer = shown
+            self.version += 1
+
+    def _table_shown(self) -> bool:
+        """Whether views may draw the viewer: its table holds rows, or the result has none."""
+        return len(self.feed.result) > self.bridge.pending or self._current()
 
     def _sync(self, everything: bool = False) -> None:
         """Write the next chunk of changed rows to the Perspective table (or all of them); another flush follows
