@@ -44,7 +44,7 @@ from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
 log = logging.getLogger(__name__)
 
-READ_ONLY = "READ_ONLY"  # the datagrid's edit mode in which cells are not edited
+READ_ONLY_EDIT_MODE = "READ_ONLY"  # the datagrid's edit mode in which cells are not edited
 KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one
 RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
@@ -112,7 +112,7 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
     @traitlets.validate("plugin_config")
     def _read_only(self, proposal: traitlets.Bunch) -> dict[str, Any]:
         config: dict[str, Any] = proposal.value or {}
-        return {**config, "edit_mode": READ_ONLY} if config.get("edit_mode") == "EDIT" else config
+        return {**config, "edit_mode": READ_ONLY_EDIT_MODE} if config.get("edit_mode") == "EDIT" else config
 
     def __init__(self, table: Any, loop: asyncio.AbstractEventLoop, **options: Any) -> None:
         self._loop = loop

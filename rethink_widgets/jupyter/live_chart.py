@@ -57,7 +57,7 @@ PLUGINS = (
     "OHLC",
     "Map Scatter",
 )
-READ_ONLY = (
+EDITS_REFUSED = (
     "LiveChart's viewer is read-only: an edit in it would change the chart, not the database. "
     "Write to the database instead (or use LiveTable, whose edits are writes)."
 )
@@ -110,7 +110,7 @@ class LiveChart(LiveWidget):
         if plugin not in PLUGINS:
             raise ValueError(f"plugin must be one of {', '.join(map(repr, PLUGINS))}; not {plugin!r}")
         if (viewer_options.get("plugin_config") or {}).get("edit_mode") == "EDIT":
-            raise ValueError(READ_ONLY)
+            raise ValueError(EDITS_REFUSED)
         options: dict[str, Any] = {"plugin": plugin, "group_by": group_by, "split_by": split_by, "columns": columns}
         options |= {"aggregates": aggregates, "filter": filter, "sort": sort, **viewer_options}
         self._dirty: dict[str, Any] = {}  # the rows changed since the last batch by key, in order (see `_changed`)
