@@ -19,7 +19,8 @@ The widget is our own, with Perspective's viewer inside it: its status line (tit
 the kernel knows, and its Python API is LiveTable's (`.rows`, `.status`, `await .ready()`, `.wait_until(...)`,
 `.close()`). The viewer is Perspective's own widget (`.viewer`, there from the start; views draw it once its table
 holds rows), so every option and control of Perspective's works; its configuration lives in its traits, changed from
-Python or in the viewer.
+Python or in the viewer. An option it does not take is refused in the cell; values Perspective refuses are told in
+the status line (`message`) once the columns are known (chart_options.py).
 """
 
 from __future__ import annotations
@@ -104,25 +105,29 @@ class LiveChart(LiveWidget):
     ) -> None:
         __tracebackhide__ = True  # see LiveWidget.__init__
         try:
+            from rethink_widgets.jupyter.chart_options import OptionCheck, refuse_bad_options
             from rethink_widgets.jupyter.chart_table import ChartTable
         except ImportError as error:
             raise ImportError(MISSING) from error
         if plugin not in PLUGINS:
             raise ValueError(f"plugin must be one of {', '.join(map(repr, PLUGINS))}; not {plugin!r}")
-        if (viewer_options.get("plugin_config") or {}).get("edit_mode") == "EDIT":
-            raise ValueError(EDITS_REFUSED)
         options: dict[str, Any] = {"plugin": plugin, "group_by": group_by, "split_by": split_by, "columns": columns}
         options |= {"aggregates": aggregates, "filter": filter, "sort": sort, **viewer_options}
+        refuse_bad_options(options)
+        if (viewer_options.get("plugin_config") or {}).get("edit_mode") == "EDIT":
+            raise ValueError(EDITS_REFUSED)
         self._dirty: dict[str, Any] = {}  # the rows changed since the last batch by key, in order (see `_changed`)
         self._result: ResultSet | None = None  # the result the Perspective table follows
         self._filling: str | None = None  # the status while a snapshot is being written, until it is whole
         self._step: asyncio.TimerHandle | None = None  # the next batch of a streaming snapshot
         self._stepped = -SNAPSHOT_SECONDS  # when the last one was (the loop's time)
         self._shown: tuple[Any, ...] = ()  # what views were last sent (see `_flush`)
+        self._options_said = ""  # what the last check of the viewer's options said (see chart_options.py)
         super().__init__(query, conn=conn)
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
             self.bridge = ChartTable(self._loop, options, self._chunk_written)
+            OptionCheck(self.bridge.viewer, self._loop, self._options_checked)  # kept by the viewer's observer
         except BaseException:
             self.close()
             raise
@@ -245,6 +250,13 @@ class LiveChart(LiveWidget):
             self._failed(error)
         if error is not None or self._viewer is None or not self._current():
             self._throttle.poke()
+
+    def _options_checked(self, said: str) -> None:
+        """What Perspective says of the viewer's options shows in the status line, until they are fixed (a message
+        of another kind stays until then)."""
+        if said or self.message == self._options_said:
+            self.message = said
+        self._options_said = said
 
     def _failed(self, error: BaseException) -> None:
         log.error("%r: updating the Perspective table failed", self, exc_info=error)

@@ -222,3 +222,25 @@ def test_a_person_s_own_perspective_widget_draws_beside_a_chart(lab: Lab, orders
         }"""
     )
     assert columns["x"] == [10, 20, 30]
+
+
+def test_options_set_in_the_making_cell_show_and_a_refused_one_is_told(lab: Lab, orders: str, page: Page) -> None:
+    """The viewer is there in the cell that makes the chart: what is set on it there is what the page draws. An
+    option Perspective refuses is told in the chart's status line until it is fixed."""
+    cell = (
+        f"c = LiveChart(r.table('{orders}'), group_by=['status'], aggregates={{'n': 'bogus'}})\n"
+        "c.viewer.plugin = 'Datagrid'\n"
+        "c"
+    )
+    path = run_notebook(page, lab, [cell])
+    chart = page.locator(".rw-chart")
+    expect(chart.locator(".rw-message")).to_have_text(
+        "Perspective refused the option aggregates={'n': 'bogus'}: "
+        "Invalid aggregate 'bogus' for column 'n' found in View aggregates.",
+        timeout=TIMEOUT,
+    )
+    expect(chart.locator(".rw-status")).to_have_text("ready · 4 rows")
+    assert page.evaluate(RUN_IN_KERNEL, [path, "c.viewer.aggregates = {'n': 'sum'}"]) == "ok"
+    expect(chart.locator(".rw-message")).to_have_text("", timeout=TIMEOUT)
+    assert sums(shown(page, 0, 2)) == {"done": 7, "open": 3}
+    expect(chart.locator("perspective-viewer-datagrid")).to_contain_text("done", timeout=TIMEOUT)

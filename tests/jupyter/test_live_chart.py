@@ -295,6 +295,18 @@ def test_refusals(kernel: Kernel, table: str) -> None:
     kernel.run("del sys.modules['perspective']")
     cell = kernel.run(f"LiveChart(r.table('{table}'), plugin='Pie')")
     assert cell.error.startswith("ValueError: plugin must be one of 'Datagrid', 'Y Bar'")
+    # An option Perspective's viewer does not take, or a value of the wrong shape, is refused in the cell.
+    cell = kernel.run(f"LiveChart(r.table('{table}'), group_bye=['status'])")
+    assert cell.error == (
+        "ValueError: LiveChart has no option 'group_bye'; Perspective's viewer options are: plugin, columns, "
+        "columns_config, group_by, split_by, group_rollup_mode, split_rollup_mode, aggregates, sort, filter, "
+        "expressions, plugin_config, settings, theme, title"
+    )
+    cell = kernel.run(f"LiveChart(r.table('{table}'), aggregates=['n'])")
+    assert cell.error == (
+        "ValueError: LiveChart's options are refused: The 'aggregates' trait of a PerspectiveViewer instance "
+        "expected a dict, not the list ['n']."
+    )
     # The viewer is read-only: an edit there would change the chart, not the database.
     cell = kernel.run(f"LiveChart(r.table('{table}'), 'Datagrid', plugin_config={{'edit_mode': 'EDIT'}})")
     assert cell.error.startswith("ValueError: LiveChart's viewer is read-only: an edit in it would change the chart")
@@ -391,6 +403,40 @@ def test_a_field_widening_mid_stream_makes_the_table_anew(kernel: Kernel, conn: 
     )
     assert kernel.state(kernel.widget(cell))["_viewer"] is not None
     wait_equal(kernel, [{"extra": None} | row | {"v": str(row["v"])} for row in docs])
+
+
+def test_options_perspective_refuses_are_told(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """Options Perspective refuses once it knows the columns are told in the status line (`message`), whether given
+    to LiveChart, set from Python or in the viewer; fixing them clears it."""
+    r.table(table).insert([{"id": i, "status": "ab"[i % 2], "n": i} for i in range(4)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), group_by=['status'], aggregates={{'n': 'bogus'}})")
+
+    def says(text: str) -> None:
+        kernel.wait_for(lambda: kernel.state(comm)["message"] == text, what=f"the message {text!r}")
+
+    says(
+        "Perspective refused the option aggregates={'n': 'bogus'}: "
+        "Invalid aggregate 'bogus' for column 'n' found in View aggregates."
+    )
+    assert kernel.run("c.message").text.startswith('"Perspective refused the option aggregates=')
+    kernel.run("c.viewer.aggregates = {'n': 'sum'}")
+    says("")
+    # Set in the viewer, by a person: a bad sort direction, then a good one.
+    viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
+    kernel.send_update(viewer, {"sort": [["n", "sideways"]]})
+    kernel.wait_for(lambda: "sort=[['n', 'sideways']]: unknown variant `sideways`" in kernel.state(comm)["message"])
+    kernel.send_update(viewer, {"sort": [["n", "desc"]]})
+    says("")
+    kernel.run("c.viewer.filter = [['n', '~~', 1]]")
+    says("Perspective refused the option filter=[['n', '~~', 1]]: Unknown filter operator string: `~~`")
+    kernel.run("c.viewer.filter = [['n', '>', 1]]")
+    says("")
+    # A field no row has yet is not refused: the chart waits for it, and uses it once a row has it.
+    kernel.run("c.viewer.split_by = ['region']")
+    says("Waiting for fields no row has yet: 'region' (in split_by); the chart uses each once a row has it.")
+    r.table(table).insert({"id": 9, "status": "a", "n": 1, "region": "north"}).run(conn)
+    says("")
+    assert kernel.run("c.viewer.split_by, c.viewer.sort").text == "(['region'], [['n', 'desc']])"
 
 
 def test_the_viewer_is_there_in_the_making_cell(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
