@@ -34,7 +34,7 @@ function statusText(model, state) {
   const { rows, of } = model.get("progress") || {};
   if (rows !== undefined) {
     // A snapshot is coming in: the rows so far show already; say how far it is.
-    return `${state} · ${of == null ? `${rows} rows so far` : `${Math.min(rows, of)} of ${of} rows`}`;
+    return `${state} · ${of == null ? `${plural(rows, "row")} so far` : `${Math.min(rows, of)} of ${plural(of, "row")}`}`;
   }
   const total = model.get("total");
   const matched = model.get("matched");
