@@ -18,6 +18,7 @@ Imports Perspective: only LiveChart imports this module, when it is made.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import datetime
@@ -39,7 +40,7 @@ from perspective.widget import PerspectiveWidget
 
 from rethink_widgets.jupyter.chart_engine import engine
 from rethink_widgets.jupyter.live_widget import asset
-from rethink_widgets.jupyter.results import ResultSet, canonical
+from rethink_widgets.jupyter.results import ResultSet
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
 log = logging.getLogger(__name__)
@@ -51,26 +52,22 @@ FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of t
 LAST_CHUNK = 100_000  # rows: what a chunk's columns hold meanwhile stays small
 CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kernel's loop (see ChartTable.write)
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
+_EXACT = range(-(2**53), 2**53 + 1)  # integers a float holds exactly; others are text, so no digit is lost
 _NUMBERS = frozenset(("integer", "bigint", "float"))
 _ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
-_ALONE |= {"datetime": "datetime", "json": "string"}
+_ALONE |= {"hugeint": "string", "datetime": "datetime", "json": "string"}
+# The kinds of values of these types (None: null says nothing), for typing their column (`_kinds`).
+_KIND_OF_TYPE: dict[type, str | None] = {type(None): None, bool: "boolean", float: "float", str: "string"}
+_KIND_OF_TYPE[datetime.datetime] = "datetime"
 
 
-def kind(value: Any) -> str | None:
-    """What a value is, for typing its column (None for null: it says nothing)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer" if value in _INT32 else "bigint"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, datetime.datetime):
-        return "datetime"
-    return "json"  # objects, arrays, binary data: shown as JSON text
+def _int_kind(low: int, high: int) -> str:
+    """The kind of integers from `low` to `high`: Perspective's own integers, others a float holds exactly, or ones
+    beyond (RethinkDB's numbers are floats, and the driver gives a whole one within 2^53 as an integer, so these
+    come only from elsewhere): text, as a float would lose digits."""
+    if low in _INT32 and high in _INT32:
+        return "integer"
+    return "bigint" if low in _EXACT and high in _EXACT else "hugeint"
 
 
 def column_type(kinds: Iterable[str]) -> str:
@@ -87,12 +84,30 @@ def _epoch_ms(value: datetime.datetime) -> float:
 
 
 def _text(value: Any) -> str | None:
-    """A value in a string column: strings as they are, times in ISO 8601, anything else as JSON text."""
+    """A value in a string column: strings as they are, times as `_utc`, anything else as JSON text (its times as
+    `_utc` too)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    return canonical(value)
+        return _utc(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False)
+
+
+def _utc(value: datetime.datetime) -> str:
+    """A time as text: ISO 8601 in UTC, as a datetime column holds the instant (epoch milliseconds, whatever offset
+    it came with), so the same instant reads the same in any column; milliseconds, RethinkDB's precision, only when
+    it has some, as RethinkDB's to_iso8601 writes a time in UTC (2024-05-01T12:30:00+00:00)."""
+    utc = value.astimezone(datetime.UTC)
+    return utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds")
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON has no form for, in a nested value's text: times as `_utc`, binary data in base64."""
+    if isinstance(value, datetime.datetime):
+        return _utc(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"no JSON text for a {type(value).__name__}")
 
 
 PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "perspective-anywidget.js"
@@ -423,13 +438,13 @@ def _fields(rows: list[Any]) -> dict[str, list[Any]]:
 
 
 _GONE = object()  # in place of the row of a key the result no longer has
-_KIND_OF_TYPE: dict[type, str | None] = {bool: "boolean", float: "float", str: "string", type(None): None}
-_KIND_OF_TYPE[datetime.datetime] = "datetime"
 
 
 def _kinds(values: list[Any]) -> set[str]:
-    """The kinds of these values (`kind`), from their types: integers' range is checked, other types' values are
-    looked at one by one only when the type is not one of the usual ones."""
+    """The kinds of these values, for typing their column (`column_type`), from their types (`_KIND_OF_TYPE`):
+    integers' kind depends on their size, found once for them all (the widest stands for every one, as it types
+    their column alike), and any other value (objects, arrays, binary data) is shown as JSON text. The driver gives
+    exactly these types."""
     kinds: set[str] = set()
     types = set(map(type, values))
     for type_ in types:
@@ -439,9 +454,9 @@ def _kinds(values: list[Any]) -> set[str]:
                 kinds.add(found)
         elif type_ is int:
             ints = values if len(types) == 1 else [value for value in values if type(value) is int]
-            kinds.add("integer" if min(ints) in _INT32 and max(ints) in _INT32 else "bigint")
+            kinds.add(_int_kind(min(ints), max(ints)))
         else:
-            kinds.update(found for value in values if type(value) is type_ and (found := kind(value)) is not None)
+            kinds.add("json")
     return kinds
 
 

@@ -1,0 +1,124 @@
+"""LiveChart's bridge to Perspective (chart_table.ChartTable) in a real kernel against the embedded server: numbers
+and times as the driver gives them, values of every kind, the synthetic key, the viewer's configuration through a
+widening, refusals."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from kernel import Kernel
+from rethinkdb import RethinkDB
+from test_live_chart import open_chart, wait_equal
+
+# In the kernel: `bridged(docs)` is a ChartTable holding rows that come from elsewhere than the driver (a result
+# filled by hand), written whole; `held(bridge)` what its table holds, the synthetic key left out.
+BRIDGE = """
+import asyncio, json
+from rethink_widgets.jupyter.chart_table import ChartTable
+from rethink_widgets.jupyter.results import ResultSet
+def bridged(docs, primary_key='id'):
+    result = ResultSet(primary_key)
+    for doc in docs:
+        result.apply({'new_val': doc})
+    bridge = ChartTable(asyncio.get_event_loop(), {}, lambda error: None)
+    bridge.refill(result)
+    bridge.write(result, everything=True)
+    return bridge
+def held(bridge):
+    view = bridge.table.view()
+    try:
+        return [{k: v for k, v in row.items() if not k.startswith('__key__')} for row in view.to_json()]
+    finally:
+        view.delete()
+"""
+
+
+def test_numbers_as_the_driver_gives_them_are_exact_and_keep_their_rows(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    # RethinkDB's numbers are floats: the driver gives a whole one within 2^53 as an integer, one beyond as a float
+    # (the server writes it so), and a float holds both exactly: keys 2 apart beyond 2^53 stay two rows.
+    ids = [2**53, 2**53 + 2, -(2**53) - 2, 2**60, 2**60 + 256, 2**31, 7, 1.5]
+    r.table(table).insert([{"id": i, "n": i, "s": str(i)} for i in ids]).run(conn)
+    docs = list(r.table(table).run(conn))
+    assert {type(doc["id"]) for doc in docs} == {int, float}
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    assert kernel.run("c.table.schema()['id'], c.table.get_index()").text == "('float', 'id')"
+    wait_equal(kernel, docs)
+    rows = json.loads(kernel.run("print(json.dumps(chart_rows(c)))").stdout)
+    assert sorted(int(row["id"]) if row["id"] != 1.5 else 1.5 for row in rows) == sorted(ids)
+    assert all(row["id"] == row["n"] == float(row["s"]) for row in rows)
+    # A change finds its row by that key.
+    r.table(table).get(2**53 + 2).update({"n": 1}).run(conn)
+    r.table(table).get(2**60).delete().run(conn)
+    wait_equal(kernel, list(r.table(table).run(conn)))
+
+
+def test_integers_beyond_what_a_float_holds_are_exact_text(kernel: Kernel) -> None:
+    """Integers the driver never gives (beyond 2^53), in rows from elsewhere: text with every digit, and a key of
+    them is the synthetic one (a float index would make 2^60 and 2^60 + 1 one row)."""
+    assert not kernel.run(BRIDGE).error
+    code = "b = bridged([{'id': 2**60, 'n': 2**60 + 1}, {'id': 2**60 + 1, 'n': 1}, {'id': 3, 'n': 2**70}])"
+    assert not kernel.run(code).error
+    schema = "{'__key__': 'string', 'id': 'string', 'n': 'string'}"
+    assert kernel.run(f"b.table.schema() == {schema}, b.table.get_index()").text == "(True, '__key__')"
+    rows = json.loads(kernel.run("print(json.dumps(held(b))); b.close()").stdout)
+    assert sorted(rows, key=lambda row: row["n"]) == [
+        {"id": str(2**60 + 1), "n": "1"},
+        {"id": str(2**60), "n": str(2**60 + 1)},
+        {"id": "3", "n": str(2**70)},
+    ]
+
+
+def test_each_kind_of_value_and_times_read_alike(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    plus_two = datetime.timezone(datetime.timedelta(hours=2))
+    at = datetime.datetime(2024, 5, 1, 14, 30, tzinfo=plus_two)  # 12:30 UTC
+    later = at + datetime.timedelta(milliseconds=250)
+    docs = [
+        {"id": 1, "flag": True, "small": 5, "big": 2**40, "x": 1.5, "name": "a", "at": at, "mixed": at},
+        {"id": 2, "at": at.astimezone(datetime.UTC), "mixed": "soon", "nested": {"when": later, "n": [1]}},
+        {"id": 3, "mixed": later.astimezone(datetime.UTC), "bytes": r.binary(b"\x00\x01"), "nothing": None},
+    ]
+    r.table(table).insert(docs).run(conn)
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    kinds = json.loads(kernel.run("print(json.dumps({k: sorted(v) for k, v in c.bridge.kinds.items()}))").stdout)
+    assert kinds == {
+        "id": ["integer"],
+        "flag": ["boolean"],
+        "small": ["integer"],
+        "big": ["bigint"],
+        "x": ["float"],
+        "name": ["string"],
+        "at": ["datetime"],
+        "mixed": ["datetime", "string"],
+        "nested": ["json"],
+        "bytes": ["json"],
+        "nothing": [],
+    }
+    schema = json.loads(kernel.run("print(json.dumps(c.table.schema()))").stdout)
+    assert schema == {
+        "id": "integer",
+        "flag": "boolean",
+        "small": "integer",
+        "big": "float",
+        "x": "float",
+        "name": "string",
+        "at": "datetime",
+        "mixed": "string",
+        "nested": "string",
+        "bytes": "string",
+    }
+    # The same instant reads the same whatever its offset: a datetime column holds it in UTC, and so does text.
+    epoch_ms = at.timestamp() * 1000
+    none = dict.fromkeys(schema)
+    wait_equal(
+        kernel,
+        [
+            none | docs[0] | {"at": epoch_ms, "mixed": "2024-05-01T12:30:00+00:00"},
+            none
+            | {"id": 2, "at": epoch_ms, "mixed": "soon", "nested": '{"n":[1],"when":"2024-05-01T12:30:00.250+00:00"}'},
+            none | {"id": 3, "mixed": "2024-05-01T12:30:00.250+00:00", "bytes": '"AAE="'},
+        ],
+    )
