@@ -28,7 +28,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -213,12 +213,13 @@ class ChartTable:
         self._hurried = False  # Perspective's thread was asked to process the last chunk at once
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
-        self._wanted: list[str] = options.pop("columns", None) or []  # the columns asked for, once they exist
+        self._wanted: list[str | None] = options.pop("columns", None) or []  # the columns asked for, once they exist
         self._retiring: set[Any] = set()  # tables replaced by wider ones, to be deleted
         self.table = self._new_table()
         self._empty = True  # no row was written to the table
         self.viewer = Viewer(self.table, loop, **options)
-        self.viewer.columns = self._shown(self._schema)  # not the synthetic key Perspective's `load` put there
+        # Not the synthetic key Perspective's `load` put there.
+        self.viewer.columns = self._shown(self._schema, self.viewer.expressions or {})
 
     # ---------------------------------------------------------------- keeping it equal
 
@@ -361,10 +362,11 @@ class ChartTable:
         configuration kept: the columns shown are all of them again, unless the person chose some."""
         old_table, viewer = self.table, self.viewer
         config = viewer.save()
-        if config["columns"] == self._shown(old_schema):
-            config["columns"] = self._shown(self._schema)
-        else:  # as the person chose them
-            config["columns"] = [name for name in config["columns"] if name in self._schema]
+        expressions = config["expressions"] or {}
+        if config["columns"] == self._shown(old_schema, expressions):
+            config["columns"] = self._shown(self._schema, expressions)
+        else:  # as the person chose them: those that exist, the expressions' and the empty slots in place
+            config["columns"] = [name for name in config["columns"] if _kept(name, self._schema, expressions)]
         self.table = self._new_table()
         self._empty = True
         self.writes += 1
@@ -385,10 +387,12 @@ class ChartTable:
         if _delete(table):
             _call_on(self._loop, self._retiring.discard, table)
 
-    def _shown(self, names: Iterable[str]) -> list[str]:
-        """The columns shown by default: those asked for that exist, else every one (but the synthetic key)."""
+    def _shown(self, names: Iterable[str], expressions: Container[str]) -> list[str | None]:
+        """The columns shown by default: those asked for that exist, with the expressions' and the empty slots
+        asked for in place, else every one (but the synthetic key)."""
         names = [name for name in names if name != KEY_COLUMN]
-        return [name for name in self._wanted if name in names] or names
+        kept = [name for name in self._wanted if _kept(name, names, expressions)]
+        return kept if any(name is not None for name in kept) else list(names)
 
     def _index_value(self, key: str) -> Any:
         """The index of the row with this result key, as the table holds it."""
@@ -426,6 +430,13 @@ def _delete(table: Any) -> bool:
     except perspective.PerspectiveError:
         return False
     return True
+
+
+def _kept(column: str | None, names: Container[str], expressions: Container[str]) -> bool:
+    """Whether a column of the viewer's stays when the table is made anew: it is a column of the table, an
+    expression's (computed by the views from the columns), or an empty slot (None: the X/Y plugins' columns are
+    slots, by position)."""
+    return column is None or column in names or column in expressions
 
 
 def _fields(rows: list[Any]) -> dict[str, list[Any]]:

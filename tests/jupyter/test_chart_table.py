@@ -122,3 +122,35 @@ def test_each_kind_of_value_and_times_read_alike(kernel: Kernel, conn: Any, r: R
             none | {"id": 3, "mixed": "2024-05-01T12:30:00.250+00:00", "bytes": '"AAE="'},
         ],
     )
+
+
+def test_expressions_and_empty_slots_stay_in_the_columns_through_a_widening(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    # Asked for: an expression's column beside a field's.
+    options = "columns=['double', 'n'], expressions={'double': '\"n\" * 2'}"
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', {options})")
+    assert kernel.run("c.viewer.columns").text == "['double', 'n']"
+    xy = open_chart(kernel, f"LiveChart(r.table('{table}'), 'X/Y Scatter', {options})", name="xy")
+    # Chosen in the viewer (its view sets the viewer's traits): the X/Y plugins' columns are slots, None when empty.
+    viewer = kernel.wait_for(lambda: kernel.state(xy)["viewer"], what="the viewer").removeprefix("IPY_MODEL_")
+    kernel.send_update(viewer, {"columns": ["double", "n", None, None, "id"]})
+    kernel.wait_for(lambda: kernel.run("xy.viewer.columns").text == "['double', 'n', None, None, 'id']", what="it")
+    names = {name: kernel.run(f"print({name}.table.get_name())").stdout for name in ("c", "xy")}
+
+    r.table(table).insert({"id": 3, "n": 3.5, "tag": "new"}).run(conn)  # n widens to float, a field appears
+    expected = [{"id": i, "n": i, "tag": None} for i in range(3)] + [{"id": 3, "n": 3.5, "tag": "new"}]
+    for name in ("c", "xy"):
+        wait_equal(kernel, expected, name=name)
+        assert kernel.run(f"print({name}.table.get_name())").stdout != names[name]
+        assert kernel.run(f"{name}.table.schema()['n']").text == "'float'"
+    assert kernel.run("c.viewer.columns, c.viewer.expressions").text == "(['double', 'n'], {'double': '\"n\" * 2'})"
+    assert kernel.run("xy.viewer.columns").text == "['double', 'n', None, None, 'id']"
+    # The expression is Perspective's to compute on the new table.
+    doubled = kernel.run(
+        "v = c.table.view(columns=['n', 'double'], expressions=c.viewer.expressions); "
+        "print(json.dumps(sorted(v.to_columns()['double']))); v.delete()"
+    )
+    assert json.loads(doubled.stdout) == [0, 2, 4, 7]
+    assert kernel.state(comm)["status"] == "ready"
