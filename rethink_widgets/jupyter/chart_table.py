@@ -46,7 +46,7 @@ from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 log = logging.getLogger(__name__)
 
 READ_ONLY = "READ_ONLY"  # the datagrid's edit mode in which cells are not edited
-KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one
+KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one (numbered when a field has the name)
 RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
 LAST_CHUNK = 100_000  # rows: what a chunk's columns hold meanwhile stays small
@@ -54,6 +54,10 @@ CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kerne
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _EXACT = range(-(2**53), 2**53 + 1)  # integers a float holds exactly; others are text, so no digit is lost
 _NUMBERS = frozenset(("integer", "bigint", "float"))
+# Column names Perspective keeps for itself: a field of one of them is refused (psp_op), breaks the views (psp_pkey,
+# __ROW_PATH__), loses its values (__INDEX__) or crashes the kernel (psp_okey), so it is left out of the chart, as is
+# one whose name holds NUL (Perspective cuts a name there: it would be another field's).
+_PERSPECTIVE_NAMES = frozenset(("psp_pkey", "psp_okey", "psp_op", "__INDEX__", "__ROW_PATH__"))
 _ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
 _ALONE |= {"hugeint": "string", "datetime": "datetime", "json": "string"}
 # The kinds of values of these types (None: null says nothing), for typing their column (`_kinds`).
@@ -202,6 +206,7 @@ class ChartTable:
         self._on_written = on_written
         self.primary_key: str | None = None
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
+        self.left_out: list[str] = []  # fields not in the chart: Perspective keeps their names for itself
         self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
         self.writes = 0  # calls that changed the Perspective table (updates, removes, clears)
         self.filling = False  # the table was made anew or cleared, and not every row is back in it yet
@@ -211,6 +216,7 @@ class ChartTable:
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
         self._rest_until = 0.0  # no chunk is written before then
         self._hurried = False  # Perspective's thread was asked to process the last chunk at once
+        self.key_column: str | None = KEY_COLUMN  # the synthetic index's column, None while the primary key is one
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
         self._wanted: list[str | None] = options.pop("columns", None) or []  # the columns asked for, once they exist
@@ -219,7 +225,7 @@ class ChartTable:
         self._empty = True  # no row was written to the table
         self.viewer = Viewer(self.table, loop, **options)
         # Not the synthetic key Perspective's `load` put there.
-        self.viewer.columns = self._shown(self._schema, self.viewer.expressions or {})
+        self.viewer.columns = self._shown([], self.viewer.expressions or {})
 
     # ---------------------------------------------------------------- keeping it equal
 
@@ -297,9 +303,9 @@ class ChartTable:
             keys = [key for key, row in zip(keys, rows, strict=True) if row is not _GONE]
             rows = [row for row in rows if row is not _GONE]
         fields = _fields(rows)
-        old_schema = self._schema
+        old_fields = self._table_fields()
         if self._learn(keys, fields):
-            self._rebuild(result, old_schema)
+            self._rebuild(result, old_fields)
             collections.deque(map(self._todo.pop, keys), maxlen=0)  # written below
             gone = []  # the new table never held them
         table = self.table
@@ -334,20 +340,41 @@ class ChartTable:
         if self.primary_key is not None and not self.keyed_by_value:
             self.keyed_by_value = any(map(str.startswith, keys, itertools.repeat("=")))  # ResultSet.key_of
         for field, values in fields.items():
-            self.kinds.setdefault(field, set()).update(_kinds(values))
+            if field in self.kinds or self._chartable(field):
+                self.kinds.setdefault(field, set()).update(_kinds(values))
         self._index = self._index_column()
+        self.key_column = None if self._index == self.primary_key else self._index
         self._schema = self._new_schema()
         return (self._schema, self._index) != before
 
+    def _chartable(self, field: str) -> bool:
+        """Whether a field seen for the first time can be a column (see _PERSPECTIVE_NAMES); one that cannot is
+        noted in `left_out`, and the kernel's log says so once."""
+        if field not in _PERSPECTIVE_NAMES and "\x00" not in field:
+            return True
+        if field not in self.left_out:
+            self.left_out.append(field)
+            log.warning(
+                "LiveChart: the field %r is left out of the chart: Perspective keeps its name for itself", field
+            )
+        return False
+
     def _index_column(self) -> str:
+        """The primary key while every row has one of a single kind (strings, or numbers a float holds exactly),
+        else the synthetic key's column, named so that no field has its name."""
         pk = self.primary_key
-        if pk is None or self.keyed_by_value or pk not in self.kinds:
-            return KEY_COLUMN
-        kinds = self.kinds[pk]
-        return pk if kinds == {"string"} or kinds <= _NUMBERS else KEY_COLUMN
+        if pk is not None and not self.keyed_by_value and pk in self.kinds:
+            kinds = self.kinds[pk]
+            if kinds == {"string"} or kinds <= _NUMBERS:
+                return pk
+        name, number = KEY_COLUMN, 1
+        while name in self.kinds:
+            number += 1
+            name = f"{KEY_COLUMN}{number}"
+        return name
 
     def _new_schema(self) -> dict[str, str]:
-        schema = {KEY_COLUMN: "string"} if self._index == KEY_COLUMN else {}
+        schema = {} if self.key_column is None else {self.key_column: "string"}
         typed = {field: column_type(kinds) for field, kinds in self.kinds.items() if kinds}
         if self._index in typed:
             schema[self._index] = typed.pop(self._index)
@@ -357,14 +384,14 @@ class ChartTable:
         name = f"rethink_{uuid.uuid4().hex}"
         return self._engine.client.table(dict(self._schema), index=self._index, name=name)
 
-    def _rebuild(self, result: ResultSet, old_schema: dict[str, str]) -> None:
+    def _rebuild(self, result: ResultSet, old_fields: list[str]) -> None:
         """A new table of the new schema, to be filled with every row; the viewer shows it at once with its
         configuration kept: the columns shown are all of them again, unless the person chose some."""
         old_table, viewer = self.table, self.viewer
         config = viewer.save()
         expressions = config["expressions"] or {}
-        if config["columns"] == self._shown(old_schema, expressions):
-            config["columns"] = self._shown(self._schema, expressions)
+        if config["columns"] == self._shown(old_fields, expressions):
+            config["columns"] = self._shown(self._table_fields(), expressions)
         else:  # as the person chose them: those that exist, the expressions' and the empty slots in place
             config["columns"] = [name for name in config["columns"] if _kept(name, self._schema, expressions)]
         self.table = self._new_table()
@@ -387,16 +414,19 @@ class ChartTable:
         if _delete(table):
             _call_on(self._loop, self._retiring.discard, table)
 
-    def _shown(self, names: Iterable[str], expressions: Container[str]) -> list[str | None]:
-        """The columns shown by default: those asked for that exist, with the expressions' and the empty slots
-        asked for in place, else every one (but the synthetic key)."""
-        names = [name for name in names if name != KEY_COLUMN]
-        kept = [name for name in self._wanted if _kept(name, names, expressions)]
-        return kept if any(name is not None for name in kept) else list(names)
+    def _shown(self, fields: list[str], expressions: Container[str]) -> list[str | None]:
+        """The columns shown by default, of a table of these fields: those asked for that exist, with the
+        expressions' and the empty slots asked for in place, else every one."""
+        kept = [name for name in self._wanted if _kept(name, fields, expressions)]
+        return kept if any(name is not None for name in kept) else list(fields)
+
+    def _table_fields(self) -> list[str]:
+        """The columns of the table's schema but the synthetic key."""
+        return [name for name in self._schema if name != self.key_column]
 
     def _index_value(self, key: str) -> Any:
         """The index of the row with this result key, as the table holds it."""
-        if self._index == KEY_COLUMN:
+        if self.key_column is not None:
             return key
         value = json.loads(key)  # a primary key's canonical text (results.canonical)
         return float(value) if self._schema[self._index] == "float" else value
@@ -406,7 +436,7 @@ class ChartTable:
         is null, never the value an earlier version of the row had."""
         columns: dict[str, list[Any]] = {}
         for name, type_ in self._schema.items():
-            if name == KEY_COLUMN:
+            if name == self.key_column:
                 columns[name] = keys
             elif name not in fields:
                 columns[name] = [None] * len(keys)

@@ -154,3 +154,69 @@ def test_expressions_and_empty_slots_stay_in_the_columns_through_a_widening(
     )
     assert json.loads(doubled.stdout) == [0, 2, 4, 7]
     assert kernel.state(comm)["status"] == "ready"
+
+
+# In the kernel: what chart `c`'s table holds, its synthetic key left out whatever its name (a field may be named
+# `__key__`).
+READ_ALL = """
+import json
+def all_rows(c):
+    view = c.table.view()
+    try:
+        return [{k: v for k, v in row.items() if k != c.bridge.key_column} for row in view.to_json()]
+    finally:
+        view.delete()
+"""
+
+
+def held_rows(kernel: Kernel, name: str = "c") -> list[str]:
+    cell = kernel.run(f"print(json.dumps(all_rows({name})))")
+    assert not cell.error, cell.error
+    return sorted(json.dumps(row, sort_keys=True) for row in json.loads(cell.stdout))
+
+
+def wait_holding(kernel: Kernel, expected: list[dict[str, Any]], name: str = "c") -> None:
+    want = sorted(json.dumps(row, sort_keys=True) for row in expected)
+    kernel.wait_for(lambda: held_rows(kernel, name) == want, timeout=30, what=f"the table to hold {want}")
+
+
+def test_a_field_named_like_the_synthetic_key_keeps_every_row(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "__key__": i % 2, "k": "ab"[i % 2]} for i in range(4)]).run(conn)
+    # Rows of a map have no primary key: the synthetic key's column is named so that no field has its name.
+    query = f"r.table('{table}').map(lambda d: {{'__key__': d['__key__'], 'k': d['k']}})"
+    kernel.open_widget(f"LiveChart({query}, 'Datagrid')", "c", before=READ_ALL)
+    assert kernel.run("c.bridge.key_column, c.table.get_index()").text == "('__key__2', '__key__2')"
+    wait_holding(kernel, [{"__key__": 0, "k": "a"}, {"__key__": 1, "k": "b"}] * 2)
+    r.table(table).get(0).delete().run(conn)
+    r.table(table).get(3).update({"__key__": 7}).run(conn)
+    wait_holding(kernel, [{"__key__": 1, "k": "b"}, {"__key__": 0, "k": "a"}, {"__key__": 7, "k": "b"}])
+
+    # Keys of two kinds make the index synthetic; a field of its name that comes later renames it.
+    r.table(table).replace(r.row.without("__key__")).run(conn)
+    r.table(table).insert({"id": "one", "k": "x"}).run(conn)
+    kernel.open_widget(f"LiveChart(r.table('{table}'), 'Datagrid')", "d")
+    assert kernel.run("d.bridge.key_column").text == "'__key__'"
+    r.table(table).insert({"id": "two", "k": "y", "__key__": 2}).run(conn)
+    expected = [{"id": "1", "k": "b"}, {"id": "2", "k": "a"}, {"id": "3", "k": "b"}, {"id": "one", "k": "x"}]
+    wait_holding(kernel, [row | {"__key__": None} for row in expected] + [{"id": "two", "k": "y", "__key__": 2}], "d")
+    assert kernel.run("d.bridge.key_column, d.status").text == "('__key__2', 'ready')"
+
+
+def test_fields_named_as_perspective_names_its_own_are_left_out(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """Perspective refuses a field named psp_op, loses __INDEX__'s values, breaks its views on psp_pkey and
+    __ROW_PATH__, and crashes the kernel on psp_okey; a NUL cuts a name short, so `a\\x00b` would be `a`'s."""
+    own = {"psp_okey": 1, "psp_op": 2, "psp_pkey": 3, "__INDEX__": 4, "__ROW_PATH__": 5, "a\x00b": 6}
+    r.table(table).insert([{"id": 1, "a": "x"} | own, {"id": 2, "a": "y"}]).run(conn)
+    kernel.open_widget(f"LiveChart(r.table('{table}'), 'Datagrid', group_by=['a'])", "c", before=READ_ALL)
+    wait_holding(kernel, [{"id": 1, "a": "x"}, {"id": 2, "a": "y"}])
+    left_out = json.loads(kernel.run("print(json.dumps(c.bridge.left_out))").stdout)
+    assert sorted(left_out) == sorted(own)
+    grouped = kernel.run("v = c.table.view(group_by=['a'], columns=['id']); print(v.to_columns()); v.delete()")
+    assert grouped.stdout.strip() == "{'__ROW_PATH__': [[], ['x'], ['y']], 'id': [3, 1, 2]}"
+    r.table(table).get(2).update({"psp_okey": 9, "n": 1}).run(conn)
+    wait_holding(kernel, [{"id": 1, "a": "x", "n": None}, {"id": 2, "a": "y", "n": 1}])
+    assert kernel.run("c.status").text == "'ready'"
