@@ -2,11 +2,12 @@
 
 Documents have no schema, Perspective tables do: each field's Perspective type is inferred from the kinds of values
 seen in it (`column_type`), and a field that appears later, or gets a value of another kind, widens the schema. A
-Perspective table's schema cannot change, so the table is then made anew, the viewer pointed at it with its
-configuration kept, and filled again with every row, in chunks as a snapshot is. The first chunk of a snapshot
+Perspective table's schema cannot change, so the table is then made anew and filled again with every row, in chunks
+as a snapshot is, and the viewer is pointed at it with its configuration kept: once it holds every row when the table
+shown did (what was shown stays meanwhile, as after a reconnect), else at once. The first chunk of a snapshot
 (`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is
-indexed by the primary key while every row has one of a single kind (strings, or numbers), else by a synthetic key
-column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
+indexed by the primary key while every row has one of a single kind (strings, or numbers a float holds exactly), else
+by a synthetic key column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
 
 The kernel's loop only turns rows into columns; Perspective's own work (updates, removes, the views' requests) is
 done on its thread (chart_engine.py), so a chunk holds the loop for the time it takes to read its rows, whatever the
@@ -209,7 +210,7 @@ class ChartTable:
         self.left_out: list[str] = []  # fields not in the chart: Perspective keeps their names for itself
         self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
         self.writes = 0  # calls that changed the Perspective table (updates, removes, clears)
-        self.filling = False  # the table was made anew or cleared, and not every row is back in it yet
+        self.filling = False  # the table shown does not hold every row yet (a snapshot, or a table shown as it fills)
         self._todo: dict[str, Any] = {}  # rows the table may not hold as the result does, by key, in order (`mark`)
         self._sent: dict[int, int] = {}  # rows of each chunk handed to Perspective's thread and not in yet
         self._chunks = itertools.count()
@@ -221,9 +222,11 @@ class ChartTable:
         self._index = KEY_COLUMN
         self._wanted: list[str | None] = options.pop("columns", None) or []  # the columns asked for, once they exist
         self._retiring: set[Any] = set()  # tables replaced by wider ones, to be deleted
-        self.table = self._new_table()
-        self._empty = True  # no row was written to the table
+        self.table = self._new_table()  # the table written to
+        self._empty = True  # no row was written to it
         self.viewer = Viewer(self.table, loop, **options)
+        self.shown = self.table  # the table the viewer shows: `table`, but while a wider one fills aside (`_rebuild`)
+        self._shown_fields: list[str] = []  # its columns but the synthetic key
         # Not the synthetic key Perspective's `load` put there.
         self.viewer.columns = self._shown([], self.viewer.expressions or {})
 
@@ -281,7 +284,7 @@ class ChartTable:
 
     def close(self) -> None:
         self.viewer.close()  # and with it the sessions of its views, and the views they made, first
-        for table in (self.table, *self._retiring):
+        for table in {self.table, self.shown, *self._retiring}:
             self._engine.submit(functools.partial(_delete, table))
 
     def _take(self, result: ResultSet, size: int) -> tuple[list[str], list[Any]]:
@@ -303,9 +306,8 @@ class ChartTable:
             keys = [key for key, row in zip(keys, rows, strict=True) if row is not _GONE]
             rows = [row for row in rows if row is not _GONE]
         fields = _fields(rows)
-        old_fields = self._table_fields()
         if self._learn(keys, fields):
-            self._rebuild(result, old_fields)
+            self._rebuild(result)
             collections.deque(map(self._todo.pop, keys), maxlen=0)  # written below
             gone = []  # the new table never held them
         table = self.table
@@ -331,8 +333,13 @@ class ChartTable:
         self._on_written(done.exception())
 
     def _check_filled(self) -> None:
-        if not self._todo and not self._sent:  # nothing left to write, nothing (not even a clear) under way
-            self.filling = False
+        """Once nothing is left to write and nothing (not even a clear) is under way, the table holds every row: the
+        viewer shows it."""
+        if self._todo or self._sent:
+            return
+        if self.shown is not self.table:
+            self._show()
+        self.filling = False
 
     def _learn(self, keys: list[str], fields: dict[str, list[Any]]) -> bool:
         """Note the kinds of values in `fields` (rows of `keys`); whether the schema or the index changed."""
@@ -384,31 +391,47 @@ class ChartTable:
         name = f"rethink_{uuid.uuid4().hex}"
         return self._engine.client.table(dict(self._schema), index=self._index, name=name)
 
-    def _rebuild(self, result: ResultSet, old_fields: list[str]) -> None:
-        """A new table of the new schema, to be filled with every row; the viewer shows it at once with its
-        configuration kept: the columns shown are all of them again, unless the person chose some."""
-        old_table, viewer = self.table, self.viewer
-        config = viewer.save()
-        expressions = config["expressions"] or {}
-        if config["columns"] == self._shown(old_fields, expressions):
-            config["columns"] = self._shown(self._table_fields(), expressions)
-        else:  # as the person chose them: those that exist, the expressions' and the empty slots in place
-            config["columns"] = [name for name in config["columns"] if _kept(name, self._schema, expressions)]
+    def _rebuild(self, result: ResultSet) -> None:
+        """A new table of the new schema, to be filled with every row. While the viewer shows a table that holds
+        every row, the new one fills aside, and is shown once it holds them all too (`_check_filled`): what was
+        shown stays meanwhile, as after a reconnect. While the table shown is being filled (a snapshot comes in),
+        the new one is shown at once."""
+        replaced = self.table
         self.table = self._new_table()
         self._empty = True
         self.writes += 1
         todo = dict.fromkeys(result.ordered_keys())  # rows the new table has none of
         todo.update(self._todo)
         self._todo = todo
-        self.filling = True
+        if replaced is not self.shown:  # filled aside, never shown
+            self._retire(replaced)
+        if self.filling:
+            self._show()
+
+    def _show(self) -> None:
+        """Point the viewer at the table written to, its configuration kept: the columns shown are all of them
+        again, unless the person chose some."""
+        old, viewer = self.shown, self.viewer
+        config = viewer.save()
+        expressions = config["expressions"] or {}
+        fields = self._table_fields()
+        if config["columns"] == self._shown(self._shown_fields, expressions):
+            config["columns"] = self._shown(fields, expressions)
+        else:  # as the person chose them: those that exist, the expressions' and the empty slots in place
+            config["columns"] = [name for name in config["columns"] if _kept(name, fields, expressions)]
+        self.shown, self._shown_fields = self.table, fields
         with viewer.hold_sync():  # views get the new table and the kept configuration in one message
             viewer.load(self.table)
             viewer.restore(**config)
-        # A view may be opening the old table by its name right now: it goes once views have had time to move.
-        self._retiring.add(old_table)
-        self._loop.call_later(RETIRE_SECONDS, self._engine.submit, functools.partial(self._retire, old_table))
+        self._retire(old)
 
     def _retire(self, table: Any) -> None:
+        """Delete a table replaced, once views have had time to move off it (one may be opening it by its name
+        right now)."""
+        self._retiring.add(table)
+        self._loop.call_later(RETIRE_SECONDS, self._engine.submit, functools.partial(self._delete_retired, table))
+
+    def _delete_retired(self, table: Any) -> None:
         """On Perspective's thread: delete a replaced table, unless a view is still open on it (`close` tries
         again)."""
         if _delete(table):

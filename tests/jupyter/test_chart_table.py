@@ -10,7 +10,7 @@ from typing import Any
 
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from test_live_chart import open_chart, wait_equal
+from test_live_chart import BIG, fill_big, open_chart, wait_equal
 
 # In the kernel: `bridged(docs)` is a ChartTable holding rows that come from elsewhere than the driver (a result
 # filled by hand), written whole; `held(bridge)` what its table holds, the synthetic key left out.
@@ -220,3 +220,43 @@ def test_fields_named_as_perspective_names_its_own_are_left_out(
     r.table(table).get(2).update({"psp_okey": 9, "n": 1}).run(conn)
     wait_holding(kernel, [{"id": 1, "a": "x", "n": None}, {"id": 2, "a": "y", "n": 1}])
     assert kernel.run("c.status").text == "'ready'"
+
+
+# Notes, as each chunk of chart `c`'s rows goes into a Perspective table, the table its viewer shows (its name as views
+# get it, and the rows in it), the table written to, how many rows are not in it yet, and the chart's status. Chunks
+# of 1,000 rows: many of them.
+SAMPLE_SHOWN = """
+from rethink_widgets.jupyter import chart_table
+chart_table.FIRST_CHUNK = chart_table.LAST_CHUNK = c.bridge._chunk = 1_000
+shown_samples = []
+told = c.bridge._on_written
+def sample(error):
+    told(error)
+    shown, written = c.bridge.viewer, c.bridge.table
+    assert shown.table.get_name() == shown.table_name
+    shown_samples.append((shown.table_name, shown.table.size(), written.get_name(), c.bridge.pending, c.status))
+c.bridge._on_written = sample
+"""
+
+
+def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    docs = fill_big(conn, r, table)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', group_by=['n'])")
+    first = kernel.run("print(c.table.get_name())").stdout.strip()
+    viewer = kernel.state(comm)["viewer"].removeprefix("IPY_MODEL_")
+    assert kernel.state(viewer)["table_name"] == first
+    assert not kernel.run(SAMPLE_SHOWN).error
+
+    r.table(table).get(5).update({"n": "five"}).run(conn)  # n was integers: text now, in a new table of every row
+    kernel.wait_for(lambda: kernel.state(viewer)["table_name"] != first, timeout=60, what="the new table shown")
+    final = kernel.state(viewer)["table_name"]
+    wait_equal(kernel, [doc | {"n": "five" if doc["id"] == 5 else str(doc["n"])} for doc in docs])
+    samples = [tuple(s) for s in json.loads(kernel.run("print(json.dumps(shown_samples))").stdout)]
+    # Until the new table held every row, the viewer showed the first one, whole; the chart said ready.
+    assert {name for name, *_ in samples} == {first, final}, samples
+    assert all(size == BIG for name, size, *_ in samples if name == first), samples
+    filling = [pending for name, _, written, pending, _ in samples if name == first and written == final]
+    assert len([pending for pending in filling if pending > 0]) >= 3, samples
+    assert {status for *_, status in samples} == {"ready"}
+    assert samples[-1][:2] == (final, BIG)
+    assert kernel.run("c.table.schema()['n'], c.viewer.group_by").text == "('string', ['n'])"
