@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import perspective
 import traitlets
@@ -190,11 +190,20 @@ class Viewer(PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no t
             self.send(content, [buffer])
 
 
+class _Sent(NamedTuple):
+    """A call changing a table, handed to Perspective's thread."""
+
+    rows: int  # how many rows it writes or removes
+    table: Any
+    done: Future[None]
+
+
 class ChartTable:
     """A Perspective table kept equal to a `ResultSet`, shown by `viewer`. The rows of the keys `mark`ed are written
     by `write`, a chunk at a time (a million-row snapshot goes in over seconds, its first rows at once), each chunk
     as one update and one remove done on Perspective's thread; `on_written` is called on the loop once a chunk is in
-    the table (or with the error that kept it out). At the end the table holds every row as the result does now."""
+    the table (or with the error that kept it out: the table is `refused` until `refill` has made it anew). At the
+    end the table holds every row as the result does now."""
 
     def __init__(
         self,
@@ -209,10 +218,14 @@ class ChartTable:
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
         self.left_out: list[str] = []  # fields not in the chart: Perspective keeps their names for itself
         self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
-        self.writes = 0  # calls that changed the Perspective table (updates, removes, clears)
+        self.writes = 0  # calls that changed a Perspective table (updates, removes), and tables made anew
         self.filling = False  # the table shown does not hold every row yet (a snapshot, or a table shown as it fills)
+        # Why Perspective refused rows of the table written to (or turning them into columns failed): it lacks some
+        # until `refill` makes another that takes them all. None once a table holds every row again.
+        self.refused: BaseException | None = None
+        self._broken: Any = None  # the table refused: never whole
         self._todo: dict[str, Any] = {}  # rows the table may not hold as the result does, by key, in order (`mark`)
-        self._sent: dict[int, int] = {}  # rows of each chunk handed to Perspective's thread and not in yet
+        self._sent: dict[int, _Sent] = {}  # the calls handed to Perspective's thread and not known to be done
         self._chunks = itertools.count()
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
         self._rest_until = 0.0  # no chunk is written before then
@@ -221,7 +234,7 @@ class ChartTable:
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
         self._wanted: list[str | None] = options.pop("columns", None) or []  # the columns asked for, once they exist
-        self._retiring: set[Any] = set()  # tables replaced by wider ones, to be deleted
+        self._retiring: set[Any] = set()  # tables replaced, to be deleted
         self.table = self._new_table()  # the table written to
         self._empty = True  # no row was written to it
         self.viewer = Viewer(self.table, loop, **options)
@@ -240,7 +253,7 @@ class ChartTable:
     @property
     def pending(self) -> int:
         """How many rows are not in the table as the result has them yet."""
-        return len(self._todo) + sum(self._sent.values())
+        return len(self._todo) + sum(sent.rows for sent in self._sent.values())
 
     def mark(self, rows: Mapping[str, Any]) -> None:
         """The rows of these keys changed: they are written by the next chunks. Each is given as it is now, or as
@@ -248,39 +261,56 @@ class ChartTable:
         self._todo.update(rows)
 
     def refill(self, result: ResultSet) -> None:
-        """Write every row of `result` anew, into the table emptied (it may hold rows of another result)."""
-        if not self._empty:  # a first result comes into the new table as it is: its first rows show at once
-            self._send(self.table.clear, 0)
-            self._empty = True
-        self._todo = dict.fromkeys(result.ordered_keys())
-        self.filling = True
-        self._check_filled()
+        """Write every row of `result` anew: into the table while it holds none (a first result's first rows show
+        at once), else into a new one (see `_rebuild`), as after a refusal."""
+        try:
+            if not self._empty or self._broken is self.table:
+                self._rebuild(result)
+                return
+            self._todo = dict.fromkeys(result.ordered_keys())
+            if self.table is self.shown:
+                self.filling = True
+            self._check_filled()
+        except BaseException as error:  # an interrupt too: the rows taken are lost
+            self._refuse(error)
+            raise
 
     def write(self, result: ResultSet, everything: bool = False, more_coming: bool = False) -> None:
         """Write the next chunk of the rows marked: about CHUNK_SECONDS of the loop's time, after which it rests as
         long, so that the feed and the views get the loop half the time. Perspective's thread processes the chunks
         a few times a second while `more_coming` (a snapshot streams in), the last at once. With `everything`, write
-        them all and wait until Perspective's thread has them in the table."""
+        them all and wait until Perspective's thread has them in the table. A chunk that fails here (its rows are
+        lost: the table is `refused`) raises."""
         now = time.perf_counter()
         if not everything and now < self._rest_until:
             return
         self.primary_key = result.primary_key
-        if everything:
-            while self._todo:
-                self._write_chunk(result, len(self._todo))
-            self._engine.flush()
-            self._sent.clear()  # in: the calls saying so are on their way to the loop
-            self._check_filled()
-            return
-        if self._todo:
-            written = self._write_chunk(result, self._chunk)
-            took = time.perf_counter() - now
-            self._rest_until = now + 2 * took
-            if written >= FIRST_CHUNK and took > 0:  # fewer rows say little of the time a row takes
-                self._chunk = min(max(int(written * CHUNK_SECONDS / took), FIRST_CHUNK), LAST_CHUNK)
+        try:
+            if everything:
+                self._write_everything(result)
+                return
+            if self._todo:
+                written = self._write_chunk(result, self._chunk)
+                took = time.perf_counter() - now
+                self._rest_until = now + 2 * took
+                if written >= FIRST_CHUNK and took > 0:  # fewer rows say little of the time a row takes
+                    self._chunk = min(max(int(written * CHUNK_SECONDS / took), FIRST_CHUNK), LAST_CHUNK)
+        except BaseException as error:  # an interrupt too: the rows taken are lost
+            self._refuse(error)
+            raise
         if not self._todo and not more_coming and self._sent and not self._hurried:
             self._hurried = True
             self._engine.hurry()
+
+    def _write_everything(self, result: ResultSet) -> None:
+        while self._todo:
+            self._write_chunk(result, len(self._todo))
+        self._engine.flush()
+        # Every call is done: the loop hears of each later (`_written`), but what they did counts from now.
+        sent, self._sent = list(self._sent.values()), {}
+        for call in sent:
+            self._note(call)
+        self._check_filled()
 
     def close(self) -> None:
         self.viewer.close()  # and with it the sessions of its views, and the views they made, first
@@ -312,31 +342,44 @@ class ChartTable:
             gone = []  # the new table never held them
         table = self.table
         if gone:
-            self._send(functools.partial(table.remove, [self._index_value(key) for key in gone]), len(gone))
+            self._send(table, functools.partial(table.remove, [self._index_value(key) for key in gone]), len(gone))
         if keys:
-            self._send(functools.partial(table.update, self._columns(keys, fields)), len(keys))
+            self._send(table, functools.partial(table.update, self._columns(keys, fields)), len(keys))
             self._empty = False
         return len(keys) + len(gone)
 
-    def _send(self, work: Callable[[], object], rows: int) -> None:
-        """Hand a call changing the table to Perspective's thread; it counts as `rows` rows until it is done."""
+    def _send(self, table: Any, work: Callable[[], object], rows: int) -> None:
+        """Hand a call changing `table` to Perspective's thread; it counts as `rows` rows until it is done."""
         chunk = next(self._chunks)
-        self._sent[chunk] = rows
         self.writes += 1
         self._hurried = False
         done = self._engine.do(work, change=True, small=rows <= FIRST_CHUNK)
-        done.add_done_callback(lambda future: _call_on(self._loop, self._written, chunk, future))
+        self._sent[chunk] = call = _Sent(rows, table, done)
+        done.add_done_callback(lambda _: _call_on(self._loop, self._written, chunk, call))
 
-    def _written(self, chunk: int, done: Future[None]) -> None:
-        self._sent.pop(chunk, None)
-        self._check_filled()
-        self._on_written(done.exception())
+    def _written(self, chunk: int, call: _Sent) -> None:
+        """On the loop, once a call is done (it may have been counted done already: `_write_everything`)."""
+        if self._sent.pop(chunk, None) is not None:
+            self._note(call)
+            self._check_filled()
+        error = call.done.exception()
+        self._on_written(error if call.table is self.table else None)  # a table replaced since is no matter
+
+    def _note(self, call: _Sent) -> None:
+        """A call is done: a refusal of a change to the table written to makes it `refused`."""
+        error = call.done.exception()
+        if error is not None and call.table is self.table:
+            self._refuse(error)
+
+    def _refuse(self, error: BaseException) -> None:
+        self.refused, self._broken = error, self.table
 
     def _check_filled(self) -> None:
-        """Once nothing is left to write and nothing (not even a clear) is under way, the table holds every row: the
-        viewer shows it."""
-        if self._todo or self._sent:
+        """Once nothing is left to write and nothing is under way, the table written to holds every row, unless
+        Perspective refused some: the viewer shows it."""
+        if self._todo or self._sent or self._broken is self.table:
             return
+        self.refused = self._broken = None
         if self.shown is not self.table:
             self._show()
         self.filling = False

@@ -260,3 +260,42 @@ def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: 
     assert {status for *_, status in samples} == {"ready"}
     assert samples[-1][:2] == (final, BIG)
     assert kernel.run("c.table.schema()['n'], c.viewer.group_by").text == "('string', ['n'])"
+
+
+# While `refusing[0]`, the rows chart `c` writes hold a `name` Perspective refuses (a lone surrogate: it cannot be
+# UTF-8), as rows it cannot hold would be.
+REFUSE = """
+refusing, columns = [True], c.bridge._columns
+def refused_columns(*args):
+    made = columns(*args)
+    if refusing[0]:
+        made['name'] = ['\\ud800'] * len(made['name'])
+    return made
+c.bridge._columns = refused_columns
+"""
+
+
+def test_rows_perspective_refuses_say_error_until_a_table_takes_them_all(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "name": f"n{i}", "n": i} for i in range(3)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    assert not kernel.run(REFUSE).error
+    r.table(table).get(1).update({"n": 10}).run(conn)
+    kernel.wait_for(lambda: kernel.state(comm)["status"].startswith("error: "), timeout=30, what="the error")
+    status = kernel.state(comm)["status"]
+    assert status.startswith("error: Perspective refused rows (PyPerspectiveError: "), status
+    assert status.endswith("run the cell again; the kernel's log has the details (retrying)"), status
+    assert kernel.run("print(c.status)").stdout.startswith("error: Perspective refused rows")
+    cell = kernel.run("await c.ready(2)")
+    assert cell.error.startswith("TimeoutError: ") and "error: Perspective refused rows" in cell.error, cell.error
+    # It tries again, with a new table, and is refused again while the cause lasts; changes go on meanwhile.
+    kernel.wait_for(lambda: int(kernel.run("c._retries").text) >= 2, timeout=30, what="a second refusal")
+    r.table(table).get(2).delete().run(conn)
+    r.table(table).insert({"id": 3, "name": "n3", "n": 3}).run(conn)
+    assert kernel.state(comm)["status"].startswith("error: ")
+
+    assert not kernel.run("refusing[0] = False").error  # the cause is gone: the next try fills a table whole
+    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", timeout=60, what="ready again")
+    wait_equal(kernel, list(r.table(table).run(conn)))
+    assert kernel.run("c.bridge.refused, c.viewer.table_name == c.table.get_name()").text == "(None, True)"
