@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 READ_ONLY = "READ_ONLY"  # the datagrid's edit mode in which cells are not edited
 KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one (numbered when a field has the name)
-RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
+RETIRE_SECONDS = 30  # how long a table replaced by another is kept for views still opening it
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
 LAST_CHUNK = 100_000  # rows: what a chunk's columns hold meanwhile stays small
 CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kernel's loop (see ChartTable.write)
@@ -303,6 +303,7 @@ class ChartTable:
             self._engine.hurry()
 
     def _write_everything(self, result: ResultSet) -> None:
+        """Write every row marked, and wait until Perspective's thread has done all the calls handed over."""
         while self._todo:
             self._write_chunk(result, len(self._todo))
         self._engine.flush()

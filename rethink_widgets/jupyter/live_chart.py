@@ -229,8 +229,11 @@ class LiveChart(LiveWidget):
             if not isinstance(error, Exception):
                 raise
             return
-        if self.bridge.refused is None:
+        if self.bridge.refused is None:  # a table took every row (one made anew for a wider schema, maybe)
             self._retries = 0
+            if self._retry is not None:
+                self._retry.cancel()
+                self._retry = None
         if self.bridge.unwritten:
             self._throttle.poke()
         elif not self.bridge.pending and self.feed.status == "ready" and not result.initializing:
