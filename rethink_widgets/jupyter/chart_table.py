@@ -230,6 +230,7 @@ class ChartTable:
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
         self._rest_until = 0.0  # no chunk is written before then
         self._hurried = False  # Perspective's thread was asked to process the last chunk at once
+        self._streaming = False  # a snapshot streams in (`write`'s `more_coming`)
         self.key_column: str | None = KEY_COLUMN  # the synthetic index's column, None while the primary key is one
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
@@ -284,7 +285,7 @@ class ChartTable:
         now = time.perf_counter()
         if not everything and now < self._rest_until:
             return
-        self.primary_key = result.primary_key
+        self.primary_key, self._streaming = result.primary_key, more_coming
         try:
             if everything:
                 self._write_everything(result)
@@ -437,9 +438,9 @@ class ChartTable:
 
     def _rebuild(self, result: ResultSet) -> None:
         """A new table of the new schema, to be filled with every row. While the viewer shows a table that holds
-        every row, the new one fills aside, and is shown once it holds them all too (`_check_filled`): what was
-        shown stays meanwhile, as after a reconnect. While the table shown is being filled (a snapshot comes in),
-        the new one is shown at once."""
+        every row of a whole result, the new one fills aside, and is shown once it holds them all too
+        (`_check_filled`): what was shown stays meanwhile, as after a reconnect. While a snapshot streams in, or the
+        table shown is being filled, the new one is shown at once, its rows as they come."""
         replaced = self.table
         self.table = self._new_table()
         self._empty = True
@@ -449,7 +450,7 @@ class ChartTable:
         self._todo = todo
         if replaced is not self.shown:  # filled aside, never shown
             self._retire(replaced)
-        if self.filling:
+        if self.filling or self._streaming:
             self._show()
 
     def _show(self) -> None:

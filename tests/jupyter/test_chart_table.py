@@ -299,3 +299,37 @@ def test_rows_perspective_refuses_say_error_until_a_table_takes_them_all(
     kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", timeout=60, what="ready again")
     wait_equal(kernel, list(r.table(table).run(conn)))
     assert kernel.run("c.bridge.refused, c.viewer.table_name == c.table.get_name()").text == "(None, True)"
+
+
+def test_a_wider_table_shows_at_once_while_a_snapshot_streams_in(kernel: Kernel) -> None:
+    """While a snapshot streams in, a table made anew shows its rows as they come, even when the viewer showed a
+    table that held every row so far (none: the chart's first update may come before the snapshot's first rows); on
+    a whole result it fills aside."""
+    assert not kernel.run(BRIDGE).error
+    code = """
+result = ResultSet('id')
+result.begin_snapshot()
+b = ChartTable(asyncio.get_event_loop(), {}, lambda error: None)
+b.refill(result)
+seen = [b.filling]
+for i in range(3):
+    result.apply({'new_val': {'id': i, 'n': i}})
+b.mark(dict.fromkeys(['0', '1', '2']))
+b.write(result, more_coming=True)
+seen.append(b.shown is b.table and b.viewer.table_name == b.table.get_name())
+result.end_snapshot()
+b.write(result, everything=True)
+result.apply({'new_val': {'id': 1, 'n': 'one'}, 'old_val': {'id': 1, 'n': 1}})
+b.mark({'1': {'id': 1, 'n': 'one'}})
+while b.unwritten:  # a chunk, once the last one's rest is over
+    b.write(result)
+seen.append(b.shown is b.table)
+b.write(result, everything=True)
+seen.append(b.shown is b.table and b.viewer.table_name == b.table.get_name())
+print(seen, held(b)); b.close()
+"""
+    cell = kernel.run(code)
+    assert not cell.error, cell.error
+    assert cell.stdout.startswith("[False, True, False, True] "), cell.stdout
+    rows = json.loads(cell.stdout.removeprefix("[False, True, False, True] ").replace("'", '"'))
+    assert sorted(rows, key=lambda row: row["id"]) == [{"id": 0, "n": "0"}, {"id": 1, "n": "one"}, {"id": 2, "n": "2"}]
