@@ -73,7 +73,8 @@ class ChartStatus(FeedStatus):
 
 def refused(error: BaseException) -> str:
     """The status of a chart whose table lacks rows that Perspective refused (see LiveChart._failed)."""
-    reason = f"{type(error).__name__}: {str(error).strip()}"
+    text = str(error).strip()
+    reason = f"{type(error).__name__}: {text}" if text else type(error).__name__  # an interrupt says nothing
     return (
         f"error: Perspective refused rows ({reason}): the chart lacks them until its table, filled anew every few "
         "seconds, takes them all. If this lasts, change the rows it refuses or run the cell again; the kernel's log "
