@@ -2,11 +2,12 @@
 
 Documents have no schema, Perspective tables do: each field's Perspective type is inferred from the kinds of values
 seen in it (`column_type`), and a field that appears later, or gets a value of another kind, widens the schema. A
-Perspective table's schema cannot change, so the table is then made anew, the viewer pointed at it with its
-configuration kept, and filled again with every row, in chunks as a snapshot is. The first chunk of a snapshot
+Perspective table's schema cannot change, so the table is then made anew and filled again with every row, in chunks
+as a snapshot is, and the viewer is pointed at it with its configuration kept: once it holds every row when the table
+shown did (what was shown stays meanwhile, as after a reconnect), else at once. The first chunk of a snapshot
 (`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is
-indexed by the primary key while every row has one of a single kind (strings, or numbers), else by a synthetic key
-column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
+indexed by the primary key while every row has one of a single kind (strings, or numbers a float holds exactly), else
+by a synthetic key column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
 
 The kernel's loop only turns rows into columns; Perspective's own work (updates, removes, the views' requests) is
 done on its thread (chart_engine.py), so a chunk holds the loop for the time it takes to read its rows, whatever the
@@ -18,6 +19,7 @@ Imports Perspective: only LiveChart imports this module, when it is made.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import datetime
@@ -27,10 +29,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import perspective
 import traitlets
@@ -39,38 +41,38 @@ from perspective.widget import PerspectiveWidget
 
 from rethink_widgets.jupyter.chart_engine import engine
 from rethink_widgets.jupyter.live_widget import LoopWidget, asset
-from rethink_widgets.jupyter.results import ResultSet, canonical
+from rethink_widgets.jupyter.results import ResultSet
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
 log = logging.getLogger(__name__)
 
 READ_ONLY_EDIT_MODE = "READ_ONLY"  # the datagrid's edit mode in which cells are not edited
-KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one
-RETIRE_SECONDS = 30  # how long a table replaced by a wider one is kept for views still opening it
+KEY_COLUMN = "__key__"  # the synthetic index, when the primary key cannot be one (numbered when a field has the name)
+RETIRE_SECONDS = 30  # how long a table replaced by another is kept for views still opening it
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
 LAST_CHUNK = 100_000  # rows: what a chunk's columns hold meanwhile stays small
 CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kernel's loop (see ChartTable.write)
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
+_EXACT = range(-(2**53), 2**53 + 1)  # integers a float holds exactly; others are text, so no digit is lost
 _NUMBERS = frozenset(("integer", "bigint", "float"))
+# Column names Perspective keeps for itself: a field of one of them is refused (psp_op), breaks the views (psp_pkey,
+# __ROW_PATH__), loses its values (__INDEX__) or crashes the kernel (psp_okey), so it is left out of the chart, as is
+# one whose name holds NUL (Perspective cuts a name there: it would be another field's).
+_PERSPECTIVE_NAMES = frozenset(("psp_pkey", "psp_okey", "psp_op", "__INDEX__", "__ROW_PATH__"))
 _ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
-_ALONE |= {"datetime": "datetime", "json": "string"}
+_ALONE |= {"hugeint": "string", "datetime": "datetime", "json": "string"}
+# The kinds of values of these types (None: null says nothing), for typing their column (`_kinds`).
+_KIND_OF_TYPE: dict[type, str | None] = {type(None): None, bool: "boolean", float: "float", str: "string"}
+_KIND_OF_TYPE[datetime.datetime] = "datetime"
 
 
-def kind(value: Any) -> str | None:
-    """What a value is, for typing its column (None for null: it says nothing)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer" if value in _INT32 else "bigint"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, datetime.datetime):
-        return "datetime"
-    return "json"  # objects, arrays, binary data: shown as JSON text
+def _int_kind(low: int, high: int) -> str:
+    """The kind of integers from `low` to `high`: Perspective's own integers, others a float holds exactly, or ones
+    beyond (RethinkDB's numbers are floats, and the driver gives a whole one within 2^53 as an integer, so these
+    come only from elsewhere): text, as a float would lose digits."""
+    if low in _INT32 and high in _INT32:
+        return "integer"
+    return "bigint" if low in _EXACT and high in _EXACT else "hugeint"
 
 
 def column_type(kinds: Iterable[str]) -> str:
@@ -87,12 +89,30 @@ def _epoch_ms(value: datetime.datetime) -> float:
 
 
 def _text(value: Any) -> str | None:
-    """A value in a string column: strings as they are, times in ISO 8601, anything else as JSON text."""
+    """A value in a string column: strings as they are, times as `_utc`, anything else as JSON text (its times as
+    `_utc` too)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    return canonical(value)
+        return _utc(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False)
+
+
+def _utc(value: datetime.datetime) -> str:
+    """A time as text: ISO 8601 in UTC, as a datetime column holds the instant (epoch milliseconds, whatever offset
+    it came with), so the same instant reads the same in any column; milliseconds, RethinkDB's precision, only when
+    it has some, as RethinkDB's to_iso8601 writes a time in UTC (2024-05-01T12:30:00+00:00)."""
+    utc = value.astimezone(datetime.UTC)
+    return utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds")
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON has no form for, in a nested value's text: times as `_utc`, binary data in base64."""
+    if isinstance(value, datetime.datetime):
+        return _utc(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"no JSON text for a {type(value).__name__}")
 
 
 PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "perspective-anywidget.js"
@@ -170,11 +190,20 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
             self.send(content, [buffer])
 
 
+class _Sent(NamedTuple):
+    """A call changing a table, handed to Perspective's thread."""
+
+    rows: int  # how many rows it writes or removes
+    table: Any
+    done: Future[None]
+
+
 class ChartTable:
     """A Perspective table kept equal to a `ResultSet`, shown by `viewer`. The rows of the keys `mark`ed are written
     by `write`, a chunk at a time (a million-row snapshot goes in over seconds, its first rows at once), each chunk
     as one update and one remove done on Perspective's thread; `on_written` is called on the loop once a chunk is in
-    the table (or with the error that kept it out). At the end the table holds every row as the result does now."""
+    the table (or with the error that kept it out: the table is `refused` until `refill` has made it anew). At the
+    end the table holds every row as the result does now."""
 
     def __init__(
         self,
@@ -187,23 +216,33 @@ class ChartTable:
         self._on_written = on_written
         self.primary_key: str | None = None
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
+        self.left_out: list[str] = []  # fields not in the chart: Perspective keeps their names for itself
         self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
-        self.writes = 0  # calls that changed the Perspective table (updates, removes, clears)
-        self.filling = False  # the table was made anew or cleared, and not every row is back in it yet
+        self.writes = 0  # calls that changed a Perspective table (updates, removes), and tables made anew
+        self.filling = False  # the table shown does not hold every row yet (a snapshot, or a table shown as it fills)
+        # Why Perspective refused rows of the table written to (or turning them into columns failed): it lacks some
+        # until `refill` makes another that takes them all. None once a table holds every row again.
+        self.refused: BaseException | None = None
+        self._broken: Any = None  # the table refused: never whole
         self._todo: dict[str, Any] = {}  # rows the table may not hold as the result does, by key, in order (`mark`)
-        self._sent: dict[int, int] = {}  # rows of each chunk handed to Perspective's thread and not in yet
+        self._sent: dict[int, _Sent] = {}  # the calls handed to Perspective's thread and not known to be done
         self._chunks = itertools.count()
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
         self._rest_until = 0.0  # no chunk is written before then
         self._hurried = False  # Perspective's thread was asked to process the last chunk at once
+        self._streaming = False  # a snapshot streams in (`write`'s `more_coming`)
+        self.key_column: str | None = KEY_COLUMN  # the synthetic index's column, None while the primary key is one
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
-        self._wanted: list[str] = options.pop("columns", None) or []  # the columns asked for, once they exist
-        self._retiring: set[Any] = set()  # tables replaced by wider ones, to be deleted
-        self.table = self._new_table()
-        self._empty = True  # no row was written to the table
+        self._wanted: list[str | None] = options.pop("columns", None) or []  # the columns asked for, once they exist
+        self._retiring: set[Any] = set()  # tables replaced, to be deleted
+        self.table = self._new_table()  # the table written to
+        self._empty = True  # no row was written to it
         self.viewer = Viewer(self.table, loop, **options)
-        self.viewer.columns = self._shown(self._schema)  # not the synthetic key Perspective's `load` put there
+        self.shown = self.table  # the table the viewer shows: `table`, but while a wider one fills aside (`_rebuild`)
+        self._shown_fields: list[str] = []  # its columns but the synthetic key
+        # Not the synthetic key Perspective's `load` put there.
+        self.viewer.columns = self._shown([], self.viewer.expressions or {})
 
     # ---------------------------------------------------------------- keeping it equal
 
@@ -215,7 +254,7 @@ class ChartTable:
     @property
     def pending(self) -> int:
         """How many rows are not in the table as the result has them yet."""
-        return len(self._todo) + sum(self._sent.values())
+        return len(self._todo) + sum(sent.rows for sent in self._sent.values())
 
     def mark(self, rows: Mapping[str, Any]) -> None:
         """The rows of these keys changed: they are written by the next chunks. Each is given as it is now, or as
@@ -223,43 +262,61 @@ class ChartTable:
         self._todo.update(rows)
 
     def refill(self, result: ResultSet) -> None:
-        """Write every row of `result` anew, into the table emptied (it may hold rows of another result)."""
-        if not self._empty:  # a first result comes into the new table as it is: its first rows show at once
-            self._send(self.table.clear, 0)
-            self._empty = True
-        self._todo = dict.fromkeys(result.ordered_keys())
-        self.filling = True
-        self._check_filled()
+        """Write every row of `result` anew: into the table while it holds none (a first result's first rows show
+        at once), else into a new one (see `_rebuild`), as after a refusal."""
+        try:
+            if not self._empty or self._broken is self.table:
+                self._rebuild(result)
+                return
+            self._todo = dict.fromkeys(result.ordered_keys())
+            if self.table is self.shown:
+                self.filling = True
+            self._check_filled()
+        except BaseException as error:  # an interrupt too: the rows taken are lost
+            self._refuse(error)
+            raise
 
     def write(self, result: ResultSet, everything: bool = False, more_coming: bool = False) -> None:
         """Write the next chunk of the rows marked: about CHUNK_SECONDS of the loop's time, after which it rests as
         long, so that the feed and the views get the loop half the time. Perspective's thread processes the chunks
         a few times a second while `more_coming` (a snapshot streams in), the last at once. With `everything`, write
-        them all and wait until Perspective's thread has them in the table."""
+        them all and wait until Perspective's thread has them in the table. A chunk that fails here (its rows are
+        lost: the table is `refused`) raises."""
         now = time.perf_counter()
         if not everything and now < self._rest_until:
             return
-        self.primary_key = result.primary_key
-        if everything:
-            while self._todo:
-                self._write_chunk(result, len(self._todo))
-            self._engine.flush()
-            self._sent.clear()  # in: the calls saying so are on their way to the loop
-            self._check_filled()
-            return
-        if self._todo:
-            written = self._write_chunk(result, self._chunk)
-            took = time.perf_counter() - now
-            self._rest_until = now + 2 * took
-            if written >= FIRST_CHUNK and took > 0:  # fewer rows say little of the time a row takes
-                self._chunk = min(max(int(written * CHUNK_SECONDS / took), FIRST_CHUNK), LAST_CHUNK)
+        self.primary_key, self._streaming = result.primary_key, more_coming
+        try:
+            if everything:
+                self._write_everything(result)
+                return
+            if self._todo:
+                written = self._write_chunk(result, self._chunk)
+                took = time.perf_counter() - now
+                self._rest_until = now + 2 * took
+                if written >= FIRST_CHUNK and took > 0:  # fewer rows say little of the time a row takes
+                    self._chunk = min(max(int(written * CHUNK_SECONDS / took), FIRST_CHUNK), LAST_CHUNK)
+        except BaseException as error:  # an interrupt too: the rows taken are lost
+            self._refuse(error)
+            raise
         if not self._todo and not more_coming and self._sent and not self._hurried:
             self._hurried = True
             self._engine.hurry()
 
+    def _write_everything(self, result: ResultSet) -> None:
+        """Write every row marked, and wait until Perspective's thread has done all the calls handed over."""
+        while self._todo:
+            self._write_chunk(result, len(self._todo))
+        self._engine.flush()
+        # Every call is done: the loop hears of each later (`_written`), but what they did counts from now.
+        sent, self._sent = list(self._sent.values()), {}
+        for call in sent:
+            self._note(call)
+        self._check_filled()
+
     def close(self) -> None:
         self.viewer.close()  # and with it the sessions of its views, and the views they made, first
-        for table in (self.table, *self._retiring):
+        for table in {self.table, self.shown, *self._retiring}:
             self._engine.submit(functools.partial(_delete, table))
 
     def _take(self, result: ResultSet, size: int) -> tuple[list[str], list[Any]]:
@@ -281,36 +338,53 @@ class ChartTable:
             keys = [key for key, row in zip(keys, rows, strict=True) if row is not _GONE]
             rows = [row for row in rows if row is not _GONE]
         fields = _fields(rows)
-        old_schema = self._schema
         if self._learn(keys, fields):
-            self._rebuild(result, old_schema)
+            self._rebuild(result)
             collections.deque(map(self._todo.pop, keys), maxlen=0)  # written below
             gone = []  # the new table never held them
         table = self.table
         if gone:
-            self._send(functools.partial(table.remove, [self._index_value(key) for key in gone]), len(gone))
+            self._send(table, functools.partial(table.remove, [self._index_value(key) for key in gone]), len(gone))
         if keys:
-            self._send(functools.partial(table.update, self._columns(keys, fields)), len(keys))
+            self._send(table, functools.partial(table.update, self._columns(keys, fields)), len(keys))
             self._empty = False
         return len(keys) + len(gone)
 
-    def _send(self, work: Callable[[], object], rows: int) -> None:
-        """Hand a call changing the table to Perspective's thread; it counts as `rows` rows until it is done."""
+    def _send(self, table: Any, work: Callable[[], object], rows: int) -> None:
+        """Hand a call changing `table` to Perspective's thread; it counts as `rows` rows until it is done."""
         chunk = next(self._chunks)
-        self._sent[chunk] = rows
         self.writes += 1
         self._hurried = False
         done = self._engine.do(work, change=True, small=rows <= FIRST_CHUNK)
-        done.add_done_callback(lambda future: _call_on(self._loop, self._written, chunk, future))
+        self._sent[chunk] = call = _Sent(rows, table, done)
+        done.add_done_callback(lambda _: _call_on(self._loop, self._written, chunk, call))
 
-    def _written(self, chunk: int, done: Future[None]) -> None:
-        self._sent.pop(chunk, None)
-        self._check_filled()
-        self._on_written(done.exception())
+    def _written(self, chunk: int, call: _Sent) -> None:
+        """On the loop, once a call is done (it may have been counted done already: `_write_everything`)."""
+        if self._sent.pop(chunk, None) is not None:
+            self._note(call)
+            self._check_filled()
+        error = call.done.exception()
+        self._on_written(error if call.table is self.table else None)  # a table replaced since is no matter
+
+    def _note(self, call: _Sent) -> None:
+        """A call is done: a refusal of a change to the table written to makes it `refused`."""
+        error = call.done.exception()
+        if error is not None and call.table is self.table:
+            self._refuse(error)
+
+    def _refuse(self, error: BaseException) -> None:
+        self.refused, self._broken = error, self.table
 
     def _check_filled(self) -> None:
-        if not self._todo and not self._sent:  # nothing left to write, nothing (not even a clear) under way
-            self.filling = False
+        """Once nothing is left to write and nothing is under way, the table written to holds every row, unless
+        Perspective refused some: the viewer shows it."""
+        if self._todo or self._sent or self._broken is self.table:
+            return
+        self.refused = self._broken = None
+        if self.shown is not self.table:
+            self._show()
+        self.filling = False
 
     def _learn(self, keys: list[str], fields: dict[str, list[Any]]) -> bool:
         """Note the kinds of values in `fields` (rows of `keys`); whether the schema or the index changed."""
@@ -318,20 +392,41 @@ class ChartTable:
         if self.primary_key is not None and not self.keyed_by_value:
             self.keyed_by_value = any(map(str.startswith, keys, itertools.repeat("=")))  # ResultSet.key_of
         for field, values in fields.items():
-            self.kinds.setdefault(field, set()).update(_kinds(values))
+            if field in self.kinds or self._chartable(field):
+                self.kinds.setdefault(field, set()).update(_kinds(values))
         self._index = self._index_column()
+        self.key_column = None if self._index == self.primary_key else self._index
         self._schema = self._new_schema()
         return (self._schema, self._index) != before
 
+    def _chartable(self, field: str) -> bool:
+        """Whether a field seen for the first time can be a column (see _PERSPECTIVE_NAMES); one that cannot is
+        noted in `left_out`, and the kernel's log says so once."""
+        if field not in _PERSPECTIVE_NAMES and "\x00" not in field:
+            return True
+        if field not in self.left_out:
+            self.left_out.append(field)
+            log.warning(
+                "LiveChart: the field %r is left out of the chart: Perspective keeps its name for itself", field
+            )
+        return False
+
     def _index_column(self) -> str:
+        """The primary key while every row has one of a single kind (strings, or numbers a float holds exactly),
+        else the synthetic key's column, named so that no field has its name."""
         pk = self.primary_key
-        if pk is None or self.keyed_by_value or pk not in self.kinds:
-            return KEY_COLUMN
-        kinds = self.kinds[pk]
-        return pk if kinds == {"string"} or kinds <= _NUMBERS else KEY_COLUMN
+        if pk is not None and not self.keyed_by_value and pk in self.kinds:
+            kinds = self.kinds[pk]
+            if kinds == {"string"} or kinds <= _NUMBERS:
+                return pk
+        name, number = KEY_COLUMN, 1
+        while name in self.kinds:
+            number += 1
+            name = f"{KEY_COLUMN}{number}"
+        return name
 
     def _new_schema(self) -> dict[str, str]:
-        schema = {KEY_COLUMN: "string"} if self._index == KEY_COLUMN else {}
+        schema = {} if self.key_column is None else {self.key_column: "string"}
         typed = {field: column_type(kinds) for field, kinds in self.kinds.items() if kinds}
         if self._index in typed:
             schema[self._index] = typed.pop(self._index)
@@ -341,43 +436,65 @@ class ChartTable:
         name = f"rethink_{uuid.uuid4().hex}"
         return self._engine.client.table(dict(self._schema), index=self._index, name=name)
 
-    def _rebuild(self, result: ResultSet, old_schema: dict[str, str]) -> None:
-        """A new table of the new schema, to be filled with every row; the viewer shows it at once with its
-        configuration kept: the columns shown are all of them again, unless the person chose some."""
-        old_table, viewer = self.table, self.viewer
-        config = viewer.save()
-        if config["columns"] == self._shown(old_schema):
-            config["columns"] = self._shown(self._schema)
-        else:  # as the person chose them
-            config["columns"] = [name for name in config["columns"] if name in self._schema]
+    def _rebuild(self, result: ResultSet) -> None:
+        """A new table of the new schema, to be filled with every row. While the viewer shows a table that holds
+        every row of a whole result, the new one fills aside, and is shown once it holds them all too
+        (`_check_filled`): what was shown stays meanwhile, as after a reconnect. While a snapshot streams in, or the
+        table shown is being filled, the new one is shown at once, its rows as they come."""
+        replaced = self.table
         self.table = self._new_table()
         self._empty = True
         self.writes += 1
         todo = dict.fromkeys(result.ordered_keys())  # rows the new table has none of
         todo.update(self._todo)
         self._todo = todo
-        self.filling = True
+        if replaced is not self.shown:  # filled aside, never shown
+            self._retire(replaced)
+        if self.filling or self._streaming:
+            self._show()
+
+    def _show(self) -> None:
+        """Point the viewer at the table written to, its configuration kept: the columns shown are all of them
+        again, unless the person chose some."""
+        old, viewer = self.shown, self.viewer
+        config = viewer.save()
+        expressions = config["expressions"] or {}
+        fields = self._table_fields()
+        if config["columns"] == self._shown(self._shown_fields, expressions):
+            config["columns"] = self._shown(fields, expressions)
+        else:  # as the person chose them: those that exist, the expressions' and the empty slots in place
+            config["columns"] = [name for name in config["columns"] if _kept(name, fields, expressions)]
+        self.shown, self._shown_fields = self.table, fields
         with viewer.hold_sync():  # views get the new table and the kept configuration in one message
             viewer.load(self.table)
             viewer.restore(**config)
-        # A view may be opening the old table by its name right now: it goes once views have had time to move.
-        self._retiring.add(old_table)
-        self._loop.call_later(RETIRE_SECONDS, self._engine.submit, functools.partial(self._retire, old_table))
+        self._retire(old)
 
     def _retire(self, table: Any) -> None:
+        """Delete a table replaced, once views have had time to move off it (one may be opening it by its name
+        right now)."""
+        self._retiring.add(table)
+        self._loop.call_later(RETIRE_SECONDS, self._engine.submit, functools.partial(self._delete_retired, table))
+
+    def _delete_retired(self, table: Any) -> None:
         """On Perspective's thread: delete a replaced table, unless a view is still open on it (`close` tries
         again)."""
         if _delete(table):
             _call_on(self._loop, self._retiring.discard, table)
 
-    def _shown(self, names: Iterable[str]) -> list[str]:
-        """The columns shown by default: those asked for that exist, else every one (but the synthetic key)."""
-        names = [name for name in names if name != KEY_COLUMN]
-        return [name for name in self._wanted if name in names] or names
+    def _shown(self, fields: list[str], expressions: Container[str]) -> list[str | None]:
+        """The columns shown by default, of a table of these fields: those asked for that exist, with the
+        expressions' and the empty slots asked for in place, else every one."""
+        kept = [name for name in self._wanted if _kept(name, fields, expressions)]
+        return kept if any(name is not None for name in kept) else list(fields)
+
+    def _table_fields(self) -> list[str]:
+        """The columns of the table's schema but the synthetic key."""
+        return [name for name in self._schema if name != self.key_column]
 
     def _index_value(self, key: str) -> Any:
         """The index of the row with this result key, as the table holds it."""
-        if self._index == KEY_COLUMN:
+        if self.key_column is not None:
             return key
         value = json.loads(key)  # a primary key's canonical text (results.canonical)
         return float(value) if self._schema[self._index] == "float" else value
@@ -387,7 +504,7 @@ class ChartTable:
         is null, never the value an earlier version of the row had."""
         columns: dict[str, list[Any]] = {}
         for name, type_ in self._schema.items():
-            if name == KEY_COLUMN:
+            if name == self.key_column:
                 columns[name] = keys
             elif name not in fields:
                 columns[name] = [None] * len(keys)
@@ -413,6 +530,13 @@ def _delete(table: Any) -> bool:
     return True
 
 
+def _kept(column: str | None, names: Container[str], expressions: Container[str]) -> bool:
+    """Whether a column of the viewer's stays when the table is made anew: it is a column of the table, an
+    expression's (computed by the views from the columns), or an empty slot (None: the X/Y plugins' columns are
+    slots, by position)."""
+    return column is None or column in names or column in expressions
+
+
 def _fields(rows: list[Any]) -> dict[str, list[Any]]:
     """Rows as columns, by field in order of appearance (a field a row lacks is None there); rows that are not
     objects are one column, `value`. A pass per field, each a comprehension."""
@@ -423,13 +547,13 @@ def _fields(rows: list[Any]) -> dict[str, list[Any]]:
 
 
 _GONE = object()  # in place of the row of a key the result no longer has
-_KIND_OF_TYPE: dict[type, str | None] = {bool: "boolean", float: "float", str: "string", type(None): None}
-_KIND_OF_TYPE[datetime.datetime] = "datetime"
 
 
 def _kinds(values: list[Any]) -> set[str]:
-    """The kinds of these values (`kind`), from their types: integers' range is checked, other types' values are
-    looked at one by one only when the type is not one of the usual ones."""
+    """The kinds of these values, for typing their column (`column_type`), from their types (`_KIND_OF_TYPE`):
+    integers' kind depends on their size, found once for them all (the widest stands for every one, as it types
+    their column alike), and any other value (objects, arrays, binary data) is shown as JSON text. The driver gives
+    exactly these types."""
     kinds: set[str] = set()
     types = set(map(type, values))
     for type_ in types:
@@ -439,9 +563,9 @@ def _kinds(values: list[Any]) -> set[str]:
                 kinds.add(found)
         elif type_ is int:
             ints = values if len(types) == 1 else [value for value in values if type(value) is int]
-            kinds.add("integer" if min(ints) in _INT32 and max(ints) in _INT32 else "bigint")
+            kinds.add(_int_kind(min(ints), max(ints)))
         else:
-            kinds.update(found for value in values if type(value) is type_ and (found := kind(value)) is not None)
+            kinds.add("json")
     return kinds
 
 

@@ -63,6 +63,9 @@ EDITS_REFUSED = (
     "Write to the database instead (or use LiveTable, whose edits are writes)."
 )
 SNAPSHOT_SECONDS = 0.25  # while a snapshot streams in, its rows are written (and counted in the views) this often
+# s: after Perspective refused rows, the table is filled anew this long after, then twice as long after each refusal
+# in a row, up to the last (a million rows take seconds to fill).
+FIRST_RETRY, LAST_RETRY = 1.0, 30.0
 MISSING = "LiveChart needs Perspective, installed with the charts extra: pip install 'rethink_widgets[charts]'"
 
 
@@ -71,6 +74,17 @@ class ChartStatus(FeedStatus):
 
     def get(self, obj: Any, cls: Any = None) -> Any:
         return obj._status() if isinstance(obj.__dict__.get("feed"), LiveFeed) else super().get(obj, cls)
+
+
+def refused(error: BaseException) -> str:
+    """The status of a chart whose table lacks rows that Perspective refused (see LiveChart._failed)."""
+    text = str(error).strip()
+    reason = f"{type(error).__name__}: {text}" if text else type(error).__name__  # an interrupt says nothing
+    return (
+        f"error: Perspective refused rows ({reason}): the chart lacks them until its table, filled anew every few "
+        "seconds, takes them all. If this lasts, change the rows it refuses or run the cell again; the kernel's log "
+        "has the details (retrying)"
+    )
 
 
 def _reference(widget: anywidget.AnyWidget | None, _: Any) -> str | None:
@@ -123,6 +137,8 @@ class LiveChart(LiveWidget):
         self._stepped = -SNAPSHOT_SECONDS  # when the last one was (the loop's time)
         self._shown: tuple[Any, ...] = ()  # what views were last sent (see `_flush`)
         self._options_said = ""  # what the last check of the viewer's options said (see chart_options.py)
+        self._retry: asyncio.TimerHandle | None = None  # filling the table anew, after Perspective refused rows
+        self._retries = 0  # refusals in a row
         super().__init__(query, conn=conn)
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
@@ -175,8 +191,9 @@ class LiveChart(LiveWidget):
     def close(self) -> None:
         super().close()
         if "bridge" in self.__dict__:
-            if self._step is not None:
-                self._step.cancel()
+            for timer in (self._step, self._retry):
+                if timer is not None:
+                    timer.cancel()
             self.bridge.close()
 
     # ---------------------------------------------------------------- the feed and the views
@@ -235,9 +252,16 @@ class LiveChart(LiveWidget):
             self.bridge.mark(self._dirty)
             self._dirty = {}
             self.bridge.write(result, everything, more_coming=result.initializing)
-        except Exception as error:
+        except BaseException as error:  # an interrupt goes on, once the chart will fill its table anew
             self._failed(error)
+            if not isinstance(error, Exception):
+                raise
             return
+        if self.bridge.refused is None:  # a table took every row (one made anew for a wider schema, maybe)
+            self._retries = 0
+            if self._retry is not None:
+                self._retry.cancel()
+                self._retry = None
         if self.bridge.unwritten:
             self._throttle.poke()
         elif not self.bridge.pending and self.feed.status == "ready" and not result.initializing:
@@ -259,13 +283,28 @@ class LiveChart(LiveWidget):
         self._options_said = said
 
     def _failed(self, error: BaseException) -> None:
-        log.error("%r: updating the Perspective table failed", self, exc_info=error)
-        self.message = f"Internal error: {type(error).__name__}: {error} (see the kernel's log)"
-        self._result = None  # try again with every row at the next change
+        """Perspective refused rows (the status says so): the table is filled anew with every row a little later,
+        later still after each refusal in a row, until it takes them all (an interrupt is gone at once; rows it
+        cannot hold, once they change)."""
+        log.error("%r: Perspective refused rows of the chart", self, exc_info=error)
+        if self._retry is None:
+            delay = min(FIRST_RETRY * 2**self._retries, LAST_RETRY)
+            self._retries += 1
+            self._retry = self._loop.call_later(delay, self._try_again)
+
+    def _try_again(self) -> None:
+        self._retry = None
+        self._result = None  # every row, into a new table
+        self._throttle.poke()
 
     def _current(self) -> bool:
         """Whether the Perspective table holds the current result (its last changes aside)."""
-        return self.feed.status == "ready" and self._filling is None and not self.bridge.filling
+        return (
+            self.feed.status == "ready"
+            and self._filling is None
+            and not self.bridge.filling
+            and not self.bridge.refused
+        )
 
     def _status(self) -> str:
         """The feed's status, but for a snapshot (or a table made anew) still being written: `initializing`, or
@@ -273,6 +312,8 @@ class LiveChart(LiveWidget):
         status = self.feed.status
         if status != "ready" or "bridge" not in self.__dict__ or self._current():
             return status
+        if self.bridge.refused is not None:
+            return refused(self.bridge.refused)
         return self._filling or "initializing"
 
     def _progress(self) -> dict[str, int | None]:

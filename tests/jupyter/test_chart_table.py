@@ -1,0 +1,337 @@
+"""LiveChart's bridge to Perspective (chart_table.ChartTable) in a real kernel against the embedded server: numbers
+and times as the driver gives them, values of every kind, the synthetic key, the viewer's configuration through a
+widening, refusals."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from kernel import Kernel
+from rethinkdb import RethinkDB
+from test_live_chart import BIG, fill_big, open_chart, wait_equal
+
+# In the kernel: `bridged(docs)` is a ChartTable holding rows that come from elsewhere than the driver (a result
+# filled by hand), written whole; `held(bridge)` what its table holds, the synthetic key left out.
+BRIDGE = """
+import asyncio, json
+from rethink_widgets.jupyter.chart_table import ChartTable
+from rethink_widgets.jupyter.results import ResultSet
+def bridged(docs, primary_key='id'):
+    result = ResultSet(primary_key)
+    for doc in docs:
+        result.apply({'new_val': doc})
+    bridge = ChartTable(asyncio.get_event_loop(), {}, lambda error: None)
+    bridge.refill(result)
+    bridge.write(result, everything=True)
+    return bridge
+def held(bridge):
+    view = bridge.table.view()
+    try:
+        return [{k: v for k, v in row.items() if not k.startswith('__key__')} for row in view.to_json()]
+    finally:
+        view.delete()
+"""
+
+
+def test_numbers_as_the_driver_gives_them_are_exact_and_keep_their_rows(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    # RethinkDB's numbers are floats: the driver gives a whole one within 2^53 as an integer, one beyond as a float
+    # (the server writes it so), and a float holds both exactly: keys 2 apart beyond 2^53 stay two rows.
+    ids = [2**53, 2**53 + 2, -(2**53) - 2, 2**60, 2**60 + 256, 2**31, 7, 1.5]
+    r.table(table).insert([{"id": i, "n": i, "s": str(i)} for i in ids]).run(conn)
+    docs = list(r.table(table).run(conn))
+    assert {type(doc["id"]) for doc in docs} == {int, float}
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    assert kernel.run("c.table.schema()['id'], c.table.get_index()").text == "('float', 'id')"
+    wait_equal(kernel, docs)
+    rows = json.loads(kernel.run("print(json.dumps(chart_rows(c)))").stdout)
+    assert sorted(row["id"] for row in rows) == sorted(map(float, ids))  # each exactly, none lost
+    assert all(row["id"] == row["n"] == float(row["s"]) for row in rows)
+    # A change finds its row by that key.
+    r.table(table).get(2**53 + 2).update({"n": 1}).run(conn)
+    r.table(table).get(2**60).delete().run(conn)
+    wait_equal(kernel, list(r.table(table).run(conn)))
+
+
+def test_integers_beyond_what_a_float_holds_are_exact_text(kernel: Kernel) -> None:
+    """Integers the driver never gives (beyond 2^53), in rows from elsewhere: text with every digit, and a key of
+    them is the synthetic one (a float index would make 2^60 and 2^60 + 1 one row)."""
+    assert not kernel.run(BRIDGE).error
+    code = "b = bridged([{'id': 2**60, 'n': 2**60 + 1}, {'id': 2**60 + 1, 'n': 1}, {'id': 3, 'n': 2**70}])"
+    assert not kernel.run(code).error
+    schema = "{'__key__': 'string', 'id': 'string', 'n': 'string'}"
+    assert kernel.run(f"b.table.schema() == {schema}, b.table.get_index()").text == "(True, '__key__')"
+    rows = json.loads(kernel.run("print(json.dumps(held(b))); b.close()").stdout)
+    assert sorted(rows, key=lambda row: row["n"]) == [
+        {"id": str(2**60 + 1), "n": "1"},
+        {"id": str(2**60), "n": str(2**60 + 1)},
+        {"id": "3", "n": str(2**70)},
+    ]
+
+
+def test_each_kind_of_value_and_times_read_alike(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    plus_two = datetime.timezone(datetime.timedelta(hours=2))
+    at = datetime.datetime(2024, 5, 1, 14, 30, tzinfo=plus_two)  # 12:30 UTC
+    later = at + datetime.timedelta(milliseconds=250)
+    docs = [
+        {"id": 1, "flag": True, "small": 5, "big": 2**40, "x": 1.5, "name": "a", "at": at, "mixed": at},
+        {"id": 2, "at": at.astimezone(datetime.UTC), "mixed": "soon", "nested": {"when": later, "n": [1]}},
+        {"id": 3, "mixed": later.astimezone(datetime.UTC), "bytes": r.binary(b"\x00\x01"), "nothing": None},
+    ]
+    r.table(table).insert(docs).run(conn)
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    kinds = json.loads(kernel.run("print(json.dumps({k: sorted(v) for k, v in c.bridge.kinds.items()}))").stdout)
+    assert kinds == {
+        "id": ["integer"],
+        "flag": ["boolean"],
+        "small": ["integer"],
+        "big": ["bigint"],
+        "x": ["float"],
+        "name": ["string"],
+        "at": ["datetime"],
+        "mixed": ["datetime", "string"],
+        "nested": ["json"],
+        "bytes": ["json"],
+        "nothing": [],
+    }
+    schema = json.loads(kernel.run("print(json.dumps(c.table.schema()))").stdout)
+    assert schema == {
+        "id": "integer",
+        "flag": "boolean",
+        "small": "integer",
+        "big": "float",
+        "x": "float",
+        "name": "string",
+        "at": "datetime",
+        "mixed": "string",
+        "nested": "string",
+        "bytes": "string",
+    }
+    # The same instant reads the same whatever its offset: a datetime column holds it in UTC, and so does text.
+    epoch_ms = at.timestamp() * 1000
+    none = dict.fromkeys(schema)
+    wait_equal(
+        kernel,
+        [
+            none | docs[0] | {"at": epoch_ms, "mixed": "2024-05-01T12:30:00+00:00"},
+            none
+            | {"id": 2, "at": epoch_ms, "mixed": "soon", "nested": '{"n":[1],"when":"2024-05-01T12:30:00.250+00:00"}'},
+            none | {"id": 3, "mixed": "2024-05-01T12:30:00.250+00:00", "bytes": '"AAE="'},
+        ],
+    )
+
+
+def test_expressions_and_empty_slots_stay_in_the_columns_through_a_widening(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    # Asked for: an expression's column beside a field's.
+    options = "columns=['double', 'n'], expressions={'double': '\"n\" * 2'}"
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', {options})")
+    assert kernel.run("c.viewer.columns").text == "['double', 'n']"
+    xy = open_chart(kernel, f"LiveChart(r.table('{table}'), 'X/Y Scatter', {options})", name="xy")
+    # Chosen in the viewer (its view sets the viewer's traits): the X/Y plugins' columns are slots, None when empty.
+    viewer = kernel.wait_for(lambda: kernel.state(xy)["viewer"], what="the viewer").removeprefix("IPY_MODEL_")
+    kernel.send_update(viewer, {"columns": ["double", "n", None, None, "id"]})
+    kernel.wait_for(lambda: kernel.run("xy.viewer.columns").text == "['double', 'n', None, None, 'id']", what="it")
+    names = {name: kernel.run(f"print({name}.table.get_name())").stdout for name in ("c", "xy")}
+
+    r.table(table).insert({"id": 3, "n": 3.5, "tag": "new"}).run(conn)  # n widens to float, a field appears
+    expected = [{"id": i, "n": i, "tag": None} for i in range(3)] + [{"id": 3, "n": 3.5, "tag": "new"}]
+    for name in ("c", "xy"):
+        wait_equal(kernel, expected, name=name)
+        assert kernel.run(f"print({name}.table.get_name())").stdout != names[name]
+        assert kernel.run(f"{name}.table.schema()['n']").text == "'float'"
+    assert kernel.run("c.viewer.columns, c.viewer.expressions").text == "(['double', 'n'], {'double': '\"n\" * 2'})"
+    assert kernel.run("xy.viewer.columns").text == "['double', 'n', None, None, 'id']"
+    # The expression is Perspective's to compute on the new table.
+    doubled = kernel.run(
+        "v = c.table.view(columns=['n', 'double'], expressions=c.viewer.expressions); "
+        "print(json.dumps(sorted(v.to_columns()['double']))); v.delete()"
+    )
+    assert json.loads(doubled.stdout) == [0, 2, 4, 7]
+    assert kernel.state(comm)["status"] == "ready"
+
+
+# In the kernel: what chart `c`'s table holds, its synthetic key left out whatever its name (a field may be named
+# `__key__`).
+READ_ALL = """
+import json
+def all_rows(c):
+    view = c.table.view()
+    try:
+        return [{k: v for k, v in row.items() if k != c.bridge.key_column} for row in view.to_json()]
+    finally:
+        view.delete()
+"""
+
+
+def held_rows(kernel: Kernel, name: str = "c") -> list[str]:
+    cell = kernel.run(f"print(json.dumps(all_rows({name})))")
+    assert not cell.error, cell.error
+    return sorted(json.dumps(row, sort_keys=True) for row in json.loads(cell.stdout))
+
+
+def wait_holding(kernel: Kernel, expected: list[dict[str, Any]], name: str = "c") -> None:
+    want = sorted(json.dumps(row, sort_keys=True) for row in expected)
+    kernel.wait_for(lambda: held_rows(kernel, name) == want, timeout=30, what=f"the table to hold {want}")
+
+
+def test_a_field_named_like_the_synthetic_key_keeps_every_row(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "__key__": i % 2, "k": "ab"[i % 2]} for i in range(4)]).run(conn)
+    # Rows of a map have no primary key: the synthetic key's column is named so that no field has its name.
+    query = f"r.table('{table}').map(lambda d: {{'__key__': d['__key__'], 'k': d['k']}})"
+    kernel.open_widget(f"LiveChart({query}, 'Datagrid')", "c", before=READ_ALL)
+    assert kernel.run("c.bridge.key_column, c.table.get_index()").text == "('__key__2', '__key__2')"
+    wait_holding(kernel, [{"__key__": 0, "k": "a"}, {"__key__": 1, "k": "b"}] * 2)
+    r.table(table).get(0).delete().run(conn)
+    r.table(table).get(3).update({"__key__": 7}).run(conn)
+    wait_holding(kernel, [{"__key__": 1, "k": "b"}, {"__key__": 0, "k": "a"}, {"__key__": 7, "k": "b"}])
+
+    # Keys of two kinds make the index synthetic; a field of its name that comes later renames it.
+    r.table(table).replace(r.row.without("__key__")).run(conn)
+    r.table(table).insert({"id": "one", "k": "x"}).run(conn)
+    kernel.open_widget(f"LiveChart(r.table('{table}'), 'Datagrid')", "d")
+    assert kernel.run("d.bridge.key_column").text == "'__key__'"
+    r.table(table).insert({"id": "two", "k": "y", "__key__": 2}).run(conn)
+    expected = [{"id": "1", "k": "b"}, {"id": "2", "k": "a"}, {"id": "3", "k": "b"}, {"id": "one", "k": "x"}]
+    wait_holding(kernel, [row | {"__key__": None} for row in expected] + [{"id": "two", "k": "y", "__key__": 2}], "d")
+    assert kernel.run("d.bridge.key_column, d.status").text == "('__key__2', 'ready')"
+
+
+def test_fields_named_as_perspective_names_its_own_are_left_out(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """Perspective refuses a field named psp_op, loses __INDEX__'s values, breaks its views on psp_pkey and
+    __ROW_PATH__, and crashes the kernel on psp_okey; a NUL cuts a name short, so `a\\x00b` would be `a`'s."""
+    own = {"psp_okey": 1, "psp_op": 2, "psp_pkey": 3, "__INDEX__": 4, "__ROW_PATH__": 5, "a\x00b": 6}
+    r.table(table).insert([{"id": 1, "a": "x"} | own, {"id": 2, "a": "y"}]).run(conn)
+    kernel.open_widget(f"LiveChart(r.table('{table}'), 'Datagrid', group_by=['a'])", "c", before=READ_ALL)
+    wait_holding(kernel, [{"id": 1, "a": "x"}, {"id": 2, "a": "y"}])
+    left_out = json.loads(kernel.run("print(json.dumps(c.bridge.left_out))").stdout)
+    assert sorted(left_out) == sorted(own)
+    grouped = kernel.run("v = c.table.view(group_by=['a'], columns=['id']); print(v.to_columns()); v.delete()")
+    assert grouped.stdout.strip() == "{'__ROW_PATH__': [[], ['x'], ['y']], 'id': [3, 1, 2]}"
+    r.table(table).get(2).update({"psp_okey": 9, "n": 1}).run(conn)
+    wait_holding(kernel, [{"id": 1, "a": "x", "n": None}, {"id": 2, "a": "y", "n": 1}])
+    assert kernel.run("c.status").text == "'ready'"
+
+
+# Notes, as each chunk of chart `c`'s rows goes into a Perspective table, the table its viewer shows (its name as views
+# get it, and the rows in it), the table written to, how many rows are not in it yet, and the chart's status. Chunks
+# of 1,000 rows: many of them.
+SAMPLE_SHOWN = """
+from rethink_widgets.jupyter import chart_table
+chart_table.FIRST_CHUNK = chart_table.LAST_CHUNK = c.bridge._chunk = 1_000
+shown_samples = []
+told = c.bridge._on_written
+def sample(error):
+    told(error)
+    shown, written = c.bridge.viewer, c.bridge.table
+    assert shown.table.get_name() == shown.table_name
+    shown_samples.append((shown.table_name, shown.table.size(), written.get_name(), c.bridge.pending, c.status))
+c.bridge._on_written = sample
+"""
+
+
+def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    docs = fill_big(conn, r, table)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', group_by=['n'])")
+    first = kernel.run("print(c.table.get_name())").stdout.strip()
+    viewer = kernel.state(comm)["viewer"].removeprefix("IPY_MODEL_")
+    assert kernel.state(viewer)["table_name"] == first
+    assert not kernel.run(SAMPLE_SHOWN).error
+
+    r.table(table).get(5).update({"n": "five"}).run(conn)  # n was integers: text now, in a new table of every row
+    kernel.wait_for(lambda: kernel.state(viewer)["table_name"] != first, timeout=60, what="the new table shown")
+    final = kernel.state(viewer)["table_name"]
+    wait_equal(kernel, [doc | {"n": "five" if doc["id"] == 5 else str(doc["n"])} for doc in docs])
+    samples = [tuple(s) for s in json.loads(kernel.run("print(json.dumps(shown_samples))").stdout)]
+    # Until the new table held every row, the viewer showed the first one, whole; the chart said ready.
+    assert {name for name, *_ in samples} == {first, final}, samples
+    assert all(size == BIG for name, size, *_ in samples if name == first), samples
+    filling = [pending for name, _, written, pending, _ in samples if name == first and written == final]
+    assert len([pending for pending in filling if pending > 0]) >= 3, samples
+    assert {status for *_, status in samples} == {"ready"}
+    assert samples[-1][:2] == (final, BIG)
+    assert kernel.run("c.table.schema()['n'], c.viewer.group_by").text == "('string', ['n'])"
+
+
+# While `refusing[0]`, the rows chart `c` writes hold a `name` Perspective refuses (a lone surrogate: it cannot be
+# UTF-8), as rows it cannot hold would be.
+REFUSE = """
+refusing, columns = [True], c.bridge._columns
+def refused_columns(*args):
+    made = columns(*args)
+    if refusing[0]:
+        made['name'] = ['\\ud800'] * len(made['name'])
+    return made
+c.bridge._columns = refused_columns
+"""
+
+
+def test_rows_perspective_refuses_say_error_until_a_table_takes_them_all(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "name": f"n{i}", "n": i} for i in range(3)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    assert not kernel.run(REFUSE).error
+    r.table(table).get(1).update({"n": 10}).run(conn)
+    kernel.wait_for(lambda: kernel.state(comm)["status"].startswith("error: "), timeout=30, what="the error")
+    status = kernel.state(comm)["status"]
+    assert status.startswith("error: Perspective refused rows (PyPerspectiveError: "), status
+    assert status.endswith("run the cell again; the kernel's log has the details (retrying)"), status
+    assert kernel.run("print(c.status)").stdout.startswith("error: Perspective refused rows")
+    cell = kernel.run("await c.ready(2)")
+    assert cell.error.startswith("TimeoutError: ") and "error: Perspective refused rows" in cell.error, cell.error
+    # It tries again, with a new table, and is refused again while the cause lasts; changes go on meanwhile.
+    kernel.wait_for(lambda: int(kernel.run("c._retries").text) >= 2, timeout=30, what="a second refusal")
+    r.table(table).get(2).delete().run(conn)
+    r.table(table).insert({"id": 3, "name": "n3", "n": 3}).run(conn)
+    assert kernel.state(comm)["status"].startswith("error: ")
+
+    assert not kernel.run("refusing[0] = False").error  # the cause is gone: the next try fills a table whole
+    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", timeout=60, what="ready again")
+    wait_equal(kernel, list(r.table(table).run(conn)))
+    assert kernel.run("c.bridge.refused, c.viewer.table_name == c.table.get_name()").text == "(None, True)"
+
+
+def test_a_wider_table_shows_at_once_while_a_snapshot_streams_in(kernel: Kernel) -> None:
+    """While a snapshot streams in, a table made anew shows its rows as they come, even when the viewer showed a
+    table that held every row so far (none: the chart's first update may come before the snapshot's first rows); on
+    a whole result it fills aside."""
+    assert not kernel.run(BRIDGE).error
+    code = """
+result = ResultSet('id')
+result.begin_snapshot()
+b = ChartTable(asyncio.get_event_loop(), {}, lambda error: None)
+b.refill(result)
+seen = [b.filling]
+for i in range(3):
+    result.apply({'new_val': {'id': i, 'n': i}})
+b.mark(dict.fromkeys(['0', '1', '2']))
+b.write(result, more_coming=True)
+seen.append(b.shown is b.table and b.viewer.table_name == b.table.get_name())
+result.end_snapshot()
+b.write(result, everything=True)
+result.apply({'new_val': {'id': 1, 'n': 'one'}, 'old_val': {'id': 1, 'n': 1}})
+b.mark({'1': {'id': 1, 'n': 'one'}})
+while b.unwritten:  # a chunk, once the last one's rest is over
+    b.write(result)
+seen.append(b.shown is b.table)
+b.write(result, everything=True)
+seen.append(b.shown is b.table and b.viewer.table_name == b.table.get_name())
+print(json.dumps([seen, held(b)])); b.close()
+"""
+    cell = kernel.run(code)
+    assert not cell.error, cell.error
+    seen, rows = json.loads(cell.stdout)
+    # Not filling before any row came; shown at once as the snapshot streamed in; aside on the whole result, shown
+    # once whole.
+    assert seen == [False, True, False, True]
+    assert sorted(rows, key=lambda row: row["id"]) == [{"id": 0, "n": "0"}, {"id": 1, "n": "one"}, {"id": 2, "n": "2"}]
