@@ -137,6 +137,8 @@ class LiveChart(LiveWidget):
         self._stepped = -SNAPSHOT_SECONDS  # when the last one was (the loop's time)
         self._shown: tuple[Any, ...] = ()  # what views were last sent (see `_flush`)
         self._options_said = ""  # what the last check of the viewer's options said (see chart_options.py)
+        self._said = ""  # what the chart last put in `message` (see `_tell`)
+        self._left_out_told = 0  # how many of the fields left out of the chart `message` names
         self._retry: asyncio.TimerHandle | None = None  # filling the table anew, after Perspective refused rows
         self._retries = 0  # refusals in a row
         super().__init__(query, conn=conn)
@@ -226,14 +228,20 @@ class LiveChart(LiveWidget):
         if self.comm is None:
             return  # closed
         self._sync()
-        viewer = self.bridge.viewer if self._viewer is not None or self._table_shown() else None
-        shown = (self._status(), len(self.feed.result), self._progress(), viewer)
+        if len(self.bridge.left_out) != self._left_out_told:
+            self._tell()
+        shown = self._to_show()
         if shown == self._shown:
             return
         self._shown = shown
         with self.hold_sync():
             self.status, self.total, self.progress, self._viewer = shown
             self.version += 1
+
+    def _to_show(self) -> tuple[Any, ...]:
+        """What views are to show now: the status, the count, the progress and the viewer (see `_flush`)."""
+        viewer = self.bridge.viewer if self._viewer is not None or self._table_shown() else None
+        return (self._status(), len(self.feed.result), self._progress(), viewer)
 
     def _table_shown(self) -> bool:
         """Whether views may draw the viewer: its table holds rows, or the result has none."""
@@ -269,18 +277,29 @@ class LiveChart(LiveWidget):
 
     def _chunk_written(self, error: BaseException | None) -> None:
         """A chunk of rows is in the Perspective table (or Perspective refused it): views are told when what they
-        show depends on it (the viewer, not shown yet; a snapshot's progress; the status once it is all in)."""
+        show changed with it (the viewer, not shown yet; a snapshot's progress; the status once it is all in, or
+        the table filled anew after a refusal)."""
         if error is not None:
             self._failed(error)
-        if error is not None or self._viewer is None or not self._current():
+        if error is not None or self._to_show() != self._shown or not self._current():
             self._throttle.poke()
 
     def _options_checked(self, said: str) -> None:
-        """What Perspective says of the viewer's options shows in the status line, until they are fixed (a message
-        of another kind stays until then)."""
-        if said or self.message == self._options_said:
-            self.message = said
         self._options_said = said
+        self._tell()
+
+    def _tell(self) -> None:
+        """The status line says what Perspective refuses of the viewer's options, until they are fixed, and which
+        fields the chart leaves out (a message of another kind stays until the chart has something to say)."""
+        notes = [self._options_said] if self._options_said else []
+        if self.bridge.left_out:
+            names = ", ".join(map(repr, self.bridge.left_out))
+            notes.append(f"Left out of the chart (Perspective keeps these field names for itself): {names}.")
+        said = " ".join(notes)
+        self._left_out_told = len(self.bridge.left_out)
+        if said or self.message == self._said:
+            self.message = said
+        self._said = said
 
     def _failed(self, error: BaseException) -> None:
         """Perspective refused rows (the status says so): the table is filled anew with every row a little later,

@@ -134,7 +134,7 @@ def test_expressions_and_empty_slots_stay_in_the_columns_through_a_widening(
     assert kernel.run("c.viewer.columns").text == "['double', 'n']"
     xy = open_chart(kernel, f"LiveChart(r.table('{table}'), 'X/Y Scatter', {options})", name="xy")
     # Chosen in the viewer (its view sets the viewer's traits): the X/Y plugins' columns are slots, None when empty.
-    viewer = kernel.wait_for(lambda: kernel.state(xy)["viewer"], what="the viewer").removeprefix("IPY_MODEL_")
+    viewer = kernel.wait_for(lambda: kernel.state(xy)["_viewer"], what="the viewer").removeprefix("IPY_MODEL_")
     kernel.send_update(viewer, {"columns": ["double", "n", None, None, "id"]})
     kernel.wait_for(lambda: kernel.run("xy.viewer.columns").text == "['double', 'n', None, None, 'id']", what="it")
     names = {name: kernel.run(f"print({name}.table.get_name())").stdout for name in ("c", "xy")}
@@ -215,6 +215,9 @@ def test_fields_named_as_perspective_names_its_own_are_left_out(
     wait_holding(kernel, [{"id": 1, "a": "x"}, {"id": 2, "a": "y"}])
     left_out = json.loads(kernel.run("print(json.dumps(c.bridge.left_out))").stdout)
     assert sorted(left_out) == sorted(own)
+    message = kernel.run("print(c.message)").stdout.strip()
+    assert message.startswith("Left out of the chart (Perspective keeps these field names for itself): "), message
+    assert all(repr(name) in message for name in own), message
     grouped = kernel.run("v = c.table.view(group_by=['a'], columns=['id']); print(v.to_columns()); v.delete()")
     assert grouped.stdout.strip() == "{'__ROW_PATH__': [[], ['x'], ['y']], 'id': [3, 1, 2]}"
     r.table(table).get(2).update({"psp_okey": 9, "n": 1}).run(conn)
@@ -243,7 +246,7 @@ def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: 
     docs = fill_big(conn, r, table)
     comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', group_by=['n'])")
     first = kernel.run("print(c.table.get_name())").stdout.strip()
-    viewer = kernel.state(comm)["viewer"].removeprefix("IPY_MODEL_")
+    viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
     assert kernel.state(viewer)["table_name"] == first
     assert not kernel.run(SAMPLE_SHOWN).error
 
