@@ -53,16 +53,15 @@ class App:
 def serve_app(base: Path, *options: str) -> Iterator[App]:
     """The app on a free port, its kernels' database a server of its own (with a password, as the embedded server
     has one), Jupyter's settings in directories of its own."""
-    password = secrets.token_hex(8)
-    server = start_server(base / "database", "--initial-password", password)
-    port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith(("RETHINKDB_", "JUPYTER_"))}
-    env |= {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port), "RETHINKDB_PASSWORD": password}
     for name in ("config", "data", "runtime"):
         (base / name).mkdir()
         env[f"JUPYTER_{name.upper()}_DIR"] = str(base / name)
+    port, password = free_port(), secrets.token_hex(8)
     command = [sys.executable, "-m", "rethink_widgets.jupyter.app", str(NOTEBOOK), f"--port={port}", "--no-browser"]
     log = base / "voila.log"
+    server = start_server(base / "database", "--initial-password", password)
+    env |= {"RETHINKDB_HOST": server.host, "RETHINKDB_PORT": str(server.port), "RETHINKDB_PASSWORD": password}
     try:
         with log.open("wb") as output:
             process = subprocess.Popen([*command, *options], env=env, stdout=output, stderr=subprocess.STDOUT, cwd=base)
