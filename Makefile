@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo demo-copies notebooks server lint bench clean chromium front-end
+.PHONY: test demo demo-copies app notebooks server lint bench clean chromium front-end
 
 $(PY):
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -31,7 +31,7 @@ front-end: $(BUNDLES)
 
 $(STAMP): $(PY) setup.py pyproject.toml $(LAB_OVERRIDES) | $(BUNDLES)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,demo,charts]'
+	$(PY) -m pip install -q -e '.[test,demo,charts,app]'
 	@# An editable install leaves out setup.py's data_files: put JupyterLab's settings defaults where a wheel would.
 	install -D -m 644 $(LAB_OVERRIDES) $(VENV)/share/jupyter/lab/settings/overrides.d/rethink_widgets.json
 	touch $(STAMP)
@@ -62,6 +62,11 @@ demo-copies: $(DEMO_BOOKS)
 
 demo: $(STAMP) demo-copies
 	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(DEMO)/
+
+# The todo app: notebooks/05-todo-app.ipynb served by Voilà on http://127.0.0.1:8866, a kernel per visitor (README:
+# "A notebook as a web app"). Like JupyterLab, it starts the embedded server when no database answers.
+app: $(STAMP)
+	$(PY) -m rethink_widgets.jupyter.app notebooks/05-todo-app.ipynb
 
 # Re-run the demo notebooks against a fresh server, storing the outputs nbval compares with.
 notebooks: $(STAMP)

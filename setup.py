@@ -97,6 +97,11 @@ setup(
         "charts": [
             "perspective-python==5.6.1",
         ],
+        # A notebook served as a web app, one kernel per visitor (`make app`, rethink_widgets/jupyter/app.py). The app's
+        # settings answer what this Voilà does when a page closes.
+        "app": [
+            "voila==0.5.13",
+        ],
         # The grids benchmarks/peers.py sets LiveTable beside (`make bench` installs them).
         "peers": [
             "perspective-python==5.6.1",

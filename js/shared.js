@@ -33,7 +33,15 @@ export const NOT_LIVE = {
     "Not live for now: the kernel has not answered for a while. If it is running a long cell, this view catches " +
     "up when the cell is done; if it restarted, re-run this cell.",
   disconnected: "Not live: the browser lost its connection to the kernel; reconnecting…",
+  // A notebook served as an app (Voilà): no cells to run again, no Kernel menu; a reload brings a new kernel.
+  appEnded: "Not live: this page's kernel has ended (the page was away for a while, or the app restarted). " +
+    "Reload the page to go on.",
 };
+
+// Voilà marks its page's body (`data-voila`). There a kernel can end with no word to the page (shut down, its
+// connection stays open and silent), and every way a widget goes for good means the same to a visitor: reload.
+const APP_PAGE = typeof document !== "undefined" && document.body?.dataset.voila !== undefined;
+const FOR_GOOD = [NOT_LIVE.restarted, NOT_LIVE.died, NOT_LIVE.stopped, NOT_LIVE.changed, NOT_LIVE.silent];
 export const BUSY = "The kernel is busy running a cell; this view catches up when the cell is done.";
 
 // The notebook's kernel connection, when the front end tells (JupyterLab and Notebook 7 do, through the widget
@@ -66,7 +74,8 @@ export function watchKernel(model, root, notice, redraw) {
   let gone = ""; // why no kernel will ever answer again
   let shown = null;
 
-  function show(reason) {
+  function show(said) {
+    const reason = APP_PAGE && FOR_GOOD.includes(said) ? NOT_LIVE.appEnded : said;
     if (reason === shown) return;
     shown = reason;
     const live = !Object.values(NOT_LIVE).includes(reason);
@@ -118,6 +127,8 @@ export function watchKernel(model, root, notice, redraw) {
 
   function whySilent(kernel) {
     if (kernel === null) return heardAt ? NOT_LIVE.stopped : NOT_LIVE.snapshot;
+    // The page gave up reconnecting: its kernel is gone (culled while the page was away).
+    if (APP_PAGE && kernel && kernel.connectionStatus === "disconnected") return NOT_LIVE.appEnded;
     if (kernel && kernel.connectionStatus !== "connected") return NOT_LIVE.disconnected;
     if (kernel === undefined) return NOT_LIVE.unanswered;
     return heardAt ? NOT_LIVE.silent : NOT_LIVE.earlierRun;
@@ -149,7 +160,9 @@ export function watchKernel(model, root, notice, redraw) {
     }
     // Once the kernel has answered, its own status events tell a restart or a death, so a view that can read them
     // stops asking: a hello every few seconds from every view would keep an idle kernel busy (and never culled).
-    const keepAsking = !(first && heardAt) || (kernel && kernel.connectionStatus !== "connected");
+    // An app's page keeps asking, since its kernel can end without a word; its hellos keep no kernel from being
+    // culled (one with a page connected never is: rethink_widgets/jupyter/app.py).
+    const keepAsking = APP_PAGE || !(first && heardAt) || (kernel && kernel.connectionStatus !== "connected");
     if (keepAsking && now - Math.max(heardAt, askedAt) >= PING_EVERY) ask();
   }
 
