@@ -111,11 +111,12 @@ class Visitor:
 
     def items(self) -> list[tuple[str, bool]]:
         """The todo list as the visitor sees it: each item's text and whether it is checked off."""
-        rows = self.page.locator(".rw-todo li")
-        return [
-            (rows.nth(i).locator(".rw-text").inner_text(), rows.nth(i).locator("input[type=checkbox]").is_checked())
-            for i in range(rows.count())
-        ]
+        # Read at once, in the page: the list may change between reading one item and the next.
+        items = self.page.locator(".rw-todo li").evaluate_all(
+            "items => items.map(item => [item.querySelector('.rw-text').innerText,"
+            " item.querySelector('input[type=checkbox]').checked])"
+        )
+        return [(text, done) for text, done in items]
 
     def add(self, text: str) -> None:
         box = self.page.locator(".rw-todo input[aria-label='New item']")
