@@ -29,6 +29,7 @@ from rethink_widgets.server.errors import (
     ReqlResourceLimitError,
     ReqlTokenError,
 )
+from rethink_widgets.server.evaluation import direct
 from rethink_widgets.server.evaluation.engine import Atom, Sequence, SubscriptionRequest
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
@@ -178,8 +179,7 @@ class Connection:
             return
         kind = query[0]
         if kind == QUERY.START:
-            if len(payload) > inline.MAX_BYTES or not self._start_inline(token, query):
-                self._start(token, query)
+            self._start(token, query, small=len(payload) <= inline.MAX_BYTES)
         elif kind == QUERY.CONTINUE:
             self._continue(token)
         elif kind == QUERY.STOP:
@@ -196,40 +196,44 @@ class Connection:
     def _in_use(self, token: int) -> bool:
         return token in self.running or token in self.cursors or token in self.queries
 
-    def _start(self, token: int, query: list[Any]) -> None:
+    def _start(self, token: int, query: list[Any], *, small: bool) -> None:
+        """Start a query (`small`: its frame is small enough to be answered on the loop, see inline.py)."""
         self._terminated.discard(token)
         if self._in_use(token):
             self._send_error(token, ReqlTokenError(f"ERROR: duplicate token {token}"))
             return
         term = query[1] if len(query) > 1 else None
         optargs = query[2] if len(query) > 2 else {}
+        plan = direct.plan(term, optargs, self.server.storage) if small else None
+        if small and self._start_inline(token, term, optargs, plan):
+            return
         ticket = self._ticket(term)
         if optargs.get("noreply") is True:
-            task = asyncio.ensure_future(self._run_noreply(ticket, term, optargs))
+            task = asyncio.ensure_future(self._run_noreply(ticket, term, optargs, plan))
             self.noreply[task] = ticket
             task.add_done_callback(self.noreply.pop)
         else:
             self.queries[token] = ticket
             self._watch_jobs_table(token, ticket)
-            self._spawn(token, self._run(token, ticket, term, optargs))
+            self._spawn(token, self._run(token, ticket, term, optargs, plan))
 
-    def _start_inline(self, token: int, query: list[Any]) -> bool:
+    def _start_inline(self, token: int, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> bool:
         """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead."""
-        term = query[1] if len(query) > 1 else None
-        optargs = query[2] if len(query) > 2 else {}
-        if self._in_use(token) or not inline.bounded(term, optargs, self.server.storage):
+        if plan is None:
+            if not inline.bounded(term, optargs, self.server.storage):
+                return False
+        elif plan.durability == "hard":  # (it waits for the disk)
             return False
         result: str | Sequence | SubscriptionRequest | Exception
         try:
             with inline.on_loop():
-                result = self._evaluate(term, optargs, small=True)
+                result = self._evaluate(term, optargs, small=True, plan=plan)
         except inline.Hop:
             return False
         except Exception as error:
             result = error
         if not isinstance(result, (str, Exception)):
             return False  # (no small shape streams: a get is one document)
-        self._terminated.discard(token)
         self.server.storage.activity.queries.add()
         if isinstance(result, Exception) and _internal(result):
             log.error("internal error running a query", exc_info=result)
@@ -343,9 +347,10 @@ class Connection:
 
     # ---------------------------------------------------------------- running queries
 
-    async def _run_noreply(self, ticket: Ticket, term: Any, optargs: dict[str, Any]) -> None:
+    async def _run_noreply(self, ticket: Ticket, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
+        start = functools.partial(self.server.engine.start, plan=plan)
         try:
-            await self.server.in_worker(ticket, self.server.engine.start, term, optargs, self.user)
+            await self.server.in_worker(ticket, start, term, optargs, self.user)
         except (QueryInterrupted, ReqlError, MemoryError):
             pass
         except Exception:
@@ -353,10 +358,12 @@ class Connection:
         finally:
             self.server.end_ticket(ticket)
 
-    async def _run(self, token: int, ticket: Ticket, term: Any, optargs: dict[str, Any]) -> None:
+    async def _run(
+        self, token: int, ticket: Ticket, term: Any, optargs: dict[str, Any], plan: direct.Plan | None
+    ) -> None:
         in_worker = functools.partial(self.server.in_worker, ticket)
         try:
-            result = await in_worker(self._evaluate, term, optargs)
+            result = await in_worker(functools.partial(self._evaluate, plan=plan), term, optargs)
             if isinstance(result, str):
                 if self.queries.get(token) is ticket:
                     self._write(token, result)
@@ -375,18 +382,19 @@ class Connection:
                 raise
 
     def _evaluate(
-        self, term: Any, optargs: dict[str, Any], *, small: bool = False
+        self, term: Any, optargs: dict[str, Any], *, small: bool = False, plan: direct.Plan | None = None
     ) -> str | Sequence | SubscriptionRequest:
-        """Evaluate a query (`small`: one answered on the loop); a whole result (an atom) comes back as its reply's
-        text."""
+        """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly); a whole result
+        (an atom) comes back as its reply's text."""
         started = time.perf_counter()
-        result = self.server.engine.start(term, optargs, self.user or "", small=small)
+        result = self.server.engine.start(term, optargs, self.user or "", small=small, plan=plan)
         if not isinstance(result, Atom):
             result.started = started
             return result
         profile = _profile(optargs, started)
         extra = f',"p":{wire.dumps(profile)}' if profile is not None else ""
-        return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{replies.encode(result.value)}]{extra}}}'
+        text = result.value if result.encoded else replies.encode(result.value)
+        return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{text}]{extra}}}'
 
     def _query_failed(self, token: int, ticket: Ticket, error: BaseException) -> None:
         """Answer a query that failed or was stopped (unless it was answered already), and forget it."""

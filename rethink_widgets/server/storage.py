@@ -790,9 +790,14 @@ class Storage:
             raise ReqlOpFailedError(f"Storage error: {error}") from error
 
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
+        text = self.get_text(table, key)
+        return _document(text) if text is not None else None
+
+    def get_text(self, table: TableInfo, key: Any) -> str | None:
+        """The stored JSON text of the document with this key (None: there is none)."""
         rows = self._query(table, f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),))
         self.activity.reads[table.id].add(len(rows))
-        return _document(rows[0][0]) if rows else None
+        return rows[0][0] if rows else None
 
     def get_many(self, table: TableInfo, key_list: list[Any]) -> list[dict[str, Any] | None]:
         """The documents of these keys (None where there is none), in their order, `_MANY` keys to a statement (a

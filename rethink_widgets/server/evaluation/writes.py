@@ -127,9 +127,7 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     value = ctx.eval(term.args[1])
     single = None if isinstance(value, Stream) else ctx.as_datum(value)
     if isinstance(single, dict):  # (most are: one transaction, nothing to read ahead)
-        with _Writing(table, durability) as writes:
-            doc, generated = _with_key(table, single)
-            _insert_one(ctx, table, writes, doc, generated, conflict, hook, result)
+        insert_object(ctx, table, durability, single, conflict, hook, result)
         return result.value()
     docs = ctx.as_sequence(value)
     for chunk in _chunks(docs):
@@ -141,6 +139,21 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
                 for doc, generated in keyed:
                     _insert_one(ctx, table, writes, doc, generated, conflict, hook, result)
     return result.value()
+
+
+def insert_object(  # noqa: PLR0917
+    ctx: Context,
+    table: Table,
+    durability: str,
+    single: dict[str, Any],
+    conflict: str | Func,
+    hook: hook_runner.Hook,
+    result: WriteResult,
+) -> None:
+    """Insert one object in a transaction of its own (also what evaluation/direct.py runs for a single insert)."""
+    with _Writing(table, durability) as writes:
+        doc, generated = _with_key(table, single)
+        _insert_one(ctx, table, writes, doc, generated, conflict, hook, result)
 
 
 def _runs(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
