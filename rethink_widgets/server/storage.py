@@ -969,6 +969,12 @@ class Storage:
         finally:
             self._active = None
 
+    def insert_new(self, table: TableInfo, doc: dict[str, Any], durability: str) -> bool:
+        """Store a document in a transaction of its own if no document has its key; False if one has, or if the
+        document is no JSON (then nothing is written)."""
+        with self.transaction(durability) as txn:
+            return txn.add(table, doc)
+
     def sync(self, table: TableInfo) -> None:
         with self._lock:
             self._writer.execute("PRAGMA wal_checkpoint(FULL)")

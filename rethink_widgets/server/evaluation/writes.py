@@ -127,7 +127,9 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     value = ctx.eval(term.args[1])
     single = None if isinstance(value, Stream) else ctx.as_datum(value)
     if isinstance(single, dict):  # (most are: one transaction, nothing to read ahead)
-        insert_object(ctx, table, durability, single, conflict, hook, result)
+        with _Writing(table, durability) as writes:
+            doc, generated = _with_key(table, single)
+            _insert_one(ctx, table, writes, doc, generated, conflict, hook, result)
         return result.value()
     docs = ctx.as_sequence(value)
     for chunk in _chunks(docs):
@@ -141,21 +143,6 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
     return result.value()
 
 
-def insert_object(  # noqa: PLR0917
-    ctx: Context,
-    table: Table,
-    durability: str,
-    single: dict[str, Any],
-    conflict: str | Func,
-    hook: hook_runner.Hook,
-    result: WriteResult,
-) -> None:
-    """Insert one object in a transaction of its own (also what evaluation/direct.py runs for a single insert)."""
-    with _Writing(table, durability) as writes:
-        doc, generated = _with_key(table, single)
-        _insert_one(ctx, table, writes, doc, generated, conflict, hook, result)
-
-
 def _runs(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
     while run := list(itertools.islice(items, size)):
         yield run
@@ -166,7 +153,7 @@ def _with_key(table: Table, doc: Any) -> tuple[Any, str | None]:
     pk = table.primary_key
     if not isinstance(doc, dict) or pk in doc or (isinstance(table, SystemTable) and not table.generates_keys):
         return doc, None
-    key = _generated_key()
+    key = generated_key()
     return {**doc, pk: key}, key
 
 
@@ -249,7 +236,7 @@ def _insert_one(  # noqa: PLR0917
     _store(table, writes, doc[pk], old, new, result)
 
 
-def _generated_key() -> str:
+def generated_key() -> str:
     """A random (version 4) UUID, as str(uuid.uuid4()) gives it in a third of the time (a batch makes thousands)."""
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
