@@ -3,14 +3,15 @@
 Most queries an application sends are of two shapes: read one document by its key, maybe only a field or a few
 fields of it (`table.get(key)`, `table.get(key)["field"]`, `table.get(key).pluck("a", "b")`), and insert one
 document (`table.insert({...})`). `plan` recognises them in the query's JSON as it arrived: literal values only, and
-only options whose meaning is known here. `Plan.run` answers them with the same storage calls and the same write
-functions as the terms (writes.insert_object: generated keys, conflicts, `return_changes`, durability, feeds told
-on commit), without compiling a tree of terms, making a context for it and evaluating it node by node.
+only options whose meaning is known here. `Plan.run` answers them with the storage calls the terms make, without
+compiling a tree of terms, making a context for it and evaluating it node by node: a get reads the document's stored
+text and answers with it (see row_texts.py); an insert of a document whose key is free stores it in a transaction of
+its own (feeds told on commit, durability as asked) and answers with the result the general path gives.
 
-Whatever could end in an error is left to the general path, so that errors and their backtraces are its own: `plan`
-gives None for a shape or an option it does not know, and `run` gives None (before anything is written) where the
-general path must answer: a field asked of a missing document, a user without the permission, a read that failed.
-"""
+Whatever could end in an error, and every write that is not that simple (a key taken, where the conflict option
+decides), is left to the general path, so that errors, backtraces and results are its own: `plan` gives None for a
+shape or an option it does not know, and `run` gives None (before anything is written) where the general path must
+answer: a field asked of a missing document, a user without the permission, a read that failed, a key taken."""
 
 from __future__ import annotations
 
@@ -73,18 +74,15 @@ class PointGet:
 
 
 class Insert:
-    """`table.insert(object)` of one literal object."""
+    """`table.insert(object)` of one literal object (with any conflict option: it matters only for a key taken)."""
 
-    __slots__ = ("conflict", "doc", "durability", "return_changes", "table")
+    __slots__ = ("doc", "durability", "return_changes", "table")
 
-    def __init__(
-        self, table: TableInfo, doc: dict[str, Any], durability: str, return_changes: bool | str, conflict: str
-    ) -> None:
+    def __init__(self, table: TableInfo, doc: dict[str, Any], durability: str, return_changes: bool | str) -> None:
         self.table = table
         self.doc = doc
         self.durability = durability
         self.return_changes = return_changes
-        self.conflict = conflict
 
     def run(self, storage: Storage, user: str) -> str | None:
         """The write's result as reply text, or None (nothing written): the general path answers."""
@@ -223,7 +221,7 @@ def _insert(term: list[Any], db: str, optargs: dict[str, Any], storage: Storage)
         return None
     if type(return_changes) is not bool and return_changes != "always":
         return None
-    return Insert(table, as_double(args[1]), durability, return_changes, conflict)
+    return Insert(table, as_double(args[1]), durability, return_changes)
 
 
 def _allowed(storage: Storage, user: str, permission: str, table: TableInfo) -> bool:
