@@ -1,7 +1,8 @@
 """One client connection: the five query types, tokens, and cursors served in batches.
 
 Frames come from `receiving.Receiver` as they arrive. A small query, bounded in cost (a point get, a soft
-single-row write: see inline.py), is answered right there on the event loop. Every other START runs as its own task
+single-row write, a single insert: see inline.py), is answered right there on the event loop (a hard insert once it
+is on disk, which the loop does not wait for). Every other START runs as its own task
 and evaluates in the server's worker pool, so queries on one connection run side by side and a slow one never holds
 up the rest. Every query that wants a reply gets exactly one frame.
 """
@@ -33,6 +34,7 @@ from rethink_widgets.server.evaluation import direct
 from rethink_widgets.server.evaluation.engine import Atom, Sequence, SubscriptionRequest
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
+from rethink_widgets.server.group_commit import Synced
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted
 from rethink_widgets.server.receiving import Receiver
 
@@ -218,15 +220,18 @@ class Connection:
             self._spawn(token, self._run(token, ticket, term, optargs, plan))
 
     def _start_inline(self, token: int, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> bool:
-        """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead."""
+        """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead. A hard
+        write is answered once it is on disk, which the loop does not wait for (see group_commit.py)."""
+        noreply = optargs.get("noreply") is True
         if plan is None:
             if not inline.bounded(term, optargs, self.server.storage):
                 return False
-        elif plan.durability == "hard":  # (it waits for the disk)
+        elif plan.durability == "hard" and noreply:  # (noreply_wait waits for it to be on disk: a worker does)
             return False
+        storage = self.server.storage
         result: str | Sequence | SubscriptionRequest | Exception
         try:
-            with inline.on_loop():
+            with inline.on_loop(), storage.syncing_later() as commits:
                 result = self._evaluate(term, optargs, small=True, plan=plan)
         except inline.Hop:
             return False
@@ -234,15 +239,32 @@ class Connection:
             result = error
         if not isinstance(result, (str, Exception)):
             return False  # (no small shape streams: a get is one document)
-        self.server.storage.activity.queries.add()
+        storage.activity.queries.add()
         if isinstance(result, Exception) and _internal(result):
             log.error("internal error running a query", exc_info=result)
-        if optargs.get("noreply") is not True:
-            if isinstance(result, str):
-                self._write(token, result)
-            else:
-                self._send_failure(token, result)
+        if noreply:
+            return True
+        if commits:
+            storage.when_synced(max(commits), self._on_synced(token, result))
+        else:
+            self._reply(token, result)
         return True
+
+    def _on_synced(self, token: int, result: str | Exception) -> Synced:
+        """What answers a hard write once it is on disk (called from another thread)."""
+        loop = asyncio.get_running_loop()
+
+        def synced(error: BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # (the loop has closed: the server stopped)
+                loop.call_soon_threadsafe(self._reply, token, result if error is None else error)
+
+        return synced
+
+    def _reply(self, token: int, result: str | BaseException) -> None:
+        if isinstance(result, str):
+            self._write(token, result)
+        else:
+            self._send_failure(token, result)
 
     def _ticket(self, term: Any) -> Ticket:
         user = self.user or ""

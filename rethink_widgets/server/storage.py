@@ -13,7 +13,8 @@ page and `limit(10)` reads a few rows.
 Writes are serialized through one writer connection (WAL mode, so readers never wait for it). Every commit survives
 a killed process; a transaction with `durability="hard"` returns only once it is on disk, and concurrent hard
 transactions share the fsync that puts them there (group commit, see group_commit.py), which they wait for once
-they have let go of the write lock; a thread of its own copies the log into the database file (checkpoints.py).
+they have let go of the write lock (or, inside `syncing_later`, not at all: `when_synced` tells when); a thread of
+its own copies the log into the database file (checkpoints.py).
 After each commit the changes go to the commit listeners, in commit order, while the write lock is still held (so
 feeds may hear of a hard write just before it is on disk, as in RethinkDB); a dropped table is announced to the drop
 listeners. After each change of the catalog (databases, tables, their configuration, indexes, users) the catalog
@@ -52,7 +53,7 @@ from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.activity import Activity
 from rethink_widgets.server.checkpoints import Checkpointer
 from rethink_widgets.server.errors import ReqlOpFailedError
-from rethink_widgets.server.group_commit import GroupCommit
+from rethink_widgets.server.group_commit import GroupCommit, Synced
 from rethink_widgets.server.wire import finite
 
 log = logging.getLogger(__name__)
@@ -975,6 +976,21 @@ class Storage:
         with self.transaction(durability) as txn:
             return txn.add(table, doc)
 
+    @contextlib.contextmanager
+    def syncing_later(self) -> Iterator[list[int]]:
+        """Inside the block, a hard transaction on this thread returns at its commit instead of once it is on disk:
+        the number of its commit is added to the list given, for `when_synced`."""
+        local = self._local
+        previous, local.sync_later = getattr(local, "sync_later", None), []
+        try:
+            yield local.sync_later
+        finally:
+            local.sync_later = previous
+
+    def when_synced(self, commit: int, callback: Synced) -> None:
+        """Call `callback` (from any thread) once commit number `commit` (see `syncing_later`) is on disk."""
+        self._group_commit.when_synced(commit, callback)
+
     def sync(self, table: TableInfo) -> None:
         with self._lock:
             self._writer.execute("PRAGMA wal_checkpoint(FULL)")
@@ -1107,7 +1123,11 @@ class _Transacting:
         finally:
             storage._lock.__exit__()
         if commit:
-            storage._group_commit.wait_synced(commit)
+            later: list[int] | None = getattr(storage._local, "sync_later", None)
+            if later is None:
+                storage._group_commit.wait_synced(commit)
+            else:
+                later.append(commit)
 
 
 def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:

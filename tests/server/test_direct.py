@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from background import in_background
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlError, ReqlOpFailedError, ReqlPermissionError
 from servers import ServerProcess
@@ -154,3 +155,22 @@ def test_a_table_dropped_and_made_again_is_read_anew(conn: Any, table: str) -> N
         r.table(table).get(1).run(conn)
     r.table_create(table).run(conn)
     assert r.table(table).get(1).run(conn) is None
+
+
+def test_hard_inserts_of_concurrent_writers_are_each_answered_once(server: ServerProcess, table: str) -> None:
+    conns = [r.connect(server.host, server.port) for _ in range(8)]
+
+    def write(conn: Any, writer: int) -> list[Any]:
+        return [r.table(table).insert({"id": f"{writer}-{i}"}).run(conn, durability="hard") for i in range(25)]
+
+    threads = [in_background(functools.partial(write, conn, n)) for n, conn in enumerate(conns)]
+    for thread, _ in threads:
+        thread.join(60)
+    results = [result for _, outcome in threads for result in outcome[0]]
+    assert [result["inserted"] for result in results] == [1] * 200
+    assert r.table(table).count().run(conns[0]) == 200
+    r.table(table).insert({"id": "noreply"}).run(conns[0], durability="hard", noreply=True)
+    conns[0].noreply_wait()
+    assert r.table(table).get("noreply").run(conns[1]) == {"id": "noreply"}
+    for conn in conns:
+        conn.close()
