@@ -976,16 +976,10 @@ class Storage:
         with self.transaction(durability) as txn:
             return txn.add(table, doc)
 
-    @contextlib.contextmanager
-    def syncing_later(self) -> Iterator[list[int]]:
+    def syncing_later(self) -> contextlib.AbstractContextManager[list[int]]:
         """Inside the block, a hard transaction on this thread returns at its commit instead of once it is on disk:
         the number of its commit is added to the list given, for `when_synced`."""
-        local = self._local
-        previous, local.sync_later = getattr(local, "sync_later", None), []
-        try:
-            yield local.sync_later
-        finally:
-            local.sync_later = previous
+        return _SyncingLater(self._local)
 
     def when_synced(self, commit: int, callback: Synced) -> None:
         """Call `callback` (from any thread) once commit number `commit` (see `syncing_later`) is on disk."""
@@ -1094,6 +1088,26 @@ class Snapshot:
                 conn.close()
 
 
+class _SyncingLater:
+    """One use of `Storage.syncing_later` (a class, not a generator: every query answered on the loop enters one)."""
+
+    __slots__ = ("_local", "_previous")
+
+    def __init__(self, local: threading.local) -> None:
+        self._local = local
+        self._previous: list[int] | None = None
+
+    def __enter__(self) -> list[int]:
+        local = self._local
+        self._previous = getattr(local, "sync_later", None)
+        commits: list[int] = []
+        local.sync_later = commits
+        return commits
+
+    def __exit__(self, *exc: object) -> None:
+        self._local.sync_later = self._previous
+
+
 class _Transacting:
     """One use of `Storage.transaction` (a class, not a generator: every write enters one)."""
 
@@ -1131,7 +1145,7 @@ class _Transacting:
 
 
 def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:
-    return [(keys.encode(value), pkey, _dumps(value)) for value in compute(doc)]
+    return [(keys.encode(value), pkey, _document_text(value)) for value in compute(doc)]
 
 
 class Transaction:
