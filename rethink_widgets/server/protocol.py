@@ -370,9 +370,8 @@ class Connection:
     # ---------------------------------------------------------------- running queries
 
     async def _run_noreply(self, ticket: Ticket, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
-        start = functools.partial(self.server.engine.start, plan=plan)
         try:
-            await self.server.in_worker(ticket, start, term, optargs, self.user)
+            await self.server.in_worker(ticket, functools.partial(self._evaluate, plan=plan), term, optargs)
         except (QueryInterrupted, ReqlError, MemoryError):
             pass
         except Exception:
@@ -406,17 +405,20 @@ class Connection:
     def _evaluate(
         self, term: Any, optargs: dict[str, Any], *, small: bool = False, plan: direct.Plan | None = None
     ) -> str | Sequence | SubscriptionRequest:
-        """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly); a whole result
-        (an atom) comes back as its reply's text."""
+        """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly, see direct.py);
+        a whole result (an atom) comes back as its reply's text."""
+        if plan is not None:
+            text = plan.run(self.server.storage, self.user or "")
+            if text is not None:
+                return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{text}]}}'
         started = time.perf_counter()
-        result = self.server.engine.start(term, optargs, self.user or "", small=small, plan=plan)
+        result = self.server.engine.start(term, optargs, self.user or "", small=small)
         if not isinstance(result, Atom):
             result.started = started
             return result
         profile = _profile(optargs, started)
         extra = f',"p":{wire.dumps(profile)}' if profile is not None else ""
-        text = result.value if result.encoded else replies.encode(result.value)
-        return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{text}]{extra}}}'
+        return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{replies.encode(result.value)}]{extra}}}'
 
     def _query_failed(self, token: int, ticket: Ticket, error: BaseException) -> None:
         """Answer a query that failed or was stopped (unless it was answered already), and forget it."""

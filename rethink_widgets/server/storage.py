@@ -45,7 +45,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -160,9 +160,9 @@ class DoesNotExist(CatalogConflict):
     """What the change works on is gone (or was never there)."""
 
 
-@dataclass(frozen=True)
-class CommittedChange:
-    """One document changed by a commit (`old` None: inserted; `new` None: deleted), as commit listeners get it."""
+class CommittedChange(NamedTuple):
+    """One document changed by a commit (`old` None: inserted; `new` None: deleted), as commit listeners get it.
+    (A named tuple: made for every document written, in a third of the time a frozen dataclass takes.)"""
 
     table_id: str
     key: Any

@@ -14,7 +14,7 @@ from typing import Any
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, direct, terms
+from rethink_widgets.server.evaluation import datums, terms
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, ChangefeedUnion, feed_of
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.shapes import Shapes
@@ -63,10 +63,9 @@ TERM = terms.TERM
 
 @dataclass
 class Atom:
-    """A query's whole result: one wire-ready datum, or its reply text (`encoded`)."""
+    """A query's whole result: one wire-ready datum."""
 
     value: Any
-    encoded: bool = False
 
 
 @dataclass
@@ -97,20 +96,10 @@ class Engine:
         self.shapes = Shapes()
 
     def start(
-        self,
-        term: Any,
-        global_optargs: dict[str, Any],
-        user: str = "admin",
-        *,
-        small: bool = False,
-        plan: direct.Plan | None = None,
+        self, term: Any, global_optargs: dict[str, Any], user: str = "admin", *, small: bool = False
     ) -> Atom | Sequence | SubscriptionRequest:
-        """Run a query for `user`: with its `plan`, directly if it can (see direct.py). A small one (see inline.py)
-        takes the tree compiled for an earlier query of its shape, if there was one (see shapes.py)."""
-        if plan is not None:
-            text = plan.run(self.storage, user)
-            if text is not None:
-                return Atom(text, encoded=True)
+        """Run a query for `user`. A small one (see inline.py) takes the tree compiled for an earlier query of its
+        shape, if there was one (see shapes.py)."""
         try:
             if not small:
                 return self._run(terms.compile_query(term), global_optargs, user)
