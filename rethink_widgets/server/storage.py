@@ -1253,5 +1253,7 @@ class Transaction:
             after = _index_entries(compute, new, pkey) if new is not None else []
             if before == after:
                 continue
-            self._conn.executemany(f"DELETE FROM {index.sql} WHERE ikey = ? AND pkey = ?", [e[:2] for e in before])
-            self._conn.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", after)
+            if before:  # (none for a document inserted)
+                self._conn.executemany(f"DELETE FROM {index.sql} WHERE ikey = ? AND pkey = ?", [e[:2] for e in before])
+            if after:  # (none for a document deleted)
+                self._conn.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", after)
