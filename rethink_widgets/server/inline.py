@@ -66,13 +66,15 @@ class _OnLoop:
 
 _ON_LOOP = _OnLoop()
 _NEVER_INTERRUPTED = Interruptor()  # nothing can stop a query that runs to its end before the loop goes on
+# The run of the query the loop evaluates: one at a time, so one run serves them all, each starting it anew.
+_RUN = Run(_NEVER_INTERRUPTED, ("", ""), _ON_LOOP)
 
 
 def on_loop() -> interrupts.running:
     """Check points inside belong to a query evaluated on the event loop: waiting or running long raises Hop."""
-    run = Run(_NEVER_INTERRUPTED, ("", ""), _ON_LOOP)
-    run.started = time.monotonic()
-    return interrupts.running(run)
+    _RUN.started = time.monotonic()
+    _RUN.countdown = interrupts.CHECK_EVERY
+    return interrupts.running(_RUN)
 
 
 def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:

@@ -230,9 +230,14 @@ class Connection:
             return False
         storage = self.server.storage
         result: str | Sequence | SubscriptionRequest | Exception
+        commits: list[int] = []  # (hard commits made: only a direct plan's write may be hard here)
         try:
-            with inline.on_loop(), storage.syncing_later() as commits:
-                result = self._evaluate(term, optargs, small=True, plan=plan)
+            with inline.on_loop():
+                if plan is not None and plan.durability == "hard":
+                    with storage.syncing_later() as commits:
+                        result = self._evaluate(term, optargs, small=True, plan=plan)
+                else:
+                    result = self._evaluate(term, optargs, small=True, plan=plan)
         except inline.Hop:
             return False
         except Exception as error:
