@@ -376,7 +376,7 @@ class Connection:
 
     async def _run_noreply(self, ticket: Ticket, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
         try:
-            await self.server.in_worker(ticket, functools.partial(self._evaluate, plan=plan), term, optargs)
+            await self.server.in_worker(ticket, self._evaluate_unanswered, term, optargs, plan)
         except (QueryInterrupted, ReqlError, MemoryError):
             pass
         except Exception:
@@ -406,6 +406,11 @@ class Connection:
             self._query_failed(token, ticket, error)
             if isinstance(error, asyncio.CancelledError):
                 raise
+
+    def _evaluate_unanswered(self, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
+        """Evaluate a query nobody waits an answer for (noreply): its result is not even encoded."""
+        if plan is None or plan.run(self.server.storage, self.user or "") is None:
+            self.server.engine.start(term, optargs, self.user or "")
 
     def _evaluate(
         self, term: Any, optargs: dict[str, Any], *, small: bool = False, plan: direct.Plan | None = None
