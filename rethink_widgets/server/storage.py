@@ -1089,7 +1089,7 @@ class Snapshot:
 
 
 class _SyncingLater:
-    """One use of `Storage.syncing_later` (a class, not a generator: every query answered on the loop enters one)."""
+    """One use of `Storage.syncing_later` (a class, not a generator: a hard write answered on the loop enters one)."""
 
     __slots__ = ("_local", "_previous")
 

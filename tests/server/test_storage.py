@@ -350,6 +350,31 @@ def test_hard_writes_that_do_not_wait_are_called_back_once_on_disk(
     assert fsync.finished == before + 1
 
 
+def test_a_hard_write_called_back_hears_of_a_failed_fsync(store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = store.table_create("test", "t")
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    heard: list[BaseException | None] = []
+    done = threading.Event()
+
+    def called(error: BaseException | None) -> None:
+        heard.append(error)
+        done.set()
+
+    with store.syncing_later() as commits, store.transaction("hard") as txn:
+        txn.put(table, {"id": 1})
+    store.when_synced(commits[0], called)
+    assert done.wait(30)
+    assert isinstance(heard[0], OSError)
+    monkeypatch.undo()
+    with store.transaction("hard") as txn:  # the next sync is made anew, and puts it all on disk
+        txn.put(table, {"id": 2})
+    assert store.count(table) == 2
+
+
 def test_soft_writes_are_not_fsynced(store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     table = store.table_create("test", "t")
     fsync = FsyncSpy()
