@@ -343,7 +343,7 @@ class FeedCursor:
             text = entry.encoded.get(types)
             if text is None:
                 doc = self._change_doc(member, entry)
-                text = entry.encoded[types] = wire.dumps(datums.to_wire(doc)) if doc is not None else ""
+                text = entry.encoded[types] = _change_text(doc) if doc is not None else ""
             if text:
                 texts.append(text)
         batch.extend(texts)
@@ -381,3 +381,13 @@ def _ends_at_once(steps: list[Step]) -> bool:
 
 
 _END = object()
+
+
+def _change_text(doc: dict[str, Any]) -> str:
+    """A change document as `wire.dumps` writes it, its values encoded one by one: a null old or new value then
+    makes no one search the whole document for the NaN that `dumps` must look for behind each null it writes."""
+    members = (
+        f'"{key}":{"null" if value is None else wire.dumps(datums.to_wire(value))}'
+        for key, value in sorted(doc.items())
+    )
+    return "{" + ",".join(members) + "}"
