@@ -81,6 +81,9 @@ class FeedCursor:
         self._event = asyncio.Event()
         self._parked: Callable[[], None] | None = None
         self._first = True
+        # The last batch was full, so what is queued may be the rest of it (RethinkDB's "middle of a logical
+        # batch"): the next CONTINUE is answered with it at once, with no squash delay.
+        self._mid_batch = False
         self._initializing_sent = False
         self._ready_sent = False
         self._ended = _ends_at_once(self._steps)
@@ -205,7 +208,7 @@ class FeedCursor:
         return any(subscription.has_news() for subscription in self._live)
 
     async def _wait(self, asked: float) -> None:
-        if self._has_news():
+        if self._mid_batch and self._has_news():
             return  # left over from a batch cut short by the batch limits: no squash delay for these
         while not self._has_news():
             self._event.clear()
@@ -225,6 +228,12 @@ class FeedCursor:
 
     def _take(self, first: bool) -> tuple[list[str], bool]:
         batch = Batch(self._limits, first)
+        last = self._fill(batch)
+        self._mid_batch = not batch.has_room()
+        return batch.rows, last
+
+    def _fill(self, batch: Batch) -> bool:
+        """Fill a batch with what there is to send; whether the feed has ended."""
         if self._include_states and self._include_initial and not self._initializing_sent:
             self._initializing_sent = True
             self._emit(batch, self._state("initializing"), [])
@@ -233,13 +242,13 @@ class FeedCursor:
                 if member.initial is not None:
                     self._take_initial(member, batch)
                     if member.initial is not None:
-                        return batch.rows, False
+                        return False
         if self._include_states and not self._ready_sent:
             self._ready_sent = True
             self._emit(batch, self._state("ready"), [])
         for member in self._members:
             self._take_changes(member, batch)
-        return batch.rows, self._ended
+        return self._ended
 
     def _take_initial(self, member: Member, batch: Batch) -> None:
         reading = member.snapshot.reading() if member.snapshot is not None else contextlib.nullcontext()
@@ -334,7 +343,7 @@ class FeedCursor:
             text = entry.encoded.get(types)
             if text is None:
                 doc = self._change_doc(member, entry)
-                text = entry.encoded[types] = wire.dumps(datums.to_wire(doc)) if doc is not None else ""
+                text = entry.encoded[types] = _change_text(doc) if doc is not None else ""
             if text:
                 texts.append(text)
         batch.extend(texts)
@@ -372,3 +381,13 @@ def _ends_at_once(steps: list[Step]) -> bool:
 
 
 _END = object()
+
+
+def _change_text(doc: dict[str, Any]) -> str:
+    """A change document as `wire.dumps` writes it, its values encoded one by one: a null old or new value then
+    makes no one search the whole document for the NaN that `dumps` must look for behind each null it writes."""
+    members = (
+        f'"{key}":{"null" if value is None else wire.dumps(datums.to_wire(value))}'
+        for key, value in sorted(doc.items())
+    )
+    return "{" + ",".join(members) + "}"

@@ -9,6 +9,11 @@ its arguments, is evaluated where its frame was read:
 - `table.insert(object)`, `table.get(key).update(object)`, `.replace(object)` and `.delete()`, with soft durability
   (a hard write waits for the disk) and on a table without a write hook (a hook is a user function).
 
+A query evaluation/direct.py answers (a point get, maybe of a field or some fields; an insert of one literal object)
+is evaluated here too, and its insert may be hard: it commits here, and its answer leaves once the commit is on disk
+(the loop does not wait for it: see group_commit.py), unless it wants no answer (`noreply_wait` waits for such a
+write on a worker thread).
+
 Such a query touches one document by its primary key, so its cost is bounded by that document's size; its frame's
 size is bounded too (`MAX_BYTES`). Its term is not compiled again when one of the same shape was before (see
 evaluation/shapes.py). It is still watched while it runs: should it have to wait (for the write lock,
@@ -61,13 +66,15 @@ class _OnLoop:
 
 _ON_LOOP = _OnLoop()
 _NEVER_INTERRUPTED = Interruptor()  # nothing can stop a query that runs to its end before the loop goes on
+# The run of the query the loop evaluates: one at a time, so one run serves them all, each starting it anew.
+_RUN = Run(_NEVER_INTERRUPTED, ("", ""), _ON_LOOP)
 
 
 def on_loop() -> interrupts.running:
     """Check points inside belong to a query evaluated on the event loop: waiting or running long raises Hop."""
-    run = Run(_NEVER_INTERRUPTED, ("", ""), _ON_LOOP)
-    run.started = time.monotonic()
-    return interrupts.running(run)
+    _RUN.started = time.monotonic()
+    _RUN.countdown = interrupts.CHECK_EVERY
+    return interrupts.running(_RUN)
 
 
 def bounded(term: Any, optargs: dict[str, Any], storage: Storage) -> bool:

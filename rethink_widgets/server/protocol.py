@@ -1,7 +1,8 @@
 """One client connection: the five query types, tokens, and cursors served in batches.
 
 Frames come from `receiving.Receiver` as they arrive. A small query, bounded in cost (a point get, a soft
-single-row write: see inline.py), is answered right there on the event loop. Every other START runs as its own task
+single-row write, a single insert: see inline.py), is answered right there on the event loop (a hard insert once it
+is on disk, which the loop does not wait for). Every other START runs as its own task
 and evaluates in the server's worker pool, so queries on one connection run side by side and a slow one never holds
 up the rest. Every query that wants a reply gets exactly one frame.
 """
@@ -29,9 +30,11 @@ from rethink_widgets.server.errors import (
     ReqlResourceLimitError,
     ReqlTokenError,
 )
+from rethink_widgets.server.evaluation import direct
 from rethink_widgets.server.evaluation.engine import Atom, Sequence, SubscriptionRequest
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
+from rethink_widgets.server.group_commit import Synced
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted
 from rethink_widgets.server.receiving import Receiver
 
@@ -178,8 +181,7 @@ class Connection:
             return
         kind = query[0]
         if kind == QUERY.START:
-            if len(payload) > inline.MAX_BYTES or not self._start_inline(token, query):
-                self._start(token, query)
+            self._start(token, query, small=len(payload) <= inline.MAX_BYTES)
         elif kind == QUERY.CONTINUE:
             self._continue(token)
         elif kind == QUERY.STOP:
@@ -196,49 +198,78 @@ class Connection:
     def _in_use(self, token: int) -> bool:
         return token in self.running or token in self.cursors or token in self.queries
 
-    def _start(self, token: int, query: list[Any]) -> None:
+    def _start(self, token: int, query: list[Any], *, small: bool) -> None:
+        """Start a query (`small`: its frame is small enough to be answered on the loop, see inline.py)."""
         self._terminated.discard(token)
         if self._in_use(token):
             self._send_error(token, ReqlTokenError(f"ERROR: duplicate token {token}"))
             return
         term = query[1] if len(query) > 1 else None
         optargs = query[2] if len(query) > 2 else {}
+        plan = direct.plan(term, optargs, self.server.storage) if small else None
+        if small and self._start_inline(token, term, optargs, plan):
+            return
         ticket = self._ticket(term)
         if optargs.get("noreply") is True:
-            task = asyncio.ensure_future(self._run_noreply(ticket, term, optargs))
+            task = asyncio.ensure_future(self._run_noreply(ticket, term, optargs, plan))
             self.noreply[task] = ticket
             task.add_done_callback(self.noreply.pop)
         else:
             self.queries[token] = ticket
             self._watch_jobs_table(token, ticket)
-            self._spawn(token, self._run(token, ticket, term, optargs))
+            self._spawn(token, self._run(token, ticket, term, optargs, plan))
 
-    def _start_inline(self, token: int, query: list[Any]) -> bool:
-        """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead."""
-        term = query[1] if len(query) > 1 else None
-        optargs = query[2] if len(query) > 2 else {}
-        if self._in_use(token) or not inline.bounded(term, optargs, self.server.storage):
+    def _start_inline(self, token: int, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> bool:
+        """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead. A hard
+        write is answered once it is on disk, which the loop does not wait for (see group_commit.py)."""
+        noreply = optargs.get("noreply") is True
+        if plan is None:
+            if not inline.bounded(term, optargs, self.server.storage):
+                return False
+        elif plan.durability == "hard" and noreply:  # (noreply_wait waits for it to be on disk: a worker does)
             return False
+        storage = self.server.storage
         result: str | Sequence | SubscriptionRequest | Exception
+        commits: list[int] = []  # (hard commits made: only a direct plan's write may be hard here)
         try:
             with inline.on_loop():
-                result = self._evaluate(term, optargs, small=True)
+                if plan is not None and plan.durability == "hard":
+                    with storage.syncing_later() as commits:
+                        result = self._evaluate(term, optargs, small=True, plan=plan)
+                else:
+                    result = self._evaluate(term, optargs, small=True, plan=plan)
         except inline.Hop:
             return False
         except Exception as error:
             result = error
         if not isinstance(result, (str, Exception)):
             return False  # (no small shape streams: a get is one document)
-        self._terminated.discard(token)
-        self.server.storage.activity.queries.add()
+        storage.activity.queries.add()
         if isinstance(result, Exception) and _internal(result):
             log.error("internal error running a query", exc_info=result)
-        if optargs.get("noreply") is not True:
-            if isinstance(result, str):
-                self._write(token, result)
-            else:
-                self._send_failure(token, result)
+        if noreply:
+            return True
+        if commits:
+            storage.when_synced(max(commits), self._on_synced(token, result))
+        else:
+            self._reply(token, result)
         return True
+
+    def _on_synced(self, token: int, result: str | Exception) -> Synced:
+        """What answers a hard write once it is on disk (called from another thread)."""
+        loop = asyncio.get_running_loop()
+
+        def synced(error: BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # (the loop has closed: the server stopped)
+                loop.call_soon_threadsafe(self._reply, token, result if error is None else error)
+
+        return synced
+
+    def _reply(self, token: int, result: str | BaseException) -> None:
+        if isinstance(result, str):
+            self._write(token, result)
+        else:
+            self._send_failure(token, result)
 
     def _ticket(self, term: Any) -> Ticket:
         user = self.user or ""
@@ -343,9 +374,9 @@ class Connection:
 
     # ---------------------------------------------------------------- running queries
 
-    async def _run_noreply(self, ticket: Ticket, term: Any, optargs: dict[str, Any]) -> None:
+    async def _run_noreply(self, ticket: Ticket, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
         try:
-            await self.server.in_worker(ticket, self.server.engine.start, term, optargs, self.user)
+            await self.server.in_worker(ticket, self._evaluate_unanswered, term, optargs, plan)
         except (QueryInterrupted, ReqlError, MemoryError):
             pass
         except Exception:
@@ -353,10 +384,12 @@ class Connection:
         finally:
             self.server.end_ticket(ticket)
 
-    async def _run(self, token: int, ticket: Ticket, term: Any, optargs: dict[str, Any]) -> None:
+    async def _run(
+        self, token: int, ticket: Ticket, term: Any, optargs: dict[str, Any], plan: direct.Plan | None
+    ) -> None:
         in_worker = functools.partial(self.server.in_worker, ticket)
         try:
-            result = await in_worker(self._evaluate, term, optargs)
+            result = await in_worker(functools.partial(self._evaluate, plan=plan), term, optargs)
             if isinstance(result, str):
                 if self.queries.get(token) is ticket:
                     self._write(token, result)
@@ -374,11 +407,20 @@ class Connection:
             if isinstance(error, asyncio.CancelledError):
                 raise
 
+    def _evaluate_unanswered(self, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
+        """Evaluate a query nobody waits an answer for (noreply): its result is not even encoded."""
+        if plan is None or plan.run(self.server.storage, self.user or "") is None:
+            self.server.engine.start(term, optargs, self.user or "")
+
     def _evaluate(
-        self, term: Any, optargs: dict[str, Any], *, small: bool = False
+        self, term: Any, optargs: dict[str, Any], *, small: bool = False, plan: direct.Plan | None = None
     ) -> str | Sequence | SubscriptionRequest:
-        """Evaluate a query (`small`: one answered on the loop); a whole result (an atom) comes back as its reply's
-        text."""
+        """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly, see direct.py);
+        a whole result (an atom) comes back as its reply's text."""
+        if plan is not None:
+            text = plan.run(self.server.storage, self.user or "")
+            if text is not None:
+                return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{text}]}}'
         started = time.perf_counter()
         result = self.server.engine.start(term, optargs, self.user or "", small=small)
         if not isinstance(result, Atom):

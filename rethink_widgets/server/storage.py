@@ -13,7 +13,8 @@ page and `limit(10)` reads a few rows.
 Writes are serialized through one writer connection (WAL mode, so readers never wait for it). Every commit survives
 a killed process; a transaction with `durability="hard"` returns only once it is on disk, and concurrent hard
 transactions share the fsync that puts them there (group commit, see group_commit.py), which they wait for once
-they have let go of the write lock; a thread of its own copies the log into the database file (checkpoints.py).
+they have let go of the write lock (or, inside `syncing_later`, not at all: `when_synced` tells when); a thread of
+its own copies the log into the database file (checkpoints.py).
 After each commit the changes go to the commit listeners, in commit order, while the write lock is still held (so
 feeds may hear of a hard write just before it is on disk, as in RethinkDB); a dropped table is announced to the drop
 listeners. After each change of the catalog (databases, tables, their configuration, indexes, users) the catalog
@@ -44,7 +45,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -52,7 +53,7 @@ from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.activity import Activity
 from rethink_widgets.server.checkpoints import Checkpointer
 from rethink_widgets.server.errors import ReqlOpFailedError
-from rethink_widgets.server.group_commit import GroupCommit
+from rethink_widgets.server.group_commit import GroupCommit, Synced
 from rethink_widgets.server.wire import finite
 
 log = logging.getLogger(__name__)
@@ -159,9 +160,9 @@ class DoesNotExist(CatalogConflict):
     """What the change works on is gone (or was never there)."""
 
 
-@dataclass(frozen=True)
-class CommittedChange:
-    """One document changed by a commit (`old` None: inserted; `new` None: deleted), as commit listeners get it."""
+class CommittedChange(NamedTuple):
+    """One document changed by a commit (`old` None: inserted; `new` None: deleted), as commit listeners get it.
+    (A named tuple: made for every document written, in a third of the time a frozen dataclass takes.)"""
 
     table_id: str
     key: Any
@@ -790,9 +791,14 @@ class Storage:
             raise ReqlOpFailedError(f"Storage error: {error}") from error
 
     def get(self, table: TableInfo, key: Any) -> dict[str, Any] | None:
+        text = self.get_text(table, key)
+        return _document(text) if text is not None else None
+
+    def get_text(self, table: TableInfo, key: Any) -> str | None:
+        """The stored JSON text of the document with this key (None: there is none)."""
         rows = self._query(table, f"SELECT doc FROM {table.sql} WHERE key = ?", (keys.encode(key),))
         self.activity.reads[table.id].add(len(rows))
-        return _document(rows[0][0]) if rows else None
+        return rows[0][0] if rows else None
 
     def get_many(self, table: TableInfo, key_list: list[Any]) -> list[dict[str, Any] | None]:
         """The documents of these keys (None where there is none), in their order, `_MANY` keys to a statement (a
@@ -964,6 +970,21 @@ class Storage:
         finally:
             self._active = None
 
+    def insert_new(self, table: TableInfo, doc: dict[str, Any], durability: str) -> bool:
+        """Store a document in a transaction of its own if no document has its key; False if one has, or if the
+        document is no JSON (then nothing is written)."""
+        with self.transaction(durability) as txn:
+            return txn.add(table, doc)
+
+    def syncing_later(self) -> contextlib.AbstractContextManager[list[int]]:
+        """Inside the block, a hard transaction on this thread returns at its commit instead of once it is on disk:
+        the number of its commit is added to the list given, for `when_synced`."""
+        return _SyncingLater(self._local)
+
+    def when_synced(self, commit: int, callback: Synced) -> None:
+        """Call `callback` (from any thread) once commit number `commit` (see `syncing_later`) is on disk."""
+        self._group_commit.when_synced(commit, callback)
+
     def sync(self, table: TableInfo) -> None:
         with self._lock:
             self._writer.execute("PRAGMA wal_checkpoint(FULL)")
@@ -1067,6 +1088,26 @@ class Snapshot:
                 conn.close()
 
 
+class _SyncingLater:
+    """One use of `Storage.syncing_later` (a class, not a generator: a hard write answered on the loop enters one)."""
+
+    __slots__ = ("_local", "_previous")
+
+    def __init__(self, local: threading.local) -> None:
+        self._local = local
+        self._previous: list[int] | None = None
+
+    def __enter__(self) -> list[int]:
+        local = self._local
+        self._previous = getattr(local, "sync_later", None)
+        commits: list[int] = []
+        local.sync_later = commits
+        return commits
+
+    def __exit__(self, *exc: object) -> None:
+        self._local.sync_later = self._previous
+
+
 class _Transacting:
     """One use of `Storage.transaction` (a class, not a generator: every write enters one)."""
 
@@ -1096,11 +1137,15 @@ class _Transacting:
         finally:
             storage._lock.__exit__()
         if commit:
-            storage._group_commit.wait_synced(commit)
+            later: list[int] | None = getattr(storage._local, "sync_later", None)
+            if later is None:
+                storage._group_commit.wait_synced(commit)
+            else:
+                later.append(commit)
 
 
 def _index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:
-    return [(keys.encode(value), pkey, _dumps(value)) for value in compute(doc)]
+    return [(keys.encode(value), pkey, _document_text(value)) for value in compute(doc)]
 
 
 class Transaction:
@@ -1208,5 +1253,7 @@ class Transaction:
             after = _index_entries(compute, new, pkey) if new is not None else []
             if before == after:
                 continue
-            self._conn.executemany(f"DELETE FROM {index.sql} WHERE ikey = ? AND pkey = ?", [e[:2] for e in before])
-            self._conn.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", after)
+            if before:  # (none for a document inserted)
+                self._conn.executemany(f"DELETE FROM {index.sql} WHERE ikey = ? AND pkey = ?", [e[:2] for e in before])
+            if after:  # (none for a document deleted)
+                self._conn.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", after)

@@ -26,6 +26,26 @@ def assert_quiet(feed: Any) -> None:
         feed.next(wait=0.3)
 
 
+def test_a_change_carries_its_documents_as_a_read_does(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    feed = t.changes(include_types=True).run(conn)
+    doc = {"id": 1, "whole": 1.0, "half": 0.5, "tiny": 1.5e-7, "big": 2**60, "null": None, "list": [1.0, None, "é"]}
+    t.insert(doc).run(conn)
+    t.get(1).update({"whole": 2.0}).run(conn)
+    t.get(1).delete().run(conn)
+    stored = t.get(1).run(conn)
+    changes = take(feed, 3)
+    t.insert(doc).run(conn)
+    read = t.get(1).run(conn)
+    # As JSON text: 1 and 1.0 are told apart (an integral double reaches the client as an integer).
+    assert [repr(change) for change in changes] == [
+        repr({"new_val": read, "old_val": None, "type": "add"}),
+        repr({"new_val": {**read, "whole": 2}, "old_val": read, "type": "change"}),
+        repr({"new_val": None, "old_val": {**read, "whole": 2}, "type": "remove"}),
+    ]
+    assert stored is None and repr(read["whole"]) == "1" and repr(read["tiny"]) == "1.5e-07"
+
+
 def test_table_feed_shapes(conn: Any, r: RethinkDB, table: str) -> None:
     t = r.table(table)
     feed = t.changes().run(conn)

@@ -99,6 +99,24 @@ def test_indexes(conn: Any, r: RethinkDB, table: str) -> None:
         t.get_all(1, index="a2").run(conn)
 
 
+def test_an_index_on_a_field_holds_what_any_function_of_it_holds(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    values = [1, 1.0, 2.5, "s", None, True, [1, [2, 1], 1], [], {"o": 1}, r.epoch_time(5)]
+    t.insert([{"id": i, "v": value} for i, value in enumerate(values)] + [{"id": "none"}]).run(conn)
+    # `index_create(name)` reads the field itself; a function of the field that says the same goes the long way.
+    for multi in (False, True):
+        suffix = "_multi" if multi else ""
+        t.index_create("v" + suffix, lambda row: row["v"], multi=multi).run(conn)
+        t.index_create("by_function" + suffix, lambda row: r.branch(True, row["v"], 0), multi=multi).run(conn)
+    t.index_wait().run(conn)
+    t.insert([{"id": f"late {i}", "v": value} for i, value in enumerate(values)]).run(conn)  # (indexed as written)
+    for suffix in ("", "_multi"):
+        entries = [list(t.order_by(index=name + suffix).pluck("id").run(conn)) for name in ("v", "by_function")]
+        assert entries[0] == entries[1]
+        assert len(entries[0]) == 16  # (no null, no object; in a multi index no [], and [1, [2, 1], 1] twice)
+    assert [doc["id"] for doc in t.get_all(1, index="v_multi").run(conn)] == [0, 1, 6, "late 0", "late 1", "late 6"]
+
+
 def not_ready(index: str, table: str) -> str:
     return f"Index `{index}` on table `test.{table}` was accessed before its construction was finished."
 

@@ -307,6 +307,74 @@ def test_concurrent_hard_writers_share_fsyncs_and_return_once_on_disk(
     assert 0 < fsync.finished < 80
 
 
+def test_hard_writes_that_do_not_wait_are_called_back_once_on_disk(
+    store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = store.table_create("test", "t")
+    fsync = FsyncSpy()
+    gate = threading.Event()  # the first fsync waits for it: the commits after its start share the next one
+
+    def gated_fsync(fd: int) -> None:
+        assert gate.wait(30)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", gated_fsync)
+    late: list[int] = []
+    done = threading.Semaphore(0)
+
+    def synced(i: int) -> Any:
+        def called(error: BaseException | None) -> None:
+            if error is not None or fsync.finished < 1:
+                late.append(i)
+            done.release()
+
+        return called
+
+    for i in range(20):
+        with store.syncing_later() as commits, store.transaction("hard") as txn:
+            txn.put(table, {"id": i})
+        assert len(commits) == 1  # the transaction returned at its commit, before any fsync finished
+        store.when_synced(commits[0], synced(i))
+    assert fsync.finished == 0
+    gate.set()
+    for _ in range(20):
+        assert done.acquire(timeout=30)
+    assert late == []
+    assert fsync.finished <= 2  # one that began with the first commit, one for all the others
+    with store.syncing_later() as commits, store.transaction("soft") as txn:
+        txn.put(table, {"id": "soft"})
+    assert commits == []  # nothing to wait for
+    before = fsync.finished
+    with store.transaction("hard") as txn:  # a writer outside waits for the disk, as before
+        txn.put(table, {"id": "blocking"})
+    assert fsync.finished == before + 1
+
+
+def test_a_hard_write_called_back_hears_of_a_failed_fsync(store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = store.table_create("test", "t")
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    heard: list[BaseException | None] = []
+    done = threading.Event()
+
+    def called(error: BaseException | None) -> None:
+        heard.append(error)
+        done.set()
+
+    with store.syncing_later() as commits, store.transaction("hard") as txn:
+        txn.put(table, {"id": 1})
+    store.when_synced(commits[0], called)
+    assert done.wait(30)
+    assert isinstance(heard[0], OSError)
+    monkeypatch.undo()
+    with store.transaction("hard") as txn:  # the next sync is made anew, and puts it all on disk
+        txn.put(table, {"id": 2})
+    assert store.count(table) == 2
+
+
 def test_soft_writes_are_not_fsynced(store: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     table = store.table_create("test", "t")
     fsync = FsyncSpy()

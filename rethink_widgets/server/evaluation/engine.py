@@ -58,6 +58,7 @@ GLOBAL_OPTARGS = frozenset({
     "max_batch_seconds", "first_batch_scaledown_factor",
 })  # fmt: skip
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+TERM = terms.TERM
 
 
 @dataclass
@@ -147,13 +148,19 @@ class Engine:
         """Turn a stored index function into `doc -> index values` (none when the doc is not indexed)."""
         node = terms.compile_function(function)
         ctx = Context(None, {}, {})  # type: ignore[arg-type]  # index functions are pure: no storage, no clock
+        field = _field_read(function)
 
         def values(doc: dict[str, Any]) -> list[Any]:
-            try:
-                func = node.eval(ctx)
-                value = ctx.as_datum(func(ctx, doc) if isinstance(func, Func) else func)
-            except ReqlError:
-                return []
+            if field is not None and datums.PTYPE not in doc:  # (most indexes: what the function reads, read here)
+                if field not in doc:
+                    return []  # (the function's error: no such field)
+                value = doc[field]
+            else:
+                try:
+                    func = node.eval(ctx)
+                    value = ctx.as_datum(func(ctx, doc) if isinstance(func, Func) else func)
+                except ReqlError:
+                    return []
             candidates = value if multi and isinstance(value, list) else [value]
             found: dict[bytes, Any] = {}
             for item in candidates:
@@ -162,6 +169,15 @@ class Engine:
             return list(found.values())
 
         return values
+
+
+def _field_read(function: Any) -> str | None:
+    """The field a stored index function `row -> row[field]` reads (`index_create(name)` makes one), else None."""
+    match function:
+        case [TERM.FUNC, [[TERM.MAKE_ARRAY, [int(var)]], [kind, [[TERM.VAR, [int(read)]], str(field)]]]]:
+            if kind in (TERM.GET_FIELD, TERM.BRACKET) and read == var:
+                return field
+    return None
 
 
 def _has_bound(value: Any) -> bool:

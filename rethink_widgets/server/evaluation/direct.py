@@ -1,0 +1,234 @@
+"""The commonest small queries, answered without compiling their terms.
+
+Most queries an application sends are of two shapes: read one document by its key, maybe only a field or a few
+fields of it (`table.get(key)`, `table.get(key)["field"]`, `table.get(key).pluck("a", "b")`), and insert one
+document (`table.insert({...})`). `plan` recognises them in the query's JSON as it arrived: literal values only, and
+only options whose meaning is known here. `Plan.run` answers them with the storage calls the terms make, without
+compiling a tree of terms, making a context for it and evaluating it node by node: a get reads the document's stored
+text and answers with it (see row_texts.py); an insert of a document whose key is free stores it in a transaction of
+its own (feeds told on commit, durability as asked) and answers with the result the general path gives.
+
+Whatever could end in an error, and every write that is not that simple (a key taken, where the conflict option
+decides), is left to the general path, so that errors, backtraces and results are its own: `plan` gives None for a
+shape or an option it does not know, and `run` gives None (before anything is written) where the general path must
+answer: a field asked of a missing document, a user without the permission, a read that failed, a key taken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rethinkdb.ql2_pb2 import Term
+
+from rethink_widgets.server import replies
+from rethink_widgets.server.errors import ReqlError
+from rethink_widgets.server.evaluation import datums, writes
+from rethink_widgets.server.evaluation.context import DEFAULT_ARRAY_LIMIT
+from rethink_widgets.server.evaluation.objects import pluck
+from rethink_widgets.server.evaluation.row_texts import reply_text
+from rethink_widgets.server.evaluation.system import permissions
+from rethink_widgets.server.evaluation.tables import MAX_KEY_LENGTH
+from rethink_widgets.server.evaluation.terms import as_double, plain_object
+from rethink_widgets.server.evaluation.write_results import WriteResult
+from rethink_widgets.server.storage import SYSTEM_DB, CatalogConflict, Storage, TableInfo
+
+TERM = Term.TermType
+_FIELD_TERMS = frozenset({TERM.BRACKET, TERM.GET_FIELD})
+_INSERT_OPTARGS = frozenset({"durability", "return_changes", "conflict"})
+_DURABILITIES = ("hard", "soft")
+_CONFLICTS = ("error", "replace", "update")
+# The result of an insert of one document, as the general path writes it (a generated key is a UUID: plain text).
+_INSERTED = '{"deleted":0,"errors":0,"inserted":1,"replaced":0,"skipped":0,"unchanged":0}'
+_INSERTED_WITH_KEY = _INSERTED.replace('"inserted"', '"generated_keys":["%s"],"inserted"')
+
+
+class PointGet:
+    """`table.get(key)`, maybe followed by `["field"]` (`field`) or `.pluck(...)` of fields (`fields`)."""
+
+    __slots__ = ("field", "fields", "key", "table")
+    durability = None  # (a read)
+
+    def __init__(self, table: TableInfo, key: Any, field: str | None, fields: list[str] | None) -> None:
+        self.table = table
+        self.key = key
+        self.field = field
+        self.fields = fields
+
+    def run(self, storage: Storage, user: str) -> str | None:
+        """The result as reply text, or None: the general path answers."""
+        if not _allowed(storage, user, "read", self.table):
+            return None
+        try:
+            if self.field is None and self.fields is None:
+                text = storage.get_text(self.table, self.key)
+                return "null" if text is None else replies.checked(reply_text(text))
+            doc = storage.get(self.table, self.key)
+        except ReqlError:  # (a read changes nothing: the general path reads again, and says what went wrong)
+            return None
+        if doc is None or datums.PTYPE in doc:
+            return None  # (an error: no field of null)
+        if self.fields is not None:
+            return replies.encode(datums.to_wire(pluck(doc, dict.fromkeys(self.fields, True))))
+        if self.field not in doc:
+            return None  # (an error: no such attribute)
+        return replies.encode(datums.to_wire(doc[self.field]))
+
+
+class Insert:
+    """`table.insert(object)` of one literal object (with any conflict option: it matters only for a key taken)."""
+
+    __slots__ = ("doc", "durability", "return_changes", "table")
+
+    def __init__(self, table: TableInfo, doc: dict[str, Any], durability: str, return_changes: bool | str) -> None:
+        self.table = table
+        self.doc = doc
+        self.durability = durability
+        self.return_changes = return_changes
+
+    def run(self, storage: Storage, user: str) -> str | None:
+        """The write's result as reply text, or None (nothing written): the general path answers."""
+        if not _allowed(storage, user, "write", self.table):
+            return None
+        doc, generated, pk = self.doc, None, self.table.primary_key
+        if pk not in doc:
+            generated = writes.generated_key()
+            doc = {**doc, pk: generated}
+        elif not _plain_key(doc[pk]):
+            return None  # (an error of the document's, in the result)
+        try:
+            if not storage.insert_new(self.table, doc, self.durability):
+                return None  # (the key is taken: the conflict option decides)
+        except CatalogConflict:  # (the table was dropped: nothing was written)
+            return None
+        if not self.return_changes:  # (most inserts: the text WriteResult would make, written out)
+            return _INSERTED if generated is None else _INSERTED_WITH_KEY % generated
+        result = WriteResult(self.return_changes, DEFAULT_ARRAY_LIMIT)
+        if generated is not None:
+            result.generated_keys.append(generated)
+        result.record("inserted", None, doc)
+        return replies.encode(datums.to_wire(result.value()))
+
+
+Plan = PointGet | Insert
+
+
+def plan(term: Any, optargs: dict[str, Any], storage: Storage) -> Plan | None:
+    """How to answer a query directly, if it is of a shape answered here (see the module's doc)."""
+    try:
+        return _plan(term, optargs, storage)
+    except RecursionError:  # (a document nested too deeply: the general path says so)
+        return None
+
+
+def _plan(term: Any, optargs: dict[str, Any], storage: Storage) -> Plan | None:
+    db = _default_db(optargs, storage)
+    if db is None or type(term) is not list or not 2 <= len(term) <= 3 or type(term[1]) is not list:
+        return None
+    kind, args = term[0], term[1]
+    if kind == TERM.INSERT:
+        return _insert(term, db, optargs, storage)
+    if len(term) != 2:
+        return None
+    if kind == TERM.GET:
+        return _point_get(term, db, storage, None, None)
+    if kind in _FIELD_TERMS:
+        if len(args) == 2 and type(args[1]) is str:
+            return _point_get(args[0], db, storage, args[1], None)
+        return None
+    if kind == TERM.PLUCK:
+        if len(args) >= 2 and all(type(arg) is str for arg in args[1:]):
+            return _point_get(args[0], db, storage, None, args[1:])
+        return None
+    return None
+
+
+def _default_db(optargs: dict[str, Any], storage: Storage) -> str | None:
+    """The database a table term without one reads; None for global options not known here (or wrong)."""
+    db: str | None = "test"
+    for name, value in optargs.items():
+        if name == "db":
+            db = _db_name(value, storage)
+            if db is None:
+                return None
+        elif name == "durability":
+            if value not in _DURABILITIES:
+                return None
+        elif name != "noreply" or type(value) is not bool:
+            return None
+    return db
+
+
+def _db_name(term: Any, storage: Storage) -> str | None:
+    """The name of an existing user database given as `r.db(name)`."""
+    if type(term) is not list or len(term) != 2 or term[0] != TERM.DB or type(term[1]) is not list:
+        return None
+    args = term[1]
+    if len(args) != 1 or type(args[0]) is not str or args[0] == SYSTEM_DB or storage.db_id(args[0]) is None:
+        return None
+    return args[0]
+
+
+def _table(term: Any, db: str, storage: Storage) -> TableInfo | None:
+    """The existing user table of an `r.table(name)` or `r.db(db).table(name)` term without options."""
+    if type(term) is not list or len(term) != 2 or term[0] != TERM.TABLE or type(term[1]) is not list:
+        return None
+    args = term[1]
+    if len(args) == 2:
+        named = _db_name(args[0], storage)
+        if named is None:
+            return None
+        db = named
+    elif len(args) != 1:
+        return None
+    name = args[-1]
+    return storage.table(db, name) if type(name) is str else None
+
+
+def _point_get(term: Any, db: str, storage: Storage, field: str | None, fields: list[str] | None) -> PointGet | None:
+    if type(term) is not list or len(term) != 2 or term[0] != TERM.GET or type(term[1]) is not list:
+        return None
+    args = term[1]
+    if len(args) != 2 or not _plain_key(args[1]):
+        return None
+    table = _table(args[0], db, storage)
+    return None if table is None else PointGet(table, as_double(args[1]), field, fields)
+
+
+def _plain_key(key: Any) -> bool:
+    """Whether a key is a number or a string that the general path would take as it is (no error to report)."""
+    kind = type(key)
+    if kind is int or kind is float:
+        return True
+    return kind is str and "\x00" not in key and len(key.encode("utf-8")) <= MAX_KEY_LENGTH
+
+
+def _insert(term: list[Any], db: str, optargs: dict[str, Any], storage: Storage) -> Insert | None:
+    if len(term) == 3:
+        term_optargs = term[2]
+        if type(term_optargs) is not dict or not term_optargs.keys() <= _INSERT_OPTARGS:
+            return None
+    else:
+        term_optargs = {}
+    args = term[1]
+    if len(args) != 2 or type(args[1]) is not dict or not plain_object(args[1]):
+        return None
+    table = _table(args[0], db, storage)
+    if table is None or table.write_hook is not None:
+        return None
+    durability = term_optargs.get("durability", optargs.get("durability", table.durability))
+    return_changes = term_optargs.get("return_changes", False)
+    conflict = term_optargs.get("conflict", "error")
+    if durability not in _DURABILITIES or conflict not in _CONFLICTS:
+        return None
+    if type(return_changes) is not bool and return_changes != "always":
+        return None
+    return Insert(table, as_double(args[1]), durability, return_changes)
+
+
+def _allowed(storage: Storage, user: str, permission: str, table: TableInfo) -> bool:
+    if user == permissions.ADMIN:
+        return True
+    try:
+        permissions.require(storage, user, permission, *permissions.permission_ids(storage, table))
+    except ReqlError:
+        return False
+    return True

@@ -1,0 +1,176 @@
+"""Point gets (with a field or a pluck) and single inserts answered without compiling their terms (see
+evaluation/direct.py): the same answers and the same errors as the general path, and the same writes, keys, changes,
+index entries and feeds.
+
+A global optarg the direct path does not take (`array_limit`, given at its default) sends the same query down the
+general path, so each query is run both ways and the answers compared."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from background import in_background
+from rethinkdb import RethinkDB
+from rethinkdb.errors import ReqlError, ReqlOpFailedError, ReqlPermissionError
+from servers import ServerProcess
+
+r = RethinkDB()
+DOCS = [
+    {"id": 1, "a": "x", "n": 1.0, "f": 2.5, "tiny": 1.5e-7, "big": 2**60, "list": [1, {"b": None}], "o": {"p": 1}},
+    {"id": "k", "s": "é", "a": None},
+    {"id": [1, "compound"]},
+    {"id": 2.5, "when": r.epoch_time(0)},
+]
+
+
+def general(query: Any, conn: Any, **options: Any) -> Any:
+    """The query run through the general path."""
+    return query.run(conn, array_limit=100_000, **options)
+
+
+def answer(run: Callable[[], Any]) -> str:
+    """A query's result, or its error's class and full text (the query printed with the failing term marked), as
+    JSON text: 1 and 1.0 differ."""
+    try:
+        return text(run())
+    except ReqlError as error:
+        return text([type(error).__name__, str(error)])
+
+
+def text(value: Any) -> str:
+    return json.dumps(value, default=lambda time: time.isoformat())
+
+
+@pytest.mark.parametrize("durability", [None, "soft", "hard"])
+def test_point_reads_answer_as_the_general_path(conn: Any, table: str, durability: str | None) -> None:
+    t = r.table(table)
+    t.insert(DOCS).run(conn)
+    keys = [1, 1.0, "k", "missing", 2.5, [1, "compound"], None, True, "x" * 200, "a\x00b", {"o": 1}, 2**60]
+    queries = [t.get(key) for key in keys]
+    queries += [t.get(key)[field] for key in (1, "k", "missing") for field in ("a", "n", "list", "o", "nothing", 0)]
+    queries += [t.get(key).get_field(field) for key in (1, "missing") for field in ("f", "nothing")]
+    queries += [t.get(key).pluck(*fields) for key in (1, "k", 2.5, "missing") for fields in (["a"], ["n", "nothing"])]
+    queries += [r.db("test").table(table).get(1), r.db("nowhere").table(table).get(1), r.table("nowhere").get(1)]
+    options = {"durability": durability} if durability else {}
+    for query in queries:
+        direct = answer(functools.partial(query.run, conn, **options))
+        assert direct == answer(functools.partial(general, query, conn, **options)), query
+    assert t.get(1).run(conn)["n"] == 1 and isinstance(t.get(1).run(conn)["n"], int)
+    assert t.get(1).run(conn, db="test") == t.get(1).run(conn)
+
+
+def inserts(conn: Any, t: Any, run: Callable[[Any], Any]) -> list[str]:
+    """Single inserts of every kind (run by `run`), then what the table holds (generated keys left out: random)."""
+    writes = [
+        t.insert({"id": 1, "v": 1.0, "s": "é"}),
+        t.insert({"id": 1, "v": 2}),  # a duplicate primary key
+        t.insert({"id": 1, "w": 3}, conflict="update", return_changes=True),
+        t.insert({"id": 1, "x": 4}, conflict="replace", return_changes="always"),
+        t.insert({"id": 1, "x": 4}, conflict="replace", return_changes="always"),  # unchanged
+        t.insert({"id": 1}, conflict="error", return_changes="always"),
+        t.insert({"id": 2}, durability="hard"),
+        t.insert({"id": "x" * 200}),  # a key too long
+        t.insert({"id": None}),
+        t.insert({"id": 3, "nested": {"a": {"b": 1.5}}, "big": 2**60 + 1}, return_changes=True),
+    ]
+    out = [answer(functools.partial(run, query)) for query in writes]
+    generated = run(t.insert({"v": 0}, return_changes=True))
+    key = generated["generated_keys"][0]
+    out.append(text((sorted(generated), generated["changes"][0]["new_val"] == {"id": key, "v": 0}, len(key))))
+    out.append(text(sorted(t.filter(lambda doc: doc["id"] != key).run(conn), key=str)))
+    return out
+
+
+def test_single_inserts_write_as_the_general_path(conn: Any, table: str) -> None:
+    other = f"{table}_general"
+    r.table_create(other).run(conn)
+    try:
+        direct = inserts(conn, r.table(table), lambda query: query.run(conn))
+        assert direct == inserts(conn, r.table(other), lambda query: general(query, conn))
+        assert "Duplicate primary key `id`:" in direct[1]
+        assert direct[-2] == text(
+            (
+                ["changes", "deleted", "errors", "generated_keys", "inserted", "replaced", "skipped", "unchanged"],
+                True,
+                36,
+            )
+        )
+    finally:
+        r.table_drop(other).run(conn)
+
+
+def test_a_single_insert_reaches_indexes_and_feeds(conn: Any, table: str) -> None:
+    t = r.table(table)
+    t.index_create("v").run(conn)
+    t.index_wait().run(conn)
+    feed = t.changes().run(conn)
+    point = t.get(5).changes(include_initial=True).run(conn)
+    assert point.next(wait=5) == {"new_val": None}
+    t.insert({"id": 5, "v": "five"}).run(conn)
+    t.insert({"v": "six"}).run(conn, durability="soft")
+    assert feed.next(wait=5) == {"new_val": {"id": 5, "v": "five"}, "old_val": None}
+    assert feed.next(wait=5)["new_val"]["v"] == "six"
+    assert point.next(wait=5) == {"new_val": {"id": 5, "v": "five"}, "old_val": None}
+    assert [doc["id"] for doc in t.get_all("five", index="v").run(conn)] == [5]
+    assert t.get_all("six", index="v").count().run(conn) == 1
+    feed.close()
+    point.close()
+
+
+def test_a_write_hook_still_runs_on_a_single_insert(conn: Any, table: str) -> None:
+    t = r.table(table)
+    t.set_write_hook(lambda ctx, old, new: new.merge({"hooked": True})).run(conn)
+    t.insert({"id": 1}).run(conn, durability="soft")
+    assert t.get(1).run(conn) == {"id": 1, "hooked": True}
+
+
+def test_a_user_reads_and_writes_directly_only_what_it_may(private: ServerProcess) -> None:
+    admin = r.connect(port=private.port)
+    r.db("rethinkdb").table("users").insert({"id": "bob", "password": "pw"}).run(admin)
+    r.table_create("notes").run(admin)
+    r.table("notes").insert({"id": 1, "a": 1}).run(admin)
+    bob = r.connect(port=private.port, user="bob", password="pw")
+    for query in (r.table("notes").get(1), r.table("notes").get(1)["a"], r.table("notes").insert({"id": 2})):
+        with pytest.raises(ReqlPermissionError, match="does not have the required"):
+            query.run(bob)
+    r.table("notes").grant("bob", {"read": True}).run(admin)
+    assert r.table("notes").get(1).pluck("a").run(bob) == {"a": 1}
+    with pytest.raises(ReqlPermissionError, match="`write` permission"):
+        r.table("notes").insert({"id": 2}).run(bob, durability="soft")
+    r.table("notes").grant("bob", {"write": True}).run(admin)
+    assert r.table("notes").insert({"id": 2}).run(bob, durability="soft")["inserted"] == 1
+    bob.close()
+    admin.close()
+
+
+def test_a_table_dropped_and_made_again_is_read_anew(conn: Any, table: str) -> None:
+    r.table(table).insert({"id": 1}).run(conn)
+    assert r.table(table).get(1).run(conn) == {"id": 1}
+    r.table_drop(table).run(conn)
+    with pytest.raises(ReqlOpFailedError, match="does not exist"):
+        r.table(table).get(1).run(conn)
+    r.table_create(table).run(conn)
+    assert r.table(table).get(1).run(conn) is None
+
+
+def test_hard_inserts_of_concurrent_writers_are_each_answered_once(server: ServerProcess, table: str) -> None:
+    conns = [r.connect(server.host, server.port) for _ in range(8)]
+
+    def write(conn: Any, writer: int) -> list[Any]:
+        return [r.table(table).insert({"id": f"{writer}-{i}"}).run(conn, durability="hard") for i in range(25)]
+
+    threads = [in_background(functools.partial(write, conn, n)) for n, conn in enumerate(conns)]
+    for thread, _ in threads:
+        thread.join(60)
+    results = [result for _, outcome in threads for result in outcome[0]]
+    assert [result["inserted"] for result in results] == [1] * 200
+    assert r.table(table).count().run(conns[0]) == 200
+    r.table(table).insert({"id": "noreply"}).run(conns[0], durability="hard", noreply=True)
+    conns[0].noreply_wait()
+    assert r.table(table).get("noreply").run(conns[1]) == {"id": "noreply"}
+    for conn in conns:
+        conn.close()
