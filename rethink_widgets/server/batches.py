@@ -49,7 +49,7 @@ class Batch:
     def __init__(self, limits: BatchLimits, first: bool, rows: list[str] | None = None) -> None:
         scale = limits.first_scaledown if first else 1
         self.rows: list[str] = rows if rows is not None else []
-        self._size = sum(map(len, self.rows))
+        self._size = sum(map(len, rows)) if rows is not None else 0
         self._max_rows = limits.max_rows
         self._max_bytes = limits.max_bytes // scale
         self._deadline = time.monotonic() + limits.max_seconds / scale
@@ -92,4 +92,6 @@ class Batch:
 
     def room(self, most: int) -> int:
         """How many more rows to fetch at once: at most `most`, and no more than the row limit leaves (at least 1)."""
+        if self._max_rows == math.inf:  # (no row limit was asked for: as good as always)
+            return most
         return int(max(1, min(most, self._max_rows - len(self.rows))))

@@ -338,15 +338,13 @@ class FeedCursor:
     def _emit_plain(self, batch: Batch, member: Member, entries: list[Entry]) -> None:
         """Changes with no steps to run: their JSON is shared by every feed of the same shape."""
         types = member.changes.options.include_types
-        texts = []
-        for entry in entries:
-            text = entry.encoded.get(types)
-            if text is None:
-                doc = self._change_doc(member, entry)
-                text = entry.encoded[types] = _change_text(doc) if doc is not None else ""
-            if text:
-                texts.append(text)
-        batch.extend(texts)
+        texts = [entry.encoded.get(types) for entry in entries]  # each feed of many: mostly encoded by another
+        if None in texts:
+            for i, entry in enumerate(entries):
+                if texts[i] is None:
+                    doc = self._change_doc(member, entry)
+                    texts[i] = entry.encoded[types] = _change_text(doc) if doc is not None else ""
+        batch.extend(list(filter(None, texts)))  # ("": a change of nothing the feed shows)
 
     def _emit(self, batch: Batch, doc: dict[str, Any], member_steps: list[Step]) -> None:
         rows = self._run(self._run([doc], member_steps), self._steps)
