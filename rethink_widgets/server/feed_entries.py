@@ -11,18 +11,20 @@ from rethink_widgets.server.evaluation.changefeed_sources import RangeWatch
 class Entry:
     """One queued change: the document's key, its old and new values, and offsets on a limit feed.
 
-    Feeds that follow the same documents share one entry per change, and with it `encoded`: the change document as
-    JSON, by shape, so a write with a hundred feeds attached is encoded once.
+    Feeds that follow the same documents share one entry per change, and with it the change document as JSON, in
+    each shape (`text`, and `typed_text` with its `type`), so a write with a hundred feeds attached is encoded once.
+    None until a feed encoded it; "" when the change shows nothing.
     """
 
-    __slots__ = ("encoded", "key", "new", "new_offset", "old", "old_offset")
+    __slots__ = ("key", "new", "new_offset", "old", "old_offset", "text", "typed_text")
 
     def __init__(
         self, key: bytes, old: Any, new: Any, old_offset: int | None = None, new_offset: int | None = None
     ) -> None:
         self.key, self.old, self.new = key, old, new
         self.old_offset, self.new_offset = old_offset, new_offset
-        self.encoded: dict[bool, str] = {}
+        self.text: str | None = None
+        self.typed_text: str | None = None
 
 
 class Bounds:
