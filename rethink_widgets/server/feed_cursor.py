@@ -341,7 +341,7 @@ class FeedCursor:
         types = member.changes.options.include_types
         # (Each of a hundred feeds takes the same changes, mostly encoded by another: no Python loop over them.)
         texts = list(map(_TYPED_TEXT if types else _TEXT, entries))
-        if None in texts:
+        if not all(texts):  # one not encoded yet (None), or a change of nothing the feed shows ("")
             for i, entry in enumerate(entries):
                 if texts[i] is None:
                     doc = self._change_doc(member, entry)
@@ -350,7 +350,8 @@ class FeedCursor:
                         entry.typed_text = text
                     else:
                         entry.text = text
-        batch.extend(list(filter(None, texts)) if "" in texts else texts)  # ("": a change of nothing it shows)
+            texts = list(filter(None, texts))
+        batch.extend(texts)
 
     def _emit(self, batch: Batch, doc: dict[str, Any], member_steps: list[Step]) -> None:
         rows = self._run(self._run([doc], member_steps), self._steps)

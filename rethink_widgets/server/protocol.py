@@ -516,7 +516,8 @@ class Connection:
         # replies to frames that arrived together (`_answered` sends them).
         if not self._outgoing and not self._batching:
             asyncio.get_running_loop().call_soon(self._flush)
-        self._outgoing.append(wire.frame(token, text.encode("utf-8")))
+        payload = text.encode("utf-8")
+        self._outgoing += (wire.HEADER.pack(token, len(payload)), payload)  # (joined once, in `_flush`)
 
     def _flush(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
