@@ -9,7 +9,7 @@ they were away are missed (each says so when it is back).
 
 Every feed is a task on the loop the kernel runs cells on, referenced from `LIVE` until it is closed. Errors are never
 swallowed: they become the feed's status, which widgets show and `%rethink` lists. What a cell made is closed when
-the cell runs again (`replace_earlier_run`), so re-running a cell never leaves a feed running behind.
+the cell runs again (`end_earlier_run`), so re-running a cell never leaves a feed running behind.
 """
 
 from __future__ import annotations
@@ -441,8 +441,9 @@ class Closable(Protocol):
 _BY_CELL: dict[str, tuple[str, list[weakref.ref[Any]]]] = {}
 
 
-def replace_earlier_run(made: Closable) -> None:
-    """Close what an earlier run of the cell being run made, so no feed is left running behind; remember `made`."""
+def end_earlier_run() -> None:
+    """Close what an earlier run of the cell being run made: its widgets and feeds go as soon as it runs again,
+    whatever this run does (a widget refused in it too), so no feed is left running behind."""
     cell, run = current_cell()
     if cell is None:
         return
@@ -451,9 +452,16 @@ def replace_earlier_run(made: Closable) -> None:
         for ref in made_there:
             if (earlier := ref()) is not None:
                 earlier.close()
-        made_there = []
-    made_there.append(weakref.ref(made))
-    _BY_CELL[cell] = (run, made_there)
+        _BY_CELL[cell] = (run, [])
+
+
+def replace_earlier_run(made: Closable) -> None:
+    """Close what an earlier run of the cell being run made (`end_earlier_run`), and remember `made`, for the next
+    run to close."""
+    end_earlier_run()
+    cell, run = current_cell()
+    if cell is not None:
+        _BY_CELL.setdefault(cell, (run, []))[1].append(weakref.ref(made))
 
 
 def current_cell() -> tuple[str | None, str]:

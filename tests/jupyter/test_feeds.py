@@ -83,6 +83,9 @@ def test_the_cell_id_says_which_cell_runs_again(kernel: Kernel, table: str) -> N
     kernel.run("made.append(watch(q, len))", cell_id="cell-2")  # the same code in another cell: both stay
     kernel.run("made.append(watch(q, print))", cell_id="cell-2")  # other code in the same cell: replaces it
     assert kernel.run("[w.status == 'closed' for w in made]").text == "[False, True, False]"
+    # A run that is refused ends the earlier one all the same.
+    assert kernel.run("made.append(watch(q, 'print'))", cell_id="cell-1").error.startswith("TypeError")
+    assert kernel.run("[w.status == 'closed' for w in made]").text == "[True, True, False]"
 
 
 def test_watch_feed_and_conn_come_back_after_a_server_restart(

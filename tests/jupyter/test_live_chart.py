@@ -487,3 +487,40 @@ def test_a_change_views_need_not_redraw_for_sends_them_nothing(
     # A row more changes the count: views get it.
     r.table(table).insert({"id": 3, "n": 3}).run(conn)
     kernel.wait_for(lambda: kernel.state(comm)["total"] == 4, what="the count")
+
+
+def test_a_refused_rerun_still_ends_the_earlier_run(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """Running a cell again ends what its earlier run made, even when the new chart or table is refused."""
+    r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
+    live = "len(__import__('rethink_widgets.jupyter.feeds').jupyter.feeds.LIVE)"
+    first = kernel.run(f"c = LiveChart(r.table('{table}'), 'Y Bar'); await c.ready(); c", cell_id="chart")
+    assert not first.error, first.error
+    again = kernel.run(f"c = LiveChart(r.table('{table}'), 'Y Barr')", cell_id="chart")
+    assert again.error.startswith("ValueError: plugin must be one of")
+    kernel.wait_for(lambda: kernel.widget(first) in kernel.closed, what="the first chart's widget closed")
+    assert kernel.run(f"c.status, {live}").text == "('closed', 0)"
+    table_cell = kernel.run(f"t = LiveTable(r.table('{table}')); await t.ready(); t", cell_id="table")
+    assert kernel.run(f"LiveTable(r.table('{table}'), page_size=0)", cell_id="table").error.startswith("ValueError")
+    kernel.wait_for(lambda: kernel.widget(table_cell) in kernel.closed, what="the first table's widget closed")
+    assert kernel.run(f"t.status, {live}").text == "('closed', 0)"
+
+
+def test_a_live_table_s_chart_on_its_own_or_another_connection(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """`LiveTable.chart` charts the table's query on the table's database, or on the connection given; a chart it
+    refuses leaves nothing running."""
+    r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
+    assert not kernel.run(f"t = LiveTable(r.table('{table}')); await t.ready()").error
+    made = kernel.run(
+        "import os\n"
+        "other = r.connect(os.environ['RETHINKDB_HOST'], int(os.environ['RETHINKDB_PORT']))\n"
+        "d = t.chart('Datagrid', conn=other, group_by=['status']); await d.ready(); d"
+    )
+    assert made.text == f"LiveChart(test.{table}, Datagrid, 3 rows, ready)", made.error
+    r.table(table).insert({"id": 3, "status": "done"}).run(conn)
+    assert not kernel.run("await d.wait_until(lambda d: len(d.rows) == 4)").error
+    refused = kernel.run("t.chart('Nope')")
+    assert refused.error.startswith("ValueError: plugin must be one of")
+    live = "from rethink_widgets.jupyter import feeds; sorted(f.kind for f in feeds.LIVE.values())"
+    assert kernel.run(live).text == "['LiveChart', 'LiveTable']"
