@@ -115,6 +115,33 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"no JSON text for a {type(value).__name__}")
 
 
+# Perspective 5.6's plugins (the first is the pivot table), as its viewer in the page names them.
+PLUGINS = (
+    "Datagrid",
+    "Y Bar",
+    "X Bar",
+    "Y Line",
+    "Y Area",
+    "Y Scatter",
+    "X/Y Line",
+    "X/Y Scatter",
+    "Density",
+    "Heatmap",
+    "Treemap",
+    "Sunburst",
+    "Candlestick",
+    "OHLC",
+    "Map Scatter",
+    "Map Line",
+    "Map Density",
+)
+
+
+def unknown_plugin(plugin: Any) -> str:
+    """Why a plugin Perspective does not have is refused (given to LiveChart or set on its viewer)."""
+    return f"plugin must be one of {', '.join(map(repr, PLUGINS))}; not {plugin!r}"
+
+
 PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "perspective-anywidget.js"
 
 
@@ -125,9 +152,17 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
     the answers are sent, and the views' changes of its configuration applied, on the kernel's loop (ipykernel 7
     may hand them over on a subshell thread, as for JupyterLab 4.4+: see LoopWidget); and it is read-only: the
     datagrid's edit mode would let a person change the chart's table, never the database, so a view that turns it
-    on is set back (js/chart_table.js does so at once, this for every view)."""
+    on is set back (js/chart_table.js does so at once, this for every view). A plugin Perspective does not have is
+    refused when set, from Python as in LiveChart's cell (a view's is set back)."""
 
     _esm = asset("chart_table.js")
+
+    @traitlets.validate("plugin")
+    def _known_plugin(self, proposal: traitlets.Bunch) -> str:
+        plugin: str = proposal.value
+        if plugin not in PLUGINS:
+            raise traitlets.TraitError(unknown_plugin(plugin))
+        return plugin
 
     @traitlets.validate("plugin_config")
     def _read_only(self, proposal: traitlets.Bunch) -> dict[str, Any]:

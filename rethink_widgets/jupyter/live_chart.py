@@ -41,23 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Perspective 5.6's plugins (the first is the pivot table).
-PLUGINS = (
-    "Datagrid",
-    "Y Bar",
-    "X Bar",
-    "Y Line",
-    "Y Area",
-    "Y Scatter",
-    "X/Y Line",
-    "X/Y Scatter",
-    "Heatmap",
-    "Treemap",
-    "Sunburst",
-    "Candlestick",
-    "OHLC",
-    "Map Scatter",
-)
 EDITS_REFUSED = (
     "LiveChart's viewer is read-only: an edit in it would change the chart, not the database. "
     "Write to the database instead (or use LiveTable, whose edits are writes)."
@@ -120,11 +103,11 @@ class LiveChart(LiveWidget):
         __tracebackhide__ = True  # see LiveWidget.__init__
         try:
             from rethink_widgets.jupyter.chart_options import OptionCheck, refuse_bad_options
-            from rethink_widgets.jupyter.chart_table import ChartTable
+            from rethink_widgets.jupyter.chart_table import PLUGINS, ChartTable, unknown_plugin
         except ImportError as error:
             raise ImportError(MISSING) from error
         if plugin not in PLUGINS:
-            raise ValueError(f"plugin must be one of {', '.join(map(repr, PLUGINS))}; not {plugin!r}")
+            raise ValueError(unknown_plugin(plugin))
         options: dict[str, Any] = {"plugin": plugin, "group_by": group_by, "split_by": split_by, "columns": columns}
         options |= {"aggregates": aggregates, "filter": filter, "sort": sort, **viewer_options}
         refuse_bad_options(options)

@@ -524,3 +524,23 @@ def test_a_live_table_s_chart_on_its_own_or_another_connection(
     assert refused.error.startswith("ValueError: plugin must be one of")
     live = "from rethink_widgets.jupyter import feeds; sorted(f.kind for f in feeds.LIVE.values())"
     assert kernel.run(live).text == "['LiveChart', 'LiveTable']"
+
+
+def test_a_plugin_set_later_is_checked_as_one_given(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """A plugin Perspective does not have is refused when set on the viewer, from Python or by a view, as when given
+    to LiveChart; every plugin of Perspective's is taken."""
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Density')")
+    cell = kernel.run("c.viewer.plugin = 'Nope'")
+    assert cell.error.startswith("TraitError: plugin must be one of 'Datagrid', 'Y Bar'")
+    assert cell.error.endswith("; not 'Nope'")
+    assert kernel.run("c.viewer.plugin").text == "'Density'"
+    viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
+    kernel.drain()
+    kernel.updates.clear()
+    kernel.send_update(viewer, {"plugin": "Nope"})
+    sent_back = [("plugin", "Density")]
+    kernel.wait_for(lambda: [list(s.items()) for _, c, s in kernel.updates if c == viewer] == [sent_back])
+    assert kernel.run("c.viewer.plugin").text == "'Density'"
+    kernel.send_update(viewer, {"plugin": "Map Line"})
+    kernel.wait_for(lambda: kernel.run("c.viewer.plugin").text == "'Map Line'", what="the plugin a view chose")
