@@ -128,7 +128,7 @@ class LiveChart(LiveWidget):
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
             self.bridge = ChartTable(self._loop, options, self._chunk_written)
-            OptionCheck(self.bridge.viewer, self._loop, self._options_checked)  # kept by the viewer's observer
+            OptionCheck(self.bridge.viewer, self._loop, self._options_checked, columns or ())  # kept by its observer
         except BaseException:
             self.close()
             raise
