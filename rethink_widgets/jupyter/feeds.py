@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import sys
 import time
@@ -26,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, Self
 
 from rethinkdb import errors
+from rethinkdb.ast import ReQLDecoder
 
 from rethink_widgets.jupyter.connection import Connector, reconnecting
 from rethink_widgets.jupyter.feed_check import waiting_for
@@ -50,6 +53,30 @@ class Stopped(Exception):
     """The consumer of a feed failed (a watch's callback raised): the feed ends, its status says why."""
 
 
+class UnreadableValue(Exception):
+    """The driver could not read a value of the feed's result (a time before year 1 or after 9999, which Python's
+    datetime cannot hold): it closed the connection over it, and would at every try, so the feed ends."""
+
+
+class _Decoder(ReQLDecoder):  # type: ignore[misc]  # the driver ships no types
+    """The driver's decoder of a feed's responses, noting on the feed a value it cannot read (`UnreadableValue`):
+    the driver then closes the connection, saying only that it did."""
+
+    def __init__(self, feed: Background, reql_format_opts: Any = None) -> None:
+        super().__init__(reql_format_opts)
+        self._feed = feed
+
+    def convert_pseudotype(self, obj: dict[str, Any]) -> Any:
+        try:
+            return super().convert_pseudotype(obj)
+        except (ValueError, OverflowError, OSError) as error:  # datetime's, binary data's
+            self._feed.unreadable = UnreadableValue(
+                f"the driver could not read a value of the result: {error}, in {json.dumps(obj)}. Change that value "
+                "in the database, or filter it out of the query, then run the cell again"
+            )
+            raise
+
+
 class Background:
     """A task on the event loop that follows a query's changes, listed in `LIVE` until it is closed; it reconnects
     with backoff while trying again may help."""
@@ -68,6 +95,7 @@ class Background:
         self._cursor: Any = None
         self._delay = FIRST_RETRY
         self._closed = False
+        self.unreadable: UnreadableValue | None = None  # why the driver closed the last connection (`_Decoder`)
 
     def start(self) -> Self:
         LIVE[self.number] = self
@@ -96,6 +124,7 @@ class Background:
         earlier = self._task
         self.database = database
         self._closed = False
+        self.unreadable = None
         self._delay = FIRST_RETRY
         self._set_status("connecting")
         LIVE[self.number] = self
@@ -138,6 +167,7 @@ class Background:
             except Stopped:
                 return
             except Exception as error:
+                error = self.unreadable or error  # the driver's own word is only that the connection closed
                 if not self._survives(error, conn):
                     self._failed(error)
                     return
@@ -150,8 +180,15 @@ class Background:
         """Open the feed on `conn` and handle its messages until it ends or fails."""
         raise NotImplementedError
 
+    async def _open(self, changes: Any, conn: Any) -> Any:
+        """The cursor of `changes` (a query's `changes(...)`) on `conn`, its values read by `_Decoder`."""
+        return await changes.run(conn, json_decoder=functools.partial(_Decoder, self))
+
     def _survives(self, error: Exception, conn: Any) -> bool:
         """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
+        if isinstance(error, UnreadableValue):
+            self._lost(f"error: {error}", error)
+            return False
         lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
         if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
             self._lost(reconnecting(self.database.settings, error, LAST_RETRY), error)
@@ -225,7 +262,7 @@ class LiveFeed(Background):
         if self.info.table is not None and self.primary_key is None:
             self.primary_key = (await self.database.table(self.info).info().run(conn))["primary_key"]
             self.result = ResultSet(self.primary_key, positioned=self.info.ordered_limit)
-        self._cursor = await self.query.changes(**feed_options(self.info)).run(conn)
+        self._cursor = await self._open(self.query.changes(**feed_options(self.info)), conn)
         self.expected = None
         if self.info.countable:
             # Never cancelled: the driver closes a connection that answers a query whose caller is gone.
@@ -353,7 +390,7 @@ class ChangeStream(Background):
         self._was_open = False
 
     async def _follow(self, conn: Any) -> None:
-        self._cursor = await self.query.changes(**self.options).run(conn)
+        self._cursor = await self._open(self.query.changes(**self.options), conn)
         self._go_on()
         self._opened()
         async for change in self._cursor:

@@ -111,3 +111,28 @@ def test_watch_feed_and_conn_come_back_after_a_server_restart(
     status = k.run("%rethink").stdout
     assert "not answering" not in status
     assert "Watch test.live: ready, 2 changes" in status and "Feed test.live: ready, 2 changes" in status
+
+
+UNREADABLE = (
+    'error: the driver could not read a value of the result: year -1199 is out of range, in {"$reql_type$": "TIME", '
+    '"epoch_time": -100000000000, "timezone": "+00:00"}. Change that value in the database, or filter it out of the '
+    "query, then run the cell again"
+)
+
+
+def test_a_value_the_driver_cannot_read_ends_the_feed_saying_so(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """A stored time Python's datetime cannot hold (year -1199) makes the driver close the connection at every try:
+    the widgets say which value and what to do, and stop trying, rather than blaming the server for ever."""
+    r.table(table).insert([{"id": 1, "at": r.epoch_time(-1e11)}, {"id": 2, "n": 2}]).run(conn)
+    kernel.run(f"t = LiveTable(r.table('{table}')); c = LiveChart(r.table('{table}')); told = {UNREADABLE!r}")
+    assert kernel.run("await until(lambda: t.status == c.status == told)").text == "True"
+    cell = kernel.run("await t.ready()")
+    assert cell.error == "UnreadableValue: " + UNREADABLE.removeprefix("error: ")
+    assert kernel.run("t.feed._task.done(), c.feed._task.done(), t.status == c.status").text == "(True, True, True)"
+    # In a feed that was ready: a value written later.
+    r.table(table).get(1).delete().run(conn)
+    kernel.run(f"d = LiveTable(r.table('{table}')); await d.ready()")
+    r.table(table).insert({"id": 3, "at": r.epoch_time(-1e11)}).run(conn)
+    assert kernel.run("await until(lambda: d.status == told)").text == "True"
