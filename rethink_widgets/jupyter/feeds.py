@@ -41,6 +41,12 @@ FIRST_RETRY, LAST_RETRY = 0.1, 5.0
 SLICE_SECONDS = 0.02  # the longest a feed handles rows of one batch before letting the loop run others
 SLICE_ROWS = 20_000  # rows of a fresh snapshot compared with those held before letting the loop run others
 
+# What a LiveFeed says from an overflow (the server's only error within a feed) until its fresh snapshot is whole.
+OVERFLOWED = (
+    "reconnecting: the feed overflowed (changes came faster than the kernel read them, so the server dropped some); "
+    "taking a fresh snapshot"
+)
+
 LIVE: dict[int, Background] = {}  # every open feed and watch, by number, for `%rethink`
 _numbers = iter(range(1, 1 << 62))
 
@@ -72,7 +78,7 @@ class _Decoder(ReQLDecoder):  # type: ignore[misc]  # the driver ships no types
         except (ValueError, OverflowError, OSError) as error:  # datetime's, binary data's
             self._feed.unreadable = UnreadableValue(
                 f"the driver could not read a value of the result: {error}, in {json.dumps(obj)}. Change that value "
-                "in the database, or filter it out of the query, then run the cell again"
+                "in the database, or filter it out of the query."
             )
             raise
 
@@ -314,10 +320,11 @@ class LiveFeed(Background):
         state = message.get("state")
         if state == "initializing":
             self.result.begin_snapshot()
-            self._set_status("initializing" if self.status == "connecting" else "reconnecting")
+            if self.status != OVERFLOWED:  # it says so until the snapshot is whole
+                self._set_status("initializing" if self.status == "connecting" else "reconnecting")
         elif "error" in message:
             # The result is stale from now on, not from when the fresh snapshot begins.
-            self._lost("reconnecting", Resync(message["error"]))
+            self._lost(OVERFLOWED, Resync(message["error"]))
             raise Resync(message["error"])
         else:
             changes = self.result.apply(message)

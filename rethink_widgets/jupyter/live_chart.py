@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from rethink_widgets.jupyter.feeds import LiveFeed
+from rethink_widgets.jupyter.feeds import OVERFLOWED, LiveFeed
 from rethink_widgets.jupyter.live_widget import CurrentCount, FeedStatus, LiveWidget, asset
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 
@@ -45,6 +45,7 @@ EDITS_REFUSED = (
     "LiveChart's viewer is read-only: an edit in it would change the chart, not the database. "
     "Write to the database instead (or use LiveTable, whose edits are writes)."
 )
+SNAPSHOTS = ("initializing", "reconnecting", OVERFLOWED)  # the feed's statuses while a snapshot comes in
 SNAPSHOT_SECONDS = 0.25  # while a snapshot streams in, its rows are written (and counted in the views) this often
 # s: after Perspective refused rows, the table is filled anew this long after, then twice as long after each refusal
 # in a row, up to the last (a million rows take seconds to fill).
@@ -199,7 +200,7 @@ class LiveChart(LiveWidget):
         self._throttle.poke()
 
     def _status_changed(self, status: str) -> None:
-        if status in ("initializing", "reconnecting"):  # a snapshot comes in: it is written as it comes
+        if status in SNAPSHOTS:  # a snapshot comes in: it is written as it comes
             self._filling = status
         super()._status_changed(status)
 
@@ -322,7 +323,7 @@ class LiveChart(LiveWidget):
         """While the table is being filled: {rows: how many it holds, of: how many in all, or None when not
         known}; a snapshot after a lost connection counts the rows it brought, as it is gathered aside."""
         result = self.feed.result
-        if self._status() not in ("initializing", "reconnecting"):
+        if self._status() not in SNAPSHOTS:
             return {}
         if not result.initializing and self.feed.status != "ready":  # no snapshot coming in yet
             return {}
