@@ -147,7 +147,7 @@ PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "pers
 
 
 class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
-    """Perspective's widget, with four changes: its module is loaded once per page, sent to the first view that asks
+    """Perspective's widget, with these changes: its module is loaded once per page, sent to the first view that asks
     (js/chart_table.js says why); its views' requests are answered on Perspective's thread (chart_engine.py), each
     view by a session of its own on the engine's server, closed with the viewer so that the views it made go too;
     the answers are sent, and the views' changes of its configuration applied, on the kernel's loop (ipykernel 7
@@ -190,13 +190,13 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
         self._engine = engine()
         super().__init__(table, **options)
 
-    def load(self, data: Any, **options: Any) -> None:
+    def load(self, data: Any, **options: Any) -> Any:
         with self._restored():  # Perspective's `load` resets the configuration, as `restore` then sets it
-            super().load(data, **options)
+            return super().load(data, **options)
 
-    def restore(self, **config: Any) -> None:
+    def restore(self, **config: Any) -> Any:
         with self._restored():
-            super().restore(**config)
+            return super().restore(**config)
 
     @contextlib.contextmanager
     def _restored(self) -> Iterator[None]:
