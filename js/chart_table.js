@@ -80,10 +80,36 @@ function quietWhenGone(model) {
   });
 }
 
+// Perspective's view hangs up its session in the kernel (`hangup`) only when it is removed, and a page that reloads
+// or closes removes nothing: the kernel would keep the session, and the views it made, recomputed at every change of
+// the chart, for good. So while a view's sessions are open (`connect`), the page going away hangs them up, as long
+// as it can still send. A page kept to come back to (the browser's back-forward cache) keeps them.
+function hangUpWithPage(model) {
+  const clients = new Set();
+  const leave = (event) => {
+    if (!event.persisted) clients.forEach((client_id) => model.send({ type: "hangup", client_id }));
+  };
+  const send = (content, ...rest) => {
+    if (content && content.type === "connect") clients.add(content.client_id);
+    if (content && content.type === "hangup") clients.delete(content.client_id);
+    if (clients.size) window.addEventListener("pagehide", leave); // once, however often it is added
+    else window.removeEventListener("pagehide", leave);
+    return model.send(content, ...rest);
+  };
+  return new Proxy(model, {
+    get(target, name) {
+      if (name === "send") return send;
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 export default {
   async render(context) {
     const module = await perspective(context.model);
-    const stop = await module.default.render({ ...context, model: quietWhenGone(context.model) });
+    const model = hangUpWithPage(quietWhenGone(context.model));
+    const stop = await module.default.render({ ...context, model });
     keepReadOnly(context.el);
     return stop;
   },

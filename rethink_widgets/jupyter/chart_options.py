@@ -4,11 +4,14 @@ chart in the page.
 A name Perspective's viewer does not take, or a value of the wrong shape, is refused in the cell that makes the chart
 (`refuse_bad_options`). Whether Perspective takes the values (an aggregate's name, a sort direction, a filter
 operator, the columns named) depends on the table's schema, which is known only once rows arrive: `problem` asks
-Perspective itself, by making a view with the viewer's configuration over an empty table of the same schema (cheap,
-whatever the size of the chart's table), and says what it refused in plain words. Documents have no schema: a field
-no row has yet may come with the next write, so an option naming one is not refused; `problem` says the chart waits
-for it (a typo shows there), and checks the rest of the configuration without it. `OptionCheck` asks again
-whenever the options or the table change, and LiveChart shows the answer in its status line (`message`).
+Perspective itself, by making a view with the viewer's configuration over a scratch table of the same schema holding
+a sample of the chart's rows (`SAMPLE_ROWS`: cheap, whatever the size of the chart's table; some values fail only
+over rows), and says what it refused in plain words. Documents have no schema: a field no row has yet may come with
+the next write, so an option naming one is not refused, nor is a column asked of LiveChart (`columns`, kept aside
+by chart_table.ChartTable until a row has it); `problem` says the chart waits for it (a typo shows there), and
+checks the rest of the configuration without it. An aggregate that would break the chart's table never reaches it
+(the viewer sets it aside: chart_probe.py), and is told too. `OptionCheck` asks again whenever the options or the
+table change, and LiveChart shows the answer in its status line (`message`).
 
 Imports Perspective: only LiveChart imports this module, when it is made.
 """
@@ -21,13 +24,14 @@ import functools
 import inspect
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from perspective.widget.viewer import PerspectiveViewer
 from traitlets import TraitError
 
 from rethink_widgets.jupyter.chart_engine import engine
+from rethink_widgets.jupyter.chart_probe import scratch, view_error
 from rethink_widgets.jupyter.chart_table import KEY_COLUMN
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,7 @@ VIEW_OPTIONS = (
     "split_rollup_mode",
 )
 _COLUMN = re.compile(r'"((?:[^"\\]|\\.)*)"')  # a column named in an expression
+SAMPLE_ROWS = 100  # rows of the chart's table the configuration is tried over
 
 
 def viewer_options() -> list[str]:
@@ -73,16 +78,24 @@ def refuse_bad_options(options: dict[str, Any]) -> None:
 class OptionCheck:
     """Checks a viewer's configuration over its table whenever either changes (a table made anew as the schema
     widens, an option set from Python or in the page), and tells `say`, on the loop, what is wrong: "" once nothing
-    is. Perspective is asked on its own thread (chart_engine.py), so the loop never waits for it."""
+    is. `asked` are the columns asked of LiveChart. Perspective is asked on its own thread (chart_engine.py), so the
+    loop never waits for it."""
 
-    def __init__(self, viewer: Any, loop: asyncio.AbstractEventLoop, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        viewer: Any,
+        loop: asyncio.AbstractEventLoop,
+        say: Callable[[str], None],
+        asked: Sequence[str | None] = (),
+    ) -> None:
         self._viewer = viewer
         self._loop = loop
         self._say = say
+        self._asked = asked
         self._engine = engine()
         self._due = False  # a check is to be made soon (options set together are checked once)
         self._checks = 0  # checks begun: only the last one's answer is told
-        viewer.observe(self._changed, names=[*VIEW_OPTIONS, "table_name"])
+        viewer.observe(self._changed, names=[*VIEW_OPTIONS, "table_name", "aggregates_set_aside"])
 
     def _changed(self, _change: Any) -> None:
         if not self._due:
@@ -96,12 +109,13 @@ class OptionCheck:
             return
         self._checks += 1
         config = {name: getattr(viewer, name) for name in VIEW_OPTIONS}
-        self._engine.do(functools.partial(self._ask, self._checks, viewer.table, config))
+        aside = set_aside(viewer.aggregates_set_aside)
+        self._engine.do(functools.partial(self._ask, self._checks, viewer.table, config, aside))
 
-    def _ask(self, check: int, table: Any, config: dict[str, Any]) -> None:
+    def _ask(self, check: int, table: Any, config: dict[str, Any], aside: str) -> None:
         """On Perspective's thread (or at once on the loop: see chart_engine.Engine.do)."""
         try:
-            said = problem(table, config)
+            said = " ".join(filter(None, (aside, problem(table, config, self._asked))))
         except Exception:  # a table already replaced and deleted: a later check has its successor
             log.exception("Checking a LiveChart's options failed")
             return
@@ -113,18 +127,32 @@ class OptionCheck:
             self._say(said)
 
 
-def problem(table: Any, config: dict[str, Any]) -> str:
+def set_aside(aggregates: dict[str, list[str]]) -> str:
+    """What the viewer's aggregates set aside (chart_table.Viewer) are, in plain words ("" when none)."""
+    if not aggregates:
+        return ""
+    named = {column: how for column, (how, _) in aggregates.items()}
+    errors = "; ".join(dict.fromkeys(why for _, why in aggregates.values()))
+    them = "it" if len(named) == 1 else "them"
+    return (
+        f"Perspective refused the option aggregates={named!r}: {errors} once the table holds rows. The chart leaves "
+        f"{them} out (Perspective would break the chart's table) and uses the column's default aggregate."
+    )
+
+
+def problem(table: Any, config: dict[str, Any], asked: Sequence[str | None] = ()) -> str:
     """What is wrong with a viewer's configuration (its VIEW_OPTIONS) over `table`, in plain words, or "" when
-    Perspective takes it. It asks Perspective (on its thread, or while it has nothing to do)."""
+    Perspective takes it; `asked`: the columns asked of LiveChart. It asks Perspective (on its thread, or while it
+    has nothing to do)."""
     schema = table.schema()
     if not schema.keys() - {KEY_COLUMN}:  # no row yet: nothing is known of the fields
         return ""
+    columns = config.get("columns")
+    if asked and isinstance(columns, list):
+        config = {**config, "columns": columns + _asked_waiting(asked, columns, schema, config.get("expressions"))}
     config, waiting = _without_waiting(config, set(schema))
-    scratch = table.get_client().table(schema)
-    try:
-        refused = _refusal(scratch, config)
-    finally:
-        scratch.delete()
+    with scratch(schema, _sample(table)) as trial:
+        refused = _refusal(trial, config)
     if refused:
         return refused
     if waiting:
@@ -133,26 +161,42 @@ def problem(table: Any, config: dict[str, Any]) -> str:
     return ""
 
 
-def _refusal(scratch: Any, config: dict[str, Any]) -> str:
+def _sample(table: Any) -> dict[str, list[Any]]:
+    """The first SAMPLE_ROWS rows of `table`, as its columns."""
+    view = table.view()
+    try:
+        columns: dict[str, list[Any]] = view.to_columns(end_row=SAMPLE_ROWS)
+    finally:
+        view.delete()
+    return columns
+
+
+def _asked_waiting(
+    asked: Sequence[str | None], shown: list[str | None], schema: dict[str, str], expressions: Any
+) -> list[str]:
+    """The columns asked of LiveChart that no row has yet, while the viewer shows those asked that exist (or, none
+    existing yet, every column: chart_table.ChartTable's default, which takes in each asked as a row has it); none
+    once other columns are chosen."""
+    names = set(schema) | set(expressions or ())
+    missing = [name for name in asked if isinstance(name, str) and name not in names]
+    present = [name for name in asked if name is None or name in names]
+    if any(name is not None for name in present):
+        default = shown == present
+    else:  # every column of the table but the synthetic key's
+        default = all(name in shown or name.startswith(KEY_COLUMN) for name in schema)
+    return missing if default else []
+
+
+def _refusal(trial: Any, config: dict[str, Any]) -> str:
     """Perspective's refusal of `config`, naming the first option it refuses (options added one at a time, in
     VIEW_OPTIONS' order: some of its errors do not name the option, as "stod" for a filter's value)."""
     tried: dict[str, Any] = {}
     for name, value in config.items():
         tried[name] = value
-        error = _error(scratch, tried)
+        error = view_error(trial, tried)
         if error is not None:
             return f"Perspective refused the option {name}={value!r}: {error}"
     return ""
-
-
-def _error(scratch: Any, config: dict[str, Any]) -> str | None:
-    """Perspective's error making a view of `scratch` with `config`, in its own words; None when it makes one."""
-    try:
-        view = scratch.view(**{name: value for name, value in config.items() if value is not None})
-    except Exception as error:  # Perspective raises its own errors, and plain ones for values of the wrong shape
-        return str(error).removeprefix("Abort(): ").strip() or type(error).__name__
-    view.delete()
-    return None
 
 
 def _without_waiting(config: dict[str, Any], fields: set[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:

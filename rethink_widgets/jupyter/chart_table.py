@@ -29,7 +29,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,6 +40,7 @@ from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
 from rethink_widgets.jupyter.chart_engine import engine
+from rethink_widgets.jupyter.chart_probe import sound_aggregates
 from rethink_widgets.jupyter.live_widget import LoopWidget, asset
 from rethink_widgets.jupyter.results import ResultSet
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
@@ -115,19 +116,69 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"no JSON text for a {type(value).__name__}")
 
 
+# Perspective 5.6's plugins (the first is the pivot table), as its viewer in the page names them.
+PLUGINS = (
+    "Datagrid",
+    "Y Bar",
+    "X Bar",
+    "Y Line",
+    "Y Area",
+    "Y Scatter",
+    "X/Y Line",
+    "X/Y Scatter",
+    "Density",
+    "Heatmap",
+    "Treemap",
+    "Sunburst",
+    "Candlestick",
+    "OHLC",
+    "Map Scatter",
+    "Map Line",
+    "Map Density",
+)
+
+
+def unknown_plugin(plugin: Any) -> str:
+    """Why a plugin Perspective does not have is refused (given to LiveChart or set on its viewer)."""
+    return f"plugin must be one of {', '.join(map(repr, PLUGINS))}; not {plugin!r}"
+
+
 PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "perspective-anywidget.js"
 
 
 class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
-    """Perspective's widget, with four changes: its module is loaded once per page, sent to the first view that asks
+    """Perspective's widget, with these changes: its module is loaded once per page, sent to the first view that asks
     (js/chart_table.js says why); its views' requests are answered on Perspective's thread (chart_engine.py), each
     view by a session of its own on the engine's server, closed with the viewer so that the views it made go too;
     the answers are sent, and the views' changes of its configuration applied, on the kernel's loop (ipykernel 7
     may hand them over on a subshell thread, as for JupyterLab 4.4+: see LoopWidget); and it is read-only: the
     datagrid's edit mode would let a person change the chart's table, never the database, so a view that turns it
-    on is set back (js/chart_table.js does so at once, this for every view)."""
+    on is set back (js/chart_table.js does so at once, this for every view). A plugin Perspective does not have is
+    refused when set, from Python as in LiveChart's cell (a view's is set back). An aggregate that would break its
+    table (chart_probe.py) is left out of `aggregates`, and noted in `aggregates_set_aside` until aggregates are set
+    anew (from Python or a view: not as the viewer is given a new table, its configuration kept)."""
 
     _esm = asset("chart_table.js")
+    aggregates_set_aside = traitlets.Dict(
+        help="Aggregates left out of `aggregates`, by column: [aggregate, Perspective's error]: Perspective fails on "
+        "them over the rows of this table's columns, and the table would be broken (see chart_probe.py)."
+    )
+    _restoring = False  # the configuration is being restored (`restore`, `load`), not set anew
+    _types: tuple[Any, dict[str, str]] = (None, {})  # a table and its schema
+
+    @traitlets.validate("aggregates")
+    def _sound_aggregates(self, proposal: traitlets.Bunch) -> dict[str, Any]:
+        aggregates: dict[str, Any] = proposal.value or {}
+        kept, aside = sound_aggregates(aggregates, self._column_types(aggregates))
+        self.aggregates_set_aside = {**self.aggregates_set_aside, **aside} if self._restoring else aside
+        return kept
+
+    @traitlets.validate("plugin")
+    def _known_plugin(self, proposal: traitlets.Bunch) -> str:
+        plugin: str = proposal.value
+        if plugin not in PLUGINS:
+            raise traitlets.TraitError(unknown_plugin(plugin))
+        return plugin
 
     @traitlets.validate("plugin_config")
     def _read_only(self, proposal: traitlets.Bunch) -> dict[str, Any]:
@@ -138,6 +189,35 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
         self._loop = loop
         self._engine = engine()
         super().__init__(table, **options)
+
+    def load(self, data: Any, **options: Any) -> Any:
+        with self._restored():  # Perspective's `load` resets the configuration, as `restore` then sets it
+            return super().load(data, **options)
+
+    def restore(self, **config: Any) -> Any:
+        with self._restored():
+            return super().restore(**config)
+
+    @contextlib.contextmanager
+    def _restored(self) -> Iterator[None]:
+        self._restoring = True
+        try:
+            yield
+        finally:
+            self._restoring = False
+
+    def _column_types(self, names: Iterable[str]) -> dict[str, str]:
+        """The Perspective types of these columns of the table (or of the expressions), those it has."""
+        table = getattr(self, "_table", None)
+        if table is None or not names:
+            return {}
+        if self._types[0] is not table:  # a table's schema never changes
+            self._types = (table, table.schema())
+        types = self._types[1]
+        if self.expressions and not set(names) <= set(types):
+            with contextlib.suppress(Exception):  # expressions Perspective refuses: the options' check tells
+                types = {**types, **table.validate_expressions(self.expressions)["expression_schema"]}
+        return types
 
     def handle_message(self, widget: Any, content: Any, buffers: Any) -> None:
         kind, client = content.get("type"), content.get("client_id")

@@ -34,6 +34,7 @@ def watch(query: Any, callback: Callable[[dict[str, Any]], Any]) -> feeds.Watch:
     """Call `callback(change)` for every change of `query`, in the background, until `.stop()`, the callback
     raises, or the cell runs again. After a lost connection it reconnects and goes on: the changes made meanwhile are
     missed, not replayed, and a printed line says so."""
+    feeds.end_earlier_run()  # the cell's earlier watch goes, even when this one is refused
     if not callable(callback):
         raise TypeError("watch(query, callback): callback must be callable")
     made = feeds.Watch(query, callback, connection.current())

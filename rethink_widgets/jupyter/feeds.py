@@ -9,13 +9,15 @@ they were away are missed (each says so when it is back).
 
 Every feed is a task on the loop the kernel runs cells on, referenced from `LIVE` until it is closed. Errors are never
 swallowed: they become the feed's status, which widgets show and `%rethink` lists. What a cell made is closed when
-the cell runs again (`replace_earlier_run`), so re-running a cell never leaves a feed running behind.
+the cell runs again (`end_earlier_run`), so re-running a cell never leaves a feed running behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import sys
 import time
@@ -26,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, Self
 
 from rethinkdb import errors
+from rethinkdb.ast import ReQLDecoder
 
 from rethink_widgets.jupyter.connection import Connector, reconnecting
 from rethink_widgets.jupyter.feed_check import waiting_for
@@ -38,6 +41,12 @@ FIRST_RETRY, LAST_RETRY = 0.1, 5.0
 SLICE_SECONDS = 0.02  # the longest a feed handles rows of one batch before letting the loop run others
 SLICE_ROWS = 20_000  # rows of a fresh snapshot compared with those held before letting the loop run others
 
+# What a LiveFeed says from an overflow (the server's only error within a feed) until its fresh snapshot is whole.
+OVERFLOWED = (
+    "reconnecting: the feed overflowed (changes came faster than the kernel read them, so the server dropped some); "
+    "taking a fresh snapshot"
+)
+
 LIVE: dict[int, Background] = {}  # every open feed and watch, by number, for `%rethink`
 _numbers = iter(range(1, 1 << 62))
 
@@ -48,6 +57,30 @@ class Resync(Exception):
 
 class Stopped(Exception):
     """The consumer of a feed failed (a watch's callback raised): the feed ends, its status says why."""
+
+
+class UnreadableValue(Exception):
+    """The driver could not read a value of the feed's result (a time before year 1 or after 9999, which Python's
+    datetime cannot hold): it closed the connection over it, and would at every try, so the feed ends."""
+
+
+class _Decoder(ReQLDecoder):  # type: ignore[misc]  # the driver ships no types
+    """The driver's decoder of a feed's responses, noting on the feed a value it cannot read (`UnreadableValue`):
+    the driver then closes the connection, saying only that it did."""
+
+    def __init__(self, feed: Background, reql_format_opts: Any = None) -> None:
+        super().__init__(reql_format_opts)
+        self._feed = feed
+
+    def convert_pseudotype(self, obj: dict[str, Any]) -> Any:
+        try:
+            return super().convert_pseudotype(obj)
+        except (ValueError, OverflowError, OSError) as error:  # datetime's, binary data's
+            self._feed.unreadable = UnreadableValue(
+                f"the driver could not read a value of the result: {error}, in {json.dumps(obj)}. Change that value "
+                "in the database, or filter it out of the query."
+            )
+            raise
 
 
 class Background:
@@ -68,6 +101,7 @@ class Background:
         self._cursor: Any = None
         self._delay = FIRST_RETRY
         self._closed = False
+        self.unreadable: UnreadableValue | None = None  # why the driver closed the last connection (`_Decoder`)
 
     def start(self) -> Self:
         LIVE[self.number] = self
@@ -96,6 +130,7 @@ class Background:
         earlier = self._task
         self.database = database
         self._closed = False
+        self.unreadable = None
         self._delay = FIRST_RETRY
         self._set_status("connecting")
         LIVE[self.number] = self
@@ -138,6 +173,7 @@ class Background:
             except Stopped:
                 return
             except Exception as error:
+                error = self.unreadable or error  # the driver's own word is only that the connection closed
                 if not self._survives(error, conn):
                     self._failed(error)
                     return
@@ -150,8 +186,15 @@ class Background:
         """Open the feed on `conn` and handle its messages until it ends or fails."""
         raise NotImplementedError
 
+    async def _open(self, changes: Any, conn: Any) -> Any:
+        """The cursor of `changes` (a query's `changes(...)`) on `conn`, its values read by `_Decoder`."""
+        return await changes.run(conn, json_decoder=functools.partial(_Decoder, self))
+
     def _survives(self, error: Exception, conn: Any) -> bool:
         """Show what went wrong; whether trying again may help (the connection or the table came and went)."""
+        if isinstance(error, UnreadableValue):
+            self._lost(f"error: {error}", error)
+            return False
         lost = isinstance(error, errors.ReqlError) and not _is_open(conn)
         if lost or isinstance(error, errors.ReqlDriverError | errors.ReqlTimeoutError):
             self._lost(reconnecting(self.database.settings, error, LAST_RETRY), error)
@@ -225,7 +268,7 @@ class LiveFeed(Background):
         if self.info.table is not None and self.primary_key is None:
             self.primary_key = (await self.database.table(self.info).info().run(conn))["primary_key"]
             self.result = ResultSet(self.primary_key, positioned=self.info.ordered_limit)
-        self._cursor = await self.query.changes(**feed_options(self.info)).run(conn)
+        self._cursor = await self._open(self.query.changes(**feed_options(self.info)), conn)
         self.expected = None
         if self.info.countable:
             # Never cancelled: the driver closes a connection that answers a query whose caller is gone.
@@ -277,10 +320,11 @@ class LiveFeed(Background):
         state = message.get("state")
         if state == "initializing":
             self.result.begin_snapshot()
-            self._set_status("initializing" if self.status == "connecting" else "reconnecting")
+            if self.status != OVERFLOWED:  # it says so until the snapshot is whole
+                self._set_status("initializing" if self.status == "connecting" else "reconnecting")
         elif "error" in message:
             # The result is stale from now on, not from when the fresh snapshot begins.
-            self._lost("reconnecting", Resync(message["error"]))
+            self._lost(OVERFLOWED, Resync(message["error"]))
             raise Resync(message["error"])
         else:
             changes = self.result.apply(message)
@@ -353,7 +397,7 @@ class ChangeStream(Background):
         self._was_open = False
 
     async def _follow(self, conn: Any) -> None:
-        self._cursor = await self.query.changes(**self.options).run(conn)
+        self._cursor = await self._open(self.query.changes(**self.options), conn)
         self._go_on()
         self._opened()
         async for change in self._cursor:
@@ -441,8 +485,9 @@ class Closable(Protocol):
 _BY_CELL: dict[str, tuple[str, list[weakref.ref[Any]]]] = {}
 
 
-def replace_earlier_run(made: Closable) -> None:
-    """Close what an earlier run of the cell being run made, so no feed is left running behind; remember `made`."""
+def end_earlier_run() -> None:
+    """Close what an earlier run of the cell being run made: its widgets and feeds go as soon as it runs again,
+    whatever this run does (a widget refused in it too), so no feed is left running behind."""
     cell, run = current_cell()
     if cell is None:
         return
@@ -451,9 +496,16 @@ def replace_earlier_run(made: Closable) -> None:
         for ref in made_there:
             if (earlier := ref()) is not None:
                 earlier.close()
-        made_there = []
-    made_there.append(weakref.ref(made))
-    _BY_CELL[cell] = (run, made_there)
+        _BY_CELL[cell] = (run, [])
+
+
+def replace_earlier_run(made: Closable) -> None:
+    """Close what an earlier run of the cell being run made (`end_earlier_run`), and remember `made`, for the next
+    run to close."""
+    end_earlier_run()
+    cell, run = current_cell()
+    if cell is not None:
+        _BY_CELL.setdefault(cell, (run, []))[1].append(weakref.ref(made))
 
 
 def current_cell() -> tuple[str | None, str]:

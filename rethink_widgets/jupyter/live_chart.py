@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from rethink_widgets.jupyter.feeds import LiveFeed
+from rethink_widgets.jupyter.feeds import OVERFLOWED, LiveFeed
 from rethink_widgets.jupyter.live_widget import CurrentCount, FeedStatus, LiveWidget, asset
 from rethink_widgets.jupyter.results import ResultSet, RowChange
 
@@ -41,27 +41,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Perspective 5.6's plugins (the first is the pivot table).
-PLUGINS = (
-    "Datagrid",
-    "Y Bar",
-    "X Bar",
-    "Y Line",
-    "Y Area",
-    "Y Scatter",
-    "X/Y Line",
-    "X/Y Scatter",
-    "Heatmap",
-    "Treemap",
-    "Sunburst",
-    "Candlestick",
-    "OHLC",
-    "Map Scatter",
-)
 EDITS_REFUSED = (
     "LiveChart's viewer is read-only: an edit in it would change the chart, not the database. "
     "Write to the database instead (or use LiveTable, whose edits are writes)."
 )
+SNAPSHOTS = ("initializing", "reconnecting", OVERFLOWED)  # the feed's statuses while a snapshot comes in
 SNAPSHOT_SECONDS = 0.25  # while a snapshot streams in, its rows are written (and counted in the views) this often
 # s: after Perspective refused rows, the table is filled anew this long after, then twice as long after each refusal
 # in a row, up to the last (a million rows take seconds to fill).
@@ -120,11 +104,11 @@ class LiveChart(LiveWidget):
         __tracebackhide__ = True  # see LiveWidget.__init__
         try:
             from rethink_widgets.jupyter.chart_options import OptionCheck, refuse_bad_options
-            from rethink_widgets.jupyter.chart_table import ChartTable
+            from rethink_widgets.jupyter.chart_table import PLUGINS, ChartTable, unknown_plugin
         except ImportError as error:
             raise ImportError(MISSING) from error
         if plugin not in PLUGINS:
-            raise ValueError(f"plugin must be one of {', '.join(map(repr, PLUGINS))}; not {plugin!r}")
+            raise ValueError(unknown_plugin(plugin))
         options: dict[str, Any] = {"plugin": plugin, "group_by": group_by, "split_by": split_by, "columns": columns}
         options |= {"aggregates": aggregates, "filter": filter, "sort": sort, **viewer_options}
         refuse_bad_options(options)
@@ -145,7 +129,7 @@ class LiveChart(LiveWidget):
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
             self.bridge = ChartTable(self._loop, options, self._chunk_written)
-            OptionCheck(self.bridge.viewer, self._loop, self._options_checked)  # kept by the viewer's observer
+            OptionCheck(self.bridge.viewer, self._loop, self._options_checked, columns or ())  # kept by its observer
         except BaseException:
             self.close()
             raise
@@ -216,7 +200,7 @@ class LiveChart(LiveWidget):
         self._throttle.poke()
 
     def _status_changed(self, status: str) -> None:
-        if status in ("initializing", "reconnecting"):  # a snapshot comes in: it is written as it comes
+        if status in SNAPSHOTS:  # a snapshot comes in: it is written as it comes
             self._filling = status
         super()._status_changed(status)
 
@@ -339,7 +323,7 @@ class LiveChart(LiveWidget):
         """While the table is being filled: {rows: how many it holds, of: how many in all, or None when not
         known}; a snapshot after a lost connection counts the rows it brought, as it is gathered aside."""
         result = self.feed.result
-        if self._status() not in ("initializing", "reconnecting"):
+        if self._status() not in SNAPSHOTS:
             return {}
         if not result.initializing and self.feed.status != "ready":  # no snapshot coming in yet
             return {}

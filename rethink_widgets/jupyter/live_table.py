@@ -149,12 +149,13 @@ class LiveTable(LiveWidget):
             return pandas.DataFrame({VALUE_COLUMN: rows})
         return pandas.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
 
-    def chart(self, plugin: str = "Y Bar", **options: Any) -> LiveChart:
-        """A LiveChart of the same query, on the same database (options as LiveChart's, Perspective's own)."""
+    def chart(self, plugin: str = "Y Bar", *, conn: Any = None, **options: Any) -> LiveChart:
+        """A LiveChart of the same query, on this table's database unless `conn` is given (options as LiveChart's,
+        Perspective's own)."""
         __tracebackhide__ = True
         from rethink_widgets.jupyter.live_chart import LiveChart
 
-        return LiveChart(self.feed.query, plugin, conn=self.database, **options)
+        return LiveChart(self.feed.query, plugin, conn=self.database if conn is None else conn, **options)
 
     # ---------------------------------------------------------------- state for the views
 

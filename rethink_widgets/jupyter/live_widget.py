@@ -25,7 +25,7 @@ import traitlets
 from rethinkdb.errors import ReqlError
 
 from rethink_widgets.jupyter import connection, feed_check, messages
-from rethink_widgets.jupyter.feeds import LiveFeed, feed_options, replace_earlier_run
+from rethink_widgets.jupyter.feeds import LiveFeed, end_earlier_run, feed_options, replace_earlier_run
 from rethink_widgets.jupyter.queries import describe
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import TableView
@@ -165,6 +165,12 @@ class LiveWidget(LoopWidget):
     progress = traitlets.Dict(
         help="While a snapshot comes in: {rows: how many so far, of: how many in all, or null when not known}."
     ).tag(sync=True)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # What an earlier run of the cell made goes before a widget's arguments are checked: a run that is refused
+        # leaves no chart or table of the earlier one running, without a view, behind it.
+        end_earlier_run()
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, query: Any, conn: Any = None, **kwargs: Any) -> None:
         __tracebackhide__ = True  # IPython shows a refusal with the user's cell and where it is raised, no more

@@ -83,6 +83,9 @@ def test_the_cell_id_says_which_cell_runs_again(kernel: Kernel, table: str) -> N
     kernel.run("made.append(watch(q, len))", cell_id="cell-2")  # the same code in another cell: both stay
     kernel.run("made.append(watch(q, print))", cell_id="cell-2")  # other code in the same cell: replaces it
     assert kernel.run("[w.status == 'closed' for w in made]").text == "[False, True, False]"
+    # A run that is refused ends the earlier one all the same.
+    assert kernel.run("made.append(watch(q, 'print'))", cell_id="cell-1").error.startswith("TypeError")
+    assert kernel.run("[w.status == 'closed' for w in made]").text == "[True, True, False]"
 
 
 def test_watch_feed_and_conn_come_back_after_a_server_restart(
@@ -108,3 +111,67 @@ def test_watch_feed_and_conn_come_back_after_a_server_restart(
     status = k.run("%rethink").stdout
     assert "not answering" not in status
     assert "Watch test.live: ready, 2 changes" in status and "Feed test.live: ready, 2 changes" in status
+
+
+UNREADABLE = (
+    'error: the driver could not read a value of the result: year -1199 is out of range, in {"$reql_type$": "TIME", '
+    '"epoch_time": -100000000000, "timezone": "+00:00"}. Change that value in the database, or filter it out of the '
+    "query."
+)
+
+
+def test_a_value_the_driver_cannot_read_ends_the_feed_saying_so(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """A stored time Python's datetime cannot hold (year -1199) makes the driver close the connection at every try:
+    the widgets say which value and what to do, and stop trying, rather than blaming the server for ever."""
+    r.table(table).insert([{"id": 1, "at": r.epoch_time(-1e11)}, {"id": 2, "n": 2}]).run(conn)
+    kernel.run(f"t = LiveTable(r.table('{table}')); c = LiveChart(r.table('{table}')); told = {UNREADABLE!r}")
+    assert kernel.run("await until(lambda: t.status == c.status == told)").text == "True"
+    cell = kernel.run("await t.ready()")
+    assert cell.error == "UnreadableValue: " + UNREADABLE.removeprefix("error: ")
+    assert kernel.run("t.feed._task.done(), c.feed._task.done(), t.status == c.status").text == "(True, True, True)"
+    # In a feed that was ready: a value written later.
+    r.table(table).get(1).delete().run(conn)
+    kernel.run(f"d = LiveTable(r.table('{table}')); await d.ready()")
+    r.table(table).insert({"id": 3, "at": r.epoch_time(-1e11)}).run(conn)
+    assert kernel.run("await until(lambda: d.status == told)").text == "True"
+
+
+# Feeds opened from now on keep at most 10 changes waiting on the server; `statuses[w]`: every status widget w's feed
+# has had.
+SMALL_QUEUE = """
+_options = feeds.feed_options
+feeds.feed_options = lambda info: {**_options(info), 'changefeed_queue_size': 10}
+statuses = {}
+def note_statuses(widget):
+    said, statuses[widget] = widget.feed._on_status, []
+    widget.feed._on_status = lambda status: (statuses[widget].append(status), said(status))
+"""
+
+
+def test_an_overflowed_feed_says_so_until_its_fresh_snapshot_is_whole(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """LiveTable and LiveChart alike: after an overflow the status says why the widget is not current, and that a
+    fresh snapshot is being taken, until it is whole."""
+    r.table(table).insert([{"id": i, "n": 0} for i in range(3)]).run(conn)
+    assert not kernel.run(SMALL_QUEUE).error
+    made = kernel.run(
+        f"t = LiveTable(r.table('{table}')); c = LiveChart(r.table('{table}')); await t.ready(); await c.ready()\n"
+        "note_statuses(t); note_statuses(c)"
+    )
+    assert not made.error, made.error
+    # A cell writes with the kernel's own (synchronous) connection, holding the kernel's loop: the feeds read none of
+    # the changes meanwhile, and the server's queue for each overflows.
+    writes = f"q = r.table('{table}')\nfor i in range(3, 53): q.insert({{'id': i, 'n': i}}).run()"
+    assert not kernel.run(writes).error
+    whole = "await until(lambda: len(t.rows) == len(c.rows) == 53 and t.status == c.status == 'ready')"
+    assert kernel.run(whole).text == "True"
+    overflowed = (
+        "reconnecting: the feed overflowed (changes came faster than the kernel read them, so the server dropped "
+        "some); taking a fresh snapshot"
+    )
+    assert kernel.run("feeds.OVERFLOWED").text == repr(overflowed)
+    for widget in ("t", "c"):
+        assert kernel.run(f"print(statuses[{widget}])").stdout.strip() == repr([overflowed, "ready"])

@@ -487,3 +487,149 @@ def test_a_change_views_need_not_redraw_for_sends_them_nothing(
     # A row more changes the count: views get it.
     r.table(table).insert({"id": 3, "n": 3}).run(conn)
     kernel.wait_for(lambda: kernel.state(comm)["total"] == 4, what="the count")
+
+
+def test_a_refused_rerun_still_ends_the_earlier_run(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """Running a cell again ends what its earlier run made, even when the new chart or table is refused."""
+    r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
+    live = "len(__import__('rethink_widgets.jupyter.feeds').jupyter.feeds.LIVE)"
+    first = kernel.run(f"c = LiveChart(r.table('{table}'), 'Y Bar'); await c.ready(); c", cell_id="chart")
+    assert not first.error, first.error
+    again = kernel.run(f"c = LiveChart(r.table('{table}'), 'Y Barr')", cell_id="chart")
+    assert again.error.startswith("ValueError: plugin must be one of")
+    kernel.wait_for(lambda: kernel.widget(first) in kernel.closed, what="the first chart's widget closed")
+    assert kernel.run(f"c.status, {live}").text == "('closed', 0)"
+    table_cell = kernel.run(f"t = LiveTable(r.table('{table}')); await t.ready(); t", cell_id="table")
+    assert kernel.run(f"LiveTable(r.table('{table}'), page_size=0)", cell_id="table").error.startswith("ValueError")
+    kernel.wait_for(lambda: kernel.widget(table_cell) in kernel.closed, what="the first table's widget closed")
+    assert kernel.run(f"t.status, {live}").text == "('closed', 0)"
+
+
+def test_a_live_table_s_chart_on_its_own_or_another_connection(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """`LiveTable.chart` charts the table's query on the table's database, or on the connection given; a chart it
+    refuses leaves nothing running."""
+    r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
+    assert not kernel.run(f"t = LiveTable(r.table('{table}')); await t.ready()").error
+    made = kernel.run(
+        "import os\n"
+        "other = r.connect(os.environ['RETHINKDB_HOST'], int(os.environ['RETHINKDB_PORT']))\n"
+        "d = t.chart('Datagrid', conn=other, group_by=['status']); await d.ready(); d"
+    )
+    assert made.text == f"LiveChart(test.{table}, Datagrid, 3 rows, ready)", made.error
+    r.table(table).insert({"id": 3, "status": "done"}).run(conn)
+    assert not kernel.run("await d.wait_until(lambda d: len(d.rows) == 4)").error
+    refused = kernel.run("t.chart('Nope')")
+    assert refused.error.startswith("ValueError: plugin must be one of")
+    live = "from rethink_widgets.jupyter import feeds; sorted(f.kind for f in feeds.LIVE.values())"
+    assert kernel.run(live).text == "['LiveChart', 'LiveTable']"
+
+
+def test_a_plugin_set_later_is_checked_as_one_given(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """A plugin Perspective does not have is refused when set on the viewer, from Python or by a view, as when given
+    to LiveChart; every plugin of Perspective's is taken."""
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Density')")
+    cell = kernel.run("c.viewer.plugin = 'Nope'")
+    assert cell.error.startswith("TraitError: plugin must be one of 'Datagrid', 'Y Bar'")
+    assert cell.error.endswith("; not 'Nope'")
+    assert kernel.run("c.viewer.plugin").text == "'Density'"
+    viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
+    kernel.drain()
+    kernel.updates.clear()
+    kernel.send_update(viewer, {"plugin": "Nope"})
+    sent_back = [("plugin", "Density")]
+    kernel.wait_for(lambda: [list(s.items()) for _, c, s in kernel.updates if c == viewer] == [sent_back])
+    assert kernel.run("c.viewer.plugin").text == "'Density'"
+    kernel.send_update(viewer, {"plugin": "Map Line"})
+    kernel.wait_for(lambda: kernel.run("c.viewer.plugin").text == "'Map Line'", what="the plugin a view chose")
+
+
+# Makes, in the kernel, a view of the table chart `c`'s viewer shows with the viewer's configuration, as the viewer's
+# view in a page does; prints its columns, or Perspective's error.
+VIEWER_VIEW = """
+def viewer_view(c):
+    options = ('group_by', 'split_by', 'columns', 'aggregates', 'sort', 'filter', 'expressions')
+    try:
+        view = c.viewer.table.view(**{name: getattr(c.viewer, name) for name in options})
+    except Exception as error:
+        return print(error)
+    try:
+        print(json.dumps(view.to_columns()))
+    finally:
+        view.delete()
+"""
+
+
+def test_an_aggregate_that_fails_over_rows_is_left_out_and_told(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """The average of text fails in Perspective only over rows, and breaks the table it was tried on (its next
+    update crashed the kernel): the viewer leaves it out, so no view in a page makes it, and the status line says
+    so; the chart goes on following writes."""
+    r.table(table).insert([{"id": i, "status": "ab"[i % 2], "n": i} for i in range(4)]).run(conn)
+    options = "group_by=['status'], columns=['status', 'n'], aggregates={'status': 'avg', 'n': 'sum'}"
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Y Bar', {options})")
+    told = (
+        "Perspective refused the option aggregates={'status': 'avg'}: Unexpected dtype once the table holds rows. "
+        "The chart leaves it out (Perspective would break the chart's table) and uses the column's default aggregate."
+    )
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == told, what="the aggregate told")
+    assert kernel.run("c.viewer.aggregates, c.viewer.aggregates_set_aside").text == (
+        "({'n': 'sum'}, {'status': ['avg', 'Unexpected dtype']})"
+    )
+    assert not kernel.run(VIEWER_VIEW).error
+    shown = json.loads(kernel.run("viewer_view(c)").stdout)
+    assert shown["n"] == [6, 2, 4]  # the sums of n: in all, for a, for b
+    r.table(table).insert({"id": 4, "status": "a", "n": 10}).run(conn)
+    kernel.wait_for(lambda: kernel.state(comm)["total"] == 5, what="the new row counted")
+    wait_viewer = "await c.wait_until(lambda c: c.viewer.table.size() == 5, timeout=30); viewer_view(c)"
+    assert json.loads(kernel.run(wait_viewer).stdout)["n"] == [16, 12, 4]
+    # Aggregates set anew: what was set aside is forgotten, and the status line says nothing more.
+    kernel.run("c.viewer.aggregates = {'status': 'count', 'n': 'sum'}")
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == "", what="the message cleared")
+    assert kernel.run("c.viewer.aggregates_set_aside").text == "{}"
+    # Set from Python, it is left out at once.
+    kernel.run("c.viewer.aggregates = {'status': 'mean'}")
+    assert kernel.run("c.viewer.aggregates").text == "{}"
+    kernel.wait_for(lambda: "aggregates={'status': 'mean'}" in kernel.state(comm)["message"], what="told again")
+
+
+def test_an_aggregate_broken_by_a_widening_is_left_out_and_told(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    """An average of numbers is taken; once a value of text makes the column text, it is left out of the new
+    table's configuration, and told."""
+    r.table(table).insert([{"id": i, "kind": "ab"[i % 2], "v": i} for i in range(4)]).run(conn)
+    options = "group_by=['kind'], columns=['v'], aggregates={'v': 'avg'}"
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', {options})")
+    assert not kernel.run(VIEWER_VIEW).error
+    assert json.loads(kernel.run("viewer_view(c)").stdout)["v"] == [1.5, 1, 2]
+    r.table(table).insert({"id": 4, "kind": "a", "v": "four"}).run(conn)
+    kernel.wait_for(lambda: "aggregates={'v': 'avg'}: Unexpected dtype" in kernel.state(comm)["message"])
+    assert kernel.run("c.viewer.table.schema()['v'], c.viewer.aggregates").text == "('string', {})"
+    r.table(table).insert({"id": 5, "kind": "b", "v": 5}).run(conn)
+    wait_viewer = "await c.wait_until(lambda c: c.viewer.table.size() == 6, timeout=30); viewer_view(c)"
+    assert json.loads(kernel.run(wait_viewer).stdout)["v"] == [6, 3, 3]  # counted, Perspective's default for text
+    assert "Unexpected dtype" in kernel.state(comm)["message"]
+
+
+def test_a_column_no_row_has_is_told(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """A mistyped (or not yet seen) column asked of LiveChart is told as a group_by one is; the viewer shows the
+    columns that exist meanwhile, and takes the column in once a row has it."""
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Y Bar', columns=['nn'], group_by=['id'])")
+    told = "Waiting for fields no row has yet: 'nn' (in columns); the chart uses each once a row has it."
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == told, what="the column told")
+    assert kernel.run("sorted(c.viewer.columns)").text == "['id', 'n']"
+    r.table(table).insert({"id": 3, "n": 3, "nn": 30}).run(conn)
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == "", what="the message cleared")
+    assert kernel.run("c.viewer.columns").text == "['nn']"
+    # Among columns that exist, the missing one is told too; columns chosen anew say nothing of it.
+    comm = open_chart(kernel, f"LiveChart(r.table('{table}'), 'Y Bar', columns=['n', 'm'])", name="d")
+    told = "Waiting for fields no row has yet: 'm' (in columns); the chart uses each once a row has it."
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == told, what="the column told")
+    assert kernel.run("d.viewer.columns").text == "['n']"
+    kernel.run("d.viewer.columns = ['id', 'n']")
+    kernel.wait_for(lambda: kernel.state(comm)["message"] == "", what="the message cleared")
