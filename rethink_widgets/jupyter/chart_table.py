@@ -6,8 +6,10 @@ Perspective table's schema cannot change, so the table is then made anew and fil
 as a snapshot is, and the viewer is pointed at it with its configuration kept: once it holds every row when the table
 shown did (what was shown stays meanwhile, as after a reconnect), else at once. The first chunk of a snapshot
 (`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is
-indexed by the primary key while every row has one of a single kind (strings, or numbers a float holds exactly), else
-by a synthetic key column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
+indexed by the primary key while every row has one of a single kind that Perspective holds exactly (strings, or
+whole numbers within 2^53), else by a synthetic key column holding the result's own keys (see
+`results.ResultSet.key_of`), as for rows of a `map(...)`. Floats go in as their text, which Perspective reads exactly
+(it reads a float given as a number a bit off now and then).
 
 The kernel's loop only turns rows into columns; Perspective's own work (updates, removes, the views' requests) is
 done on its thread (chart_engine.py), so a chunk holds the loop for the time it takes to read its rows, whatever the
@@ -217,7 +219,9 @@ class ChartTable:
         self.primary_key: str | None = None
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
         self.left_out: list[str] = []  # fields not in the chart: Perspective keeps their names for itself
-        self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
+        # A row without a primary key, or with one Perspective cannot hold exactly (`_fit_for_index`), was seen: the
+        # index is the synthetic key from then on.
+        self.synthetic_index = False
         self.writes = 0  # calls that changed a Perspective table (updates, removes), and tables made anew
         self.filling = False  # the table shown does not hold every row yet (a snapshot, or a table shown as it fills)
         # Why Perspective refused rows of the table written to (or turning them into columns failed): it lacks some
@@ -389,8 +393,10 @@ class ChartTable:
     def _learn(self, keys: list[str], fields: dict[str, list[Any]]) -> bool:
         """Note the kinds of values in `fields` (rows of `keys`); whether the schema or the index changed."""
         before = (dict(self._schema), self._index)
-        if self.primary_key is not None and not self.keyed_by_value:
-            self.keyed_by_value = any(map(str.startswith, keys, itertools.repeat("=")))  # ResultSet.key_of
+        pk = self.primary_key
+        if pk is not None and not self.synthetic_index:
+            keyless = any(map(str.startswith, keys, itertools.repeat("=")))  # ResultSet.key_of
+            self.synthetic_index = keyless or not _fit_for_index(fields.get(pk, []))
         for field, values in fields.items():
             if field in self.kinds or self._chartable(field):
                 self.kinds.setdefault(field, set()).update(_kinds(values))
@@ -412,10 +418,11 @@ class ChartTable:
         return False
 
     def _index_column(self) -> str:
-        """The primary key while every row has one of a single kind (strings, or numbers a float holds exactly),
-        else the synthetic key's column, named so that no field has its name."""
+        """The primary key while every row has one of a single kind that Perspective holds exactly (strings, or
+        whole numbers within 2^53: see `_fit_for_index`), else the synthetic key's column, named so that no
+        field has its name."""
         pk = self.primary_key
-        if pk is not None and not self.keyed_by_value and pk in self.kinds:
+        if pk is not None and not self.synthetic_index and pk in self.kinds:
             kinds = self.kinds[pk]
             if kinds == {"string"} or kinds <= _NUMBERS:
                 return pk
@@ -569,11 +576,31 @@ def _kinds(values: list[Any]) -> set[str]:
     return kinds
 
 
+def _fit_for_index(keys: list[Any]) -> bool:
+    """Whether these primary keys can be the Perspective table's index as they are: Perspective reads the numbers
+    it is given as JSON, not always exactly (about one float in ten comes out a bit off, so two keys a bit apart would
+    be one row, and a remove would miss its row), but for whole ones within 2^53."""
+    types = set(map(type, keys))
+    if float in types:
+        floats = keys if len(types) == 1 else [key for key in keys if type(key) is float]
+        if not all(key.is_integer() and -(2**53) <= key <= 2**53 for key in floats):
+            return False
+    return True
+
+
 def _converted(values: list[Any], type_: str) -> list[Any]:
-    """Values as a column of this Perspective type holds them: times in epoch milliseconds, strings as they are and
-    any other value as text (`_text`), numbers and booleans as they are."""
+    """Values as a column of this Perspective type holds them: times in epoch milliseconds; floats as their text,
+    which Perspective reads exactly (a float given as a number may come out a bit off: see `_fit_for_index`);
+    strings as they are and any other value as text (`_text`); integers and booleans as they are."""
     if type_ == "datetime":
         return [None if value is None else _epoch_ms(value) for value in values]
+    if type_ == "float":
+        types = set(map(type, values))
+        if float not in types:
+            return values
+        if len(types) == 1:
+            return list(map(float.__repr__, values))
+        return [repr(value) if type(value) is float else value for value in values]
     if type_ == "string" and not {str, type(None)}.issuperset(map(type, values)):
         return [_text(value) for value in values]
     return values

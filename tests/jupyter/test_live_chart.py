@@ -12,16 +12,20 @@ from kernel import Kernel
 from rethinkdb import RethinkDB
 from servers import Restartable
 
-# Reads, in the kernel, what the Perspective table of chart `c` holds: its rows, the synthetic key left out.
+# Reads, in the kernel, what the Perspective table of chart `c` holds: its rows, the synthetic key left out. `c.table`
+# writes the rows not written yet first; `shown_rows` reads the table the viewer shows as it is (the chart's own
+# batches fill it).
 READ_TABLE = """
 import json
-def chart_rows(c):
-    view = c.table.view()
+def chart_rows(c, table=None):
+    view = (c.table if table is None else table).view()
     try:
         rows = view.to_json()
     finally:
         view.delete()
-    return [{k: v for k, v in row.items() if k != '__key__'} for row in rows]
+    return [{k: v for k, v in row.items() if not k.startswith('__key__')} for row in rows]
+def shown_rows(c):
+    return chart_rows(c, c.viewer.table)
 """
 
 
@@ -44,17 +48,20 @@ def _cell(value: Any) -> Any:
     return value.timestamp() * 1000 if isinstance(value, datetime.datetime) else value
 
 
-def table_rows(kernel: Kernel, name: str = "c") -> list[str]:
-    cell = kernel.run(f"print(json.dumps(chart_rows({name})))")
+def table_rows(kernel: Kernel, name: str = "c", shown: bool = False) -> list[str]:
+    cell = kernel.run(f"print(json.dumps({'shown_rows' if shown else 'chart_rows'}({name})))")
     assert not cell.error, cell.error
     return normal(json.loads(cell.stdout))
 
 
-def wait_equal(kernel: Kernel, expected: list[dict[str, Any]], name: str = "c", timeout: float = 30) -> None:
-    """Wait until the chart's Perspective table holds `expected` (generously: it follows a live feed)."""
+def wait_equal(
+    kernel: Kernel, expected: list[dict[str, Any]], name: str = "c", timeout: float = 30, shown: bool = False
+) -> None:
+    """Wait until the chart's Perspective table holds `expected` (generously: it follows a live feed); `shown`: the
+    table the viewer shows, read without writing the rows not written yet."""
     want = normal(expected)
     deadline = time.monotonic() + timeout
-    while (rows := table_rows(kernel, name)) != want:
+    while (rows := table_rows(kernel, name, shown)) != want:
         if time.monotonic() > deadline:
             raise AssertionError(f"the Perspective table holds {rows}, not {want}")
         time.sleep(0.2)
