@@ -6,10 +6,13 @@ Perspective table's schema cannot change, so the table is then made anew and fil
 as a snapshot is, and the viewer is pointed at it with its configuration kept: once it holds every row when the table
 shown did (what was shown stays meanwhile, as after a reconnect), else at once. The first chunk of a snapshot
 (`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is
-indexed by the primary key while every row has one of a single kind that Perspective holds exactly (strings, or
-whole numbers within 2^53), else by a synthetic key column holding the result's own keys (see
-`results.ResultSet.key_of`), as for rows of a `map(...)`. Floats go in as their text, which Perspective reads exactly
-(it reads a float given as a number a bit off now and then).
+indexed by the primary key while every row has one of a single kind that Perspective holds exactly (strings without
+NUL, or whole numbers within 2^53), else by a synthetic key column holding the result's own keys (see
+`results.ResultSet.key_of`), as for rows of a `map(...)`.
+
+Values go in exactly, or visibly changed: floats as their text (Perspective reads a float given as a number a bit off
+now and then), a NUL in text as U+2400 "␀" (Perspective would cut the text there), binary data as LiveTable shows it,
+`<binary, N bytes>`.
 
 The kernel's loop only turns rows into columns; Perspective's own work (updates, removes, the views' requests) is
 done on its thread (chart_engine.py), so a chunk holds the loop for the time it takes to read its rows, whatever the
@@ -21,7 +24,6 @@ Imports Perspective: only LiveChart imports this module, when it is made.
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import contextlib
 import datetime
@@ -42,6 +44,7 @@ from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
 from rethink_widgets.jupyter.chart_engine import engine
+from rethink_widgets.jupyter.filtering import special_text
 from rethink_widgets.jupyter.live_widget import LoopWidget, asset
 from rethink_widgets.jupyter.results import ResultSet
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
@@ -57,6 +60,7 @@ CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kerne
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _EXACT = range(-(2**53), 2**53 + 1)  # integers a float holds exactly; others are text, so no digit is lost
 _NUMBERS = frozenset(("integer", "bigint", "float"))
+NUL_SHOWN = "\u2400"  # in place of NUL in the text of a string column (Perspective would cut the text there)
 # Column names Perspective keeps for itself: a field of one of them is refused (psp_op), breaks the views (psp_pkey,
 # __ROW_PATH__), loses its values (__INDEX__) or crashes the kernel (psp_okey), so it is left out of the chart, as is
 # one whose name holds NUL (Perspective cuts a name there: it would be another field's).
@@ -91,12 +95,14 @@ def _epoch_ms(value: datetime.datetime) -> float:
 
 
 def _text(value: Any) -> str | None:
-    """A value in a string column: strings as they are, times as `_utc`, anything else as JSON text (its times as
-    `_utc` too)."""
+    """A value in a string column: strings as they are, times as `_utc`, binary data by its size as LiveTable shows
+    it (`<binary, 2 bytes>`), anything else as JSON text (its times and binary data as these texts)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, datetime.datetime):
         return _utc(value)
+    if isinstance(value, bytes):
+        return special_text(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False)
 
 
@@ -109,11 +115,11 @@ def _utc(value: datetime.datetime) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A value JSON has no form for, in a nested value's text: times as `_utc`, binary data in base64."""
+    """A value JSON has no form for, in a nested value's text: times as `_utc`, binary data by its size."""
     if isinstance(value, datetime.datetime):
         return _utc(value)
     if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
+        return special_text(value)
     raise TypeError(f"no JSON text for a {type(value).__name__}")
 
 
@@ -418,8 +424,8 @@ class ChartTable:
         return False
 
     def _index_column(self) -> str:
-        """The primary key while every row has one of a single kind that Perspective holds exactly (strings, or
-        whole numbers within 2^53: see `_fit_for_index`), else the synthetic key's column, named so that no
+        """The primary key while every row has one of a single kind that Perspective holds exactly (strings without
+        NUL, or whole numbers within 2^53: see `_fit_for_index`), else the synthetic key's column, named so that no
         field has its name."""
         pk = self.primary_key
         if pk is not None and not self.synthetic_index and pk in self.kinds:
@@ -559,8 +565,8 @@ _GONE = object()  # in place of the row of a key the result no longer has
 def _kinds(values: list[Any]) -> set[str]:
     """The kinds of these values, for typing their column (`column_type`), from their types (`_KIND_OF_TYPE`):
     integers' kind depends on their size, found once for them all (the widest stands for every one, as it types
-    their column alike), and any other value (objects, arrays, binary data) is shown as JSON text. The driver gives
-    exactly these types."""
+    their column alike), and any other value (objects, arrays, binary data) is shown as text (`_text`). The driver
+    gives exactly these types."""
     kinds: set[str] = set()
     types = set(map(type, values))
     for type_ in types:
@@ -579,19 +585,27 @@ def _kinds(values: list[Any]) -> set[str]:
 def _fit_for_index(keys: list[Any]) -> bool:
     """Whether these primary keys can be the Perspective table's index as they are: Perspective reads the numbers
     it is given as JSON, not always exactly (about one float in ten comes out a bit off, so two keys a bit apart would
-    be one row, and a remove would miss its row), but for whole ones within 2^53."""
+    be one row, and a remove would miss its row), but for whole ones within 2^53; and it cuts text at a NUL ("a\\x00b"
+    would be "a", another key's row)."""
     types = set(map(type, keys))
     if float in types:
         floats = keys if len(types) == 1 else [key for key in keys if type(key) is float]
         if not all(key.is_integer() and -(2**53) <= key <= 2**53 for key in floats):
             return False
+    if str in types:
+        return not _has_nul(keys if len(types) == 1 else [key for key in keys if type(key) is str])
     return True
+
+
+def _has_nul(texts: list[str | None]) -> bool:
+    return "\x00" in "".join(filter(None, texts))
 
 
 def _converted(values: list[Any], type_: str) -> list[Any]:
     """Values as a column of this Perspective type holds them: times in epoch milliseconds; floats as their text,
     which Perspective reads exactly (a float given as a number may come out a bit off: see `_fit_for_index`);
-    strings as they are and any other value as text (`_text`); integers and booleans as they are."""
+    strings with NUL visible (`_visible`), any other value in a string column as text (`_text`); integers and
+    booleans as they are."""
     if type_ == "datetime":
         return [None if value is None else _epoch_ms(value) for value in values]
     if type_ == "float":
@@ -601,6 +615,13 @@ def _converted(values: list[Any], type_: str) -> list[Any]:
         if len(types) == 1:
             return list(map(float.__repr__, values))
         return [repr(value) if type(value) is float else value for value in values]
-    if type_ == "string" and not {str, type(None)}.issuperset(map(type, values)):
-        return [_text(value) for value in values]
+    if type_ == "string":
+        if not {str, type(None)}.issuperset(map(type, values)):
+            values = [_text(value) for value in values]
+        return _visible(values) if _has_nul(values) else values
     return values
+
+
+def _visible(texts: list[str | None]) -> list[str | None]:
+    """Texts with each NUL shown as U+2400 (␀): Perspective would cut a text at its first NUL."""
+    return [None if text is None else text.replace("\x00", NUL_SHOWN) for text in texts]
