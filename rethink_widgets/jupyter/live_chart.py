@@ -141,6 +141,7 @@ class LiveChart(LiveWidget):
         self._left_out_told = 0  # how many of the fields left out of the chart `message` names
         self._retry: asyncio.TimerHandle | None = None  # filling the table anew, after Perspective refused rows
         self._retries = 0  # refusals in a row
+        self._most_written = 0  # the progress's count while a fill lasts (see `_progress`)
         super().__init__(query, conn=conn)
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
@@ -255,7 +256,7 @@ class LiveChart(LiveWidget):
         result = self.feed.result
         try:
             if result is not self._result:  # a first result, the feed's new one, or after a failure: every row
-                self._result, self._dirty = result, {}
+                self._result, self._dirty, self._most_written = result, {}, 0
                 self.bridge.refill(result)
             self.bridge.mark(self._dirty)
             self._dirty = {}
@@ -336,15 +337,20 @@ class LiveChart(LiveWidget):
         return self._filling or "initializing"
 
     def _progress(self) -> dict[str, int | None]:
-        """While the table is being filled: {rows: how many it holds, of: how many in all, or None when not
-        known}; a snapshot after a lost connection counts the rows it brought, as it is gathered aside."""
+        """While the table is being filled: {rows: how many are written, of: how many in all, or None when not
+        known}; a snapshot after a lost connection counts the rows it brought, as it is gathered aside. Rows handed
+        to Perspective's thread count as written (it takes them in with its next poll, within half a second: a count
+        of the rows it has taken in would fall back as rows arrive faster), and the count never falls back while a
+        fill lasts (a table made anew for a wider schema mid-snapshot is filled again from its first row, quickly)."""
         result = self.feed.result
         if self._status() not in ("initializing", "reconnecting"):
+            self._most_written = 0
             return {}
         if not result.initializing and self.feed.status != "ready":  # no snapshot coming in yet
             return {}
         if result.arrived != len(result):  # gathered aside, swapped in once whole
             return self.feed.progress()
         of = self.feed.expected if result.initializing else len(result)
-        held = max(len(result) - self.bridge.pending, 0)
-        return {"rows": held if of is None else min(held, of), "of": of}
+        written = len(result) - len(self._dirty) - self.bridge.unwritten
+        self._most_written = max(self._most_written, written)
+        return {"rows": self._most_written if of is None else min(self._most_written, of), "of": of}
