@@ -236,7 +236,7 @@ class ChartTable:
         self._broken: Any = None  # the table refused: never whole
         self._todo: dict[str, Any] = {}  # rows the table may not hold as the result does, by key, in order (`mark`)
         self._sent: dict[int, _Sent] = {}  # the calls handed to Perspective's thread and not known to be done
-        self._chunks = itertools.count()
+        self.calls = 0  # calls handed to Perspective's thread so far (each numbered by the count before it)
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
         self._rest_until = 0.0  # no chunk is written before then
         self._hurried = False  # Perspective's thread was asked to process the last chunk at once
@@ -265,6 +265,15 @@ class ChartTable:
     def pending(self) -> int:
         """How many rows are not in the table as the result has them yet."""
         return len(self._todo) + sum(sent.rows for sent in self._sent.values())
+
+    @property
+    def aside(self) -> bool:
+        """Whether a table made anew fills aside, the viewer showing the one before: whole, but not current."""
+        return self.shown is not self.table
+
+    def done_before(self, calls: int) -> bool:
+        """Whether the first `calls` calls handed to Perspective's thread are done (see `calls`)."""
+        return all(chunk >= calls for chunk in self._sent)
 
     def mark(self, rows: Mapping[str, Any]) -> None:
         """The rows of these keys changed: they are written by the next chunks. Each is given as it is now, or as
@@ -362,7 +371,7 @@ class ChartTable:
 
     def _send(self, table: Any, work: Callable[[], object], rows: int) -> None:
         """Hand a call changing `table` to Perspective's thread; it counts as `rows` rows until it is done."""
-        chunk = next(self._chunks)
+        chunk, self.calls = self.calls, self.calls + 1
         self.writes += 1
         self._hurried = False
         done = self._engine.do(work, change=True, small=rows <= FIRST_CHUNK)

@@ -12,7 +12,7 @@ from typing import Any
 
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from test_live_chart import BIG, fill_big, open_chart, wait_equal
+from test_live_chart import BIG, fill_big, normal, open_chart, table_rows, wait_equal
 
 # In the kernel: `bridged(docs)` is a ChartTable holding rows that come from elsewhere than the driver (a result
 # filled by hand), written whole; `held(bridge)` what its table holds, the synthetic key left out.
@@ -312,19 +312,38 @@ def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: 
     viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
     assert kernel.state(viewer)["table_name"] == first
     assert not kernel.run(SAMPLE_SHOWN).error
+    kernel.drain()
+    kernel.updates.clear()
 
-    r.table(table).get(5).update({"n": "five"}).run(conn)  # n was integers: text now, in a new table of every row
-    kernel.wait_for(lambda: kernel.state(viewer)["table_name"] != first, timeout=60, what="the new table shown")
+    # n was integers: text now, in a new table of every row. Once the chart has heard of the change, `ready` waits
+    # until the viewer shows that table.
+    widen = (
+        f"r.table('{table}').get(5).update({{'n': 'five'}}).run()\n"
+        "await c.wait_until(lambda c: any(row['n'] == 'five' for row in c.rows), timeout=60)\n"
+        "await c.ready(60)\n"
+        "print(json.dumps([c.viewer.table_name == c.bridge.table.get_name(), c.status]))"
+    )
+    cell = kernel.run(widen, timeout=90)
+    assert not cell.error, cell.error
+    assert json.loads(cell.stdout) == [True, "ready"]
     final = kernel.state(viewer)["table_name"]
-    wait_equal(kernel, [doc | {"n": "five" if doc["id"] == 5 else str(doc["n"])} for doc in docs])
+    assert final != first
+    expected = [doc | {"n": "five" if doc["id"] == 5 else str(doc["n"])} for doc in docs]
+    assert table_rows(kernel, shown=True) == normal(expected)  # read as shown: nothing written first
     samples = [tuple(s) for s in json.loads(kernel.run("print(json.dumps(shown_samples))").stdout)]
-    # Until the new table held every row, the viewer showed the first one, whole; the chart said ready.
+    # Until the new table held every row, the viewer showed the first one, whole, and the chart said initializing.
     assert {name for name, *_ in samples} == {first, final}, samples
     assert all(size == BIG for name, size, *_ in samples if name == first), samples
-    filling = [pending for name, _, written, pending, _ in samples if name == first and written == final]
-    assert len([pending for pending in filling if pending > 0]) >= 3, samples
-    assert {status for *_, status in samples} == {"ready"}
-    assert samples[-1][:2] == (final, BIG)
+    aside = [(pending, status) for name, _, written, pending, status in samples if name == first and written == final]
+    assert len([pending for pending, _ in aside if pending > 0]) >= 3, samples
+    assert {status for _, status in aside} == {"initializing"}, samples
+    assert samples[-1][:2] == (final, BIG) and samples[-1][-1] == "ready", samples
+    # Views were told: `initializing` with the rows of the new table written, never fewer than before, then ready.
+    sent = [state for _, c, state in kernel.updates if c == comm and "progress" in state]
+    counts = [state["progress"]["rows"] for state in sent if state["progress"]]
+    assert counts and counts == sorted(counts) and all(0 <= n <= BIG for n in counts), sent
+    assert {state["progress"]["of"] for state in sent if state["progress"]} == {BIG}, sent
+    assert kernel.state(comm)["status"] == "ready" and kernel.state(comm)["progress"] == {}
     assert kernel.run("c.table.schema()['n'], c.viewer.group_by").text == "('string', ['n'])"
 
 
