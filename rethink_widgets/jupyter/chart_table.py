@@ -245,7 +245,9 @@ class ChartTable:
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
         self._wanted: list[str | None] = options.pop("columns", None) or []  # the columns asked for, once they exist
-        self._retiring: set[Any] = set()  # tables replaced, to be deleted
+        # Tables replaced, to be deleted, each with the timer that will try; and those a view open on them kept.
+        self._retiring: dict[Any, asyncio.TimerHandle] = {}
+        self._kept: set[Any] = set()
         self.table = self._new_table()  # the table written to
         self._empty = True  # no row was written to it
         self.viewer = Viewer(self.table, loop, **options)
@@ -336,7 +338,7 @@ class ChartTable:
     def close(self) -> None:
         self.viewer.close()  # and with it the sessions of its views, and the views they made, first
         for table in {self.table, self.shown, *self._retiring}:
-            self._engine.submit(functools.partial(_delete, table))
+            self._free(table)
 
     def _take(self, result: ResultSet, size: int) -> tuple[list[str], list[Any]]:
         """The first `size` keys marked and their rows (_GONE for a key the result no longer has)."""
@@ -495,14 +497,33 @@ class ChartTable:
     def _retire(self, table: Any) -> None:
         """Delete a table replaced, once views have had time to move off it (one may be opening it by its name
         right now)."""
-        self._retiring.add(table)
-        self._loop.call_later(RETIRE_SECONDS, self._engine.submit, functools.partial(self._delete_retired, table))
+        self._retiring[table] = self._loop.call_later(RETIRE_SECONDS, self._free, table)
 
-    def _delete_retired(self, table: Any) -> None:
-        """On Perspective's thread: delete a replaced table, unless a view is still open on it (`close` tries
-        again)."""
+    def _free(self, table: Any) -> None:
+        """Delete a table now (on Perspective's thread), or as soon as no view is open on it: a view made in Python
+        (`c.table.view()`) keeps it until that view is deleted, so it is tried again every RETIRE_SECONDS, and the
+        kernel's log says so once."""
+        timer = self._retiring.pop(table, None)
+        if timer is not None:
+            timer.cancel()
+        self._engine.submit(functools.partial(self._try_deleting, table))
+
+    def _try_deleting(self, table: Any) -> None:
+        """On Perspective's thread (see `_free`)."""
         if _delete(table):
-            _call_on(self._loop, self._retiring.discard, table)
+            _call_on(self._loop, self._kept.discard, table)
+        else:
+            _call_on(self._loop, self._kept_open, table)
+
+    def _kept_open(self, table: Any) -> None:
+        if table not in self._kept:
+            self._kept.add(table)
+            log.warning(
+                "LiveChart: the Perspective table %s, replaced by another or closed, is kept while a view is open on "
+                "it (one made in Python: delete it, view.delete()); it is deleted once none is",
+                table.get_name(),
+            )
+        self._retire(table)
 
     def _shown(self, fields: list[str], expressions: Container[str]) -> list[str | None]:
         """The columns shown by default, of a table of these fields: those asked for that exist, with the

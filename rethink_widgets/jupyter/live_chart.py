@@ -172,8 +172,11 @@ class LiveChart(LiveWidget):
 
     @property
     def table(self) -> Any:
-        """The Perspective table the viewer shows (a new one when the schema widens), holding the rows of `.rows`:
-        changes not yet written go in first, all at once."""
+        """The Perspective table the viewer shows, holding the rows of `.rows`: changes not yet written go in first,
+        all at once. A wider schema brings a new table, so read `c.table` each time rather than keep it: the one
+        before is deleted 30 s after it is replaced (chart_table.RETIRE_SECONDS; then using it raises), and the
+        chart's tables when it is closed; a view made on one in Python (`c.table.view()`) keeps it until that view is
+        deleted (`view.delete()`; the kernel's log says which table waits for it)."""
         self._sync(everything=True)
         return self.bridge.table
 

@@ -347,6 +347,56 @@ def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: 
     assert kernel.run("c.table.schema()['n'], c.viewer.group_by").text == "('string', ['n'])"
 
 
+# Notes the messages of chart_table's log (warnings and worse) in `told`; tables replaced are deleted half a second
+# later, not 30 s. `gone(table)`: whether a Perspective table was deleted.
+RETIRE_SOON = """
+import asyncio, json, logging
+from rethink_widgets.jupyter import chart_table
+chart_table.RETIRE_SECONDS = 0.5
+told = []
+class Noted(logging.Handler):
+    def emit(self, record):
+        told.append(record.getMessage())
+logging.getLogger('rethink_widgets.jupyter.chart_table').addHandler(Noted(logging.WARNING))
+def gone(table):
+    try:
+        table.size()
+    except Exception as error:
+        return "Couldn't find key" in str(error)
+    return False
+"""
+
+
+def test_a_table_a_python_view_keeps_is_deleted_once_the_view_is(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    assert not kernel.run(RETIRE_SOON).error
+    assert not kernel.run("kept = c.table; view = kept.view(); first = kept.get_name()").error
+    r.table(table).insert({"id": 3, "n": "three"}).run(conn)  # n widens: a new table, the first one replaced
+    kernel.wait_for(lambda: kernel.run("c.viewer.table_name != first").text == "True", what="the new table shown")
+    # The view keeps the first table, still whole, however often it is tried; the log says so once.
+    cell = kernel.run("await asyncio.sleep(2); print(json.dumps([kept.size(), view.num_rows(), gone(kept), told]))")
+    assert not cell.error, cell.error
+    size, rows, deleted, messages = json.loads(cell.stdout)
+    first = kernel.run("print(first)").stdout.strip()
+    assert (size, rows, deleted) == (3, 3, False)
+    assert messages == [
+        f"LiveChart: the Perspective table {first}, replaced by another or closed, is kept while a view is open on "
+        "it (one made in Python: delete it, view.delete()); it is deleted once none is"
+    ]
+    assert not kernel.run("view.delete()").error
+    kernel.wait_for(lambda: kernel.run("gone(kept)").text == "True", what="the first table deleted")
+
+    # Closing the chart deletes its table, once the view made on it is deleted.
+    assert not kernel.run("kept = c.table; view = kept.view(); c.close(); await asyncio.sleep(2)").error
+    assert kernel.run("kept.size(), gone(kept), len(told)").text == "(4, False, 2)"
+    assert not kernel.run("view.delete()").error
+    kernel.wait_for(lambda: kernel.run("gone(kept)").text == "True", what="the chart's table deleted")
+    assert kernel.run("len(told)").text == "2"
+
+
 # While `refusing[0]`, the rows chart `c` writes hold a `name` Perspective refuses (a lone surrogate: it cannot be
 # UTF-8), as rows it cannot hold would be.
 REFUSE = """
