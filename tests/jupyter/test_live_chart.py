@@ -138,6 +138,22 @@ def test_a_burst_is_batched_and_exact(kernel: Kernel, conn: Any, r: RethinkDB, t
     wait_equal(kernel, [{"id": i, "n": 200} for i in range(100)])
 
 
+def test_after_a_burst_the_table_the_viewer_shows_is_exact(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """The chart's own path, batches a few times a second in chunks, ends exact: read from the table the viewer
+    shows, as it is (`c.table` would write the rows not written yet first)."""
+    r.table(table).insert([{"id": i, "n": 0, "tag": "old"} for i in range(2_000)]).run(conn)
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', group_by=['tag'])")
+    for step in range(1, 11):  # over 20,000 changes: updates, inserts and deletes
+        r.table(table).update({"n": step / 3}).run(conn, durability="soft")
+        new = [{"id": 10_000 + step * 100 + i, "n": -step / 7, "tag": "new"} for i in range(100)]
+        r.table(table).insert(new).run(conn, durability="soft")
+        r.table(table).filter((r.row["id"] < 2_000) & (r.row["id"] % 100 == step)).delete().run(conn, durability="soft")
+    expected = list(r.table(table).run(conn))
+    assert len(expected) == 2_000 - 200 + 1_000
+    wait_equal(kernel, expected, shown=True, timeout=60)
+    assert kernel.run("c.bridge.pending, c.viewer.table is c.bridge.table, c.status").text == "(0, True, 'ready')"
+
+
 def test_a_field_that_appears_or_changes_type_widens_the_schema(
     kernel: Kernel, conn: Any, r: RethinkDB, table: str
 ) -> None:
