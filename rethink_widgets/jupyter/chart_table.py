@@ -6,8 +6,13 @@ Perspective table's schema cannot change, so the table is then made anew and fil
 as a snapshot is, and the viewer is pointed at it with its configuration kept: once it holds every row when the table
 shown did (what was shown stays meanwhile, as after a reconnect), else at once. The first chunk of a snapshot
 (`FIRST_CHUNK` rows) makes the first schema, and each later chunk may widen it. Rows go in by key: the table is
-indexed by the primary key while every row has one of a single kind (strings, or numbers a float holds exactly), else
-by a synthetic key column holding the result's own keys (see `results.ResultSet.key_of`), as for rows of a `map(...)`.
+indexed by the primary key while every row has one of a single kind that Perspective holds exactly (strings without
+NUL, or whole numbers within 2^53), else by a synthetic key column holding the result's own keys (see
+`results.ResultSet.key_of`), as for rows of a `map(...)`.
+
+Values go in exactly, or visibly changed: floats as their text (Perspective reads a float given as a number a bit off
+now and then), a NUL in text as U+2400 "␀" (Perspective would cut the text there), binary data as LiveTable shows it,
+`<binary, N bytes>`.
 
 The kernel's loop only turns rows into columns; Perspective's own work (updates, removes, the views' requests) is
 done on its thread (chart_engine.py), so a chunk holds the loop for the time it takes to read its rows, whatever the
@@ -19,7 +24,6 @@ Imports Perspective: only LiveChart imports this module, when it is made.
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import contextlib
 import datetime
@@ -41,6 +45,7 @@ from perspective.widget import PerspectiveWidget
 
 from rethink_widgets.jupyter.chart_engine import engine
 from rethink_widgets.jupyter.chart_probe import sound_aggregates
+from rethink_widgets.jupyter.filtering import special_text
 from rethink_widgets.jupyter.live_widget import LoopWidget, asset
 from rethink_widgets.jupyter.results import ResultSet
 from rethink_widgets.jupyter.table_view import VALUE_COLUMN
@@ -56,6 +61,7 @@ CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kerne
 _INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
 _EXACT = range(-(2**53), 2**53 + 1)  # integers a float holds exactly; others are text, so no digit is lost
 _NUMBERS = frozenset(("integer", "bigint", "float"))
+NUL_SHOWN = "\u2400"  # in place of NUL in the text of a string column (Perspective would cut the text there)
 # Column names Perspective keeps for itself: a field of one of them is refused (psp_op), breaks the views (psp_pkey,
 # __ROW_PATH__), loses its values (__INDEX__) or crashes the kernel (psp_okey), so it is left out of the chart, as is
 # one whose name holds NUL (Perspective cuts a name there: it would be another field's).
@@ -90,12 +96,14 @@ def _epoch_ms(value: datetime.datetime) -> float:
 
 
 def _text(value: Any) -> str | None:
-    """A value in a string column: strings as they are, times as `_utc`, anything else as JSON text (its times as
-    `_utc` too)."""
+    """A value in a string column: strings as they are, times as `_utc`, binary data by its size as LiveTable shows
+    it (`<binary, 2 bytes>`), anything else as JSON text (its times and binary data as these texts)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, datetime.datetime):
         return _utc(value)
+    if isinstance(value, bytes):
+        return special_text(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False)
 
 
@@ -108,11 +116,11 @@ def _utc(value: datetime.datetime) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A value JSON has no form for, in a nested value's text: times as `_utc`, binary data in base64."""
+    """A value JSON has no form for, in a nested value's text: times as `_utc`, binary data by its size."""
     if isinstance(value, datetime.datetime):
         return _utc(value)
     if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
+        return special_text(value)
     raise TypeError(f"no JSON text for a {type(value).__name__}")
 
 
@@ -297,7 +305,9 @@ class ChartTable:
         self.primary_key: str | None = None
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
         self.left_out: list[str] = []  # fields not in the chart: Perspective keeps their names for itself
-        self.keyed_by_value = False  # a row without a primary key was seen: the index is synthetic from then on
+        # A row without a primary key, or with one Perspective cannot hold exactly (`_fit_for_index`), was seen: the
+        # index is the synthetic key from then on.
+        self.synthetic_index = False
         self.writes = 0  # calls that changed a Perspective table (updates, removes), and tables made anew
         self.filling = False  # the table shown does not hold every row yet (a snapshot, or a table shown as it fills)
         # Why Perspective refused rows of the table written to (or turning them into columns failed): it lacks some
@@ -306,7 +316,7 @@ class ChartTable:
         self._broken: Any = None  # the table refused: never whole
         self._todo: dict[str, Any] = {}  # rows the table may not hold as the result does, by key, in order (`mark`)
         self._sent: dict[int, _Sent] = {}  # the calls handed to Perspective's thread and not known to be done
-        self._chunks = itertools.count()
+        self.calls = 0  # calls handed to Perspective's thread so far (each numbered by the count before it)
         self._chunk = FIRST_CHUNK  # rows written by the next chunk, so that one takes about CHUNK_SECONDS
         self._rest_until = 0.0  # no chunk is written before then
         self._hurried = False  # Perspective's thread was asked to process the last chunk at once
@@ -315,7 +325,9 @@ class ChartTable:
         self._schema: dict[str, str] = {KEY_COLUMN: "string"}
         self._index = KEY_COLUMN
         self._wanted: list[str | None] = options.pop("columns", None) or []  # the columns asked for, once they exist
-        self._retiring: set[Any] = set()  # tables replaced, to be deleted
+        # Tables replaced, to be deleted, each with the timer that will try; and those a view open on them kept.
+        self._retiring: dict[Any, asyncio.TimerHandle] = {}
+        self._kept: set[Any] = set()
         self.table = self._new_table()  # the table written to
         self._empty = True  # no row was written to it
         self.viewer = Viewer(self.table, loop, **options)
@@ -335,6 +347,15 @@ class ChartTable:
     def pending(self) -> int:
         """How many rows are not in the table as the result has them yet."""
         return len(self._todo) + sum(sent.rows for sent in self._sent.values())
+
+    @property
+    def aside(self) -> bool:
+        """Whether a table made anew fills aside, the viewer showing the one before: whole, but not current."""
+        return self.shown is not self.table
+
+    def done_before(self, calls: int) -> bool:
+        """Whether the first `calls` calls handed to Perspective's thread are done (see `calls`)."""
+        return all(chunk >= calls for chunk in self._sent)
 
     def mark(self, rows: Mapping[str, Any]) -> None:
         """The rows of these keys changed: they are written by the next chunks. Each is given as it is now, or as
@@ -397,7 +418,7 @@ class ChartTable:
     def close(self) -> None:
         self.viewer.close()  # and with it the sessions of its views, and the views they made, first
         for table in {self.table, self.shown, *self._retiring}:
-            self._engine.submit(functools.partial(_delete, table))
+            self._free(table)
 
     def _take(self, result: ResultSet, size: int) -> tuple[list[str], list[Any]]:
         """The first `size` keys marked and their rows (_GONE for a key the result no longer has)."""
@@ -432,7 +453,7 @@ class ChartTable:
 
     def _send(self, table: Any, work: Callable[[], object], rows: int) -> None:
         """Hand a call changing `table` to Perspective's thread; it counts as `rows` rows until it is done."""
-        chunk = next(self._chunks)
+        chunk, self.calls = self.calls, self.calls + 1
         self.writes += 1
         self._hurried = False
         done = self._engine.do(work, change=True, small=rows <= FIRST_CHUNK)
@@ -469,8 +490,10 @@ class ChartTable:
     def _learn(self, keys: list[str], fields: dict[str, list[Any]]) -> bool:
         """Note the kinds of values in `fields` (rows of `keys`); whether the schema or the index changed."""
         before = (dict(self._schema), self._index)
-        if self.primary_key is not None and not self.keyed_by_value:
-            self.keyed_by_value = any(map(str.startswith, keys, itertools.repeat("=")))  # ResultSet.key_of
+        pk = self.primary_key
+        if pk is not None and not self.synthetic_index:
+            keyless = any(map(str.startswith, keys, itertools.repeat("=")))  # ResultSet.key_of
+            self.synthetic_index = keyless or not _fit_for_index(fields.get(pk, []))
         for field, values in fields.items():
             if field in self.kinds or self._chartable(field):
                 self.kinds.setdefault(field, set()).update(_kinds(values))
@@ -492,10 +515,11 @@ class ChartTable:
         return False
 
     def _index_column(self) -> str:
-        """The primary key while every row has one of a single kind (strings, or numbers a float holds exactly),
-        else the synthetic key's column, named so that no field has its name."""
+        """The primary key while every row has one of a single kind that Perspective holds exactly (strings without
+        NUL, or whole numbers within 2^53: see `_fit_for_index`), else the synthetic key's column, named so that no
+        field has its name."""
         pk = self.primary_key
-        if pk is not None and not self.keyed_by_value and pk in self.kinds:
+        if pk is not None and not self.synthetic_index and pk in self.kinds:
             kinds = self.kinds[pk]
             if kinds == {"string"} or kinds <= _NUMBERS:
                 return pk
@@ -553,14 +577,33 @@ class ChartTable:
     def _retire(self, table: Any) -> None:
         """Delete a table replaced, once views have had time to move off it (one may be opening it by its name
         right now)."""
-        self._retiring.add(table)
-        self._loop.call_later(RETIRE_SECONDS, self._engine.submit, functools.partial(self._delete_retired, table))
+        self._retiring[table] = self._loop.call_later(RETIRE_SECONDS, self._free, table)
 
-    def _delete_retired(self, table: Any) -> None:
-        """On Perspective's thread: delete a replaced table, unless a view is still open on it (`close` tries
-        again)."""
+    def _free(self, table: Any) -> None:
+        """Delete a table now (on Perspective's thread), or as soon as no view is open on it: a view made in Python
+        (`c.table.view()`) keeps it until that view is deleted, so it is tried again every RETIRE_SECONDS, and the
+        kernel's log says so once."""
+        timer = self._retiring.pop(table, None)
+        if timer is not None:
+            timer.cancel()
+        self._engine.submit(functools.partial(self._try_deleting, table))
+
+    def _try_deleting(self, table: Any) -> None:
+        """On Perspective's thread (see `_free`)."""
         if _delete(table):
-            _call_on(self._loop, self._retiring.discard, table)
+            _call_on(self._loop, self._kept.discard, table)
+        else:
+            _call_on(self._loop, self._kept_open, table)
+
+    def _kept_open(self, table: Any) -> None:
+        if table not in self._kept:
+            self._kept.add(table)
+            log.warning(
+                "LiveChart: the Perspective table %s, replaced by another or closed, is kept while a view is open on "
+                "it (one made in Python: delete it, view.delete()); it is deleted once none is",
+                table.get_name(),
+            )
+        self._retire(table)
 
     def _shown(self, fields: list[str], expressions: Container[str]) -> list[str | None]:
         """The columns shown by default, of a table of these fields: those asked for that exist, with the
@@ -632,8 +675,8 @@ _GONE = object()  # in place of the row of a key the result no longer has
 def _kinds(values: list[Any]) -> set[str]:
     """The kinds of these values, for typing their column (`column_type`), from their types (`_KIND_OF_TYPE`):
     integers' kind depends on their size, found once for them all (the widest stands for every one, as it types
-    their column alike), and any other value (objects, arrays, binary data) is shown as JSON text. The driver gives
-    exactly these types."""
+    their column alike), and any other value (objects, arrays, binary data) is shown as text (`_text`). The driver
+    gives exactly these types."""
     kinds: set[str] = set()
     types = set(map(type, values))
     for type_ in types:
@@ -649,11 +692,46 @@ def _kinds(values: list[Any]) -> set[str]:
     return kinds
 
 
+def _fit_for_index(keys: list[Any]) -> bool:
+    """Whether these primary keys can be the Perspective table's index as they are: Perspective reads the numbers
+    it is given as JSON, not always exactly (about one float in ten comes out a bit off, so two keys a bit apart would
+    be one row, and a remove would miss its row), but for whole ones within 2^53; and it cuts text at a NUL ("a\\x00b"
+    would be "a", another key's row)."""
+    types = set(map(type, keys))
+    if float in types:
+        floats = keys if len(types) == 1 else [key for key in keys if type(key) is float]
+        if not all(key.is_integer() and -(2**53) <= key <= 2**53 for key in floats):
+            return False
+    if str in types:
+        return not _has_nul(keys if len(types) == 1 else [key for key in keys if type(key) is str])
+    return True
+
+
+def _has_nul(texts: list[str | None]) -> bool:
+    return "\x00" in "".join(filter(None, texts))
+
+
 def _converted(values: list[Any], type_: str) -> list[Any]:
-    """Values as a column of this Perspective type holds them: times in epoch milliseconds, strings as they are and
-    any other value as text (`_text`), numbers and booleans as they are."""
+    """Values as a column of this Perspective type holds them: times in epoch milliseconds; floats as their text,
+    which Perspective reads exactly (a float given as a number may come out a bit off: see `_fit_for_index`);
+    strings with NUL visible (`_visible`), any other value in a string column as text (`_text`); integers and
+    booleans as they are."""
     if type_ == "datetime":
         return [None if value is None else _epoch_ms(value) for value in values]
-    if type_ == "string" and not {str, type(None)}.issuperset(map(type, values)):
-        return [_text(value) for value in values]
+    if type_ == "float":
+        types = set(map(type, values))
+        if float not in types:
+            return values
+        if len(types) == 1:
+            return list(map(float.__repr__, values))
+        return [repr(value) if type(value) is float else value for value in values]
+    if type_ == "string":
+        if not {str, type(None)}.issuperset(map(type, values)):
+            values = [_text(value) for value in values]
+        return _visible(values) if _has_nul(values) else values
     return values
+
+
+def _visible(texts: list[str | None]) -> list[str | None]:
+    """Texts with each NUL shown as U+2400 (␀): Perspective would cut a text at its first NUL."""
+    return [None if text is None else text.replace("\x00", NUL_SHOWN) for text in texts]

@@ -10,9 +10,10 @@ in): each batch turns the rows changed since the last one into columns, at most 
 second of the loop's time (the next batch follows soon while rows are left), and hands them to Perspective's own
 thread (chart_engine.py), which processes them while the loop runs on. So a big snapshot streams in as it arrives,
 its first rows on screen at once, and the kernel's loop is never held long. Until the table holds the whole snapshot
-the status says `initializing` with the rows written so far; after a lost connection or an overflowed feed the fresh
-snapshot is gathered aside (`reconnecting`, what was shown stays), and the rows that differ from what the table holds
-are written, `reconnecting` until they are all in (see chart_table.py for types and keys).
+the status says `initializing` with the rows written so far, and so it does while a table made anew for a wider
+schema fills aside (the viewer shows the table before, whole, until the new one is); after a lost connection or an
+overflowed feed the fresh snapshot is gathered aside (`reconnecting`, what was shown stays), and the rows that differ
+from what the table holds are written, `reconnecting` until they are all in (see chart_table.py for types and keys).
 
 The widget is our own, with Perspective's viewer inside it: its status line (title, status, row count) and its
 "not live" notice come from the same feed and the same kernel check as LiveTable's, so they never tell more than
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -83,7 +85,9 @@ class LiveChart(LiveWidget):
         anywidget.AnyWidget, allow_none=True, help="Perspective's viewer, once views are to draw it (see `_flush`)."
     ).tag(sync=True, to_json=_reference)
     status = ChartStatus(
-        "connecting", help="The feed's status, but `initializing` until the Perspective table holds the snapshot."
+        "connecting",
+        help="The feed's status, but `initializing` until the table the viewer shows holds the snapshot (or a table "
+        "made anew for a wider schema holds every row and is shown).",
     ).tag(sync=True)
     total = CurrentCount(lambda chart: len(chart.feed.result), help="Rows in the result.").tag(sync=True)
 
@@ -125,6 +129,9 @@ class LiveChart(LiveWidget):
         self._left_out_told = 0  # how many of the fields left out of the chart `message` names
         self._retry: asyncio.TimerHandle | None = None  # filling the table anew, after Perspective refused rows
         self._retries = 0  # refusals in a row
+        self._heard = 0  # changes heard from the feed
+        self._marked = 0  # how many of them were handed to the bridge (see `ready`)
+        self._most_written = 0  # the progress's count while a fill lasts (see `_progress`)
         super().__init__(query, conn=conn)
         options.setdefault("title", self.title)  # Perspective's viewer says "untitled" in its settings otherwise
         try:
@@ -149,13 +156,18 @@ class LiveChart(LiveWidget):
 
     @property
     def table(self) -> Any:
-        """The Perspective table the viewer shows (a new one when the schema widens), holding the rows of `.rows`:
-        changes not yet written go in first, all at once."""
+        """The Perspective table the viewer shows, holding the rows of `.rows`: changes not yet written go in first,
+        all at once. A wider schema brings a new table, so read `c.table` each time rather than keep it: the one
+        before is deleted 30 s after it is replaced (chart_table.RETIRE_SECONDS; then using it raises), and the
+        chart's tables when it is closed; a view made on one in Python (`c.table.view()`) keeps it until that view is
+        deleted (`view.delete()`; the kernel's log says which table waits for it)."""
         self._sync(everything=True)
         return self.bridge.table
 
     async def ready(self, timeout: float | None = 10) -> None:
-        """Wait until the Perspective table holds the complete, current result."""
+        """Wait until the table the viewer shows holds the complete result, with every change the chart has heard of
+        when it is called: the snapshot whole, and a table made anew for a wider schema whole and shown (the status
+        says `initializing` until then, the viewer showing the table before, whole but without the changes since)."""
         deadline = None if timeout is None else self._loop.time() + timeout
         await super().ready(timeout)
         left = None if deadline is None else max(deadline - self._loop.time(), 0)
@@ -165,7 +177,14 @@ class LiveChart(LiveWidget):
             raise TimeoutError(f"{self!r}: the chart is not ready after {timeout} s: {self.status}") from None
 
     async def _written(self) -> None:
-        while self._status() != "ready":
+        heard = self._heard
+        await self._until(lambda: self._marked >= heard and not self.bridge.unwritten)  # all handed to Perspective
+        calls = self.bridge.calls
+        await self._until(lambda: self.bridge.done_before(calls))  # and in the table
+
+    async def _until(self, check: Callable[[], bool]) -> None:
+        """Wait until `check()` holds and the status is `ready`."""
+        while not (check() and self._status() == "ready"):
             await self.feed.ready(None)  # raises the feed's error, if it failed for good
             await asyncio.sleep(0.02)
 
@@ -189,6 +208,7 @@ class LiveChart(LiveWidget):
         # None (the row went away) is looked up in the result when written.
         for change in changes:  # one change at a time while a snapshot comes in: a million calls
             self._dirty[change.key] = change.new
+        self._heard += len(changes)
         if not self.feed.result.initializing:
             self._throttle.poke()
         elif self._step is None:  # a snapshot's rows: its first at once, the rest a few times a second
@@ -239,10 +259,10 @@ class LiveChart(LiveWidget):
         result = self.feed.result
         try:
             if result is not self._result:  # a first result, the feed's new one, or after a failure: every row
-                self._result, self._dirty = result, {}
+                self._result, self._dirty, self._most_written = result, {}, 0
                 self.bridge.refill(result)
             self.bridge.mark(self._dirty)
-            self._dirty = {}
+            self._dirty, self._marked = {}, self._heard
             self.bridge.write(result, everything, more_coming=result.initializing)
         except BaseException as error:  # an interrupt goes on, once the chart will fill its table anew
             self._failed(error)
@@ -301,17 +321,19 @@ class LiveChart(LiveWidget):
         self._throttle.poke()
 
     def _current(self) -> bool:
-        """Whether the Perspective table holds the current result (its last changes aside)."""
+        """Whether the table the viewer shows holds the current result (its last changes aside): not while a
+        snapshot is written, nor while a table made anew fills aside."""
         return (
             self.feed.status == "ready"
             and self._filling is None
             and not self.bridge.filling
+            and not self.bridge.aside
             and not self.bridge.refused
         )
 
     def _status(self) -> str:
-        """The feed's status, but for a snapshot (or a table made anew) still being written: `initializing`, or
-        `reconnecting` after a lost connection, until the table holds every row."""
+        """The feed's status, but for a snapshot (or a table made anew, shown or filling aside) still being written:
+        `initializing`, or `reconnecting` after a lost connection, until the table holds every row and is shown."""
         status = self.feed.status
         if status != "ready" or "bridge" not in self.__dict__ or self._current():
             return status
@@ -320,15 +342,20 @@ class LiveChart(LiveWidget):
         return self._filling or "initializing"
 
     def _progress(self) -> dict[str, int | None]:
-        """While the table is being filled: {rows: how many it holds, of: how many in all, or None when not
-        known}; a snapshot after a lost connection counts the rows it brought, as it is gathered aside."""
+        """While the table is being filled: {rows: how many are written, of: how many in all, or None when not
+        known}; a snapshot after a lost connection counts the rows it brought, as it is gathered aside. Rows handed
+        to Perspective's thread count as written (it takes them in with its next poll, within half a second: a count
+        of the rows it has taken in would fall back as rows arrive faster), and the count never falls back while a
+        fill lasts (a table made anew for a wider schema mid-snapshot is filled again from its first row, quickly)."""
         result = self.feed.result
         if self._status() not in SNAPSHOTS:
+            self._most_written = 0
             return {}
         if not result.initializing and self.feed.status != "ready":  # no snapshot coming in yet
             return {}
         if result.arrived != len(result):  # gathered aside, swapped in once whole
             return self.feed.progress()
         of = self.feed.expected if result.initializing else len(result)
-        held = max(len(result) - self.bridge.pending, 0)
-        return {"rows": held if of is None else min(held, of), "of": of}
+        written = len(result) - len(self._dirty) - self.bridge.unwritten
+        self._most_written = max(self._most_written, written)
+        return {"rows": self._most_written if of is None else min(self._most_written, of), "of": of}

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
+import random
 from typing import Any
 
 from kernel import Kernel
 from rethinkdb import RethinkDB
-from test_live_chart import BIG, fill_big, open_chart, wait_equal
+from test_live_chart import BIG, fill_big, normal, open_chart, table_rows, wait_equal
 
 # In the kernel: `bridged(docs)` is a ChartTable holding rows that come from elsewhere than the driver (a result
 # filled by hand), written whole; `held(bridge)` what its table holds, the synthetic key left out.
@@ -35,15 +37,13 @@ def held(bridge):
 """
 
 
-def test_numbers_as_the_driver_gives_them_are_exact_and_keep_their_rows(
-    kernel: Kernel, conn: Any, r: RethinkDB, table: str
-) -> None:
-    # RethinkDB's numbers are floats: the driver gives a whole one within 2^53 as an integer, one beyond as a float
-    # (the server writes it so), and a float holds both exactly: keys 2 apart beyond 2^53 stay two rows.
-    ids = [2**53, 2**53 + 2, -(2**53) - 2, 2**60, 2**60 + 256, 2**31, 7, 1.5]
+def test_whole_number_keys_are_the_index_and_exact(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    # RethinkDB's numbers are floats: the driver gives a whole one within 2^53 as an integer, and Perspective holds
+    # those exactly; 32 bits or beyond make the column float.
+    ids = [2**53, -(2**53), 2**53 - 1, 2**31, 7, 0, -1]
     r.table(table).insert([{"id": i, "n": i, "s": str(i)} for i in ids]).run(conn)
     docs = list(r.table(table).run(conn))
-    assert {type(doc["id"]) for doc in docs} == {int, float}
+    assert {type(doc["id"]) for doc in docs} == {int}
     open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
     assert kernel.run("c.table.schema()['id'], c.table.get_index()").text == "('float', 'id')"
     wait_equal(kernel, docs)
@@ -51,9 +51,40 @@ def test_numbers_as_the_driver_gives_them_are_exact_and_keep_their_rows(
     assert sorted(row["id"] for row in rows) == sorted(map(float, ids))  # each exactly, none lost
     assert all(row["id"] == row["n"] == float(row["s"]) for row in rows)
     # A change finds its row by that key.
-    r.table(table).get(2**53 + 2).update({"n": 1}).run(conn)
-    r.table(table).get(2**60).delete().run(conn)
-    wait_equal(kernel, list(r.table(table).run(conn)))
+    r.table(table).get(2**53 - 1).update({"n": 1}).run(conn)
+    r.table(table).get(-(2**53)).delete().run(conn)
+    wait_equal(kernel, list(r.table(table).run(conn)), shown=True)
+
+
+def neighbours(x: float) -> list[float]:
+    """`x` and the floats just below and above it."""
+    return [math.nextafter(x, -math.inf), x, math.nextafter(x, math.inf)]
+
+
+def test_float_keys_a_bit_apart_stay_apart_and_exact(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """Perspective reads a float given as a number a bit off now and then (0.9452706955539223 and the next float up
+    would be one row): keys that are not whole numbers within 2^53 make the index the synthetic key, and floats go in
+    as their text, which it reads exactly."""
+    floats = neighbours(0.9452706955539223) + neighbours(2.0**60) + neighbours(-1e-300) + [1.5, 2**53 + 2.0]
+    random.seed(15)
+    floats += [random.random() for _ in range(200)]  # about one in ten would come out a bit off
+    docs = [{"id": x, "v": x, "n": i} for i, x in enumerate(floats)]
+    r.table(table).insert(docs).run(conn)
+    assert sorted(doc["id"] for doc in r.table(table).run(conn)) == sorted(floats)  # the database keeps them apart
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    assert kernel.run("c.table.schema()['id'], c.table.get_index()").text == "('float', '__key__')"
+    wait_equal(kernel, docs, shown=True)
+    rows = json.loads(kernel.run("print(json.dumps(shown_rows(c)))").stdout)
+    assert len(rows) == len(floats)
+    assert all(row["id"] == row["v"] == floats[row["n"]] for row in rows)  # exactly, bit for bit
+
+    # Each change finds its own row, not its neighbour's.
+    r.table(table).get(floats[1]).delete().run(conn)
+    r.table(table).get(floats[4]).update({"v": floats[5]}).run(conn)
+    r.table(table).get(floats[6]).delete().run(conn)
+    wait_equal(kernel, list(r.table(table).run(conn)), shown=True)
+    r.table(table).delete().run(conn)
+    wait_equal(kernel, [], shown=True)
 
 
 def test_integers_beyond_what_a_float_holds_are_exact_text(kernel: Kernel) -> None:
@@ -119,9 +150,41 @@ def test_each_kind_of_value_and_times_read_alike(kernel: Kernel, conn: Any, r: R
             none | docs[0] | {"at": epoch_ms, "mixed": "2024-05-01T12:30:00+00:00"},
             none
             | {"id": 2, "at": epoch_ms, "mixed": "soon", "nested": '{"n":[1],"when":"2024-05-01T12:30:00.250+00:00"}'},
-            none | {"id": 3, "mixed": "2024-05-01T12:30:00.250+00:00", "bytes": '"AAE="'},
+            none | {"id": 3, "mixed": "2024-05-01T12:30:00.250+00:00", "bytes": "<binary, 2 bytes>"},
         ],
     )
+
+
+def test_text_with_nul_and_binary_data_are_shown_visibly(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    """Perspective cuts text at a NUL: a NUL shows as U+2400; binary data shows by its size, as in LiveTable, also
+    inside nested values."""
+    docs = [
+        {"id": "a", "s": "nul\x00inside\x00", "b": r.binary(b"\x00\x01"), "nested": {"b": r.binary(b"abc")}},
+        {"id": "b", "s": "\x00", "b": r.binary(b""), "nested": ["x\x00y"]},
+        {"id": "c", "s": "plain", "b": None, "nested": None},
+    ]
+    assert r.table(table).insert(docs).run(conn)["inserted"] == 3
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid', group_by=['s'])")
+    expected: list[dict[str, Any]] = [
+        {"id": "a", "s": "nul\u2400inside\u2400", "b": "<binary, 2 bytes>", "nested": '{"b":"<binary, 3 bytes>"}'},
+        {"id": "b", "s": "\u2400", "b": "<binary, 0 bytes>", "nested": '["x\\u0000y"]'},
+        {"id": "c", "s": "plain", "b": None, "nested": None},
+    ]
+    wait_equal(kernel, expected, shown=True)
+    r.table(table).get("b").update({"s": "x\x00"}).run(conn)
+    r.table(table).get("c").delete().run(conn)
+    wait_equal(kernel, [expected[0], expected[1] | {"s": "x\u2400"}], shown=True)
+    assert kernel.run("c.status, c.message").text == "('ready', '')"
+
+
+def test_a_key_with_nul_is_not_the_index(kernel: Kernel) -> None:
+    """Keys with NUL from elsewhere than RethinkDB (which refuses them): Perspective would cut "b\\x00c" to "b", one
+    row with the key "b", so the index is the synthetic key."""
+    assert not kernel.run(BRIDGE).error
+    assert not kernel.run("b = bridged([{'id': 'b\\x00c', 'n': 1}, {'id': 'b', 'n': 2}])").error
+    assert kernel.run("b.table.get_index()").text == "'__key__'"
+    rows = json.loads(kernel.run("print(json.dumps(held(b))); b.close()").stdout)
+    assert sorted(rows, key=lambda row: row["n"]) == [{"id": "b\u2400c", "n": 1}, {"id": "b", "n": 2}]
 
 
 def test_expressions_and_empty_slots_stay_in_the_columns_through_a_widening(
@@ -249,20 +312,89 @@ def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: 
     viewer = kernel.state(comm)["_viewer"].removeprefix("IPY_MODEL_")
     assert kernel.state(viewer)["table_name"] == first
     assert not kernel.run(SAMPLE_SHOWN).error
+    kernel.drain()
+    kernel.updates.clear()
 
-    r.table(table).get(5).update({"n": "five"}).run(conn)  # n was integers: text now, in a new table of every row
-    kernel.wait_for(lambda: kernel.state(viewer)["table_name"] != first, timeout=60, what="the new table shown")
+    # n was integers: text now, in a new table of every row. Once the chart has heard of the change, `ready` waits
+    # until the viewer shows that table.
+    widen = (
+        f"r.table('{table}').get(5).update({{'n': 'five'}}).run()\n"
+        "await c.wait_until(lambda c: any(row['n'] == 'five' for row in c.rows), timeout=60)\n"
+        "await c.ready(60)\n"
+        "print(json.dumps([c.viewer.table_name == c.bridge.table.get_name(), c.status]))"
+    )
+    cell = kernel.run(widen, timeout=90)
+    assert not cell.error, cell.error
+    assert json.loads(cell.stdout) == [True, "ready"]
     final = kernel.state(viewer)["table_name"]
-    wait_equal(kernel, [doc | {"n": "five" if doc["id"] == 5 else str(doc["n"])} for doc in docs])
+    assert final != first
+    expected = [doc | {"n": "five" if doc["id"] == 5 else str(doc["n"])} for doc in docs]
+    assert table_rows(kernel, shown=True) == normal(expected)  # read as shown: nothing written first
     samples = [tuple(s) for s in json.loads(kernel.run("print(json.dumps(shown_samples))").stdout)]
-    # Until the new table held every row, the viewer showed the first one, whole; the chart said ready.
+    # Until the new table held every row, the viewer showed the first one, whole, and the chart said initializing.
     assert {name for name, *_ in samples} == {first, final}, samples
     assert all(size == BIG for name, size, *_ in samples if name == first), samples
-    filling = [pending for name, _, written, pending, _ in samples if name == first and written == final]
-    assert len([pending for pending in filling if pending > 0]) >= 3, samples
-    assert {status for *_, status in samples} == {"ready"}
-    assert samples[-1][:2] == (final, BIG)
+    aside = [(pending, status) for name, _, written, pending, status in samples if name == first and written == final]
+    assert len([pending for pending, _ in aside if pending > 0]) >= 3, samples
+    assert {status for _, status in aside} == {"initializing"}, samples
+    assert samples[-1][:2] == (final, BIG) and samples[-1][-1] == "ready", samples
+    # Views were told: `initializing` with the rows of the new table written, never fewer than before, then ready.
+    sent = [state for _, c, state in kernel.updates if c == comm and "progress" in state]
+    counts = [state["progress"]["rows"] for state in sent if state["progress"]]
+    assert counts and counts == sorted(counts) and all(0 <= n <= BIG for n in counts), sent
+    assert {state["progress"]["of"] for state in sent if state["progress"]} == {BIG}, sent
+    assert kernel.state(comm)["status"] == "ready" and kernel.state(comm)["progress"] == {}
     assert kernel.run("c.table.schema()['n'], c.viewer.group_by").text == "('string', ['n'])"
+
+
+# Notes the messages of chart_table's log (warnings and worse) in `told`; tables replaced are deleted half a second
+# later, not 30 s. `gone(table)`: whether a Perspective table was deleted.
+RETIRE_SOON = """
+import asyncio, json, logging
+from rethink_widgets.jupyter import chart_table
+chart_table.RETIRE_SECONDS = 0.5
+told = []
+class Noted(logging.Handler):
+    def emit(self, record):
+        told.append(record.getMessage())
+logging.getLogger('rethink_widgets.jupyter.chart_table').addHandler(Noted(logging.WARNING))
+def gone(table):
+    try:
+        table.size()
+    except Exception as error:
+        return "Couldn't find key" in str(error)
+    return False
+"""
+
+
+def test_a_table_a_python_view_keeps_is_deleted_once_the_view_is(
+    kernel: Kernel, conn: Any, r: RethinkDB, table: str
+) -> None:
+    r.table(table).insert([{"id": i, "n": i} for i in range(3)]).run(conn)
+    open_chart(kernel, f"LiveChart(r.table('{table}'), 'Datagrid')")
+    assert not kernel.run(RETIRE_SOON).error
+    assert not kernel.run("kept = c.table; view = kept.view(); first = kept.get_name()").error
+    r.table(table).insert({"id": 3, "n": "three"}).run(conn)  # n widens: a new table, the first one replaced
+    kernel.wait_for(lambda: kernel.run("c.viewer.table_name != first").text == "True", what="the new table shown")
+    # The view keeps the first table, still whole, however often it is tried; the log says so once.
+    cell = kernel.run("await asyncio.sleep(2); print(json.dumps([kept.size(), view.num_rows(), gone(kept), told]))")
+    assert not cell.error, cell.error
+    size, rows, deleted, messages = json.loads(cell.stdout)
+    first = kernel.run("print(first)").stdout.strip()
+    assert (size, rows, deleted) == (3, 3, False)
+    assert messages == [
+        f"LiveChart: the Perspective table {first}, replaced by another or closed, is kept while a view is open on "
+        "it (one made in Python: delete it, view.delete()); it is deleted once none is"
+    ]
+    assert not kernel.run("view.delete()").error
+    kernel.wait_for(lambda: kernel.run("gone(kept)").text == "True", what="the first table deleted")
+
+    # Closing the chart deletes its table, once the view made on it is deleted.
+    assert not kernel.run("kept = c.table; view = kept.view(); c.close(); await asyncio.sleep(2)").error
+    assert kernel.run("kept.size(), gone(kept), len(told)").text == "(4, False, 2)"
+    assert not kernel.run("view.delete()").error
+    kernel.wait_for(lambda: kernel.run("gone(kept)").text == "True", what="the chart's table deleted")
+    assert kernel.run("len(told)").text == "2"
 
 
 # While `refusing[0]`, the rows chart `c` writes hold a `name` Perspective refuses (a lone surrogate: it cannot be
