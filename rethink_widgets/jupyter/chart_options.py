@@ -69,6 +69,10 @@ def refuse_bad_options(options: dict[str, Any]) -> None:
             f"LiveChart has no option {', '.join(map(repr, unknown))}; "
             f"Perspective's viewer options are: {', '.join(known)}"
         )
+    lists = [options.get(option) for option in ("columns", "group_by", "split_by")]
+    named = [name for names in lists if isinstance(names, list | tuple) for name in names]
+    if not all(name is None or isinstance(name, str) for name in named):  # None: an empty slot (X/Y Scatter)
+        raise ValueError(f"LiveChart's columns, group_by and split_by name columns by text; not {named!r}")
     try:
         PerspectiveViewer(**options)  # its traits check the values' shapes; no widget, no table
     except TraitError as error:

@@ -619,8 +619,9 @@ class ChartTable:
         """The index of the row with this result key, as the table holds it."""
         if self.key_column is not None:
             return key
-        value = json.loads(key)  # a primary key's canonical text (results.canonical)
-        return float(value) if self._schema[self._index] == "float" else value
+        # A primary key's canonical text (results.canonical): a whole number stays an int, which Perspective reads
+        # exactly in a float column too (as a float it misses its row from 2^50 on).
+        return json.loads(key)
 
     def _columns(self, keys: list[str], fields: dict[str, list[Any]]) -> dict[str, list[Any]]:
         """The rows of `keys` (their `fields`) as Perspective columns: every column given, so a field a row lacks

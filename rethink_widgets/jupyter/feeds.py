@@ -78,7 +78,7 @@ class _Decoder(ReQLDecoder):  # type: ignore[misc]  # the driver ships no types
         except (ValueError, OverflowError, OSError) as error:  # datetime's, binary data's
             self._feed.unreadable = UnreadableValue(
                 f"the driver could not read a value of the result: {error}, in {json.dumps(obj)}. Change that value "
-                "in the database, or filter it out of the query."
+                "in the database, or filter it out of the query, then run the cell again."
             )
             raise
 

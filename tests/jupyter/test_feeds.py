@@ -116,7 +116,7 @@ def test_watch_feed_and_conn_come_back_after_a_server_restart(
 UNREADABLE = (
     'error: the driver could not read a value of the result: year -1199 is out of range, in {"$reql_type$": "TIME", '
     '"epoch_time": -100000000000, "timezone": "+00:00"}. Change that value in the database, or filter it out of the '
-    "query."
+    "query, then run the cell again."
 )
 
 

@@ -325,6 +325,8 @@ def test_refusals(kernel: Kernel, table: str) -> None:
         "columns_config, group_by, split_by, group_rollup_mode, split_rollup_mode, aggregates, sort, filter, "
         "expressions, plugin_config, settings, theme, title"
     )
+    cell = kernel.run(f"LiveChart(r.table('{table}'), columns=['n', 3])")
+    assert cell.error == "ValueError: LiveChart's columns, group_by and split_by name columns by text; not ['n', 3]"
     cell = kernel.run(f"LiveChart(r.table('{table}'), aggregates=['n'])")
     assert cell.error == (
         "ValueError: LiveChart's options are refused: The 'aggregates' trait of a PerspectiveViewer instance "
