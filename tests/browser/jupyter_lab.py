@@ -183,11 +183,16 @@ def serve(app: str, server: Any, base: Path, environment: dict[str, str] | None 
             _wait_until_up(url, token, process, log_path)
             yield Lab(url, token, root, process, tree, data)
         finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, 20)
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Ask a server process to end; kill it if it has not within `seconds`."""
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _wait_until_up(url: str, token: str, process: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from background import eventually
-from jupyter_lab import READY_TIMEOUT, screenshot
+from jupyter_lab import READY_TIMEOUT, screenshot, stop
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from rethinkdb import RethinkDB
 from servers import ServerProcess, free_port, start_server
@@ -69,11 +69,7 @@ def serve_app(base: Path, *options: str) -> Iterator[App]:
                 _wait_until_up(port, process, log)
                 yield App(f"http://127.0.0.1:{port}/", server, password, log)
             finally:
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                stop(process, 30)
     finally:
         server.stop()
 
