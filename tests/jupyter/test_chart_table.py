@@ -233,7 +233,8 @@ def test_expressions_and_empty_slots_stay_in_the_columns_through_a_widening(
         "print(json.dumps(sorted(v.to_columns()['double']))); v.delete()"
     )
     assert json.loads(doubled.stdout) == [0, 2, 4, 7]
-    assert kernel.state(comm)["status"] == "ready"
+    # Views are told at the next flush (reading `c.table` above wrote the new table's rows at once).
+    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready in the views")
 
 
 # In the kernel: what chart `c`'s table holds, its synthetic key left out whatever its name (a field may be named
@@ -360,7 +361,8 @@ def test_a_widening_after_ready_fills_the_new_table_aside(kernel: Kernel, conn: 
     counts = [state["progress"]["rows"] for state in sent if state["progress"]]
     assert counts and counts == sorted(counts) and all(0 <= n <= BIG for n in counts), sent
     assert {state["progress"]["of"] for state in sent if state["progress"]} == {BIG}, sent
-    assert kernel.state(comm)["status"] == "ready" and kernel.state(comm)["progress"] == {}
+    kernel.wait_for(lambda: kernel.state(comm)["status"] == "ready", what="ready in the views")
+    assert kernel.state(comm)["progress"] == {}
     assert kernel.run("c.table.schema()['n'], c.viewer.group_by").text == "('string', ['n'])"
 
 
