@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Bound:
@@ -31,6 +31,20 @@ class Bound:
 
 MINVAL = Bound("minval")
 MAXVAL = Bound("maxval")
+
+
+class Span(NamedTuple):
+    """A range of keys to scan: lower <= key < upper by default (each end closed or open as its flag says), in
+    ascending order or, with `reverse`, descending."""
+
+    lower: Any = MINVAL
+    upper: Any = MAXVAL
+    lower_open: bool = False
+    upper_open: bool = True
+    reverse: bool = False
+
+
+EVERYTHING = Span()
 
 _END = b"\x00"  # closes an array or object; sorts below every element tag
 _TAG_MINVAL = b"\x01"

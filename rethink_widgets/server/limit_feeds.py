@@ -243,7 +243,7 @@ class TopRows:
                 lower, lower_open = last.value, False
         pending = later.documents() if later is not None else {}
         found: list[Row] = []
-        for value, doc in self._scan(lower, upper, lower_open, upper_open, self._watch.descending):
+        for value, doc in self._scan(keys.Span(lower, upper, lower_open, upper_open, self._watch.descending)):
             if keys.encode(doc[self._table.primary_key]) in pending:
                 continue  # a later change of this write touches it: `later` holds it as it stands now
             rows = self._rows_of(doc, value)
@@ -255,11 +255,11 @@ class TopRows:
             found.sort(key=lambda row: row.rank, reverse=self._watch.descending)
         return found[:count]
 
-    def _scan(self, *bounds: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def _scan(self, span: keys.Span) -> Iterator[tuple[Any, dict[str, Any]]]:
         if self._on_primary:
             pk = self._table.primary_key
-            return ((doc[pk], doc) for doc in self._storage.scan(self._table, *bounds))
-        return self._storage.index_scan(self._table, self._watch.range.index, *bounds)
+            return ((doc[pk], doc) for doc in self._storage.scan(self._table, span))
+        return self._storage.index_scan(self._table, self._watch.range.index, span)
 
     def _after(self, rank: Rank, other: Rank) -> bool:
         """Whether `rank` comes after `other` in the feed's order."""

@@ -819,91 +819,50 @@ class Storage:
         count: int = self._query(table, f"SELECT count(*) FROM {table.sql}")[0][0]
         return count
 
-    def scan(  # noqa: PLR0917
-        self,
-        table: TableInfo,
-        lower: Any = keys.MINVAL,
-        upper: Any = keys.MAXVAL,
-        lower_open: bool = False,
-        upper_open: bool = True,
-        reverse: bool = False,
-    ) -> Generator[dict[str, Any], None, None]:
-        """Documents with lower <= key < upper (bounds per the flags), in key order."""
-        for page in self._pages(table, table.sql, "key", lower, upper, lower_open, upper_open, reverse):
+    def scan(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Generator[dict[str, Any], None, None]:
+        """Documents of a span of primary keys (all by default), in its order."""
+        for page in self._pages(table, table.sql, "key", span):
             for _key, doc in page:
                 interrupts.check()
                 yield _document(doc)
 
-    def scan_texts(  # noqa: PLR0917
-        self,
-        table: TableInfo,
-        lower: Any = keys.MINVAL,
-        upper: Any = keys.MAXVAL,
-        lower_open: bool = False,
-        upper_open: bool = True,
-        reverse: bool = False,
-    ) -> Iterator[str]:
+    def scan_texts(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
         """`scan`, each document as the JSON text stored for it (the server wrote it, keys in the order
         the document had), for readers that need no document."""
-        for page in self._pages(table, table.sql, "key", lower, upper, lower_open, upper_open, reverse):
+        for page in self._pages(table, table.sql, "key", span):
             for _key, doc in page:
                 interrupts.check()
                 yield doc
 
-    def index_scan(  # noqa: PLR0917
-        self,
-        table: TableInfo,
-        index: str,
-        lower: Any = keys.MINVAL,
-        upper: Any = keys.MAXVAL,
-        lower_open: bool = False,
-        upper_open: bool = True,
-        reverse: bool = False,
+    def index_scan(
+        self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING
     ) -> Iterator[tuple[Any, dict[str, Any]]]:
         """(index value, document) pairs in index order, then primary key order."""
         source = f"{table.indexes[index].sql} AS i JOIN {table.sql} AS t ON t.key = i.pkey"
-        pages = self._pages(table, source, "ikey", lower, upper, lower_open, upper_open, reverse, "i.value, t.doc")
-        for page in pages:
+        for page in self._pages(table, source, "ikey", span, "i.value, t.doc"):
             for _ikey, _pkey, value, doc in page:
                 interrupts.check()
                 yield _document(value), _document(doc)
 
-    def index_scan_texts(  # noqa: PLR0917
-        self,
-        table: TableInfo,
-        index: str,
-        lower: Any = keys.MINVAL,
-        upper: Any = keys.MAXVAL,
-        lower_open: bool = False,
-        upper_open: bool = True,
-        reverse: bool = False,
-    ) -> Iterator[str]:
+    def index_scan_texts(self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
         """The stored texts of `index_scan`'s documents (see `scan_texts`)."""
         source = f"{table.indexes[index].sql} AS i JOIN {table.sql} AS t ON t.key = i.pkey"
-        for page in self._pages(table, source, "ikey", lower, upper, lower_open, upper_open, reverse, "t.doc"):
+        for page in self._pages(table, source, "ikey", span, "t.doc"):
             for _ikey, _pkey, doc in page:
                 interrupts.check()
                 yield doc
 
     def index_get_all(self, table: TableInfo, index: str, value: Any) -> Iterator[dict[str, Any]]:
-        for _value, doc in self.index_scan(table, index, value, value, False, False):
+        for _value, doc in self.index_scan(table, index, keys.Span(value, value, upper_open=False)):
             yield doc
 
-    def _pages(  # noqa: PLR0917
-        self,
-        table: TableInfo,
-        source: str,
-        column: str,
-        lower: Any,
-        upper: Any,
-        lower_open: bool,
-        upper_open: bool,
-        reverse: bool,
-        columns: str = "doc",
+    def _pages(
+        self, table: TableInfo, source: str, column: str, span: keys.Span, columns: str = "doc"
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Pages of rows: (key, *columns) for the table's own rows, (ikey, pkey, *columns) for an index's."""
         # Index rows are paged by (ikey, pkey): one index key can hold many documents.
         position = "(i.ikey, i.pkey)" if column == "ikey" else "key"
+        lower, upper, lower_open, upper_open, reverse = span
         low = (f"{column} {'>' if lower_open else '>='} ?", keys.encode(lower))
         high = (f"{column} {'<' if upper_open else '<='} ?", keys.encode(upper))
         start, end = (high, low) if reverse else (low, high)

@@ -92,7 +92,7 @@ def test_scan_bounds(
     store: Storage, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool, expected: list[int]
 ) -> None:
     table = fill(store)
-    assert ids(store.scan(table, lower, upper, lower_open, upper_open, reverse)) == expected
+    assert ids(store.scan(table, keys.Span(lower, upper, lower_open, upper_open, reverse))) == expected
 
 
 def test_scan_is_lazy(store: Storage) -> None:
@@ -114,7 +114,7 @@ def test_indexes_follow_updates_and_deletes(store: Storage) -> None:
     assert ids(store.index_get_all(table, "g", 1))[:2] == [7, 10]
     assert 1 in ids(store.index_get_all(table, "g", 2))
     assert 1 not in ids(store.index_get_all(table, "tags", "all"))
-    pairs = list(store.index_scan(table, "g", 0, 1, reverse=True))
+    pairs = list(store.index_scan(table, "g", keys.Span(0, 1, reverse=True)))
     assert {value for value, _doc in pairs} == {0}
 
 

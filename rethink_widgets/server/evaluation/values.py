@@ -195,7 +195,7 @@ class TableSlice(Selection):
 
 class TableStorage(Protocol):
     """What a table's rows are read and written through: the Storage, or one that checks a user's permissions
-    first (permissions.GuardedStorage). The bounds of a scan are passed by position."""
+    first (permissions.GuardedStorage). A scan reads a span of keys, all of them by default."""
 
     def get(self, table: TableInfo, key: Any, /) -> dict[str, Any] | None: ...
 
@@ -203,13 +203,15 @@ class TableStorage(Protocol):
 
     def count(self, table: TableInfo, /) -> int: ...
 
-    def scan(self, table: TableInfo, /, *bounds: Any) -> Iterator[dict[str, Any]]: ...
+    def scan(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[dict[str, Any]]: ...
 
-    def scan_texts(self, table: TableInfo, /, *bounds: Any) -> Iterator[str]: ...
+    def scan_texts(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[str]: ...
 
-    def index_scan(self, table: TableInfo, index: str, /, *bounds: Any) -> Iterator[tuple[Any, dict[str, Any]]]: ...
+    def index_scan(
+        self, table: TableInfo, index: str, span: keys.Span = ..., /
+    ) -> Iterator[tuple[Any, dict[str, Any]]]: ...
 
-    def index_scan_texts(self, table: TableInfo, index: str, /, *bounds: Any) -> Iterator[str]: ...
+    def index_scan_texts(self, table: TableInfo, index: str, span: keys.Span = ..., /) -> Iterator[str]: ...
 
     def index_get_all(self, table: TableInfo, index: str, value: Any, /) -> Iterator[dict[str, Any]]: ...
 
@@ -244,13 +246,13 @@ class Table(Selection):
         self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
     ) -> Iterator[tuple[Any, Any]]:
         """(index value, document) pairs of a range of `index`, in its order (see TableSlice)."""
-        info, bounds = self.info, (lower, upper, lower_open, upper_open, reverse)
+        info, span = self.info, keys.Span(lower, upper, lower_open, upper_open, reverse)
         if index == info.primary_key:
-            return ((doc[info.primary_key], doc) for doc in self.storage.scan(info, *bounds))
+            return ((doc[info.primary_key], doc) for doc in self.storage.scan(info, span))
         # Checked here, when the slice is read, as RethinkDB does: `between` and `order_by` on a missing index
         # only describe a slice, which `info()` shows without reading it.
         require_index(info, index)
-        return self.storage.index_scan(info, index, *bounds)
+        return self.storage.index_scan(info, index, span)
 
     def reply_texts(self) -> Iterator[str] | None:
         return row_texts.reply_texts(self.storage.scan_texts(self.info))
@@ -259,11 +261,11 @@ class Table(Selection):
         self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
     ) -> Iterator[str] | None:
         """The documents of `entries` as reply texts (see `Stream.reply_texts`)."""
-        info, bounds = self.info, (lower, upper, lower_open, upper_open, reverse)
+        info, span = self.info, keys.Span(lower, upper, lower_open, upper_open, reverse)
         if index == info.primary_key:
-            return row_texts.reply_texts(self.storage.scan_texts(info, *bounds))
+            return row_texts.reply_texts(self.storage.scan_texts(info, span))
         require_index(info, index)
-        return row_texts.reply_texts(self.storage.index_scan_texts(info, index, *bounds))
+        return row_texts.reply_texts(self.storage.index_scan_texts(info, index, span))
 
     def writes(self, durability: str) -> contextlib.AbstractContextManager[TableWrites]:
         """One atomic write to this table."""

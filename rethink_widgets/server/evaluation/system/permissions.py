@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlPermissionError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
@@ -123,21 +124,23 @@ class GuardedStorage:
         self._check("read")
         return self._storage.count(table)
 
-    def scan(self, table: TableInfo, *bounds: Any) -> Iterator[dict[str, Any]]:
+    def scan(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[dict[str, Any]]:
         self._check("read")
-        return self._storage.scan(table, *bounds)
+        return self._storage.scan(table, span)
 
-    def scan_texts(self, table: TableInfo, *bounds: Any) -> Iterator[str]:
+    def scan_texts(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
         self._check("read")
-        return self._storage.scan_texts(table, *bounds)
+        return self._storage.scan_texts(table, span)
 
-    def index_scan(self, table: TableInfo, index: str, *bounds: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def index_scan(
+        self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING
+    ) -> Iterator[tuple[Any, dict[str, Any]]]:
         self._check("read")
-        return self._storage.index_scan(table, index, *bounds)
+        return self._storage.index_scan(table, index, span)
 
-    def index_scan_texts(self, table: TableInfo, index: str, *bounds: Any) -> Iterator[str]:
+    def index_scan_texts(self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
         self._check("read")
-        return self._storage.index_scan_texts(table, index, *bounds)
+        return self._storage.index_scan_texts(table, index, span)
 
     def index_get_all(self, table: TableInfo, index: str, value: Any) -> Iterator[dict[str, Any]]:
         self._check("read")
