@@ -46,8 +46,9 @@ _HUGE_DIGITS = b"0" * 309
 # (A datetime or a dataclass is no datum: Python's json refuses it, so orjson must not write it either.)
 _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # What orjson writes for a float Python writes with a one-digit negative exponent (1.5e-7 for 1.5e-07), or as a
-# decimal (0.00001 for 1e-05).
-_SMALL_FLOAT = re.compile(rb"[0-9]e-[0-9](?![0-9])|(?<![0-9])0\.0000")
+# decimal (0.00001 for 1e-05). A number begins the text or follows one of `:,[` (the text is compact): text within
+# strings, a UUID's "4e-5" say, seldom matches (and then only costs time).
+_SMALL_FLOAT = re.compile(rb"(?:^|[:,\[])-?(?:[0-9][0-9.]*e-[0-9](?![0-9])|0\.0000)")
 # A frame with fewer brackets than this nests less deeply than Python's json module can follow, from any call depth
 # the server reads frames at: orjson accepts and refuses exactly what it does.
 _ORJSON_MAX_BRACKETS = 800

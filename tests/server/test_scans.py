@@ -18,7 +18,7 @@ from servers import ServerProcess
 
 # Documents whose text a client could tell apart if it were written otherwise: numbers of every form (integral
 # doubles, -0.0, small and big doubles, integers past 2^53 and past 64 bits), keys out of order and beyond ASCII,
-# strings that look like numbers, nulls, times, binary data, nesting.
+# strings that look like numbers (a UUID's "4e-5"), numbers first in an array, nulls, times, binary data, nesting.
 TRICKY: list[dict[str, Any]] = [
     {"id": 1, "whole": 5.0, "zero": -0.0, "small": 1e-05, "smaller": 1.5e-7, "edge": 0.0001, "third": 0.1 + 0.2},
     {"id": 2, "big": 1e16, "huge": 1.5e300, "past53": 2**53 + 1, "past63": 2**63, "past64": 2**70, "neg": -(2**60)},
@@ -26,6 +26,8 @@ TRICKY: list[dict[str, Any]] = [
     {"id": 3, "z": {"y": [1.0, {"b": None, "a": 2.5}], "x": []}, "é": "ü", "Z": "😀", "a b": "x.0 e-5 e+7 0.00001"},
     {"id": 4, "nothing": None, "flag": True, "text": 'quote " backslash \\ tab \t nul \x00 line \n'},
     {"id": "five", "when": {"$reql_type$": "TIME", "epoch_time": 1.0, "timezone": "+00:00"}, "n": 12.0},
+    {"id": "3f2b1c4e-5a6d-4e7f-8a9b-0c1d2e3f4a5b", "first": [[-1.5e-7]]},
+    *({"id": 7 + i, "first": [number]} for i, number in enumerate((-1e-05, 5.0, -(2**70)))),
 ]
 
 

@@ -251,6 +251,11 @@ def test_small_floats_are_written_as_python_writes_them(server: ServerProcess) -
         send(sock, 1, b"[1, [2, [0.00001, 1.5e-7, 1e-10, 1e16, 0.0001, 12.5]], {}]")
         size = int.from_bytes(exactly(sock, 12)[8:], "little")
         assert exactly(sock, size) == b'{"t":1,"r":[[1e-05,1.5e-07,1e-10,1e+16,0.0001,12.5]]}'
+        # Each alone, first in an array or an object, beside a UUID's "4e-5" (text within a string, not a number).
+        for number, text in ((b"0.00001", b"1e-05"), (b"-1.5e-7", b"-1.5e-07"), (b"1e-10", b"1e-10")):
+            send(sock, 2, b'[1, [2, [[2, [%s]], {"a": %s, "b": "3f2b1c4e-5a6d"}]], {}]' % (number, number))
+            size = int.from_bytes(exactly(sock, 12)[8:], "little")
+            assert exactly(sock, size) == b'{"t":1,"r":[[[%s],{"a":%s,"b":"3f2b1c4e-5a6d"}]]}' % (text, text)
 
 
 def test_nulls_are_written_as_python_writes_them(server: ServerProcess) -> None:

@@ -21,9 +21,11 @@ import orjson
 from rethink_widgets.server import wire
 from rethink_widgets.server.evaluation import datums
 
-_INTEGRAL_DOUBLE = re.compile(r"\.0(?![0-9])")
+# Numbers only: a number begins after one of `:,[` (the texts are compact), so text within strings, such as a UUID's
+# "4e-" or a version's "1.0.2", seldom sends a document the slow way (and then only costs time).
+_INTEGRAL_DOUBLE = re.compile(r"[:,\[]-?[0-9]+\.0(?![0-9])")
 # After orjson: a number with an exponent (a big one read as a double, or a small one) or below 1e-4.
-_NUMBER_TO_REDO = re.compile(r"[0-9]e[-+]|(?<![0-9])0\.0000")
+_NUMBER_TO_REDO = re.compile(r"[:,\[]-?[0-9][0-9.]*e[-+]|[:,\[]-?0\.0000")
 
 
 def reply_text(stored: str) -> str:
