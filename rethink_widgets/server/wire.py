@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import re2
 from rethinkdb.ql2_pb2 import Query, VersionDummy
 
 from rethink_widgets.server import scram
@@ -47,8 +48,9 @@ _HUGE_DIGITS = b"0" * 309
 _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # What orjson writes for a float Python writes with a one-digit negative exponent (1.5e-7 for 1.5e-07), or as a
 # decimal (0.00001 for 1e-05). A number begins the text or follows one of `:,[` (the text is compact): text within
-# strings, a UUID's "4e-5" say, seldom matches (and then only costs time).
-_SMALL_FLOAT = re.compile(rb"(?:^|[:,\[])-?(?:[0-9][0-9.]*e-[0-9](?![0-9])|0\.0000)")
+# strings, a UUID's "4e-5" say, seldom matches (and then only costs time). RE2 looks for it in time linear in the
+# text (Python's re tries the pattern at every character: 20 ns a byte).
+_SMALL_FLOAT = re2.compile(rb"(?:^|[:,\[])-?(?:[0-9][0-9.]*e-[0-9](?:[^0-9]|$)|0\.0000)")
 # A frame with fewer brackets than this nests less deeply than Python's json module can follow, from any call depth
 # the server reads frames at: orjson accepts and refuses exactly what it does.
 _ORJSON_MAX_BRACKETS = 800

@@ -136,8 +136,10 @@ def insert(ctx: Context, term: Term) -> dict[str, Any]:
         with _Writing(table, durability) as writes:
             for run in _runs(chunk, READ_AHEAD):
                 keyed = [_with_key(table, doc) for doc in run]
-                if isinstance(writes, TableWrites):
-                    writes.read_ahead([doc[table.primary_key] for doc, _generated in keyed if _plain_key(table, doc)])
+                if isinstance(writes, TableWrites):  # (a key just generated is free: nothing to read)
+                    writes.read_ahead(
+                        [doc[table.primary_key] for doc, made in keyed if not made and _plain_key(table, doc)]
+                    )
                 for doc, generated in keyed:
                     _insert_one(ctx, table, writes, doc, generated, conflict, hook, result)
     return result.value()
