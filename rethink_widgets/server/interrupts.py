@@ -112,6 +112,15 @@ def check() -> None:
             run.checkpoint()
 
 
+def check_many(count: int) -> None:
+    """`count` check points at once (the rows of a page, handled together)."""
+    run = _current.run
+    if run is not None:
+        run.countdown -= count
+        if run.countdown <= 0:
+            run.checkpoint()
+
+
 def interrupted() -> bool:
     """Whether the query running on this thread was stopped (for SQLite's progress handler, which cannot raise)."""
     run = _current.run

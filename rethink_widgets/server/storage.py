@@ -826,13 +826,12 @@ class Storage:
                 interrupts.check()
                 yield _document(doc)
 
-    def scan_texts(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
-        """`scan`, each document as the JSON text stored for it (the server wrote it, keys in the order
-        the document had), for readers that need no document."""
+    def scan_text_pages(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[list[str]]:
+        """`scan`, page by page, each document as the JSON text stored for it (the server wrote it, keys in the
+        order the document had), for readers that need no document: a page is handled at once (row_texts.py)."""
         for page in self._pages(table, table.sql, "key", span):
-            for _key, doc in page:
-                interrupts.check()
-                yield doc
+            interrupts.check_many(len(page))
+            yield [doc for _key, doc in page]
 
     def index_scan(
         self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING
@@ -844,13 +843,14 @@ class Storage:
                 interrupts.check()
                 yield _document(value), _document(doc)
 
-    def index_scan_texts(self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
-        """The stored texts of `index_scan`'s documents (see `scan_texts`)."""
+    def index_scan_text_pages(
+        self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING
+    ) -> Iterator[list[str]]:
+        """The stored texts of `index_scan`'s documents, page by page (see `scan_text_pages`)."""
         source = f"{table.indexes[index].sql} AS i JOIN {table.sql} AS t ON t.key = i.pkey"
         for page in self._pages(table, source, "ikey", span, "t.doc"):
-            for _ikey, _pkey, doc in page:
-                interrupts.check()
-                yield doc
+            interrupts.check_many(len(page))
+            yield [doc for _ikey, _pkey, doc in page]
 
     def index_get_all(self, table: TableInfo, index: str, value: Any) -> Iterator[dict[str, Any]]:
         for _value, doc in self.index_scan(table, index, keys.Span(value, value, upper_open=False)):

@@ -205,13 +205,13 @@ class TableStorage(Protocol):
 
     def scan(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[dict[str, Any]]: ...
 
-    def scan_texts(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[str]: ...
+    def scan_text_pages(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[list[str]]: ...
 
     def index_scan(
         self, table: TableInfo, index: str, span: keys.Span = ..., /
     ) -> Iterator[tuple[Any, dict[str, Any]]]: ...
 
-    def index_scan_texts(self, table: TableInfo, index: str, span: keys.Span = ..., /) -> Iterator[str]: ...
+    def index_scan_text_pages(self, table: TableInfo, index: str, span: keys.Span = ..., /) -> Iterator[list[str]]: ...
 
     def index_get_all(self, table: TableInfo, index: str, value: Any, /) -> Iterator[dict[str, Any]]: ...
 
@@ -255,7 +255,7 @@ class Table(Selection):
         return self.storage.index_scan(info, index, span)
 
     def reply_texts(self) -> Iterator[str] | None:
-        return row_texts.reply_texts(self.storage.scan_texts(self.info))
+        return row_texts.reply_texts(self.storage.scan_text_pages(self.info))
 
     def entry_texts(  # noqa: PLR0917
         self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
@@ -263,9 +263,9 @@ class Table(Selection):
         """The documents of `entries` as reply texts (see `Stream.reply_texts`)."""
         info, span = self.info, keys.Span(lower, upper, lower_open, upper_open, reverse)
         if index == info.primary_key:
-            return row_texts.reply_texts(self.storage.scan_texts(info, span))
+            return row_texts.reply_texts(self.storage.scan_text_pages(info, span))
         require_index(info, index)
-        return row_texts.reply_texts(self.storage.index_scan_texts(info, index, span))
+        return row_texts.reply_texts(self.storage.index_scan_text_pages(info, index, span))
 
     def writes(self, durability: str) -> contextlib.AbstractContextManager[TableWrites]:
         """One atomic write to this table."""

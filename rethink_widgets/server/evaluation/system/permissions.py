@@ -128,9 +128,9 @@ class GuardedStorage:
         self._check("read")
         return self._storage.scan(table, span)
 
-    def scan_texts(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
+    def scan_text_pages(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[list[str]]:
         self._check("read")
-        return self._storage.scan_texts(table, span)
+        return self._storage.scan_text_pages(table, span)
 
     def index_scan(
         self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING
@@ -138,9 +138,11 @@ class GuardedStorage:
         self._check("read")
         return self._storage.index_scan(table, index, span)
 
-    def index_scan_texts(self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING) -> Iterator[str]:
+    def index_scan_text_pages(
+        self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING
+    ) -> Iterator[list[str]]:
         self._check("read")
-        return self._storage.index_scan_texts(table, index, span)
+        return self._storage.index_scan_text_pages(table, index, span)
 
     def index_get_all(self, table: TableInfo, index: str, value: Any) -> Iterator[dict[str, Any]]:
         self._check("read")
