@@ -205,6 +205,7 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=F
 # (What is no JSON, a dataclass or a datetime say, orjson must refuse as Python's json module does.)
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _UNREAD = object()
+REPLY_READY = " "  # begins a row's stored text written by orjson, keys sorted (see `_row_text`)
 _LONG_DIGITS = re.compile("[0-9]{19}")  # (every integer orjson reads as a double has at least 19 digits)
 
 
@@ -218,6 +219,17 @@ def _document_text(doc: Any) -> str:
     except TypeError:
         return _dumps(doc)
     return _dumps(doc) if b"null" in text and not finite(doc) else text.decode()
+
+
+def _row_text(doc: dict[str, Any]) -> str:
+    """A table row's stored text: as `_document_text`, but when orjson writes it, with its keys sorted and after a
+    space (REPLY_READY), which marks the text a reply can send as it is, but for a few numbers (row_texts.py). A
+    space before JSON is still JSON: readers that do not look for the mark read the same document."""
+    try:
+        text = orjson.dumps(doc, option=_ORJSON_OPTIONS | orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return _dumps(doc)
+    return _dumps(doc) if b"null" in text and not finite(doc) else REPLY_READY + text.decode()
 
 
 def _document(text: str) -> Any:
@@ -1155,7 +1167,7 @@ class Transaction:
         pkey = keys.encode(key)
         text = self._row(table, pkey)
         old = _document(text) if text is not None else None
-        text = _document_text(doc)
+        text = _row_text(doc)
         self._conn.execute(f"INSERT OR REPLACE INTO {table.sql} VALUES (?, ?)", (pkey, text))
         self._stored(table, pkey, text, key, old, doc)
         return old
@@ -1169,7 +1181,7 @@ class Transaction:
         key = doc[table.primary_key]
         pkey = keys.encode(key)
         try:
-            text = _document_text(doc)
+            text = _row_text(doc)
         except (TypeError, ValueError):
             return False
         known = self._rows.get((table.sql, pkey), _UNREAD)

@@ -1,13 +1,15 @@
 """Stored documents as reply text, without building the documents first: a table stores each as JSON already.
 
-A reply writes a document as `wire.dumps(datums.to_wire(doc))`. The text storage keeps (Python's json module wrote
-it) holds the same values, with the keys in the document's own order and the numbers as Python writes them, so orjson
-reads it and writes it back with the keys sorted, several times faster than building the document and encoding it.
-The result is the same text, except where the two ways part, which `reply_text` sees and leaves to the usual one:
+A reply writes a document as `wire.dumps(datums.to_wire(doc))`. A row's stored text holds the same values. Most rows
+(storage.py's `_row_text`) were written by orjson with their keys sorted, and marked so (`REPLY_READY`): that text is
+the reply's. Others (written by Python's json module, or by an earlier version, keys in the document's own order)
+orjson reads and writes back with the keys sorted, several times faster than building the document and encoding it.
+The result is the same text, except where the ways part, which the checks below see and leave to the usual one:
 - an integral double within 2^53 (stored as "5.0"), which `to_wire` makes an integer; only such a number (or a
   string holding ".0") puts ".0" before a character other than a digit;
 - an integer beyond 64 bits, which orjson reads as a double (written with an exponent, "1.2e+29");
 - a double below 1e-4, which orjson writes otherwise than `wire.dumps` does (see there).
+A page of rows (a scan reads them so) is looked at as one text.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
+from typing import Protocol
 
 import orjson
 import re2
 
 from rethink_widgets.server import wire
 from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.storage import REPLY_READY
 
 # Numbers only: a number begins after one of `:,[` (the texts are compact), so text within strings, such as a UUID's
 # "4e-" or a version's "1.0.2", seldom sends a document the slow way (and then only costs time).
@@ -34,14 +38,18 @@ _PAGE_INTEGRAL_DOUBLE = re2.compile(r"[:,\[]-?[0-9]+\.0(?:[^0-9]|$)")
 _PAGE_NUMBER_TO_REDO = re2.compile(r"[:,\[]-?(?:[0-9][0-9.]*e[-+]|0\.0000)")
 
 
+class _Pattern(Protocol):
+    def search(self, text: str, /) -> object: ...
+
+
 def reply_text(stored: str) -> str:
     """The reply text of a document from the JSON text storage keeps for it."""
-    if ".0" in stored and _INTEGRAL_DOUBLE.search(stored):
+    if stored[:1] == REPLY_READY and not _integral(stored, _INTEGRAL_DOUBLE) and not _exponent(stored, _NUMBER_TO_REDO):
+        return stored[1:]
+    if _integral(stored, _INTEGRAL_DOUBLE):
         return _rebuilt(stored)
     text = orjson.dumps(orjson.loads(stored), option=orjson.OPT_SORT_KEYS).decode()
-    if ("e-" in text or "e+" in text or "0.0000" in text) and _NUMBER_TO_REDO.search(text):
-        return _rebuilt(stored)
-    return text
+    return _rebuilt(stored) if _exponent(text, _NUMBER_TO_REDO) else text
 
 
 def reply_texts(pages: Iterator[list[str]]) -> Iterator[str]:
@@ -50,10 +58,16 @@ def reply_texts(pages: Iterator[list[str]]) -> Iterator[str]:
 
 
 def _page_texts(stored: list[str]) -> list[str]:
-    """`reply_text` of each of a page's rows, with one parse and one search per check for the page (half the time),
-    unless one of its rows must be written the usual way."""
+    """`reply_text` of each of a page's rows: the texts themselves when all were stored ready (and hold no number
+    to write otherwise), else with one parse and one search per check for the page (half the time of a row at a
+    time), unless one of its rows must be written the usual way."""
+    ready = [text[1:] for text in stored if text[:1] == REPLY_READY]
+    if len(ready) == len(stored):
+        joined = ",".join(ready)
+        if not _integral(joined, _PAGE_INTEGRAL_DOUBLE) and not _exponent(joined, _PAGE_NUMBER_TO_REDO):
+            return ready
     joined = ",".join(stored)
-    if ".0" in joined and _PAGE_INTEGRAL_DOUBLE.search(joined):
+    if _integral(joined, _PAGE_INTEGRAL_DOUBLE):
         return list(map(reply_text, stored))
     try:
         docs = orjson.loads("[" + joined + "]")
@@ -61,10 +75,15 @@ def _page_texts(stored: list[str]) -> list[str]:
         return list(map(reply_text, stored))
     # (Each text decoded at once: orjson's bytes are large buffers, slow to keep a page of.)
     texts = [orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode() for doc in docs]
-    written = ",".join(texts)
-    if ("e-" in written or "e+" in written or "0.0000" in written) and _PAGE_NUMBER_TO_REDO.search(written):
-        return list(map(reply_text, stored))
-    return texts
+    return list(map(reply_text, stored)) if _exponent(",".join(texts), _PAGE_NUMBER_TO_REDO) else texts
+
+
+def _integral(text: str, pattern: _Pattern) -> bool:
+    return ".0" in text and pattern.search(text) is not None
+
+
+def _exponent(text: str, pattern: _Pattern) -> bool:
+    return ("e-" in text or "e+" in text or "0.0000" in text) and pattern.search(text) is not None
 
 
 def _rebuilt(stored: str) -> str:
