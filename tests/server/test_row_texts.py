@@ -59,8 +59,9 @@ def test_rows_an_earlier_version_wrote_reply_as_before(tmp_path: Path) -> None:
             [(keys.encode(doc["id"]), json.dumps(doc, separators=(",", ":"), ensure_ascii=False)) for doc in DOCS],
         )
     store = Storage(tmp_path, no_index, {"salt": "x"})
-    table = store.table("test", "t")
-    assert table is not None
+    reopened = store.table("test", "t")
+    assert reopened is not None
+    table = reopened
     changed = [{**doc, "n": 0.5} for doc in DOCS[::3]]
     with store.transaction() as txn:
         for doc in changed:
