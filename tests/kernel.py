@@ -90,11 +90,11 @@ class Kernel:
         """Read what the kernel sends until `check()` is true; returns its value."""
         deadline = time.monotonic() + timeout
         while not (value := check()):
+            if time.monotonic() > deadline:  # (also while the kernel keeps sending what does not satisfy it)
+                raise TimeoutError(f"timed out waiting for {what}")
             msg = self._next(min(deadline, time.monotonic() + 0.1))
             if msg is not None:
                 self._follow(msg)
-            elif time.monotonic() > deadline:
-                raise TimeoutError(f"timed out waiting for {what}")
         return value
 
     def drain(self, quiet: float = 0.3) -> None:

@@ -4,6 +4,7 @@ the result is exact once ready; a new sort or filter gives the right rows withou
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -82,20 +83,41 @@ def test_a_query_that_cannot_be_counted_says_rows_so_far(kernel: Kernel, big: st
 
 
 def test_exact_once_ready_despite_writes_during_the_snapshot(
-    kernel: Kernel, conn: Any, r: RethinkDB, big: str, table: str
+    kernel: Kernel, server: ServerProcess, conn: Any, r: RethinkDB, big: str, table: str
 ) -> None:
     r.table(table).insert(r.table(big)).run(conn, durability="soft")
-    msg_id = kernel.start(f"t = LiveTable(r.table('{table}')); await t.ready(60); t")
-    kernel.wait_for(lambda: any(s.get("status") == "initializing" for s in kernel.states.values()), what="the snapshot")
-    r.table(table).get(ROWS - 1).update({"name": "changed late"}).run(conn)
-    r.table(table).get(3).delete().run(conn)
-    r.table(table).insert([{"id": ROWS + i, "name": f"added {i}"} for i in range(50)]).run(conn)
-    r.table(table).filter(r.row["id"] % 1000 == 7).update({"v": "touched"}).run(conn)
-    cell = kernel.finish(msg_id, timeout=120)
+    written, stop = threading.Event(), threading.Event()
+
+    def write() -> None:
+        """Updates, deletes, inserts and a many-row update, from before the widget's snapshot until it is ready:
+        however long the snapshot takes, writes land while it is read."""
+        with r.connect(server.host, server.port) as writer:
+            i = 0
+            while not stop.is_set():
+                r.table(table).get(ROWS - 1 - i % 100).update({"name": f"changed {i}"}).run(writer)
+                r.table(table).get(3 + i).delete().run(writer)
+                r.table(table).insert({"id": ROWS + i, "name": f"added {i}"}).run(writer)
+                if i % 10 == 0:
+                    r.table(table).filter(r.row["id"] % 1000 == 7).update({"v": f"touched {i}"}).run(writer)
+                i += 1
+                written.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert written.wait(30)
+        cell = kernel.run(f"t = LiveTable(r.table('{table}')); await t.ready(60); t", timeout=120)
+    finally:
+        stop.set()
+        writer.join()
     assert not cell.error, cell.error
-    kernel.wait_for(lambda: kernel.run("len(t.rows)").text == str(ROWS + 49), timeout=30, what="every write")
-    held = json.loads(kernel.run("import json; print(json.dumps(sorted(t.rows, key=lambda row: row['id'])))").stdout)
-    assert held == list(r.table(table).order_by("id").run(conn))
+    final = list(r.table(table).order_by("id").run(conn))
+    kernel.run("import json")
+
+    def held() -> Any:
+        return json.loads(kernel.run("print(json.dumps(sorted(t.rows, key=lambda row: row['id'])))").stdout)
+
+    kernel.wait_for(lambda: held() == final, timeout=60, what="the rows the database holds, every write included")
 
 
 def expected_ids(column: str, descending: bool, needle: str) -> list[int]:
