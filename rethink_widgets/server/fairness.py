@@ -138,6 +138,10 @@ class Turns:
                     self._hand_on(time.monotonic())
                 raise QueryInterrupted(run.interruptor.reason)
             now = time.monotonic()
+            if self._holder is not run and run not in self._waiting:
+                # It was handed the turn, but woke too late to take it (another waiter took the lease over): it
+                # waits in line again, or it would never be handed another.
+                self._waiting.append(run)
             if self._holder is None or (self._holder is not run and now - self._since > LEASE):
                 self._hand_on(now)
             if self._holder is not run:
