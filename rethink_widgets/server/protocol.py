@@ -298,10 +298,24 @@ class Connection:
         else:  # a cursor between batches: RethinkDB answers its next CONTINUE with the error
             self._terminated.add(token)
 
-    def _spawn(self, token: int, work: Any) -> None:
-        task = asyncio.ensure_future(work)
+    def _spawn(self, token: int, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(self._tracked(token, work))
         self.running[token] = task
-        task.add_done_callback(lambda done: self.running.pop(token) if self.running.get(token) is done else None)
+        # (a task cancelled before it began never runs its `finally`)
+        task.add_done_callback(lambda done: self._forget_task(token, done))
+
+    async def _tracked(self, token: int, work: Awaitable[None]) -> None:
+        """Run a query's work; the token is free again as soon as it ends, in the same turn as its last reply: a
+        client may reuse a token the moment it reads the reply, and uvloop reads the socket before it runs the
+        task's done callbacks."""
+        try:
+            await work
+        finally:
+            self._forget_task(token, asyncio.current_task())
+
+    def _forget_task(self, token: int, task: asyncio.Future[None] | None) -> None:
+        if self.running.get(token) is task:
+            del self.running[token]
 
     def _continue(self, token: int) -> None:
         if token in self._terminated:

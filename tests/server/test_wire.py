@@ -212,6 +212,20 @@ def test_reused_token_is_refused_and_the_first_query_goes_on(server: ServerProce
     sock.close()
 
 
+def test_a_token_is_free_again_the_moment_its_reply_arrives(server: ServerProcess) -> None:
+    """A client may reuse a token as soon as it has read the reply, even for a query that ran on a worker thread
+    (a frame too large to be answered on the loop) or a cursor's last batch."""
+    padding = b'"' + b"x" * 40_000 + b'"'
+    worker_query = b"[1, [2, [%s, 7]], {}]" % padding  # (an array of a long string and 7: its reply holds both)
+    with raw_connect(server) as sock:
+        for _ in range(300):
+            send(sock, 4, worker_query)
+            token, reply = receive(sock)
+            assert (token, reply["t"], reply["r"][0][1]) == (4, 1, 7)
+            send(sock, 4, b"[1, [173, [10]], {}]")  # r.range(10): a cursor, answered in one batch
+            assert receive(sock) == (4, {"t": 2, "r": list(range(10)), "n": []})
+
+
 def test_frame_over_128_mib_is_read_then_refused(server: ServerProcess) -> None:
     """The client sends the whole oversized query before it reads, as a driver does: it gets the refusal, not a
     broken pipe."""
