@@ -8,8 +8,8 @@ eq_join) run on the server over large tables and are set against a server-side s
 costs on top of reading the rows. Single inserts are timed one by one while an index is built in the background on
 a big table (the inserts go to that table, so they also keep the index up to date), against the same inserts with
 no build running, in the same run. Prints medians of several runs; figures vary with the machine's load. With
---profile, then samples a fresh server with py-spy while it serves point gets and single inserts, and prints the
-functions its threads spend their time in.
+--profile, then samples a fresh server with py-spy while it serves point gets, single and batched inserts, and prints
+the functions its threads spend their time in.
 
     python benchmarks/server.py [--runs 5] [--group-rows 1000000] [--join-rows 100000] [--join-right 1000]
         [--build-rows 200000] [--big-rows 1000000] [--only small,aggregations,builds,growth] [--profile]
@@ -336,8 +336,9 @@ def print_growth(growth: dict[str, Any], big_rows: int) -> None:
 
 
 def profile_small_queries(seconds: float) -> None:
-    """Sample a fresh embedded server with py-spy while one client runs point gets, then single soft inserts, and
-    print where the server's threads spent the time they held the interpreter lock (waiting is left out)."""
+    """Sample a fresh embedded server with py-spy while one client runs point gets, single soft inserts, then batches
+    of soft inserts, and print where the server's threads spent the time they held the interpreter lock (waiting is
+    left out)."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         print("--profile needs py-spy (pip install py-spy)")
@@ -351,9 +352,11 @@ def profile_small_queries(seconds: float) -> None:
             r.table_create("profiled").run(conn)
             t = r.table("profiled")
             t.insert([{"id": i, "v": i} for i in range(1000)]).run(conn)
+            batch = [{"v": i, "text": "some text to store"} for i in range(1000)]  # (as `measure` inserts them)
             workloads: dict[str, Callable[[int], object]] = {
                 "point get": lambda i: t.get(i % 1000).run(conn),
                 "single insert (soft)": lambda i: t.insert({"v": i}).run(conn, durability="soft"),
+                "batched insert (soft)": lambda _: t.insert(batch).run(conn, durability="soft"),
             }
             for name, query in workloads.items():
                 samples = _sampled(spy, server.pid, seconds, query)

@@ -8,6 +8,7 @@ response frame has the same header. Handshake messages are NUL-terminated JSON. 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
@@ -51,9 +52,6 @@ _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjso
 # strings, a UUID's "4e-5" say, seldom matches (and then only costs time). RE2 looks for it in time linear in the
 # text (Python's re tries the pattern at every character: 20 ns a byte).
 _SMALL_FLOAT = re2.compile(rb"(?:^|[:,\[])-?(?:[0-9][0-9.]*e-[0-9](?:[^0-9]|$)|0\.0000)")
-# A frame with fewer brackets than this nests less deeply than Python's json module can follow, from any call depth
-# the server reads frames at: orjson accepts and refuses exactly what it does.
-_ORJSON_MAX_BRACKETS = 800
 
 
 class HandshakeError(Exception):
@@ -129,13 +127,14 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite
 
 def loads(data: bytes) -> Any:
     """UTF-8 JSON as RethinkDB's parser reads it; ValueError for what it refuses: NaN, Infinity, numbers beyond a
-    double, lone UTF-16 surrogates, and (Python's own limit) nesting too deep to follow.
+    double, lone UTF-16 surrogates, and nesting deeper than the server follows.
 
-    orjson reads it, refusing the same, unless it has so many brackets that it might nest as deeply as Python's
-    limit (orjson's own is deeper): then the json module does, as it always did. (orjson reads integers beyond 64
-    bits as doubles, as RethinkDB reads every number.)"""
-    if data.count(b"[") + data.count(b"{") < _ORJSON_MAX_BRACKETS:
-        return orjson.loads(data)  # (its JSONDecodeError is a ValueError)
+    orjson reads it, whatever its size (orjson reads integers beyond 64 bits as doubles, as RethinkDB reads every
+    number), and refuses nesting past 1024 (a query nested almost that deeply is refused as it is compiled). What
+    orjson refuses, Python's json module reads by the same rules, as it did before orjson: the server reads frames
+    by one set of rules, whichever library does it."""
+    with contextlib.suppress(ValueError):  # (orjson's JSONDecodeError is a ValueError)
+        return orjson.loads(data)
     try:
         value = _DECODER.decode(data.decode("utf-8"))
     except RecursionError:

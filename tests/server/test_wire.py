@@ -141,6 +141,10 @@ def _open_cursor(sock: socket.socket, token: int) -> None:
     assert receive(sock) == (token, {"t": 3, "r": [0], "n": []})
 
 
+# Frames of many objects (a batch of documents) are read by the same rules as small ones.
+BAD_IN_A_BATCH = [b"NaN", b"1e400", b"1" + b"0" * 400, b'"\\ud800"', b"[" * 1025 + b"]" * 1025]
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -154,9 +158,10 @@ def _open_cursor(sock: socket.socket, token: int) -> None:
         b'[1, "\\ud800", {}]',
         b'[1, "\xff", {}]',
         b"",
+        *(b"[1, [2, [" + b"{}, " * 1000 + bad + b"]], {}]" for bad in BAD_IN_A_BATCH),
     ],
     ids=["nested 100000", "nested unclosed", "bare NaN", "NaN", "-Infinity", "1e400", "400 digits", "lone surrogate",
-         "bad UTF-8", "empty"],
+         "bad UTF-8", "empty", *(f"{bad.decode()[:20]} after 1000 objects" for bad in BAD_IN_A_BATCH)],
 )  # fmt: skip
 def test_unparsable_frame_is_a_client_error_and_the_connection_goes_on(server: ServerProcess, payload: bytes) -> None:
     sock = raw_connect(server)
@@ -176,6 +181,12 @@ def test_surrogate_pairs_and_big_numbers_that_fit_are_fine(server: ServerProcess
     assert receive(sock) == (1, {"t": 1, "r": ["\U0001f600"]})
     send(sock, 2, b"[1, 1e300, {}]")
     assert receive(sock) == (2, {"t": 1, "r": [1e300]})
+    # An integer beyond 64 bits is read as a double (as RethinkDB reads every number), in a big frame as in a small.
+    for token, before in ((3, b""), (4, b"{}, " * 1000)):
+        send(sock, token, b"[1, [2, [%s1180591620717411303425]], {}]" % before)
+        token_back, reply = receive(sock)
+        number = reply["r"][0][-1]
+        assert (token_back, number, type(number)) == (token, 1.1805916207174113e21, float)
     sock.close()
 
 
