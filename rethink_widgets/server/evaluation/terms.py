@@ -8,6 +8,7 @@ datum. Compiling checks what RethinkDB checks before running: known term types, 
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -336,13 +337,25 @@ def plain_object(obj: dict[str, Any]) -> bool:
 
 
 def as_double(value: Any) -> Any:
-    """RethinkDB reads every JSON number as a double: integers beyond 2^53 lose their low bits."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """RethinkDB reads every JSON number as a double: integers beyond 2^53 lose their low bits. A value holding none
+    comes back as it is, not copied (a batch of documents most often holds none)."""
+    if type(value) is int:
         return datums.number(value)
-    if isinstance(value, list):
-        return [as_double(item) for item in value]
     if isinstance(value, dict):
-        return {key: as_double(item) for key, item in value.items()}
+        changed: dict[str, Any] | None = None
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str or kind is float or kind is bool or item is None:
+                continue
+            read = as_double(item)
+            if read is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = read
+        return value if changed is None else changed
+    if isinstance(value, list):
+        items = [as_double(item) for item in value]
+        return value if all(map(operator.is_, items, value)) else items
     return value
 
 
