@@ -226,8 +226,8 @@ class Connection:
         if plan is None:
             if not inline.bounded(term, optargs, self.server.storage):
                 return False
-        elif plan.durability == "hard" and noreply:  # (noreply_wait waits for it to be on disk: a worker does)
-            return False
+        elif not plan.on_loop or (plan.durability == "hard" and noreply):
+            return False  # (a hard write nobody waits for: noreply_wait waits for it to be on disk, on a worker)
         storage = self.server.storage
         result: str | Sequence | SubscriptionRequest | Exception
         commits: list[int] = []  # (hard commits made: only a direct plan's write may be hard here)
@@ -423,14 +423,18 @@ class Connection:
 
     def _evaluate_unanswered(self, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
         """Evaluate a query nobody waits an answer for (noreply): its result is not even encoded."""
+        plan = plan or direct.plan(term, optargs, self.server.storage)
         if plan is None or plan.run(self.server.storage, self.user or "") is None:
             self.server.engine.start(term, optargs, self.user or "")
 
     def _evaluate(
         self, term: Any, optargs: dict[str, Any], *, small: bool = False, plan: direct.Plan | None = None
     ) -> str | Sequence | SubscriptionRequest:
-        """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly, see direct.py);
-        a whole result (an atom) comes back as its reply's text."""
+        """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly, see direct.py,
+        made here for a frame too big to be looked at on the loop); a whole result (an atom) comes back as its
+        reply's text."""
+        if plan is None and not small:
+            plan = direct.plan(term, optargs, self.server.storage)
         if plan is not None:
             text = plan.run(self.server.storage, self.user or "")
             if text is not None:

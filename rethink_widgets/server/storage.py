@@ -209,6 +209,10 @@ REPLY_READY = " "  # begins a row's stored text written by orjson, keys sorted (
 _LONG_DIGITS = re.compile("[0-9]{19}")  # (every integer orjson reads as a double has at least 19 digits)
 
 
+class _NotAdded(Exception):
+    """Documents `add_all` could not all add: their transaction rolls back."""
+
+
 def _document_text(doc: Any) -> str:
     """A document's stored text: JSON that reads back as the same document. orjson writes it, unless Python's json
     module would write it otherwise or refuse it (integers beyond 64 bits, keys that are no strings, NaN, which
@@ -941,11 +945,15 @@ class Storage:
         finally:
             self._active = None
 
-    def insert_new(self, table: TableInfo, doc: dict[str, Any], durability: str) -> bool:
-        """Store a document in a transaction of its own if no document has its key; False if one has, or if the
-        document is no JSON (then nothing is written)."""
-        with self.transaction(durability) as txn:
-            return txn.add(table, doc)
+    def insert_new(self, table: TableInfo, docs: list[dict[str, Any]], durability: str) -> bool:
+        """Store documents in a transaction of their own if no document has the key of one (nor do two of them);
+        False if one has, or if one is no JSON: then nothing is written."""
+        try:
+            with self.transaction(durability) as txn:
+                txn.add_all(table, docs)
+        except _NotAdded:  # (what was added is rolled back)
+            return False
+        return True
 
     def syncing_later(self) -> contextlib.AbstractContextManager[list[int]]:
         """Inside the block, a hard transaction on this thread returns at its commit instead of once it is on disk:
@@ -1195,6 +1203,30 @@ class Transaction:
             return False
         self._stored(table, pkey, text, key, None, doc)
         return True
+
+    def add_all(self, table: TableInfo, docs: list[dict[str, Any]]) -> None:
+        """Store documents, in one statement, if no document has the key of one. Raises _NotAdded if one has (or two
+        of them share one), or if one is no JSON: then some may have been stored, and the transaction must roll
+        back."""
+        interrupts.check()
+        self._storage.require_table(table)
+        pk = table.primary_key
+        try:
+            rows = [(keys.encode(doc[pk]), _row_text(doc)) for doc in docs]
+        except (TypeError, ValueError):
+            raise _NotAdded from None
+        added = self._conn.executemany(f"INSERT INTO {table.sql} VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
+        if added.rowcount != len(rows):
+            raise _NotAdded
+        if self._rows:  # (a row read before, missing then, must not be remembered missing; others are read anew)
+            self._rows.update(((table.sql, pkey), text) for pkey, text in rows)
+        for index in table.indexes.values():
+            compute = self._storage.index_function(table, index)
+            entries = [e for doc, (pkey, _) in zip(docs, rows, strict=True) for e in _index_entries(compute, doc, pkey)]
+            if entries:
+                self._conn.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", entries)
+        table_id = table.id
+        self.changes.extend(CommittedChange(table_id, doc[pk], None, doc) for doc in docs)
 
     def _stored(  # noqa: PLR0917
         self, table: TableInfo, pkey: bytes, text: str, key: Any, old: dict[str, Any] | None, doc: dict[str, Any]

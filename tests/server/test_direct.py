@@ -1,4 +1,4 @@
-"""Point gets (with a field or a pluck) and single inserts answered without compiling their terms (see
+"""Point gets (with a field or a pluck) and inserts of literal documents answered without compiling their terms (see
 evaluation/direct.py): the same answers and the same errors as the general path, and the same writes, keys, changes,
 index entries and feeds.
 
@@ -101,6 +101,64 @@ def test_single_inserts_write_as_the_general_path(conn: Any, table: str) -> None
         )
     finally:
         r.table_drop(other).run(conn)
+
+
+def batch_inserts(conn: Any, t: Any, run: Callable[[Any], Any]) -> list[str]:
+    """Inserts of arrays of documents of every kind (run by `run`), then what the table holds (generated keys left
+    out: random)."""
+    writes = [
+        t.insert([{"id": 10, "a": [1, {"b": [2.0, "é"]}], "f": 1.0}, {"id": 11, "big": 2**60 + 1, "o": {"p": None}}]),
+        t.insert([{"id": 12}, {"id": 12, "again": True}]),  # one key twice
+        t.insert([{"id": 13}, {"id": 10, "taken": True}]),  # a key taken
+        t.insert([{"id": 10, "x": 1}, {"id": 14}], conflict="update", return_changes=True),
+        t.insert([{"id": 10, "y": 1}, {"id": 15}], conflict="replace", return_changes="always"),
+        t.insert([{"id": 16}, 5, "text"]),  # documents that are no objects
+        t.insert([{"id": 17, "when": r.epoch_time(0)}, {"id": 18}]),  # a pseudo-type
+        t.insert([{"id": 19, "sum": r.expr(1) + 2}]),  # a term to evaluate
+        t.insert([{"id": 20, "bad": {"$reql_type$": "NOPE"}}]),  # an error a pseudo-type makes
+        t.insert([{"id": "x" * 200}, {"id": 21}]),  # a key too long
+        t.insert([{"id": None}, {"id": [22, "compound"]}, {"id": {"o": 1}}]),
+        t.insert([{"id": 23, "list": list(range(5))}], return_changes="always", durability="hard"),
+        t.insert([]),
+        t.insert([{"id": 1000 + i} for i in range(1001)]),  # longer than a chunk
+    ]
+    out = [answer(functools.partial(run, query)) for query in writes]
+    generated = run(t.insert([{"v": 0}, {"id": 30, "v": 1}, {"v": 2}], return_changes=True))
+    made = generated["generated_keys"]
+    news = sorted((change["new_val"] for change in generated["changes"]), key=lambda doc: doc["v"])
+    out.append(text((sorted(generated), len(made), [doc["id"] for doc in news] == [made[0], 30, made[1]])))
+    out.append(text(sorted(t.filter(lambda doc: r.expr(made).contains(doc["id"]).not_()).run(conn), key=str)))
+    return out
+
+
+def test_batch_inserts_write_as_the_general_path(conn: Any, table: str) -> None:
+    t = r.table(table)  # (the same table both ways: errors print the query, and its name)
+    direct = batch_inserts(conn, t, lambda query: query.run(conn))
+    t.delete().run(conn)
+    assert direct == batch_inserts(conn, t, lambda query: general(query, conn))
+    assert json.loads(direct[0])["inserted"] == 2
+    assert "Duplicate primary key `id`:" in direct[1]
+    assert json.loads(direct[-2]) == [
+        ["changes", "deleted", "errors", "generated_keys", "inserted", "replaced", "skipped", "unchanged"],
+        2,
+        True,
+    ]
+
+
+def test_a_batch_insert_reaches_indexes_and_feeds(conn: Any, table: str) -> None:
+    t = r.table(table)
+    t.index_create("tags", multi=True).run(conn)
+    t.index_wait().run(conn)
+    feed = t.changes().run(conn)
+    t.insert([{"id": i, "tags": ["all", f"n{i}"]} for i in range(300)]).run(conn)
+    t.insert([{"tags": ["generated"]}, {"tags": ["generated"]}]).run(conn, durability="hard")
+    seen = [feed.next(wait=5)["new_val"] for _ in range(302)]
+    assert [doc["id"] for doc in seen[:300]] == list(range(300))
+    assert [doc["tags"] for doc in seen[300:]] == [["generated"]] * 2
+    assert t.get_all("all", index="tags").count().run(conn) == 300
+    assert [doc["id"] for doc in t.get_all("n7", index="tags").run(conn)] == [7]
+    assert t.get_all("generated", index="tags").count().run(conn) == 2
+    feed.close()
 
 
 def test_a_single_insert_reaches_indexes_and_feeds(conn: Any, table: str) -> None:

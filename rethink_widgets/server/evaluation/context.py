@@ -30,7 +30,6 @@ from rethink_widgets.server.storage import Storage
 
 DEFAULT_ARRAY_LIMIT = 100_000
 _DATUM_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
-_EXACT_INT = 2**53
 
 
 def type_error(expected: str, value: Any) -> ReqlQueryLogicError:
@@ -43,7 +42,7 @@ def type_error(expected: str, value: Any) -> ReqlQueryLogicError:
 def integral(value: int | float) -> int:
     """A NUMBER read as an integer: whole, and within the range a double holds exactly (RethinkDB's `as_int`)."""
     # RethinkDB prints the number here with printf's %.20g, not as a datum.
-    if value < -_EXACT_INT or value > _EXACT_INT:
+    if value < -datums.EXACT_INT or value > datums.EXACT_INT:
         bound = "<-2^53" if value < 0 else ">2^53"
         raise ReqlQueryLogicError(f"Number not an integer ({bound}): {float(value):.20g}")
     if isinstance(value, float) and not value.is_integer():

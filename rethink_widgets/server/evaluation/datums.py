@@ -16,7 +16,7 @@ from rethink_widgets.server.evaluation import json_writer
 
 PTYPE = "$reql_type$"
 # Integers beyond this lose precision as doubles, which is all RethinkDB has.
-_EXACT_INT = 2**53
+EXACT_INT = 2**53
 _NUMBERS = frozenset({int, float})
 # Datums of these types differ when their types do (an object of another type differs too, unless pseudo-types).
 _PLAIN_KINDS = frozenset({str, int, float, bool, type(None), list})
@@ -97,10 +97,10 @@ def sort_key(value: Any) -> bytes:
 def number(value: float) -> int | float:
     """Normalize an arithmetic result: finite, integral values as int, large ints as doubles."""
     if isinstance(value, int):
-        return value if -_EXACT_INT <= value <= _EXACT_INT else float(value)
+        return value if -EXACT_INT <= value <= EXACT_INT else float(value)
     if not math.isfinite(value):
         raise ReqlQueryLogicError(f"Non-finite number: {_float_text(value)}")
-    if value.is_integer() and abs(value) <= _EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
+    if value.is_integer() and abs(value) <= EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
         return int(value)
     return value
 
@@ -119,7 +119,7 @@ def to_wire(value: Any) -> Any:
     if kind is dict:
         return {key: item if type(item) in _AS_THEY_ARE else to_wire(item) for key, item in value.items()}
     if isinstance(value, float):
-        if value.is_integer() and abs(value) <= _EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
+        if value.is_integer() and abs(value) <= EXACT_INT and not (value == 0 and math.copysign(1, value) < 0):
             return int(value)
         return value
     if isinstance(value, list):

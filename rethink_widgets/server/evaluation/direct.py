@@ -1,12 +1,14 @@
-"""The commonest small queries, answered without compiling their terms.
+"""The commonest queries, answered without compiling their terms.
 
 Most queries an application sends are of two shapes: read one document by its key, maybe only a field or a few
-fields of it (`table.get(key)`, `table.get(key)["field"]`, `table.get(key).pluck("a", "b")`), and insert one
-document (`table.insert({...})`). `plan` recognises them in the query's JSON as it arrived: literal values only, and
-only options whose meaning is known here. `Plan.run` answers them with the storage calls the terms make, without
-compiling a tree of terms, making a context for it and evaluating it node by node: a get reads the document's stored
-text and answers with it (see row_texts.py); an insert of a document whose key is free stores it in a transaction of
-its own (feeds told on commit, durability as asked) and answers with the result the general path gives.
+fields of it (`table.get(key)`, `table.get(key)["field"]`, `table.get(key).pluck("a", "b")`), and insert documents
+(`table.insert({...})`, `table.insert([{...}, ...])`). `plan` recognises them in the query's JSON as it arrived:
+literal values only, and only options whose meaning is known here. `Plan.run` answers them with the storage calls
+the terms make, without compiling a tree of terms, making a context for it and evaluating it node by node: a get
+reads the document's stored text and answers with it (see row_texts.py); an insert of documents whose keys are free
+stores them in one statement, in a transaction of their own (feeds told on commit, durability as asked), and answers
+with the result the general path gives. (An insert of more documents than the general path writes in one
+transaction, CHUNK, is left to it.)
 
 Whatever could end in an error, and every write that is not that simple (a key taken, where the conflict option
 decides), is left to the general path, so that errors, backtraces and results are its own: `plan` gives None for a
@@ -27,8 +29,8 @@ from rethink_widgets.server.evaluation.objects import pluck
 from rethink_widgets.server.evaluation.row_texts import reply_text
 from rethink_widgets.server.evaluation.system import permissions
 from rethink_widgets.server.evaluation.tables import MAX_KEY_LENGTH
-from rethink_widgets.server.evaluation.terms import as_double, plain_object
-from rethink_widgets.server.evaluation.write_results import WriteResult
+from rethink_widgets.server.evaluation.terms import as_double, read_values
+from rethink_widgets.server.evaluation.write_results import DISK_ARRAY_LIMIT, WriteResult
 from rethink_widgets.server.storage import SYSTEM_DB, CatalogConflict, Storage, TableInfo
 
 TERM = Term.TermType
@@ -36,9 +38,6 @@ _FIELD_TERMS = frozenset({TERM.BRACKET, TERM.GET_FIELD})
 _INSERT_OPTARGS = frozenset({"durability", "return_changes", "conflict"})
 _DURABILITIES = ("hard", "soft")
 _CONFLICTS = ("error", "replace", "update")
-# The result of an insert of one document, as the general path writes it (a generated key is a UUID: plain text).
-_INSERTED = '{"deleted":0,"errors":0,"inserted":1,"replaced":0,"skipped":0,"unchanged":0}'
-_INSERTED_WITH_KEY = _INSERTED.replace('"inserted"', '"generated_keys":["%s"],"inserted"')
 
 
 class PointGet:
@@ -46,6 +45,7 @@ class PointGet:
 
     __slots__ = ("field", "fields", "key", "table")
     durability = None  # (a read)
+    on_loop = True  # (one document: see inline.py)
 
     def __init__(self, table: TableInfo, key: Any, field: str | None, fields: list[str] | None) -> None:
         self.table = table
@@ -74,37 +74,51 @@ class PointGet:
 
 
 class Insert:
-    """`table.insert(object)` of one literal object (with any conflict option: it matters only for a key taken)."""
+    """`table.insert(...)` of one literal object or an array of them (with any conflict option: it matters only for
+    a key taken)."""
 
-    __slots__ = ("doc", "durability", "return_changes", "table")
+    __slots__ = ("docs", "durability", "return_changes", "table")
 
-    def __init__(self, table: TableInfo, doc: dict[str, Any], durability: str, return_changes: bool | str) -> None:
+    def __init__(
+        self, table: TableInfo, docs: list[dict[str, Any]], durability: str, return_changes: bool | str
+    ) -> None:
         self.table = table
-        self.doc = doc
+        self.docs = docs
         self.durability = durability
         self.return_changes = return_changes
+
+    @property
+    def on_loop(self) -> bool:
+        """Whether it is answered on the event loop when its frame is small (one document; see inline.py)."""
+        return len(self.docs) == 1
 
     def run(self, storage: Storage, user: str) -> str | None:
         """The write's result as reply text, or None (nothing written): the general path answers."""
         if not _allowed(storage, user, "write", self.table):
             return None
-        doc, generated, pk = self.doc, None, self.table.primary_key
-        if pk not in doc:
-            generated = writes.generated_key()
-            doc = {**doc, pk: generated}
-        elif not _plain_key(doc[pk]):
-            return None  # (an error of the document's, in the result)
+        pk = self.table.primary_key
+        docs, generated = [], []
+        for doc in self.docs:
+            if pk not in doc:
+                key = writes.generated_key()
+                generated.append(key)
+                docs.append({**doc, pk: key})
+            elif _plain_key(doc[pk]):
+                docs.append(doc)
+            else:
+                return None  # (an error of the document's, in the result)
         try:
-            if not storage.insert_new(self.table, doc, self.durability):
-                return None  # (the key is taken: the conflict option decides)
+            if not storage.insert_new(self.table, docs, self.durability):
+                return None  # (a key is taken: the conflict option decides)
         except CatalogConflict:  # (the table was dropped: nothing was written)
             return None
         if not self.return_changes:  # (most inserts: the text WriteResult would make, written out)
-            return _INSERTED if generated is None else _INSERTED_WITH_KEY % generated
+            keys = '"generated_keys":["' + '","'.join(generated) + '"],' if generated else ""
+            return f'{{"deleted":0,"errors":0,{keys}"inserted":{len(docs)},"replaced":0,"skipped":0,"unchanged":0}}'
         result = WriteResult(self.return_changes, DEFAULT_ARRAY_LIMIT)
-        if generated is not None:
-            result.generated_keys.append(generated)
-        result.record("inserted", None, doc)
+        result.generated_keys = generated
+        for doc in docs:
+            result.record("inserted", None, doc)
         return replies.encode(datums.to_wire(result.value()))
 
 
@@ -209,7 +223,8 @@ def _insert(term: list[Any], db: str, optargs: dict[str, Any], storage: Storage)
     else:
         term_optargs = {}
     args = term[1]
-    if len(args) != 2 or type(args[1]) is not dict or not plain_object(args[1]):
+    docs = _literal_objects(args[1]) if len(args) == 2 else None
+    if docs is None:
         return None
     table = _table(args[0], db, storage)
     if table is None or table.write_hook is not None:
@@ -221,7 +236,51 @@ def _insert(term: list[Any], db: str, optargs: dict[str, Any], storage: Storage)
         return None
     if type(return_changes) is not bool and return_changes != "always":
         return None
-    return Insert(table, as_double(args[1]), durability, return_changes)
+    return Insert(table, docs, durability, return_changes)
+
+
+def _literal_objects(raw: Any) -> list[dict[str, Any]] | None:
+    """The documents of an insert: one literal object, or an array of 1 to CHUNK of them (a longer one is written
+    in chunks, by the general path); None for anything else."""
+    if type(raw) is dict:
+        items = [raw]
+    elif _is_array(raw) and 1 <= len(raw[1]) <= writes.CHUNK:
+        items = raw[1]
+    else:
+        return None
+    if not all(type(item) is dict for item in items):
+        return None
+    try:
+        return [_literal(item) for item in items]
+    except _NotLiteral:
+        return None
+
+
+class _NotLiteral(Exception):
+    """A value in a query that is not a literal (a term to evaluate, or a value the general path has an error for)."""
+
+
+def _literal(value: Any) -> Any:
+    """The value of JSON in a query, if it is a literal one: objects without a pseudo-type (MAKE_OBJ would check it)
+    and arrays as MAKE_ARRAY terms of no more items than a document may store, of literals; numbers as RethinkDB
+    reads them (see `as_double`)."""
+    kind = type(value)
+    if kind is dict:
+        if datums.PTYPE in value:
+            raise _NotLiteral
+        return read_values(value, _literal)
+    if kind is list:
+        if not _is_array(value) or len(value[1]) > DISK_ARRAY_LIMIT:
+            raise _NotLiteral
+        return [_literal(item) for item in value[1]]
+    return as_double(value) if kind is int else value
+
+
+def _is_array(raw: Any) -> bool:
+    """Whether `raw` is a MAKE_ARRAY term (without optargs)."""
+    if type(raw) is not list or len(raw) != 2:
+        return False
+    return type(raw[0]) is int and raw[0] == TERM.MAKE_ARRAY and type(raw[1]) is list
 
 
 def _allowed(storage: Storage, user: str, permission: str, table: TableInfo) -> bool:

@@ -342,21 +342,29 @@ def as_double(value: Any) -> Any:
     if type(value) is int:
         return datums.number(value)
     if isinstance(value, dict):
-        changed: dict[str, Any] | None = None
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str or kind is float or kind is bool or item is None:
-                continue
-            read = as_double(item)
-            if read is not item:
-                if changed is None:
-                    changed = dict(value)
-                changed[key] = read
-        return value if changed is None else changed
+        return read_values(value, as_double)
     if isinstance(value, list):
         items = [as_double(item) for item in value]
         return value if all(map(operator.is_, items, value)) else items
     return value
+
+
+def read_values(obj: dict[str, Any], read: Callable[[Any], Any]) -> dict[str, Any]:
+    """`obj` with `read` applied to each value but strings, doubles, booleans, nulls and integers a double holds
+    exactly (which it must leave as they are); `obj` itself, not a copy, when `read` changed none."""
+    changed: dict[str, Any] | None = None
+    for key, item in obj.items():
+        kind = type(item)
+        if kind is str or kind is float or kind is bool or item is None:
+            continue
+        if kind is int and -datums.EXACT_INT <= item <= datums.EXACT_INT:
+            continue
+        value = read(item)
+        if value is not item:
+            if changed is None:
+                changed = dict(obj)
+            changed[key] = value
+    return obj if changed is None else changed
 
 
 def _compile_func(raw_args: list[Any], frame: int | str | None, scope: _Scope) -> FuncNode:
