@@ -41,15 +41,53 @@ class BatchLimits:
         return limits
 
 
+class Pages:
+    """Encoded rows that come a page (a list of rows) at a time, as a scan reads them: a batch takes a whole page
+    where it fits, without a step per row. What a batch left of a page comes first in the next."""
+
+    __slots__ = ("_left", "_pages")
+
+    def __init__(self, pages: Iterator[list[str]]) -> None:
+        self._pages = pages
+        self._left: list[str] = []
+
+    def take(self) -> list[str] | None:
+        """The next page (never empty); None once the rows have run out."""
+        if self._left:
+            page, self._left = self._left, []
+            return page
+        for page in self._pages:
+            if page:
+                return page
+        return None
+
+    def give_back(self, rows: list[str]) -> None:
+        """What is left of the page last taken: the next `take` gives it."""
+        self._left = rows
+
+    def exhausted(self) -> bool:
+        """Whether the rows have run out (a page is read ahead to know)."""
+        page = self.take()
+        if page is None:
+            return True
+        self._left = page
+        return False
+
+    def close(self) -> None:
+        close = getattr(self._pages, "close", None)
+        if close is not None:
+            close()
+
+
 class Batch:
     """Encoded rows gathered for one response, within the batch limits (the first batch is smaller)."""
 
     __slots__ = ("_closed", "_deadline", "_max_bytes", "_max_rows", "_size", "rows")
 
-    def __init__(self, limits: BatchLimits, first: bool, rows: list[str] | None = None) -> None:
+    def __init__(self, limits: BatchLimits, first: bool) -> None:
         scale = limits.first_scaledown if first else 1
-        self.rows: list[str] = rows if rows is not None else []
-        self._size = sum(map(len, rows)) if rows is not None else 0
+        self.rows: list[str] = []
+        self._size = 0
         self._max_rows = limits.max_rows
         self._max_bytes = limits.max_bytes // scale
         self._deadline = time.monotonic() + limits.max_seconds / scale
@@ -73,22 +111,26 @@ class Batch:
         full = len(self.rows) >= self._max_rows or self._size >= self._max_bytes
         return not (self._closed or full or time.monotonic() >= self._deadline)
 
-    def fill(self, rows: Iterator[str]) -> bool:
-        """Add rows from `rows` while there is room (as `has_room` says, looked at after each row); whether `rows`
-        ran out. One loop for a whole batch: a scan sends hundreds of thousands of rows a second."""
+    def fill(self, pages: Pages) -> bool:
+        """Add rows while there is room, as if `has_room` were asked after each row; whether the rows ran out. A page
+        that leaves room after it is added whole (a scan sends hundreds of thousands of rows a second); the one that
+        fills the batch, row by row, up to the row that does."""
         if not self.has_room():
             return False
-        out, size, append, clock = self.rows, self._size, self.rows.append, time.monotonic
-        most_rows, most_bytes, deadline = self._max_rows, self._max_bytes, self._deadline
-        try:
-            for row in rows:
-                append(row)
-                size += len(row)
-                if len(out) >= most_rows or size >= most_bytes or clock() >= deadline:
+        out = self.rows
+        while (page := pages.take()) is not None:
+            size = sum(map(len, page))
+            fits = len(out) + len(page) < self._max_rows and self._size + size < self._max_bytes
+            if fits and time.monotonic() < self._deadline:
+                out.extend(page)
+                self._size += size
+                continue
+            for i, row in enumerate(page):
+                self.add(row)
+                if not self.has_room():
+                    pages.give_back(page[i + 1 :])
                     return False
-            return True
-        finally:
-            self._size = size
+        return True
 
     def room(self, most: int) -> int:
         """How many more rows to fetch at once: at most `most`, and no more than the row limit leaves (at least 1)."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rethink_widgets.server import wire
-from rethink_widgets.server.batches import Batch, BatchLimits
+from rethink_widgets.server.batches import Batch, BatchLimits, Pages
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.changefeed_sources import (
     ChangefeedSource,
@@ -26,6 +26,7 @@ from rethink_widgets.server.evaluation.changefeed_sources import (
     PointWatch,
 )
 from rethink_widgets.server.evaluation.engine import SubscriptionRequest
+from rethink_widgets.server.evaluation.row_texts import SEPARATOR
 from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
 from rethink_widgets.server.feed_entries import Entry
 
@@ -47,9 +48,9 @@ class Member:
         self.steps = steps
         self.subscription: Subscription | None = None
         self.snapshot: Snapshot | None = None
-        self.initial: Iterator[Any] | None = None
-        # Whether `initial` gives the initial docs' reply texts, made from stored documents (no steps to run).
-        self.encoded_initial = False
+        # The initial values still to send: the values themselves, or (no steps to run) their change documents'
+        # reply texts, made from stored documents a page at a time.
+        self.initial: Iterator[Any] | Pages | None = None
         self.ended = _ends_at_once(steps)
         options = changes.options
         # Plain: change documents depend only on the entry and `include_types`, so they can be encoded once.
@@ -114,20 +115,19 @@ class FeedCursor:
             elif member.is_limit:
                 member.initial = iter(member.subscription.initial)
             else:
-                member.initial = self._initial_texts(member) or iter(member.changes.initial or ())
+                member.initial = self._initial_pages(member) or iter(member.changes.initial or ())
 
-    def _initial_texts(self, member: Member) -> Iterator[str] | None:
-        """The initial docs as reply texts made from the table's stored documents, when no step shapes them (see
-        row_texts.py); None otherwise."""
+    def _initial_pages(self, member: Member) -> Pages | None:
+        """The initial docs' change documents as reply texts made from the table's stored documents, when no step
+        shapes them (see row_texts.py); None otherwise."""
         initial = member.changes.initial
         if initial is None or member.steps or self._steps or isinstance(member.changes.watch, PointWatch):
             return None
-        texts = initial.reply_texts()
-        if texts is None:
+        pages = initial.reply_pages()
+        if pages is None:
             return None
-        member.encoded_initial = True
-        doc = '{"new_val":%s,"type":"initial"}' if member.changes.options.include_types else '{"new_val":%s}'
-        return map(doc.__mod__, texts)
+        after = ',"type":"initial"}' if member.changes.options.include_types else "}"
+        return Pages(_between('{"new_val":', page, after) for page in pages)
 
     def close(self) -> None:
         for member in self._members:
@@ -254,8 +254,10 @@ class FeedCursor:
     def _take_initial(self, member: Member, batch: Batch) -> None:
         reading = member.snapshot.reading() if member.snapshot is not None else contextlib.nullcontext()
         with reading:
-            if member.encoded_initial and member.initial is not None and batch.fill(member.initial):
-                self._finish_initial(member)
+            if isinstance(member.initial, Pages):
+                if batch.fill(member.initial):
+                    self._finish_initial(member)
+                return
             while batch.has_room() and not self._ended and member.initial is not None:
                 item = next(member.initial, _END)
                 if item is _END:
@@ -386,6 +388,15 @@ def _ends_at_once(steps: list[Step]) -> bool:
 
 
 _END = object()
+
+
+def _between(before: str, rows: list[str], after: str) -> list[str]:
+    """Each row between `before` and `after`: a few calls for a page of rows, not a step per row."""
+    if not rows:
+        return rows
+    return (before + (after + SEPARATOR + before).join(rows) + after).split(SEPARATOR)
+
+
 _TEXT, _TYPED_TEXT = operator.attrgetter("text"), operator.attrgetter("typed_text")
 
 

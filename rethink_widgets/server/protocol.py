@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rethinkdb.ql2_pb2 import Query
 
 from rethink_widgets.server import inline, interrupts, replies, wire
-from rethink_widgets.server.batches import Batch, BatchLimits
+from rethink_widgets.server.batches import Batch, BatchLimits, Pages
 from rethink_widgets.server.errors import (
     RESPONSE,
     ReqlClientError,
@@ -54,10 +54,9 @@ class RowCursor:
 
     encoded_notes = "[]"  # a plain stream carries no response notes
 
-    def __init__(self, rows: Iterator[Any], limits: BatchLimits, encoded: bool = False) -> None:
-        self._rows: Iterator[str] = rows if encoded else map(wire.dumps, rows)  # (a row's text is never None)
+    def __init__(self, pages: Iterator[list[str]], limits: BatchLimits) -> None:
+        self._pages = Pages(pages)
         self._limits = limits
-        self._pending: list[str] = []  # rows read ahead to learn whether the stream has ended
         self._done = False
         self._first = True
         self._lock = asyncio.Lock()
@@ -69,29 +68,18 @@ class RowCursor:
             return batch
 
     def _take(self) -> tuple[list[str], bool]:
-        batch = Batch(self._limits, self._first, self._pending)
-        self._first, self._pending = False, []
+        batch = Batch(self._limits, self._first)
+        self._first = False
         if not self._done:
-            self._done = batch.fill(self._rows)
-        if not self._done:
-            self._peek()
+            # (A row is read ahead of a full batch, to learn whether the stream has ended: then it is the last.)
+            self._done = batch.fill(self._pages) or self._pages.exhausted()
         if batch.rows and max(map(len, batch.rows)) > replies.MAX_REPLY_BYTES:
             raise replies.too_large()
-        return batch.rows, self._done and not self._pending
-
-    def _peek(self) -> None:
-        """Read one row ahead, to learn whether the stream has ended (then this batch is the last)."""
-        row = next(self._rows, None)
-        if row is None:
-            self._done = True
-        else:
-            self._pending.append(row)
+        return batch.rows, self._done
 
     def close(self) -> None:
-        close = getattr(self._rows, "close", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                close()
+        with contextlib.suppress(Exception):
+            self._pages.close()
 
 
 class Connection:
@@ -410,7 +398,7 @@ class Connection:
                     self._flush()  # now: the reply needs no other turn of the loop
                     self._end_query(token)
             elif isinstance(result, Sequence):
-                cursor = RowCursor(result.rows, BatchLimits.from_optargs(optargs), result.encoded)
+                cursor = RowCursor(result.pages, BatchLimits.from_optargs(optargs))
                 self.cursors[token] = cursor
                 await self._serve_batch(token, cursor, _profile(optargs, result.started))
             else:

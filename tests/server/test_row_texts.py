@@ -39,7 +39,8 @@ def test_rows_written_now_reply_as_wire_writes_them(tmp_path: Path) -> None:
             txn.add(table, doc)
     by_key = {doc["id"]: doc for doc in DOCS}
     ordered = [by_key[key] for key in sorted(by_key)]
-    assert list(row_texts.reply_texts(store.scan_text_pages(table))) == [reply(doc) for doc in ordered]
+    pages = row_texts.reply_pages(store.scan_text_pages(table))
+    assert [text for page in pages for text in page] == [reply(doc) for doc in ordered]
     for doc in DOCS:
         text = store.get_text(table, doc["id"])
         assert text is not None
@@ -68,7 +69,8 @@ def test_rows_an_earlier_version_wrote_reply_as_before(tmp_path: Path) -> None:
             txn.put(table, doc)
     by_key = {doc["id"]: doc for doc in [*DOCS, *changed]}
     ordered = [by_key[key] for key in sorted(by_key)]
-    assert list(row_texts.reply_texts(store.scan_text_pages(table))) == [reply(doc) for doc in ordered]
+    pages = row_texts.reply_pages(store.scan_text_pages(table))
+    assert [text for page in pages for text in page] == [reply(doc) for doc in ordered]
     for key, doc in by_key.items():
         text = store.get_text(table, key)
         assert text is not None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rethink_widgets.server import keys
+from rethink_widgets.server import keys, wire
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, terms
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, ChangefeedUnion, feed_of
@@ -70,11 +70,11 @@ class Atom:
 
 @dataclass
 class Sequence:
-    """A query's result as a lazy stream of wire-ready datums, or of their reply texts (`encoded`)."""
+    """A query's result as a lazy stream of rows' reply texts, a page (a list of them) at a time: a table's stored
+    documents as read, other rows one to a page, each encoded as it is read."""
 
-    rows: Iterator[Any]
+    pages: Iterator[list[str]]
     started: float = 0.0  # when evaluation began (time.perf_counter), for the profile
-    encoded: bool = False
 
 
 @dataclass
@@ -200,10 +200,10 @@ def _result(ctx: Context, value: Any) -> Atom | Sequence | SubscriptionRequest:
     if isinstance(value, ArraySelection):
         return Atom(datums.to_wire(value.rows))
     if isinstance(value, Stream):
-        texts = value.reply_texts()
-        if texts is not None:
-            return Sequence(texts, encoded=True)
-        return Sequence(datums.to_wire(row) for row in value)
+        pages = value.reply_pages()
+        if pages is not None:
+            return Sequence(pages)
+        return Sequence([wire.dumps(datums.to_wire(row))] for row in value)
     if isinstance(value, SingleSelection):
         return Atom(datums.to_wire(value.doc))
     if isinstance(value, Grouped):

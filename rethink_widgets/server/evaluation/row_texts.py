@@ -14,7 +14,6 @@ A page of rows (a scan reads them so) is looked at as one text.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -36,6 +35,8 @@ _NUMBER_TO_REDO = re.compile(r"[:,\[]-?[0-9][0-9.]*e[-+]|[:,\[]-?0\.0000")
 # every character (fine for a row, slow for a page).
 _PAGE_INTEGRAL_DOUBLE = re2.compile(r"[:,\[]-?[0-9]+\.0(?:[^0-9]|$)")
 _PAGE_NUMBER_TO_REDO = re2.compile(r"[:,\[]-?(?:[0-9][0-9.]*e[-+]|0\.0000)")
+SEPARATOR = "\x1e"  # keeps rows apart in one text: JSON writes every control character escaped
+_READY_APART = SEPARATOR + REPLY_READY
 
 
 class _Pattern(Protocol):
@@ -52,20 +53,21 @@ def reply_text(stored: str) -> str:
     return _rebuilt(stored) if _exponent(text, _NUMBER_TO_REDO) else text
 
 
-def reply_texts(pages: Iterator[list[str]]) -> Iterator[str]:
-    """The reply texts of pages of stored texts, row by row."""
-    return itertools.chain.from_iterable(map(_page_texts, pages))
+def reply_pages(pages: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The reply texts of pages of stored texts, page by page."""
+    return map(_page_texts, pages)
 
 
 def _page_texts(stored: list[str]) -> list[str]:
     """`reply_text` of each of a page's rows: the texts themselves when all were stored ready (and hold no number
     to write otherwise), else with one parse and one search per check for the page (half the time of a row at a
     time), unless one of its rows must be written the usual way."""
-    ready = [text[1:] for text in stored if text[:1] == REPLY_READY]
-    if len(ready) == len(stored):
-        joined = ",".join(ready)
-        if not _integral(joined, _PAGE_INTEGRAL_DOUBLE) and not _exponent(joined, _PAGE_NUMBER_TO_REDO):
-            return ready
+    # The page as one text, the rows apart (no JSON text holds a raw control character): a handful of calls, not a
+    # step per row, tell whether every row is ready, and check them all.
+    joined = SEPARATOR.join(stored)
+    ready = joined[:1] == REPLY_READY and joined.count(_READY_APART) == len(stored) - 1
+    if ready and not _integral(joined, _PAGE_INTEGRAL_DOUBLE) and not _exponent(joined, _PAGE_NUMBER_TO_REDO):
+        return joined[1:].split(_READY_APART)
     joined = ",".join(stored)
     if _integral(joined, _PAGE_INTEGRAL_DOUBLE):
         return list(map(reply_text, stored))

@@ -112,9 +112,9 @@ class Stream:
     def __iter__(self) -> Iterator[Any]:
         return self.source()
 
-    def reply_texts(self) -> Iterator[str] | None:
-        """The rows as reply texts made from the text storage keeps (see row_texts.py), when they are a table's
-        documents as stored; None for any other stream."""
+    def reply_pages(self) -> Iterator[list[str]] | None:
+        """The rows as reply texts made from the text storage keeps (see row_texts.py), a page of rows at a time as
+        storage reads them, when they are a table's documents as stored; None for any other stream."""
         return None
 
     def built_on_changefeed(self) -> bool:
@@ -183,9 +183,9 @@ class TableSlice(Selection):
     def _rows(self) -> Iterator[Any]:
         return (doc for _value, doc in self.entries())
 
-    def reply_texts(self) -> Iterator[str] | None:
+    def reply_pages(self) -> Iterator[list[str]] | None:
         bounds = (self.lower, self.upper, self.lower_open, self.upper_open, bool(self.descending))
-        return self.table.entry_texts(self.index, *bounds)
+        return self.table.entry_pages(self.index, *bounds)
 
     def entries(self) -> Iterator[tuple[Any, Any]]:
         """(index value, document) pairs in index order; a multi index gives a document once per value."""
@@ -254,18 +254,18 @@ class Table(Selection):
         require_index(info, index)
         return self.storage.index_scan(info, index, span)
 
-    def reply_texts(self) -> Iterator[str] | None:
-        return row_texts.reply_texts(self.storage.scan_text_pages(self.info))
+    def reply_pages(self) -> Iterator[list[str]] | None:
+        return row_texts.reply_pages(self.storage.scan_text_pages(self.info))
 
-    def entry_texts(  # noqa: PLR0917
+    def entry_pages(  # noqa: PLR0917
         self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
-    ) -> Iterator[str] | None:
-        """The documents of `entries` as reply texts (see `Stream.reply_texts`)."""
+    ) -> Iterator[list[str]] | None:
+        """The documents of `entries` as pages of reply texts (see `Stream.reply_pages`)."""
         info, span = self.info, keys.Span(lower, upper, lower_open, upper_open, reverse)
         if index == info.primary_key:
-            return row_texts.reply_texts(self.storage.scan_text_pages(info, span))
+            return row_texts.reply_pages(self.storage.scan_text_pages(info, span))
         require_index(info, index)
-        return row_texts.reply_texts(self.storage.index_scan_text_pages(info, index, span))
+        return row_texts.reply_pages(self.storage.index_scan_text_pages(info, index, span))
 
     def writes(self, durability: str) -> contextlib.AbstractContextManager[TableWrites]:
         """One atomic write to this table."""

@@ -72,10 +72,10 @@ class SystemTable(Table):
             if above and below:
                 yield row["id"], row
 
-    def reply_texts(self) -> None:
+    def reply_pages(self) -> None:
         return None  # rows made when read: there is no stored text
 
-    def entry_texts(  # noqa: PLR0917
+    def entry_pages(  # noqa: PLR0917
         self, index: str, lower: Any, upper: Any, lower_open: bool, upper_open: bool, reverse: bool
     ) -> None:
         return None
