@@ -26,9 +26,9 @@ from rethink_widgets.server.evaluation.changefeed_sources import (
     PointWatch,
 )
 from rethink_widgets.server.evaluation.engine import SubscriptionRequest
-from rethink_widgets.server.evaluation.row_texts import SEPARATOR
 from rethink_widgets.server.evaluation.values import LimitStep, RowStep, Step
 from rethink_widgets.server.feed_entries import Entry
+from rethink_widgets.server.storage import ROW_SEPARATOR
 
 if TYPE_CHECKING:
     from rethink_widgets.server.changefeeds import Changefeeds, Subscription
@@ -394,7 +394,7 @@ def _between(before: str, rows: list[str], after: str) -> list[str]:
     """Each row between `before` and `after`: a few calls for a page of rows, not a step per row."""
     if not rows:
         return rows
-    return (before + (after + SEPARATOR + before).join(rows) + after).split(SEPARATOR)
+    return (before + (after + ROW_SEPARATOR + before).join(rows) + after).split(ROW_SEPARATOR)
 
 
 _TEXT, _TYPED_TEXT = operator.attrgetter("text"), operator.attrgetter("typed_text")

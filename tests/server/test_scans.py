@@ -117,6 +117,10 @@ def test_a_big_table_reads_whole_and_in_order(conn: Any, r: RethinkDB, table: st
     assert rows[4] == {"id": 4, "half": 2, "name": "row 4"}
     assert [row["id"] for row in t.between(100, 200).run(conn)] == list(range(100, 200))
     assert list(t.limit(3).run(conn)) == rows[:3]
+    # Backwards, across pages of every size, and within bounds.
+    assert [row["id"] for row in t.order_by(index=r.desc("id")).run(conn)] == list(range(4999, -1, -1))
+    descending = t.between(100, 3000, right_bound="closed").order_by(index=r.desc("id"))
+    assert [row["id"] for row in descending.run(conn)] == list(range(3000, 99, -1))
 
 
 def test_group_keeps_values_that_compare_apart_apart(conn: Any, r: RethinkDB, table: str) -> None:

@@ -24,7 +24,7 @@ import re2
 
 from rethink_widgets.server import wire
 from rethink_widgets.server.evaluation import datums
-from rethink_widgets.server.storage import REPLY_READY
+from rethink_widgets.server.storage import REPLY_READY, ROW_SEPARATOR, TextPage
 
 # Numbers only: a number begins after one of `:,[` (the texts are compact), so text within strings, such as a UUID's
 # "4e-" or a version's "1.0.2", seldom sends a document the slow way (and then only costs time).
@@ -35,8 +35,7 @@ _NUMBER_TO_REDO = re.compile(r"[:,\[]-?[0-9][0-9.]*e[-+]|[:,\[]-?0\.0000")
 # every character (fine for a row, slow for a page).
 _PAGE_INTEGRAL_DOUBLE = re2.compile(r"[:,\[]-?[0-9]+\.0(?:[^0-9]|$)")
 _PAGE_NUMBER_TO_REDO = re2.compile(r"[:,\[]-?(?:[0-9][0-9.]*e[-+]|0\.0000)")
-SEPARATOR = "\x1e"  # keeps rows apart in one text: JSON writes every control character escaped
-_READY_APART = SEPARATOR + REPLY_READY
+_READY_APART = ROW_SEPARATOR + REPLY_READY
 
 
 class _Pattern(Protocol):
@@ -53,21 +52,22 @@ def reply_text(stored: str) -> str:
     return _rebuilt(stored) if _exponent(text, _NUMBER_TO_REDO) else text
 
 
-def reply_pages(pages: Iterator[list[str]]) -> Iterator[list[str]]:
+def reply_pages(pages: Iterator[TextPage]) -> Iterator[list[str]]:
     """The reply texts of pages of stored texts, page by page."""
     return map(_page_texts, pages)
 
 
-def _page_texts(stored: list[str]) -> list[str]:
+def _page_texts(page: TextPage) -> list[str]:
     """`reply_text` of each of a page's rows: the texts themselves when all were stored ready (and hold no number
     to write otherwise), else with one parse and one search per check for the page (half the time of a row at a
     time), unless one of its rows must be written the usual way."""
-    # The page as one text, the rows apart (no JSON text holds a raw control character): a handful of calls, not a
-    # step per row, tell whether every row is ready, and check them all.
-    joined = SEPARATOR.join(stored)
-    ready = joined[:1] == REPLY_READY and joined.count(_READY_APART) == len(stored) - 1
+    # (A handful of calls on the page's one text, not a step per row, tell whether every row is ready and check
+    # them all.)
+    joined = page.text
+    ready = joined[:1] == REPLY_READY and joined.count(_READY_APART) == page.rows - 1
     if ready and not _integral(joined, _PAGE_INTEGRAL_DOUBLE) and not _exponent(joined, _PAGE_NUMBER_TO_REDO):
         return joined[1:].split(_READY_APART)
+    stored = joined.split(ROW_SEPARATOR)
     joined = ",".join(stored)
     if _integral(joined, _PAGE_INTEGRAL_DOUBLE):
         return list(map(reply_text, stored))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, row_texts
-from rethink_widgets.server.storage import TableInfo, Transaction
+from rethink_widgets.server.storage import TableInfo, TextPage, Transaction
 
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
@@ -205,13 +205,13 @@ class TableStorage(Protocol):
 
     def scan(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[dict[str, Any]]: ...
 
-    def scan_text_pages(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[list[str]]: ...
+    def scan_text_pages(self, table: TableInfo, span: keys.Span = ..., /) -> Iterator[TextPage]: ...
 
     def index_scan(
         self, table: TableInfo, index: str, span: keys.Span = ..., /
     ) -> Iterator[tuple[Any, dict[str, Any]]]: ...
 
-    def index_scan_text_pages(self, table: TableInfo, index: str, span: keys.Span = ..., /) -> Iterator[list[str]]: ...
+    def index_scan_text_pages(self, table: TableInfo, index: str, span: keys.Span = ..., /) -> Iterator[TextPage]: ...
 
     def index_get_all(self, table: TableInfo, index: str, value: Any, /) -> Iterator[dict[str, Any]]: ...
 

@@ -23,7 +23,7 @@ from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.system.catalog import system_id
 from rethink_widgets.server.evaluation.values import TableStorage
-from rethink_widgets.server.storage import SYSTEM_DB, Scope, Storage, TableInfo, Transaction
+from rethink_widgets.server.storage import SYSTEM_DB, Scope, Storage, TableInfo, TextPage, Transaction
 
 ADMIN = "admin"
 SYSTEM_DB_ID = system_id(SYSTEM_DB)
@@ -128,7 +128,7 @@ class GuardedStorage:
         self._check("read")
         return self._storage.scan(table, span)
 
-    def scan_text_pages(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[list[str]]:
+    def scan_text_pages(self, table: TableInfo, span: keys.Span = keys.EVERYTHING) -> Iterator[TextPage]:
         self._check("read")
         return self._storage.scan_text_pages(table, span)
 
@@ -140,7 +140,7 @@ class GuardedStorage:
 
     def index_scan_text_pages(
         self, table: TableInfo, index: str, span: keys.Span = keys.EVERYTHING
-    ) -> Iterator[list[str]]:
+    ) -> Iterator[TextPage]:
         self._check("read")
         return self._storage.index_scan_text_pages(table, index, span)
 
