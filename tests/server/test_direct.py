@@ -192,7 +192,8 @@ def test_a_user_reads_and_writes_directly_only_what_it_may(private: ServerProces
     r.table_create("notes").run(admin)
     r.table("notes").insert({"id": 1, "a": 1}).run(admin)
     bob = r.connect(port=private.port, user="bob", password="pw")
-    for query in (r.table("notes").get(1), r.table("notes").get(1)["a"], r.table("notes").insert({"id": 2})):
+    notes = r.table("notes")
+    for query in (notes.get(1), notes.get(1)["a"], notes.insert({"id": 2}), notes.insert([{"id": 2}, {"id": 3}])):
         with pytest.raises(ReqlPermissionError, match="does not have the required"):
             query.run(bob)
     r.table("notes").grant("bob", {"read": True}).run(admin)
@@ -201,6 +202,7 @@ def test_a_user_reads_and_writes_directly_only_what_it_may(private: ServerProces
         r.table("notes").insert({"id": 2}).run(bob, durability="soft")
     r.table("notes").grant("bob", {"write": True}).run(admin)
     assert r.table("notes").insert({"id": 2}).run(bob, durability="soft")["inserted"] == 1
+    assert r.table("notes").insert([{"id": 3}, {"id": 4}]).run(bob)["inserted"] == 2
     bob.close()
     admin.close()
 
@@ -232,3 +234,12 @@ def test_hard_inserts_of_concurrent_writers_are_each_answered_once(server: Serve
     assert r.table(table).get("noreply").run(conns[1]) == {"id": "noreply"}
     for conn in conns:
         conn.close()
+
+
+def test_a_batch_insert_nobody_waits_for_is_written(conn: Any, table: str) -> None:
+    t = r.table(table)
+    t.insert([{"id": i} for i in range(50)]).run(conn, noreply=True)
+    t.insert([{"id": 49}, {"id": 50}]).run(conn, noreply=True)  # a key taken: the general path writes the rest
+    t.insert([{"id": 60 + i} for i in range(2000)]).run(conn, noreply=True, durability="hard")
+    conn.noreply_wait()
+    assert t.count().run(conn) == 2051
