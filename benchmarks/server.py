@@ -41,6 +41,7 @@ r = RethinkDB()
 CONSTANT = b'{"t":1,"r":[{"id":1,"value":"constant"}]}'
 PROFILE_SECONDS = 5  # per workload profiled
 PARTS = ("small", "aggregations", "builds", "growth")  # what --only may choose
+BATCH = [{"v": i, "text": "some text to store"} for i in range(1000)]  # the documents of a batched insert
 
 
 # A scan of a table (`r.table(name)`, nothing more) is answered with SCAN_ROWS rows like the benchmark's own, in
@@ -120,7 +121,7 @@ def median_rate(runs: int, count: int, body: Callable[[], object]) -> float:
 def measure(port: int, runs: int, table: str) -> dict[str, float]:
     conn = r.connect(port=port)
     t = r.table(table)
-    gets, singles, batch, batches = 2000, 300, 1000, 20
+    gets, singles, batches = 2000, 300, 20
     figures: dict[str, float] = {}
     figures["point get, queries/s"] = median_rate(runs, gets, lambda: [t.get(i % 1000).run(conn) for i in range(gets)])
     counter = iter(range(10**9))
@@ -131,9 +132,8 @@ def measure(port: int, runs: int, table: str) -> dict[str, float]:
         runs, singles, lambda: [t.insert({"v": next(counter)}).run(conn) for _ in range(singles)]
     )
     figures["hard inserts, 8 writers, docs/s"] = concurrent_hard_inserts(port, runs, table)
-    docs = [{"v": i, "text": "some text to store"} for i in range(batch)]
     figures["batched insert (soft), docs/s"] = median_rate(
-        runs, batch * batches, lambda: [t.insert(docs).run(conn, durability="soft") for _ in range(batches)]
+        runs, len(BATCH) * batches, lambda: [t.insert(BATCH).run(conn, durability="soft") for _ in range(batches)]
     )
     scanned = len(list(t.run(conn)))
     figures["table scan, docs/s"] = median_rate(runs, scanned, lambda: list(t.run(conn)))
@@ -335,7 +335,7 @@ def print_growth(growth: dict[str, Any], big_rows: int) -> None:
     print(f"  ({big_rows:,} rows take {objects:,.0f} MB as Python objects)  target: {target('server memory')}")
 
 
-def profile_small_queries(seconds: float) -> None:
+def profile_queries(seconds: float) -> None:
     """Sample a fresh embedded server with py-spy while one client runs point gets, single soft inserts, then batches
     of soft inserts, and print where the server's threads spent the time they held the interpreter lock (waiting is
     left out)."""
@@ -352,11 +352,10 @@ def profile_small_queries(seconds: float) -> None:
             r.table_create("profiled").run(conn)
             t = r.table("profiled")
             t.insert([{"id": i, "v": i} for i in range(1000)]).run(conn)
-            batch = [{"v": i, "text": "some text to store"} for i in range(1000)]  # (as `measure` inserts them)
             workloads: dict[str, Callable[[int], object]] = {
                 "point get": lambda i: t.get(i % 1000).run(conn),
                 "single insert (soft)": lambda i: t.insert({"v": i}).run(conn, durability="soft"),
-                "batched insert (soft)": lambda _: t.insert(batch).run(conn, durability="soft"),
+                "batched insert (soft)": lambda _: t.insert(BATCH).run(conn, durability="soft"),
             }
             for name, query in workloads.items():
                 samples = _sampled(spy, server.pid, seconds, query)
@@ -490,7 +489,7 @@ def main() -> None:
             ours.wait()
             constant.wait()
     if args.profile:
-        profile_small_queries(PROFILE_SECONDS)
+        profile_queries(PROFILE_SECONDS)
 
 
 if __name__ == "__main__":

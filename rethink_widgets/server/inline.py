@@ -9,10 +9,10 @@ its arguments, is evaluated where its frame was read:
 - `table.insert(object)`, `table.get(key).update(object)`, `.replace(object)` and `.delete()`, with soft durability
   (a hard write waits for the disk) and on a table without a write hook (a hook is a user function).
 
-A query evaluation/direct.py answers (a point get, maybe of a field or some fields; an insert of one literal object)
-is evaluated here too, and its insert may be hard: it commits here, and its answer leaves once the commit is on disk
-(the loop does not wait for it: see group_commit.py), unless it wants no answer (`noreply_wait` waits for such a
-write on a worker thread).
+A query evaluation/direct.py answers that touches one document (a point get, maybe of a field or some fields; an
+insert of one literal object) is evaluated here too, and its insert may be hard: it commits here, and its answer
+leaves once the commit is on disk (the loop does not wait for it: see group_commit.py), unless it wants no answer
+(`noreply_wait` waits for such a write on a worker thread).
 
 Such a query touches one document by its primary key, so its cost is bounded by that document's size; its frame's
 size is bounded too (`MAX_BYTES`). Its term is not compiled again when one of the same shape was before (see
