@@ -1247,7 +1247,9 @@ class Transaction:
             rows = [(keys.encode(doc[pk]), _row_text(doc)) for doc in docs]
         except (TypeError, ValueError):
             raise _NotAdded from None
-        added = self._conn.executemany(f"INSERT INTO {table.sql} VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
+        sql = f"INSERT INTO {table.sql} VALUES (?, ?) ON CONFLICT DO NOTHING"
+        # (executemany costs a few microseconds more for one row, and most inserts are of one document)
+        added = self._conn.execute(sql, rows[0]) if len(rows) == 1 else self._conn.executemany(sql, rows)
         if added.rowcount != len(rows):
             raise _NotAdded
         if self._rows:  # (a row read before, missing then, must not be remembered missing; others are read anew)
