@@ -419,8 +419,8 @@ class Connection:
         self, term: Any, optargs: dict[str, Any], *, small: bool = False, plan: direct.Plan | None = None
     ) -> str | Sequence | SubscriptionRequest:
         """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly, see direct.py,
-        made here for a frame too big to be looked at on the loop); a whole result (an atom) comes back as its
-        reply's text."""
+        made here if the loop made none: a frame too big to be looked at there, or a small one planned again); a
+        whole result (an atom) comes back as its reply's text."""
         if plan is None and not small:
             plan = direct.plan(term, optargs, self.server.storage)
         if plan is not None:

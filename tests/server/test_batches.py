@@ -82,9 +82,10 @@ def test_a_batch_past_its_deadline_still_holds_a_row() -> None:
 
 def batch_sizes(server: ServerProcess, query: Any, optargs: dict[str, Any], until_ready: bool = False) -> list[int]:
     """The number of rows of each batch a query's cursor sends (of a feed: up to its `ready` state, states
-    counted)."""
+    counted), with time enough for every batch (a loaded machine must not end one early)."""
     sock = raw_connect(server)
     try:
+        optargs = {"max_batch_seconds": 600, **optargs}
         send(sock, 1, f"[1,{ReQLEncoder().encode(query)},{json.dumps(optargs)}]".encode())
         sizes = []
         while True:

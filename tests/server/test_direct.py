@@ -243,3 +243,24 @@ def test_a_batch_insert_nobody_waits_for_is_written(conn: Any, table: str) -> No
     t.insert([{"id": 60 + i} for i in range(2000)]).run(conn, noreply=True, durability="hard")
     conn.noreply_wait()
     assert t.count().run(conn) == 2051
+
+
+@pytest.mark.parametrize("depth", [60, 70, 260, 300])
+def test_deep_documents_insert_and_read_as_the_general_path(conn: Any, table: str, depth: int) -> None:
+    """Nested arrays and objects, up to past what a query may nest (arrays are refused sooner than objects): the
+    insert answers as the general path does, and what it stored reads back whole, by key and by a scan."""
+    t = r.table(table)
+    array: Any = 1
+    obj: Any = 1
+    for _ in range(depth):
+        array, obj = [array], {"a": obj}
+    for value in (array, obj):
+        insert = t.insert(r.expr({"id": 1, "x": value}, nesting_depth=depth + 10))
+        outcomes = []
+        for run in (insert.run, functools.partial(general, insert)):
+            outcomes.append([answer(functools.partial(run, conn)), answer(functools.partial(t.get(1).run, conn))])
+            outcomes[-1].append(answer(lambda: list(t.run(conn))))
+            t.delete().run(conn)
+        assert outcomes[0] == outcomes[1]
+        stored = json.loads(outcomes[0][1])
+        assert stored is None or stored == {"id": 1, "x": value}

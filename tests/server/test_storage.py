@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -528,3 +529,20 @@ def test_a_directory_of_the_users_own_is_left_as_made_but_files_are_private(tmp_
         assert len(list(store.scan(table))) == 30
     finally:
         store.close()
+
+
+def test_a_scan_page_longer_than_sqlite_makes_a_string_is_joined_apart(tmp_path: Path) -> None:
+    """SQLite joins a page's stored texts into one string, unless the page is longer than SQLite makes one (a
+    billion bytes by default, lowered here): then the rows come one by one, and the page is the same."""
+    store = Storage(tmp_path, by_field, {"salt": "x"})
+    table = store.table_create("test", "t")
+    with store.transaction() as txn:
+        for i in range(300):
+            txn.add(table, {"id": i, "pad": "x" * 1000})
+    expected = [store.get_text(table, i) for i in range(300)]
+    store._reader().setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 50_000)  # (the reading thread's connection)
+    for span, order in ((keys.EVERYTHING, expected), (keys.Span(reverse=True), expected[::-1])):
+        pages = list(store.scan_text_pages(table, span))
+        assert [text for page in pages for text in page.text.split(storage.ROW_SEPARATOR)] == order
+        assert [page.row_count for page in pages] == [16, 64, 220] and len(pages[-1].text) > 50_000
+    store.close()

@@ -17,6 +17,7 @@ answer: a field asked of a missing document, a user without the permission, a re
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rethinkdb.ql2_pb2 import Term
@@ -77,15 +78,19 @@ class Insert:
     """`table.insert(...)` of one literal object or an array of them (with any conflict option: it matters only for
     a key taken)."""
 
-    __slots__ = ("docs", "durability", "return_changes", "table")
+    __slots__ = ("_durability", "docs", "return_changes", "table")
 
     def __init__(
-        self, table: TableInfo, docs: list[dict[str, Any]], durability: str, return_changes: bool | str
+        self, table: TableInfo, docs: list[dict[str, Any]], durability: str | None, return_changes: bool | str
     ) -> None:
         self.table = table
         self.docs = docs
-        self.durability = durability
+        self._durability = durability  # (None: the table's, when it runs)
         self.return_changes = return_changes
+
+    @property
+    def durability(self) -> str:
+        return self._durability or self.table.durability
 
     @property
     def on_loop(self) -> bool:
@@ -94,7 +99,8 @@ class Insert:
 
     def run(self, storage: Storage, user: str) -> str | None:
         """The write's result as reply text, or None (nothing written): the general path answers."""
-        if not _allowed(storage, user, "write", self.table):
+        # (The table as it is now: a write hook may have come since the plan was made, on the loop.)
+        if self.table.write_hook is not None or not _allowed(storage, user, "write", self.table):
             return None
         pk = self.table.primary_key
         docs, generated = [], []
@@ -229,10 +235,10 @@ def _insert(term: list[Any], db: str, optargs: dict[str, Any], storage: Storage)
     table = _table(args[0], db, storage)
     if table is None or table.write_hook is not None:
         return None
-    durability = term_optargs.get("durability", optargs.get("durability", table.durability))
+    durability = term_optargs.get("durability", optargs.get("durability"))
     return_changes = term_optargs.get("return_changes", False)
     conflict = term_optargs.get("conflict", "error")
-    if durability not in _DURABILITIES or conflict not in _CONFLICTS:
+    if durability not in (None, *_DURABILITIES) or conflict not in _CONFLICTS:
         return None
     if type(return_changes) is not bool and return_changes != "always":
         return None
@@ -256,24 +262,34 @@ def _literal_objects(raw: Any) -> list[dict[str, Any]] | None:
         return None
 
 
+# Deeper documents are left to the general path, which knows how deep a query may nest (and says so).
+_MAX_DEPTH = 64
+
+
 class _NotLiteral(Exception):
     """A value in a query that is not a literal (a term to evaluate, or a value the general path has an error for)."""
 
 
-def _literal(value: Any) -> Any:
+def _literal(value: Any, depth: int = 0) -> Any:
     """The value of JSON in a query, if it is a literal one: objects without a pseudo-type (MAKE_OBJ would check it)
-    and arrays as MAKE_ARRAY terms of no more items than a document may store, of literals; numbers as RethinkDB
-    reads them (see `as_double`)."""
+    and arrays as MAKE_ARRAY terms of no more items than a document may store, of literals, nested no deeper than
+    _MAX_DEPTH; numbers as RethinkDB reads them (see `as_double`)."""
+    if depth > _MAX_DEPTH:
+        raise _NotLiteral
     kind = type(value)
     if kind is dict:
         if datums.PTYPE in value:
             raise _NotLiteral
-        return read_values(value, _literal)
+        return read_values(value, _NESTED[depth])
     if kind is list:
         if not _is_array(value) or len(value[1]) > DISK_ARRAY_LIMIT:
             raise _NotLiteral
-        return [_literal(item) for item in value[1]]
+        return list(map(_NESTED[depth], value[1]))
     return as_double(value) if kind is int else value
+
+
+# `_literal` one level down, for each depth (made once: a document's values are read with it).
+_NESTED = tuple(functools.partial(_literal, depth=depth + 1) for depth in range(_MAX_DEPTH + 1))
 
 
 def _is_array(raw: Any) -> bool:

@@ -48,7 +48,10 @@ def reply_text(stored: str) -> str:
         return stored[1:]
     if _integral(stored, _INTEGRAL_DOUBLE):
         return _rebuilt(stored)
-    text = orjson.dumps(orjson.loads(stored), option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        text = orjson.dumps(orjson.loads(stored), option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
+        return _rebuilt(stored)
     return _rebuilt(stored) if _exponent(text, _NUMBER_TO_REDO) else text
 
 
@@ -64,7 +67,7 @@ def _page_texts(page: TextPage) -> list[str]:
     # (A handful of calls on the page's one text, not a step per row, tell whether every row is ready and check
     # them all.)
     joined = page.text
-    ready = joined[:1] == REPLY_READY and joined.count(_READY_APART) == page.rows - 1
+    ready = joined[:1] == REPLY_READY and joined.count(_READY_APART) == page.row_count - 1
     if ready and not _integral(joined, _PAGE_INTEGRAL_DOUBLE) and not _exponent(joined, _PAGE_NUMBER_TO_REDO):
         return joined[1:].split(_READY_APART)
     stored = joined.split(ROW_SEPARATOR)
@@ -76,7 +79,10 @@ def _page_texts(page: TextPage) -> list[str]:
     except orjson.JSONDecodeError:  # a row nested as deeply as orjson follows: the page nests one level deeper
         return list(map(reply_text, stored))
     # (Each text decoded at once: orjson's bytes are large buffers, slow to keep a page of.)
-    texts = [orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode() for doc in docs]
+    try:
+        texts = [orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode() for doc in docs]
+    except orjson.JSONEncodeError:  # a row nested deeper than orjson writes
+        return list(map(reply_text, stored))
     return list(map(reply_text, stored)) if _exponent(",".join(texts), _PAGE_NUMBER_TO_REDO) else texts
 
 
