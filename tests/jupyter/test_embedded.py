@@ -250,7 +250,8 @@ def test_the_extension_starts_a_dead_embedded_server_again(home: Path, tmp_path:
         first = embedded.holder()
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        wait_until(lambda: embedded.holder() not in (None, first), "a new embedded server")
+        # (A new server holds the data directory a moment before it listens.)
+        wait_until(lambda: embedded.holder() not in (None, first) and answers("127.0.0.1", port), "a new server")
         conn = Connector(embedded_settings(port)).connect_sync()  # the same data and password, on the same port
         RethinkDB().table("kept").insert({"id": "after"}).run(conn)
         conn.close()
