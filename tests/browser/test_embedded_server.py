@@ -19,6 +19,7 @@ from servers import free_port
 
 from rethink_widgets.jupyter import embedded
 from rethink_widgets.jupyter.connection import Connector, Settings
+from rethink_widgets.jupyter.embedded import answers
 
 TIMEOUT = 60_000  # ms: the server starts again, then each feed's next retry (at most 5 s apart) takes a snapshot
 
@@ -62,7 +63,8 @@ def test_a_killed_embedded_server_is_started_again_and_views_recover(
     assert first is not None
     os.kill(first, signal.SIGKILL)
     deadline = time.monotonic() + TIMEOUT / 1000
-    while embedded.holder() in (None, first):  # no one but the kernel's extension starts it
+    # No one but the kernel's extension starts it; it holds the data directory a moment before it listens.
+    while embedded.holder() in (None, first) or not answers("127.0.0.1", port):
         assert time.monotonic() < deadline, "the embedded server was not started again"
         time.sleep(0.1)
     conn = Connector(Settings(host="127.0.0.1", port=port, password=None)).connect_sync()
