@@ -34,6 +34,18 @@ def test_insert_shapes(conn: Any, r: RethinkDB, table: str) -> None:
     )
 
 
+def test_generated_keys_of_a_batch_are_distinct_random_uuids(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    result = t.insert([{"n": n} for n in range(1000)]).run(conn)
+    generated = result["generated_keys"]
+    assert len(set(generated)) == 1000
+    for key in generated:
+        assert str(uuid.UUID(key)) == key and uuid.UUID(key).version == 4 and uuid.UUID(key).variant == uuid.RFC_4122
+    assert {key[19] for key in generated} == set("89ab")  # (the variant's digit carries two random bits)
+    stored = {doc["id"]: doc["n"] for doc in t.run(conn)}
+    assert [stored[key] for key in generated] == list(range(1000))
+
+
 def test_insert_conflicts(conn: Any, r: RethinkDB, table: str) -> None:
     t = r.table(table)
     t.insert({"id": 1, "a": 1, "b": 1}).run(conn)

@@ -103,12 +103,13 @@ class Insert:
         if self.table.write_hook is not None or not _allowed(storage, user, "write", self.table):
             return None
         pk = self.table.primary_key
-        docs, generated = [], []
+        keyless = sum(pk not in doc for doc in self.docs)
+        generated = writes.generated_keys(keyless) if keyless else []
+        free = iter(generated)
+        docs = []
         for doc in self.docs:
             if pk not in doc:
-                key = writes.generated_key()
-                generated.append(key)
-                docs.append({**doc, pk: key})
+                docs.append({**doc, pk: next(free)})
             elif _plain_key(doc[pk]):
                 docs.append(doc)
             else:
