@@ -60,6 +60,7 @@ class Changefeeds:
 
     def subscribe(self, changes: ChangefeedSource, wake: Callable[[], None]) -> tuple[Subscription, Snapshot | None]:
         """A subscription for `changes`, and a snapshot of the data at the instant it began (initial values)."""
+        self.storage.settle()  # (a write acknowledged before this feed was asked for is no change to it)
         log = None
         if takes_every_change(changes):
             with self._lock:

@@ -390,8 +390,11 @@ class Connection:
         self, token: int, ticket: Ticket, term: Any, optargs: dict[str, Any], plan: direct.Plan | None
     ) -> None:
         in_worker = functools.partial(self.server.in_worker, ticket)
+        acknowledge = functools.partial(self._acknowledge, asyncio.get_running_loop(), token, ticket)
         try:
-            result = await in_worker(functools.partial(self._evaluate, plan=plan), term, optargs)
+            result = await in_worker(
+                functools.partial(self._evaluate, plan=plan, acknowledge=acknowledge), term, optargs
+            )
             if isinstance(result, str):
                 if self.queries.get(token) is ticket:
                     self._write(token, result)
@@ -409,6 +412,17 @@ class Connection:
             if isinstance(error, asyncio.CancelledError):
                 raise
 
+    def _acknowledge(self, loop: asyncio.AbstractEventLoop, token: int, ticket: Ticket, text: str) -> None:
+        """Answer a soft write before its commit (called on a worker thread: see Storage.insert_new); the query's
+        task then finds it answered."""
+        loop.call_soon_threadsafe(self._answer_early, token, ticket, _atom(text))
+
+    def _answer_early(self, token: int, ticket: Ticket, reply: str) -> None:
+        if self.queries.get(token) is ticket:
+            self._write(token, reply)
+            self._flush()
+            self._end_query(token)
+
     def _evaluate_unanswered(self, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
         """Evaluate a query nobody waits an answer for (noreply): its result is not even encoded."""
         plan = plan or direct.plan(term, optargs, self.server.storage)
@@ -416,17 +430,24 @@ class Connection:
             self.server.engine.start(term, optargs, self.user or "")
 
     def _evaluate(
-        self, term: Any, optargs: dict[str, Any], *, small: bool = False, plan: direct.Plan | None = None
+        self,
+        term: Any,
+        optargs: dict[str, Any],
+        *,
+        small: bool = False,
+        plan: direct.Plan | None = None,
+        acknowledge: direct.Acknowledge | None = None,
     ) -> str | Sequence | SubscriptionRequest:
         """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly, see direct.py,
-        made here if the loop made none: a frame too big to be looked at there, or a small one planned again); a
-        whole result (an atom) comes back as its reply's text."""
+        made here if the loop made none: a frame too big to be looked at there, or a small one planned again;
+        `acknowledge`: what may answer a direct soft write before its commit); a whole result (an atom) comes back
+        as its reply's text."""
         if plan is None and not small:
             plan = direct.plan(term, optargs, self.server.storage)
         if plan is not None:
-            text = plan.run(self.server.storage, self.user or "")
+            text = plan.run(self.server.storage, self.user or "", acknowledge)
             if text is not None:
-                return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{text}]}}'
+                return _atom(text)
         started = time.perf_counter()
         result = self.server.engine.start(term, optargs, self.user or "", small=small)
         if not isinstance(result, Atom):
@@ -530,6 +551,11 @@ class Connection:
         self.server.turns.loop_busy()
         if outgoing and not self.writer.is_closing():
             self.writer.write(b"".join(outgoing))
+
+
+def _atom(text: str) -> str:
+    """The reply of a whole result, given its text."""
+    return f'{{"t":{RESPONSE.SUCCESS_ATOM},"r":[{text}]}}'
 
 
 def _internal(error: BaseException) -> bool:

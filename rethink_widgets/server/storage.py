@@ -14,7 +14,10 @@ Writes are serialized through one writer connection (WAL mode, so readers never 
 a killed process; a transaction with `durability="hard"` returns only once it is on disk, and concurrent hard
 transactions share the fsync that puts them there (group commit, see group_commit.py), which they wait for once
 they have let go of the write lock (or, inside `syncing_later`, not at all: `when_synced` tells when); a thread of
-its own copies the log into the database file (checkpoints.py).
+its own copies the log into the database file (checkpoints.py). A soft insert may be acknowledged before its
+commit (`insert_new`), as RethinkDB acknowledges a soft write once it holds it in memory: until that commit is made
+(at once, by the thread that acknowledged it, still holding the write lock) reads and new changefeeds wait for it,
+so none that begins after the acknowledgement misses the write.
 After each commit the changes go to the commit listeners, in commit order, while the write lock is still held (so
 feeds may hear of a hard write just before it is on disk, as in RethinkDB); a dropped table is announced to the drop
 listeners. After each change of the catalog (databases, tables, their configuration, indexes, users) the catalog
@@ -328,6 +331,9 @@ class Storage:
         self._add_columns("tables", _TABLE_COLUMNS)
         self._add_columns("indexes", _INDEX_COLUMNS)
         self._active: Transaction | None = None
+        self._settled = threading.Event()  # clear while a write acknowledged before its commit is not committed
+        self._settled.set()
+        self._settling = 0  # the thread that clears it: its commit listeners may read (limit feeds), never wait
         self.activity = Activity()
         # `_builds` and `_closing` change under `_build_state`, which index waiters wait on (never the write lock);
         # it is taken under the write lock, never the other way round.
@@ -818,8 +824,16 @@ class Storage:
                 self._readers.add(reader)
         return reader.conn
 
+    def settle(self) -> None:
+        """Wait until a write acknowledged before its commit (see `insert_new`) has committed; on the event loop, a
+        query that would wait goes to a worker thread instead (see inline.py)."""
+        if not self._settled.is_set() and threading.get_ident() != self._settling:
+            with interrupts.blocked():
+                self._settled.wait()
+
     def _query(self, table: TableInfo, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         interrupts.check()  # every read (an eq_join's lookups, a scan's pages)
+        self.settle()
         try:
             return self._reader().execute(sql, params).fetchall()
         except sqlite3.OperationalError as error:
@@ -956,14 +970,17 @@ class Storage:
             raise
         return txn
 
-    def _end(self, txn: Transaction, durability: str, failed: bool) -> int:
+    def _end(self, txn: Transaction, durability: str, failed: bool, acknowledge: Callable[[], None] | None) -> int:
         """Under the write lock: roll back or commit a transaction, then hand its changes to the commit listeners.
         Returns the number of a hard commit to wait for once the lock is let go (0: none)."""
         try:
             if failed:
                 self._writer.execute("ROLLBACK")
                 return 0
-            self._writer.execute("COMMIT")
+            if acknowledge is not None:
+                self._commit_acknowledged(acknowledge)
+            else:
+                self._writer.execute("COMMIT")
             changes = txn.changes
             self._checkpointer.wrote(len(changes))
             # A hard transaction that changed nothing wrote nothing to wait for.
@@ -980,12 +997,39 @@ class Storage:
             return commit
         finally:
             self._active = None
+            self._settling = 0
+            self._settled.set()
 
-    def insert_new(self, table: TableInfo, docs: list[dict[str, Any]], durability: str) -> bool:
+    def _commit_acknowledged(self, acknowledge: Callable[[], None]) -> None:
+        """Acknowledge a write, then commit it: nothing may stop the commit now (the event set again by `_end`)."""
+        self._settling = threading.get_ident()
+        self._settled.clear()
+        with interrupts.shielded():
+            try:
+                acknowledge()
+            finally:  # (an answer that could not be sent, its connection gone, leaves the write to be made)
+                try:
+                    self._writer.execute("COMMIT")
+                except sqlite3.Error:
+                    log.exception("a soft write was acknowledged, but its commit failed: it is lost")
+                    raise
+
+    def insert_new(
+        self,
+        table: TableInfo,
+        docs: list[dict[str, Any]],
+        durability: str,
+        acknowledge: Callable[[], None] | None = None,
+    ) -> bool:
         """Store documents in a transaction of their own if no document has the key of one (nor do two of them);
-        False if one has, or if one is no JSON: then nothing is written."""
+        False if one has, or if one is no JSON: then nothing is written. `acknowledge`, for a soft write: called
+        once the documents are stored, before the commit (RethinkDB's soft durability answers a write it holds in
+        memory; here the commit, writing every page the write changed to the log, then runs while the answer
+        travels). Reads and new changefeeds wait for that commit."""
+        if durability != "soft":
+            acknowledge = None
         try:
-            with self.transaction(durability) as txn:
+            with _Transacting(self, durability, acknowledge) as txn:
                 txn.add_all(table, docs)
         except _NotAdded:  # (what was added is rolled back)
             return False
@@ -1126,11 +1170,12 @@ class _SyncingLater:
 class _Transacting:
     """One use of `Storage.transaction` (a class, not a generator: every write enters one)."""
 
-    __slots__ = ("_durability", "_storage", "_txn")
+    __slots__ = ("_acknowledge", "_durability", "_storage", "_txn")
 
-    def __init__(self, storage: Storage, durability: str) -> None:
+    def __init__(self, storage: Storage, durability: str, acknowledge: Callable[[], None] | None = None) -> None:
         self._storage = storage
         self._durability = durability
+        self._acknowledge = acknowledge
         self._txn: Transaction | None = None  # (None: joined the transaction open on this thread)
 
     def __enter__(self) -> Transaction:
@@ -1148,7 +1193,8 @@ class _Transacting:
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         storage, txn = self._storage, self._txn
         try:
-            commit = storage._end(txn, self._durability, kind is not None) if txn is not None else 0
+            failed = kind is not None
+            commit = storage._end(txn, self._durability, failed, self._acknowledge) if txn is not None else 0
         finally:
             storage._lock.__exit__()
         if commit:

@@ -264,3 +264,27 @@ def test_deep_documents_insert_and_read_as_the_general_path(conn: Any, table: st
         assert outcomes[0] == outcomes[1]
         stored = json.loads(outcomes[0][1])
         assert stored is None or stored == {"id": 1, "x": value}
+
+
+def test_a_soft_batch_answered_before_its_commit_is_seen_by_every_later_query(
+    server: ServerProcess, table: str
+) -> None:
+    """A soft batch is answered before its commit (see Storage.insert_new): whatever another connection asks once
+    the answer has come (a point get answered on the loop, a count, a feed) finds the batch written."""
+    writer, reader = r.connect(server.host, server.port), r.connect(server.host, server.port)
+    t = r.table(table)
+    padding = "x" * 2000  # (a longer commit: more time for a read to slip in before it)
+    for round_ in range(30):
+        batch = [{"round": round_, "n": n, "padding": padding} for n in range(300)]
+        result = t.insert(batch).run(writer, durability="soft")
+        last = result["generated_keys"][-1]
+        assert t.get(last)["n"].run(reader) == 299
+        assert t.count().run(reader) == 300 * (round_ + 1)
+    for round_ in range(10):
+        t.insert([{"feed": round_, "padding": padding} for _ in range(300)]).run(writer, durability="soft")
+        feed = t.changes().run(reader)
+        t.insert({"after": round_}).run(writer)
+        assert feed.next(wait=5)["new_val"]["after"] == round_  # (not a change of the batch answered before)
+        feed.close()
+    writer.close()
+    reader.close()

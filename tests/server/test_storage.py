@@ -244,6 +244,48 @@ def test_adding_stores_a_document_only_where_its_key_is_free(store: Storage) -> 
     assert ids(store.index_get_all(table, "g", 7)) == [2]
 
 
+def test_a_soft_insert_acknowledged_before_its_commit_is_read_only_once_committed(store: Storage) -> None:
+    table = fill(store, 0)
+    reads: list[Any] = []
+    heard: list[Any] = []
+
+    def acknowledge() -> None:
+        # Not committed yet: a reader on another thread waits for the commit, and then finds the documents.
+        reader = threading.Thread(target=lambda: reads.append(store.get(table, 1)))
+        reader.start()
+        reader.join(0.2)
+        reads.append(reader.is_alive())
+        threads.append(reader)
+
+    threads: list[threading.Thread] = []
+    # The thread that commits may read in its commit listeners (a limit feed refilling): it never waits for itself.
+    store.add_commit_listener(lambda changes: heard.append(store.get(table, 2)))
+    assert store.insert_new(table, [{"id": 1}, {"id": 2}], "soft", acknowledge)
+    threads[0].join(5)
+    assert reads == [True, {"id": 1}]
+    assert heard == [{"id": 2}]
+
+
+def test_an_acknowledgement_that_fails_leaves_the_write_made(store: Storage) -> None:
+    table = fill(store, 0)
+
+    def acknowledge() -> None:
+        raise RuntimeError("the connection is gone")
+
+    with pytest.raises(RuntimeError):
+        store.insert_new(table, [{"id": 1}], "soft", acknowledge)
+    assert store.get(table, 1) == {"id": 1}
+    assert store.insert_new(table, [{"id": 2}], "soft")  # (the writer is free again)
+
+
+def test_only_a_soft_insert_is_acknowledged_before_its_commit(store: Storage) -> None:
+    table = fill(store, 1)
+    told: list[str] = []
+    assert store.insert_new(table, [{"id": 0}], "soft", lambda: told.append("refused")) is False  # (a key taken)
+    assert store.insert_new(table, [{"id": 2}], "hard", lambda: told.append("hard")) is True
+    assert told == []
+
+
 def test_documents_read_back_as_they_were_stored(store: Storage) -> None:
     table = store.table_create("test", "t")
     docs = [

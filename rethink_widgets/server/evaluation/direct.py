@@ -18,6 +18,7 @@ answer: a field asked of a missing document, a user without the permission, a re
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from rethinkdb.ql2_pb2 import Term
@@ -54,8 +55,8 @@ class PointGet:
         self.field = field
         self.fields = fields
 
-    def run(self, storage: Storage, user: str) -> str | None:
-        """The result as reply text, or None: the general path answers."""
+    def run(self, storage: Storage, user: str, acknowledge: Acknowledge | None = None) -> str | None:
+        """The result as reply text, or None: the general path answers. (`acknowledge`: see Insert.run.)"""
         if not _allowed(storage, user, "read", self.table):
             return None
         try:
@@ -97,8 +98,9 @@ class Insert:
         """Whether it is answered on the event loop when its frame is small (one document; see inline.py)."""
         return len(self.docs) == 1
 
-    def run(self, storage: Storage, user: str) -> str | None:
-        """The write's result as reply text, or None (nothing written): the general path answers."""
+    def run(self, storage: Storage, user: str, acknowledge: Acknowledge | None = None) -> str | None:
+        """The write's result as reply text, or None (nothing written): the general path answers. A soft write
+        given `acknowledge` calls it with that text before its commit (see Storage.insert_new)."""
         # (The table as it is now: a write hook may have come since the plan was made, on the loop.)
         if self.table.write_hook is not None or not _allowed(storage, user, "write", self.table):
             return None
@@ -114,11 +116,17 @@ class Insert:
                 docs.append(doc)
             else:
                 return None  # (an error of the document's, in the result)
+        text = self._result_text(docs, generated)
         try:
-            if not storage.insert_new(self.table, docs, self.durability):
+            acknowledged = None if acknowledge is None else functools.partial(acknowledge, text)
+            if not storage.insert_new(self.table, docs, self.durability, acknowledged):
                 return None  # (a key is taken: the conflict option decides)
         except CatalogConflict:  # (the table was dropped: nothing was written)
             return None
+        return text
+
+    def _result_text(self, docs: list[dict[str, Any]], generated: list[str]) -> str:
+        """The reply text of the write's result, should every document be inserted."""
         if not self.return_changes:  # (most inserts: the text WriteResult would make, written out)
             keys = '"generated_keys":["' + '","'.join(generated) + '"],' if generated else ""
             return f'{{"deleted":0,"errors":0,{keys}"inserted":{len(docs)},"replaced":0,"skipped":0,"unchanged":0}}'
@@ -130,6 +138,7 @@ class Insert:
 
 
 Plan = PointGet | Insert
+Acknowledge = Callable[[str], None]  # answers a write, given its result's text, before its commit
 
 
 def plan(term: Any, optargs: dict[str, Any], storage: Storage) -> Plan | None:
