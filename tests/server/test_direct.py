@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from background import in_background
+from raw_client import raw_connect, receive, send
 from rethinkdb import RethinkDB
+from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlError, ReqlOpFailedError, ReqlPermissionError
 from servers import ServerProcess
 
@@ -288,3 +290,23 @@ def test_a_soft_batch_answered_before_its_commit_is_seen_by_every_later_query(
         feed.close()
     writer.close()
     reader.close()
+
+
+def test_soft_batches_of_a_client_gone_before_their_answers_are_whole_or_absent(
+    server: ServerProcess, table: str
+) -> None:
+    """Each batch is written whole or not at all, however its answer (sent before its commit) fails to arrive."""
+    for round_ in range(20):
+        sock = raw_connect(server)
+        for n in range(4):
+            batch = [{"round": round_, "batch": n, "padding": "x" * 500} for _ in range(250)]
+            query = [1, r.table(table).insert(batch), {"durability": "soft"}]
+            send(sock, n + 1, ReQLEncoder().encode(query).encode())
+        if round_ % 2:
+            receive(sock)  # (one answer read, the others left unread)
+        sock.close()
+    conn = r.connect(server.host, server.port)
+    sizes = r.table(table).group("round", "batch").count().run(conn)
+    assert set(sizes.values()) == {250}
+    assert r.table(table).insert({"after": True}).run(conn, durability="soft")["inserted"] == 1
+    conn.close()
