@@ -422,6 +422,8 @@ class Connection:
             self._write(token, reply)
             self._flush()
             self._end_query(token)
+            # The token is free at once, as after any reply (the commit left to the worker stops for nothing).
+            self._forget_task(token, self.running.get(token))
 
     def _evaluate_unanswered(self, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
         """Evaluate a query nobody waits an answer for (noreply): its result is not even encoded."""

@@ -14,10 +14,10 @@ Writes are serialized through one writer connection (WAL mode, so readers never 
 a killed process; a transaction with `durability="hard"` returns only once it is on disk, and concurrent hard
 transactions share the fsync that puts them there (group commit, see group_commit.py), which they wait for once
 they have let go of the write lock (or, inside `syncing_later`, not at all: `when_synced` tells when); a thread of
-its own copies the log into the database file (checkpoints.py). A soft insert may be acknowledged before its
-commit (`insert_new`), as RethinkDB acknowledges a soft write once it holds it in memory: until that commit is made
-(at once, by the thread that acknowledged it, still holding the write lock) reads and new changefeeds wait for it,
-so none that begins after the acknowledgement misses the write.
+its own copies the log into the database file (checkpoints.py). A soft insert may be acknowledged before it is
+stored and committed (`insert_new`), as RethinkDB acknowledges a soft write once it holds it in memory: until its
+commit is made (at once, by the thread that acknowledged it, still holding the write lock) reads and new changefeeds
+wait for it, so none that begins after the acknowledgement misses the write.
 After each commit the changes go to the commit listeners, in commit order, while the write lock is still held (so
 feeds may hear of a hard write just before it is on disk, as in RethinkDB); a dropped table is announced to the drop
 listeners. After each change of the catalog (databases, tables, their configuration, indexes, users) the catalog
@@ -814,7 +814,8 @@ class Storage:
     def _reader(self) -> sqlite3.Connection:
         pinned: sqlite3.Connection | None = getattr(self._local, "pinned", None)
         if pinned is not None:
-            return pinned
+            return pinned  # (a view fixed before: nothing to wait for)
+        self.settle()
         reader: _Reader | None = getattr(self._local, "reader", None)
         if reader is None:
             conn = self._connect()
@@ -833,7 +834,6 @@ class Storage:
 
     def _query(self, table: TableInfo, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         interrupts.check()  # every read (an eq_join's lookups, a scan's pages)
-        self.settle()
         try:
             return self._reader().execute(sql, params).fetchall()
         except sqlite3.OperationalError as error:
@@ -970,17 +970,21 @@ class Storage:
             raise
         return txn
 
-    def _end(self, txn: Transaction, durability: str, failed: bool, acknowledge: Callable[[], None] | None) -> int:
+    def _end(self, txn: Transaction, durability: str, failed: bool) -> int:
         """Under the write lock: roll back or commit a transaction, then hand its changes to the commit listeners.
         Returns the number of a hard commit to wait for once the lock is let go (0: none)."""
         try:
             if failed:
                 self._writer.execute("ROLLBACK")
+                if txn.acknowledged:
+                    log.error("a soft write was acknowledged, but storing it failed: it is lost")
                 return 0
-            if acknowledge is not None:
-                self._commit_acknowledged(acknowledge)
+            if txn.acknowledge is not None:
+                with interrupts.shielded():  # (nothing may stop the commit of a write answered before it)
+                    txn.acknowledge_now()
+                    self._commit(txn)
             else:
-                self._writer.execute("COMMIT")
+                self._commit(txn)
             changes = txn.changes
             self._checkpointer.wrote(len(changes))
             # A hard transaction that changed nothing wrote nothing to wait for.
@@ -1000,19 +1004,16 @@ class Storage:
             self._settling = 0
             self._settled.set()
 
-    def _commit_acknowledged(self, acknowledge: Callable[[], None]) -> None:
-        """Acknowledge a write, then commit it: nothing may stop the commit now (the event set again by `_end`)."""
-        self._settling = threading.get_ident()
-        self._settled.clear()
-        with interrupts.shielded():
-            try:
-                acknowledge()
-            finally:  # (an answer that could not be sent, its connection gone, leaves the write to be made)
-                try:
-                    self._writer.execute("COMMIT")
-                except sqlite3.Error:
-                    log.exception("a soft write was acknowledged, but its commit failed: it is lost")
-                    raise
+    def _commit(self, txn: Transaction) -> None:
+        """Commit; should that fail, the writer is left outside any transaction (it takes the next one)."""
+        try:
+            self._writer.execute("COMMIT")
+        except sqlite3.Error:
+            if self._writer.in_transaction:  # (SQLite keeps it open after some failures: the next would fail too)
+                self._writer.execute("ROLLBACK")
+            if txn.acknowledged:
+                log.exception("a soft write was acknowledged, but its commit failed: it is lost")
+            raise
 
     def insert_new(
         self,
@@ -1020,18 +1021,24 @@ class Storage:
         docs: list[dict[str, Any]],
         durability: str,
         acknowledge: Callable[[], None] | None = None,
+        fresh_keys: bool = False,
     ) -> bool:
         """Store documents in a transaction of their own if no document has the key of one (nor do two of them);
-        False if one has, or if one is no JSON: then nothing is written. `acknowledge`, for a soft write: called
-        once the documents are stored, before the commit (RethinkDB's soft durability answers a write it holds in
-        memory; here the commit, writing every page the write changed to the log, then runs while the answer
-        travels). Reads and new changefeeds wait for that commit."""
+        False if one has, or if one is no JSON: then nothing is written.
+
+        `acknowledge`, for a soft write: called once nothing but a failing disk can refuse the write, before it is
+        committed (RethinkDB's soft durability answers a write it holds in memory; here storing and committing it,
+        which writes every page it changed to the log, run while the answer travels): once the documents are
+        stored, or as soon as their rows are made if every key was generated for them just now (`fresh_keys`:
+        random UUIDs, which no stored document has). Reads and new changefeeds wait for its commit."""
         if durability != "soft":
             acknowledge = None
         try:
             with _Transacting(self, durability, acknowledge) as txn:
-                txn.add_all(table, docs)
+                txn.add_all(table, docs, fresh_keys)
         except _NotAdded:  # (what was added is rolled back)
+            if txn.acknowledged:  # (a generated key taken: as likely as guessing one)
+                raise RuntimeError("an acknowledged write could not be stored: a generated key was taken") from None
             return False
         return True
 
@@ -1185,6 +1192,7 @@ class _Transacting:
             if storage._active is not None:
                 return storage._active
             self._txn = storage._begin()
+            self._txn.acknowledge = self._acknowledge
         except BaseException:
             storage._lock.__exit__()
             raise
@@ -1194,7 +1202,7 @@ class _Transacting:
         storage, txn = self._storage, self._txn
         try:
             failed = kind is not None
-            commit = storage._end(txn, self._durability, failed, self._acknowledge) if txn is not None else 0
+            commit = storage._end(txn, self._durability, failed) if txn is not None else 0
         finally:
             storage._lock.__exit__()
         if commit:
@@ -1219,6 +1227,8 @@ class Transaction:
         self._storage = storage
         self._conn = writer
         self.changes: list[CommittedChange] = []
+        self.acknowledge: Callable[[], None] | None = None  # answers the write before its commit (see insert_new)
+        self.acknowledged = False
         # The stored text (None: no document) of each row this transaction has read or written, by (table, key):
         # a write usually reads its row just before it replaces it. Text, not documents, which callers may change.
         self._rows: dict[tuple[str, bytes], str | None] = {}
@@ -1286,10 +1296,10 @@ class Transaction:
         self._stored(table, pkey, text, key, None, doc)
         return True
 
-    def add_all(self, table: TableInfo, docs: list[dict[str, Any]]) -> None:
+    def add_all(self, table: TableInfo, docs: list[dict[str, Any]], fresh_keys: bool = False) -> None:
         """Store documents, in one statement, if no document has the key of one. Raises _NotAdded if one has (or two
         of them share one), or if one is no JSON: then some may have been stored, and the transaction must roll
-        back."""
+        back. `fresh_keys`: see Storage.insert_new."""
         interrupts.check()
         self._storage.require_table(table)
         pk = table.primary_key
@@ -1297,6 +1307,27 @@ class Transaction:
             rows = [(keys.encode(doc[pk]), _row_text(doc)) for doc in docs]
         except (TypeError, ValueError):
             raise _NotAdded from None
+        # Index functions (the user's, which may run long or be stopped) run before the write can be answered.
+        entries = [(index.sql, self._new_entries(table, index, docs, rows)) for index in table.indexes.values()]
+        if fresh_keys:
+            self.acknowledge_now()
+        with interrupts.shielded() if self.acknowledged else contextlib.nullcontext():
+            self._add_rows(table, rows, entries)
+        table_id = table.id
+        self.changes.extend(CommittedChange(table_id, doc[pk], None, doc) for doc in docs)
+
+    def _new_entries(
+        self, table: TableInfo, index: IndexInfo, docs: list[dict[str, Any]], rows: list[tuple[bytes, str]]
+    ) -> list[tuple[bytes, bytes, str]]:
+        compute = self._storage.index_function(table, index)
+        return [
+            entry for doc, (pkey, _) in zip(docs, rows, strict=True) for entry in _index_entries(compute, doc, pkey)
+        ]
+
+    def _add_rows(
+        self, table: TableInfo, rows: list[tuple[bytes, str]], entries: list[tuple[str, list[tuple[bytes, bytes, str]]]]
+    ) -> None:
+        """Store new rows and their index entries (see `add_all`)."""
         sql = f"INSERT INTO {table.sql} VALUES (?, ?) ON CONFLICT DO NOTHING"
         # (executemany costs a few microseconds more for one row, and most inserts are of one document)
         added = self._conn.execute(sql, rows[0]) if len(rows) == 1 else self._conn.executemany(sql, rows)
@@ -1304,13 +1335,23 @@ class Transaction:
             raise _NotAdded
         if self._rows:  # (a row read before, missing then, must not be remembered missing; others are read anew)
             self._rows.update(((table.sql, pkey), text) for pkey, text in rows)
-        for index in table.indexes.values():
-            compute = self._storage.index_function(table, index)
-            entries = [e for doc, (pkey, _) in zip(docs, rows, strict=True) for e in _index_entries(compute, doc, pkey)]
-            if entries:
-                self._conn.executemany(f"INSERT OR IGNORE INTO {index.sql} VALUES (?, ?, ?)", entries)
-        table_id = table.id
-        self.changes.extend(CommittedChange(table_id, doc[pk], None, doc) for doc in docs)
+        for index_sql, index_entries in entries:
+            if index_entries:
+                self._conn.executemany(f"INSERT OR IGNORE INTO {index_sql} VALUES (?, ?, ?)", index_entries)
+
+    def acknowledge_now(self) -> None:
+        """Answer the write before its commit, if it is answered so and was not yet: from now on, reads on other
+        threads wait for the commit (see Storage.settle)."""
+        if self.acknowledge is None or self.acknowledged:
+            return
+        storage = self._storage
+        storage._settling = threading.get_ident()
+        storage._settled.clear()
+        self.acknowledged = True
+        try:
+            self.acknowledge()
+        except Exception:  # (the write goes on: its feeds must hear of it, as of any other)
+            log.exception("answering a write before its commit")
 
     def _stored(  # noqa: PLR0917
         self, table: TableInfo, pkey: bytes, text: str, key: Any, old: dict[str, Any] | None, doc: dict[str, Any]

@@ -277,9 +277,12 @@ def test_a_soft_batch_answered_before_its_commit_is_seen_by_every_later_query(
     t = r.table(table)
     padding = "x" * 2000  # (a longer commit: more time for a read to slip in before it)
     for round_ in range(30):
+        # Keys generated (answered before the batch is stored) or given (answered once stored, before the commit).
         batch = [{"round": round_, "n": n, "padding": padding} for n in range(300)]
+        if round_ % 2:
+            batch = [{"id": f"{round_}-{doc['n']}", **doc} for doc in batch]
         result = t.insert(batch).run(writer, durability="soft")
-        last = result["generated_keys"][-1]
+        last = result["generated_keys"][-1] if "generated_keys" in result else f"{round_}-299"
         assert t.get(last)["n"].run(reader) == 299
         assert t.count().run(reader) == 300 * (round_ + 1)
     for round_ in range(10):
@@ -310,3 +313,16 @@ def test_soft_batches_of_a_client_gone_before_their_answers_are_whole_or_absent(
     assert set(sizes.values()) == {250}
     assert r.table(table).insert({"after": True}).run(conn, durability="soft")["inserted"] == 1
     conn.close()
+
+
+def test_a_token_is_free_again_the_moment_a_soft_batch_is_answered(server: ServerProcess, table: str) -> None:
+    """A soft batch is answered before its commit: its token may be used again at once, as after any answer."""
+    sock = raw_connect(server)
+    for round_ in range(20):
+        batch = [{"round": round_, "padding": "x" * 2000} for _ in range(300)]
+        send(sock, 1, ReQLEncoder().encode([1, r.table(table).insert(batch), {"durability": "soft"}]).encode())
+        token, reply = receive(sock)
+        assert (token, reply["r"][0]["inserted"]) == (1, 300)
+        send(sock, 1, ReQLEncoder().encode([1, r.table(table).count(), {}]).encode())
+        assert receive(sock) == (1, {"t": 1, "r": [300 * (round_ + 1)]})
+    sock.close()

@@ -244,10 +244,14 @@ def test_adding_stores_a_document_only_where_its_key_is_free(store: Storage) -> 
     assert ids(store.index_get_all(table, "g", 7)) == [2]
 
 
-def test_a_soft_insert_acknowledged_before_its_commit_is_read_only_once_committed(store: Storage) -> None:
+@pytest.mark.parametrize("fresh_keys", [False, True])
+def test_a_soft_insert_acknowledged_before_its_commit_is_read_only_once_committed(
+    store: Storage, fresh_keys: bool
+) -> None:
     table = fill(store, 0)
     reads: list[Any] = []
     heard: list[Any] = []
+    threads: list[threading.Thread] = []
 
     def acknowledge() -> None:
         # Not committed yet: a reader on another thread waits for the commit, and then finds the documents.
@@ -257,24 +261,44 @@ def test_a_soft_insert_acknowledged_before_its_commit_is_read_only_once_committe
         reads.append(reader.is_alive())
         threads.append(reader)
 
-    threads: list[threading.Thread] = []
     # The thread that commits may read in its commit listeners (a limit feed refilling): it never waits for itself.
     store.add_commit_listener(lambda changes: heard.append(store.get(table, 2)))
-    assert store.insert_new(table, [{"id": 1}, {"id": 2}], "soft", acknowledge)
+    assert store.insert_new(table, [{"id": 1}, {"id": 2}], "soft", acknowledge, fresh_keys)
     threads[0].join(5)
     assert reads == [True, {"id": 1}]
     assert heard == [{"id": 2}]
 
 
-def test_an_acknowledgement_that_fails_leaves_the_write_made(store: Storage) -> None:
+def test_a_write_acknowledged_before_it_is_stored_that_cannot_be_stored_says_so(
+    store: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Documents whose keys were all just generated are acknowledged before they are stored: should one of those
+    keys be taken after all, nothing is stored and the failure is no silent one."""
+    table = fill(store, 1)
+    told: list[bool] = []
+    with pytest.raises(RuntimeError, match="acknowledged write could not be stored"):
+        store.insert_new(table, [{"id": 5}, {"id": 0}], "soft", lambda: told.append(True), fresh_keys=True)
+    assert told == [True]
+    assert "it is lost" in caplog.text
+    assert store.get(table, 5) is None
+    assert store.insert_new(table, [{"id": 5}], "soft")  # (the writer is free again)
+
+
+@pytest.mark.parametrize("fresh_keys", [False, True])
+def test_an_acknowledgement_that_fails_leaves_the_write_made_and_announced(
+    store: Storage, caplog: pytest.LogCaptureFixture, fresh_keys: bool
+) -> None:
     table = fill(store, 0)
+    heard: list[Any] = []
+    store.add_commit_listener(lambda changes: heard.extend(change.new for change in changes))
 
     def acknowledge() -> None:
         raise RuntimeError("the connection is gone")
 
-    with pytest.raises(RuntimeError):
-        store.insert_new(table, [{"id": 1}], "soft", acknowledge)
+    assert store.insert_new(table, [{"id": 1}], "soft", acknowledge, fresh_keys)
+    assert "the connection is gone" in caplog.text
     assert store.get(table, 1) == {"id": 1}
+    assert heard == [{"id": 1}]
     assert store.insert_new(table, [{"id": 2}], "soft")  # (the writer is free again)
 
 

@@ -119,7 +119,7 @@ class Insert:
         text = self._result_text(docs, generated)
         try:
             acknowledged = None if acknowledge is None else functools.partial(acknowledge, text)
-            if not storage.insert_new(self.table, docs, self.durability, acknowledged):
+            if not storage.insert_new(self.table, docs, self.durability, acknowledged, keyless == len(docs)):
                 return None  # (a key is taken: the conflict option decides)
         except CatalogConflict:  # (the table was dropped: nothing was written)
             return None
