@@ -1001,8 +1001,9 @@ class Storage:
             return commit
         finally:
             self._active = None
-            self._settling = 0
-            self._settled.set()
+            if self._settling:  # (only a write answered before its commit made readers wait)
+                self._settling = 0
+                self._settled.set()
 
     def _commit(self, txn: Transaction) -> None:
         """Commit; should that fail, the writer is left outside any transaction (it takes the next one)."""
@@ -1308,10 +1309,14 @@ class Transaction:
         except (TypeError, ValueError):
             raise _NotAdded from None
         # Index functions (the user's, which may run long or be stopped) run before the write can be answered.
-        entries = [(index.sql, self._new_entries(table, index, docs, rows)) for index in table.indexes.values()]
+        indexes = table.indexes.values()
+        entries = [(index.sql, self._new_entries(table, index, docs, rows)) for index in indexes] if indexes else []
         if fresh_keys:
             self.acknowledge_now()
-        with interrupts.shielded() if self.acknowledged else contextlib.nullcontext():
+        if self.acknowledged:
+            with interrupts.shielded():  # (answered: nothing may stop it now)
+                self._add_rows(table, rows, entries)
+        else:
             self._add_rows(table, rows, entries)
         table_id = table.id
         self.changes.extend(CommittedChange(table_id, doc[pk], None, doc) for doc in docs)

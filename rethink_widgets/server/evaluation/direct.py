@@ -106,7 +106,7 @@ class Insert:
             return None
         pk = self.table.primary_key
         keyless = sum(pk not in doc for doc in self.docs)
-        generated = writes.generated_keys(keyless) if keyless else []
+        generated = [writes.generated_key()] if keyless == 1 else writes.generated_keys(keyless)
         free = iter(generated)
         docs = []
         for doc in self.docs:
