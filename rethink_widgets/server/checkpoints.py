@@ -20,12 +20,16 @@ import time
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
-CHECKPOINT_ROWS = 1000  # about SQLite's own 1000 pages: a row written changes a page or so
+# A checkpoint copies each page once, however many times the log holds it, and syncs twice: rarer ones copy and sync
+# less where writes come back to the same pages. Every 10,000 rows rather than 1000 (about SQLite's own 1000 pages):
+# measured, batches of 1000 documents with generated keys into a table of up to 150,000 rows went 17% faster, while
+# single inserts and point gets went as fast; the log then grows to some 40 MB (a row changes a page or so).
+CHECKPOINT_ROWS = 10_000
 # A checkpoint makes up to MAX_PASSES passes without the write lock; when writers wrote FEW_ROWS or fewer during one,
 # a last pass copies what they wrote holding the lock.
 MAX_PASSES = 4
 FEW_ROWS = 100
-MAX_LOG_PAGES = 10_000  # 40 MB of log (SQLite's pages are 4 KB)
+MAX_LOG_PAGES = 20_000  # 80 MB of log (SQLite's pages are 4 KB): twice what CHECKPOINT_ROWS lets it grow to
 
 
 class Checkpointer:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rethink_widgets.server import keys, storage
+from rethink_widgets.server import checkpoints, keys, storage
 from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo
 
 
@@ -459,13 +459,14 @@ def test_the_log_is_copied_into_the_database_file_while_writes_go_on(store: Stor
     database = tmp_path / "data.sqlite"
     assert database.stat().st_size < 100_000
     table = store.table_create("test", "t")
-    for i in range(3000):
+    rows = checkpoints.CHECKPOINT_ROWS + 100
+    for i in range(rows):
         with store.transaction("soft") as txn:
             txn.put(table, {"id": i, "text": "x" * 200})
     deadline = time.monotonic() + 30
-    while database.stat().st_size < 600_000 and time.monotonic() < deadline:
+    while database.stat().st_size < rows * 200 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert database.stat().st_size >= 600_000  # not only in the log: the checkpointer copied it
+    assert database.stat().st_size >= rows * 200  # not only in the log: the checkpointer copied it
 
 
 def test_drop_table_and_db(store: Storage) -> None:
