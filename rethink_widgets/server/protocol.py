@@ -422,8 +422,10 @@ class Connection:
             self._write(token, reply)
             self._flush()
             self._end_query(token)
-            # The token is free at once, as after any reply (the commit left to the worker stops for nothing).
+            # The token is free at once, as after any reply, and the query leaves `rethinkdb.jobs` (the commit left
+            # to the worker stops for nothing).
             self._forget_task(token, self.running.get(token))
+            self.server.storage.activity.remove_job(ticket.job_id)
 
     def _evaluate_unanswered(self, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> None:
         """Evaluate a query nobody waits an answer for (noreply): its result is not even encoded."""

@@ -326,3 +326,19 @@ def test_a_token_is_free_again_the_moment_a_soft_batch_is_answered(server: Serve
         send(sock, 1, ReQLEncoder().encode([1, r.table(table).count(), {}]).encode())
         assert receive(sock) == (1, {"t": 1, "r": [300 * (round_ + 1)]})
     sock.close()
+
+
+def test_a_soft_batch_answered_before_its_commit_is_counted_and_has_left_the_jobs(
+    server: ServerProcess, table: str
+) -> None:
+    writer, reader = r.connect(server.host, server.port), r.connect(server.host, server.port)
+    t = r.table(table)
+    table_id = t.info().run(reader)["id"]
+    for round_ in range(20):
+        t.insert([{"padding": "x" * 2000} for _ in range(300)]).run(writer, durability="soft")
+        [job] = r.db("rethinkdb").table("jobs").run(reader)  # (the query reading `jobs`)
+        assert "jobs" in job["info"]["query"]
+        stats = {tuple(row["id"][:2]): row for row in r.db("rethinkdb").table("stats").run(reader)}
+        assert stats[("table_server", table_id)]["query_engine"]["written_docs_total"] == 300 * (round_ + 1)
+    writer.close()
+    reader.close()

@@ -190,6 +190,7 @@ class StatsTable(SystemTable):
     follows_catalog = False
 
     def rows(self) -> list[dict[str, Any]]:
+        self.storage.settle()  # (a write answered before its commit is counted once committed)
         activity, server_id = self.storage.activity, self.storage.server_id
         server = server_id if self.by_id else self.storage.server_name
         connections = activity.connections()
