@@ -1202,8 +1202,7 @@ class _Transacting:
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         storage, txn = self._storage, self._txn
         try:
-            failed = kind is not None
-            commit = storage._end(txn, self._durability, failed) if txn is not None else 0
+            commit = storage._end(txn, self._durability, kind is not None) if txn is not None else 0
         finally:
             storage._lock.__exit__()
         if commit:
@@ -1309,8 +1308,7 @@ class Transaction:
         except (TypeError, ValueError):
             raise _NotAdded from None
         # Index functions (the user's, which may run long or be stopped) run before the write can be answered.
-        indexes = table.indexes.values()
-        entries = [(index.sql, self._new_entries(table, index, docs, rows)) for index in indexes] if indexes else []
+        entries = [(index.sql, self._new_entries(table, index, docs, rows)) for index in table.indexes.values()]
         if fresh_keys:
             self.acknowledge_now()
         if self.acknowledged:
