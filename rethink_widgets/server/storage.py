@@ -1030,16 +1030,16 @@ class Storage:
         `acknowledge`, for a soft write: called once nothing but a failing disk can refuse the write, before it is
         committed (RethinkDB's soft durability answers a write it holds in memory; here storing and committing it,
         which writes every page it changed to the log, run while the answer travels): once the documents are
-        stored, or as soon as their rows are made if every key was generated for them just now (`fresh_keys`:
-        random UUIDs, which no stored document has). Reads and new changefeeds wait for its commit."""
+        stored, or as soon as their index entries are made if every key was generated for them just now
+        (`fresh_keys`: random UUIDs, which no stored document has). Reads and new changefeeds wait for its commit."""
         if durability != "soft":
             acknowledge = None
         try:
             with _Transacting(self, durability, acknowledge) as txn:
                 txn.add_all(table, docs, fresh_keys)
         except _NotAdded:  # (what was added is rolled back)
-            if txn.acknowledged:  # (a generated key taken: as likely as guessing one)
-                raise RuntimeError("an acknowledged write could not be stored: a generated key was taken") from None
+            if txn.acknowledged:  # (a generated key taken, as likely as guessing one; or a document no JSON)
+                raise RuntimeError("an acknowledged write could not be stored") from None
             return False
         return True
 
@@ -1304,28 +1304,34 @@ class Transaction:
         self._storage.require_table(table)
         pk = table.primary_key
         try:
-            rows = [(keys.encode(doc[pk]), _row_text(doc)) for doc in docs]
-        except (TypeError, ValueError):
+            pkeys = [keys.encode(doc[pk]) for doc in docs]
+        except TypeError:
             raise _NotAdded from None
-        # Index functions (the user's, which may run long or be stopped) run before the write can be answered.
-        entries = [(index.sql, self._new_entries(table, index, docs, rows)) for index in table.indexes.values()]
+        # Index functions (the user's, which may run long or be stopped) run before the write can be answered; the
+        # rows' texts, which only fail for what is no JSON (never in a query's literal documents), after it.
+        entries = [(index.sql, self._new_entries(table, index, docs, pkeys)) for index in table.indexes.values()]
         if fresh_keys:
             self.acknowledge_now()
         if self.acknowledged:
             with interrupts.shielded():  # (answered: nothing may stop it now)
-                self._add_rows(table, rows, entries)
+                self._add_rows(table, self._rows_of(docs, pkeys), entries)
         else:
-            self._add_rows(table, rows, entries)
+            self._add_rows(table, self._rows_of(docs, pkeys), entries)
         table_id = table.id
         self.changes.extend(CommittedChange(table_id, doc[pk], None, doc) for doc in docs)
 
+    @staticmethod
+    def _rows_of(docs: list[dict[str, Any]], pkeys: list[bytes]) -> list[tuple[bytes, str]]:
+        try:
+            return [(pkey, _row_text(doc)) for pkey, doc in zip(pkeys, docs, strict=True)]
+        except (TypeError, ValueError):
+            raise _NotAdded from None
+
     def _new_entries(
-        self, table: TableInfo, index: IndexInfo, docs: list[dict[str, Any]], rows: list[tuple[bytes, str]]
+        self, table: TableInfo, index: IndexInfo, docs: list[dict[str, Any]], pkeys: list[bytes]
     ) -> list[tuple[bytes, bytes, str]]:
         compute = self._storage.index_function(table, index)
-        return [
-            entry for doc, (pkey, _) in zip(docs, rows, strict=True) for entry in _index_entries(compute, doc, pkey)
-        ]
+        return [entry for doc, pkey in zip(docs, pkeys, strict=True) for entry in _index_entries(compute, doc, pkey)]
 
     def _add_rows(
         self, table: TableInfo, rows: list[tuple[bytes, str]], entries: list[tuple[str, list[tuple[bytes, bytes, str]]]]

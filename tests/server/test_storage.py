@@ -269,15 +269,21 @@ def test_a_soft_insert_acknowledged_before_its_commit_is_read_only_once_committe
     assert heard == [{"id": 2}]
 
 
+@pytest.mark.parametrize(
+    "docs",
+    [[{"id": 5}, {"id": 0}], [{"id": 5}, {"id": 6, "nan": float("nan")}]],
+    ids=["a key taken", "no JSON"],
+)
 def test_a_write_acknowledged_before_it_is_stored_that_cannot_be_stored_says_so(
-    store: Storage, caplog: pytest.LogCaptureFixture
+    store: Storage, caplog: pytest.LogCaptureFixture, docs: list[dict[str, Any]]
 ) -> None:
-    """Documents whose keys were all just generated are acknowledged before they are stored: should one of those
-    keys be taken after all, nothing is stored and the failure is no silent one."""
+    """Documents whose keys were all just generated are acknowledged before their rows are made and stored: should
+    one of those keys be taken after all, or a document be no JSON (never so in a query), nothing is stored and the
+    failure is no silent one."""
     table = fill(store, 1)
     told: list[bool] = []
     with pytest.raises(RuntimeError, match="acknowledged write could not be stored"):
-        store.insert_new(table, [{"id": 5}, {"id": 0}], "soft", lambda: told.append(True), fresh_keys=True)
+        store.insert_new(table, docs, "soft", lambda: told.append(True), fresh_keys=True)
     assert told == [True]
     assert "it is lost" in caplog.text
     assert store.get(table, 5) is None
