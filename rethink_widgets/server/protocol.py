@@ -96,6 +96,7 @@ class Connection:
         self.slots = asyncio.Semaphore(PER_CONNECTION)
         self._outgoing: list[bytes] = []
         self._batching = False  # while frames that arrived together are handled
+        self._receiver: Receiver  # (made once the client is authenticated)
         self._closing = False
         # Queries ended by a delete from rethinkdb.jobs while nothing was asked of them: the next CONTINUE learns it.
         self._terminated: set[int] = set()
@@ -111,8 +112,8 @@ class Connection:
                 return
             await self.writer.drain()
             log.debug("client %s authenticated as %s", self.peer, self.user)
-            receiver = Receiver(self.writer, self._dispatch_frame, self._answered, self._refuse)
-            await receiver.receive(self.reader)
+            self._receiver = Receiver(self.writer, self._dispatch_frame, self._answered, self._refuse)
+            await self._receiver.receive(self.reader)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -209,7 +210,8 @@ class Connection:
 
     def _start_inline(self, token: int, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> bool:
         """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead. A hard
-        write is answered once it is on disk, which the loop does not wait for (see group_commit.py)."""
+        write is answered once it is on disk, which the loop does not wait for (see group_commit.py); a soft insert,
+        before its commit (see `_answer_on_loop`)."""
         noreply = optargs.get("noreply") is True
         if plan is None:
             if not inline.bounded(term, optargs, self.server.storage):
@@ -219,13 +221,15 @@ class Connection:
         storage = self.server.storage
         result: str | Sequence | SubscriptionRequest | Exception
         commits: list[int] = []  # (hard commits made: only a direct plan's write may be hard here)
+        answered: list[str] = []  # (a soft insert answered before its commit: see `_answer_on_loop`)
+        acknowledge = None if noreply else functools.partial(self._answer_on_loop, token, answered)
         try:
             with inline.on_loop():
                 if plan is not None and plan.durability == "hard":
                     with storage.syncing_later() as commits:
                         result = self._evaluate(term, optargs, small=True, plan=plan)
                 else:
-                    result = self._evaluate(term, optargs, small=True, plan=plan)
+                    result = self._evaluate(term, optargs, small=True, plan=plan, acknowledge=acknowledge)
         except inline.Hop:
             return False
         except Exception as error:
@@ -235,13 +239,22 @@ class Connection:
         storage.activity.queries.add()
         if isinstance(result, Exception) and _internal(result):
             log.error("internal error running a query", exc_info=result)
-        if noreply:
+        if noreply or answered:
             return True
         if commits:
             storage.when_synced(max(commits), self._on_synced(token, result))
         else:
             self._reply(token, result)
         return True
+
+    def _answer_on_loop(self, token: int, answered: list[str], text: str) -> None:
+        """Answer a soft insert evaluated on the loop before its commit (see Storage.insert_new): unless more
+        frames came with its own (their replies leave together), the answer leaves now, and the client's next query
+        is on its way while the loop commits."""
+        answered.append(text)
+        self._write(token, _atom(text))
+        if not self._receiver.more_waiting():
+            self._flush()
 
     def _on_synced(self, token: int, result: str | Exception) -> Synced:
         """What answers a hard write once it is on disk (called from another thread)."""

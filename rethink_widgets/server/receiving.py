@@ -60,6 +60,10 @@ class Receiver:
                 if pending is not None:
                     pending.cancel()
 
+    def more_waiting(self) -> bool:
+        """Whether bytes of another frame were received: the client sent more than the frame now handled."""
+        return self._frames.waiting()
+
     def _received(self, data: bytes) -> None:
         if self._too_large is not None:
             self._drop(len(data))

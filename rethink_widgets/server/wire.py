@@ -413,6 +413,10 @@ class Frames:
         with memoryview(buffer) as view:
             return token, bytes(view[start + HEADER.size : stop])
 
+    def waiting(self) -> bool:
+        """Whether bytes received are left after the frames taken."""
+        return len(self._buffer) > self._start
+
     def drop(self, size: int) -> int:
         """Drop up to `size` of the bytes received (an oversized frame's); returns how many it dropped."""
         dropped = min(size, len(self._buffer) - self._start)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -343,3 +344,42 @@ def test_a_soft_batch_answered_before_its_commit_is_counted_and_has_left_the_job
         assert stats[("table_server", table_id)]["query_engine"]["written_docs_total"] == 300 * (round_ + 1)
     writer.close()
     reader.close()
+
+
+def test_a_single_insert_answered_on_the_loop_is_answered_once(server: ServerProcess, table: str) -> None:
+    """A soft single insert on the loop is answered before its commit (the hard one once on disk, the noreply one
+    never): each query gets one answer, and the next query, sent alone or in the same packet, finds the write."""
+
+    def query(term: Any, **optargs: Any) -> bytes:
+        text: str = ReQLEncoder().encode([1, term, optargs])
+        return text.encode()
+
+    t = r.table(table)
+    sock = raw_connect(server)
+    writes = [
+        query(t.insert({"n": 1}), durability="soft"),
+        query(t.insert({"id": "given", "n": 2}), durability="soft"),
+        query(t.insert({"n": 3}), durability="hard"),
+        query(t.insert({"n": 4}), durability="soft", noreply=True),
+    ]
+    for count, payload in enumerate(writes, 1):
+        send(sock, 1, payload)
+        send(sock, 2, query(t.count()))
+        replies = [receive(sock) for _ in range(1 if count == len(writes) else 2)]
+        if count < len(writes):
+            assert replies[0][0] == 1
+            assert replies[0][1]["r"][0]["inserted"] == 1
+        assert replies[-1] == (2, {"t": 1, "r": [count]})
+    frames = [(3, t.insert({"together": 3})), (4, t.insert({"together": 4})), (5, t.filter({"together": 3}).count())]
+    sock.sendall(
+        b"".join(
+            struct.pack("<qL", token, len(payload)) + payload
+            for token, payload in ((token, query(term, durability="soft")) for token, term in frames)
+        )
+    )
+    replies = [receive(sock) for _ in frames]
+    assert [token for token, _ in replies] == [3, 4, 5]
+    assert replies[-1][1]["r"] == [1]
+    send(sock, 6, query(t.count()))
+    assert receive(sock) == (6, {"t": 1, "r": [6]})
+    sock.close()

@@ -8,9 +8,9 @@ the terms make, without compiling a tree of terms, making a context for it and e
 reads the document's stored text and answers with it (see row_texts.py); an insert of documents whose keys are free
 stores them in one statement, in a transaction of their own (feeds told on commit, durability as asked), and answers
 with the result the general path gives. (An insert of more documents than the general path writes in one
-transaction, CHUNK, is left to it.) A soft insert run on a worker thread is answered before its commit, and before
-it is stored if every key was generated for it (see Storage.insert_new): the client's next query overlaps with the
-server's writing, as with RethinkDB's soft durability.
+transaction, CHUNK, is left to it.) A soft insert is answered before its commit, and before it is stored if every
+key was generated for it (see Storage.insert_new): the client's next query overlaps with the server's writing, as
+with RethinkDB's soft durability.
 
 Whatever could end in an error, and every write that is not that simple (a key taken, where the conflict option
 decides), is left to the general path, so that errors, backtraces and results are its own: `plan` gives None for a
