@@ -12,13 +12,14 @@ its arguments, is evaluated where its frame was read:
 A query evaluation/direct.py answers that touches one document (a point get, maybe of a field or some fields; an
 insert of one literal object) is evaluated here too, and its insert may be hard: it commits here, and its answer
 leaves once the commit is on disk (the loop does not wait for it: see group_commit.py), unless it wants no answer
-(`noreply_wait` waits for such a write on a worker thread).
+(`noreply_wait` waits for such a write on a worker thread); a soft one is answered before its commit.
 
 Such a query touches one document by its primary key, so its cost is bounded by that document's size; its frame's
 size is bounded too (`MAX_BYTES`). Its term is not compiled again when one of the same shape was before (see
 evaluation/shapes.py). It is still watched while it runs: should it have to wait (for the write lock,
 held by another write) or still be running at a check point after `BUDGET` (a table's index function doing real
-work), it stops with `Hop` before anything is committed, and runs again on a worker thread like any other query.
+work), it stops with `Hop` before anything is committed or answered, and runs again on a worker thread like any
+other query.
 """
 
 from __future__ import annotations

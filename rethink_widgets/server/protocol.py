@@ -251,8 +251,8 @@ class Connection:
         """Answer a soft insert evaluated on the loop before its commit (see Storage.insert_new): unless more
         frames came with its own (their replies leave together), the answer leaves now, and the client's next query
         is on its way while the loop commits."""
-        answered.append(text)
         self._write(token, _atom(text))
+        answered.append(text)
         if not self._receiver.more_waiting():
             self._flush()
 

@@ -1027,11 +1027,12 @@ class Storage:
         """Store documents in a transaction of their own if no document has the key of one (nor do two of them);
         False if one has, or if one is no JSON: then nothing is written.
 
-        `acknowledge`, for a soft write: called once nothing but a failing disk can refuse the write, before it is
-        committed (RethinkDB's soft durability answers a write it holds in memory; here storing and committing it,
-        which writes every page it changed to the log, run while the answer travels): once the documents are
-        stored, or as soon as their index entries are made if every key was generated for them just now
-        (`fresh_keys`: random UUIDs, which no stored document has). Reads and new changefeeds wait for its commit."""
+        `acknowledge`, for a soft write: called before it is committed (RethinkDB's soft durability answers a write
+        it holds in memory; here storing and committing it, which writes every page it changed to the log, run while
+        the answer travels): once the documents are stored, or as soon as their index entries are made if every key
+        was generated for them just now (`fresh_keys`: random UUIDs, which no stored document has; then a key found
+        taken after all, or a document that is no JSON, which a query's literal documents never are, raises
+        RuntimeError, the write logged as lost). Reads and new changefeeds wait for its commit."""
         if durability != "soft":
             acknowledge = None
         try:
@@ -1305,7 +1306,7 @@ class Transaction:
         pk = table.primary_key
         try:
             pkeys = [keys.encode(doc[pk]) for doc in docs]
-        except TypeError:
+        except (TypeError, ValueError):
             raise _NotAdded from None
         # Index functions (the user's, which may run long or be stopped) run before the write can be answered; the
         # rows' texts, which only fail for what is no JSON (never in a query's literal documents), after it.

@@ -370,7 +370,14 @@ def test_a_single_insert_answered_on_the_loop_is_answered_once(server: ServerPro
             assert replies[0][0] == 1
             assert replies[0][1]["r"][0]["inserted"] == 1
         assert replies[-1] == (2, {"t": 1, "r": [count]})
-    frames = [(3, t.insert({"together": 3})), (4, t.insert({"together": 4})), (5, t.filter({"together": 3}).count())]
+    # A point get answered on the loop, then inserts answered before their commits, then a count on a worker:
+    # their replies in the order asked.
+    frames = [
+        (3, t.get("given")["n"]),
+        (4, t.insert({"together": 4})),
+        (5, t.insert({"together": 5})),
+        (6, t.filter({"together": 4}).count()),
+    ]
     sock.sendall(
         b"".join(
             struct.pack("<qL", token, len(payload)) + payload
@@ -378,8 +385,8 @@ def test_a_single_insert_answered_on_the_loop_is_answered_once(server: ServerPro
         )
     )
     replies = [receive(sock) for _ in frames]
-    assert [token for token, _ in replies] == [3, 4, 5]
-    assert replies[-1][1]["r"] == [1]
-    send(sock, 6, query(t.count()))
-    assert receive(sock) == (6, {"t": 1, "r": [6]})
+    assert [token for token, _ in replies] == [3, 4, 5, 6]
+    assert (replies[0][1]["r"], replies[-1][1]["r"]) == ([2], [1])
+    send(sock, 7, query(t.count()))
+    assert receive(sock) == (7, {"t": 1, "r": [6]})
     sock.close()
