@@ -231,7 +231,9 @@ class Connection:
                 else:
                     result = self._evaluate(term, optargs, small=True, plan=plan, acknowledge=acknowledge)
         except inline.Hop:
-            return False
+            if not answered:
+                return False
+            result = answered[0]  # (a check point after the answered write committed: there is nothing left to do)
         except Exception as error:
             result = error
         if not isinstance(result, (str, Exception)):
@@ -457,8 +459,8 @@ class Connection:
     ) -> str | Sequence | SubscriptionRequest:
         """Evaluate a query (`small`: one answered on the loop; `plan`: how to answer it directly, see direct.py,
         made here if the loop made none: a frame too big to be looked at there, or a small one planned again;
-        `acknowledge`: what may answer a direct soft write before its commit); a whole result (an atom) comes back
-        as its reply's text."""
+        `acknowledge`: what may answer a soft insert, or a soft write of one document that is the whole query, before
+        its commit); a whole result (an atom) comes back as its reply's text."""
         if plan is None and not small:
             plan = direct.plan(term, optargs, self.server.storage)
         if plan is not None:
@@ -466,7 +468,8 @@ class Connection:
             if text is not None:
                 return _atom(text)
         started = time.perf_counter()
-        result = self.server.engine.start(term, optargs, self.user or "", small=small)
+        answer = acknowledge if optargs.get("profile") is not True else None  # (a profile is made after the write)
+        result = self.server.engine.start(term, optargs, self.user or "", small=small, answer=answer)
         if not isinstance(result, Atom):
             result.started = started
             return result

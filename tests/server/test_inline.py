@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from background import eventually, in_background
+from raw_client import raw_connect, receive, send
 from rethinkdb import RethinkDB
+from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlDriverError, ReqlNonExistenceError, ReqlOpFailedError
 from servers import ServerProcess
 
@@ -149,3 +151,38 @@ def test_a_soft_write_waiting_for_the_write_lock_leaves_the_loop_free(
     assert outcome[0]["inserted"] == 1
     assert r.table(table).count().run(admin) == 2
     long_thread.join(30)
+
+
+def test_a_soft_write_of_one_document_is_answered_once_and_seen_at_once(
+    server: ServerProcess, table: str, connections: Callable[[], Any]
+) -> None:
+    """A soft update, replace or delete of one document that is the whole query is answered before its commit, on the
+    loop or (a frame too big for the loop) on a worker: one answer each, and whatever another connection asks once it
+    has come sees the write. Inside a bigger query, or profiled, the write is answered as any other query."""
+    t = r.table(table)
+    reader = connections()
+    sock = raw_connect(server)
+
+    def ask(token: int, term: Any, **optargs: Any) -> Any:
+        payload: str = ReQLEncoder().encode([1, term, {"durability": "soft", **optargs}])
+        send(sock, token, payload.encode())
+        answered, reply = receive(sock)
+        assert answered == token
+        return reply["r"][0]
+
+    ask(1, t.insert({"id": 1, "n": 0}))
+    for n in range(1, 21):
+        pad = "x" * (40_000 if n % 2 else 10)  # (odd rounds: a frame too big for the loop)
+        assert ask(1, t.get(1).update({"n": n, "pad": pad}))["replaced"] == 1
+        assert t.get(1)["n"].run(reader) == n
+    assert ask(2, t.get(1).replace({"id": 1, "m": 1}))["replaced"] == 1
+    assert t.get(1).run(reader) == {"id": 1, "m": 1}
+    assert ask(3, t.get(1).update({"m": 2})["replaced"]) == 1
+    profiled = ReQLEncoder().encode([1, t.get(1).update({"m": 3}), {"durability": "soft", "profile": True}])
+    send(sock, 4, profiled.encode())
+    token, reply = receive(sock)
+    assert (token, reply["r"][0]["replaced"], "p" in reply) == (4, 1, True)
+    assert ask(5, t.get(1).delete())["deleted"] == 1
+    assert t.get(1).run(reader) is None
+    assert ask(6, r.expr("next")) == "next"  # (no second answer came before it)
+    sock.close()

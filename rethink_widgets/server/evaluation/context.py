@@ -7,7 +7,7 @@ implementations stay short.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rethink_widgets.server import interrupts
@@ -64,7 +64,7 @@ def check_finite(seq: Any) -> None:
 
 
 class Context:
-    __slots__ = ("array_limit", "now", "optargs", "scope", "storage", "user")
+    __slots__ = ("answer", "array_limit", "now", "optargs", "scope", "storage", "user")
 
     def __init__(
         self,
@@ -82,6 +82,9 @@ class Context:
         self.scope = scope if scope is not None else {}
         self.array_limit = array_limit
         self.user = user
+        # The query's term, when it is a write, and what answers the query with its result's text before the write
+        # commits (a soft write of one document: see writes.py); a function's scope never has one.
+        self.answer: tuple[Node, Callable[[str], None]] | None = None
 
     def with_scope(self, scope: dict[int, Any]) -> Context:
         return Context(self.storage, self.optargs, self.now, scope, self.array_limit, user=self.user)

@@ -96,18 +96,25 @@ class Engine:
         self.shapes = Shapes()
 
     def start(
-        self, term: Any, global_optargs: dict[str, Any], user: str = "admin", *, small: bool = False
+        self,
+        term: Any,
+        global_optargs: dict[str, Any],
+        user: str = "admin",
+        *,
+        small: bool = False,
+        answer: Callable[[str], None] | None = None,
     ) -> Atom | Sequence | SubscriptionRequest:
         """Run a query for `user`. A small one (see inline.py) takes the tree compiled for an earlier query of its
-        shape, if there was one (see shapes.py)."""
+        shape, if there was one (see shapes.py). `answer`: what may answer a soft write of one document with its
+        result's text before its commit (see Context.answer)."""
         try:
             if not small:
-                return self._run(terms.compile_query(term), global_optargs, user)
+                return self._run(terms.compile_query(term), global_optargs, user, answer)
             node, lease = self.shapes.compile(term)
             if lease is None:
-                return self._run(node, global_optargs, user)
+                return self._run(node, global_optargs, user, answer)
             try:
-                result = self._run(node, global_optargs, user)
+                result = self._run(node, global_optargs, user, answer)
             except BaseException:
                 lease.give_back()  # (evaluating leaves a tree as it was)
                 raise
@@ -118,10 +125,12 @@ class Engine:
             raise ReqlCompileError("The query is nested too deeply.") from None
 
     def _run(
-        self, node: terms.Node, global_optargs: dict[str, Any], user: str
+        self, node: terms.Node, global_optargs: dict[str, Any], user: str, answer: Callable[[str], None] | None
     ) -> Atom | Sequence | SubscriptionRequest:
         ctx = self._context(global_optargs)
         ctx.user = user
+        if answer is not None:
+            ctx.answer = (node, answer)
         return _result(ctx, node.eval(ctx))
 
     def _context(self, raw_optargs: dict[str, Any]) -> Context:

@@ -329,6 +329,11 @@ class TableWrites:
     def delete(self, key: Any) -> dict[str, Any] | None:
         return self._txn.delete(self._info, key)
 
+    def answer_before_commit(self, answer: Callable[[], None]) -> None:
+        """Have a soft write answered before it commits, once nothing but the disk can refuse it (see
+        Storage.insert_new for what readers see meanwhile)."""
+        self._txn.acknowledge = answer
+
 
 class SingleSelection:
     """One document of a table (or its absence), as returned by `get`."""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from rethink_widgets.server import replies
 from rethink_widgets.server.errors import ReqlError, ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context, type_error
@@ -340,7 +341,17 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], 
                         _store(table, writes, key, old, hook(old, change(old)), result)
                     except ReqlError as error:
                         result.error(error.message, old, old)
+                if durability == "soft" and isinstance(selection, SingleSelection):
+                    _answer_before_commit(ctx, term, writes, result)
     return result.value()
+
+
+def _answer_before_commit(ctx: Context, term: Term, writes: TableWrites, result: WriteResult) -> None:
+    """Answer a soft write of one document, when it is the whole query, before it commits (as RethinkDB answers a
+    soft write it holds in memory): its result is whole once the document is written."""
+    if ctx.answer is not None and ctx.answer[0] is term:
+        answer = ctx.answer[1]
+        writes.answer_before_commit(lambda: answer(replies.encode(datums.to_wire(result.value()))))
 
 
 @contextlib.contextmanager
