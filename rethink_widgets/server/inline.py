@@ -12,7 +12,8 @@ its arguments, is evaluated where its frame was read:
 A query evaluation/direct.py answers that touches one document (a point get, maybe of a field or some fields; an
 insert of one literal object) is evaluated here too, and its insert may be hard: it commits here, and its answer
 leaves once the commit is on disk (the loop does not wait for it: see group_commit.py), unless it wants no answer
-(`noreply_wait` waits for such a write on a worker thread); a soft one is answered before its commit.
+(`noreply_wait` waits for such a write on a worker thread). A soft write here is answered before its commit (the
+loop commits before it reads another frame).
 
 Such a query touches one document by its primary key, so its cost is bounded by that document's size; its frame's
 size is bounded too (`MAX_BYTES`). Its term is not compiled again when one of the same shape was before (see

@@ -210,7 +210,7 @@ class Connection:
 
     def _start_inline(self, token: int, term: Any, optargs: dict[str, Any], plan: direct.Plan | None) -> bool:
         """Answer a small query on the loop (see inline.py); False if it must run on a worker thread instead. A hard
-        write is answered once it is on disk, which the loop does not wait for (see group_commit.py); a soft insert,
+        write is answered once it is on disk, which the loop does not wait for (see group_commit.py); a soft one,
         before its commit (see `_answer_on_loop`)."""
         noreply = optargs.get("noreply") is True
         if plan is None:
@@ -221,7 +221,7 @@ class Connection:
         storage = self.server.storage
         result: str | Sequence | SubscriptionRequest | Exception
         commits: list[int] = []  # (hard commits made: only a direct plan's write may be hard here)
-        answered: list[str] = []  # (a soft insert answered before its commit: see `_answer_on_loop`)
+        answered: list[str] = []  # (a soft write answered before its commit: see `_answer_on_loop`)
         acknowledge = None if noreply else functools.partial(self._answer_on_loop, token, answered)
         try:
             with inline.on_loop():
@@ -250,7 +250,7 @@ class Connection:
         return True
 
     def _answer_on_loop(self, token: int, answered: list[str], text: str) -> None:
-        """Answer a soft insert evaluated on the loop before its commit (see Storage.insert_new): unless more
+        """Answer a soft write evaluated on the loop before its commit (see Storage.insert_new): unless more
         frames came with its own (their replies leave together), the answer leaves now, and the client's next query
         is on its way while the loop commits."""
         self._write(token, _atom(text))

@@ -10,14 +10,15 @@ builder has reached and the rest alike; the index is `ready` once the builder ha
 Scans fetch pages by key, each page a fresh statement on the calling thread's own connection, so no cursor outlives a
 page and `limit(10)` reads a few rows.
 
-Writes are serialized through one writer connection (WAL mode, so readers never wait for it). Every commit survives
-a killed process; a transaction with `durability="hard"` returns only once it is on disk, and concurrent hard
-transactions share the fsync that puts them there (group commit, see group_commit.py), which they wait for once
-they have let go of the write lock (or, inside `syncing_later`, not at all: `when_synced` tells when); a thread of
-its own copies the log into the database file (checkpoints.py). A soft insert may be acknowledged before it is
-stored and committed (`insert_new`), as RethinkDB acknowledges a soft write once it holds it in memory: until its
-commit is made (at once, by the thread that acknowledged it, still holding the write lock) reads and new changefeeds
-wait for it, so none that begins after the acknowledgement misses the write.
+Writes are serialized through one writer connection (WAL mode, so readers never wait for it). Every commit survives a
+killed process; a transaction with `durability="hard"` returns only once it is on disk, and concurrent hard transactions
+share the fsync that puts them there (group commit, see group_commit.py), which they wait for once they have let go of
+the write lock (or, inside `syncing_later`, not at all: `when_synced` tells when); a thread of its own copies the log
+into the database file (checkpoints.py). A soft insert may be acknowledged before it is stored and committed
+(`insert_new`), and any soft transaction given `Transaction.acknowledge` before its commit, as RethinkDB acknowledges a
+soft write once it holds it in memory: until its commit is made (at once, by the thread that acknowledged it, still
+holding the write lock) reads and new changefeeds wait for it, so none that begins after the acknowledgement misses the
+write.
 After each commit the changes go to the commit listeners, in commit order, while the write lock is still held (so
 feeds may hear of a hard write just before it is on disk, as in RethinkDB); a dropped table is announced to the drop
 listeners. After each change of the catalog (databases, tables, their configuration, indexes, users) the catalog
@@ -1228,7 +1229,8 @@ class Transaction:
         self._storage = storage
         self._conn = writer
         self.changes: list[CommittedChange] = []
-        self.acknowledge: Callable[[], None] | None = None  # answers the write before its commit (see insert_new)
+        # Answers a soft write before its commit (see insert_new; evaluation sets it for a write of one document).
+        self.acknowledge: Callable[[], None] | None = None
         self.acknowledged = False
         # The stored text (None: no document) of each row this transaction has read or written, by (table, key):
         # a write usually reads its row just before it replaces it. Text, not documents, which callers may change.

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from reql_errors import fails
 from rethinkdb import RethinkDB
+from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlCompileError, ReqlQueryLogicError, ReqlUserError
 from servers import ServerProcess, run_async
+
+from rethink_widgets.server.evaluation.engine import Atom, Engine
+from rethink_widgets.server.storage import Storage
 
 ZERO = {"deleted": 0, "errors": 0, "inserted": 0, "replaced": 0, "skipped": 0, "unchanged": 0}
 NOT_DETERMINISTIC = "Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?"
@@ -297,3 +305,51 @@ def test_a_write_reads_its_selection_as_it_was_before_it(conn: Any, r: RethinkDB
     assert each.run(conn)["replaced"] == 1500
     assert t.filter(r.row["n"] != 2).count().run(conn) == 0
     assert t.sum("v").run(conn) == sum(range(1500)) + 1500 * 4000
+
+
+def test_a_soft_write_of_one_document_is_answered_once_before_it_commits(tmp_path: Path, r: RethinkDB) -> None:
+    """As RethinkDB answers a soft write it holds in memory: the answer of a soft update of one document that is the
+    whole query leaves while another SQLite connection still reads the row as it was; any other write is answered
+    with its result, after its commit."""
+    storage = Storage(tmp_path, Engine.index_compiler, {"salt": "x"})
+    try:
+        engine = Engine(storage)
+        table = storage.table_create("test", "t")
+        with storage.transaction("soft") as txn:
+            txn.put(table, {"id": 1, "n": 0})
+        answers: list[tuple[Any, Any]] = []
+
+        def answer(text: str) -> None:
+            with contextlib.closing(sqlite3.connect(tmp_path / "data.sqlite")) as other:
+                (stored,) = other.execute(f"SELECT doc FROM {table.sql}").fetchone()
+            answers.append((json.loads(text), json.loads(stored)["n"]))
+
+        def run(query: Any, durability: str = "soft") -> Any:
+            result = engine.start(json.loads(ReQLEncoder().encode(query)), {"durability": durability}, answer=answer)
+            assert isinstance(result, Atom)
+            return result.value
+
+        t = r.table("t")
+        assert run(t.get(1).update({"n": 1})) == {**ZERO, "replaced": 1}
+        assert answers == [({**ZERO, "replaced": 1}, 0)]  # (answered while the row still held n = 0)
+        assert run(t.get(1).update({"n": 2})["replaced"]) == 1  # (not the whole query)
+        assert run(t.get(1).update({"n": 3}), durability="hard") == {**ZERO, "replaced": 1}
+        assert run(t.get(1).delete()) == {**ZERO, "deleted": 1}
+        assert answers == [({**ZERO, "replaced": 1}, 0), ({**ZERO, "deleted": 1}, 3)]
+        assert storage.get(table, 1) is None
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize("durability", ["soft", "hard"])
+def test_a_write_of_one_system_table_row_answers_with_its_result(
+    conn: Any, r: RethinkDB, table: str, durability: str
+) -> None:
+    """A system table writes through the catalog: soft or hard, one row's write answers with its result."""
+    users = r.db("rethinkdb").table("users")
+    name = f"user_{table}_{durability}"
+    assert users.insert({"id": name, "password": False}).run(conn)["inserted"] == 1
+    assert users.get(name).update({"password": "secret"}).run(conn, durability=durability) == {**ZERO, "replaced": 1}
+    assert r.table(table).config().update({"durability": "soft"}).run(conn, durability=durability)["replaced"] == 1
+    assert users.get(name).delete().run(conn, durability=durability) == {**ZERO, "deleted": 1}
+    assert users.get(name).run(conn) is None

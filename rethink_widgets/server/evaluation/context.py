@@ -82,8 +82,8 @@ class Context:
         self.scope = scope if scope is not None else {}
         self.array_limit = array_limit
         self.user = user
-        # The query's term, when it is a write, and what answers the query with its result's text before the write
-        # commits (a soft write of one document: see writes.py); a function's scope never has one.
+        # The query's term and what may answer the query with its result's text before it commits, should that term
+        # be a soft write of one document (see writes.py); a function's scope never has one.
         self.answer: tuple[Node, Callable[[str], None]] | None = None
 
     def with_scope(self, scope: dict[int, Any]) -> Context:

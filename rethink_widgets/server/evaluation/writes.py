@@ -341,8 +341,8 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], 
                         _store(table, writes, key, old, hook(old, change(old)), result)
                     except ReqlError as error:
                         result.error(error.message, old, old)
-                if durability == "soft" and isinstance(selection, SingleSelection):
-                    _answer_before_commit(ctx, term, writes, result)
+                if durability == "soft" and isinstance(selection, SingleSelection) and isinstance(writes, TableWrites):
+                    _answer_before_commit(ctx, term, writes, result)  # (a system table's writes are its own)
     return result.value()
 
 
