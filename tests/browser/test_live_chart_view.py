@@ -98,13 +98,14 @@ def test_a_bar_chart_and_a_pivot_render_and_follow_writes(lab: Lab, r: RethinkDB
     expect(charts.nth(1).locator("perspective-viewer-datagrid")).to_contain_text("late", timeout=TIMEOUT)
 
 
-# Holds LiveChart's writes to its Perspective table once it holds some rows, until `held[0] = False`: so a snapshot
-# is seen part way in, whatever the machine's speed.
+# Holds LiveChart's writes to its Perspective table once a chunk of rows went to Perspective's thread, until
+# `held[0] = False`: so a snapshot is seen part way in, whatever the machine's speed (a busy thread may take the
+# first chunk in only after the whole snapshot has come: holding on the rows it holds let every chunk through).
 HOLD_WRITES = """
 from rethink_widgets.jupyter.chart_table import ChartTable
 held, write = [True], ChartTable.write
 def held_write(self, *args, **kwargs):
-    if not (held[0] and self.table.size()):
+    if not (held[0] and (self.table.size() or self._sent)):
         write(self, *args, **kwargs)
 ChartTable.write = held_write
 """
