@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from chart_writes import HOLD_AFTER_A_CHUNK
 from jupyter_lab import RESTARTED, Lab, restart_kernel, run_notebook
 from playwright.sync_api import Page, expect
 from rethinkdb import RethinkDB
@@ -98,19 +99,6 @@ def test_a_bar_chart_and_a_pivot_render_and_follow_writes(lab: Lab, r: RethinkDB
     expect(charts.nth(1).locator("perspective-viewer-datagrid")).to_contain_text("late", timeout=TIMEOUT)
 
 
-# Holds LiveChart's writes to its Perspective table once a chunk of rows went to Perspective's thread, until
-# `held[0] = False`: so a snapshot is seen part way in, whatever the machine's speed (a busy thread may take the
-# first chunk in only after the whole snapshot has come: holding on the rows it holds let every chunk through).
-HOLD_WRITES = """
-from rethink_widgets.jupyter.chart_table import ChartTable
-held, write = [True], ChartTable.write
-def held_write(self, *args, **kwargs):
-    if not (held[0] and (self.table.size() or self._sent)):
-        write(self, *args, **kwargs)
-ChartTable.write = held_write
-"""
-
-
 def test_the_viewer_shows_the_first_rows_of_a_snapshot_as_it_comes(
     lab: Lab, conn: Any, r: RethinkDB, page: Page
 ) -> None:
@@ -118,7 +106,7 @@ def test_the_viewer_shows_the_first_rows_of_a_snapshot_as_it_comes(
     r.table_create(name).run(conn)
     r.table(name).insert([{"id": i, "n": i % 7} for i in range(3000)]).run(conn)  # more than a first chunk
     try:
-        path = run_notebook(page, lab, [HOLD_WRITES, f"c = LiveChart(r.table('{name}'), 'Datagrid')\nc"])
+        path = run_notebook(page, lab, [HOLD_AFTER_A_CHUNK, f"c = LiveChart(r.table('{name}'), 'Datagrid')\nc"])
         chart = page.locator(".rw-chart")
         # Rows in the viewer while the status says how many of them are in.
         expect(chart.locator(".rw-status")).to_have_text(

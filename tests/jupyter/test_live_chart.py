@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from chart_writes import HOLD_AFTER_A_CHUNK
 from kernel import Kernel
 from rethinkdb import RethinkDB
 from servers import Restartable
@@ -374,19 +375,6 @@ def assert_rising(progress: list[dict[str, Any] | None]) -> None:
     shown = [p for p in progress if p]
     counts = [p["rows"] for p in shown]
     assert counts == sorted(counts) and all(p["of"] is None or p["rows"] <= p["of"] for p in shown), shown
-
-
-# Holds every chart's writes to its Perspective table once a chunk of rows went to Perspective's thread, until
-# `held[0] = False`: so a snapshot is seen part way in, whatever the machine's speed (a busy thread may take the first
-# chunk in only after the whole snapshot has come).
-HOLD_AFTER_A_CHUNK = """
-from rethink_widgets.jupyter.chart_table import ChartTable
-held, write = [True], ChartTable.write
-def held_write(self, *args, **kwargs):
-    if not (held[0] and (self.table.size() or self._sent)):
-        write(self, *args, **kwargs)
-ChartTable.write = held_write
-"""
 
 
 def test_a_big_snapshot_streams_into_the_table(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
