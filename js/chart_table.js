@@ -84,10 +84,47 @@ function quietWhenGone(model) {
 // or closes removes nothing: the kernel would keep the session, and the views it made, recomputed at every change of
 // the chart, for good. So while a view's sessions are open (`connect`), the page going away hangs them up, as long
 // as it can still send. A page kept to come back to (the browser's back-forward cache) keeps them.
+// A page may be gone before its socket sends those hangups. So they are also written down in the tab's
+// sessionStorage (which outlives a reload, and which a duplicated tab copies), and sent again by every later page of
+// the tab that draws the chart, until the kernel says the session is hung up (`hung_up`). The kernel ignores a
+// hangup of a session it does not have, so one sent twice does no harm.
+const OWED = "rethink_widgets.hangups";
+
+// The hangups not known to have reached a kernel: client ids by viewer (its `_viewer_id`), shared by the page.
+function owedHangups() {
+  if (!globalThis[Symbol.for(OWED)]) {
+    let stored = {};
+    try {
+      stored = JSON.parse(sessionStorage.getItem(OWED)) || {};
+    } catch {
+      // unreadable (or no storage): nothing owed
+    }
+    globalThis[Symbol.for(OWED)] = stored;
+  }
+  return globalThis[Symbol.for(OWED)];
+}
+
+// Changes the hangups owed for a viewer: `sent` by a page going away, `done` once the kernel says so.
+function settleOwed(viewer, sent, done) {
+  const owed = owedHangups();
+  const kept = new Set([...(owed[viewer] || []), ...sent]);
+  done.forEach((client_id) => kept.delete(client_id));
+  if (kept.size) owed[viewer] = [...kept];
+  else delete owed[viewer];
+  try {
+    sessionStorage.setItem(OWED, JSON.stringify(owed));
+  } catch {
+    // storage full or refused: only this page's own hangups go out
+  }
+}
+
 function hangUpWithPage(model) {
+  const viewer = model.get("_viewer_id");
   const clients = new Set();
   const leave = (event) => {
-    if (!event.persisted) clients.forEach((client_id) => model.send({ type: "hangup", client_id }));
+    if (event.persisted) return;
+    clients.forEach((client_id) => model.send({ type: "hangup", client_id }));
+    settleOwed(viewer, clients, []);
   };
   const send = (content, ...rest) => {
     if (content && content.type === "connect") clients.add(content.client_id);
@@ -96,6 +133,12 @@ function hangUpWithPage(model) {
     else window.removeEventListener("pagehide", leave);
     return model.send(content, ...rest);
   };
+  model.on("msg:custom", (content) => {
+    if (content && content.type === "hung_up" && (owedHangups()[viewer] || []).includes(content.client_id)) {
+      settleOwed(viewer, [], [content.client_id]);
+    }
+  });
+  (owedHangups()[viewer] || []).forEach((client_id) => model.send({ type: "hangup", client_id }));
   return new Proxy(model, {
     get(target, name) {
       if (name === "send") return send;

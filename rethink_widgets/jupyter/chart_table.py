@@ -157,7 +157,9 @@ PERSPECTIVE_MODULE = Path(perspective_widget.__file__).parent / "static" / "pers
 class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspective ships no types
     """Perspective's widget, with these changes: its module is loaded once per page, sent to the first view that asks
     (js/chart_table.js says why); its views' requests are answered on Perspective's thread (chart_engine.py), each
-    view by a session of its own on the engine's server, closed with the viewer so that the views it made go too;
+    view by a session of its own on the engine's server, closed with the viewer so that the views it made go too
+    (and as a page goes away; each hangup is answered `hung_up`, so that the tab's next page, which sends again
+    those the page going away may have lost, knows when to stop);
     the answers are sent, and the views' changes of its configuration applied, on the kernel's loop (ipykernel 7
     may hand them over on a subshell thread, as for JupyterLab 4.4+: see LoopWidget); and it is read-only: the
     datagrid's edit mode would let a person change the chart's table, never the database, so a view that turns it
@@ -171,8 +173,16 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
         help="Aggregates left out of `aggregates`, by column: [aggregate, Perspective's error]: Perspective fails on "
         "them over the rows of this table's columns, and the table would be broken (see chart_probe.py)."
     )
+    _viewer_id = traitlets.Unicode(
+        help="Names this viewer in a page's record of the hangups of its sessions it sent as it went away, which the "
+        "tab's next page sends again until this viewer says they are done (js/chart_table.js says why)."
+    ).tag(sync=True)
     _restoring = False  # the configuration is being restored (`restore`, `load`), not set anew
     _types: tuple[Any, dict[str, str]] = (None, {})  # a table and its schema
+
+    @traitlets.default("_viewer_id")
+    def _new_viewer_id(self) -> str:
+        return uuid.uuid4().hex
 
     @traitlets.validate("aggregates")
     def _sound_aggregates(self, proposal: traitlets.Bunch) -> dict[str, Any]:
@@ -263,6 +273,7 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
         session = self._sessions.pop(client, None)
         if session is not None:
             session.close()
+        _call_on(self._loop, self._send_message, {"type": "hung_up", "client_id": client})
 
     def _hang_up_all(self) -> None:
         for client in list(self._sessions):
@@ -273,9 +284,9 @@ class Viewer(LoopWidget, PerspectiveWidget):  # type: ignore[misc]  # Perspectiv
 
     # On the kernel's loop:
 
-    def _send_message(self, content: dict[str, Any], buffer: bytes) -> None:
+    def _send_message(self, content: dict[str, Any], buffer: bytes | None = None) -> None:
         if self.comm is not None:  # not closed
-            self.send(content, [buffer])
+            self.send(content, None if buffer is None else [buffer])
 
 
 class _Sent(NamedTuple):
