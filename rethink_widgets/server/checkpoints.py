@@ -8,6 +8,10 @@ holding it copies what writers added meanwhile if that is little. SQLite starts 
 been copied, and a commit that writes over the log file is put on disk faster than one that makes it longer. Big
 writes are left to go on (a copy of what they add under the lock would stop them for as long): under writers that
 keep adding much the log grows until it holds MAX_LOG_PAGES, and then the rest is copied holding the lock.
+Only a write that begins once all the log is copied starts it over. Writes that follow each other with no pause (a
+big insert's chunks) each begin before the checkpoint that copied all ends, so a log copied whole goes on growing,
+as big as all they write. Once it holds MAX_LOG_PAGES, a checkpoint that copied all ends holding the lock too: the
+next write then starts the log over.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class Checkpointer:
             before = self._written  # (read without the lock: a count a moment old does no harm)
             _busy, pages, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             added = self._written - before
-            if added == 0:
+            if added == 0 and pages <= MAX_LOG_PAGES:
                 return  # all copied (unless a reader still needs some of the log): it starts over at the next write
             if added <= FEW_ROWS:
                 break

@@ -619,3 +619,39 @@ def test_a_scan_page_longer_than_sqlite_makes_a_string_is_joined_apart(tmp_path:
         assert [text for page in pages for text in page.text.split(storage.ROW_SEPARATOR)] == order
         assert [page.row_count for page in pages] == [16, 64, 220] and len(pages[-1].text) > 50_000
     store.close()
+
+
+def test_a_write_under_way_as_a_checkpoint_ends_does_not_keep_the_log_growing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes that follow each other with no pause (a big insert's chunks) each begin before the checkpoint that
+    copied all the log has ended, so none of them could start the log over, and it grew as big as all they wrote
+    (2 GB for a 10,000,000-row table). Once the log holds MAX_LOG_PAGES, that checkpoint ends holding the write lock,
+    and the next write starts the log over: the log file grows no more."""
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_ROWS", 10**9)  # no checkpoint but the test's own
+    monkeypatch.setattr(checkpoints, "MAX_LOG_PAGES", 10)
+    store = Storage(tmp_path, by_field, {"salt": "x"})
+    try:
+        table = store.table_create("test", "t")
+        for chunk in range(10):
+            with store.transaction("soft") as txn:
+                for i in range(30):
+                    txn.put(table, {"id": chunk * 30 + i, "text": "x" * 200})
+        database, log = tmp_path / "data.sqlite", tmp_path / "data.sqlite-wal"
+        with store.transaction("soft") as txn:  # under way as the checkpoint copies the log
+            txn.put(table, {"id": "during", "text": "x" * 200})
+            checkpointing = threading.Thread(target=store._checkpointer._checkpoint)  # (as its thread runs it)
+            checkpointing.start()
+            deadline = time.monotonic() + 30
+            while database.stat().st_size < 300 * 200 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert database.stat().st_size >= 300 * 200  # copied
+        checkpointing.join()
+        size = log.stat().st_size
+        for i in range(3):
+            with store.transaction("soft") as txn:
+                txn.put(table, {"id": f"after {i}", "text": "x" * 200})
+        assert log.stat().st_size == size  # written over the log's start, not at its end
+        assert store.get(table, "after 2") == {"id": "after 2", "text": "x" * 200}
+    finally:
+        store.close()
