@@ -34,6 +34,10 @@ CHECKPOINT_ROWS = 10_000
 MAX_PASSES = 4
 FEW_ROWS = 100
 MAX_LOG_PAGES = 20_000  # 80 MB of log (SQLite's pages are 4 KB): twice what CHECKPOINT_ROWS lets it grow to
+# A log file that grew bigger (while readers kept the log from starting over) is cut back to this size once the log
+# starts over: SQLite keeps a log file as big as it ever was while the database is open (and reads all of it as it
+# opens the database after a crash).
+LOG_FILE_LIMIT = 2 * MAX_LOG_PAGES * 4096
 
 
 class Checkpointer:

@@ -55,7 +55,7 @@ import orjson
 
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.activity import Activity
-from rethink_widgets.server.checkpoints import Checkpointer
+from rethink_widgets.server.checkpoints import LOG_FILE_LIMIT, Checkpointer
 from rethink_widgets.server.errors import ReqlOpFailedError
 from rethink_widgets.server.group_commit import GroupCommit, Synced
 from rethink_widgets.server.wire import finite
@@ -323,6 +323,7 @@ class Storage:
         # Commits are not fsynced by SQLite: hard ones wait for the group commit's fsync (checkpoints still sync).
         self._writer.execute("PRAGMA synchronous=NORMAL")
         self._writer.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's work
+        self._writer.execute(f"PRAGMA journal_size_limit={LOG_FILE_LIMIT}")
         # Writes land on pages all over a table (generated keys are random): a bigger cache than SQLite's 2 MB keeps
         # them in memory (measured: a third less time per row written into a table of 100,000 rows).
         self._writer.execute("PRAGMA cache_size=-32768")
