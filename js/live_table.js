@@ -189,9 +189,12 @@ function grid(model, table) {
         for (let y = y0; y < y1; y++) column.push(cell(rows[y - start], columns[x]));
         data.push(column);
       }
+      // The header row is counted before the grid sizes its scroll area: else the first size leaves it out, and a
+      // view scrolled to the bottom before the grid draws again stops one row short of the last.
       return {
         num_rows: model.get("matched"),
         num_columns: columns.length,
+        num_column_headers: 1,
         column_headers: columns.slice(x0, x1).map((column) => [column === null ? "" : column]),
         data,
       };

@@ -66,6 +66,10 @@ def test_two_views_scroll_on_their_own(lab: Lab, conn: Any, r: RethinkDB, number
     for view in range(2):
         expect(page.locator(".rw-table .rw-status").nth(view)).to_contain_text("ready", timeout=TIMEOUT)
     drawn(page, (0, None), (0, None))
+    # Each grid's scroll area holds the header and every row (24 px each) from its first draw: scrolled to the bottom,
+    # it shows the last row (it was sized once without its header, and stopped a row short).
+    heights = page.evaluate("() => [...document.querySelectorAll('.rw-table regular-table')].map(g => g.scrollHeight)")
+    assert heights == [(ROWS + 1) * 24] * 2
     # The first view goes to the end; the second stays at the top, showing its first rows.
     scroll_to_row(page, 0, ROWS)
     end, top = drawn(page, (None, ROWS - 1), (0, None))
