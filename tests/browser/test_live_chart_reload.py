@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from jupyter_lab import Lab, open_notebook, run_notebook, save
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 from rethinkdb import RethinkDB
 from test_live_chart_view import RUN_IN_KERNEL, TIMEOUT
 
@@ -16,13 +16,20 @@ from test_live_chart_view import RUN_IN_KERNEL, TIMEOUT
 ONE_SESSION = "await c.wait_until(lambda c: len(c.viewer._sessions) == 1, timeout=30)"
 
 
-def test_reloading_the_page_leaves_no_session_behind(lab: Lab, conn: Any, r: RethinkDB, table: str, page: Page) -> None:
+def saved_chart(lab: Lab, conn: Any, r: RethinkDB, table: str, page: Page) -> tuple[str, Locator]:
+    """A saved notebook showing chart `c` of three rows in a datagrid, its one view open in the kernel: its path and
+    the datagrid."""
     r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
     path = run_notebook(page, lab, [f"c = LiveChart(r.table('{table}'), 'Datagrid')\nc"])
     grid = page.locator(".rw-chart perspective-viewer-datagrid")
     expect(grid.locator("tbody tr").first).to_be_visible(timeout=TIMEOUT)
     save(page, path)
     assert page.evaluate(RUN_IN_KERNEL, [path, ONE_SESSION]) == "ok"
+    return path, grid
+
+
+def test_reloading_the_page_leaves_no_session_behind(lab: Lab, conn: Any, r: RethinkDB, table: str, page: Page) -> None:
+    path, grid = saved_chart(lab, conn, r, table, page)
     for _ in range(3):
         page.reload()
         open_notebook(page, lab, path)
@@ -60,12 +67,7 @@ def test_a_page_whose_hangups_were_lost_leaves_no_session_behind(
     lab: Lab, conn: Any, r: RethinkDB, table: str, page: Page
 ) -> None:
     sockets = KernelSockets(page)
-    r.table(table).insert([{"id": i, "status": "open"} for i in range(3)]).run(conn)
-    path = run_notebook(page, lab, [f"c = LiveChart(r.table('{table}'), 'Datagrid')\nc"])
-    grid = page.locator(".rw-chart perspective-viewer-datagrid")
-    expect(grid.locator("tbody tr").first).to_be_visible(timeout=TIMEOUT)
-    save(page, path)
-    assert page.evaluate(RUN_IN_KERNEL, [path, ONE_SESSION]) == "ok"
+    path, grid = saved_chart(lab, conn, r, table, page)
     sockets.cut()  # the page's hangups as it goes away never reach the kernel
     open_notebook(page, lab, path)
     expect(grid.locator("tbody tr").first).to_be_visible(timeout=TIMEOUT)
