@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, Self
 
+import orjson
 from rethinkdb import errors
 from rethinkdb.ast import ReQLDecoder
 
@@ -66,11 +67,22 @@ class UnreadableValue(Exception):
 
 class _Decoder(ReQLDecoder):  # type: ignore[misc]  # the driver ships no types
     """The driver's decoder of a feed's responses, noting on the feed a value it cannot read (`UnreadableValue`):
-    the driver then closes the connection, saying only that it did."""
+    the driver then closes the connection, saying only that it did.
+
+    A response with no pseudo-type (a time, binary data) in it, as most of a snapshot's are, orjson reads: in a third
+    of the time, where the driver's decoder calls Python for every object. It reads what Python's json module reads
+    alike, but for integers of 19 digits or more (some it reads as doubles) and what it refuses (NaN, a lone UTF-16
+    surrogate): a response holding such is read the driver's way."""
 
     def __init__(self, feed: Background, reql_format_opts: Any = None) -> None:
         super().__init__(reql_format_opts)
         self._feed = feed
+
+    def decode(self, s: str, *args: Any) -> Any:
+        if _PSEUDO_TYPE not in s and _LONG_NUMBER not in s.translate(_DIGITS_AS_ZERO):
+            with contextlib.suppress(orjson.JSONDecodeError):
+                return orjson.loads(s)
+        return super().decode(s, *args)
 
     def convert_pseudotype(self, obj: dict[str, Any]) -> Any:
         try:
@@ -81,6 +93,11 @@ class _Decoder(ReQLDecoder):  # type: ignore[misc]  # the driver ships no types
                 "in the database, or filter it out of the query, then run the cell again."
             )
             raise
+
+
+_PSEUDO_TYPE = "$reql_type$"
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+_LONG_NUMBER = "0" * 19
 
 
 class Background:

@@ -22,14 +22,13 @@ import itertools
 import json
 import operator
 from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
 from json.encoder import encode_basestring as _string_json
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class RowChange:
-    """One row that changed: `old` is None when it appeared, `new` is None when it went away."""
+class RowChange(NamedTuple):
+    """One row that changed: `old` is None when it appeared, `new` is None when it went away. (A named tuple: one is
+    made for every row a snapshot brings, in half the time a frozen dataclass takes.)"""
 
     key: str
     old: Any

@@ -40,6 +40,29 @@ class SortedEntries:
         self._length += len(entries)
         self._starts = None
 
+    def add_sorted(self, entries: list[Entry]) -> None:
+        """Add `entries`, in order, none of them held: appended when they all come after those held (a snapshot's
+        rows, arriving in the order shown), else each group merged into the chunk it falls in."""
+        if not entries:
+            return
+        if not self._chunks or self._lasts[-1] < entries[0]:
+            self.extend_sorted(entries)
+            return
+        groups: dict[int, list[Entry]] = {}
+        last = len(self._chunks) - 1
+        for entry in entries:  # (in order: the chunks they fall in come in order too)
+            groups.setdefault(min(bisect.bisect_left(self._lasts, entry), last), []).append(entry)
+        for at in reversed(groups):  # from the last: splitting a chunk moves those after it
+            merged = self._chunks[at] + groups[at]
+            merged.sort()  # (two runs in order: merged in one pass)
+            pieces = [merged[start : start + CHUNK] for start in range(0, len(merged), CHUNK)]
+            if len(pieces) > 1 and len(pieces[-1]) < CHUNK // 2:
+                pieces[-2:] = [pieces[-2] + pieces[-1]]
+            self._chunks[at : at + 1] = pieces
+            self._lasts[at : at + 1] = [piece[-1] for piece in pieces]
+        self._length += len(entries)
+        self._starts = None
+
     def add(self, entry: Entry) -> None:
         self._length += 1
         self._starts = None

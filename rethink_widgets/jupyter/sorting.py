@@ -31,6 +31,11 @@ Steps = Generator[None, None, Any]
 
 def sort_key(value: Any) -> tuple[int, Any]:
     """A key that orders any driver value as ReQL orders it (objects by their sorted items)."""
+    kind = type(value)  # (texts and numbers first: most keys and columns hold them)
+    if kind is str:
+        return (_STRING, value)
+    if kind is int or kind is float:
+        return (_NUMBER, float(value))
     if value is None:
         return (_NULL, 0)
     if isinstance(value, bool):

@@ -8,6 +8,8 @@ the column come last either way. Ties in every sorted column so read in primary-
 entries are equal, so a row's old entry is found again by bisection when it changes: one change costs microseconds.
 Entries hold no row, so the garbage collector stops tracking them and a full collection does not grow with them.
 Every row's entry is kept (`everything`), and those that pass the filter (`shown`, the same when there is none).
+Changes are taken as the feed brings them and applied at the view's next read (views read a few dozen times a
+second): rows that appeared meanwhile, as a snapshot's do, have their entries sorted together and merged in.
 
 A new sort or filter is built from a copy of the result taken at once, in steps (`step()`) so that the kernel's loop
 can send updates and run cells in between: values are sorted column by column (sorting.py), the filter reads many
@@ -98,7 +100,9 @@ class _Order:
                 parts += (MISSING_LAST, 0)
             else:
                 parts += inverted(*sort_key(value)) if descending else _held_key(value)
-        return (*parts, *_held_key(self.identity(row)), key)
+        pk = self.result.primary_key  # (`identity`, written out: an entry is made for every row a snapshot brings)
+        identity = row[pk] if pk is not None and isinstance(row, dict) and pk in row else row
+        return (*parts, *_held_key(identity), key)
 
     def update(self, change: RowChange) -> None:
         old = self.pinned.get(change.key, change.old)
@@ -107,6 +111,31 @@ class _Order:
                 return  # it stays where it is, showing its new values
             del self.pinned[change.key]
         self._move(change.key, old, change.new)
+
+    def update_all(self, changes: list[RowChange]) -> None:
+        """`update` for each change in turn; rows that appear one after another (a snapshot's) are added together,
+        their entries sorted in one call."""
+        added: list[RowChange] = []
+        for change in changes:
+            if change.old is None and change.key not in self.pinned:
+                added.append(change)
+                continue
+            self._add_all(added)
+            added = []
+            self.update(change)
+        self._add_all(added)
+
+    def _add_all(self, added: list[RowChange]) -> None:
+        """Add the entries of rows that were not there (each with a key of its own)."""
+        if not added:
+            return
+        # (entry, row) pairs sort by entry alone: no two entries are equal
+        made = sorted((self.entry(change.key, change.new), change.new) for change in added)
+        if not self.borrowed:
+            self.everything.add_sorted([entry for entry, _ in made])
+        if self.shown is not self.everything:
+            passes = self.filter.passes
+            self.shown.add_sorted([entry for entry, row in made if passes(row)])
 
     def pin(self, key: str, row: Any) -> None:
         """Keep the row `key` (now `row`) where it is whatever its next changes, until `unpin`."""
@@ -119,18 +148,17 @@ class _Order:
             self._move(key, self.pinned.pop(key), row)
 
     def _move(self, key: str, old: Any, new: Any) -> None:
-        change = RowChange(key, old, new)
-        if change.old is not None:
-            entry = self.entry(change.key, change.old)
+        if old is not None:
+            entry = self.entry(key, old)
             if not self.borrowed:
                 self.everything.remove(entry)
-            if self.shown is not self.everything and self.filter.passes(change.old):
+            if self.shown is not self.everything and self.filter.passes(old):
                 self.shown.remove(entry)
-        if change.new is not None:
-            entry = self.entry(change.key, change.new)
+        if new is not None:
+            entry = self.entry(key, new)
             if not self.borrowed:
                 self.everything.add(entry)
-            if self.shown is not self.everything and self.filter.passes(change.new):
+            if self.shown is not self.everything and self.filter.passes(new):
                 self.shown.add(entry)
 
     def keys(self, start: int, stop: int) -> list[str]:
@@ -315,6 +343,7 @@ class TableView:
         self._build: Iterator[None] | None = None
         self._leftovers: list[SortedEntries] = []  # orders no longer shown, let go of a step at a time
         self._queued: list[RowChange] = []  # changes made since the copy a build works from
+        self._unapplied: list[RowChange] = []  # changes taken since the last read (`apply`)
         # The copies a build works from, filled anew each time (see `_Copy`).
         self._copied = _Copy()
         self._entries: list[Entry] = []
@@ -331,6 +360,7 @@ class TableView:
 
     def use(self, result: ResultSet) -> None:
         self.result = result
+        self._unapplied = []  # (the old result's)
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -350,6 +380,7 @@ class TableView:
     def step(self) -> bool:
         """Do one step (about `step_rows` rows) of the order being built, or else of letting go of an old one;
         True when the order is built."""
+        self._catch_up()
         if self._build is None:
             if self._leftovers and self._leftovers[0].drop_some(self.step_rows):
                 del self._leftovers[0]
@@ -374,25 +405,36 @@ class TableView:
             pass
 
     def apply(self, changes: list[RowChange]) -> None:
-        if self._shown.by_feed_order:
-            return
-        if not self._stale and len(changes) > self.step_rows:
+        """Take changes the result has had. They are applied together at the view's next read: a snapshot's rows
+        come one a message, and thousands of them are added in one sort."""
+        if not self._stale and len(changes) > self.step_rows and not self._shown.by_feed_order:
             # A fresh snapshot that differs a lot: building anew in steps beats moving each row while the loop waits.
+            self._unapplied = []  # (the copy the new order is built from holds them all)
             self._stale = True
             self._start()
+            return
+        self._unapplied.extend(changes)
+
+    def _catch_up(self) -> None:
+        """Apply the changes taken since the last read."""
+        if not self._unapplied:
+            return
+        changes, self._unapplied = self._unapplied, []
+        if self._shown.by_feed_order:
             return
         if self._build is not None:
             self._queued.extend(changes)
         if not self._stale:
-            for change in changes:
-                self._shown.update(change)
+            self._shown.update_all(changes)
 
     def __len__(self) -> int:
         """How many rows pass the filter (in the order on show)."""
+        self._catch_up()
         return len(self._shown)
 
     def window(self, start: int, stop: int) -> list[str]:
         """The keys from `start` to `stop` (from 0) in display order."""
+        self._catch_up()
         keys = self._shown.keys(start, stop)
         return [key for key in keys if key in self.result] if self._stale else keys
 
@@ -406,6 +448,7 @@ class TableView:
 
     def unfiltered_keys(self) -> list[str]:
         """Every key of the result, in the display's sort order, filtered out or not."""
+        self._catch_up()
         shown = self._shown
         if shown.by_feed_order:
             return list(self.result.ordered_keys())
@@ -414,15 +457,18 @@ class TableView:
     def pin(self, key: str) -> None:
         """Keep the row `key` where it is now, whatever its changes, until the next sort or filter (an edited row).
         Not while an order is being built: the order on show then does not hold the row as it is now."""
+        self._catch_up()
         if key in self.result and not self._stale and self._build is None:
             self._shown.pin(key, self.result.get(key))
 
     def unpin(self, key: str) -> None:
         """Put a pinned row where it belongs now."""
+        self._catch_up()
         self._shown.unpin(key, self.result.get(key))
 
     def _start(self) -> None:
         """Start building from a copy of the result as it is now; the changes made from here on are queued."""
+        self._catch_up()  # (an order may reuse the entries on show: they must be current)
         for key in list(self._shown.pinned):  # pinned rows go where they belong: the order is built anew
             self.unpin(key)
         order = _Order(self.result, self.sort, self.filter)
@@ -459,8 +505,7 @@ class TableView:
         replays = max(1, self.step_rows // 10)
         while self._queued:  # rows keep changing meanwhile; the order is shown once none is left to replay
             replay, self._queued = self._queued[:replays], self._queued[replays:]
-            for change in replay:
-                order.update(change)
+            order.update_all(replay)
             yield
         old, self._shown, self._stale = self._shown, order, False
         order.borrowed = False  # its own now

@@ -445,3 +445,30 @@ def test_numbers_of_every_size_keep_their_order_as_rows_change(descending: bool)
     view.configure((), "")
     view.settle()
     assert [result.get(key)["id"] for key in view.ordered_keys()] == expected(rows, [], "")
+
+
+@pytest.mark.parametrize("needle", ["", "a"])
+def test_many_changes_taken_before_a_read_show_as_one_at_a_time_would(needle: str) -> None:
+    """Rows arriving in any order, some changed or gone again before the view is read, as a snapshot's come in."""
+    rng = random.Random(len(needle))
+    rows = {row["id"]: row for row in mixed_rows(3000, seed=5)}
+    result = ResultSet("id")
+    view = TableView(result)
+    view.configure((("v", False),), needle)
+    view.settle()
+    live: dict[Any, dict[str, Any]] = {}
+    order = list(rows)
+    rng.shuffle(order)
+    for start in range(0, len(order), 400):
+        for key in order[start : start + 400]:  # added (in no order), then now and then changed or removed
+            live[key] = rows[key]
+            view.apply(result.apply({"new_val": rows[key]}))
+            if rng.random() < 0.1:
+                changed = {**live[key], "v": rng.choice([1, "b", None])}
+                view.apply(result.apply({"old_val": live[key], "new_val": changed}))
+                live[key] = changed
+            if rng.random() < 0.05:
+                view.apply(result.apply({"old_val": live.pop(key), "new_val": None}))
+        wanted = expected(list(live.values()), [("v", False)], needle)
+        assert [result.get(key)["id"] for key in view.ordered_keys()] == wanted
+        assert len(view) == len(wanted)
