@@ -93,16 +93,19 @@ class _Order:
         return row[key] if key is not None and isinstance(row, dict) and key in row else row
 
     def entry(self, key: str, row: Any) -> Entry:
+        # (`identity`, written out, and no list for an unsorted view: an entry is made for every row a snapshot brings)
+        pk = self.result.primary_key
+        group, value = _held_key(row[pk] if pk is not None and isinstance(row, dict) and pk in row else row)
+        if not self.sort_keys:
+            return (group, value, key)
         parts: list[Any] = []
         for column, descending in self.sort_keys:
-            value = _value(row, column)
-            if value is _MISSING:
+            cell = _value(row, column)
+            if cell is _MISSING:
                 parts += (MISSING_LAST, 0)
             else:
-                parts += inverted(*sort_key(value)) if descending else _held_key(value)
-        pk = self.result.primary_key  # (`identity`, written out: an entry is made for every row a snapshot brings)
-        identity = row[pk] if pk is not None and isinstance(row, dict) and pk in row else row
-        return (*parts, *_held_key(identity), key)
+                parts += inverted(*sort_key(cell)) if descending else _held_key(cell)
+        return (*parts, group, value, key)
 
     def update(self, change: RowChange) -> None:
         old = self.pinned.get(change.key, change.old)
