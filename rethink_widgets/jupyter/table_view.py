@@ -93,9 +93,8 @@ class _Order:
         return row[key] if key is not None and isinstance(row, dict) and key in row else row
 
     def entry(self, key: str, row: Any) -> Entry:
-        # (`identity`, written out, and no list for an unsorted view: an entry is made for every row a snapshot brings)
-        pk = self.result.primary_key
-        group, value = _held_key(row[pk] if pk is not None and isinstance(row, dict) and pk in row else row)
+        # (no list for an unsorted view: an entry is made for every row a snapshot brings)
+        group, value = _held_key(self.identity(row))
         if not self.sort_keys:
             return (group, value, key)
         parts: list[Any] = []
