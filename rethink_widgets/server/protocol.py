@@ -34,9 +34,9 @@ from rethink_widgets.server.evaluation import direct
 from rethink_widgets.server.evaluation.engine import Atom, Sequence, SubscriptionRequest
 from rethink_widgets.server.fairness import PER_CONNECTION, Ticket
 from rethink_widgets.server.feed_cursor import FeedCursor
-from rethink_widgets.server.group_commit import Synced
 from rethink_widgets.server.interrupts import Interruptor, QueryInterrupted
 from rethink_widgets.server.receiving import Receiver
+from rethink_widgets.server.storage.group_commit import Synced
 
 if TYPE_CHECKING:
     from rethink_widgets.server.server import Server

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from rethink_widgets.server import checkpoints, keys, storage
-from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo
+from rethink_widgets.server import keys, storage
+from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo, checkpoints, core, index_builds
 
 
 def by_field(function: Any, multi: bool) -> Any:
@@ -31,8 +31,8 @@ def by_field(function: Any, multi: bool) -> Any:
 @pytest.fixture
 def slow_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Builds of ten rows a chunk, resting 20 ms between chunks: a table of 100 rows takes 200 ms to index."""
-    monkeypatch.setattr(storage, "_BUILD_CHUNK", 10)
-    monkeypatch.setattr(storage, "_BUILD_PAUSE", 0.02)
+    monkeypatch.setattr(index_builds, "_BUILD_CHUNK", 10)
+    monkeypatch.setattr(index_builds, "_BUILD_PAUSE", 0.02)
 
 
 @pytest.fixture
@@ -630,7 +630,7 @@ def test_a_write_under_way_as_a_checkpoint_ends_does_not_keep_the_log_growing(
     and the next write starts the log over (its file cut back to LOG_FILE_LIMIT, if it grew bigger)."""
     monkeypatch.setattr(checkpoints, "CHECKPOINT_ROWS", 10**9)  # no checkpoint but the test's own
     monkeypatch.setattr(checkpoints, "MAX_LOG_PAGES", 10)
-    monkeypatch.setattr(storage, "LOG_FILE_LIMIT", 64 * 1024)
+    monkeypatch.setattr(core, "LOG_FILE_LIMIT", 64 * 1024)
     store = Storage(tmp_path, by_field, {"salt": "x"})
     try:
         table = store.table_create("test", "t")

@@ -1,7 +1,7 @@
 """Stored documents as reply text, without building the documents first: a table stores each as JSON already.
 
 A reply writes a document as `wire.dumps(datums.to_wire(doc))`. A row's stored text holds the same values. Most rows
-(storage.py's `_row_text`) were written by orjson with their keys sorted, and marked so (`REPLY_READY`): that text is
+(storage/texts.py's `row_text`) were written by orjson, keys sorted, and marked so (`REPLY_READY`): that text is
 the reply's. Others (written by Python's json module, or by an earlier version, keys in the document's own order)
 orjson reads and writes back with the keys sorted, several times faster than building the document and encoding it.
 The result is the same text, except where the ways part, which the checks below see and leave to the usual one:
