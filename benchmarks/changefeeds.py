@@ -3,7 +3,9 @@
 Each figure stands next to a baseline measured in the same run:
 - latency from a write's reply to its change reaching a feed client, beside the write's own round trip;
 - sustained single inserts/s with 1, 10 and 100 feeds attached (read by another process), and with 10
-  `order_by(index).limit(5)` feeds, beside no feeds; with the server's CPU time per write where /proc tells it;
+  `order_by(index).limit(5)` feeds, beside no feeds; with the server's CPU time per write where /proc tells it, and
+  its ratio to the writes' with no feeds (the reader, a process of the official driver, shares the machine's cores:
+  the writes/s ratio counts its work too, the CPU ratio only the server's);
 - `include_initial` rows/s on a 100,000-row table, beside a plain scan of the same table.
 The writes take turns: each round times every case once, in the same order, and waits until the feeds' reader has
 caught up before the next case begins (so a reader still busy with one case never slows the next); a case's cost is
@@ -152,6 +154,7 @@ def write_costs(port: int, server_pid: int, rounds: int, count: int) -> None:
         for case in cases:
             case.close()
     base = results[0]
+    base_cpu = [cpu for _, cpu in base if cpu is not None]
     print("single inserts (soft), medians of the rounds:")
     for case, result in zip(cases, results, strict=True):
         rate = statistics.median(rate for rate, _ in result)
@@ -162,6 +165,8 @@ def write_costs(port: int, server_pid: int, rounds: int, count: int) -> None:
             line += f"   cost {cost:.2f}x"
         if used:
             line += f"   server CPU {statistics.median(used) * 1e6:4.0f} us/write"
+            if case.feeds and base_cpu:
+                line += f" ({statistics.median(used) / statistics.median(base_cpu):.2f}x)"
         if case.feeds == 100:
             line += "   (target: cost <= 1.5x)"
         print(line)

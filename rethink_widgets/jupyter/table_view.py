@@ -131,13 +131,17 @@ class _Order:
         """Add the entries of rows that were not there (each with a key of its own)."""
         if not added:
             return
+        entry = self.entry
+        if self.shown is self.everything:  # (no filter: no rows to keep beside the entries)
+            if not self.borrowed:
+                self.everything.add_sorted(sorted([entry(change.key, change.new) for change in added]))
+            return
         # (entry, row) pairs sort by entry alone: no two entries are equal
-        made = sorted((self.entry(change.key, change.new), change.new) for change in added)
+        made = sorted([(entry(change.key, change.new), change.new) for change in added])
         if not self.borrowed:
             self.everything.add_sorted([entry for entry, _ in made])
-        if self.shown is not self.everything:
-            passes = self.filter.passes
-            self.shown.add_sorted([entry for entry, row in made if passes(row)])
+        passes = self.filter.passes
+        self.shown.add_sorted([entry for entry, row in made if passes(row)])
 
     def pin(self, key: str, row: Any) -> None:
         """Keep the row `key` (now `row`) where it is whatever its next changes, until `unpin`."""

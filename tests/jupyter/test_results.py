@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import pytest
+
 from rethink_widgets.jupyter.results import ResultSet, RowChange, canonical, unpacked
 
 
@@ -221,3 +223,62 @@ def test_a_copy_tells_the_field_names_when_every_row_has_the_same() -> None:
     assert result.copy_into([], []) == ("id", "a")
     result.apply({"new_val": {"a": 3, "id": 3}})  # another order of the fields
     assert result.copy_into([], []) is None
+
+
+# Messages of a snapshot and what may come among them: changes to rows sent already, a row added, a row sent twice,
+# keys of every kind (1.0 and 1 are one key, True another), rows without the key and rows that are not objects.
+MIXED: list[dict[str, Any]] = [
+    {"new_val": {"id": 1, "v": 0}},
+    {"new_val": {"id": "a", "v": 1}},
+    {"new_val": {"id": 2.0, "v": 2}},
+    {"new_val": {"id": True, "v": 3}},
+    {"new_val": {"id": [1, 2], "v": 4}},
+    {"new_val": {"v": 5}},
+    {"new_val": 7},
+    {"new_val": 7},
+    {"old_val": {"id": 1, "v": 0}, "new_val": {"id": 1, "v": 9}},
+    {"new_val": {"id": 2, "v": 6}},
+    {"old_val": None, "new_val": {"id": 4, "v": 0}},
+    {"old_val": {"id": "a", "v": 1}, "new_val": None},
+    {"new_val": {"id": "a", "v": 8}},
+    {"new_val": {"id": 3}, "new_offset": 0},
+]
+
+
+def one_at_a_time(result: ResultSet, messages: list[dict[str, Any]]) -> list[RowChange]:
+    return [change for message in messages for change in result.apply(message)]
+
+
+def together(result: ResultSet, messages: list[dict[str, Any]]) -> list[RowChange]:
+    changes: list[RowChange] = []
+    result.apply_all(messages, changes)
+    return changes
+
+
+def test_changes_applied_together_are_those_applied_one_at_a_time() -> None:
+    for positioned in (False, True):
+        for primary_key in ("id", None):
+            results, told = [], []
+            for apply in (one_at_a_time, together):
+                result = ResultSet(primary_key, positioned=positioned)
+                result.begin_snapshot()
+                changes = apply(result, MIXED)  # a first snapshot: rows show as they come
+                changes += result.end_snapshot()
+                changes += apply(result, MIXED)  # changes once ready
+                result.begin_snapshot()
+                changes += apply(result, MIXED[:5])  # a fresh snapshot, gathered aside
+                changes += result.end_snapshot()
+                results.append((result.rows(), [result.revision(key) for key in result.ordered_keys()]))
+                told.append(changes)
+            assert told[0] == told[1], (positioned, primary_key)
+            assert results[0] == results[1], (positioned, primary_key)
+
+
+def test_changes_applied_together_are_told_up_to_a_message_that_fails() -> None:
+    result = ResultSet("id")
+    result.begin_snapshot()
+    changes: list[RowChange] = []
+    unkeyable = {"new_val": {"id": object()}}  # no value the driver gives, but a failure all the same
+    with pytest.raises(TypeError):
+        result.apply_all([{"new_val": {"id": 1}}, {"new_val": {"id": 2}}, unkeyable, {"new_val": {"id": 3}}], changes)
+    assert [change.key for change in changes] == ["1", "2"] and len(result) == 2
