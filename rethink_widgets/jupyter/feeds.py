@@ -31,6 +31,7 @@ import orjson
 from rethinkdb import errors
 from rethinkdb.ast import ReQLDecoder
 
+from rethink_widgets.jupyter import collector
 from rethink_widgets.jupyter.connection import Connector, reconnecting
 from rethink_widgets.jupyter.feed_check import waiting_for
 from rethink_widgets.jupyter.queries import QueryInfo, describe
@@ -80,10 +81,11 @@ class _Decoder(ReQLDecoder):  # type: ignore[misc]  # the driver ships no types
         self._feed = feed
 
     def decode(self, s: str, *args: Any) -> Any:
-        if _PSEUDO_TYPE not in s and _LONG_NUMBER not in s.translate(_DIGITS_AS_ZERO):
-            with contextlib.suppress(orjson.JSONDecodeError):
-                return orjson.loads(s)
-        return super().decode(s, *args)
+        with collector.paused():  # (a snapshot's batch is thousands of rows: see collector.py)
+            if _PSEUDO_TYPE not in s and _LONG_NUMBER not in s.translate(_DIGITS_AS_ZERO):
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    return orjson.loads(s)
+            return super().decode(s, *args)
 
     def convert_pseudotype(self, obj: dict[str, Any]) -> Any:
         try:
@@ -350,12 +352,14 @@ class LiveFeed(Background):
             raise Resync(error)
         else:
             changes: list[RowChange] = []
-            try:
-                self.result.apply_all(messages, changes)
-            finally:  # (the views hear of every change applied: they must agree with the result)
-                if not self.result.initializing:  # the rows of a snapshot are no changes per second
-                    self._count(len(changes))
-                self._tell(changes)
+            # (the changes are made, applied by the views and dropped before the collector runs: see collector.py)
+            with collector.paused():
+                try:
+                    self.result.apply_all(messages, changes)
+                finally:  # (the views hear of every change applied: they must agree with the result)
+                    if not self.result.initializing:  # the rows of a snapshot are no changes per second
+                        self._count(len(changes))
+                    self._tell(changes)
 
     def _tell(self, changes: list[RowChange]) -> None:
         if changes and self._on_changes is not None:

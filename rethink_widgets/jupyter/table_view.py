@@ -8,8 +8,8 @@ the column come last either way. Ties in every sorted column so read in primary-
 entries are equal, so a row's old entry is found again by bisection when it changes: one change costs microseconds.
 Entries hold no row, so the garbage collector stops tracking them and a full collection does not grow with them.
 Every row's entry is kept (`everything`), and those that pass the filter (`shown`, the same when there is none).
-Changes are taken as the feed brings them and applied at the view's next read (views read a few dozen times a
-second): rows that appeared meanwhile, as a snapshot's do, have their entries sorted together and merged in.
+Changes are applied as the feed brings them, a batch at a time: rows that appear together, as a snapshot's do, have
+their entries sorted together and merged in.
 
 A new sort or filter is built from a copy of the result taken at once, in steps (`step()`) so that the kernel's loop
 can send updates and run cells in between: values are sorted column by column (sorting.py), the filter reads many
@@ -21,15 +21,14 @@ it takes the entries held and picks those that pass.
 from __future__ import annotations
 
 import array
-import contextlib
 import functools
-import gc
 import itertools
 import operator
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
+from rethink_widgets.jupyter import collector
 from rethink_widgets.jupyter.filtering import Filter
 from rethink_widgets.jupyter.results import ResultSet, RowChange, shape, unpacked
 from rethink_widgets.jupyter.sorted_entries import Entry, SortedEntries
@@ -323,21 +322,6 @@ def _part(column: int | Sequence[Any], start: int, stop: int) -> Iterable[Any]:
     return itertools.repeat(column, stop - start) if isinstance(column, int) else column[start:stop]
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The garbage collector held off while a step runs (unless it is off already), so that a step making tens of
-    thousands of entries runs one young collection afterwards, not one every 700 objects, and the big lists a build
-    makes are walked by fewer collections (a full one, some 100 ms, comes less often)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class TableView:
     def __init__(self, result: ResultSet) -> None:
         self.result = result
@@ -349,7 +333,6 @@ class TableView:
         self._build: Iterator[None] | None = None
         self._leftovers: list[SortedEntries] = []  # orders no longer shown, let go of a step at a time
         self._queued: list[RowChange] = []  # changes made since the copy a build works from
-        self._unapplied: list[RowChange] = []  # changes taken since the last read (`apply`)
         # The copies a build works from, filled anew each time (see `_Copy`).
         self._copied = _Copy()
         self._entries: list[Entry] = []
@@ -366,7 +349,6 @@ class TableView:
 
     def use(self, result: ResultSet) -> None:
         self.result = result
-        self._unapplied = []  # (the old result's)
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -386,12 +368,11 @@ class TableView:
     def step(self) -> bool:
         """Do one step (about `step_rows` rows) of the order being built, or else of letting go of an old one;
         True when the order is built."""
-        self._catch_up()
         if self._build is None:
             if self._leftovers and self._leftovers[0].drop_some(self.step_rows):
                 del self._leftovers[0]
             return True
-        with _collector_paused():
+        with collector.paused():
             if next(self._build, _DONE) is not _DONE:
                 return False
         self._build = None
@@ -411,22 +392,13 @@ class TableView:
             pass
 
     def apply(self, changes: list[RowChange]) -> None:
-        """Take changes the result has had. They are applied together at the view's next read: a snapshot's rows
-        come one a message, and thousands of them are added in one sort."""
-        if not self._stale and len(changes) > self.step_rows and not self._shown.by_feed_order:
+        """Apply changes the result has had (rows that appeared one after another are added in one sort)."""
+        if self._shown.by_feed_order:
+            return
+        if not self._stale and len(changes) > self.step_rows:
             # A fresh snapshot that differs a lot: building anew in steps beats moving each row while the loop waits.
-            self._unapplied = []  # (the copy the new order is built from holds them all)
             self._stale = True
             self._start()
-            return
-        self._unapplied.extend(changes)
-
-    def _catch_up(self) -> None:
-        """Apply the changes taken since the last read."""
-        if not self._unapplied:
-            return
-        changes, self._unapplied = self._unapplied, []
-        if self._shown.by_feed_order:
             return
         if self._build is not None:
             self._queued.extend(changes)
@@ -435,12 +407,10 @@ class TableView:
 
     def __len__(self) -> int:
         """How many rows pass the filter (in the order on show)."""
-        self._catch_up()
         return len(self._shown)
 
     def window(self, start: int, stop: int) -> list[str]:
         """The keys from `start` to `stop` (from 0) in display order."""
-        self._catch_up()
         keys = self._shown.keys(start, stop)
         return [key for key in keys if key in self.result] if self._stale else keys
 
@@ -454,7 +424,6 @@ class TableView:
 
     def unfiltered_keys(self) -> list[str]:
         """Every key of the result, in the display's sort order, filtered out or not."""
-        self._catch_up()
         shown = self._shown
         if shown.by_feed_order:
             return list(self.result.ordered_keys())
@@ -463,18 +432,15 @@ class TableView:
     def pin(self, key: str) -> None:
         """Keep the row `key` where it is now, whatever its changes, until the next sort or filter (an edited row).
         Not while an order is being built: the order on show then does not hold the row as it is now."""
-        self._catch_up()
         if key in self.result and not self._stale and self._build is None:
             self._shown.pin(key, self.result.get(key))
 
     def unpin(self, key: str) -> None:
         """Put a pinned row where it belongs now."""
-        self._catch_up()
         self._shown.unpin(key, self.result.get(key))
 
     def _start(self) -> None:
         """Start building from a copy of the result as it is now; the changes made from here on are queued."""
-        self._catch_up()  # (an order may reuse the entries on show: they must be current)
         for key in list(self._shown.pinned):  # pinned rows go where they belong: the order is built anew
             self.unpin(key)
         order = _Order(self.result, self.sort, self.filter)
