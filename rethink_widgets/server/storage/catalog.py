@@ -6,10 +6,13 @@ DoesNotExist, which evaluation turns into RethinkDB's errors. The catalog in mem
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from rethink_widgets.server import interrupts
 from rethink_widgets.server.storage.core import SETTINGS
 from rethink_widgets.server.storage.index_builds import IndexBuilds
 from rethink_widgets.server.storage.records import SYSTEM_DB, AlreadyExists, DoesNotExist, IndexInfo, Scope, TableInfo
@@ -18,6 +21,26 @@ from rethink_widgets.server.storage.texts import json_dumps
 
 class Catalog(IndexBuilds):
     """The catalog: read from memory, changed through the writer (see `_catalog_change`)."""
+
+    @contextlib.contextmanager
+    def _catalog_change(self) -> Iterator[list[Callable[[], Any]]]:
+        """One atomic change of the catalog; the in-memory catalog follows (the actions listed) once it commits."""
+        with self._lock:
+            done: list[Callable[[], Any]] = []
+            with self._atomic("hard"):
+                yield done
+            with interrupts.shielded():  # committed: the in-memory catalog and listeners must follow
+                for action in done:
+                    action()
+                with self._build_state:  # an index waiter's index or table may be gone now
+                    self._build_state.notify_all()
+                for listener in self._catalog_listeners:
+                    listener()
+
+    def _next_sql(self, prefix: str) -> str:
+        (number,) = self._writer.execute("SELECT value FROM meta WHERE name = 'next_sql'").fetchone()
+        self._writer.execute("UPDATE meta SET value = ? WHERE name = 'next_sql'", (str(int(number) + 1),))
+        return f"{prefix}{number}"
 
     def db_list(self) -> list[str]:
         return sorted(self._dbs)

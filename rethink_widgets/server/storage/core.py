@@ -105,10 +105,6 @@ class StorageCore:
         self._settled.set()
         self._settling = 0  # the thread that clears it: its commit listeners may read (limit feeds), never wait
         self.activity = Activity()
-        # `_builds` and `_closing` change under `_build_state`, which index waiters wait on (never the write lock);
-        # it is taken under the write lock, never the other way round.
-        self._build_state = threading.Condition()
-        self._closing = False
         with self._lock:
             self._initialize(initial_credentials)
         self._load_catalog()
@@ -209,11 +205,6 @@ class StorageCore:
                 raise
         return snapshot
 
-    def _next_sql(self, prefix: str) -> str:
-        (number,) = self._writer.execute("SELECT value FROM meta WHERE name = 'next_sql'").fetchone()
-        self._writer.execute("UPDATE meta SET value = ? WHERE name = 'next_sql'", (str(int(number) + 1),))
-        return f"{prefix}{number}"
-
     @contextlib.contextmanager
     def _atomic(self, durability: str, rows: int = 1) -> Iterator[None]:
         """One transaction on the writer, of about `rows` rows, that changes no document (so no commit listener hears
@@ -229,21 +220,6 @@ class StorageCore:
             self._checkpointer.wrote(rows)
             if durability == "hard":  # a change of the catalog is rare: it waits holding the lock
                 self._group_commit.wait_synced(self._group_commit.committed())
-
-    @contextlib.contextmanager
-    def _catalog_change(self) -> Iterator[list[Callable[[], Any]]]:
-        """One atomic change of the catalog; the in-memory catalog follows (the actions listed) once it commits."""
-        with self._lock:
-            done: list[Callable[[], Any]] = []
-            with self._atomic("hard"):
-                yield done
-            with interrupts.shielded():  # committed: the in-memory catalog and listeners must follow
-                for action in done:
-                    action()
-                with self._build_state:  # an index waiter's index or table may be gone now
-                    self._build_state.notify_all()
-                for listener in self._catalog_listeners:
-                    listener()
 
     def index_function(self, table: TableInfo, index: IndexInfo) -> IndexFunction:
         """An index's function, compiled once (until the index goes)."""

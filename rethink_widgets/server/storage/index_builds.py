@@ -50,6 +50,10 @@ class IndexBuilds(StorageCore):
         self, directory: Path, index_compiler: IndexCompiler, initial_credentials: dict[str, Any] | None = None
     ) -> None:
         super().__init__(directory, index_compiler, initial_credentials)
+        # `_builds` and `_closing` change under `_build_state`, which index waiters wait on (never the write lock);
+        # it is taken under the write lock, never the other way round.
+        self._build_state = threading.Condition()
+        self._closing = False
         self._builds = [
             _Build(table, index, index_compiler(index.function, index.multi))
             for table in self._tables.values()
