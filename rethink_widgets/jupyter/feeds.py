@@ -270,6 +270,7 @@ class LiveFeed(Background):
         self.failure: Exception | None = None
         self.expected: int | None = None  # how many rows the snapshot coming in brings, when a count is cheap
         self._counting: asyncio.Task[None] | None = None
+        self._collector_hold = collector.Hold()  # while a snapshot comes in (see collector.py)
 
     async def ready(self, timeout: float | None = 10) -> None:
         """Wait until the result is complete and current; raises the feed's error if it failed for good, and
@@ -294,18 +295,22 @@ class LiveFeed(Background):
             # Never cancelled: the driver closes a connection that answers a query whose caller is gone.
             self._counting = asyncio.get_running_loop().create_task(self._count_rows(conn))
         pause_at = time.monotonic() + SLICE_SECONDS
-        async for first in self._cursor:
-            self._go_on()
-            for part in _parts(_with_held(self._cursor, first)):
-                if part[0].get("state") == "ready":
-                    await self._end_snapshot()
-                else:
-                    self._handle(part)
-                # A batch brings tens of thousands of rows of a snapshot: let the loop run others now and then.
-                if time.monotonic() > pause_at:
-                    await asyncio.sleep(0)
-                    self._go_on()
-                    pause_at = time.monotonic() + SLICE_SECONDS
+        try:
+            async for first in self._cursor:
+                self._go_on()
+                for part in _parts(_with_held(self._cursor, first)):
+                    if part[0].get("state") == "ready":
+                        await self._end_snapshot()
+                    else:
+                        self._handle(part)
+                    # A batch brings tens of thousands of rows of a snapshot: let the loop run others now and then.
+                    if time.monotonic() > pause_at:
+                        await asyncio.sleep(0)
+                        self._go_on()
+                        self._collector_hold.renew()
+                        pause_at = time.monotonic() + SLICE_SECONDS
+        finally:
+            self._collector_hold.stop()
 
     async def _count_rows(self, conn: Any) -> None:
         """Count the rows of a whole table while its snapshot comes in (a count is only there to show progress:
@@ -333,6 +338,8 @@ class LiveFeed(Background):
                 break
             await asyncio.sleep(0)
             self._go_on()
+            self._collector_hold.renew()
+        self._collector_hold.stop()
         self._delay = FIRST_RETRY
         self._set_status("ready")
         self._ready.set()
@@ -342,6 +349,7 @@ class LiveFeed(Background):
         """Handle a part of a batch (see `_parts`): a state, an error, or changes to apply."""
         state = messages[0].get("state")
         if state == "initializing":
+            self._collector_hold.start()
             self.result.begin_snapshot()
             if self.status != OVERFLOWED:  # it says so until the snapshot is whole
                 self._set_status("initializing" if self.status == "connecting" else "reconnecting")

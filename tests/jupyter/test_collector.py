@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
@@ -28,5 +29,58 @@ def test_a_collector_turned_off_by_its_user_stays_off() -> None:
         with collector.paused():
             pass
         assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_holds_nest_and_the_collector_comes_on_with_the_last() -> None:
+    async def main() -> list[bool]:
+        seen = []
+        first, second = collector.Hold(), collector.Hold()
+        first.start()
+        second.start()
+        with collector.paused():
+            seen.append(gc.isenabled())
+        await asyncio.sleep(0)
+        first.stop()
+        seen.append(gc.isenabled())
+        second.stop()
+        second.stop()  # (a second stop, as after a failure, is nothing)
+        seen.append(gc.isenabled())
+        return seen
+
+    assert asyncio.run(main()) == [False, False, True]
+
+
+def test_a_hold_lets_the_collector_run_after_a_while_until_renewed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot that stalls must not keep the collector off for the garbage others make meanwhile."""
+    monkeypatch.setattr(collector, "HOLD_SECONDS", 0.05)
+
+    async def main() -> list[bool]:
+        hold = collector.Hold()
+        hold.start()
+        seen = [gc.isenabled()]
+        await asyncio.sleep(0.1)
+        seen.append(gc.isenabled())
+        hold.renew()
+        seen.append(gc.isenabled())
+        hold.stop()
+        hold.renew()  # (stopped: not taken again)
+        seen.append(gc.isenabled())
+        return seen
+
+    assert asyncio.run(main()) == [False, True, False, True]
+
+
+def test_a_hold_leaves_a_collector_its_user_turned_off_off() -> None:
+    async def main() -> bool:
+        hold = collector.Hold()
+        hold.start()
+        hold.stop()
+        return gc.isenabled()
+
+    gc.disable()
+    try:
+        assert asyncio.run(main()) is False
     finally:
         gc.enable()
