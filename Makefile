@@ -87,7 +87,7 @@ lint: $(STAMP)
 	  || { echo 'Each `type: ignore[code]` needs its reason: `# type: ignore[code]  # why`' >&2; exit 1; }
 
 bench: $(STAMP)
-	$(PY) -m pip install -q -e '.[peers]'
+	$(PY) -m pip install -q -e '.[peers,profile]'
 	$(PY) benchmarks/server.py
 	$(PY) -m benchmarks.changefeeds
 	$(PY) -m benchmarks.livetable

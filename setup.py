@@ -102,6 +102,10 @@ setup(
         "app": [
             "voila==0.5.13",
         ],
+        # The sampler behind `--profile` of benchmarks/server.py and benchmarks/changefeeds.py (`make bench` installs it).
+        "profile": [
+            "py-spy>=0.3",
+        ],
         # The grids benchmarks/peers.py sets LiveTable beside (`make bench` installs them).
         "peers": [
             "perspective-python==5.6.1",

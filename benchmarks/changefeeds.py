@@ -3,16 +3,20 @@
 Each figure stands next to a baseline measured in the same run:
 - latency from a write's reply to its change reaching a feed client, beside the write's own round trip;
 - sustained single inserts/s with 1, 10 and 100 feeds attached (read by another process), and with 10
-  `order_by(index).limit(5)` feeds, beside no feeds; with the server's CPU time per write where /proc tells it, and
-  its ratio to the writes' with no feeds (the reader, a process of the official driver, shares the machine's cores:
-  the writes/s ratio counts its work too, the CPU ratio only the server's);
+  `order_by(index).limit(5)` feeds, beside no feeds; with the CPU time per write of the server (and its ratio to the
+  server's with no feeds), of the feeds' reader and of the writer, where /proc tells them, and how many cores the
+  three kept busy (the reader, a process of the official driver, shares the machine's cores: the writes/s ratio
+  counts its work too, the server's CPU ratio only the server's);
 - `include_initial` rows/s on a 100,000-row table, beside a plain scan of the same table.
 The writes take turns: each round times every case once, in the same order, and waits until the feeds' reader has
 caught up before the next case begins (so a reader still busy with one case never slows the next); a case's cost is
 the median over rounds of its round's ratio to the round's writes with no feeds. The machine is shared, so read the
 ratios.
 
-    python -m benchmarks.changefeeds [--runs 3] [--rounds 5] [--rows 100000]
+--profile, then samples the server with py-spy while single inserts run with 100 feeds attached, and prints where
+its threads spent the time they held the interpreter lock.
+
+    python -m benchmarks.changefeeds [--runs 3] [--rounds 5] [--rows 100000] [--profile]
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rethinkdb import RethinkDB
 
-from benchmarks.server import start
+from benchmarks.server import PROFILE_SECONDS, print_profile, py_spy, sampled, start
 
 r = RethinkDB()
 
@@ -108,22 +112,25 @@ class WriteCase:
         self._written = 0
         self._rounds = 0
 
-    def round(self, count: int) -> tuple[float, float | None]:
-        """Writes/s of `count` single inserts, and the server's CPU seconds per write (None without /proc)."""
-        table = r.table(self._table)
-        cpu = server_cpu(self._server_pid)
+    def write(self, _: int = 0) -> None:
+        self._written += 1
+        r.table(self._table).insert({"v": self._written * 7919 % 1000}).run(self._conn, durability="soft")
+
+    def round(self, count: int) -> Round:
+        """`count` single inserts, timed; the processes' CPU until the feeds' reader has seen the last of them."""
+        reader = self._reader.pid if self._reader is not None else None
+        before = (process_cpu(self._server_pid), process_cpu(reader), time.process_time())
         started = time.perf_counter()
         for _ in range(count):
-            self._written += 1
-            table.insert({"v": self._written * 7919 % 1000}).run(self._conn, durability="soft")
+            self.write()
         elapsed = time.perf_counter() - started
         if self._reader is not None:  # every feed sees the round's last write (it beats every row of a limit feed)
             self._rounds += 1
-            table.insert({"v": -self._rounds, "end": self._rounds}).run(self._conn, durability="soft")
+            r.table(self._table).insert({"v": -self._rounds, "end": self._rounds}).run(self._conn, durability="soft")
             assert self._reader.stdout is not None and self._reader.stdout.readline().strip() == str(self._rounds)
-        used = server_cpu(self._server_pid)
-        per_write = (used - cpu) / count if used is not None and cpu is not None else None
-        return count / elapsed, per_write
+        after = (process_cpu(self._server_pid), process_cpu(reader), time.process_time())
+        server, read, wrote = (_per_write(b, a, count) for b, a in zip(before, after, strict=True))
+        return Round(count / elapsed, server, read, wrote or 0.0, elapsed / count)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -133,8 +140,27 @@ class WriteCase:
         self._conn.close()
 
 
-def server_cpu(pid: int) -> float | None:
-    """CPU seconds the server's threads have used so far, from /proc (None elsewhere)."""
+class Round(NamedTuple):
+    """One round of a case's writes: writes/s, and CPU seconds per write (None: not known) of each process."""
+
+    rate: float
+    server: float | None
+    reader: float | None  # (None too when no feed is read)
+    writer: float
+    seconds: float  # per write, from the first write's start to the last's reply
+
+    @property
+    def cores(self) -> float | None:
+        """How many cores the three kept busy, on average, while the round's writes ran."""
+        if self.server is None:
+            return None
+        return (self.server + (self.reader or 0.0) + self.writer) / self.seconds
+
+
+def process_cpu(pid: int | None) -> float | None:
+    """CPU seconds the threads of process `pid` have used so far, from /proc (None elsewhere, or with no pid)."""
+    if pid is None:
+        return None
     tasks = Path(f"/proc/{pid}/task")
     try:
         return sum(int((task / "schedstat").read_text().split()[0]) for task in tasks.iterdir()) / 1e9
@@ -142,10 +168,14 @@ def server_cpu(pid: int) -> float | None:
         return None
 
 
+def _per_write(before: float | None, after: float | None, count: int) -> float | None:
+    return (after - before) / count if before is not None and after is not None else None
+
+
 def write_costs(port: int, server_pid: int, rounds: int, count: int) -> None:
     cases = [WriteCase(port, server_pid, feeds, limit) for feeds, limit in ((0, False), (1, False), (10, False),
                                                                          (100, False), (10, True))]  # fmt: skip
-    results: list[list[tuple[float, float | None]]] = [[] for _ in cases]
+    results: list[list[Round]] = [[] for _ in cases]
     try:
         for _ in range(rounds):
             for case, result in zip(cases, results, strict=True):
@@ -154,22 +184,39 @@ def write_costs(port: int, server_pid: int, rounds: int, count: int) -> None:
         for case in cases:
             case.close()
     base = results[0]
-    base_cpu = [cpu for _, cpu in base if cpu is not None]
-    print("single inserts (soft), medians of the rounds:")
+    base_cpu = _median([one.server for one in base])
+    print("single inserts (soft), medians of the rounds; CPU in us per write; cores: how many the three kept busy")
     for case, result in zip(cases, results, strict=True):
-        rate = statistics.median(rate for rate, _ in result)
-        used = [cpu for _, cpu in result if cpu is not None]
-        line = f"  {case.name + ':':22} {rate:8.0f} writes/s"
-        if case.feeds:
-            cost = statistics.median(b / rate for (b, _), (rate, _) in zip(base, result, strict=True))
-            line += f"   cost {cost:.2f}x"
-        if used:
-            line += f"   server CPU {statistics.median(used) * 1e6:4.0f} us/write"
-            if case.feeds and base_cpu:
-                line += f" ({statistics.median(used) / statistics.median(base_cpu):.2f}x)"
+        line = f"  {case.name + ':':22} {statistics.median(one.rate for one in result):6.0f} writes/s"
+        cost = statistics.median(b.rate / one.rate for b, one in zip(base, result, strict=True))
+        line += f"  cost {cost:.2f}x" if case.feeds else " " * 13
+        server, reader = _median([one.server for one in result]), _median([one.reader for one in result])
+        if server is not None:
+            line += f"   CPU: server {server * 1e6:4.0f}"
+            line += f" ({server / base_cpu:.2f}x)" if case.feeds and base_cpu else " " * 8
+            line += f"  reader {reader * 1e6:4.0f}" if reader is not None else " " * 12
+            line += f"  writer {statistics.median(one.writer for one in result) * 1e6:4.0f}"
+            line += f"   cores {_median([one.cores for one in result]):.2f}"
         if case.feeds == 100:
             line += "   (target: cost <= 1.5x)"
         print(line)
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
+
+
+def profile_feeds(port: int, server_pid: int, seconds: float) -> None:
+    """Sample the server with py-spy while single inserts run with 100 feeds attached."""
+    spy = py_spy()
+    if spy is None:
+        return
+    case = WriteCase(port, server_pid, 100, False)
+    try:
+        print_profile("single inserts (soft) with 100 feeds", sampled(spy, server_pid, seconds, case.write))
+    finally:
+        case.close()
 
 
 def snapshot_rates(port: int, rows: int, runs: int) -> tuple[float, float]:
@@ -210,6 +257,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the single inserts")
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--profile", action="store_true", help="then sample the server with 100 feeds attached")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         command = [sys.executable, "-m", "rethink_widgets.server", "--driver-port", "0", "--directory", directory]
@@ -224,6 +272,8 @@ def main() -> None:
             initial, scan = snapshot_rates(port, args.rows, args.runs)
             print(f"include_initial on {args.rows} rows: {initial:8.0f} rows/s   plain scan {scan:8.0f} rows/s   "
                   f"ratio {initial / scan:.2f}   target >= 250,000 rows/s")  # fmt: skip
+            if args.profile:
+                profile_feeds(port, process.pid, PROFILE_SECONDS)
         finally:
             process.terminate()
             process.wait()

@@ -345,9 +345,8 @@ def profile_queries(seconds: float) -> None:
     """Sample a fresh embedded server with py-spy while one client runs point gets, single soft inserts, then batches
     of soft inserts, and print where the server's threads spent the time they held the interpreter lock (waiting is
     left out)."""
-    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    spy = py_spy()
     if spy is None:
-        print("--profile needs py-spy (pip install py-spy)")
         return
     with tempfile.TemporaryDirectory() as directory:
         server, port = start(
@@ -364,15 +363,23 @@ def profile_queries(seconds: float) -> None:
                 "batched insert (soft)": lambda _: t.insert(BATCH).run(conn, durability="soft"),
             }
             for name, query in workloads.items():
-                samples = _sampled(spy, server.pid, seconds, query)
-                _print_profile(name, samples)
+                samples = sampled(spy, server.pid, seconds, query)
+                print_profile(name, samples)
             conn.close()
         finally:
             server.terminate()
             server.wait()
 
 
-def _sampled(spy: str, pid: int, seconds: float, query: Callable[[int], object]) -> str:
+def py_spy() -> str | None:
+    """Where py-spy is (beside this Python first), or None, saying how to install it."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        print("--profile needs py-spy (pip install py-spy)")
+    return spy
+
+
+def sampled(spy: str, pid: int, seconds: float, query: Callable[[int], object]) -> str:
     """py-spy's raw samples of process `pid` (threads holding the GIL) while this thread runs query(0), query(1)..."""
     with tempfile.NamedTemporaryFile(suffix=".txt") as out:
         command = [spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "500", "-f", "raw", "--threads"]
@@ -388,7 +395,7 @@ def _sampled(spy: str, pid: int, seconds: float, query: Callable[[int], object])
         return Path(out.name).read_text()
 
 
-def _print_profile(name: str, samples: str, top: int = 18) -> None:
+def print_profile(name: str, samples: str, top: int = 18) -> None:
     """The threads' shares of the samples, then the functions with the most samples of their own (self) and with
     the most samples below them (total)."""
     threads: collections.Counter[str] = collections.Counter()
