@@ -1,7 +1,7 @@
 """The bridge under LiveChart: a Perspective table kept equal to a live query's result.
 
 Documents have no schema, Perspective tables do: each field's Perspective type is inferred from the kinds of values
-seen in it (`column_type`), and a field that appears later, or gets a value of another kind, widens the schema. A
+seen in it (chart_columns.py), and a field that appears later, or gets a value of another kind, widens the schema. A
 Perspective table's schema cannot change, so the table is then made anew and filled again with every row, in chunks
 as a snapshot is, and the viewer is pointed at it with its configuration kept: once it holds every row when the table
 shown did (what was shown stays meanwhile, as after a reconnect), else at once. The first chunk of a snapshot
@@ -10,9 +10,7 @@ indexed by the primary key while every row has one of a single kind that Perspec
 NUL, or whole numbers within 2^53), else by a synthetic key column holding the result's own keys (see
 `results.ResultSet.key_of`), as for rows of a `map(...)`.
 
-Values go in exactly, or visibly changed: floats as their text (Perspective reads a float given as a number a bit off
-now and then), a NUL in text as U+2400 "␀" (Perspective would cut the text there), binary data as LiveTable shows it,
-`<binary, N bytes>`.
+Values go in exactly, or visibly changed (chart_columns.py).
 
 The kernel's loop only turns rows into columns; Perspective's own work (updates, removes, the views' requests) is
 done on its thread (chart_engine.py), so a chunk holds the loop for the time it takes to read its rows, whatever the
@@ -26,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import datetime
 import functools
 import itertools
 import json
@@ -43,12 +40,11 @@ import traitlets
 from perspective import widget as perspective_widget
 from perspective.widget import PerspectiveWidget
 
+from rethink_widgets.jupyter import chart_columns
 from rethink_widgets.jupyter.chart_engine import engine
 from rethink_widgets.jupyter.chart_probe import sound_aggregates
-from rethink_widgets.jupyter.filtering import special_text
 from rethink_widgets.jupyter.live_widget import LoopWidget, asset
 from rethink_widgets.jupyter.results import ResultSet
-from rethink_widgets.jupyter.table_view import VALUE_COLUMN
 
 log = logging.getLogger(__name__)
 
@@ -58,70 +54,10 @@ RETIRE_SECONDS = 30  # how long a table replaced by another is kept for views st
 FIRST_CHUNK = 2_000  # rows: a snapshot's first rows show soon, and a chunk of them says how quick the rows are
 LAST_CHUNK = 100_000  # rows: what a chunk's columns hold meanwhile stays small
 CHUNK_SECONDS = 0.05  # about the longest reading a chunk's rows keeps the kernel's loop (see ChartTable.write)
-_INT32 = range(-(2**31), 2**31)  # Perspective's integers; larger ones would wrap, so they are floats
-_EXACT = range(-(2**53), 2**53 + 1)  # integers a float holds exactly; others are text, so no digit is lost
-_NUMBERS = frozenset(("integer", "bigint", "float"))
-NUL_SHOWN = "\u2400"  # in place of NUL in the text of a string column (Perspective would cut the text there)
 # Column names Perspective keeps for itself: a field of one of them is refused (psp_op), breaks the views (psp_pkey,
 # __ROW_PATH__), loses its values (__INDEX__) or crashes the kernel (psp_okey), so it is left out of the chart, as is
 # one whose name holds NUL (Perspective cuts a name there: it would be another field's).
 _PERSPECTIVE_NAMES = frozenset(("psp_pkey", "psp_okey", "psp_op", "__INDEX__", "__ROW_PATH__"))
-_ALONE = {"boolean": "boolean", "integer": "integer", "bigint": "float", "float": "float", "string": "string"}
-_ALONE |= {"hugeint": "string", "datetime": "datetime", "json": "string"}
-# The kinds of values of these types (None: null says nothing), for typing their column (`_kinds`).
-_KIND_OF_TYPE: dict[type, str | None] = {type(None): None, bool: "boolean", float: "float", str: "string"}
-_KIND_OF_TYPE[datetime.datetime] = "datetime"
-
-
-def _int_kind(low: int, high: int) -> str:
-    """The kind of integers from `low` to `high`: Perspective's own integers, others a float holds exactly, or ones
-    beyond (RethinkDB's numbers are floats, and the driver gives a whole one within 2^53 as an integer, so these
-    come only from elsewhere): text, as a float would lose digits."""
-    if low in _INT32 and high in _INT32:
-        return "integer"
-    return "bigint" if low in _EXACT and high in _EXACT else "hugeint"
-
-
-def column_type(kinds: Iterable[str]) -> str:
-    """The Perspective type of a column holding values of these kinds: numbers widen to float, any other mix to
-    string."""
-    kinds = set(kinds)
-    if len(kinds) == 1:
-        return _ALONE[kinds.pop()]
-    return "float" if kinds <= _NUMBERS else "string"
-
-
-def _epoch_ms(value: datetime.datetime) -> float:
-    return value.timestamp() * 1000
-
-
-def _text(value: Any) -> str | None:
-    """A value in a string column: strings as they are, times as `_utc`, binary data by its size as LiveTable shows
-    it (`<binary, 2 bytes>`), anything else as JSON text (its times and binary data as these texts)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, datetime.datetime):
-        return _utc(value)
-    if isinstance(value, bytes):
-        return special_text(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False)
-
-
-def _utc(value: datetime.datetime) -> str:
-    """A time as text: ISO 8601 in UTC, as a datetime column holds the instant (epoch milliseconds, whatever offset
-    it came with), so the same instant reads the same in any column; milliseconds, RethinkDB's precision, only when
-    it has some, as RethinkDB's to_iso8601 writes a time in UTC (2024-05-01T12:30:00+00:00)."""
-    utc = value.astimezone(datetime.UTC)
-    return utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds")
-
-
-def _plain(value: Any) -> Any:
-    """A value JSON has no form for, in a nested value's text: times as `_utc`, binary data by its size."""
-    if isinstance(value, datetime.datetime):
-        return _utc(value)
-    if isinstance(value, bytes):
-        return special_text(value)
-    raise TypeError(f"no JSON text for a {type(value).__name__}")
 
 
 # Perspective 5.6's plugins (the first is the pivot table), as its viewer in the page names them.
@@ -316,8 +252,8 @@ class ChartTable:
         self.primary_key: str | None = None
         self.kinds: dict[str, set[str]] = {}  # each field's kinds of values seen, fields in order of appearance
         self.left_out: list[str] = []  # fields not in the chart: Perspective keeps their names for itself
-        # A row without a primary key, or with one Perspective cannot hold exactly (`_fit_for_index`), was seen: the
-        # index is the synthetic key from then on.
+        # A row without a primary key, or with one Perspective cannot hold exactly (`chart_columns.fit_for_index`),
+        # was seen: the index is the synthetic key from then on.
         self.synthetic_index = False
         self.writes = 0  # calls that changed a Perspective table (updates, removes), and tables made anew
         self.filling = False  # the table shown does not hold every row yet (a snapshot, or a table shown as it fills)
@@ -449,7 +385,7 @@ class ChartTable:
             gone = [key for key, row in zip(keys, rows, strict=True) if row is _GONE]
             keys = [key for key, row in zip(keys, rows, strict=True) if row is not _GONE]
             rows = [row for row in rows if row is not _GONE]
-        fields = _fields(rows)
+        fields = chart_columns.columns(rows)
         if self._learn(keys, fields):
             self._rebuild(result)
             collections.deque(map(self._todo.pop, keys), maxlen=0)  # written below
@@ -504,10 +440,10 @@ class ChartTable:
         pk = self.primary_key
         if pk is not None and not self.synthetic_index:
             keyless = any(map(str.startswith, keys, itertools.repeat("=")))  # ResultSet.key_of
-            self.synthetic_index = keyless or not _fit_for_index(fields.get(pk, []))
+            self.synthetic_index = keyless or not chart_columns.fit_for_index(fields.get(pk, []))
         for field, values in fields.items():
             if field in self.kinds or self._chartable(field):
-                self.kinds.setdefault(field, set()).update(_kinds(values))
+                self.kinds.setdefault(field, set()).update(chart_columns.kinds(values))
         self._index = self._index_column()
         self.key_column = None if self._index == self.primary_key else self._index
         self._schema = self._new_schema()
@@ -527,12 +463,12 @@ class ChartTable:
 
     def _index_column(self) -> str:
         """The primary key while every row has one of a single kind that Perspective holds exactly (strings without
-        NUL, or whole numbers within 2^53: see `_fit_for_index`), else the synthetic key's column, named so that no
-        field has its name."""
+        NUL, or whole numbers within 2^53: see `chart_columns.fit_for_index`), else the synthetic key's column, named
+        so that no field has its name."""
         pk = self.primary_key
         if pk is not None and not self.synthetic_index and pk in self.kinds:
             kinds = self.kinds[pk]
-            if kinds == {"string"} or kinds <= _NUMBERS:
+            if kinds == {"string"} or kinds <= chart_columns.NUMBERS:
                 return pk
         name, number = KEY_COLUMN, 1
         while name in self.kinds:
@@ -542,7 +478,7 @@ class ChartTable:
 
     def _new_schema(self) -> dict[str, str]:
         schema = {} if self.key_column is None else {self.key_column: "string"}
-        typed = {field: column_type(kinds) for field, kinds in self.kinds.items() if kinds}
+        typed = {field: chart_columns.column_type(kinds) for field, kinds in self.kinds.items() if kinds}
         if self._index in typed:
             schema[self._index] = typed.pop(self._index)
         return schema | typed
@@ -644,7 +580,7 @@ class ChartTable:
             elif name not in fields:
                 columns[name] = [None] * len(keys)
             else:
-                columns[name] = _converted(fields[name], type_)
+                columns[name] = chart_columns.converted(fields[name], type_)
         return columns
 
 
@@ -672,78 +608,4 @@ def _kept(column: str | None, names: Container[str], expressions: Container[str]
     return column is None or column in names or column in expressions
 
 
-def _fields(rows: list[Any]) -> dict[str, list[Any]]:
-    """Rows as columns, by field in order of appearance (a field a row lacks is None there); rows that are not
-    objects are one column, `value`. A pass per field, each a comprehension."""
-    if not {dict}.issuperset(map(type, rows)):
-        rows = [row if isinstance(row, dict) else {VALUE_COLUMN: row} for row in rows]
-    names = dict.fromkeys(itertools.chain.from_iterable(rows))
-    return {name: list(map(dict.get, rows, itertools.repeat(name))) for name in names}
-
-
 _GONE = object()  # in place of the row of a key the result no longer has
-
-
-def _kinds(values: list[Any]) -> set[str]:
-    """The kinds of these values, for typing their column (`column_type`), from their types (`_KIND_OF_TYPE`):
-    integers' kind depends on their size, found once for them all (the widest stands for every one, as it types
-    their column alike), and any other value (objects, arrays, binary data) is shown as text (`_text`). The driver
-    gives exactly these types."""
-    kinds: set[str] = set()
-    types = set(map(type, values))
-    for type_ in types:
-        if type_ in _KIND_OF_TYPE:
-            found = _KIND_OF_TYPE[type_]
-            if found is not None:
-                kinds.add(found)
-        elif type_ is int:
-            ints = values if len(types) == 1 else [value for value in values if type(value) is int]
-            kinds.add(_int_kind(min(ints), max(ints)))
-        else:
-            kinds.add("json")
-    return kinds
-
-
-def _fit_for_index(keys: list[Any]) -> bool:
-    """Whether these primary keys can be the Perspective table's index as they are: Perspective reads the numbers
-    it is given as JSON, not always exactly (about one float in ten comes out a bit off, so two keys a bit apart would
-    be one row, and a remove would miss its row), but for whole ones within 2^53; and it cuts text at a NUL ("a\\x00b"
-    would be "a", another key's row)."""
-    types = set(map(type, keys))
-    if float in types:
-        floats = keys if len(types) == 1 else [key for key in keys if type(key) is float]
-        if not all(key.is_integer() and -(2**53) <= key <= 2**53 for key in floats):
-            return False
-    if str in types:
-        return not _has_nul(keys if len(types) == 1 else [key for key in keys if type(key) is str])
-    return True
-
-
-def _has_nul(texts: list[str | None]) -> bool:
-    return "\x00" in "".join(filter(None, texts))
-
-
-def _converted(values: list[Any], type_: str) -> list[Any]:
-    """Values as a column of this Perspective type holds them: times in epoch milliseconds; floats as their text,
-    which Perspective reads exactly (a float given as a number may come out a bit off: see `_fit_for_index`);
-    strings with NUL visible (`_visible`), any other value in a string column as text (`_text`); integers and
-    booleans as they are."""
-    if type_ == "datetime":
-        return [None if value is None else _epoch_ms(value) for value in values]
-    if type_ == "float":
-        types = set(map(type, values))
-        if float not in types:
-            return values
-        if len(types) == 1:
-            return list(map(float.__repr__, values))
-        return [repr(value) if type(value) is float else value for value in values]
-    if type_ == "string":
-        if not {str, type(None)}.issuperset(map(type, values)):
-            values = [_text(value) for value in values]
-        return _visible(values) if _has_nul(values) else values
-    return values
-
-
-def _visible(texts: list[str | None]) -> list[str | None]:
-    """Texts with each NUL shown as U+2400 (␀): Perspective would cut a text at its first NUL."""
-    return [None if text is None else text.replace("\x00", NUL_SHOWN) for text in texts]
