@@ -6,7 +6,8 @@ Each figure stands next to a baseline measured in the same run:
   `order_by(index).limit(5)` feeds, beside no feeds; with the CPU time per write of the server (and its ratio to the
   server's with no feeds), of the feeds' reader and of the writer, where /proc tells them, and how many cores the
   three kept busy (the reader, a process of the official driver, shares the machine's cores: the writes/s ratio
-  counts its work too, the server's CPU ratio only the server's);
+  counts its work too, the server's CPU ratio only the server's), and the floor of the cost of 100 feeds: what it
+  would be if the server spent nothing on them, its cores busy with the reader's work and the writes' alone;
 - `include_initial` rows/s on a 100,000-row table, beside a plain scan of the same table.
 The writes take turns: each round times every case once, in the same order, and waits until the feeds' reader has
 caught up before the next case begins (so a reader still busy with one case never slows the next); a case's cost is
@@ -22,6 +23,7 @@ its threads spent the time they held the interpreter lock.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -200,6 +202,19 @@ def write_costs(port: int, server_pid: int, rounds: int, count: int) -> None:
         if case.feeds == 100:
             line += "   (target: cost <= 1.5x)"
         print(line)
+        if case.feeds == 100 and reader is not None and base_cpu is not None:
+            floor = _floor(base, reader, base_cpu)
+            cores = os.cpu_count()
+            print(f"    floor {floor:.2f}x: the cost of 100 feeds with a server spending nothing on them (the reader's")
+            print(f"    CPU per write, the writer's and the server's with no feeds, on this machine's {cores} cores)")
+
+
+def _floor(base: list[Round], reader: float, server: float) -> float:
+    """The writes/s ratio if the machine's cores were kept busy by the reader's work and no more than the writer's
+    and the server's with no feeds: what 100 feeds would cost with a server doing nothing for them."""
+    writer = statistics.median(one.writer for one in base)
+    rate = statistics.median(one.rate for one in base)
+    return rate * (reader + writer + server) / (os.cpu_count() or 1)
 
 
 def _median(values: list[float | None]) -> float | None:
