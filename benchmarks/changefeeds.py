@@ -131,8 +131,9 @@ class WriteCase:
             r.table(self._table).insert({"v": -self._rounds, "end": self._rounds}).run(self._conn, durability="soft")
             assert self._reader.stdout is not None and self._reader.stdout.readline().strip() == str(self._rounds)
         after = (process_cpu(self._server_pid), process_cpu(reader), time.process_time())
+        done = time.perf_counter() - started
         server, read, wrote = (_per_write(b, a, count) for b, a in zip(before, after, strict=True))
-        return Round(count / elapsed, server, read, wrote or 0.0, elapsed / count)
+        return Round(count / elapsed, server, read, wrote or 0.0, done / count)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -149,11 +150,11 @@ class Round(NamedTuple):
     server: float | None
     reader: float | None  # (None too when no feed is read)
     writer: float
-    seconds: float  # per write, from the first write's start to the last's reply
+    seconds: float  # per write, from the first write's start until the reader has seen the last
 
     @property
     def cores(self) -> float | None:
-        """How many cores the three kept busy, on average, while the round's writes ran."""
+        """How many cores the three kept busy, on average, from the round's first write until the reader was done."""
         if self.server is None:
             return None
         return (self.server + (self.reader or 0.0) + self.writer) / self.seconds
@@ -191,12 +192,12 @@ def write_costs(port: int, server_pid: int, rounds: int, count: int) -> None:
     for case, result in zip(cases, results, strict=True):
         line = f"  {case.name + ':':22} {statistics.median(one.rate for one in result):6.0f} writes/s"
         cost = statistics.median(b.rate / one.rate for b, one in zip(base, result, strict=True))
-        line += f"  cost {cost:.2f}x" if case.feeds else " " * 13
+        line += f"  cost {cost:.2f}x" if case.feeds else " " * 12
         server, reader = _median([one.server for one in result]), _median([one.reader for one in result])
         if server is not None:
             line += f"   CPU: server {server * 1e6:4.0f}"
             line += f" ({server / base_cpu:.2f}x)" if case.feeds and base_cpu else " " * 8
-            line += f"  reader {reader * 1e6:4.0f}" if reader is not None else " " * 12
+            line += f"  reader {reader * 1e6:4.0f}" if reader is not None else " " * 13
             line += f"  writer {statistics.median(one.writer for one in result) * 1e6:4.0f}"
             line += f"   cores {_median([one.cores for one in result]):.2f}"
         if case.feeds == 100:
@@ -204,17 +205,21 @@ def write_costs(port: int, server_pid: int, rounds: int, count: int) -> None:
         print(line)
         if case.feeds == 100 and reader is not None and base_cpu is not None:
             floor = _floor(base, reader, base_cpu)
-            cores = os.cpu_count()
-            print(f"    floor {floor:.2f}x: the cost of 100 feeds with a server spending nothing on them (the reader's")
-            print(f"    CPU per write, the writer's and the server's with no feeds, on this machine's {cores} cores)")
+            print(f"    floor {floor:.2f}x: about what 100 feeds would cost if the server spent nothing on them (the")
+            print(f"    reader's CPU per write, the writer's and the server's with no feeds, on {_cores()} cores)")
 
 
 def _floor(base: list[Round], reader: float, server: float) -> float:
-    """The writes/s ratio if the machine's cores were kept busy by the reader's work and no more than the writer's
-    and the server's with no feeds: what 100 feeds would cost with a server doing nothing for them."""
+    """The writes/s ratio if the reader kept pace with the writes and the cores it may use were busy with its work
+    and no more than the writer's and the server's with no feeds (a lower bound but for a reader left behind)."""
     writer = statistics.median(one.writer for one in base)
     rate = statistics.median(one.rate for one in base)
-    return rate * (reader + writer + server) / (os.cpu_count() or 1)
+    return max(1.0, rate * (reader + writer + server) / _cores())
+
+
+def _cores() -> int:
+    """The cores this process may run on (the server and the reader are its children)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _median(values: list[float | None]) -> float | None:

@@ -12,7 +12,7 @@ snapshot, but let run every HOLD_SECONDS (the code run between the blocks may ma
 about 0.35 s, and the loop's longest stall is shorter too (each collection has less to walk than a full one).
 
 Holds and pauses nest; the collector comes on again when the last one ends, unless it was off when the first began
-(its user turned it off).
+(its user turned it off). A user who turns it off while a snapshot comes in finds it on again once it is in.
 """
 
 from __future__ import annotations
@@ -23,16 +23,20 @@ import gc
 import threading
 from collections.abc import Iterator
 
-HOLD_SECONDS = 0.5  # the longest a Hold keeps the collector off at a time
+HOLD_SECONDS = 0.5  # the longest the Holds keep the collector off at a time
 
 
 class _Holders:
-    """Who holds the collector off now (one collector per process: holds from any thread share this)."""
+    """Who holds the collector off now (one collector per process: pauses from any thread, Holds on the loop's)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._count = 0
         self._turned_off = False  # the first hold turned the collector off (it was on)
+        # The Holds holding it in this round, and the end of the round: they are let go together, so that the
+        # collector runs however many overlap (each one's own end would fall while another holds).
+        self._round: set[Hold] = set()
+        self._round_end: asyncio.TimerHandle | None = None
 
     def take(self) -> None:
         with self._lock:
@@ -46,6 +50,30 @@ class _Holders:
             self._count -= 1
             if self._count == 0 and self._turned_off:
                 gc.enable()
+
+    def join_round(self, hold: Hold) -> None:
+        if hold in self._round:
+            return
+        loop = asyncio.get_running_loop()  # (first: no hold taken that no round ends)
+        self.take()
+        self._round.add(hold)
+        if self._round_end is None:
+            self._round_end = loop.call_later(HOLD_SECONDS, self._end_round)
+
+    def leave_round(self, hold: Hold) -> None:
+        if hold not in self._round:
+            return
+        self._round.discard(hold)
+        self.let_go()
+        if not self._round and self._round_end is not None:
+            self._round_end.cancel()
+            self._round_end = None
+
+    def _end_round(self) -> None:
+        self._round_end = None
+        ended, self._round = self._round, set()
+        for _ in ended:
+            self.let_go()
 
 
 _holders = _Holders()
@@ -62,31 +90,23 @@ def paused() -> Iterator[None]:
 
 
 class Hold:
-    """The collector held off across awaits, from `start` to `stop`, for HOLD_SECONDS at most at a time: then it is
-    let go (garbage made meanwhile by others, which may be anything, is collected) until `renew` takes it again.
-    On the event loop's thread."""
+    """The collector held off across awaits, from `start` to `stop`, by rounds of HOLD_SECONDS: at the end of a round
+    every Hold lets go, so the collector runs (others' code, run between the loop's turns, may have made garbage of
+    any kind), until each takes it again with `renew`. On the event loop's thread."""
 
     def __init__(self) -> None:
         self._wanted = False
-        self._expiry: asyncio.TimerHandle | None = None  # set while the collector is held
 
     def start(self) -> None:
         self._wanted = True
-        self.renew()
+        _holders.join_round(self)
 
     def renew(self) -> None:
-        """Take the hold again if it was let go on expiry (and is still wanted)."""
-        if self._wanted and self._expiry is None:
-            _holders.take()
-            self._expiry = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._let_go)
+        """Hold again if the round ended (and the hold is still wanted)."""
+        if self._wanted:
+            _holders.join_round(self)
 
     def stop(self) -> None:
         """Let go for good (nothing if not held)."""
         self._wanted = False
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._let_go()
-
-    def _let_go(self) -> None:
-        self._expiry = None
-        _holders.let_go()
+        _holders.leave_round(self)

@@ -84,3 +84,42 @@ def test_a_hold_leaves_a_collector_its_user_turned_off_off() -> None:
         assert asyncio.run(main()) is False
     finally:
         gc.enable()
+
+
+def test_overlapping_holds_let_the_collector_run_every_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two snapshots coming in at once, each taking the collector again at its own pace: it still runs."""
+    monkeypatch.setattr(collector, "HOLD_SECONDS", 0.05)
+
+    async def main() -> set[bool]:
+        first, second = collector.Hold(), collector.Hold()
+        first.start()
+        await asyncio.sleep(0.025)  # (half a round: alone, each would end its round while the other holds)
+        second.start()
+        seen = set()
+        for _ in range(250):  # each renews between its blocks of work, about every millisecond
+            await asyncio.sleep(0.001)
+            seen.add(gc.isenabled())
+            first.renew()
+            second.renew()
+        first.stop()
+        second.stop()
+        return seen
+
+    assert asyncio.run(main()) == {False, True}
+    assert gc.isenabled()
+
+
+def test_a_stopped_hold_lets_go_once_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its round ending after it stopped lets nothing go again (the next pause must still hold the collector)."""
+    monkeypatch.setattr(collector, "HOLD_SECONDS", 0.02)
+
+    async def main() -> bool:
+        hold = collector.Hold()
+        hold.start()
+        hold.stop()
+        await asyncio.sleep(0.05)
+        with collector.paused():
+            return gc.isenabled()
+
+    assert asyncio.run(main()) is False
+    assert gc.isenabled()

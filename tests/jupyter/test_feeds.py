@@ -197,6 +197,8 @@ def test_an_overflowed_feed_says_so_until_its_fresh_snapshot_is_whole(
 
 SAMPLE_COLLECTOR = """
 import gc
+from rethink_widgets.jupyter import collector
+usual_hold, collector.HOLD_SECONDS = collector.HOLD_SECONDS, 3600  # one round for the whole test
 async def collector_while_initializing(widget):
     seen = set()
     while widget.status != 'ready':
@@ -214,14 +216,18 @@ def test_the_collector_is_held_off_while_a_snapshot_comes_in_and_on_after(
     while its snapshot comes in."""
     r.table(table).insert([{"id": i, "name": f"row {i}"} for i in range(50_000)]).run(conn)
     assert not kernel.run(SAMPLE_COLLECTOR).error
-    cell = kernel.run(
-        f"t = LiveTable(r.table('{table}')); seen = await collector_while_initializing(t); seen, gc.isenabled()"
-    )
-    assert cell.text == "({False}, True)", cell.error
-    closing = (
-        f"t2 = LiveTable(r.table('{table}'))\n"
-        "while not (t2.feed.result.initializing and t2.feed.result.arrived): await asyncio.sleep(0)\n"
-        "off = not gc.isenabled(); t2.close(); await asyncio.sleep(0.2); off, gc.isenabled(), len(t2.rows) < 50_000"
-    )
-    cell = kernel.run(closing)
-    assert cell.text == "(True, True, True)", cell.error
+    try:
+        cell = kernel.run(
+            f"t = LiveTable(r.table('{table}')); seen = await collector_while_initializing(t); seen, gc.isenabled()"
+        )
+        assert cell.text == "({False}, True)", cell.error
+        closing = (
+            f"t2 = LiveTable(r.table('{table}'))\n"
+            "while not (t2.feed.result.initializing and t2.feed.result.arrived): await asyncio.sleep(0)\n"
+            "off = not gc.isenabled(); t2.close(); await asyncio.sleep(0.2)\n"
+            "off, gc.isenabled(), len(t2.rows) < 50_000"
+        )
+        cell = kernel.run(closing)
+        assert cell.text == "(True, True, True)", cell.error
+    finally:
+        kernel.run("collector.HOLD_SECONDS = usual_hold")
