@@ -23,22 +23,22 @@ from rethinkdb import RethinkDB
 from rethinkdb import r as user_r
 from rethinkdb.errors import ReqlAuthError
 
-from rethink_widgets.jupyter import connection, feeds, state
+from rethink_widgets.jupyter import cell_runs, change_streams, connection, feeds, state
 from rethink_widgets.jupyter import embedded as embedded_server
 from rethink_widgets.jupyter.magics import RethinkMagics
 
 _closing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
 
-def watch(query: Any, callback: Callable[[dict[str, Any]], Any]) -> feeds.Watch:
+def watch(query: Any, callback: Callable[[dict[str, Any]], Any]) -> change_streams.Watch:
     """Call `callback(change)` for every change of `query`, in the background, until `.stop()`, the callback
     raises, or the cell runs again. After a lost connection it reconnects and goes on: the changes made meanwhile are
     missed, not replayed, and a printed line says so."""
-    feeds.end_earlier_run()  # the cell's earlier watch goes, even when this one is refused
+    cell_runs.end_earlier_run()  # the cell's earlier watch goes, even when this one is refused
     if not callable(callback):
         raise TypeError("watch(query, callback): callback must be callable")
-    made = feeds.Watch(query, callback, connection.current())
-    feeds.replace_earlier_run(made)
+    made = change_streams.Watch(query, callback, connection.current())
+    cell_runs.replace_earlier_run(made)
     return made.start()
 
 
@@ -46,8 +46,8 @@ def feed(query: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
     """`async for change in feed(query):` the changes of `query` (options go to `changes()`). It reconnects like
     `watch` (changes made while it was away are missed); the loop ends when the feed is stopped (`%rethink stop`, or
     the cell that made it runs again) and raises the error when the query fails for good."""
-    made = feeds.Feed(query, connection.current(), options)
-    feeds.replace_earlier_run(made)
+    made = change_streams.Feed(query, connection.current(), options)
+    cell_runs.replace_earlier_run(made)
     return made.iterate()
 
 
@@ -117,7 +117,7 @@ def unload(shell: Any) -> None:
         state.keeper = None
     state.unloaded_database = connection.current()
     for live in list(feeds.LIVE.values()):
-        if isinstance(live, feeds.LiveFeed | feeds.Watch):  # a `feed()` loop has ended: nothing to resume
+        if isinstance(live, feeds.LiveFeed | change_streams.Watch):  # a `feed()` loop has ended: nothing to resume
             state.stopped.append((live, live.database))
         live.close()
     for name, value in list(state.added.items()):

@@ -3,13 +3,11 @@
 A `LiveFeed` holds the current result of a query (`results.ResultSet`) and keeps it current: it opens the feed with
 `include_initial` and `include_states`, applies every change, and when the connection drops, the server restarts or
 the feed overflows, it reconnects with backoff and takes a fresh snapshot (RethinkDB feeds cannot resume), so that
-nothing it holds is stale once it says `ready`. `Watch` and `Feed` are the plain forms: a callback per change, or an
-async iterator of changes; they reconnect the same way, but have no snapshot to take again, so the changes made while
-they were away are missed (each says so when it is back).
+nothing it holds is stale once it says `ready`. `Watch` and `Feed` are the plain forms (change_streams.py).
 
 Every feed is a task on the loop the kernel runs cells on, referenced from `LIVE` until it is closed. Errors are never
 swallowed: they become the feed's status, which widgets show and `%rethink` lists. What a cell made is closed when
-the cell runs again (`end_earlier_run`), so re-running a cell never leaves a feed running behind.
+the cell runs again (cell_runs.py).
 """
 
 from __future__ import annotations
@@ -19,13 +17,10 @@ import contextlib
 import functools
 import json
 import logging
-import sys
 import time
-import traceback
-import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Protocol, Self
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Self
 
 import orjson
 from rethinkdb import errors
@@ -220,19 +215,19 @@ class Background:
             self._lost(reconnecting(self.database.settings, error, LAST_RETRY), error)
             return True
         if isinstance(error, errors.ReqlAvailabilityError):  # a table missing or unavailable, for now
-            waiting = waiting_for(_message(error))
-            self._lost(waiting or f"error: {_message(error)} (retrying)", error)
+            waiting = waiting_for(error_text(error))
+            self._lost(waiting or f"error: {error_text(error)} (retrying)", error)
             return True
         if not isinstance(error, errors.ReqlError):
             log.error("feed %s failed", self.name, exc_info=error)
-        self._lost(f"error: {_message(error)}", error)
+        self._lost(f"error: {error_text(error)}", error)
         return False
 
     def _failed(self, error: Exception) -> None:
         """The feed ended for good with `error` (already its status)."""
 
     def _lost(self, status: str, error: BaseException) -> None:
-        self.last_error = _message(error)
+        self.last_error = error_text(error)
         self._set_status(status)
 
     def _set_status(self, status: str) -> None:
@@ -405,7 +400,7 @@ def feed_options(info: QueryInfo) -> dict[str, Any]:
     return options
 
 
-def _message(error: BaseException) -> str:
+def error_text(error: BaseException) -> str:
     text = getattr(error, "message", None) or str(error)
     return text if isinstance(error, errors.ReqlError) else f"{type(error).__name__}: {text}"
 
@@ -444,146 +439,3 @@ def _is_open(conn: Any) -> bool:
     with contextlib.suppress(Exception):
         return bool(conn.is_open())
     return False
-
-
-# -------------------------------------------------------------------- plain forms
-
-
-class ChangeStream(Background):
-    """The changes of a query as they happen (`options` go to `changes()`), each handed to `_deliver`.
-
-    After a lost connection or a server restart it reconnects with backoff and goes on with the changes from then:
-    those made while it was away are missed and nothing is replayed (with `include_initial=True` the current rows
-    come again, as for a new feed). It prints a line saying so, where it was made, and `%rethink` shows it
-    `reconnecting` meanwhile.
-    """
-
-    def __init__(self, query: Any, database: Connector, options: dict[str, Any]) -> None:
-        super().__init__(query, database)
-        self.options = options
-        self._was_open = False
-
-    async def _follow(self, conn: Any) -> None:
-        self._cursor = await self._open(self.query.changes(**self.options), conn)
-        self._go_on()
-        self._opened()
-        async for change in self._cursor:
-            self._go_on()
-            self._count(1)
-            await self._deliver(change)
-
-    def _opened(self) -> None:
-        if self._was_open:
-            print(f"{self.kind} {self.name}: reconnected; changes made while it was away are missed", file=sys.stderr)
-        self._was_open = True
-        self._delay = FIRST_RETRY
-        self._set_status("ready")
-
-    async def _deliver(self, change: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-
-class Watch(ChangeStream):
-    """`callback(change)` for every change of a query, in the background, until `.stop()` or the callback raises."""
-
-    def __init__(self, query: Any, callback: Callable[[dict[str, Any]], Any], database: Connector) -> None:
-        super().__init__(query, database, {})
-        self.callback = callback
-
-    def stop(self) -> None:
-        self.close()
-
-    async def _deliver(self, change: dict[str, Any]) -> None:
-        try:
-            result = self.callback(change)
-            if asyncio.iscoroutine(result):
-                await result
-        except Exception as error:
-            self._failed(error)
-            raise Stopped from error
-
-    def _failed(self, error: Exception) -> None:
-        # Shown where the watch was made (the task keeps that cell as its parent) and in `%rethink`.
-        self._lost(f"error: {_message(error)}", error)
-        traceback.print_exception(error)
-
-    def __repr__(self) -> str:
-        return f"Watch({self.name}, {self.status})"
-
-
-class Feed(ChangeStream):
-    """What `async for change in feed(query)` reads: the task puts changes in a queue, `iterate()` yields them."""
-
-    def __init__(self, query: Any, database: Connector, options: dict[str, Any]) -> None:
-        super().__init__(query, database, options)
-        self._queue: asyncio.Queue[dict[str, Any] | Exception | None] = asyncio.Queue()
-
-    async def iterate(self) -> AsyncIterator[dict[str, Any]]:
-        """The changes until the feed is closed (the iterator then ends) or fails (the error is raised here)."""
-        if self.status != "closed":
-            self.start()
-        try:
-            while (item := await self._queue.get()) is not None:
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-        finally:  # the loop left, by a break or a return too (once the iterator is collected)
-            self.close()
-
-    def close(self) -> None:
-        super().close()
-        self._queue.put_nowait(None)
-
-    async def _deliver(self, change: dict[str, Any]) -> None:
-        self._queue.put_nowait(change)
-
-    def _failed(self, error: Exception) -> None:
-        self._queue.put_nowait(error)
-
-
-# -------------------------------------------------------------------- re-running a cell
-
-
-class Closable(Protocol):
-    def close(self) -> None: ...
-
-
-# Per cell: the run (message id) that made its widgets, watches and feeds, and those.
-_BY_CELL: dict[str, tuple[str, list[weakref.ref[Any]]]] = {}
-
-
-def end_earlier_run() -> None:
-    """Close what an earlier run of the cell being run made: its widgets and feeds go as soon as it runs again,
-    whatever this run does (a widget refused in it too), so no feed is left running behind."""
-    cell, run = current_cell()
-    if cell is None:
-        return
-    earlier_run, made_there = _BY_CELL.get(cell, (run, []))
-    if earlier_run != run:
-        for ref in made_there:
-            if (earlier := ref()) is not None:
-                earlier.close()
-        _BY_CELL[cell] = (run, [])
-
-
-def replace_earlier_run(made: Closable) -> None:
-    """Close what an earlier run of the cell being run made (`end_earlier_run`), and remember `made`, for the next
-    run to close."""
-    end_earlier_run()
-    cell, run = current_cell()
-    if cell is not None:
-        _BY_CELL.setdefault(cell, (run, []))[1].append(weakref.ref(made))
-
-
-def current_cell() -> tuple[str | None, str]:
-    """The cell being run (its id when the front end sends one, as JupyterLab does, else its code) and this run's
-    message id."""
-    with contextlib.suppress(Exception):
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        parent = shell.kernel.get_parent() if shell is not None else None
-        if parent:
-            cell = parent.get("metadata", {}).get("cellId") or parent.get("content", {}).get("code")
-            return cell, parent.get("header", {}).get("msg_id", "")
-    return None, ""

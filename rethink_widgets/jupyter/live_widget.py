@@ -25,7 +25,8 @@ import traitlets
 from rethinkdb.errors import ReqlError
 
 from rethink_widgets.jupyter import connection, feed_check, messages
-from rethink_widgets.jupyter.feeds import LiveFeed, end_earlier_run, feed_options, replace_earlier_run
+from rethink_widgets.jupyter.cell_runs import end_earlier_run, replace_earlier_run
+from rethink_widgets.jupyter.feeds import LiveFeed, feed_options
 from rethink_widgets.jupyter.queries import describe
 from rethink_widgets.jupyter.results import RowChange
 from rethink_widgets.jupyter.table_view import TableView

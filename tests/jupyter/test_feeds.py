@@ -11,7 +11,7 @@ from rethinkdb import RethinkDB
 from rethinkdb.asyncio_net import net_asyncio
 from servers import Restartable, ServerProcess
 
-from rethink_widgets.jupyter import feeds
+from rethink_widgets.jupyter import change_streams
 from rethink_widgets.jupyter.connection import Connector, Settings
 
 COLLECT = (
@@ -58,7 +58,7 @@ def test_a_watch_closed_as_its_connection_opens_stays_closed(
 
     async def main() -> tuple[bool, str]:
         database = Connector(Settings(server.host, server.port, configured=True))
-        watch = feeds.Watch(database.r.table(table), seen.append, database)
+        watch = change_streams.Watch(database.r.table(table), seen.append, database)
         read = net_asyncio._read_until
 
         async def read_then_close(reader: asyncio.StreamReader, delimiter: bytes) -> bytes:
