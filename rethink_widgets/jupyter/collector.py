@@ -20,17 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import threading
 from collections.abc import Iterator
 
 HOLD_SECONDS = 0.5  # the longest the Holds keep the collector off at a time
 
 
 class _Holders:
-    """Who holds the collector off now (one collector per process: pauses from any thread, Holds on the loop's)."""
+    """Who holds the collector off now (one collector per process; every holder is on the event loop's thread)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._count = 0
         self._turned_off = False  # the first hold turned the collector off (it was on)
         # The Holds holding it in this round, and the end of the round: they are let go together, so that the
@@ -39,17 +37,15 @@ class _Holders:
         self._round_end: asyncio.TimerHandle | None = None
 
     def take(self) -> None:
-        with self._lock:
-            if self._count == 0:
-                self._turned_off = gc.isenabled()
-                gc.disable()
-            self._count += 1
+        if self._count == 0:
+            self._turned_off = gc.isenabled()
+            gc.disable()
+        self._count += 1
 
     def let_go(self) -> None:
-        with self._lock:
-            self._count -= 1
-            if self._count == 0 and self._turned_off:
-                gc.enable()
+        self._count -= 1
+        if self._count == 0 and self._turned_off:
+            gc.enable()
 
     def join_round(self, hold: Hold) -> None:
         if hold in self._round:
