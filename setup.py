@@ -71,6 +71,9 @@ setup(
         "python-rapidjson>=1.25",
         # The server's JSON on the wire (wire.py): several times faster than the json module, with the same text.
         "orjson>=3.10",
+        # Karney's geodesics, which RethinkDB measures distances and draws circles with. 1.43 gives the same last
+        # digits as the copy RethinkDB ships; later releases round some results differently.
+        "geographiclib==1.43",
         # The server's event loop (cli.py): asyncio's, with less cost per turn and per socket operation.
         "uvloop>=0.19",
     ],

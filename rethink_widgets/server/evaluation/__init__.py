@@ -9,10 +9,10 @@ layers, each importing only those below it:
   evaluates in, and reading arguments);
 - helpers shared by the families: `fields`, `rows`, `tables`, `accumulators`, `ranked_slices`, `interleave`,
   `literals`, `pseudotypes`, `time_values`, `calendar_dates`, `json_reader`, `regexp`, `changefeed_sources`,
-  `write_results`, and those of the system database in `system`;
+  `write_results`, `geometry`, `spherical`, `geodesy`, and those of the system database in `system`;
 - the term families, one module per family (they register their terms with `terms.operation` and never import one
-  another): `arithmetic`, `arrays`, `changes`, `coercion`, `control`, `grouping`, `joins`, `objects`, `ordering`,
-  `reductions`, `schema`, `selections`, `sequences`, `strings`, `times`, `writes`, and `system.admin`, `system.grant`,
-  `system.write_hooks`;
+  another): `arithmetic`, `arrays`, `changes`, `coercion`, `control`, `geospatial`, `grouping`, `joins`,
+  `objects`, `ordering`, `reductions`, `schema`, `selections`, `sequences`, `strings`, `times`, `writes`, and
+  `system.admin`, `system.grant`, `system.write_hooks`;
 - `engine`, which imports the families to register them.
 """

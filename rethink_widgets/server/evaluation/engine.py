@@ -38,6 +38,7 @@ from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     changes,
     coercion,
     control,
+    geospatial,
     grouping,
     joins,
     objects,

@@ -1,6 +1,7 @@
 """Pseudo-type objects checked as RethinkDB checks them whenever an object is built (a query's object literals,
 `r.json`, r.literal's objects): a TIME sanitized (see `time_values`), a BINARY's data in canonical base64, a GEOMETRY
-with its fields, a LITERAL only where it is allowed (in what r.json reads); any other `$reql_type$` is refused.
+with its fields (see `geometry.sanitize`), a LITERAL only where it is allowed (in what r.json reads); any other
+`$reql_type$` is refused.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums
+from rethink_widgets.server.evaluation import datums, geometry
 from rethink_widgets.server.evaluation.time_values import sanitize
 
 STRAY = (
@@ -28,21 +29,15 @@ def check_pseudotype(obj: dict[str, Any], *, literal_allowed: bool = False) -> d
         )
     if ptype == "LITERAL":
         return _checked_literal(obj, literal_allowed)
-    required = {"TIME": ("epoch_time", "timezone"), "BINARY": ("data",), "GEOMETRY": ("type", "coordinates")}
-    if ptype not in required:
-        raise ReqlQueryLogicError(f"Unknown $reql_type$ `PTYPE<{ptype}>`.")
+    if ptype == "GEOMETRY":
+        return geometry.sanitize(obj)
     if ptype == "TIME":
         return sanitize(obj)
-    if ptype == "BINARY":
-        if "data" not in obj:
-            raise ReqlQueryLogicError("Invalid binary pseudotype: lacking `data` key.")
-        obj = {**obj, "data": canonical_base64(obj["data"])}
-    for field in required[ptype]:
-        if field not in obj:
-            raise ReqlQueryLogicError(
-                f"pseudo-type `{ptype}` object {datums.printed(obj)} does not have field `{field}`."
-            )
-    return obj
+    if ptype != "BINARY":
+        raise ReqlQueryLogicError(f"Unknown $reql_type$ `PTYPE<{ptype}>`.")
+    if "data" not in obj:
+        raise ReqlQueryLogicError("Invalid binary pseudotype: lacking `data` key.")
+    return {**obj, "data": canonical_base64(obj["data"])}
 
 
 def _checked_literal(obj: dict[str, Any], allowed: bool) -> dict[str, Any]:

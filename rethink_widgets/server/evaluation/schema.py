@@ -20,7 +20,7 @@ from rethink_widgets.server.evaluation.system.catalog import (
 )
 from rethink_widgets.server.evaluation.system.database import SYSTEM_TABLES
 from rethink_widgets.server.evaluation.tables import database, require_db, table_of
-from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, is_deterministic, operation
+from rethink_widgets.server.evaluation.terms import TERM, FuncNode, Node, Term, operation, same_on_every_server
 from rethink_widgets.server.evaluation.values import (
     DatabaseRef,
     Selection,
@@ -179,7 +179,7 @@ NOT_DETERMINISTIC = "Could not prove function deterministic.  Index functions mu
 def _index_function(ctx: Context, node: Node) -> Any:
     """The FUNC term of an index: as written, or from the binary that index_status returns."""
     if isinstance(node, FuncNode):
-        if not is_deterministic(node):
+        if not same_on_every_server(node):
             raise ReqlQueryLogicError(NOT_DETERMINISTIC)
         return node.raw
     value = ctx.datum(node)

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
+from rethink_widgets.server.evaluation import geometry
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.system.catalog import check_name
 from rethink_widgets.server.evaluation.system.database import system_table
@@ -66,10 +67,9 @@ def get_all(ctx: Context, term: Term) -> Selection:
     tbl = as_table(ctx, term.args[0])
     values = [ctx.datum(node) for node in term.args[1:]]
     index = ctx.string(term.optargs["index"]) if "index" in term.optargs else tbl.primary_key
-    known = tbl.info.indexes.get(index)
-    if known is not None and known.geo:
-        raise ReqlQueryLogicError("Cannot use a geospatial index with `get_all`. Use `get_intersecting` instead.")
     for value in values:
+        if geometry.is_geometry(value):
+            raise ReqlQueryLogicError("Cannot use a geospatial index with `get_all`. Use `get_intersecting` instead.")
         if value is None:
             raise ReqlNonExistenceError("Keys cannot be NULL.")
 

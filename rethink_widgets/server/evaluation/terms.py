@@ -392,8 +392,28 @@ def _implicit_var(scope: _Scope, frame: int | str | None) -> Var:
 NON_DETERMINISTIC = frozenset({"TABLE", "DB", "JAVASCRIPT", "HTTP", "RANDOM", "SAMPLE"})
 
 
+# Terms whose floating point results may differ between machines: RethinkDB runs them anywhere except in an index
+# function, which must give every server the same keys.
+SINGLE_SERVER = frozenset(
+    {"LINE", "POLYGON", "CIRCLE", "GEOJSON", "FILL", "POLYGON_SUB", "DISTANCE", "INTERSECTS", "INCLUDES"}
+)
+
+
 def is_deterministic(node: Node) -> bool:
     """Whether evaluating `node` twice must give the same value (no reads of tables, no randomness)."""
+    return node.deterministic
+
+
+def same_on_every_server(node: Node) -> bool:
+    """Whether `node` gives the same value on any machine: deterministic, and free of SINGLE_SERVER terms."""
+    if isinstance(node, FuncNode):
+        return same_on_every_server(node.body)
+    if isinstance(node, Term):
+        if not node.deterministic or node.op.name in SINGLE_SERVER:
+            return False
+        return all(same_on_every_server(a) for a in node.args) and all(
+            same_on_every_server(o) for o in node.optargs.values()
+        )
     return node.deterministic
 
 

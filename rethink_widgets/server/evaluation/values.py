@@ -291,7 +291,16 @@ class _TableWriting:
 
 
 def require_index(info: TableInfo, name: str) -> None:
-    """An index a query may read: one that exists and whose build has finished."""
+    """An index a query may read by its keys: one that exists, whose build has finished, and not a geospatial one."""
+    require_built_index(info, name)
+    if info.indexes[name].geo:
+        raise ReqlQueryLogicError(
+            f"Index `{name}` is a geospatial index.  Only get_nearest and get_intersecting can use a geospatial index."
+        )
+
+
+def require_built_index(info: TableInfo, name: str) -> None:
+    """An index that exists and whose build has finished."""
     require_existing_index(info, name)
     if not info.indexes[name].ready:
         raise ReqlOpFailedError(
