@@ -74,6 +74,8 @@ setup(
         # Karney's geodesics, which RethinkDB measures distances and draws circles with. 1.43 gives the same last
         # digits as the copy RethinkDB ships; later releases round some results differently.
         "geographiclib==1.43",
+        # QuickJS, the engine RethinkDB runs r.js with: the same results and messages (javascript_worker.py).
+        "quickjs==1.19.4",
         # The server's event loop (cli.py): asyncio's, with less cost per turn and per socket operation.
         "uvloop>=0.19",
     ],

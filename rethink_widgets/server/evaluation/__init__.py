@@ -11,8 +11,8 @@ layers, each importing only those below it:
   `literals`, `pseudotypes`, `time_values`, `calendar_dates`, `json_reader`, `regexp`, `changefeed_sources`,
   `write_results`, `geometry`, `spherical`, `geodesy`, and those of the system database in `system`;
 - the term families, one module per family (they register their terms with `terms.operation` and never import one
-  another): `arithmetic`, `arrays`, `changes`, `coercion`, `control`, `geospatial`, `grouping`, `joins`,
-  `objects`, `ordering`, `reductions`, `schema`, `selections`, `sequences`, `strings`, `times`, `writes`, and
+  another): `arithmetic`, `arrays`, `changes`, `coercion`, `control`, `geospatial`, `grouping`, `javascript`,
+  `joins`, `objects`, `ordering`, `reductions`, `schema`, `selections`, `sequences`, `strings`, `times`, `writes`, and
   `system.admin`, `system.grant`, `system.write_hooks`;
 - `engine`, which imports the families to register them.
 """

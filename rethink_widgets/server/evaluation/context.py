@@ -7,6 +7,7 @@ implementations stay short.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +30,7 @@ from rethink_widgets.server.evaluation.values import (
 from rethink_widgets.server.storage import Storage
 
 DEFAULT_ARRAY_LIMIT = 100_000
+_QUERIES = itertools.count()
 _DATUM_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 
 
@@ -64,7 +66,7 @@ def check_finite(seq: Any) -> None:
 
 
 class Context:
-    __slots__ = ("answer", "array_limit", "now", "optargs", "scope", "storage", "user")
+    __slots__ = ("answer", "array_limit", "now", "optargs", "query", "scope", "storage", "user")
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class Context:
         array_limit: int = DEFAULT_ARRAY_LIMIT,
         *,
         user: str = "admin",
+        query: int | None = None,
     ) -> None:
         self.storage = storage
         self.optargs = optargs
@@ -82,12 +85,14 @@ class Context:
         self.scope = scope if scope is not None else {}
         self.array_limit = array_limit
         self.user = user
+        # Which query this context evaluates for: its scripts' functions (r.js) live as long as it runs.
+        self.query = query if query is not None else next(_QUERIES)
         # The query's term and what may answer the query with its result's text before it commits, should that term
         # be a soft write of one document (see writes.py); a function's scope never has one.
         self.answer: tuple[Node, Callable[[str], None]] | None = None
 
     def with_scope(self, scope: dict[int, Any]) -> Context:
-        return Context(self.storage, self.optargs, self.now, scope, self.array_limit, user=self.user)
+        return Context(self.storage, self.optargs, self.now, scope, self.array_limit, user=self.user, query=self.query)
 
     # ---- evaluating arguments
 

@@ -40,6 +40,7 @@ from rethink_widgets.server.evaluation import (  # noqa: F401  isort: skip
     control,
     geospatial,
     grouping,
+    javascript,
     joins,
     objects,
     ordering,
