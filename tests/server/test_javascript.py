@@ -57,6 +57,7 @@ def test_values_and_functions(conn: Any, r: RethinkDB) -> None:
     assert r.do(1, 2, r.js("(function(a, b) { return a + b; })")).run(conn) == 3
     assert r.expr([1, 2, 3]).map(r.js("(function(x) { return x * 10; })")).run(conn) == [10, 20, 30]
     assert r.expr([1, 2, 3]).filter(r.js("(function(x) { return x >= 2; })")).run(conn) == [2, 3]
+    assert r.expr({"a": 1}).merge(r.js("(function(doc) { return {b: doc.a + 1}; })")).run(conn) == {"a": 1, "b": 2}
     # Objects go in as objects, and a function's extra parameters are undefined.
     assert r.expr({"n": 2}).do(r.js("(function(doc, extra) { return [doc.n, typeof extra]; })")).run(conn) == [
         2,

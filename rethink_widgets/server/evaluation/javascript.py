@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rethink_widgets.server import interrupts, keys
+from rethink_widgets.server import keys
 from rethink_widgets.server.errors import ReqlInternalError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.pseudotypes import check_pseudotype
-from rethink_widgets.server.evaluation.terms import Datum, Term, operation
+from rethink_widgets.server.evaluation.terms import Node, Term, operation
 from rethink_widgets.server.evaluation.values import Func
 from rethink_widgets.server.javascript_pool import POOL, WorkerCrashed
 
@@ -23,19 +23,35 @@ DEFAULT_TIMEOUT_MS = 5000
 _LONGEST_MS = 10**12
 
 
-class JsFunc(Func):
-    """A script's function. It has no parameters of ReQL's: as in RethinkDB it takes any number of arguments."""
+# A variable no driver numbers a parameter with: where a script's function finds the arguments it was called with.
+_ARGUMENTS = -1
+
+
+class _ScriptCall(Node):
+    """The body of a script's function: calls it in its worker with the arguments bound to it."""
 
     __slots__ = ("source", "timeout_ms")
 
     def __init__(self, source: str, timeout_ms: int) -> None:
-        super().__init__([], Datum(None), {})
+        super().__init__(None, deterministic=False)
         self.source = source
         self.timeout_ms = timeout_ms
 
-    def __call__(self, ctx: Context, *args: Any) -> Any:
-        interrupts.check()
-        return _run(ctx, self.source, [_to_script(ctx.as_datum(arg)) for arg in args], self.timeout_ms)
+    def eval(self, ctx: Context) -> Any:
+        args = [_to_script(ctx.as_datum(arg)) for arg in ctx.scope[_ARGUMENTS]]
+        return _run(ctx, self.source, args, self.timeout_ms)
+
+
+class JsFunc(Func):
+    """A script's function. It has no parameters of ReQL's: as in RethinkDB it takes any number of arguments."""
+
+    __slots__ = ()
+
+    def __init__(self, source: str, timeout_ms: int) -> None:
+        super().__init__([], _ScriptCall(source, timeout_ms), {})
+
+    def bind(self, ctx: Context, args: tuple[Any, ...]) -> Context:
+        return ctx.with_scope({_ARGUMENTS: args})
 
 
 @operation("JAVASCRIPT", 1, optargs=("timeout",))
