@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import selectors
 import subprocess
@@ -19,6 +18,8 @@ import sys
 import threading
 import time
 from typing import Any
+
+import orjson
 
 from rethink_widgets.server import interrupts
 
@@ -44,31 +45,34 @@ class _Worker:
         )
         self.last_query: int | None = None
         self._pending = b""
+        assert self.process.stdout is not None
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.process.stdout, selectors.EVENT_READ)
 
     def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any] | None:
         """The worker's reply, or None when the deadline passed first (raises QueryInterrupted if stopped)."""
         assert self.process.stdin is not None and self.process.stdout is not None
         try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.write(orjson.dumps(request) + b"\n")
         except OSError:
             raise WorkerCrashed from None
-        with selectors.DefaultSelector() as selector, interrupts.blocked():
-            selector.register(self.process.stdout, selectors.EVENT_READ)
+        with interrupts.blocked():
             while b"\n" not in self._pending:
                 interrupts.raise_if_interrupted()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
-                if selector.select(min(left, POLL_SECONDS)):
+                if self._selector.select(min(left, POLL_SECONDS)):
                     chunk = os.read(self.process.stdout.fileno(), 1 << 16)
                     if not chunk:
                         raise WorkerCrashed
                     self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
-        reply: dict[str, Any] = json.loads(line)
+        reply: dict[str, Any] = orjson.loads(line)
         return reply
 
     def kill(self) -> None:
+        self._selector.close()
         with contextlib.suppress(OSError):
             self.process.kill()
         self.process.wait()
