@@ -181,6 +181,18 @@ def test_polygons_with_holes() -> None:
     assert not spherical.includes([outer, far], point(3, 3))
 
 
+def test_a_hole_the_same_as_its_shell_leaves_nothing() -> None:
+    # RethinkDB's regression test 3057: the two loops cancel out, and the empty polygon meets nothing.
+    empty = minus(SQUARE, polygon([1, 2], [2, 2], [2, 1], [1, 1]))  # the same loop, the other way round
+    assert spherical.polygon_is_valid(empty[1])
+    for other in (point(1, 1), point(1.5, 1.5), SQUARE, line([1, 1], [1, 2])):
+        assert not spherical.intersects(empty, other)
+        assert not spherical.intersects(other, empty)
+    assert not spherical.includes(empty[1], point(1.5, 1.5))
+    # Two different loops do not cancel.
+    assert spherical.includes(minus(SQUARE, HOLE)[1], point(1.05, 1.05))
+
+
 def test_a_ring_stands_for_the_smaller_region_whichever_way_it_turns() -> None:
     clockwise = list(reversed(ring([1, 1], [2, 1], [2, 2], [1, 2])))
     assert spherical.includes([clockwise], point(1.5, 1.5))

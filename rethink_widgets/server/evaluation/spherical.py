@@ -235,12 +235,35 @@ def _within(inner: Sequence[Vec], outer: Sequence[Vec]) -> bool:
     return False
 
 
+def _uncancelled(rings: Sequence[Sequence[LonLat]]) -> list[Sequence[LonLat]]:
+    """The rings but those that come in pairs of the same loop: as in S2, where a hole's edges run against its
+    shell's, the two cancel out (a polygon less all of itself is empty)."""
+    cycles = [_cycle(ring) for ring in rings]
+    kept: list[int] = []
+    for i, cycle in enumerate(cycles):
+        twin = next((j for j in kept if cycles[j] == cycle), None)
+        if twin is None:
+            kept.append(i)
+        else:
+            kept.remove(twin)
+    return [rings[i] for i in kept]
+
+
+def _cycle(ring: Sequence[LonLat]) -> tuple[LonLat, ...]:
+    """A ring's vertices from its least one on, the way round that reads least: equal for the same loop."""
+    points = list(ring[:-1]) if len(ring) > 1 and ring[0] == ring[-1] else list(ring)
+    start = points.index(min(points))
+    forward = points[start:] + points[:start]
+    backward = [forward[0], *reversed(forward[1:])]
+    return tuple(min(forward, backward))
+
+
 class _Region:
     """A polygon ready for tests: its loops, each turned to have the smaller region it bounds on its left."""
 
     def __init__(self, rings: Sequence[Sequence[LonLat]]) -> None:
         self.loops: list[list[Vec]] = []
-        for ring in rings:
+        for ring in _uncancelled(rings):
             loop = _ring(ring)
             if _turning(loop) < -1e-14:  # S2's tolerance, which leaves a hemisphere as it was given
                 loop.reverse()
@@ -391,7 +414,7 @@ def _meeting_pairs(arcs: Sequence[_Arc]) -> list[tuple[int, int]]:
 
 def polygon_is_valid(rings: Sequence[Sequence[LonLat]]) -> bool:
     """Whether the rings (each valid) neither cross nor share a stretch of boundary; they may touch at points."""
-    loops = [_Region([ring]) for ring in rings]
+    loops = [_Region([ring]) for ring in _uncancelled(rings)]
     for i, first in enumerate(loops):
         for second in loops[i + 1 :]:
             found = {where for arc in first.edges for where in _stretches(arc, second)}
