@@ -3,12 +3,20 @@ geospatial indexes (get_intersecting, get_nearest), with RethinkDB's values and 
 
 from __future__ import annotations
 
+import json
+import random
+import sqlite3
 from typing import Any
 
 import pytest
+from geographiclib.geodesic import Geodesic
 from reql_errors import fails
 from rethinkdb import RethinkDB
 from rethinkdb.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError, ReqlServerCompileError
+from servers import Restartable
+
+from rethink_widgets.server import keys
+from rethink_widgets.server.storage import DATA_FILE
 
 
 def geometry(kind: str, coordinates: Any) -> dict[str, Any]:
@@ -307,3 +315,229 @@ def test_geospatial_index_refusals(conn: Any, r: RethinkDB, places: str) -> None
         "Could not prove function deterministic.  Index functions must be deterministic.",
     )
     assert t.index_create("points", lambda row: r.point(row["x"], row["y"])).run(conn) == {"created": 1}
+
+
+# ---------------------------------------------------------------- geospatial indexes read by cell (geo_cells)
+# A geospatial index keeps each geometry under a cell of a quadtree on longitude/latitude; get_intersecting and
+# get_nearest read only the cells near what they look for. Here they must find just what a scan of every row finds,
+# in the same order, with geometries where cells meet, at the antimeridian and the poles, large and small.
+
+EDGE_LONGITUDES = (-180.0, -90.0, -45.0, 0.0, 45.0, 90.0, 180.0, 22.5)
+EDGE_LATITUDES = (-90.0, -45.0, 0.0, 45.0, 67.5, 90.0, -22.5)
+NUDGES = (0.0, 0.0, 1e-9, -1e-9, 1e-6, -1e-3)
+
+
+def spot(rng: random.Random) -> tuple[float, float]:
+    """A place on the edges of big cells (or of the map) more often than not."""
+    lon = rng.choice(EDGE_LONGITUDES) + rng.choice(NUDGES) if rng.random() < 0.7 else rng.uniform(-180, 180)
+    lat = rng.choice(EDGE_LATITUDES) + rng.choice(NUDGES) if rng.random() < 0.7 else rng.uniform(-90, 90)
+    return min(max(lon, -180.0), 180.0), min(max(lat, -89.9), 89.9) if rng.random() < 0.5 else min(max(lat, -90), 90)
+
+
+def random_geometry(r: RethinkDB, rng: random.Random) -> Any:
+    lon, lat = spot(rng)
+    if rng.random() < 0.6:
+        return r.point(lon, lat)
+    size = 10 ** rng.uniform(-5, 1)
+    lat = min(max(lat, -89.0), 89.0 - size)
+    # (past the antimeridian: back from the other side)
+    ends = [[((x + 180) % 360) - 180, y] for x, y in ((lon - size / 2, lat), (lon + size / 2, lat + size / 2))]
+    if rng.random() < 0.5:
+        return r.line(*ends)
+    return r.polygon(*ends, [ends[0][0], ends[1][1]])
+
+
+SPECIAL = (
+    lambda r: r.line([179.5, 5], [-179.5, 5.5]),  # across the antimeridian
+    lambda r: r.polygon([170, -10], [-170, -10], [-170, 10], [170, 10]),
+    lambda r: r.polygon([0, 80], [120, 80], [-120, 80]),  # around the north pole
+    lambda r: r.circle([0, -90], 300, unit="km"),  # around the south pole
+    lambda r: r.polygon([-60, -30], [60, -30], [60, 30], [-60, 30]),  # big
+    lambda r: r.point(180, 10),
+    lambda r: r.point(-180, -10),
+    lambda r: r.point(42, 90),
+    lambda r: r.point(-42, -90),
+    lambda r: r.line([-0.001, 0.001], [0.001, -0.001]),  # across the middle of the map
+)
+
+
+def geo_rows(r: RethinkDB, rng: random.Random, ids: range) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": n,
+            "g": SPECIAL[n](r) if n < len(SPECIAL) else random_geometry(r, rng),
+            "m": [random_geometry(r, rng) for _ in range(rng.randrange(3))],
+        }
+        for n in ids
+    ]
+
+
+def queries(r: RethinkDB, rng: random.Random, stored: list[Any]) -> list[Any]:
+    found = [r.point(*point["coordinates"]) for point in stored if point["type"] == "Point"]
+    return [
+        *rng.sample(found, 8),  # exactly where rows are
+        r.point(-180, 10), r.point(180, -10), r.point(0, 90), r.point(7, -90), r.point(0, 0),
+        *(r.circle(list(spot(rng)), rng.choice((0.001, 1, 100, 2000)), unit="km") for _ in range(8)),
+        r.polygon([175, -5], [-175, -5], [-175, 5], [175, 5]),
+        r.circle([0, 90], 500, unit="km"),
+        r.polygon([-100, -60], [100, -60], [100, 60], [-100, 60]),
+        r.line([-1, 0], [1, 0]), r.line([179, 45], [-179, 45]), r.line([0, -89], [0, 89]),
+    ]  # fmt: skip
+
+
+def scan_intersecting(r: RethinkDB, t: Any, query: Any) -> Any:
+    """What a get_intersecting of the index on `g` gives, found by a scan: by geometry, then primary key."""
+    return t.filter(lambda row: row["g"].intersects(query)).order_by(r.row["g"], "id")["id"]
+
+
+def scan_intersecting_multi(t: Any, query: Any) -> Any:
+    met = t.concat_map(
+        lambda row: row["m"].filter(lambda g: g.intersects(query)).map(lambda g: {"g": g, "id": row["id"]})
+    )
+    return met.order_by("g", "id")["id"]
+
+
+def scan_nearest(r: RethinkDB, t: Any, center: Any, max_dist: float, max_results: int) -> Any:
+    measured = t.map(lambda row: {"id": row["id"], "g": row["g"], "dist": r.distance(center, row["g"])})
+    nearest = measured.filter(r.row["dist"] <= max_dist).order_by("dist", "g", "id").limit(max_results)
+    return nearest.map(lambda found: [found["id"], found["dist"]])
+
+
+def assert_reads_as_scans(conn: Any, r: RethinkDB, table: str, rng: random.Random) -> None:
+    t = r.table(table)
+    stored = t.order_by("id")["g"].run(conn)
+    for query in queries(r, rng, stored):
+        assert list(t.get_intersecting(query, index="g")["id"].run(conn)) == list(
+            scan_intersecting(r, t, query).run(conn)
+        )
+        got = t.get_intersecting(query, index="m")["id"].run(conn)
+        assert list(got) == list(scan_intersecting_multi(t, query).run(conn))
+    for _ in range(8):
+        center, max_dist = r.point(*spot(rng)), rng.choice((10, 1000, 100000, 3000000))
+        max_results = rng.choice((1, 5, 100))
+        got = t.get_nearest(center, index="g", max_dist=max_dist, max_results=max_results)
+        want = scan_nearest(r, t, center, max_dist, max_results).run(conn)
+        assert got.map(lambda found: [found["doc"]["id"], found["dist"]]).run(conn) == want
+
+
+def test_geospatial_index_reads_find_what_scans_find(conn: Any, r: RethinkDB, table: str) -> None:
+    rng = random.Random(11)
+    t = r.table(table)
+    t.insert(geo_rows(r, rng, range(400))).run(conn)
+    # Built in the background (more rows than a chunk), while rows come in.
+    t.index_create("g", geo=True).run(conn)
+    t.index_create("m", geo=True, multi=True).run(conn)
+    t.insert(geo_rows(r, rng, range(400, 500))).run(conn)
+    t.index_wait().run(conn)
+    assert_reads_as_scans(conn, r, table, rng)
+    # Rows moved, reshaped and deleted leave their old cells.
+    moved = [{"id": n, "g": random_geometry(r, rng), "m": [random_geometry(r, rng)]} for n in range(0, 500, 3)]
+    t.insert(moved, conflict="replace").run(conn)
+    t.filter(lambda row: row["id"] % 3 == 1).delete().run(conn)
+    assert_reads_as_scans(conn, r, table, rng)
+
+
+def test_nearest_stops_where_rethinkdb_stops(conn: Any, r: RethinkDB, table: str) -> None:
+    rng = random.Random(12)
+    t = r.table(table)
+    t.insert(geo_rows(r, rng, range(300))).run(conn)
+    t.index_create("g", geo=True).run(conn)
+    t.index_wait().run(conn)
+    # Enough rows found near the center: the search ends long before a radius it could not draw.
+    center = r.point(0, 0)
+    near = t.get_nearest(center, index="g", max_dist=9900000, max_results=3)
+    assert near.map(lambda found: [found["doc"]["id"], found["dist"]]).run(conn) == (
+        scan_nearest(r, t, center, 9900000, 3).run(conn)
+    )
+    # Too few: it fails as RethinkDB fails.
+    t.insert({"id": "far", "g": r.point(100, -30)}).run(conn)
+    with pytest.raises(ReqlQueryLogicError, match="The distance has become too large"):
+        t.get_nearest(r.point(-80, -25.5), index="g", max_dist=9900, unit="km", max_results=1000).run(conn)
+
+
+def test_moved_geometries_leave_their_cells(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("g", geo=True).run(conn)
+    t.index_create("m", geo=True, multi=True).run(conn)
+    t.insert({"id": 1, "g": r.point(10, 10), "m": [r.point(1, 1), r.point(-170, 60)]}).run(conn)
+    here, there = r.circle([10, 10], 10, unit="km"), r.circle([-170, -80], 10, unit="km")
+    assert list(t.get_intersecting(here, index="g")["id"].run(conn)) == [1]
+    t.get(1).update({"g": r.point(-170, -80)}).run(conn)
+    assert list(t.get_intersecting(here, index="g").run(conn)) == []
+    assert list(t.get_intersecting(there, index="g")["id"].run(conn)) == [1]
+    assert t.get_nearest(r.point(-170.001, -80), index="g", max_dist=1000)["doc"]["id"].run(conn) == [1]
+    t.get(1).update({"g": r.polygon([0, 80], [120, 80], [-120, 80])}).run(conn)
+    assert list(t.get_intersecting(r.point(33, 90), index="g")["id"].run(conn)) == [1]
+    assert list(t.get_intersecting(there, index="g").run(conn)) == []
+    t.get(1).update({"m": [r.point(-170, 60)]}).run(conn)
+    assert list(t.get_intersecting(r.point(1, 1), index="m").run(conn)) == []
+    assert list(t.get_intersecting(r.point(-170, 60), index="m")["id"].run(conn)) == [1]
+    t.get(1).delete().run(conn)
+    assert list(t.get_intersecting(r.point(33, 90), index="g").run(conn)) == []
+    assert list(t.get_intersecting(r.point(-170, 60), index="m").run(conn)) == []
+
+
+def test_geospatial_indexes_after_a_restart_and_from_an_older_format(restartable: Restartable, r: RethinkDB) -> None:
+    rng = random.Random(13)
+    conn = r.connect(restartable.host, restartable.port)
+    r.table_create("places").run(conn)
+    t = r.table("places")
+    t.insert(geo_rows(r, rng, range(300))).run(conn)
+    t.index_create("g", geo=True).run(conn)
+    t.index_create("m", geo=True, multi=True).run(conn)
+    t.index_wait().run(conn)
+    probe = r.polygon([-50, -50], [50, -50], [50, 50], [-50, 50])
+    before = list(t.get_intersecting(probe, index="g")["id"].run(conn))
+    assert before == list(scan_intersecting(r, t, probe).run(conn))
+    conn.close()
+    restartable.kill()
+    restartable.restart()
+    conn = r.connect(restartable.host, restartable.port)
+    assert list(t.get_intersecting(probe, index="g")["id"].run(conn)) == before
+    conn.close()
+    restartable.kill()
+    # The first geospatial indexes keyed entries by value, as other indexes do: they are built again.
+    with sqlite3.connect(restartable.directory / DATA_FILE) as db:
+        db.execute("UPDATE indexes SET key_format = 0")
+        for (sql,) in db.execute("SELECT sql FROM indexes WHERE geo = 1").fetchall():
+            rows = db.execute(f"SELECT pkey, value FROM {sql}").fetchall()
+            db.execute(f"DELETE FROM {sql}")
+            old = [(keys.encode(json.loads(value)), pkey, value) for pkey, value in rows]
+            db.executemany(f"INSERT INTO {sql} VALUES (?, ?, ?)", old)
+    restartable.restart()
+    conn = r.connect(restartable.host, restartable.port)
+    t.index_wait().run(conn)
+    assert list(t.get_intersecting(probe, index="g")["id"].run(conn)) == before
+    assert_reads_as_scans(conn, r, "places", rng)
+    conn.close()
+
+
+def test_the_antimeridian_and_the_poles_are_one_place(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("g", geo=True).run(conn)
+    t.insert([
+        {"id": 1, "g": r.point(179.99999999999, 20)},  # (within intersects' tolerance of -180)
+        {"id": 2, "g": r.point(-179.999, 0)},
+        {"id": 3, "g": r.point(120, 89.99999999999)},
+        {"id": 4, "g": r.point(0, -90)},
+    ]).run(conn)  # fmt: skip
+    assert list(t.get_intersecting(r.point(-180, 20), index="g")["id"].run(conn)) == [1]
+    assert list(t.get_intersecting(r.point(-60, 90), index="g")["id"].run(conn)) == [3]
+    assert list(t.get_intersecting(r.point(77, -90), index="g")["id"].run(conn)) == [4]
+    near = t.get_nearest(r.point(179.999, 0), index="g", max_dist=1000)
+    assert near.map(lambda found: found["doc"]["id"]).run(conn) == [2]
+    assert t.get_nearest(r.point(-60, 89.9999), index="g", max_dist=100)["doc"]["id"].run(conn) == [3]
+
+
+@pytest.mark.parametrize("latitude", [0.0, 45.0, -60.0, 84.0, 89.5])
+def test_nearest_finds_rows_just_within_max_dist(conn: Any, r: RethinkDB, table: str, latitude: float) -> None:
+    """Rows due north, south, east and west of the center, just short of max_dist: the farthest the box drawn around
+    a radius must reach, along each axis."""
+    t = r.table(table)
+    t.index_create("g", geo=True).run(conn)
+    max_dist, center = 300000.0, (170.0, latitude)
+    line = Geodesic.WGS84
+    ends = [line.Direct(latitude, center[0], azimuth, max_dist * (1 - 1e-9)) for azimuth in (0, 90, 180, -90)]
+    t.insert([{"id": n, "g": r.point(end["lon2"], end["lat2"])} for n, end in enumerate(ends)]).run(conn)
+    got = t.get_nearest(r.point(*center), index="g", max_dist=max_dist)["doc"]["id"].run(conn)
+    assert sorted(got) == [0, 1, 2, 3]

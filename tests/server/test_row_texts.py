@@ -27,7 +27,7 @@ def reply(doc: dict[str, Any]) -> str:
     return wire.dumps(datums.to_wire(doc))
 
 
-def no_index(function: Any, multi: bool) -> Any:
+def no_index(function: Any, multi: bool, geo: bool) -> Any:
     raise AssertionError("no index here")
 
 

@@ -16,14 +16,16 @@ from rethink_widgets.server import keys, storage
 from rethink_widgets.server.storage import CommittedChange, Storage, TableInfo, checkpoints, core, index_builds
 
 
-def by_field(function: Any, multi: bool) -> Any:
-    """A stand-in for evaluation's index compiler: the index function here is just a field name."""
+def by_field(function: Any, multi: bool, geo: bool = False) -> Any:
+    """A stand-in for evaluation's index compiler: the index function here is just a field name (and a geospatial
+    index's keys are made as a plain index's are)."""
 
-    def values(doc: dict[str, Any]) -> list[Any]:
+    def values(doc: dict[str, Any]) -> list[tuple[bytes, Any]]:
         value = doc.get(function)
         if value is None:
             return []
-        return list(value) if multi and isinstance(value, list) else [value]
+        found = list(value) if multi and isinstance(value, list) else [value]
+        return [(keys.encode(item), item) for item in found]
 
     return values
 
@@ -656,3 +658,49 @@ def test_a_write_under_way_as_a_checkpoint_ends_does_not_keep_the_log_growing(
         assert store.get(table, "after 2") == {"id": "after 2", "text": "x" * 200}
     finally:
         store.close()
+
+
+def test_index_key_ranges_and_the_documents_of_entries(store: Storage) -> None:
+    table = fill(store, 100)
+    store.index_create(table, "g", "g", geo=True)  # (by_field keys a geospatial index as any other)
+    one, two = keys.encode(1), keys.encode(2)
+    # Ranges of raw keys, each read in key order, a page at a time (34 entries: past the first page of 16).
+    found = list(store.index_key_ranges(table, "g", [(one, two), (two, two + b"\xff")]))
+    assert [value for _ikey, _pkey, value in found] == [1] * 33 + [2] * 33
+    assert [pkey for _ikey, pkey, _value in found[:33]] == sorted(keys.encode(i) for i in range(1, 100, 3))
+    assert list(store.index_key_ranges(table, "g", [(two, two)])) == []
+    # Documents of entries, in their order; None for an entry gone since.
+    entries = [(one, keys.encode(4)), (two, keys.encode(2)), (one, keys.encode(4)), (one, keys.encode(5))]
+    with store.transaction() as txn:
+        txn.put(table, {"id": 2, "g": 0})
+    assert store.index_documents(table, "g", entries) == [
+        {"id": 4, "g": 1, "tags": ["t0", "all"]},
+        None,
+        {"id": 4, "g": 1, "tags": ["t0", "all"]},
+        None,
+    ]
+    assert store.index_documents(table, "g", [(one, keys.encode(i)) for i in range(1, 100, 3)]) == [
+        {"id": i, "g": 1, "tags": [f"t{i % 2}", "all"]} for i in range(1, 100, 3)
+    ]
+
+
+def test_geospatial_indexes_of_an_older_key_format_are_built_again(tmp_path: Path) -> None:
+    store = Storage(tmp_path, by_field, {"salt": "x"})
+    table = fill(store, 30)
+    store.index_create(table, "g", "g", geo=True)
+    store.index_create(table, "plain", "g")
+    index_sql = table.indexes["g"].sql
+    store.close()
+    with sqlite3.connect(tmp_path / storage.DATA_FILE) as db:
+        db.execute("UPDATE indexes SET key_format = 0")
+        db.execute(f"DELETE FROM {index_sql}")  # (keys made another way, which reads would miss)
+        db.execute(f"INSERT INTO {index_sql} VALUES (x'00', x'00', '1')")
+    store = Storage(tmp_path, by_field, {"salt": "x"})
+    table = known(store, "test", "t")
+    store.index_await(table, ["g"])
+    assert table.indexes["g"].ready
+    assert [value for _ikey, _pkey, value in store.index_key_ranges(table, "g", [(b"", b"\xff")])] == sorted(
+        i % 3 for i in range(30)
+    )
+    assert [doc["id"] for doc in store.index_get_all(table, "plain", 1)] == list(range(1, 30, 3))
+    store.close()

@@ -14,9 +14,10 @@ from typing import Any
 
 from rethink_widgets.server import keys, wire
 from rethink_widgets.server.errors import ReqlCompileError, ReqlError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, terms
+from rethink_widgets.server.evaluation import datums, geo_cells, terms
 from rethink_widgets.server.evaluation.changefeed_sources import ChangefeedSource, ChangefeedUnion, feed_of
 from rethink_widgets.server.evaluation.context import Context
+from rethink_widgets.server.evaluation.geometry import is_geometry
 from rethink_widgets.server.evaluation.shapes import Shapes
 from rethink_widgets.server.evaluation.system.database import SystemFeeds
 from rethink_widgets.server.evaluation.time_values import utc_now
@@ -155,8 +156,10 @@ class Engine:
         return ctx
 
     @staticmethod
-    def index_compiler(function: Any, multi: bool) -> Callable[[dict[str, Any]], list[Any]]:
-        """Turn a stored index function into `doc -> index values` (none when the doc is not indexed)."""
+    def index_compiler(function: Any, multi: bool, geo: bool) -> Callable[[dict[str, Any]], list[tuple[bytes, Any]]]:
+        """Turn a stored index function into `doc -> [(index key, index value)]` (none when the doc is not indexed): a
+        value's key is its encoding, a geospatial index's that of the cell holding it (see geo_cells), and a
+        geospatial index keeps geometries alone (get_intersecting and get_nearest pass over the rest)."""
         node = terms.compile_function(function)
         ctx = Context(None, {}, {})  # type: ignore[arg-type]  # index functions are pure: no storage, no clock
         field = _field_read(function)
@@ -177,7 +180,9 @@ class Engine:
             for item in candidates:
                 if item is not None and not datums.is_object(item) and not _has_bound(item):
                     found.setdefault(keys.encode(item), item)
-            return list(found.values())
+            if geo:
+                return [(geo_cells.entry_key(item, key), item) for key, item in found.items() if is_geometry(item)]
+            return list(found.items())
 
         return values
 

@@ -2,7 +2,8 @@
 meet (intersects, includes, distance) and the reads of geospatial indexes (get_intersecting, get_nearest).
 
 `geometry` reads and builds the GeoJSON values, `spherical` decides how shapes meet on the sphere and `geodesy`
-measures on the reference ellipsoid.
+measures on the reference ellipsoid. A geospatial index keys each geometry by the cell of `geo_cells` holding it:
+its reads look only in the cells near what they look for, then test each geometry found there.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, geodesy, geometry, spherical
+from rethink_widgets.server.evaluation import datums, geo_cells, geodesy, geometry, spherical
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.geodesy import Ellipsoid
 from rethink_widgets.server.evaluation.rows import filter_rows
@@ -176,11 +177,24 @@ def get_intersecting(ctx: Context, term: Term) -> Selection:
     query_shape = geometry.checked(query)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for doc, shape in _indexed_shapes(table, index):
-            if spherical.intersects(shape, query_shape):
+        ranges = geo_cells.query_ranges(spherical.bounds(query_shape))
+        met = [
+            (ikey, pkey)
+            for ikey, pkey, value in table.storage.index_key_ranges(table.info, index, ranges)
+            if spherical.intersects(geometry.checked(value), query_shape)
+        ]
+        # In the order of the whole index read in key order before: by geometry, then primary key.
+        met.sort(key=_value_order)
+        for doc in table.storage.index_documents(table.info, index, met):
+            if doc is not None:
                 yield doc
 
     return Selection(table, rows)
+
+
+def _value_order(entry: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """An entry's place in a geospatial index ordered by value (keys.encode), then primary key."""
+    return entry[0][geo_cells.KEY_SIZE :], entry[1]
 
 
 # get_nearest searches outwards ring by ring as RethinkDB does, so that it fails where RethinkDB fails (a ring too
@@ -209,17 +223,38 @@ def get_nearest(ctx: Context, term: Term) -> list[dict[str, Any]]:
         if max_results <= 0:
             raise ReqlQueryLogicError("max_results must be positive.")
     _require_geo(table, index, "get_nearest")
-    checked_center = geometry.checked(geometry.point(center))[1]
-    found = [(geodesy.distance(checked_center, value, shape), doc) for doc, value in _indexed_shapes(table, index)]
-    found.sort(key=lambda pair: pair[0])
-    reach = _search_reach([dist for dist, _ in found], max_dist, max_results, shape)
-    return [{"dist": datums.number(geodesy.to_unit(dist, unit)), "doc": doc} for dist, doc in found if dist <= reach][
-        :max_results
+    search = _Nearby(table, index, geometry.checked(geometry.point(center))[1], shape)
+    reach = _search_reach(search.count_within, max_dist, max_results, shape)
+    # By distance, then in the order of the whole index read in key order before.
+    found = sorted((dist, *_value_order(entry), entry) for dist, entry in search.found if dist <= reach)[:max_results]
+    docs = table.storage.index_documents(table.info, index, [entry for *_order, entry in found])
+    return [
+        {"dist": datums.number(geodesy.to_unit(dist, unit)), "doc": doc}
+        for (dist, *_order), doc in zip(found, docs, strict=True)
+        if doc is not None
     ]
 
 
-def _search_reach(distances: list[float], max_dist: float, max_results: int, shape: Ellipsoid) -> float:
-    """The radius RethinkDB's outward search stops at, given every candidate's distance in increasing order."""
+class _Nearby:
+    """The geometries of a geospatial index read outwards from a center, a box at a time, each with its distance."""
+
+    def __init__(self, table: Table, index: str, center: LonLat, shape: Ellipsoid) -> None:
+        self._table, self._index, self._center, self._shape = table, index, center, shape
+        self._read: list[geo_cells.KeyRange] = []
+        self.found: list[tuple[float, tuple[bytes, bytes]]] = []  # (distance, entry)
+
+    def count_within(self, radius: float) -> int:
+        """How many geometries are within `radius`, reading first those of the box around it not read yet."""
+        box = geo_cells.around(self._center, radius, self._shape)
+        ranges = geo_cells.without(geo_cells.query_ranges(box), self._read)
+        for ikey, pkey, value in self._table.storage.index_key_ranges(self._table.info, self._index, ranges):
+            self.found.append((geodesy.distance(self._center, geometry.checked(value), self._shape), (ikey, pkey)))
+        self._read = geo_cells.merged([*self._read, *ranges])
+        return sum(1 for dist, _entry in self.found if dist <= radius)
+
+
+def _search_reach(count_within: Callable[[float], int], max_dist: float, max_results: int, shape: Ellipsoid) -> float:
+    """The radius RethinkDB's outward search stops at, given how many candidates are within a radius."""
     done, radius = 0.0, min(max_dist, _FIRST_RADIUS_FRACTION * shape.equator_radius)
     seen = 0
     while True:
@@ -230,7 +265,7 @@ def _search_reach(distances: list[float], max_dist: float, max_results: int, sha
                 "The distance has become too large for continuing the indexed nearest traversal.  Consider "
                 f"specifying a smaller `max_dist` parameter.  ({error.message})"
             ) from None
-        now = sum(1 for dist in distances if dist <= radius)
+        now = count_within(radius)
         density = (now - seen) / (math.pi * (radius * radius - done * done))
         done, seen = radius, now
         radius = math.sqrt(_GOAL_PER_RING / math.pi / density + done * done) if density else done * _MAX_GROWTH
@@ -256,10 +291,3 @@ def _require_geo(table: Table, index: str, name: str) -> None:
         raise ReqlQueryLogicError(
             f"Index `{index}` is not a geospatial index.  {name} can only be used with a geospatial index."
         )
-
-
-def _indexed_shapes(table: Table, index: str) -> Iterator[tuple[dict[str, Any], Shape]]:
-    """Each document with each geometry it has in the index (a row may have several in a multi index)."""
-    for value, doc in table.storage.index_scan(table.info, index):
-        if geometry.is_geometry(value):
-            yield doc, geometry.checked(value)

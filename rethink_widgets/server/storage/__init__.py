@@ -12,8 +12,9 @@ records.py holds what they hand out (TableInfo, CommittedChange ...), texts.py t
 
 Each ReQL table is a SQLite table keyed by `keys.encode(primary key)`, so SQLite's BLOB order is ReQL's order; each
 secondary index is a SQLite table of (index key, primary key) pairs, so `between`, `get_all` and `order_by(index)`
-read only the range they need. Reads and writes are counted per table in `activity` (see activity.py), which the
-`stats` system table shows."""
+read only the range they need. A geospatial index's keys are made by evaluation (where each geometry lies, see
+records.IndexFunction), and read by ranges of raw keys (`index_key_ranges`). Reads and writes are counted per table
+in `activity` (see activity.py), which the `stats` system table shows."""
 
 from __future__ import annotations
 

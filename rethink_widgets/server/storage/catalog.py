@@ -15,7 +15,15 @@ from typing import Any
 from rethink_widgets.server import interrupts
 from rethink_widgets.server.storage.core import SETTINGS
 from rethink_widgets.server.storage.index_builds import IndexBuilds
-from rethink_widgets.server.storage.records import SYSTEM_DB, AlreadyExists, DoesNotExist, IndexInfo, Scope, TableInfo
+from rethink_widgets.server.storage.records import (
+    GEO_KEY_FORMAT,
+    SYSTEM_DB,
+    AlreadyExists,
+    DoesNotExist,
+    IndexInfo,
+    Scope,
+    TableInfo,
+)
 from rethink_widgets.server.storage.texts import json_dumps
 
 
@@ -194,11 +202,21 @@ class Catalog(IndexBuilds):
                 f"CREATE TABLE {index.sql} (ikey BLOB NOT NULL, pkey BLOB NOT NULL, value TEXT NOT NULL, "
                 "PRIMARY KEY (ikey, pkey)) WITHOUT ROWID"
             )
-            compute = self._index_compiler(function, multi)
+            compute = self._index_compiler(function, multi, geo)
             index.ready = self._index_at_once(table, index, compute)
             self._writer.execute(
-                "INSERT INTO indexes (table_id, name, function, multi, geo, sql, ready) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (table.id, name, json_dumps(function), int(multi), int(geo), index.sql, int(index.ready)),
+                "INSERT INTO indexes (table_id, name, function, multi, geo, sql, ready, key_format) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    table.id,
+                    name,
+                    json_dumps(function),
+                    int(multi),
+                    int(geo),
+                    index.sql,
+                    int(index.ready),
+                    GEO_KEY_FORMAT,
+                ),
             )
             done.append(lambda: table.indexes.__setitem__(name, index))
             if not index.ready:

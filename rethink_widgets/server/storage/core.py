@@ -57,8 +57,9 @@ _TABLE_COLUMNS = {
     "write_hook": "TEXT",  # the hook's FUNC term as JSON, or NULL
 }  # fmt: skip
 
-# Index columns added with background builds: `built` is the primary key of the last row a build has indexed.
-_INDEX_COLUMNS = {"ready": "INTEGER NOT NULL DEFAULT 1", "built": "BLOB"}
+# Index columns added after the first release: `built` (with background builds) is the primary key of the last row a
+# build has indexed; `key_format` is how a geospatial index's keys are made (records.GEO_KEY_FORMAT).
+_INDEX_COLUMNS = {"ready": "INTEGER NOT NULL DEFAULT 1", "built": "BLOB", "key_format": "INTEGER NOT NULL DEFAULT 0"}
 
 
 def _server_name() -> str:
@@ -225,13 +226,13 @@ class StorageCore:
         """An index's function, compiled once (until the index goes)."""
         found = self._index_functions.get((table.id, index.name))
         if found is None:
-            found = self._index_compiler(index.function, index.multi)
+            found = self._index_compiler(index.function, index.multi, index.geo)
             self._index_functions[(table.id, index.name)] = found
         return found
 
     def index_values(self, table: TableInfo, index: str, doc: dict[str, Any]) -> list[Any]:
         """The values `doc` has in a secondary index (none when the index skips it)."""
-        return self.index_function(table, table.indexes[index])(doc)
+        return [value for _key, value in self.index_function(table, table.indexes[index])(doc)]
 
     @contextlib.contextmanager
     def reading_through(self, conn: sqlite3.Connection | None) -> Iterator[None]:

@@ -3,7 +3,8 @@
 An index on a table of more than one chunk of rows is built by one builder thread, which indexes a chunk of rows per
 transaction, in primary key order, and records how far it got (so a restart resumes the build), while every write
 keeps the index right for every row, the rows the builder has reached and the rest alike; the index is `ready` once
-the builder has read the whole table."""
+the builder has read the whole table. A geospatial index whose keys were made the way of an older version
+(records.GEO_KEY_FORMAT) is emptied when storage opens and built again so."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from rethink_widgets.server import interrupts
 from rethink_widgets.server.storage.core import StorageCore
-from rethink_widgets.server.storage.records import IndexCompiler, IndexFunction, IndexInfo, TableInfo
+from rethink_widgets.server.storage.records import GEO_KEY_FORMAT, IndexCompiler, IndexFunction, IndexInfo, TableInfo
 from rethink_widgets.server.storage.transaction import index_entries
 from rethink_widgets.server.storage.write_lock import LOCK_POLL_SECONDS
 
@@ -54,14 +55,37 @@ class IndexBuilds(StorageCore):
         # it is taken under the write lock, never the other way round.
         self._build_state = threading.Condition()
         self._closing = False
+        self._rebuild_outdated()
         self._builds = [
-            _Build(table, index, index_compiler(index.function, index.multi))
+            _Build(table, index, index_compiler(index.function, index.multi, index.geo))
             for table in self._tables.values()
             for index in table.indexes.values()
             if not index.ready
         ]
         self._builder = threading.Thread(target=self._build_indexes, name="index-builder", daemon=True)
         self._builder.start()
+
+    def _rebuild_outdated(self) -> None:
+        """Empty each geospatial index whose keys are of an older format (see GEO_KEY_FORMAT), to be built again as a
+        new index is: until it is ready, queries that read it are told so, where they would miss its entries."""
+        outdated = {
+            sql
+            for (sql,) in self._writer.execute(
+                "SELECT sql FROM indexes WHERE geo = 1 AND key_format < ?", (GEO_KEY_FORMAT,)
+            ).fetchall()
+        }
+        if not outdated:
+            return
+        with self._atomic("hard"):
+            for sql in outdated:
+                self._writer.execute(f"DELETE FROM {sql}")
+                self._writer.execute(
+                    "UPDATE indexes SET ready = 0, built = NULL, key_format = ? WHERE sql = ?", (GEO_KEY_FORMAT, sql)
+                )
+        for index in (index for table in self._tables.values() for index in table.indexes.values()):
+            if index.sql in outdated:
+                index.ready, index.built, index.progress = False, None, 0.0
+        log.info("rebuilding %d geospatial index(es) made by an older version", len(outdated))
 
     def stop_building(self) -> None:
         """Stop index builds where they are (they resume when storage opens again) and wake their waiters."""

@@ -11,12 +11,13 @@ from typing import Any
 
 from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.storage.core import StorageCore
-from rethink_widgets.server.storage.records import TableInfo, TextPage
+from rethink_widgets.server.storage.records import KeyRange, TableInfo, TextPage
 from rethink_widgets.server.storage.texts import ROW_SEPARATOR, document
 
 _FIRST_PAGE, _MAX_PAGE = 16, 1024
 
-_MANY = 64  # keys a statement of Storage.get_many reads
+_MANY = 64  # keys a statement of Storage.get_many reads (and entries one of Storage.index_documents reads)
+_PAIRS = ", ".join(["(?, ?)"] * _MANY)
 
 
 def _page_where(column: str, span: keys.Span, after: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
@@ -126,6 +127,50 @@ class Reads(StorageCore):
     def index_get_all(self, table: TableInfo, index: str, value: Any) -> Iterator[dict[str, Any]]:
         for _value, doc in self.index_scan(table, index, keys.Span(value, value, upper_open=False)):
             yield doc
+
+    def index_key_ranges(
+        self, table: TableInfo, index: str, ranges: list[KeyRange]
+    ) -> Iterator[tuple[bytes, bytes, Any]]:
+        """(index key, encoded primary key, index value) of the entries in these ranges of raw index keys, range by
+        range, each in key order: the reads of a geospatial index, whose keys evaluation makes (see IndexFunction).
+        No document is read: `index_documents` reads those of the entries wanted."""
+        sql = table.indexes[index].sql
+        for low, high in ranges:
+            params: tuple[bytes, ...]
+            where, params, page = "ikey >= ? AND ikey < ?", (low, high), _FIRST_PAGE
+            while True:
+                rows = self._query(
+                    table,
+                    f"SELECT ikey, pkey, value FROM {sql} WHERE {where} ORDER BY ikey, pkey LIMIT ?",
+                    (*params, page),
+                )
+                for ikey, pkey, value in rows:
+                    interrupts.check()
+                    yield ikey, pkey, document(value)
+                if len(rows) < page:
+                    break
+                where, params = "(ikey, pkey) > (?, ?) AND ikey < ?", (rows[-1][0], rows[-1][1], high)
+                page = min(page * 4, _MAX_PAGE)
+
+    def index_documents(
+        self, table: TableInfo, index: str, entries: list[tuple[bytes, bytes]]
+    ) -> list[dict[str, Any] | None]:
+        """The documents of these (index key, encoded primary key) entries, in their order; None for an entry no
+        longer in the index (its document changed or went since the entry was read)."""
+        # (CROSS JOIN: SQLite looks each entry up, where `(ikey, pkey) IN (VALUES ...)` has it scan the whole index)
+        sql = (
+            f"SELECT i.ikey, i.pkey, t.doc FROM (VALUES {_PAIRS}) AS w CROSS JOIN {table.indexes[index].sql} AS i "
+            f"ON i.ikey = w.column1 AND i.pkey = w.column2 JOIN {table.sql} AS t ON t.key = i.pkey"
+        )
+        found: dict[tuple[bytes, bytes], str] = {}
+        distinct = list(dict.fromkeys(entries))
+        for start in range(0, len(distinct), _MANY):
+            group = distinct[start : start + _MANY]
+            group += group[:1] * (_MANY - len(group))  # one statement text, which SQLite compiles once
+            rows = self._query(table, sql, tuple(part for entry in group for part in entry))
+            found.update(((ikey, pkey), doc) for ikey, pkey, doc in rows)
+        self.activity.reads[table.id].add(len(found))
+        return [document(found[entry]) if entry in found else None for entry in entries]
 
     def _pages(
         self, table: TableInfo, source: str, column: str, span: keys.Span, columns: str = "doc"

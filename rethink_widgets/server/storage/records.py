@@ -10,8 +10,17 @@ from typing import Any, NamedTuple
 # The system database: it has no row in `dbs`, but a table of its own (the scratch table) lives here too.
 SYSTEM_DB = "rethinkdb"
 
-IndexFunction = Callable[[dict[str, Any]], list[Any]]
-IndexCompiler = Callable[[Any, bool], IndexFunction]
+# An index's compiled function: a document's (index key, index value) pairs, none when the index skips it. A key is
+# the value's `keys.encode`, but for a geospatial index, where evaluation keys each geometry by where it lies.
+IndexFunction = Callable[[dict[str, Any]], list[tuple[bytes, Any]]]
+IndexCompiler = Callable[[Any, bool, bool], IndexFunction]  # (stored function, multi, geo)
+
+# How geospatial index keys are made (stored with each index): a geospatial index of an older format is emptied and
+# built again when storage opens, since reads looking for the keys of today would miss its entries.
+GEO_KEY_FORMAT = 1
+
+# A range of raw index keys, low <= key < high.
+KeyRange = tuple[bytes, bytes]
 
 # A permission scope: ("global", ""), ("db", database id) or ("table", table id).
 Scope = tuple[str, str]

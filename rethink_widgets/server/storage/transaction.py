@@ -26,7 +26,7 @@ class NotAdded(Exception):
 
 
 def index_entries(compute: IndexFunction, doc: dict[str, Any], pkey: bytes) -> list[tuple[bytes, bytes, str]]:
-    return [(keys.encode(value), pkey, document_text(value)) for value in compute(doc)]
+    return [(ikey, pkey, document_text(value)) for ikey, value in compute(doc)]
 
 
 class Transaction:

@@ -148,6 +148,18 @@ class GuardedStorage:
         self._check("read")
         return self._storage.index_get_all(table, index, value)
 
+    def index_key_ranges(
+        self, table: TableInfo, index: str, ranges: list[tuple[bytes, bytes]]
+    ) -> Iterator[tuple[bytes, bytes, Any]]:
+        self._check("read")
+        return self._storage.index_key_ranges(table, index, ranges)
+
+    def index_documents(
+        self, table: TableInfo, index: str, entries: list[tuple[bytes, bytes]]
+    ) -> list[dict[str, Any] | None]:
+        self._check("read")
+        return self._storage.index_documents(table, index, entries)
+
     def transaction(self, durability: str = "hard") -> contextlib.AbstractContextManager[Transaction]:
         self._check("write")
         return self._storage.transaction(durability)
