@@ -127,6 +127,12 @@ def interrupted() -> bool:
     return run is not None and run.interruptor.reason is not None
 
 
+def writing() -> bool:
+    """Whether the query running on this thread holds the write lock."""
+    run = _current.run
+    return run is not None and run.writing > 0
+
+
 def raise_if_interrupted() -> None:
     run = _current.run
     if run is not None:

@@ -10,7 +10,9 @@ free, since that worker keeps the query's functions.
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
+import json
 import os
 import selectors
 import subprocess
@@ -29,10 +31,24 @@ MAX_WORKERS = max(2, min(4, os.cpu_count() or 2))
 GRACE_SECONDS = 2.0
 # How often a query waiting for its script looks at its stop signal.
 POLL_SECONDS = 0.02
+# Queries whose worker is remembered (see Pool._homes): as many as a worker keeps the contexts of, and more.
+HOMES_KEPT = 64
 
 
 class WorkerCrashed(Exception):
     """The worker went away without answering."""
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """A script's value with each half of a surrogate pair standing alone (which no UTF-8 text can hold) replaced
+    by U+FFFD, as a reply must be UTF-8."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
 
 
 class _Worker:
@@ -43,21 +59,35 @@ class _Worker:
             stdout=subprocess.PIPE,
             bufsize=0,
         )
-        self.last_query: int | None = None
-        self._pending = b""
+        self._pending = bytearray()  # what the worker wrote that is not yet a whole reply
+        self._searched = 0  # how much of it holds no newline
         assert self.process.stdout is not None
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.process.stdout, selectors.EVENT_READ)
 
     def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any] | None:
         """The worker's reply, or None when the deadline passed first (raises QueryInterrupted if stopped)."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        data = memoryview(orjson.dumps(request) + b"\n")
         try:
-            self.process.stdin.write(orjson.dumps(request) + b"\n")
+            while data:  # (a write to a pipe may take part of what it is given)
+                data = data[os.write(self.process.stdin.fileno(), data) :]
         except OSError:
             raise WorkerCrashed from None
+        line = self._line(deadline)
+        if line is None:
+            return None
+        try:
+            reply: dict[str, Any] = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            reply = _without_lone_surrogates(json.loads(line.decode("utf-8", "surrogatepass")))
+        return reply
+
+    def _line(self, deadline: float) -> bytes | None:
+        assert self.process.stdout is not None
         with interrupts.blocked():
-            while b"\n" not in self._pending:
+            while (end := self._pending.find(b"\n", self._searched)) < 0:
+                self._searched = len(self._pending)
                 interrupts.raise_if_interrupted()
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -67,9 +97,10 @@ class _Worker:
                     if not chunk:
                         raise WorkerCrashed
                     self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
-        reply: dict[str, Any] = orjson.loads(line)
-        return reply
+        line = bytes(self._pending[:end])
+        del self._pending[: end + 1]
+        self._searched = 0
+        return line
 
     def kill(self) -> None:
         self._selector.close()
@@ -84,7 +115,11 @@ class _Worker:
 class Pool:
     def __init__(self) -> None:
         self._idle: list[_Worker] = []
-        self._busy = 0
+        self._busy: set[_Worker] = set()
+        self._starting = 0  # workers being made, outside the lock
+        # The worker holding each query's functions (the latest queries'): its calls go there, with the function's
+        # state, even when that means waiting for another query's script to end.
+        self._homes: collections.OrderedDict[int, _Worker] = collections.OrderedDict()
         self._changed = threading.Condition()
 
     def run(self, query: int, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
@@ -100,45 +135,69 @@ class Pool:
         if reply is None:
             self._discard(worker)
             return None
-        worker.last_query = query
-        self._give_back(worker)
+        self._give_back(worker, query if "function" in reply else None)
         return reply
 
     def _take(self, query: int) -> _Worker:
         with self._changed:
-            while not self._idle and self._busy >= MAX_WORKERS:
+            while (worker := self._idle_for(query)) is None and not self._may_start(query):
                 interrupts.raise_if_interrupted()
                 self._changed.wait(POLL_SECONDS)
-            self._busy += 1
-            worker = self._pick(query) if self._idle else None
-        if worker is not None:
-            return worker
+            if worker is not None:
+                self._idle.remove(worker)
+                self._busy.add(worker)
+                return worker
+            self._starting += 1
         try:
-            return _Worker()
-        except BaseException:
-            self._release()
-            raise
-
-    def _pick(self, query: int) -> _Worker:
-        mine = [worker for worker in self._idle if worker.last_query == query]
-        worker = mine[0] if mine else self._idle[-1]
-        self._idle.remove(worker)
+            worker = _Worker()
+        finally:
+            with self._changed:
+                self._starting -= 1
+                self._changed.notify_all()
+        with self._changed:
+            self._busy.add(worker)
         return worker
 
-    def _give_back(self, worker: _Worker) -> None:
+    def _idle_for(self, query: int) -> _Worker | None:
+        """The idle worker a request of `query` may take: the query's home; else one that is nobody's home; else,
+        when no more workers may start, the one idle longest."""
+        home = self._homes.get(query)
+        if home is not None:
+            return home if home in self._idle else None
+        homes = set(self._homes.values())
+        homeless = [worker for worker in self._idle if worker not in homes]
+        if homeless:
+            return homeless[0]
+        return self._idle[0] if self._idle and not self._room() else None
+
+    def _may_start(self, query: int) -> bool:
+        """Whether a worker may start for `query`, which has no idle worker to take. A query holding the write lock
+        never waits (every writer would wait with it), even for its home, at the cost of its functions' state."""
+        if interrupts.writing():
+            return True
+        return query not in self._homes and self._room()
+
+    def _room(self) -> bool:
+        return len(self._busy) + len(self._idle) + self._starting < MAX_WORKERS
+
+    def _give_back(self, worker: _Worker, home_of: int | None) -> None:
         with self._changed:
-            self._busy -= 1
+            self._busy.discard(worker)
             self._idle.append(worker)
-            self._changed.notify()
+            if home_of is not None:
+                self._homes[home_of] = worker
+                self._homes.move_to_end(home_of)
+                while len(self._homes) > HOMES_KEPT:
+                    self._homes.popitem(last=False)
+            self._changed.notify_all()
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
-        self._release()
-
-    def _release(self) -> None:
         with self._changed:
-            self._busy -= 1
-            self._changed.notify()
+            self._busy.discard(worker)
+            for query in [query for query, home in self._homes.items() if home is worker]:
+                del self._homes[query]
+            self._changed.notify_all()
 
     def close(self) -> None:
         with self._changed:

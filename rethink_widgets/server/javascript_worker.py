@@ -23,9 +23,10 @@ from typing import Any
 
 import quickjs
 
-# Contexts of the latest queries: a query's functions stay while it runs.
-QUERIES_KEPT = 8
-MEMORY_LIMIT = 512 * 1024 * 1024
+# Contexts of the latest queries: a query's functions stay while it runs. Each may use up to MEMORY_LIMIT, so a
+# worker holds at most QUERIES_KEPT times that.
+QUERIES_KEPT = 4
+MEMORY_LIMIT = 256 * 1024 * 1024
 # How often a worker looks whether its server is still there (a killed server cannot tell it to go).
 PARENT_CHECK_SECONDS = 0.5
 # In JavaScript: datums in, as RethinkDB gives them to scripts (a TIME as a Date); values out, refused with
@@ -33,12 +34,16 @@ PARENT_CHECK_SECONDS = 0.5
 _PRELUDE = r"""
 var __rethink_widgets = (function () {
     var global = this, functions = {};
+    function put(object, key, value) {
+        // (an assignment to "__proto__" would set the prototype rather than make the field)
+        Object.defineProperty(object, key, {value: value, enumerable: true, writable: true, configurable: true});
+    }
     function revive(value) {
         if (Array.isArray(value)) return value.map(revive);
         if (value === null || typeof value !== "object") return value;
         if (value["$reql_type$"] === "TIME") return new Date(value.epoch_time * 1000);
         var out = {};
-        for (var key in value) out[key] = revive(value[key]);
+        Object.keys(value).forEach(function (key) { put(out, key, revive(value[key])); });
         return out;
     }
     function datum(value, depth) {
@@ -58,7 +63,7 @@ var __rethink_widgets = (function () {
         }
         if (Array.isArray(value)) return value.map(function (item) { return datum(item, depth + 1); });
         var out = {};
-        Object.keys(value).forEach(function (key) { out[key] = datum(value[key], depth + 1); });
+        Object.keys(value).forEach(function (key) { put(out, key, datum(value[key], depth + 1)); });
         return out;
     }
     function reply(run) {
@@ -105,37 +110,46 @@ class _Query:
         self.context.eval(_PRELUDE)
         self.evaluate = self.context.eval("__rethink_widgets.evaluate")
         self.call = self.context.eval("__rethink_widgets.call")
+        self.has_functions = False  # whether calls may follow, which need this context as they left it
 
 
 class Worker:
     def __init__(self) -> None:
         self._queries: collections.OrderedDict[int, _Query] = collections.OrderedDict()
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, request: dict[str, Any]) -> str:
+        """The reply's JSON text."""
         query = self._query(request["query"])
         query.context.set_time_limit(request["timeout"])
         try:
             if request["args"] is None:
                 text = query.evaluate(request["source"])
+                query.has_functions |= text.startswith('{"function"')
             else:
                 text = query.call(request["source"], json.dumps(request["args"]))
         except quickjs.JSException as error:
             # Only what no script can catch gets here: the time limit.
             if str(error).startswith("InternalError: interrupted"):
-                return {"timeout": True}
+                return '{"timeout": true}'
             self._queries.pop(request["query"], None)
-            return {"error": str(error).split("\n", 1)[0]}
-        reply: dict[str, Any] = json.loads(text)
+            return json.dumps({"error": str(error).split("\n", 1)[0]})
+        reply: str = text  # JSON text, made by the prelude
         return reply
 
     def _query(self, query: int) -> _Query:
         found = self._queries.get(query)
         if found is None:
+            while len(self._queries) >= QUERIES_KEPT:
+                self._forget_one()
             found = self._queries[query] = _Query()
-            while len(self._queries) > QUERIES_KEPT:
-                self._queries.popitem(last=False)
         self._queries.move_to_end(query)
         return found
+
+    def _forget_one(self) -> None:
+        """Drop the context least recently used, one that no function needs first: a query that only evaluated
+        scripts is likely over, while one mapping a function over rows calls it again with each batch."""
+        plain = [query for query, found in self._queries.items() if not found.has_functions]
+        del self._queries[plain[0] if plain else next(iter(self._queries))]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -154,9 +168,11 @@ def main() -> None:
     _die_with_parent(int(sys.argv[1]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the server is the server's to handle
     worker = Worker()
-    for line in sys.stdin:
-        sys.stdout.write(json.dumps(worker.answer(json.loads(line))) + "\n")
-        sys.stdout.flush()
+    # Bytes, not the locale's text: requests and replies are UTF-8 whatever the locale (a script's lone surrogate
+    # goes as its three bytes, which the server reads back, see javascript_pool).
+    for line in sys.stdin.buffer:
+        sys.stdout.buffer.write(worker.answer(json.loads(line)).encode("utf-8", "surrogatepass") + b"\n")
+        sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,13 @@ import pytest
 from geographiclib.geodesic import Geodesic
 from reql_errors import fails
 from rethinkdb import RethinkDB
-from rethinkdb.errors import ReqlNonExistenceError, ReqlOpFailedError, ReqlQueryLogicError, ReqlServerCompileError
+from rethinkdb.errors import (
+    ReqlNonExistenceError,
+    ReqlOpFailedError,
+    ReqlQueryLogicError,
+    ReqlResourceLimitError,
+    ReqlServerCompileError,
+)
 from servers import Restartable
 
 from rethink_widgets.server import keys
@@ -153,6 +159,14 @@ def test_circles(conn: Any, r: RethinkDB) -> None:
         "  Got 14000000m, but must be smaller than 9985163.1855612862855m.",
     )
     fails(conn, r.circle([0, 0], 1, num_vertices=0), ReqlQueryLogicError, "num_vertices must be positive.")
+    fails(
+        conn,
+        r.circle([0, 0], 1, num_vertices=10),
+        ReqlResourceLimitError,
+        "Array over size limit `10`.  To raise the number of allowed elements, modify the `array_limit` option to "
+        "`.run` (not available in the Data Explorer), or use an index.",
+        array_limit=10,
+    )
 
 
 # ---------------------------------------------------------------- distances
@@ -254,6 +268,17 @@ def test_get_intersecting(conn: Any, r: RethinkDB, places: str) -> None:
     # What it gives is a selection: it can be written through.
     t.get_intersecting(r.point(10, 10), index="g").update({"seen": True}).run(conn)
     assert t.get(0)["seen"].run(conn) is True
+
+
+def test_geospatial_reads_hold_no_more_than_an_array(conn: Any, r: RethinkDB, places: str) -> None:
+    t, message = r.table(places), "Array size limit exceeded during geospatial index traversal."
+    everywhere = r.polygon([-1, -2], [11, -2], [11, 11], [-1, 11])
+    assert t.get_intersecting(everywhere, index="g").count().run(conn, array_limit=3) == 3
+    fails(conn, t.get_intersecting(everywhere, index="g").count(), ReqlResourceLimitError, message, array_limit=2)
+    assert len(t.get_nearest(r.point(0, 0), index="g", max_dist=2000000).run(conn, array_limit=3)) == 3
+    fails(
+        conn, t.get_nearest(r.point(0, 0), index="g", max_dist=2000000), ReqlResourceLimitError, message, array_limit=2
+    )
 
 
 def test_get_nearest(conn: Any, r: RethinkDB, places: str) -> None:

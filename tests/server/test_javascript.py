@@ -65,6 +65,35 @@ def test_values_and_functions(conn: Any, r: RethinkDB) -> None:
     ]
 
 
+def test_strings_and_fields_pass_whole(conn: Any, r: RethinkDB) -> None:
+    identity = r.js("(function(value) { return value; })")
+    odd = {"__proto__": 1, "é": "😀 \u2028", "constructor": [None]}
+    assert r.expr(odd).do(identity).run(conn) == odd
+    # Half a surrogate pair alone cannot be UTF-8 text: it comes back as U+FFFD, and the worker carries on.
+    assert r.js("'\\ud800x'").run(conn) == "\ufffdx"
+    assert r.js("'ok'").run(conn) == "ok"
+
+
+def test_a_functions_state_holds_while_other_queries_run_scripts(own: ServerProcess, r: RethinkDB) -> None:
+    conn, other = r.connect(own.host, own.port), r.connect(own.host, own.port)
+    done: list[bool] = []
+
+    def others() -> int:
+        runs = 0
+        while not done:
+            assert r.js("1").run(other) == 1
+            runs += 1
+        return runs
+
+    thread, outcome = in_background(others)
+    counter = r.js("(function() { var n = 0; return function() { return ++n; }; })()")
+    counts = list(r.range(300).map(counter).run(conn))
+    done.append(True)
+    thread.join(30)
+    assert counts == list(range(1, 301))
+    assert outcome[0] > 0
+
+
 def test_times_go_in_as_dates_and_come_back_as_times(conn: Any, r: RethinkDB) -> None:
     back = r.js("new Date(Date.UTC(2012, 7, 1))").run(conn)
     assert back == datetime.datetime(2012, 8, 1, tzinfo=back.tzinfo)

@@ -17,12 +17,14 @@ FOREVER = "while (true) {}"
 
 
 class Worker:
-    def __init__(self, parent: int) -> None:
+    def __init__(self, parent: int, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rethink_widgets.server.javascript_worker", str(parent)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            encoding="utf-8",
+            env=env,
         )
 
     def send(self, query: int, source: str, args: list[Any] | None = None, timeout: float = 5) -> None:
@@ -56,6 +58,16 @@ def test_answers(worker: Worker) -> None:
     assert worker.ask(1, "(function (t) { return t; })", [time]) == {"value": {**time, "timezone": "+00:00"}}
     assert worker.ask(1, "null.x") == {"error": "TypeError: cannot read property 'x' of null"}
     assert worker.ask(1, FOREVER, timeout=0.2) == {"timeout": True}
+
+
+def test_text_is_utf8_whatever_the_locale() -> None:
+    worker = Worker(os.getpid(), {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"})
+    try:
+        assert worker.ask(1, "'é' + '😀'") == {"value": "é😀"}
+        assert worker.ask(1, "(function (s) { return s.length; })", ["é😀"]) == {"value": 3}
+    finally:
+        worker.process.kill()
+        worker.process.wait()
 
 
 def test_queries_do_not_share_globals(worker: Worker) -> None:

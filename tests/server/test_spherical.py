@@ -168,6 +168,25 @@ def test_rings(points: list[list[float]], expected: bool) -> None:
     assert spherical.ring_is_valid(ring(*points)) is expected
 
 
+def test_a_repeated_vertex_among_many_close_ones() -> None:
+    # A small ring near (0, 0): every vertex has about the same x; a repeated one is still found among them.
+    circle = [[1e-3 * math.cos(2 * math.pi * i / 2000), 1e-3 * math.sin(2 * math.pi * i / 2000)] for i in range(2000)]
+    assert spherical.ring_is_valid(ring(*circle))
+    repeated = [*circle[:1500], circle[700], *circle[1500:]]
+    assert not spherical.ring_is_valid(ring(*repeated))
+
+
+def test_far_apart_lines_and_polygons_meet_nothing() -> None:
+    def circle(lon: float, lat: float) -> Shape:
+        turn = [2 * math.pi * i / 300 for i in range(300)]
+        return polygon(*[[lon + math.cos(t), lat + math.sin(t)] for t in turn])
+
+    assert not spherical.intersects(circle(0, 0), circle(10, 0))
+    assert spherical.intersects(circle(0, 0), circle(1.5, 0))
+    assert not spherical.intersects(line([20, 0], [20, 5]), circle(0, 0))
+    assert spherical.intersects(line([0, 0], [20, 0]), circle(10, 0))
+
+
 def test_polygons_with_holes() -> None:
     outer = ring([1, 1], [2, 1], [2, 2], [1, 2])
     assert spherical.polygon_is_valid([outer, ring([1.1, 1.1], [1.9, 1.1], [1.9, 1.9], [1.1, 1.9])])

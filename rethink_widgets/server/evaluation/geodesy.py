@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from geographiclib.geodesic import Geodesic
 
+from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, spherical
 from rethink_widgets.server.evaluation.spherical import LonLat, Shape
@@ -124,17 +125,27 @@ def check_radius(radius: float, shape: Ellipsoid) -> None:
         )
 
 
-@functools.lru_cache(maxsize=64)  # (a query may draw the same circle for every row)
 def circle(center: LonLat, radius: float, vertices: int, shape: Ellipsoid) -> tuple[LonLat, ...]:
     """`vertices` points at `radius` meters around `center`, from azimuth -180 degrees on, closed."""
+    if vertices <= spherical.CACHED_VERTICES:
+        return _kept_circle(center, radius, vertices, shape)
+    return _circle(center, radius, vertices, shape)
+
+
+def _circle(center: LonLat, radius: float, vertices: int, shape: Ellipsoid) -> tuple[LonLat, ...]:
     check_radius(radius, shape)
     geodesic = _geodesic(shape)
     points: list[LonLat] = []
     for i in range(vertices):
+        interrupts.check()
         azimuth = -180.0 + (360.0 / vertices * i)
         end = geodesic.Direct(center[1], center[0], azimuth, radius, Geodesic.LATITUDE | Geodesic.LONGITUDE)
         points.append((float(end["lon2"]), float(end["lat2"])))
     return (*points, points[0]) if points else ()
+
+
+# A query may draw the same circle for every row (`filter(lambda row: row['at'].intersects(r.circle(...)))`).
+_kept_circle = functools.lru_cache(maxsize=64)(_circle)
 
 
 def check_search_radius(inradius: float, sides: int, shape: Ellipsoid) -> None:

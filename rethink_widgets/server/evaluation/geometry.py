@@ -209,17 +209,20 @@ def _ring(coordinates: Any) -> tuple[LonLat, ...]:
 def _polygon(coordinates: Any) -> tuple[tuple[LonLat, ...], ...]:
     _expect_type(coordinates, list, "ARRAY")
     rings = tuple(_ring(ring) for ring in coordinates)
-    problem = _polygon_problem(rings)
+    small = sum(len(ring) for ring in rings) <= spherical.CACHED_VERTICES
+    problem = _small_polygon_problem(rings) if small else _polygon_problem(rings)
     if problem is not None:
         raise ReqlQueryLogicError(problem)
     return rings
 
 
-# A query may build the same polygon for every row (`filter(lambda row: row['at'].intersects(r.circle(...)))`).
-@functools.lru_cache(maxsize=64)
 def _polygon_problem(rings: tuple[tuple[LonLat, ...], ...]) -> str | None:
     if not all(spherical.ring_is_valid(ring) for ring in rings):
         return "Invalid LinearRing.  Are there antipodal or duplicate vertices? Is it self-intersecting?"
     if not spherical.polygon_is_valid(rings):
         return "Some edges in GeoJSON polygon could not be used.  Are they intersecting?"
     return None
+
+
+# A query may build the same polygon for every row (`filter(lambda row: row['at'].intersects(r.circle(...)))`).
+_small_polygon_problem = functools.lru_cache(maxsize=64)(_polygon_problem)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlQueryLogicError
+from rethink_widgets.server.errors import ReqlQueryLogicError, ReqlResourceLimitError
 from rethink_widgets.server.evaluation import datums, geo_cells, geodesy, geometry, spherical
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.geodesy import Ellipsoid
@@ -68,6 +68,8 @@ def circle(ctx: Context, term: Term) -> dict[str, Any]:
         vertices = ctx.integer(term.optargs["num_vertices"])
         if vertices <= 0:
             raise ReqlQueryLogicError("num_vertices must be positive.")
+        if vertices + 1 > ctx.array_limit:  # (the ring closes with its first vertex again)
+            raise ctx.array_limit_error()
     shape, unit = _ellipsoid(ctx, term), _unit(ctx, term)
     center = geometry.point_argument(ctx.datum(term.args[0]))
     radius = geodesy.from_unit(ctx.number(term.args[1]), unit)
@@ -184,12 +186,19 @@ def get_intersecting(ctx: Context, term: Term) -> Selection:
             if spherical.intersects(geometry.checked(value), query_shape)
         ]
         # In the order of the whole index read in key order before: by geometry, then primary key.
+        _check_size(len(met), ctx.array_limit)
         met.sort(key=_value_order)
         for doc in table.storage.index_documents(table.info, index, met):
             if doc is not None:
                 yield doc
 
     return Selection(table, rows)
+
+
+def _check_size(found: int, limit: int) -> None:
+    """As RethinkDB, a read of a geospatial index holds no more results than an array may."""
+    if found > limit:
+        raise ReqlResourceLimitError("Array size limit exceeded during geospatial index traversal.")
 
 
 def _value_order(entry: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
@@ -223,7 +232,7 @@ def get_nearest(ctx: Context, term: Term) -> list[dict[str, Any]]:
         if max_results <= 0:
             raise ReqlQueryLogicError("max_results must be positive.")
     _require_geo(table, index, "get_nearest")
-    search = _Nearby(table, index, geometry.checked(geometry.point(center))[1], shape)
+    search = _Nearby(table, index, geometry.checked(geometry.point(center))[1], shape, ctx.array_limit)
     reach = _search_reach(search.count_within, max_dist, max_results, shape)
     # By distance, then in the order of the whole index read in key order before.
     found = sorted((dist, *_value_order(entry), entry) for dist, entry in search.found if dist <= reach)[:max_results]
@@ -238,8 +247,9 @@ def get_nearest(ctx: Context, term: Term) -> list[dict[str, Any]]:
 class _Nearby:
     """The geometries of a geospatial index read outwards from a center, a box at a time, each with its distance."""
 
-    def __init__(self, table: Table, index: str, center: LonLat, shape: Ellipsoid) -> None:
+    def __init__(self, table: Table, index: str, center: LonLat, shape: Ellipsoid, limit: int) -> None:
         self._table, self._index, self._center, self._shape = table, index, center, shape
+        self._limit = limit  # the results a search may hold (the query's array limit)
         self._read: list[geo_cells.KeyRange] = []
         self.found: list[tuple[float, tuple[bytes, bytes]]] = []  # (distance, entry)
 
@@ -250,7 +260,9 @@ class _Nearby:
         for ikey, pkey, value in self._table.storage.index_key_ranges(self._table.info, self._index, ranges):
             self.found.append((geodesy.distance(self._center, geometry.checked(value), self._shape), (ikey, pkey)))
         self._read = geo_cells.merged([*self._read, *ranges])
-        return sum(1 for dist, _entry in self.found if dist <= radius)
+        within = sum(1 for dist, _entry in self.found if dist <= radius)
+        _check_size(within, self._limit)
+        return within
 
 
 def _search_reach(count_within: Callable[[float], int], max_dist: float, max_results: int, shape: Ellipsoid) -> float:

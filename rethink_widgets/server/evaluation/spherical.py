@@ -22,6 +22,7 @@ order of the coordinates rather than by a rule. Here the same tests' answers com
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from itertools import pairwise
@@ -41,6 +42,8 @@ Box = tuple[float, float, float, float]
 EPSILON = 1e-12
 _IN, _OUT, _ON_SAME, _ON_OPPOSITE = range(4)
 _BOX_MARGIN = 1e-9  # degrees, covering the rounding of the latitudes computed for the box
+# Polygons of at most this many vertices are kept prepared for the next test (a query tests one against many rows).
+CACHED_VERTICES = 1000
 
 
 def vector(point: LonLat) -> Vec:
@@ -141,6 +144,7 @@ def _apart(centre: Vec, other: Vec, reach: float) -> bool:
 
 
 def _arcs_meet(one: _Arc, other: _Arc) -> bool:
+    interrupts.check()  # (called for pairs of edges: many for long lines)
     if _apart(one.centre, other.centre, one.reach + other.reach):
         return False
     a, b, c, d = one.a, one.b, other.a, other.b
@@ -305,6 +309,8 @@ def _region(rings: tuple[tuple[LonLat, ...], ...]) -> _Region:
 
 
 def _prepared(rings: Sequence[Sequence[LonLat]]) -> _Region:
+    if sum(len(ring) for ring in rings) > CACHED_VERTICES:
+        return _Region(rings)  # (kept, a big polygon would hold on to its memory)
     return _region(tuple(tuple(ring) for ring in rings))
 
 
@@ -327,6 +333,7 @@ def _rests_alone(region: _Region, other: _Region) -> bool:
     """Whether a corner of `region` lies inside an edge of `other`, with neither of its edges running along it."""
     for loop in region.loops:
         for i, corner in enumerate(loop):
+            interrupts.check()
             before, after = loop[i - 1], loop[(i + 1) % len(loop)]
             for edge in other.edges:
                 if _apart(corner, edge.centre, edge.reach):
@@ -343,6 +350,7 @@ def _rests_alone(region: _Region, other: _Region) -> bool:
 
 
 def _reversed_twin(arc: _Arc, region: _Region) -> bool:
+    interrupts.check()
     return any(_angle(arc.a, edge.b) <= EPSILON and _angle(arc.b, edge.a) <= EPSILON for edge in region.edges)
 
 
@@ -380,18 +388,31 @@ def ring_is_valid(ring: Sequence[LonLat]) -> bool:
     count = len(loop)
     if count < 3 or not line_is_valid([*ring[:count], ring[0]]):
         return False
-    ordered = sorted(loop)
-    for i, a in enumerate(ordered):  # sorted by x, a repeated vertex is among the next few with about the same x
-        for b in ordered[i + 1 :]:
-            if b[0] - a[0] > EPSILON:
-                break
-            if _angle(a, b) <= EPSILON:
-                return False
+    if _has_repeated(loop):
+        return False
     for i, corner in enumerate(loop):
         before, after = loop[i - 1], loop[(i + 1) % count]
         if _distance(before, corner, after) <= EPSILON or _distance(after, before, corner) <= EPSILON:
             return False
     return not any(abs(i - j) not in (1, count - 1) for i, j in _meeting_pairs(_loop_arcs(loop)))
+
+
+_NEIGHBOURS = tuple(itertools.product((-1, 0, 1), repeat=3))
+
+
+def _has_repeated(loop: Sequence[Vec]) -> bool:
+    """Whether two vertices are the same point: each is looked for among those in its cube of side EPSILON and the
+    cubes around it, where any other within EPSILON of it lies."""
+    cubes: dict[tuple[int, ...], list[Vec]] = {}
+    for v in loop:
+        interrupts.check()
+        cube = tuple(math.floor(c / EPSILON) for c in v)
+        for offset in _NEIGHBOURS:
+            near = cubes.get(tuple(c + d for c, d in zip(cube, offset, strict=True)), ())
+            if any(_angle(v, other) <= EPSILON for other in near):
+                return True
+        cubes.setdefault(cube, []).append(v)
+    return False
 
 
 def _meeting_pairs(arcs: Sequence[_Arc]) -> list[tuple[int, int]]:
@@ -404,6 +425,7 @@ def _meeting_pairs(arcs: Sequence[_Arc]) -> list[tuple[int, int]]:
     )
     pairs = []
     for k, (_, end, i) in enumerate(spans):
+        interrupts.check()
         for start, _, j in spans[k + 1 :]:
             if start > end:
                 break
@@ -435,6 +457,8 @@ def intersects(first: Shape, second: Shape) -> bool:
         if second[0] == "LineString":
             return any(_distance(p, arc.a, arc.b) <= EPSILON for arc in _line_arcs(second[1]))
         return _prepared(second[1]).covers(p)
+    if not _boxes_meet(bounds(first), bounds(second)):
+        return False  # (lines and polygons far apart: the tests below would compare every pair of edges)
     if first[0] == "LineString":
         if second[0] == "LineString":
             others = _line_arcs(second[1])
@@ -475,6 +499,10 @@ def project(point: LonLat, shape: Shape) -> LonLat:
             if distance < best[0]:  # the first of equally near edges, as S2 picks
                 best = (distance, nearest)
     return point if best[0] <= EPSILON else lon_lat(best[1])
+
+
+def _boxes_meet(first: Box, second: Box) -> bool:
+    return first[0] <= second[2] and second[0] <= first[2] and first[1] <= second[3] and second[1] <= first[3]
 
 
 def bounds(shape: Shape) -> Box:
