@@ -150,6 +150,22 @@ def test_writes_refuse_scripts_unless_non_atomic(conn: Any, r: RethinkDB, table:
     assert r.table(table).get(1)["n"].run(conn) == 5
 
 
+def test_a_non_atomic_write_runs_its_script_before_taking_the_write_lock(own: ServerProcess, r: RethinkDB) -> None:
+    conn, other = r.connect(own.host, own.port), r.connect(own.host, own.port)
+    r.table_create("slow").run(other)
+    r.table_create("quick").run(other)
+    r.table("slow").insert({"id": 1}).run(other)
+    slow_update = r.table("slow").get(1).update({"n": r.js(FOREVER, timeout=600)}, non_atomic=True)
+    thread, _outcome = in_background(lambda: slow_update.run(conn))
+    eventually(lambda: len(workers_of(own)) == 1)
+    # Other writers go on while the script runs: the script runs before the update's write.
+    assert r.table("quick").insert({"id": 1}).run(other)["inserted"] == 1
+    assert r.table("slow").get(1).update({"seen": True}).run(other)["replaced"] == 1
+    assert thread.is_alive()
+    conn.close(noreply_wait=False)
+    thread.join(30)
+
+
 def test_a_script_that_runs_too_long_is_stopped_and_others_go_on(own: ServerProcess, r: RethinkDB) -> None:
     slow, quick = r.connect(own.host, own.port), r.connect(own.host, own.port)
     thread, outcome = in_background(lambda: r.js(FOREVER, timeout=3).run(slow))

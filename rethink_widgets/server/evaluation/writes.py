@@ -331,7 +331,31 @@ def _store_missing(table: Table, writes: TableWrites, key: Any, new: Any, result
 # ---------------------------------------------------------------- update, replace, delete
 
 
-def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], Any]) -> dict[str, Any]:
+class _Ahead:
+    """A document's new value computed before its write takes the write lock, or the error computing it raised."""
+
+    __slots__ = ("_error", "_new")
+
+    def __init__(self, change: Callable[[dict[str, Any] | None], Any], old: dict[str, Any] | None) -> None:
+        self._new: Any = None
+        self._error: ReqlError | None = None
+        try:
+            self._new = change(old)
+        except ReqlError as error:
+            self._error = error
+
+    def new(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._new
+
+
+def _modify(
+    ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], Any], *, ahead: bool = False
+) -> dict[str, Any]:
+    """Write `change(old)` over each document of the selection. `ahead`: compute each chunk's new values before its
+    transaction, as RethinkDB computes a non-deterministic function's apart from its write: such a function may run
+    long (a script, reads of other tables), and every writer would wait for it under the write lock."""
     selection = ctx.eval(term.args[0])
     if not isinstance(selection, (SingleSelection, Selection)):
         raise ReqlQueryLogicError(f"Expected type SELECTION but found {category(selection)}:")
@@ -343,11 +367,14 @@ def _modify(ctx: Context, term: Term, change: Callable[[dict[str, Any] | None], 
     with _as_before_the_write(ctx, selection) as docs:
         targets = [selection.key] if isinstance(selection, SingleSelection) else (doc[pk] for doc in docs)
         for chunk in _chunks(targets):
+            chunk_keys = list(chunk)
+            computed = [_Ahead(change, table.get(key)) for key in chunk_keys] if ahead else [None] * len(chunk_keys)
             with _Writing(table, durability) as writes:
-                for key in chunk:
+                for key, known in zip(chunk_keys, computed, strict=True):
                     old = writes.get(key)
                     try:
-                        _store(table, writes, key, old, hook(old, change(old)), result)
+                        new = change(old) if known is None else known.new()
+                        _store(table, writes, key, old, hook(old, new), result)
                     except ReqlError as error:
                         result.error(error.message, old, old)
                 if durability == "soft" and isinstance(selection, SingleSelection) and isinstance(writes, TableWrites):
@@ -390,16 +417,19 @@ def _read_in(snapshot: Snapshot, items: Iterator[Any]) -> Iterator[Any]:
         yield item
 
 
-def _require_atomic(ctx: Context, term: Term) -> None:
-    """Unless `non_atomic`, the new value must be one that reading it twice gives again (no reads, no randomness)."""
+def _require_atomic(ctx: Context, term: Term) -> bool:
+    """Unless `non_atomic`, the new value must be one that reading it twice gives again (no reads, no randomness).
+    Whether it is not: then it is computed ahead of its write (see `_modify`)."""
     atomic = "non_atomic" not in term.optargs or not ctx.boolean(term.optargs["non_atomic"])
-    if atomic and not is_deterministic(term.args[1]):
+    deterministic = is_deterministic(term.args[1])
+    if atomic and not deterministic:
         raise ReqlQueryLogicError("Could not prove argument deterministic.  Maybe you want to use the non_atomic flag?")
+    return not deterministic
 
 
 @operation("UPDATE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"), args_reader=array_allowing_literals)
 def update(ctx: Context, term: Term) -> dict[str, Any]:
-    _require_atomic(ctx, term)
+    ahead = _require_atomic(ctx, term)
     node = term.args[1]
 
     def patch(old: dict[str, Any]) -> Any:
@@ -420,17 +450,17 @@ def update(ctx: Context, term: Term) -> dict[str, Any]:
             raise type_error("OBJECT", value)
         return datums.merge(old, value)
 
-    return _modify(ctx, term, change)
+    return _modify(ctx, term, change, ahead=ahead)
 
 
 @operation("REPLACE", 2, optargs=(*WRITE_OPTARGS, "non_atomic"))
 def replace(ctx: Context, term: Term) -> dict[str, Any]:
-    _require_atomic(ctx, term)
+    ahead = _require_atomic(ctx, term)
     # Evaluated once, before any write, as in RethinkDB: a function gives each document's new value, anything else
     # is the new value of every document (so that reading it cannot give another value, null say, halfway).
     value = ctx.eval(term.args[1])
     if isinstance(value, Func):
-        return _modify(ctx, term, lambda old: ctx.as_datum(value(ctx, old)))
+        return _modify(ctx, term, lambda old: ctx.as_datum(value(ctx, old)), ahead=ahead)
     new = ctx.as_datum(value)
     return _modify(ctx, term, lambda _old: new)
 
