@@ -12,8 +12,9 @@ from geographiclib.geodesic import Geodesic
 
 from rethink_widgets.server import keys
 from rethink_widgets.server.evaluation import geo_cells, geodesy, geometry
-from rethink_widgets.server.evaluation.geo_cells import LEVELS, Cell, KeyRange
+from rethink_widgets.server.evaluation.geo_cells import LEVELS, Cell
 from rethink_widgets.server.evaluation.spherical import Box
+from rethink_widgets.server.storage.records import KeyRange
 
 
 def interleaved(x: int, y: int) -> int:

@@ -164,7 +164,7 @@ class Engine:
         ctx = Context(None, {}, {})  # type: ignore[arg-type]  # index functions are pure: no storage, no clock
         field = _field_read(function)
 
-        def values(doc: dict[str, Any]) -> list[Any]:
+        def values(doc: dict[str, Any]) -> list[tuple[bytes, Any]]:
             if field is not None and datums.PTYPE not in doc:  # (most indexes: what the function reads, read here)
                 if field not in doc:
                     return []  # (the function's error: no such field)

@@ -26,8 +26,7 @@ from rethink_widgets.server.errors import ReqlError
 from rethink_widgets.server.evaluation import geometry, spherical
 from rethink_widgets.server.evaluation.geodesy import Ellipsoid
 from rethink_widgets.server.evaluation.spherical import Box, LonLat
-
-KeyRange = tuple[bytes, bytes]  # low <= key < high, as storage reads them (Storage.index_key_ranges)
+from rethink_widgets.server.storage.records import KeyRange
 
 LEVELS = 24
 _SIDE = 1 << LEVELS  # grid positions along each axis at full resolution

@@ -21,6 +21,7 @@ from rethink_widgets.server.evaluation.spherical import LonLat, Shape
 from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import Selection, SingleSelection, Stream, Table, require_built_index
+from rethink_widgets.server.storage.records import KeyRange
 
 # ---------------------------------------------------------------- making geometries
 
@@ -250,7 +251,7 @@ class _Nearby:
     def __init__(self, table: Table, index: str, center: LonLat, shape: Ellipsoid, limit: int) -> None:
         self._table, self._index, self._center, self._shape = table, index, center, shape
         self._limit = limit  # the results a search may hold (the query's array limit)
-        self._read: list[geo_cells.KeyRange] = []
+        self._read: list[KeyRange] = []
         self.found: list[tuple[float, tuple[bytes, bytes]]] = []  # (distance, entry)
 
     def count_within(self, radius: float) -> int:
@@ -281,6 +282,7 @@ def _search_reach(count_within: Callable[[float], int], max_dist: float, max_res
         density = (now - seen) / (math.pi * (radius * radius - done * done))
         done, seen = radius, now
         radius = math.sqrt(_GOAL_PER_RING / math.pi / density + done * done) if density else done * _MAX_GROWTH
+        # (RethinkDB's own bound, where the growth factor never binds: kept, so the search stops where RethinkDB's does)
         radius = min(radius, radius * _MAX_GROWTH, max_dist)
         if done >= max_dist or seen >= max_results:
             return done

@@ -16,6 +16,7 @@ from rethink_widgets.server import interrupts, keys
 from rethink_widgets.server.errors import ReqlOpFailedError, ReqlQueryLogicError
 from rethink_widgets.server.evaluation import datums, row_texts
 from rethink_widgets.server.storage import TableInfo, TextPage, Transaction
+from rethink_widgets.server.storage.records import KeyRange
 
 if TYPE_CHECKING:
     from rethink_widgets.server.evaluation.context import Context
@@ -216,7 +217,7 @@ class TableStorage(Protocol):
     def index_get_all(self, table: TableInfo, index: str, value: Any, /) -> Iterator[dict[str, Any]]: ...
 
     def index_key_ranges(
-        self, table: TableInfo, index: str, ranges: list[tuple[bytes, bytes]], /
+        self, table: TableInfo, index: str, ranges: list[KeyRange], /
     ) -> Iterator[tuple[bytes, bytes, Any]]: ...
 
     def index_documents(

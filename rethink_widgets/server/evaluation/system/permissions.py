@@ -24,6 +24,7 @@ from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.system.catalog import system_id
 from rethink_widgets.server.evaluation.values import TableStorage
 from rethink_widgets.server.storage import SYSTEM_DB, Scope, Storage, TableInfo, TextPage, Transaction
+from rethink_widgets.server.storage.records import KeyRange
 
 ADMIN = "admin"
 SYSTEM_DB_ID = system_id(SYSTEM_DB)
@@ -149,7 +150,7 @@ class GuardedStorage:
         return self._storage.index_get_all(table, index, value)
 
     def index_key_ranges(
-        self, table: TableInfo, index: str, ranges: list[tuple[bytes, bytes]]
+        self, table: TableInfo, index: str, ranges: list[KeyRange]
     ) -> Iterator[tuple[bytes, bytes, Any]]:
         self._check("read")
         return self._storage.index_key_ranges(table, index, ranges)
