@@ -90,6 +90,7 @@ bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[peers,profile]'
 	$(PY) benchmarks/server.py
 	$(PY) -m benchmarks.changefeeds
+	$(PY) -m benchmarks.geospatial
 	$(PY) -m benchmarks.livetable
 	$(PY) -m benchmarks.big_results
 	$(PY) -m benchmarks.browser
