@@ -22,8 +22,8 @@ from rethink_widgets.jupyter.connection import Connector
 # The longest a database that does not answer holds the cell; the feed then finds out, and its status says why.
 TIMEOUT = 10.0
 HINT = (
-    "A changefeed follows a table, or its get, get_all, between or order_by(index=...).limit(n), with row-wise"
-    " steps such as filter, map or pluck."
+    "A changefeed follows a table, or its get, get_all, between, get_intersecting or order_by(index=...).limit(n),"
+    " with row-wise steps such as filter, map or pluck."
 )
 _MISSING = re.compile(r"(Table|Database) `(.+)` does not exist\.")
 

@@ -11,7 +11,7 @@ from typing import Any
 from rethinkdb import ast
 
 # Terms that keep whole documents of their table: a row shown can be written back by its primary key.
-_SELECTIONS = (ast.Table, ast.Get, ast.GetAll, ast.Between, ast.Filter, ast.OrderBy, ast.Limit)
+_SELECTIONS = (ast.Table, ast.Get, ast.GetAll, ast.Between, ast.GetIntersecting, ast.Filter, ast.OrderBy, ast.Limit)
 # Row-wise terms a changefeed carries between `order_by(index=...)` and `limit`; after the limit, only filters.
 _ROW_STEPS = (ast.Map, ast.Filter, ast.Pluck, ast.Without, ast.Merge, ast.HasFields, ast.WithFields, ast.GetField,
               ast.Bracket)  # fmt: skip

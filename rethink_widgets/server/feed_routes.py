@@ -73,6 +73,9 @@ def range_test(storage: Storage, table: TableInfo, watch: RangeWatch) -> Callabl
         def values(doc: Any) -> list[Any]:
             return storage.index_values(table, watch.index, doc)
 
+    meets = watch.meets
+    if meets is not None:
+        return lambda doc: any(meets(v) for v in values(doc))
     if watch.values is not None:
         wanted = {keys.encode(v) for v in watch.values}
         return lambda doc: any(keys.encode(v) in wanted for v in values(doc))

@@ -171,6 +171,19 @@ def test_ordered_limit_point_and_mapped_queries(kernel: Kernel, conn: Any, r: Re
     assert kernel.state(mapped)["total"] == 4
 
 
+def test_rows_in_an_area_follow_the_data_in_and_out(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("at", geo=True).run(conn)
+    t.index_wait().run(conn)
+    t.insert([{"id": 1, "at": r.point(0.5, 0.5)}, {"id": 2, "at": r.point(5, 5)}]).run(conn)
+    area = "r.polygon([0, 0], [1, 0], [1, 1], [0, 1])"
+    near = open_table(kernel, f"LiveTable(r.table('{table}').get_intersecting({area}, index='at'))")
+    assert cells(kernel.state(near), "id") == [1] and kernel.state(near)["editable"] is True
+    t.insert([{"id": 3, "at": r.point(0.3, 0.3)}, {"id": 4, "at": r.point(3, 3)}]).run(conn)
+    t.get(1).update({"at": r.point(7, 7)}).run(conn)
+    kernel.wait_for(lambda: cells(kernel.state(near), "id") == [3], what="one row in, one out, one elsewhere")
+
+
 def test_top_rows_with_chosen_columns_keep_their_order(kernel: Kernel, conn: Any, r: RethinkDB, table: str) -> None:
     t = r.table(table)
     t.index_create("v").run(conn)

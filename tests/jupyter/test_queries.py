@@ -16,6 +16,8 @@ def test_tables_and_selections_are_editable() -> None:
     assert info.name("test") == "shop.orders"
     assert describe(r.table("t")).name("mine") == "mine.t"
     assert describe(r.table("t").get(1)).point
+    near = r.table("places").get_intersecting(r.circle([0, 0], 1000), index="at").filter({"open": True})
+    assert describe(near).editable
 
 
 def test_transformed_rows_are_not_editable() -> None:

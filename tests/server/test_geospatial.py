@@ -566,3 +566,29 @@ def test_nearest_finds_rows_just_within_max_dist(conn: Any, r: RethinkDB, table:
     t.insert([{"id": n, "g": r.point(end["lon2"], end["lat2"])} for n, end in enumerate(ends)]).run(conn)
     got = t.get_nearest(r.point(*center), index="g", max_dist=max_dist)["doc"]["id"].run(conn)
     assert sorted(got) == [0, 1, 2, 3]
+
+
+def test_changes_of_what_meets_an_area(conn: Any, r: RethinkDB, table: str) -> None:
+    t = r.table(table)
+    t.index_create("at", geo=True).run(conn)
+    t.index_wait().run(conn)
+    t.insert([{"id": 1, "at": r.point(0.5, 0.5)}, {"id": 2, "at": r.point(5, 5)}]).run(conn)
+    area = r.polygon([0, 0], [1, 0], [1, 1], [0, 1])
+    feed = t.get_intersecting(area, index="at").changes(include_initial=True).run(conn)
+    assert feed.next(wait=30)["new_val"]["id"] == 1
+    t.insert({"id": 3, "at": r.point(9, 9)}).run(conn)  # elsewhere: not seen
+    t.insert({"id": 4, "at": r.point(0.2, 0.2)}).run(conn)
+    assert feed.next(wait=30) == {"old_val": None, "new_val": {"id": 4, "at": r.point(0.2, 0.2).run(conn)}}
+    t.get(1).update({"at": r.point(7, 7)}).run(conn)  # leaves the area
+    left = feed.next(wait=30)
+    assert (left["old_val"]["id"], left["new_val"]) == (1, None)
+    t.get(2).update({"at": r.point(0.9, 0.9)}).run(conn)  # comes in
+    came = feed.next(wait=30)
+    assert (came["old_val"], came["new_val"]["id"]) == (None, 2)
+    feed.close()
+    fails(
+        conn,
+        t.get_intersecting(area, index="at").limit(1).changes(),
+        ReqlQueryLogicError,
+        "Cannot get changes on the first elements of an unordered stream.",
+    )

@@ -7,7 +7,7 @@ over it (see `feed_of`); the server's changefeeds (changefeeds.py, feed_cursor.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,8 @@ class PointWatch:
 
 @dataclass(frozen=True)
 class RangeWatch:
-    """Documents whose `index` value lies in bounds (`between`), is one of `values` (`get_all`), or any document."""
+    """Documents whose `index` value lies in bounds (`between`), is one of `values` (`get_all`), is a geometry that
+    `meets` accepts (`get_intersecting`), or any document."""
 
     index: str
     values: list[Any] | None = None
@@ -47,6 +48,7 @@ class RangeWatch:
     upper: Any = keys.MAXVAL
     lower_open: bool = False
     upper_open: bool = True
+    meets: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from rethink_widgets.server.evaluation.ranked_slices import ranked_term
 from rethink_widgets.server.evaluation.system import permissions
 from rethink_widgets.server.evaluation.terms import Term, operation
 from rethink_widgets.server.evaluation.values import (
+    GeoSelection,
     KeySelection,
     LimitStep,
     RowStep,
@@ -31,6 +32,7 @@ from rethink_widgets.server.evaluation.values import (
     Stream,
     Table,
     TableSlice,
+    require_built_index,
     require_index,
     type_of,
 )
@@ -72,7 +74,9 @@ def _require_watched_index(table: Table, watch: WatchedRows) -> None:
     if isinstance(watch, PointWatch):
         return
     index = (watch.range if isinstance(watch, LimitWatch) else watch).index
-    if index != table.primary_key:
+    if isinstance(watch, RangeWatch) and watch.meets is not None:
+        require_built_index(table.info, index)  # (a geospatial index, which key reads may not use)
+    elif index != table.primary_key:
         require_index(table.info, index)
 
 
@@ -91,7 +95,9 @@ def _follow(ctx: Context, target: Stream) -> tuple[WatchedRows, Table, list[RowS
         before, base = _unwind(limited)
         steps = [*before, *steps]
         limit = slicing if isinstance(slicing, LimitStep) else None
-    if not isinstance(base, (Table, TableSlice, KeySelection)):  # not read from a table, or a limit of a limit
+    if not isinstance(
+        base, (Table, TableSlice, KeySelection, GeoSelection)
+    ):  # not read from a table, or a limit of a limit
         raise ReqlQueryLogicError("Cannot call `changes` on an eager stream.")
     for step in steps:
         if step.kind == "concat_map":
@@ -105,7 +111,7 @@ def _follow(ctx: Context, target: Stream) -> tuple[WatchedRows, Table, list[RowS
             f"Array size limit `{ctx.array_limit}` exceeded.  "
             "(`.limit(X).changes()` is illegal if X is larger than the array size limit.)"
         )
-    if not isinstance(base, TableSlice) or base.descending is None:
+    if not isinstance(base, TableSlice) or base.descending is None:  # (get_intersecting has no order either)
         raise ReqlQueryLogicError("Cannot get changes on the first elements of an unordered stream.")
     bounds = (base.lower, base.upper, base.lower_open, base.upper_open)
     return LimitWatch(RangeWatch(base.index, None, *bounds), limit.count, base.descending), base.table, steps
@@ -124,9 +130,11 @@ def _unwind(stream: Stream) -> tuple[list[RowStep], Stream]:
     return steps, stream
 
 
-def _range_watch(base: Table | TableSlice | KeySelection) -> tuple[RangeWatch, Table]:
+def _range_watch(base: Table | TableSlice | KeySelection | GeoSelection) -> tuple[RangeWatch, Table]:
     if isinstance(base, Table):
         return RangeWatch(base.primary_key), base
+    if isinstance(base, GeoSelection):
+        return RangeWatch(base.index, meets=base.meets), base.table
     if isinstance(base, TableSlice):
         if base.descending is not None:
             raise ReqlQueryLogicError("Cannot call `changes` on an `order_by` without a `limit`.")

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rethink_widgets.server.errors import ReqlQueryLogicError, ReqlResourceLimitError
+from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError, ReqlResourceLimitError
 from rethink_widgets.server.evaluation import datums, geo_cells, geodesy, geometry, spherical
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.geodesy import Ellipsoid
@@ -20,7 +20,13 @@ from rethink_widgets.server.evaluation.rows import filter_rows
 from rethink_widgets.server.evaluation.spherical import LonLat, Shape
 from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
-from rethink_widgets.server.evaluation.values import Selection, SingleSelection, Stream, Table, require_built_index
+from rethink_widgets.server.evaluation.values import (
+    GeoSelection,
+    SingleSelection,
+    Stream,
+    Table,
+    require_built_index,
+)
 from rethink_widgets.server.storage.records import KeyRange
 
 # ---------------------------------------------------------------- making geometries
@@ -173,11 +179,18 @@ def _unit(ctx: Context, term: Term) -> float:
 
 
 @operation("GET_INTERSECTING", 2, optargs=("index",))
-def get_intersecting(ctx: Context, term: Term) -> Selection:
+def get_intersecting(ctx: Context, term: Term) -> GeoSelection:
     table = as_table(ctx, term.args[0])
     query = geometry.require(ctx.datum(term.args[1]))
     index = _geo_index(ctx, term, table, "get_intersecting")
     query_shape = geometry.checked(query)
+
+    def meets(value: Any) -> bool:
+        """What a changefeed on this selection tests each index value of a changed document with."""
+        try:
+            return geometry.is_geometry(value) and spherical.intersects(geometry.checked(value), query_shape)
+        except ReqlError:
+            return False  # (a geometry that cannot be read meets nothing, and the feed goes on)
 
     def rows() -> Iterator[dict[str, Any]]:
         ranges = geo_cells.query_ranges(spherical.bounds(query_shape))
@@ -193,7 +206,7 @@ def get_intersecting(ctx: Context, term: Term) -> Selection:
             if doc is not None:
                 yield doc
 
-    return Selection(table, rows)
+    return GeoSelection(table, index, meets, rows)
 
 
 def _check_size(found: int, limit: int) -> None:

@@ -146,6 +146,17 @@ class KeySelection(Selection):
         self.values = values
 
 
+class GeoSelection(Selection):
+    """The documents of `get_intersecting`: those with a geometry in geospatial `index` that `meets` tests true."""
+
+    def __init__(
+        self, table: Table, index: str, meets: Callable[[Any], bool], source: Callable[[], Iterator[Any]]
+    ) -> None:
+        super().__init__(table, source)
+        self.index = index
+        self.meets = meets  # of an index value: whether it is a geometry meeting the query's
+
+
 class ArraySelection(Selection):
     """Documents of one table already gathered into an array (e.g. after an unindexed order_by)."""
 
