@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from geographiclib.geodesic import Geodesic
 
-from rethink_widgets.server.evaluation import spherical
-from rethink_widgets.server.evaluation.spherical import LonLat, Shape
+from rethink_widgets.server.evaluation import great_circles, spherical
+from rethink_widgets.server.evaluation.great_circles import LonLat
+from rethink_widgets.server.evaluation.spherical import Shape
 
 
 def ring(*points: Any) -> list[LonLat]:
@@ -218,13 +219,6 @@ def test_a_ring_stands_for_the_smaller_region_whichever_way_it_turns() -> None:
     assert not spherical.includes([clockwise], point(-170, -40))
 
 
-def test_vectors() -> None:
-    assert spherical.vector((0.0, 0.0)) == (1.0, 0.0, 0.0)
-    x, y, z = spherical.vector((90.0, 45.0))
-    assert (x, y, z) == pytest.approx((0.0, math.sqrt(0.5), math.sqrt(0.5)), abs=1e-15)
-    assert spherical.lon_lat(spherical.vector((-122.5, 37.25))) == pytest.approx((-122.5, 37.25), abs=1e-12)
-
-
 def wgs84(first: LonLat, second: LonLat) -> str:
     # RethinkDB reads each point back from the sphere once before measuring.
     return repr(Geodesic.WGS84.Inverse(first[1], first[0], second[1], second[0])["s12"])
@@ -232,7 +226,7 @@ def wgs84(first: LonLat, second: LonLat) -> str:
 
 @pytest.mark.parametrize("shape", [line([5, -1], [4, 2]), polygon([5, -1], [4, 2], [10, 10])], ids=["line", "polygon"])
 def test_distance_to_a_projection(shape: Shape) -> None:
-    origin = spherical.lon_lat(spherical.vector((0.0, 0.0)))
+    origin = great_circles.lon_lat(great_circles.vector((0.0, 0.0)))
     assert wgs84(origin, spherical.project((0.0, 0.0), shape)) == "492471.4990055255"
 
 
@@ -240,7 +234,9 @@ def test_projections() -> None:
     triangle = polygon([0, -1], [0, 1], [10, 10])
     assert spherical.project((0.0, 0.0), triangle) == (0.0, 0.0)  # on the boundary
     assert spherical.project((0.5, 0.5), triangle) == (0.5, 0.5)  # inside
-    assert spherical.project((0.0, 0.0), line([0.1, 0], [1, 0])) == spherical.lon_lat(spherical.vector((0.1, 0.0)))
+    assert spherical.project((0.0, 0.0), line([0.1, 0], [1, 0])) == great_circles.lon_lat(
+        great_circles.vector((0.1, 0.0))
+    )
     # A point on the shape is its own projection (its distance is 0), not the point as the sphere reads it back.
     assert spherical.project((1.5, 0.0), line([1, 0], [2, 0])) == (1.5, 0.0)
     assert spherical.project((1.0, 1.8), line([1, 1], [1, 2])) == (1.0, 1.8)
@@ -278,11 +274,11 @@ def test_bounds_hold_the_edges(shape: Shape) -> None:
     west, south, east, north = spherical.bounds(shape)
     chain = shape[1] if shape[0] == "LineString" else shape[1][0]
     for start, end in pairwise(chain):
-        a, b = spherical.vector(start), spherical.vector(end)
+        a, b = great_circles.vector(start), great_circles.vector(end)
         for step in range(101):
             t = step / 100
             chord = (a[0] * (1 - t) + b[0] * t, a[1] * (1 - t) + b[1] * t, a[2] * (1 - t) + b[2] * t)
-            lon, lat = spherical.lon_lat(chord)  # the arc's point in that direction
+            lon, lat = great_circles.lon_lat(chord)  # the arc's point in that direction
             assert west <= lon <= east
             assert south <= lat <= north
     # A great circle between two points of a parallel goes poleward of it.

@@ -9,7 +9,8 @@ layers, each importing only those below it:
   evaluates in, and reading arguments);
 - helpers shared by the families: `fields`, `rows`, `tables`, `accumulators`, `ranked_slices`, `interleave`,
   `literals`, `pseudotypes`, `time_values`, `calendar_dates`, `json_reader`, `regexp`, `changefeed_sources`,
-  `write_results`, `geometry`, `spherical`, `geodesy`, `geo_cells`, and those of the system database in `system`;
+  `write_results`, `geometry`, `great_circles`, `spherical`, `geodesy`, `geo_cells`, and those of the system database
+  in `system`;
 - the term families, one module per family (they register their terms with `terms.operation` and never import one
   another): `arithmetic`, `arrays`, `changes`, `coercion`, `control`, `geospatial`, `grouping`, `javascript`,
   `joins`, `objects`, `ordering`, `reductions`, `schema`, `selections`, `sequences`, `strings`, `times`, `writes`, and

@@ -25,7 +25,8 @@ from typing import Any, NamedTuple
 from rethink_widgets.server.errors import ReqlError
 from rethink_widgets.server.evaluation import geometry, spherical
 from rethink_widgets.server.evaluation.geodesy import Ellipsoid
-from rethink_widgets.server.evaluation.spherical import Box, LonLat
+from rethink_widgets.server.evaluation.great_circles import LonLat
+from rethink_widgets.server.evaluation.spherical import Box
 from rethink_widgets.server.storage.records import KeyRange
 
 LEVELS = 24

@@ -15,8 +15,9 @@ from geographiclib.geodesic import Geodesic
 
 from rethink_widgets.server import interrupts
 from rethink_widgets.server.errors import ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, spherical
-from rethink_widgets.server.evaluation.spherical import LonLat, Shape
+from rethink_widgets.server.evaluation import datums, great_circles, spherical
+from rethink_widgets.server.evaluation.great_circles import LonLat
+from rethink_widgets.server.evaluation.spherical import Shape
 
 
 class Ellipsoid(NamedTuple):
@@ -88,7 +89,7 @@ def _geodesic(shape: Ellipsoid) -> Geodesic:
 
 def _through_sphere(point: LonLat) -> LonLat:
     # RethinkDB measures from the point as the sphere holds it, which can move it by an ulp.
-    return spherical.lon_lat(spherical.vector(point))
+    return great_circles.lon_lat(great_circles.vector(point))
 
 
 def between(first: LonLat, second: LonLat, shape: Ellipsoid) -> float:

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rethink_widgets.server.errors import ReqlNonExistenceError, ReqlQueryLogicError
-from rethink_widgets.server.evaluation import datums, spherical
-from rethink_widgets.server.evaluation.spherical import LonLat, Shape
+from rethink_widgets.server.evaluation import datums, great_circles, spherical
+from rethink_widgets.server.evaluation.great_circles import LonLat
+from rethink_widgets.server.evaluation.spherical import Shape
 
 GEOMETRY = "GEOMETRY"
 _UNSUPPORTED = frozenset(
@@ -201,7 +202,7 @@ def _ring(coordinates: Any) -> tuple[LonLat, ...]:
     if len(coordinates) < 4:
         raise ReqlQueryLogicError("GeoJSON LinearRing must have at least four positions.")
     points = tuple(_position(position) for position in coordinates)
-    if spherical.vector(points[0]) != spherical.vector(points[-1]):
+    if great_circles.vector(points[0]) != great_circles.vector(points[-1]):
         raise ReqlQueryLogicError("First and last vertex of GeoJSON LinearRing must be identical.")
     return points
 

@@ -16,8 +16,9 @@ from rethink_widgets.server.errors import ReqlError, ReqlQueryLogicError, ReqlRe
 from rethink_widgets.server.evaluation import datums, geo_cells, geodesy, geometry, spherical
 from rethink_widgets.server.evaluation.context import Context
 from rethink_widgets.server.evaluation.geodesy import Ellipsoid
+from rethink_widgets.server.evaluation.great_circles import LonLat
 from rethink_widgets.server.evaluation.rows import filter_rows
-from rethink_widgets.server.evaluation.spherical import LonLat, Shape
+from rethink_widgets.server.evaluation.spherical import Shape
 from rethink_widgets.server.evaluation.tables import as_table
 from rethink_widgets.server.evaluation.terms import VARIADIC, Term, operation
 from rethink_widgets.server.evaluation.values import (

@@ -17,161 +17,56 @@ order of the coordinates rather than by a rule. Here the same tests' answers com
   the other is in it, neither boundary entering the other's inside, shared stretches facing the same way;
 - a corner of one polygon resting alone on the inside of an edge of the other (no edge running along) counts as
   crossing that edge: the polygons meet and neither includes the other.
+
+The unit vectors and great-circle arcs these tests are built from, and EPSILON, are `great_circles`'s.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import Any
 
 from rethink_widgets.server import interrupts
+from rethink_widgets.server.evaluation.great_circles import (
+    EPSILON,
+    Arc,
+    LonLat,
+    Vec,
+    angle,
+    apart,
+    arc_between,
+    arc_distance,
+    arcs_meet,
+    closest,
+    cross,
+    cuts,
+    det,
+    dot,
+    edge_latitudes,
+    has_repeated,
+    line_arcs,
+    lon_lat,
+    loop_arcs,
+    meeting_pairs,
+    normal,
+    unit,
+    vector,
+)
 
-LonLat = tuple[float, float]
 # ("Point", LonLat), ("LineString", list[LonLat]) or ("Polygon", list[list[LonLat]]) with closed rings.
 Shape = tuple[str, Any]
-Vec = tuple[float, float, float]
 Box = tuple[float, float, float, float]
 
-# Points closer than this angle (radians, a few micrometers on Earth) are the same point: what makes two exact
-# constructions (a corner computed two ways, a point on a meridian) differ is rounding, orders of magnitude smaller,
-# while the gap between a great-circle edge and a parallel of latitude is orders of magnitude larger.
-EPSILON = 1e-12
 _IN, _OUT, _ON_SAME, _ON_OPPOSITE = range(4)
 _BOX_MARGIN = 1e-9  # degrees, covering the rounding of the latitudes computed for the box
 # Polygons of at most this many vertices are kept prepared for the next test (a query tests one against many rows).
 CACHED_VERTICES = 1000
 
 
-def vector(point: LonLat) -> Vec:
-    """The unit vector of a (longitude, latitude) point, computed as S2 does so that equal inputs meet exactly."""
-    phi = point[1] * (math.pi / 180)
-    theta = point[0] * (math.pi / 180)
-    return (math.cos(theta) * math.cos(phi), math.sin(theta) * math.cos(phi), math.sin(phi))
-
-
-def lon_lat(v: Vec) -> LonLat:
-    """The (longitude, latitude) of a vector (of any length), read back as S2 reads it."""
-    x, y, z = v
-    return (math.atan2(y, x) * (180 / math.pi), math.atan2(z, math.sqrt(x * x + y * y)) * (180 / math.pi))
-
-
-# ---------------------------------------------------------------- vectors and arcs
-
-
-def _dot(a: Vec, b: Vec) -> float:
-    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-
-
-def _cross(a: Vec, b: Vec) -> Vec:
-    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
-
-
-def _plus(a: Vec, b: Vec) -> Vec:
-    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
-
-
-def _times(a: Vec, k: float) -> Vec:
-    return (a[0] * k, a[1] * k, a[2] * k)
-
-
-def _unit(a: Vec) -> Vec:
-    return _times(a, 1 / math.sqrt(_dot(a, a)))
-
-
-def _angle(a: Vec, b: Vec) -> float:
-    # atan2 keeps small and near-antipodal angles accurate, where acos of the dot product would not.
-    return math.atan2(math.sqrt(_dot(_cross(a, b), _cross(a, b))), _dot(a, b))
-
-
-def _normal(a: Vec, b: Vec) -> Vec:
-    # (a - b) x (a + b) is 2 a x b, but loses less to cancellation when a and b are close.
-    return _cross(_plus(a, _times(b, -1)), _plus(a, b))
-
-
-def _det(a: Vec, b: Vec, c: Vec) -> float:
-    return _dot(_cross(a, b), c)
-
-
-def _closest(p: Vec, a: Vec, b: Vec) -> tuple[Vec, int]:
-    """The point of arc ab nearest p, with 0 or 1 when that is a or b itself, -1 when it lies between."""
-    n = _normal(a, b)
-    nn = _dot(n, n)
-    if nn > 0:
-        foot = _plus(p, _times(n, -_dot(p, n) / nn))
-        if _dot(_cross(a, foot), n) > 0 and _dot(_cross(foot, b), n) > 0:
-            return _unit(foot), -1
-    return (a, 0) if _dot(p, a) >= _dot(p, b) else (b, 1)
-
-
-def _distance(p: Vec, a: Vec, b: Vec) -> float:
-    return _angle(p, _closest(p, a, b)[0])
-
-
-def _crossing(a: Vec, b: Vec, c: Vec, d: Vec) -> Vec | None:
-    """Where arcs ab and cd cross, each passing strictly from one side of the other's great circle to the other."""
-    ab, cd = _normal(a, b), _normal(c, d)
-    if _dot(ab, c) * _dot(ab, d) >= 0 or _dot(cd, a) * _dot(cd, b) >= 0:
-        return None
-    x = _cross(ab, cd)
-    if _dot(x, x) == 0:
-        return None
-    # The great circles meet at x and -x; the arcs cross only if both hold the same one of the two.
-    if _dot(x, _plus(a, b)) < 0:
-        x = _times(x, -1)
-    return _unit(x) if _dot(x, _plus(c, d)) > 0 else None
-
-
-class _Arc(NamedTuple):
-    """An edge, with a cap (centre and angular radius) holding it, which rules out far edges cheaply."""
-
-    a: Vec
-    b: Vec
-    centre: Vec
-    reach: float
-
-
-def _arc(a: Vec, b: Vec) -> _Arc:
-    return _Arc(a, b, _unit(_plus(a, b)), _angle(a, b) / 2 + EPSILON)
-
-
-def _apart(centre: Vec, other: Vec, reach: float) -> bool:
-    """Whether two centres are more than `reach` apart (caps whose radii add up to it cannot meet)."""
-    return reach < math.pi and _dot(centre, other) < math.cos(reach)
-
-
-def _arcs_meet(one: _Arc, other: _Arc) -> bool:
-    interrupts.check()  # (called for pairs of edges: many for long lines)
-    if _apart(one.centre, other.centre, one.reach + other.reach):
-        return False
-    a, b, c, d = one.a, one.b, other.a, other.b
-    if _crossing(a, b, c, d) is not None:
-        return True
-    return min(_distance(a, c, d), _distance(b, c, d), _distance(c, a, b), _distance(d, a, b)) <= EPSILON
-
-
-def _cuts(arc: _Arc, edges: Sequence[_Arc]) -> list[Vec]:
-    """The midpoints of the stretches into which `edges` cut the arc (where they cross it or a vertex is on it)."""
-    a, b = arc.a, arc.b
-    towards = _unit(_cross(_normal(a, b), a))  # the direction of b from a, square to a
-    length = _angle(a, b)
-    marks = [0.0, length]
-    for edge in edges:
-        interrupts.check()
-        if _apart(arc.centre, edge.centre, arc.reach + edge.reach):
-            continue
-        found = [edge.a] if _distance(edge.a, a, b) <= EPSILON else []
-        found += [x for x in [_crossing(a, b, edge.a, edge.b)] if x is not None]
-        marks += [min(max(math.atan2(_dot(x, towards), _dot(x, a)), 0.0), length) for x in found]
-    marks.sort()
-    stops = [marks[0]] + [mark for before, mark in pairwise(marks) if mark - before > EPSILON]
-    if length - stops[-1] <= EPSILON:
-        stops[-1] = length  # the last stretch ends at b, however close to it an earlier cut fell
-    middles = [(start + end) / 2 for start, end in pairwise(stops)] or [length / 2]
-    return [_plus(_times(a, math.cos(t)), _times(towards, math.sin(t))) for t in middles]
+# ---------------------------------------------------------------- loops and polygons
 
 
 def _ring(points: Sequence[LonLat]) -> list[Vec]:
@@ -180,23 +75,15 @@ def _ring(points: Sequence[LonLat]) -> list[Vec]:
     return vectors[:-1] if len(vectors) > 1 and vectors[0] == vectors[-1] else vectors
 
 
-def _loop_arcs(loop: Sequence[Vec]) -> list[_Arc]:
-    """Arc i goes from vertex i to the next, the last one back to vertex 0."""
-    return [_arc(loop[i], loop[(i + 1) % len(loop)]) for i in range(len(loop))]
-
-
-# ---------------------------------------------------------------- loops and polygons
-
-
-def _nearest(p: Vec, arcs: Sequence[_Arc]) -> tuple[float, int, int]:
+def _nearest(p: Vec, arcs: Sequence[Arc]) -> tuple[float, int, int]:
     """The distance from p to a loop, the arc (its index) holding the nearest point, and which end that is."""
     best = (math.inf, 0, -1)
     for i, arc in enumerate(arcs):
         interrupts.check()
-        if _apart(p, arc.centre, best[0] + arc.reach):
+        if apart(p, arc.centre, best[0] + arc.reach):
             continue
-        point, end = _closest(p, arc.a, arc.b)
-        distance = _angle(p, point)
+        point, end = closest(p, arc.a, arc.b)
+        distance = angle(p, point)
         if distance < best[0]:
             best = (distance, i, end)
     return best
@@ -204,8 +91,8 @@ def _nearest(p: Vec, arcs: Sequence[_Arc]) -> tuple[float, int, int]:
 
 def _in_corner(before: Vec, corner: Vec, after: Vec, p: Vec) -> bool:
     """Whether p is in the inside angle at `corner` of a loop going before -> corner -> after, inside on its left."""
-    first, second = _det(corner, after, p) > 0, _det(corner, p, before) > 0
-    if _det(corner, after, before) > 0:  # the inside angle is under a half turn
+    first, second = det(corner, after, p) > 0, det(corner, p, before) > 0
+    if det(corner, after, before) > 0:  # the inside angle is under a half turn
         return first and second
     return first or second
 
@@ -215,7 +102,7 @@ def _inside(p: Vec, loop: Sequence[Vec], nearest: tuple[float, int, int]) -> boo
     _, i, end = nearest
     count = len(loop)
     if end < 0:
-        return _det(loop[i], loop[(i + 1) % count], p) > 0
+        return det(loop[i], loop[(i + 1) % count], p) > 0
     at = i + end
     return _in_corner(loop[(at - 1) % count], loop[at % count], loop[(at + 1) % count], p)
 
@@ -224,15 +111,15 @@ def _turning(loop: Sequence[Vec]) -> float:
     """The sum of the loop's turns, positive to the left: 2*pi less the area on its left."""
     total = 0.0
     for i, corner in enumerate(loop):
-        incoming, outgoing = _normal(loop[i - 1], corner), _normal(corner, loop[(i + 1) % len(loop)])
-        total += math.atan2(_dot(_cross(incoming, outgoing), corner), _dot(incoming, outgoing))
+        incoming, outgoing = normal(loop[i - 1], corner), normal(corner, loop[(i + 1) % len(loop)])
+        total += math.atan2(dot(cross(incoming, outgoing), corner), dot(incoming, outgoing))
     return total
 
 
 def _within(inner: Sequence[Vec], outer: Sequence[Vec]) -> bool:
     """Whether loop `inner` is inside loop `outer`, given that their boundaries do not cross."""
-    arcs = _loop_arcs(outer)
-    for p in [*inner, *(arc.centre for arc in _loop_arcs(inner))]:
+    arcs = loop_arcs(outer)
+    for p in [*inner, *(arc.centre for arc in loop_arcs(inner))]:
         nearest = _nearest(p, arcs)
         if nearest[0] > EPSILON:
             return _inside(p, outer, nearest)
@@ -272,13 +159,13 @@ class _Region:
             if _turning(loop) < -1e-14:  # S2's tolerance, which leaves a hemisphere as it was given
                 loop.reverse()
             self.loops.append(loop)
-        self.arcs = [_loop_arcs(loop) for loop in self.loops]
+        self.arcs = [loop_arcs(loop) for loop in self.loops]
         # A loop inside an odd number of others is a hole: the polygon is on its right.
         self.holes = [
             sum(_within(loop, other) for other in self.loops if other is not loop) % 2 == 1 for loop in self.loops
         ]
         self.edges = [
-            _arc(arc.b, arc.a) if hole else arc
+            arc_between(arc.b, arc.a) if hole else arc
             for arcs, hole in zip(self.arcs, self.holes, strict=True)
             for arc in arcs
         ]
@@ -291,7 +178,7 @@ class _Region:
             nearest = _nearest(p, arcs)
             arc = arcs[nearest[1]]
             if nearest[0] < best[0]:
-                best = (nearest[0], _normal(arc.b, arc.a) if hole else _normal(arc.a, arc.b))
+                best = (nearest[0], normal(arc.b, arc.a) if hole else normal(arc.a, arc.b))
             if nearest[0] > EPSILON:
                 inside ^= _inside(p, loop, nearest)
         if best[0] <= EPSILON:
@@ -314,19 +201,15 @@ def _prepared(rings: Sequence[Sequence[LonLat]]) -> _Region:
     return _region(tuple(tuple(ring) for ring in rings))
 
 
-def _stretches(arc: _Arc, region: _Region) -> list[int]:
+def _stretches(arc: Arc, region: _Region) -> list[int]:
     """Where each stretch of the arc that the region's boundary cuts lies: _IN, _OUT, _ON_SAME or _ON_OPPOSITE."""
     found = []
-    for middle in _cuts(arc, region.edges):
-        where, normal = region.locate(middle)
-        if where == _ON_SAME and _dot(normal, _normal(arc.a, arc.b)) < 0:
+    for middle in cuts(arc, region.edges):
+        where, facing = region.locate(middle)
+        if where == _ON_SAME and dot(facing, normal(arc.a, arc.b)) < 0:
             where = _ON_OPPOSITE
         found.append(where)
     return found
-
-
-def _line_arcs(points: Sequence[LonLat]) -> list[_Arc]:
-    return [_arc(a, b) for a, b in pairwise([vector(point) for point in points])]
 
 
 def _rests_alone(region: _Region, other: _Region) -> bool:
@@ -336,22 +219,22 @@ def _rests_alone(region: _Region, other: _Region) -> bool:
             interrupts.check()
             before, after = loop[i - 1], loop[(i + 1) % len(loop)]
             for edge in other.edges:
-                if _apart(corner, edge.centre, edge.reach):
+                if apart(corner, edge.centre, edge.reach):
                     continue
-                point, end = _closest(corner, edge.a, edge.b)
-                if end >= 0 or _angle(corner, point) > EPSILON or _angle(corner, edge.a) <= EPSILON:
+                point, end = closest(corner, edge.a, edge.b)
+                if end >= 0 or angle(corner, point) > EPSILON or angle(corner, edge.a) <= EPSILON:
                     continue
-                if _angle(corner, edge.b) <= EPSILON:
+                if angle(corner, edge.b) <= EPSILON:
                     continue
-                circle = _unit(_normal(edge.a, edge.b))
-                if abs(_dot(before, circle)) > EPSILON and abs(_dot(after, circle)) > EPSILON:
+                circle = unit(normal(edge.a, edge.b))
+                if abs(dot(before, circle)) > EPSILON and abs(dot(after, circle)) > EPSILON:
                     return True
     return False
 
 
-def _reversed_twin(arc: _Arc, region: _Region) -> bool:
+def _reversed_twin(arc: Arc, region: _Region) -> bool:
     interrupts.check()
-    return any(_angle(arc.a, edge.b) <= EPSILON and _angle(arc.b, edge.a) <= EPSILON for edge in region.edges)
+    return any(angle(arc.a, edge.b) <= EPSILON and angle(arc.b, edge.a) <= EPSILON for edge in region.edges)
 
 
 def _polygons_meet(first: _Region, second: _Region) -> bool:
@@ -378,7 +261,7 @@ def _polygon_holds(outer: _Region, inner: _Region) -> bool:
 def line_is_valid(points: Sequence[LonLat]) -> bool:
     """Whether no two neighbouring vertices are the same point or antipodal (where no one arc joins them)."""
     vectors = [vector(point) for point in points]
-    return all(EPSILON < _angle(a, b) < math.pi - EPSILON for a, b in pairwise(vectors))
+    return all(EPSILON < angle(a, b) < math.pi - EPSILON for a, b in pairwise(vectors))
 
 
 def ring_is_valid(ring: Sequence[LonLat]) -> bool:
@@ -388,50 +271,13 @@ def ring_is_valid(ring: Sequence[LonLat]) -> bool:
     count = len(loop)
     if count < 3 or not line_is_valid([*ring[:count], ring[0]]):
         return False
-    if _has_repeated(loop):
+    if has_repeated(loop):
         return False
     for i, corner in enumerate(loop):
         before, after = loop[i - 1], loop[(i + 1) % count]
-        if _distance(before, corner, after) <= EPSILON or _distance(after, before, corner) <= EPSILON:
+        if arc_distance(before, corner, after) <= EPSILON or arc_distance(after, before, corner) <= EPSILON:
             return False
-    return not any(abs(i - j) not in (1, count - 1) for i, j in _meeting_pairs(_loop_arcs(loop)))
-
-
-_NEIGHBOURS = tuple(itertools.product((-1, 0, 1), repeat=3))
-
-
-def _has_repeated(loop: Sequence[Vec]) -> bool:
-    """Whether two vertices are the same point: each is looked for among those in its cube of side EPSILON and the
-    cubes around it, where any other within EPSILON of it lies."""
-    cubes: dict[tuple[int, ...], list[Vec]] = {}
-    for v in loop:
-        interrupts.check()
-        cube = tuple(math.floor(c / EPSILON) for c in v)
-        for offset in _NEIGHBOURS:
-            near = cubes.get(tuple(c + d for c, d in zip(cube, offset, strict=True)), ())
-            if any(_angle(v, other) <= EPSILON for other in near):
-                return True
-        cubes.setdefault(cube, []).append(v)
-    return False
-
-
-def _meeting_pairs(arcs: Sequence[_Arc]) -> list[tuple[int, int]]:
-    """The pairs of arcs that meet, found by a sweep over their angular distance from a fixed axis."""
-    axis = _unit((0.2, 0.3, 0.9))  # any axis; this one is unlikely to be the centre of a regular ring
-    spans = sorted(
-        (distance - arc.reach, distance + arc.reach, i)
-        for i, arc in enumerate(arcs)
-        for distance in [_angle(axis, arc.centre)]
-    )
-    pairs = []
-    for k, (_, end, i) in enumerate(spans):
-        interrupts.check()
-        for start, _, j in spans[k + 1 :]:
-            if start > end:
-                break
-            if _arcs_meet(arcs[i], arcs[j]):
-                pairs.append((i, j))
-    return pairs
+    return not any(abs(i - j) not in (1, count - 1) for i, j in meeting_pairs(loop_arcs(loop)))
 
 
 def polygon_is_valid(rings: Sequence[Sequence[LonLat]]) -> bool:
@@ -453,18 +299,18 @@ def intersects(first: Shape, second: Shape) -> bool:
     if first[0] == "Point":
         p = vector(first[1])
         if second[0] == "Point":
-            return _angle(p, vector(second[1])) <= EPSILON
+            return angle(p, vector(second[1])) <= EPSILON
         if second[0] == "LineString":
-            return any(_distance(p, arc.a, arc.b) <= EPSILON for arc in _line_arcs(second[1]))
+            return any(arc_distance(p, arc.a, arc.b) <= EPSILON for arc in line_arcs(second[1]))
         return _prepared(second[1]).covers(p)
     if not _boxes_meet(bounds(first), bounds(second)):
         return False  # (lines and polygons far apart: the tests below would compare every pair of edges)
     if first[0] == "LineString":
         if second[0] == "LineString":
-            others = _line_arcs(second[1])
-            return any(_arcs_meet(arc, other) for arc in _line_arcs(first[1]) for other in others)
+            others = line_arcs(second[1])
+            return any(arcs_meet(arc, other) for arc in line_arcs(first[1]) for other in others)
         region = _prepared(second[1])
-        return any(where != _OUT for arc in _line_arcs(first[1]) for where in _stretches(arc, region))
+        return any(where != _OUT for arc in line_arcs(first[1]) for where in _stretches(arc, region))
     return _polygons_meet(_prepared(first[1]), _prepared(second[1]))
 
 
@@ -474,7 +320,7 @@ def includes(rings: Sequence[Sequence[LonLat]], other: Shape) -> bool:
     if other[0] == "Point":
         return region.covers(vector(other[1]))
     if other[0] == "LineString":
-        return all(_OUT not in _stretches(arc, region) for arc in _line_arcs(other[1]))
+        return all(_OUT not in _stretches(arc, region) for arc in line_arcs(other[1]))
     return _polygon_holds(region, _prepared(other[1]))
 
 
@@ -494,8 +340,8 @@ def project(point: LonLat, shape: Shape) -> LonLat:
     best: tuple[float, Vec] = (math.inf, p)
     for chain in chains:
         for a, b in pairwise(chain):
-            nearest = _closest(p, a, b)[0]
-            distance = _angle(p, nearest)
+            nearest = closest(p, a, b)[0]
+            distance = angle(p, nearest)
             if distance < best[0]:  # the first of equally near edges, as S2 picks
                 best = (distance, nearest)
     return point if best[0] <= EPSILON else lon_lat(best[1])
@@ -517,7 +363,7 @@ def bounds(shape: Shape) -> Box:
     low, high, wraps = min(lats), max(lats), False
     for ring in rings:
         for start, end in pairwise(ring):
-            lowest, highest = _edge_latitudes(vector(start), vector(end))
+            lowest, highest = edge_latitudes(vector(start), vector(end))
             low, high = min(low, lowest), max(high, highest)
             wraps = wraps or abs(end[0] - start[0]) > 180
     if shape[0] == "Polygon":
@@ -532,14 +378,3 @@ def bounds(shape: Shape) -> Box:
         min(max(lons) + _BOX_MARGIN, 180.0),
         min(high + _BOX_MARGIN, 90.0),
     )
-
-
-def _edge_latitudes(a: Vec, b: Vec) -> tuple[float, float]:
-    """The lowest and highest latitude along arc ab, which can be between its ends."""
-    lats = [lon_lat(a)[1], lon_lat(b)[1]]
-    n = _unit(_normal(a, b))
-    top = (-n[2] * n[0], -n[2] * n[1], 1 - n[2] * n[2])  # the pole, less its part along n: the circle's top
-    if _dot(top, top) > 0:
-        extremes = (_unit(top), _times(_unit(top), -1))
-        lats += [lon_lat(x)[1] for x in extremes if _dot(_cross(a, x), n) > 0 and _dot(_cross(x, b), n) > 0]
-    return min(lats), max(lats)
