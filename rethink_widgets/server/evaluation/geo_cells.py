@@ -79,9 +79,14 @@ def cell_key(cell: Cell) -> bytes:
     return _code(cell).to_bytes(_CODE_BYTES, "big") + bytes((cell.level,))
 
 
+def _grid(box: Box) -> tuple[int, int, int, int]:
+    """A (min lon, min lat, max lon, max lat) box in grid positions at full resolution."""
+    return _column(box[0]), _row(box[1]), _column(box[2]), _row(box[3])
+
+
 def holding(box: Box) -> Cell:
     """The smallest cell holding a (min lon, min lat, max lon, max lat) box."""
-    x0, y0, x1, y1 = _column(box[0]), _row(box[1]), _column(box[2]), _row(box[3])
+    x0, y0, x1, y1 = _grid(box)
     shift = max((x0 ^ x1).bit_length(), (y0 ^ y1).bit_length())
     return Cell(LEVELS - shift, x0 >> shift, y0 >> shift)
 
@@ -116,7 +121,7 @@ def own(cell: Cell) -> KeyRange:
 
 def covering(box: Box) -> list[Cell]:
     """The cells meeting a box (within [-180, 180] x [-90, 90]), of the deepest level where they are few."""
-    x0, y0, x1, y1 = _column(box[0]), _row(box[1]), _column(box[2]), _row(box[3])
+    x0, y0, x1, y1 = _grid(box)
 
     def count(level: int) -> int:
         shift = LEVELS - level
